@@ -1,0 +1,413 @@
+// The HTTP contract: one zod schema per request and response body. The handlers, the runner, the
+// dashboard's types, the CLI and the tests all import from here, so a field is defined once.
+import { z } from 'zod';
+
+export const PROVIDERS = ['aws', 'azure', 'local'] as const;
+export const Provider = z.enum(PROVIDERS);
+export type Provider = z.infer<typeof Provider>;
+
+export const MAX_TASKS_PER_RUN = 10_000;
+/** Task ids are `run_id * TASK_ID_FACTOR + n` (n from 1), so they are unique across runs. */
+export const TASK_ID_FACTOR = 100_000;
+export const MAX_BODY_BYTES = 64 * 1024;
+export const MAX_ERROR_MESSAGE = 4_000;
+
+export const InstanceTypeName = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
+export const RubyVersion = z
+  .string()
+  .regex(/^(head|\d+\.\d+\.\d+(-[A-Za-z0-9.]+)?)$/, 'must look like 3.4.7, 3.5.0-preview1 or head');
+export const RunId = z
+  .number()
+  .int()
+  .positive()
+  .max(Math.floor(Number.MAX_SAFE_INTEGER / TASK_ID_FACTOR) - 1);
+
+const InstanceList = z
+  .array(InstanceTypeName)
+  .min(1, 'must list at least one instance type')
+  .refine((l) => new Set(l).size === l.length, 'lists an instance type twice');
+
+export const BENCH_ENV_KEYS = ['WARMUP_ITRS', 'MIN_BENCH_ITRS', 'MIN_BENCH_TIME'] as const;
+
+export const RunConfig = z
+  .strictObject({
+    ruby_version: RubyVersion,
+    runs_per_instance_type: z.number().int().min(1).max(100),
+    aws: InstanceList.optional(),
+    azure: InstanceList.optional(),
+    local: InstanceList.optional(),
+    benchmarks: z
+      .array(z.string().regex(/^[A-Za-z0-9._-]{1,64}$/))
+      .min(1)
+      .max(500)
+      .optional(),
+    ruby_bench_ref: z
+      .string()
+      .regex(/^[A-Za-z0-9._/-]{1,100}$/)
+      .optional(),
+    ruby_bench_env: z
+      .strictObject({
+        WARMUP_ITRS: z.number().int().min(0).max(10_000).optional(),
+        MIN_BENCH_ITRS: z.number().int().min(1).max(10_000).optional(),
+        MIN_BENCH_TIME: z.number().min(0).max(3_600).optional(),
+      })
+      .optional(),
+    image: z
+      .string()
+      .regex(/^[A-Za-z0-9._/:@-]{1,200}$/)
+      .optional(),
+    pending_timeout_minutes: z
+      .number()
+      .min(0.05)
+      .max(24 * 60)
+      .optional(),
+    max_attempts: z.number().int().min(1).max(5).optional(),
+    run_id: RunId.optional(),
+  })
+  .superRefine((cfg, ctx) => {
+    const lists = PROVIDERS.map((p) => [p, cfg[p] ?? []] as const);
+    if (lists.every(([, l]) => l.length === 0)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'at least one provider (aws, azure, local) must list instance types',
+        path: [],
+      });
+    }
+    const seen = new Map<string, string>();
+    for (const [p, l] of lists) {
+      for (const t of l) {
+        const other = seen.get(t);
+        if (other !== undefined && other !== p) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `instance type ${t} is listed under both ${other} and ${p}`,
+            path: [p],
+          });
+        }
+        seen.set(t, p);
+      }
+    }
+    const total = seen.size * cfg.runs_per_instance_type;
+    if (total > MAX_TASKS_PER_RUN) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `the run would have ${total} tasks; at most ${MAX_TASKS_PER_RUN} are allowed`,
+        path: ['runs_per_instance_type'],
+      });
+    }
+  });
+export type RunConfig = z.infer<typeof RunConfig>;
+
+/** One (provider, instance type) pair of a config, in config order. */
+export function instanceTypesOf(cfg: RunConfig): Array<{ provider: Provider; instance_type: string }> {
+  return PROVIDERS.flatMap((provider) =>
+    (cfg[provider] ?? []).map((instance_type) => ({ provider, instance_type })),
+  );
+}
+
+/** The container image a run uses: `image`, else `ruby:<version>`; `head` maps to ruby's nightly image. */
+export function imageFor(cfg: Pick<RunConfig, 'image' | 'ruby_version'>): string {
+  if (cfg.image) return cfg.image;
+  return cfg.ruby_version === 'head' ? 'rubylang/ruby:master' : `ruby:${cfg.ruby_version}`;
+}
+
+export const TASK_STATUSES = ['pending', 'claimed', 'running', 'completed', 'failed', 'cancelled'] as const;
+export const TaskStatus = z.enum(TASK_STATUSES);
+export type TaskStatus = z.infer<typeof TaskStatus>;
+export const FINISHED_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];
+
+export const RUN_STATUSES = ['running', 'assembling', 'complete', 'cancelled', 'assembly_failed'] as const;
+export const RunStatus = z.enum(RUN_STATUSES);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+export const HEARTBEAT_STATUSES = ['boot', 'provision', 'running', 'uploading', 'finished', 'error'] as const;
+export const HeartbeatStatus = z.enum(HEARTBEAT_STATUSES);
+export type HeartbeatStatus = z.infer<typeof HeartbeatStatus>;
+
+export const ERROR_TYPES = [
+  'benchmark_failed',
+  'timeout',
+  'heartbeat_timeout',
+  'cancelled',
+  'interrupted',
+  'upload_failed',
+  'docker_error',
+  'provision_failed',
+  'no_runner',
+] as const;
+/** Failures caused by infrastructure rather than the benchmark: retried while attempts remain. */
+export const RETRYABLE_ERROR_TYPES: readonly string[] = [
+  'heartbeat_timeout',
+  'interrupted',
+  'upload_failed',
+  'docker_error',
+  'provision_failed',
+];
+// Any other short string from an older runner is accepted and recorded.
+export const ErrorType = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be a short snake_case word');
+
+export const RunnerId = z.string().min(1).max(128);
+export const Attempt = z.number().int().min(1).max(5);
+
+export const ClaimRequest = z.strictObject({
+  provider: Provider,
+  instance_type: InstanceTypeName,
+  runner_id: RunnerId,
+});
+export type ClaimRequest = z.infer<typeof ClaimRequest>;
+
+export const HeartbeatRequest = z.strictObject({
+  runner_id: RunnerId,
+  status: HeartbeatStatus,
+  current_benchmark: z.string().max(200).nullish(),
+  progress_pct: z.number().min(0).max(100).nullish(),
+  message: z.string().max(1_000).nullish(),
+  attempt: Attempt.optional(),
+});
+export type HeartbeatRequest = z.infer<typeof HeartbeatRequest>;
+
+export const CompleteRequest = z.strictObject({
+  runner_id: RunnerId,
+  s3_result_key: z.string().max(512).optional(),
+  attempt: Attempt.optional(),
+});
+export type CompleteRequest = z.infer<typeof CompleteRequest>;
+
+export const FailRequest = z.strictObject({
+  runner_id: RunnerId,
+  error_type: ErrorType,
+  error_message: z.string().max(MAX_ERROR_MESSAGE).nullish(),
+  s3_error_key: z.string().max(512).nullish(),
+  debug_mode: z.boolean().optional(),
+  attempt: Attempt.optional(),
+});
+export type FailRequest = z.infer<typeof FailRequest>;
+
+export const UploadUrlsRequest = z.strictObject({
+  runner_id: RunnerId,
+  attempt: Attempt.optional(),
+});
+export type UploadUrlsRequest = z.infer<typeof UploadUrlsRequest>;
+
+/** Both spec files' spellings: `result`/`result_upload_url` and `error`/`error_upload_url` are the same URLs. */
+export const PresignedUrls = z.object({
+  result: z.string(),
+  error: z.string(),
+  result_upload_url: z.string(),
+  error_upload_url: z.string(),
+  result_key: z.string(),
+  error_key: z.string(),
+  expires_in_seconds: z.number(),
+});
+export type PresignedUrls = z.infer<typeof PresignedUrls>;
+
+/** A task as a runner sees it in a claim: `run` and `run_number` are the same number. */
+export const ClaimedTask = z.object({
+  id: z.number().int(),
+  run_id: z.number().int(),
+  provider: Provider,
+  instance_type: z.string(),
+  run: z.number().int(),
+  run_number: z.number().int(),
+  attempt: z.number().int(),
+  ruby_version: z.string(),
+  image: z.string(),
+  benchmarks: z.array(z.string()).optional(),
+  ruby_bench_ref: z.string().optional(),
+  ruby_bench_env: z.record(z.string(), z.number()).optional(),
+});
+export type ClaimedTask = z.infer<typeof ClaimedTask>;
+
+export const ClaimResponse = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('assigned'), task: ClaimedTask, presigned_urls: PresignedUrls }),
+  z.object({ status: z.literal('wait'), retry_after_seconds: z.number() }),
+  z.object({ status: z.literal('done') }),
+]);
+export type ClaimResponse = z.infer<typeof ClaimResponse>;
+
+export const HeartbeatResponse = z.object({ action: z.enum(['continue', 'abort']) });
+export type HeartbeatResponse = z.infer<typeof HeartbeatResponse>;
+
+/** A task as the read routes show it (dashboard, CLI, manifest). */
+export const TaskView = z.object({
+  id: z.number().int(),
+  run_id: z.number().int(),
+  provider: Provider,
+  instance_type: z.string(),
+  run: z.number().int(),
+  run_number: z.number().int(),
+  status: TaskStatus,
+  attempt: z.number().int(),
+  runner_id: z.string().nullable(),
+  claimed_at: z.string().nullable(),
+  heartbeat_at: z.string().nullable(),
+  heartbeat_status: HeartbeatStatus.nullable(),
+  heartbeat_message: z.string().nullable(),
+  current_benchmark: z.string().nullable(),
+  progress_pct: z.number().nullable(),
+  finished_at: z.string().nullable(),
+  error_type: z.string().nullable(),
+  error_message: z.string().nullable(),
+  s3_result_key: z.string().nullable(),
+  s3_error_key: z.string().nullable(),
+  debug_mode: z.boolean(),
+});
+export type TaskView = z.infer<typeof TaskView>;
+
+export const TaskCounts = z.object({
+  total: z.number().int(),
+  pending: z.number().int(),
+  claimed: z.number().int(),
+  running: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+  cancelled: z.number().int(),
+});
+export type TaskCounts = z.infer<typeof TaskCounts>;
+
+export const RunView = z.object({
+  run_id: z.number().int(),
+  status: RunStatus,
+  ruby_version: z.string(),
+  runs_per_instance_type: z.number().int(),
+  max_attempts: z.number().int(),
+  created_at: z.string(),
+  completed_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  tasks: TaskCounts,
+  /** Per instance type, for bars on the dashboard: counts of the same statuses. */
+  instance_types: z.array(
+    z.object({
+      provider: Provider,
+      instance_type: z.string(),
+      counts: TaskCounts.omit({ total: true }).extend({ total: z.number().int() }),
+    }),
+  ),
+  gzip_url: z.string().nullable(),
+  archive_key: z.string().nullable(),
+  assembly_error: z.string().nullable(),
+});
+export type RunView = z.infer<typeof RunView>;
+
+export const StartRunResponse = z.object({
+  run_id: z.number().int(),
+  tasks_created: z.number().int(),
+  tasks: z.array(
+    z.object({
+      id: z.number().int(),
+      provider: Provider,
+      instance_type: z.string(),
+      run: z.number().int(),
+      run_number: z.number().int(),
+      status: TaskStatus,
+    }),
+  ),
+});
+export type StartRunResponse = z.infer<typeof StartRunResponse>;
+
+export const TaskListResponse = z.object({
+  run_id: z.number().int(),
+  tasks: z.array(TaskView),
+  next_cursor: z.string().nullable(),
+});
+export type TaskListResponse = z.infer<typeof TaskListResponse>;
+
+export const TaskListQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(1000).default(500),
+  cursor: z
+    .string()
+    .regex(/^[0-9]{1,6}$/, 'must be a cursor returned as next_cursor')
+    .optional(),
+});
+export type TaskListQuery = z.infer<typeof TaskListQuery>;
+
+export const MessageResponse = z.object({ message: z.string(), run_id: z.number().int().optional() });
+export type MessageResponse = z.infer<typeof MessageResponse>;
+
+export const ERROR_CODES = [
+  'invalid_request',
+  'unauthorized',
+  'not_found',
+  'run_in_progress',
+  'not_your_task',
+  'task_finished',
+  'result_not_uploaded',
+  'stale_attempt',
+  'payload_too_large',
+  'internal',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+export const ErrorBody = z.object({ error: z.enum(ERROR_CODES), message: z.string() });
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+/** Storage keys are minted here and nowhere else. */
+export const storageKeys = {
+  result: (runId: number, taskId: number): string => `runs/${runId}/tasks/${taskId}/result.tar.gz`,
+  error: (runId: number, taskId: number): string => `runs/${runId}/tasks/${taskId}/error.tar.gz`,
+  archive: (runId: number): string => `runs/${runId}/results.tar.gz`,
+  /** Scratch space of the assembly workflow (task listings), never handed out. */
+  assemblyScratch: (runId: number, name: string): string => `runs/${runId}/assembly/${name}`,
+};
+
+export const taskIdOf = (runId: number, index: number): number => runId * TASK_ID_FACTOR + index + 1;
+export const splitTaskId = (taskId: number): { runId: number; index: number } => ({
+  runId: Math.floor(taskId / TASK_ID_FACTOR),
+  index: (taskId % TASK_ID_FACTOR) - 1,
+});
+
+/** manifest.json at the top of results.tar.gz. */
+export const ManifestTask = z.object({
+  id: z.number().int(),
+  provider: Provider,
+  instance_type: z.string(),
+  run: z.number().int(),
+  status: TaskStatus,
+  attempt: z.number().int(),
+  runner_id: z.string().nullable(),
+  claimed_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  error_type: z.string().nullable(),
+  error_message: z.string().nullable(),
+  files: z.array(z.string()),
+  assembly_error: z.string().nullable(),
+});
+export type ManifestTask = z.infer<typeof ManifestTask>;
+export const Manifest = z.object({
+  run_id: z.number().int(),
+  ruby_version: z.string(),
+  status: RunStatus,
+  config: z.record(z.string(), z.unknown()),
+  created_at: z.string(),
+  finished_at: z.string().nullable(),
+  tasks: z.array(ManifestTask),
+});
+export type Manifest = z.infer<typeof Manifest>;
+
+/** meta.json written by the runner into result.tar.gz and error.tar.gz. */
+export const RunnerMeta = z.object({
+  runner_id: z.string(),
+  provider: z.string(),
+  instance_type: z.string(),
+  task_id: z.number().int(),
+  run: z.number().int(),
+  attempt: z.number().int(),
+  cpu_model: z.string().nullable(),
+  vcpus: z.number().int().nullable(),
+  physical_cores: z.number().int().nullable(),
+  memory_mb: z.number().nullable(),
+  kernel: z.string().nullable(),
+  os: z.string().nullable(),
+  arch: z.string().nullable(),
+  docker_version: z.string().nullable(),
+  image: z.string().nullable(),
+  ruby_description: z.string().nullable(),
+  ruby_bench_ref: z.string().nullable(),
+  slot_cpu: z.number().int().nullable(),
+  sibling_busy: z.boolean().nullable(),
+  started_at: z.string(),
+  finished_at: z.string().nullable(),
+  exit_code: z.number().int().nullable(),
+});
+export type RunnerMeta = z.infer<typeof RunnerMeta>;

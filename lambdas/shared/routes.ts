@@ -1,0 +1,84 @@
+// The route table: the one list of HTTP routes. The CDK stack makes one API Gateway route and one
+// Lambda per entry (handler file `lambdas/handlers/<handler>.ts`), and the local server serves the
+// same entries with the same handlers.
+
+/**
+ * Who may call a route:
+ * - `public`: anyone; a valid key may unlock extra fields (`gzip_url` on GET /run);
+ * - `runner`: the runner key or the operator key;
+ * - `operator`: the operator key only (the runner key from VM user data cannot start or stop runs).
+ */
+export type Access = 'public' | 'runner' | 'operator';
+
+export interface Route {
+  readonly method: 'GET' | 'POST';
+  /** API Gateway syntax: `{name}` is a path parameter. */
+  readonly path: string;
+  readonly handler: HandlerName;
+  readonly access: Access;
+}
+
+export const HANDLERS = [
+  'start-run',
+  'get-run',
+  'list-tasks',
+  'stop-run',
+  'assemble-run',
+  'claim-task',
+  'heartbeat-task',
+  'complete-task',
+  'fail-task',
+  'upload-urls',
+] as const;
+export type HandlerName = (typeof HANDLERS)[number];
+
+export const ROUTES: readonly Route[] = [
+  { method: 'POST', path: '/run/start', handler: 'start-run', access: 'operator' },
+  { method: 'GET', path: '/run', handler: 'get-run', access: 'public' },
+  { method: 'GET', path: '/run/tasks', handler: 'list-tasks', access: 'public' },
+  { method: 'POST', path: '/run/stop', handler: 'stop-run', access: 'operator' },
+  { method: 'POST', path: '/run/assemble', handler: 'assemble-run', access: 'operator' },
+  { method: 'POST', path: '/tasks/claim', handler: 'claim-task', access: 'runner' },
+  { method: 'POST', path: '/runs/{run_id}/tasks/claim', handler: 'claim-task', access: 'runner' },
+  { method: 'POST', path: '/tasks/{id}/heartbeat', handler: 'heartbeat-task', access: 'runner' },
+  { method: 'POST', path: '/tasks/{id}/complete', handler: 'complete-task', access: 'runner' },
+  { method: 'POST', path: '/tasks/{id}/fail', handler: 'fail-task', access: 'runner' },
+  { method: 'POST', path: '/tasks/{id}/upload-urls', handler: 'upload-urls', access: 'runner' },
+];
+
+/** `GET /run` → the API Gateway route key. */
+export const routeKey = (r: Pick<Route, 'method' | 'path'>): string => `${r.method} ${r.path}`;
+
+/** Non-HTTP entry points: the scheduled reaper and the assembly workflow's steps. */
+export const REAPER_HANDLER = 'reap';
+
+export interface MatchedRoute {
+  route: Route;
+  pathParameters: Record<string, string>;
+}
+
+/** Matches a method and a concrete path against the table (used by the local server). */
+export function matchRoute(method: string, path: string): MatchedRoute | undefined {
+  const parts = path.replace(/\/+$/, '').split('/');
+  for (const route of ROUTES) {
+    if (route.method !== method) continue;
+    const pattern = route.path.split('/');
+    if (pattern.length !== parts.length) continue;
+    const params: Record<string, string> = {};
+    const ok = pattern.every((seg, i) => {
+      const actual = parts[i] ?? '';
+      const m = /^\{(\w+)\}$/.exec(seg);
+      if (m?.[1]) {
+        params[m[1]] = decodeURIComponent(actual);
+        return actual.length > 0;
+      }
+      return seg === actual;
+    });
+    if (ok) return { route, pathParameters: params };
+  }
+  return undefined;
+}
+
+/** True when some route exists at this path with another method (405 rather than 404). */
+export const pathExists = (path: string): boolean =>
+  ['GET', 'POST'].some((m) => matchRoute(m, path) !== undefined);
