@@ -1,0 +1,258 @@
+// What the core needs from the outside world. Adapters (DynamoDB, S3, Step Functions, EventBridge,
+// and their local stand-ins) implement these; no AWS SDK type appears here.
+import type { Readable } from 'node:stream';
+import type { HeartbeatStatus, Provider, RunConfig, RunStatus, TaskStatus } from '../shared/contract';
+
+/** A run as stored. `creating` is internal: tasks are still being written. */
+export type StoredRunStatus = RunStatus | 'creating';
+
+export interface QueueDef {
+  provider: Provider;
+  instance_type: string;
+  /** first task index of this queue; its tasks are [base, base + count) */
+  base: number;
+  count: number;
+}
+
+export interface RunRecord {
+  run_id: number;
+  status: StoredRunStatus;
+  config: RunConfig;
+  ruby_version: string;
+  runs_per_instance_type: number;
+  max_attempts: number;
+  pending_timeout_minutes: number;
+  total: number;
+  queues: QueueDef[];
+  created_at: string;
+  /** when the run stopped accepting work: drained, stopped, or assembly done */
+  finished_at: string | null;
+  stopped: boolean;
+  /** per queue key `provider:instance_type`: next index to hand out (base..base+count) */
+  next: Record<string, number>;
+  verified: Record<string, number>;
+  /** per queue key: retry entries `gen * RETRY_GEN_FACTOR + index` */
+  retry: Record<string, number[]>;
+  /** per queue key: set when the reaper failed the queue as `no_runner` */
+  no_runner: Record<string, boolean>;
+  running: Set<number>;
+  completed: Set<number>;
+  failed: Set<number>;
+  cancelled: Set<number>;
+  archive_key: string | null;
+  assembly_error: string | null;
+  assembly_started_at: string | null;
+  /** execution names used so far: `<run_id>`, then `<run_id>-2`, ... for POST /run/assemble */
+  assembly_attempt: number;
+  execution_started: boolean;
+}
+
+export interface TaskRecord {
+  run_id: number;
+  index: number;
+  id: number;
+  provider: Provider;
+  instance_type: string;
+  run: number;
+  status: TaskStatus;
+  /** attempts started so far (0 while never claimed) */
+  attempt: number;
+  /** bumped whenever the task goes back to pending; fences claims that raced a requeue */
+  gen: number;
+  runner_id: string | null;
+  claimed_at: string | null;
+  heartbeat_at: string | null;
+  heartbeat_status: HeartbeatStatus | null;
+  heartbeat_message: string | null;
+  current_benchmark: string | null;
+  progress_pct: number | null;
+  finished_at: string | null;
+  error_type: string | null;
+  error_message: string | null;
+  s3_result_key: string | null;
+  s3_error_key: string | null;
+  debug_mode: boolean;
+  /** in the sparse `active` index: the reaper looks at it */
+  active: boolean;
+}
+
+export interface Pointer {
+  run_id: number;
+  active: boolean;
+}
+
+/** Who may act on a task: the runner that holds it, and the attempt when the runner says. */
+export interface Fence {
+  runner_id: string;
+  attempt?: number | undefined;
+}
+
+export type RunSetName = 'running' | 'completed' | 'failed' | 'cancelled';
+
+/** Idempotent changes to the run item's sets, applied in one write. */
+export interface RunSetChange {
+  add?: Partial<Record<RunSetName, number[]>>;
+  remove?: Partial<Record<RunSetName, number[]>>;
+  addRetry?: Array<{ queue: string; entry: number }>;
+}
+
+export interface HeartbeatFields {
+  heartbeat_at: string;
+  heartbeat_status: HeartbeatStatus;
+  heartbeat_message: string | null;
+  current_benchmark: string | null;
+  progress_pct: number | null;
+}
+
+export interface FinishFields {
+  status: 'completed' | 'failed' | 'cancelled';
+  finished_at: string;
+  error_type?: string | null;
+  error_message?: string | null;
+  s3_result_key?: string | null;
+  s3_error_key?: string | null;
+  debug_mode?: boolean;
+}
+
+export interface RunStore {
+  getPointer(): Promise<Pointer | undefined>;
+  /** Points at a new run and marks it active; StaleStateError when a run is active or run_id is not newer. */
+  acquirePointer(runId: number): Promise<void>;
+  /** Marks the pointer inactive if it still points at runId (idempotent). */
+  releasePointer(runId: number): Promise<void>;
+
+  createRun(run: RunRecord): Promise<void>; // StaleStateError when it exists
+  deleteRun(runId: number): Promise<void>;
+  getRun(runId: number): Promise<RunRecord | undefined>;
+  putTasks(tasks: TaskRecord[]): Promise<void>;
+  /** Conditional status change; returns the new record. StaleStateError when not in `from`. */
+  setRunStatus(
+    runId: number,
+    from: StoredRunStatus[],
+    to: StoredRunStatus,
+    fields?: Partial<
+      Pick<
+        RunRecord,
+        | 'finished_at'
+        | 'stopped'
+        | 'archive_key'
+        | 'assembly_error'
+        | 'assembly_started_at'
+        | 'assembly_attempt'
+        | 'execution_started'
+      >
+    >,
+  ): Promise<RunRecord>;
+  setExecutionStarted(runId: number, attempt: number): Promise<void>;
+  /** Exhausts the given queues so no claim can take a ticket (stop, no_runner). Conditional on `guard`. */
+  exhaustQueues(
+    runId: number,
+    queues: QueueDef[],
+    guard: { status?: StoredRunStatus; untouched?: boolean },
+  ): Promise<void>;
+  markNoRunner(runId: number, queue: QueueDef): Promise<void>; // StaleStateError if a claim came first
+  /** `ADD next 1` guarded by `next < end` and run status running: the index, or undefined. */
+  takeTicket(runId: number, queue: string): Promise<number | undefined>;
+  /** Removes one retry entry (conditional on it being there): true when this caller won it. */
+  takeRetry(runId: number, queue: string, entry: number): Promise<boolean>;
+  advanceVerified(runId: number, queue: string, from: number, to: number): Promise<void>;
+  applyRunSets(runId: number, change: RunSetChange): Promise<RunRecord>;
+
+  getTask(runId: number, index: number): Promise<TaskRecord | undefined>;
+  getTasks(runId: number, indices: number[]): Promise<TaskRecord[]>;
+  /** pending -> claimed, conditional on `gen`; undefined when someone else moved it first. */
+  claimTask(
+    runId: number,
+    index: number,
+    gen: number,
+    runnerId: string,
+    now: string,
+  ): Promise<TaskRecord | undefined>;
+  /** Heartbeat fields (and claimed -> running when `promote`) under the fence; undefined on a failed condition. */
+  heartbeat(
+    runId: number,
+    index: number,
+    fence: Fence,
+    fields: HeartbeatFields,
+    promote: boolean,
+  ): Promise<TaskRecord | undefined>;
+  /** claimed|running -> finished under the fence (or, with `fence` null, from any of `from`). Keeps the task active. */
+  finishTask(
+    runId: number,
+    index: number,
+    fence: Fence | null,
+    fields: FinishFields,
+    opts?: { from?: TaskStatus[]; heartbeatAt?: string | null },
+  ): Promise<TaskRecord | undefined>;
+  /** Back to pending for another attempt (or after a stranded claim): gen + 1, stays active. */
+  requeueTask(
+    runId: number,
+    index: number,
+    expect: { status: TaskStatus[]; gen: number; fence?: Fence | null; heartbeatAt?: string | null },
+    fields: { error_type?: string | null; error_message?: string | null; countsAsAttempt: boolean },
+  ): Promise<TaskRecord | undefined>;
+  /** Leaves the sparse index: the run item now reflects this task's state. */
+  clearActive(runId: number, index: number, expectStatus: TaskStatus): Promise<void>;
+  queryActive(runId: number): Promise<TaskRecord[]>;
+  listTasks(
+    runId: number,
+    limit: number,
+    afterIndex?: number,
+  ): Promise<{ tasks: TaskRecord[]; nextIndex: number | null }>;
+}
+
+export interface ResultStore {
+  presignPut(key: string, expiresInSeconds: number): Promise<string>;
+  presignGet(key: string, expiresInSeconds: number): Promise<string>;
+  exists(key: string): Promise<boolean>;
+  /** undefined when the object does not exist */
+  getStream(key: string): Promise<Readable | undefined>;
+  /** Multipart upload of a stream of unknown length; memory stays bounded by the part size. */
+  putStream(key: string, body: Readable, contentType: string): Promise<void>;
+  putText(key: string, text: string, contentType: string): Promise<void>;
+  getText(key: string): Promise<string | undefined>;
+}
+
+/** Starts the assembly workflow; an execution name used before is `already_started`. */
+export interface AssemblyTrigger {
+  start(runId: number, executionName: string): Promise<'started' | 'already_started'>;
+}
+
+/** Turns the reaper's schedule on while a run is active, off when idle (cost: nothing runs idle). */
+export interface ReaperSchedule {
+  setEnabled(enabled: boolean): Promise<void>;
+}
+
+export interface ApiKeys {
+  operator: string;
+  runner: string;
+}
+
+export interface Settings {
+  heartbeatTimeoutSeconds: number;
+  waitRetrySeconds: number;
+  uploadUrlTtlSeconds: number;
+  downloadUrlTtlSeconds: number;
+  /** a run left `assembling` without a started execution this long is started again by the reaper */
+  assemblyRestartSeconds: number;
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  heartbeatTimeoutSeconds: 120,
+  waitRetrySeconds: 30,
+  uploadUrlTtlSeconds: 3600,
+  downloadUrlTtlSeconds: 3600,
+  assemblyRestartSeconds: 60,
+};
+
+export interface Deps {
+  store: RunStore;
+  results: ResultStore;
+  assembly: AssemblyTrigger;
+  schedule: ReaperSchedule;
+  clock: () => Date;
+  settings: Settings;
+}
+
+export const queueKey = (q: { provider: string; instance_type: string }): string =>
+  `${q.provider}:${q.instance_type}`;
