@@ -1,0 +1,121 @@
+// The fleet plan: how many VMs of each instance type a run needs, and roughly what they cost.
+// Defined once; the AWS fleet stack, terraform-azure's tfvars and the master CLI all read it.
+import type { RunConfig } from './contract';
+import { type Arch, type CloudProvider, instanceSpec, PRICES_AS_OF } from './instance-types';
+
+/** `auto`: one worker slot per vCPU (the spec's rule); `cores`: one per physical core. */
+export type SlotMode = 'auto' | 'cores';
+
+export interface FleetEntry {
+  provider: CloudProvider;
+  instance_type: string;
+  arch: Arch;
+  vcpus: number;
+  physical_cores: number;
+  slots_per_vm: number;
+  /** Tasks of this type: `runs_per_instance_type`. */
+  tasks: number;
+  /** ceil(tasks / slots_per_vm): every task gets a slot at once, so the run takes one wave. */
+  vm_count: number;
+  /** null when the type is not in the catalog's price table. */
+  hourly_usd_per_vm: number | null;
+  hourly_usd: number | null;
+}
+
+export interface FleetPlan {
+  slots: SlotMode;
+  aws: FleetEntry[];
+  azure: FleetEntry[];
+  /** Instance types served by local runners: no VMs, no cost. */
+  local: string[];
+  total_vms: number;
+  /** Sum over the priced entries; see `unpriced` for the ones left out. */
+  hourly_usd: number;
+  unpriced: string[];
+  prices_as_of: string;
+}
+
+/** Throws UnknownInstanceTypeError for a cloud type the catalog cannot resolve. */
+export function planFleet(config: RunConfig, opts: { slots?: SlotMode } = {}): FleetPlan {
+  const slots = opts.slots ?? 'auto';
+  const entries = (provider: CloudProvider): FleetEntry[] =>
+    (config[provider] ?? []).map((name) => {
+      const spec = instanceSpec(provider, name);
+      const slotsPerVm = slots === 'cores' ? spec.physical_cores : spec.vcpus;
+      const tasks = config.runs_per_instance_type;
+      const vmCount = Math.ceil(tasks / slotsPerVm);
+      return {
+        provider,
+        instance_type: name,
+        arch: spec.arch,
+        vcpus: spec.vcpus,
+        physical_cores: spec.physical_cores,
+        slots_per_vm: slotsPerVm,
+        tasks,
+        vm_count: vmCount,
+        hourly_usd_per_vm: spec.hourly_usd,
+        hourly_usd: spec.hourly_usd === null ? null : round(spec.hourly_usd * vmCount),
+      };
+    });
+  const aws = entries('aws');
+  const azure = entries('azure');
+  const all = [...aws, ...azure];
+  return {
+    slots,
+    aws,
+    azure,
+    local: [...(config.local ?? [])],
+    total_vms: all.reduce((n, e) => n + e.vm_count, 0),
+    hourly_usd: round(all.reduce((n, e) => n + (e.hourly_usd ?? 0), 0)),
+    unpriced: all.filter((e) => e.hourly_usd === null).map((e) => `${e.provider}:${e.instance_type}`),
+    prices_as_of: PRICES_AS_OF,
+  };
+}
+
+/** VM size -> VM count for one provider: the shape terraform-azure's `fleet` variable takes. */
+export function vmCounts(plan: FleetPlan, provider: CloudProvider): Record<string, number> {
+  return Object.fromEntries(plan[provider].map((e) => [e.instance_type, e.vm_count]));
+}
+
+export interface CostEstimate {
+  /** Hours each VM is billed: boot and provisioning plus one task. */
+  billed_hours_per_vm: number;
+  entries: Array<{ provider: CloudProvider; instance_type: string; usd: number | null }>;
+  /** Sum over the priced entries; `unpriced` names the others. */
+  total_usd: number;
+  unpriced: string[];
+  prices_as_of: string;
+}
+
+/**
+ * The cost of a run if each task takes `taskMinutes`. With ceil(tasks / slots) VMs every task
+ * starts at once, so a VM is billed for its boot and provisioning (`overheadMinutes`, image pull
+ * included) plus one task, then powers off. Bastion, NAT and storage are not included.
+ */
+export function estimateCost(
+  plan: FleetPlan,
+  taskMinutes: number,
+  opts: { overheadMinutes?: number } = {},
+): CostEstimate {
+  if (!(taskMinutes >= 0)) throw new RangeError(`taskMinutes must be >= 0, got ${taskMinutes}`);
+  const overhead = opts.overheadMinutes ?? 10;
+  if (!(overhead >= 0)) throw new RangeError(`overheadMinutes must be >= 0, got ${overhead}`);
+  const hours = (taskMinutes + overhead) / 60;
+  const entries = [...plan.aws, ...plan.azure].map((e) => ({
+    provider: e.provider,
+    instance_type: e.instance_type,
+    usd: e.hourly_usd === null ? null : round(e.hourly_usd * hours),
+  }));
+  return {
+    billed_hours_per_vm: round(hours),
+    entries,
+    total_usd: round(entries.reduce((n, e) => n + (e.usd ?? 0), 0)),
+    unpriced: [...plan.unpriced],
+    prices_as_of: plan.prices_as_of,
+  };
+}
+
+// Sub-cent precision is noise next to approximate list prices; keep four places so sums stay tidy.
+function round(n: number): number {
+  return Math.round(n * 10_000) / 10_000;
+}
