@@ -1,0 +1,162 @@
+// Per (executable, instance type, benchmark): the spread across runs (not across iterations of
+// one run, which ruby-bench already summarises). Ranking lives in ranking.ts.
+import type { LoadedRun, TaskResult } from './model';
+import { type Ranking, rankInstanceTypes } from './ranking';
+import { mean, sampleStddev } from './stats';
+
+/** Above this coefficient of variation across runs a result is flagged as noisy. */
+export const NOISY_CV = 0.05;
+
+export interface RunValue {
+  run: number;
+  ms: number;
+  rssMiB: number | null;
+  iterStddevPct: number | null;
+  siblingBusy: boolean;
+}
+
+export interface Cell {
+  exe: string;
+  instanceType: string;
+  bench: string;
+  runs: RunValue[];
+  meanMs: number;
+  stddevMs: number | null;
+  /** stddev / mean across runs; null with a single run. */
+  cv: number | null;
+  minMs: number;
+  maxMs: number;
+  rssMiB: number | null;
+  noisy: boolean;
+  noise: string[];
+  /** Runs where ruby-bench printed N/A for this benchmark. */
+  failedRuns: number[];
+}
+
+export interface BenchFailure {
+  exe: string;
+  instanceType: string;
+  bench: string;
+  runs: number[];
+}
+
+export interface Aggregate {
+  executables: string[];
+  instanceTypes: string[];
+  /** Per executable, every benchmark that has a value or a failure anywhere, sorted. */
+  benchmarks: Record<string, string[]>;
+  cells: Cell[];
+  /** (executable, instance type, benchmark) that failed in every run that tried it. */
+  failures: BenchFailure[];
+  rankings: Ranking[];
+  warnings: string[];
+}
+
+export interface AggregateOptions {
+  baseline?: string | undefined;
+  prices?: Record<string, number> | undefined;
+}
+
+const key = (exe: string, type: string, bench: string): string => `${exe}\u0000${type}\u0000${bench}`;
+const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+function collect(tasks: TaskResult[]): { values: Map<string, RunValue[]>; failed: Map<string, number[]> } {
+  const values = new Map<string, RunValue[]>();
+  const failed = new Map<string, number[]>();
+  for (const t of tasks) {
+    if (t.outcome !== 'completed' || !t.output) continue;
+    const siblingBusy = t.meta?.sibling_busy === true;
+    for (const s of t.output.samples) {
+      const k = key(s.exe, t.instanceType, s.bench);
+      const list = values.get(k) ?? [];
+      list.push({ run: t.run, ms: s.meanMs, rssMiB: s.rssMiB, iterStddevPct: s.iterStddevPct, siblingBusy });
+      values.set(k, list);
+    }
+    for (const f of t.output.failed) {
+      const k = key(f.exe, t.instanceType, f.bench);
+      failed.set(k, [...(failed.get(k) ?? []), t.run]);
+    }
+  }
+  return { values, failed };
+}
+
+function cellOf(
+  exe: string,
+  instanceType: string,
+  bench: string,
+  runs: RunValue[],
+  failedRuns: number[],
+): Cell {
+  const ms = runs.map((r) => r.ms);
+  const m = mean(ms);
+  const sd = sampleStddev(ms);
+  const cv = sd === null || m === 0 ? null : sd / m;
+  const rss = runs.map((r) => r.rssMiB).filter((x): x is number => x !== null);
+  const noise: string[] = [];
+  if (cv !== null && cv > NOISY_CV) {
+    noise.push(
+      `runs differ by ${(cv * 100).toFixed(1)} % (coefficient of variation over ${NOISY_CV * 100} %)`,
+    );
+  }
+  const busy = runs.filter((r) => r.siblingBusy).map((r) => r.run);
+  if (busy.length > 0) noise.push(`the CPU's SMT sibling was busy during run ${busy.join(', ')}`);
+  return {
+    exe,
+    instanceType,
+    bench,
+    runs: [...runs].sort((a, b) => a.run - b.run),
+    meanMs: m,
+    stddevMs: sd,
+    cv,
+    minMs: Math.min(...ms),
+    maxMs: Math.max(...ms),
+    rssMiB: rss.length > 0 ? mean(rss) : null,
+    noisy: noise.length > 0,
+    noise,
+    failedRuns: failedRuns.sort((a, b) => a - b),
+  };
+}
+
+export function aggregate(run: LoadedRun, opts: AggregateOptions = {}): Aggregate {
+  const { values, failed } = collect(run.tasks);
+  const split = (k: string): [string, string, string] => k.split('\u0000') as [string, string, string];
+  const cells: Cell[] = [];
+  const failures: BenchFailure[] = [];
+  const benches = new Map<string, Set<string>>();
+  const note = (exe: string, bench: string): void => {
+    benches.set(exe, (benches.get(exe) ?? new Set()).add(bench));
+  };
+  for (const [k, runs] of values) {
+    const [exe, type, bench] = split(k);
+    cells.push(cellOf(exe, type, bench, runs, failed.get(k) ?? []));
+    note(exe, bench);
+  }
+  for (const [k, runs] of failed) {
+    const [exe, type, bench] = split(k);
+    note(exe, bench);
+    if (!values.has(k)) failures.push({ exe, instanceType: type, bench, runs: runs.sort((a, b) => a - b) });
+  }
+  cells.sort(
+    (a, b) => byName(a.exe, b.exe) || byName(a.bench, b.bench) || byName(a.instanceType, b.instanceType),
+  );
+  failures.sort(
+    (a, b) => byName(a.exe, b.exe) || byName(a.bench, b.bench) || byName(a.instanceType, b.instanceType),
+  );
+  const executables = [...benches.keys()].sort(byName);
+  const benchmarks: Record<string, string[]> = {};
+  for (const exe of executables) benchmarks[exe] = [...(benches.get(exe) ?? [])].sort(byName);
+  const instanceTypes = [...new Set(run.tasks.map((t) => t.instanceType))].sort(byName);
+  const warnings: string[] = [];
+  const rankings = executables.map((exe) =>
+    rankInstanceTypes(
+      exe,
+      instanceTypes,
+      cells.filter((c) => c.exe === exe),
+      opts,
+      warnings,
+    ),
+  );
+  if (executables.length === 0)
+    warnings.push('no benchmark result could be read from any task; nothing to rank');
+  return { executables, instanceTypes, benchmarks, cells, failures, rankings, warnings };
+}

@@ -1,0 +1,70 @@
+// Entry point of the site builder: results folder in, static site out. The master CLI calls
+// buildSite at the end of every run; `benchfleet site` calls it by hand.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join, relative, resolve } from 'node:path';
+import { aggregate } from './aggregate';
+import { toCsv, toJson } from './export';
+import { loadResults } from './load';
+import { parsePrices } from './prices';
+import { renderPage } from './render';
+import { STYLE_CSS } from './style';
+
+export interface BuildSiteOptions {
+  resultsDir: string;
+  /** Default `<resultsDir>/site`. */
+  outDir?: string;
+  /** Instance type every other is compared with; default the slowest. */
+  baseline?: string;
+  /** File of instance type -> hourly price; adds price-performance. */
+  pricesFile?: string;
+}
+
+export interface BuildSiteResult {
+  outDir: string;
+  indexHtml: string;
+  warnings: string[];
+}
+
+/**
+ * Builds the site. Bad or missing result files become warnings shown on the page; it throws only
+ * when the results folder cannot be read or the output folder cannot be written.
+ */
+export async function buildSite(opts: BuildSiteOptions): Promise<BuildSiteResult> {
+  const resultsDir = resolve(opts.resultsDir);
+  const outDir = resolve(opts.outDir ?? join(resultsDir, 'site'));
+  // The output folder may sit inside the results folder (the default): never read it as a task.
+  const rel = relative(resultsDir, outDir);
+  const skip = rel !== '' && !rel.includes('/') && !rel.startsWith('..') ? [rel] : [];
+  const run = await loadResults(resultsDir, skip);
+  const warnings = [...run.warnings];
+  let prices: Record<string, number> | undefined;
+  if (opts.pricesFile !== undefined) {
+    try {
+      const parsed = parsePrices(await readFile(opts.pricesFile, 'utf8'), basename(opts.pricesFile));
+      prices = parsed.prices;
+      warnings.push(...parsed.warnings);
+    } catch (err) {
+      warnings.push(
+        `could not read the price file ${opts.pricesFile}: ${(err as Error).message}; no prices shown`,
+      );
+    }
+  }
+  const agg = aggregate(run, { baseline: opts.baseline, prices });
+  warnings.push(...agg.warnings);
+  const html = renderPage({
+    run,
+    agg,
+    label: basename(resultsDir),
+    hasPrices: prices !== undefined && Object.keys(prices).length > 0,
+    warnings,
+  });
+  await mkdir(outDir, { recursive: true });
+  const indexHtml = join(outDir, 'index.html');
+  await Promise.all([
+    writeFile(indexHtml, html),
+    writeFile(join(outDir, 'style.css'), STYLE_CSS),
+    writeFile(join(outDir, 'data.csv'), toCsv(agg)),
+    writeFile(join(outDir, 'data.json'), toJson(run, agg, warnings)),
+  ]);
+  return { outDir, indexHtml, warnings };
+}

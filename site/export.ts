@@ -1,0 +1,86 @@
+// The aggregated data as downloads: data.csv (one row per executable, instance type, benchmark)
+// and data.json (everything the page shows, for other tools).
+import type { Aggregate } from './aggregate';
+import type { LoadedRun } from './model';
+
+function csvField(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const s = typeof v === 'number' ? String(Number(v.toPrecision(12))) : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function toCsv(agg: Aggregate): string {
+  const header = [
+    'executable',
+    'instance_type',
+    'benchmark',
+    'runs',
+    'mean_ms',
+    'stddev_ms',
+    'cv',
+    'min_ms',
+    'max_ms',
+    'rss_mib',
+    'speed_vs_baseline',
+    'baseline',
+    'noisy',
+    'noise',
+    'failed_runs',
+  ];
+  const rows = agg.cells.map((c) => {
+    const ranking = agg.rankings.find((r) => r.exe === c.exe);
+    const base = ranking?.baseline ?? null;
+    const baseCell =
+      base === null
+        ? undefined
+        : agg.cells.find((b) => b.exe === c.exe && b.bench === c.bench && b.instanceType === base);
+    return [
+      c.exe,
+      c.instanceType,
+      c.bench,
+      c.runs.length,
+      c.meanMs,
+      c.stddevMs,
+      c.cv,
+      c.minMs,
+      c.maxMs,
+      c.rssMiB,
+      baseCell ? baseCell.meanMs / c.meanMs : null,
+      base,
+      c.noisy,
+      c.noise.join('; '),
+      c.failedRuns.join(' '),
+    ]
+      .map(csvField)
+      .join(',');
+  });
+  return `${[header.join(','), ...rows].join('\n')}\n`;
+}
+
+export function toJson(run: LoadedRun, agg: Aggregate, warnings: string[]): string {
+  const doc = {
+    run_id: run.runId,
+    ruby_version: run.rubyVersion,
+    status: run.status,
+    created_at: run.createdAt,
+    finished_at: run.finishedAt,
+    executables: agg.executables,
+    instance_types: agg.instanceTypes,
+    rankings: agg.rankings,
+    cells: agg.cells,
+    failed_benchmarks: agg.failures,
+    tasks: run.tasks.map((t) => ({
+      folder: t.folder,
+      instance_type: t.instanceType,
+      run: t.run,
+      provider: t.provider,
+      outcome: t.outcome,
+      reason: t.reason,
+      source: t.output?.source ?? null,
+      executables: t.output?.executables ?? {},
+      meta: t.meta,
+    })),
+    warnings,
+  };
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}

@@ -1,0 +1,146 @@
+// Reads a results folder (`manifest.json` and `<instance_type>-<run>/` folders) into tasks.
+// Bad files never stop the build: each problem becomes a warning that names the file.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Manifest, ManifestTask } from '../lambdas/shared/contract';
+import { readManifest, readMeta } from './load-files';
+import type { LoadedRun, TaskResult } from './model';
+import { parseOutputFiles } from './parse-output';
+
+const FOLDER = /^(.+)-(\d+)$/;
+/** Larger files are not results ruby-bench writes; reading them would only cost memory. */
+const MAX_FILE_BYTES = 64 * 1024 * 1024;
+
+async function readText(path: string, warnings: string[], label: string): Promise<string | undefined> {
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) {
+      warnings.push(`${label} is not a file; skipped`);
+      return undefined;
+    }
+    if (info.size > MAX_FILE_BYTES) {
+      warnings.push(`${label} is ${info.size} bytes, more than ruby-bench writes; skipped`);
+      return undefined;
+    }
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    warnings.push(`could not read ${label}: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+async function isDir(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+}
+
+function outcomeOf(task: ManifestTask): Pick<TaskResult, 'outcome' | 'reason'> {
+  switch (task.status) {
+    case 'completed':
+      return { outcome: 'completed', reason: null };
+    case 'failed':
+    case 'cancelled': {
+      const why = [task.error_type, task.error_message].filter((s) => s).join(': ');
+      return { outcome: task.status, reason: why || `${task.status} (the manifest gives no reason)` };
+    }
+    default:
+      return { outcome: 'unfinished', reason: `still ${task.status} when the archive was made` };
+  }
+}
+
+async function fillFromFolder(task: TaskResult, dir: string, warnings: string[]): Promise<void> {
+  const where = `${task.folder}/`;
+  const metaText =
+    (await readText(join(dir, 'meta.json'), warnings, `${where}meta.json`)) ??
+    (await readText(join(dir, 'error', 'meta.json'), warnings, `${where}error/meta.json`));
+  task.meta = metaText === undefined ? null : readMeta(metaText, `${where}meta.json`, warnings);
+  task.provider ??= task.meta?.provider ?? null;
+  const json = await readText(join(dir, 'output.json'), warnings, `${where}output.json`);
+  const txt = await readText(join(dir, 'output.txt'), warnings, `${where}output.txt`);
+  const hasError = await isDir(join(dir, 'error'));
+  if (json === undefined && txt === undefined) {
+    if (task.outcome === 'completed') {
+      task.outcome = 'missing';
+      task.reason = 'completed, but its folder has no output.txt or output.json';
+    } else if (!task.manifestTask) {
+      task.outcome = hasError ? 'failed' : 'missing';
+      task.reason = hasError
+        ? 'failed (an error/ folder is there; without manifest.json the reason is unknown)'
+        : 'no output.txt or output.json in its folder';
+    }
+    return;
+  }
+  task.output = parseOutputFiles({ json, txt, where });
+  warnings.push(...task.output.warnings);
+  if (task.output.samples.length === 0 && task.outcome === 'completed') {
+    task.outcome = 'missing';
+    task.reason = 'no benchmark result could be read from its output (see the warnings)';
+  }
+}
+
+function newTask(folder: string, instanceType: string, run: number, mt: ManifestTask | null): TaskResult {
+  return {
+    folder,
+    instanceType,
+    run,
+    provider: mt?.provider ?? null,
+    ...(mt ? outcomeOf(mt) : { outcome: 'completed' as const, reason: null }),
+    meta: null,
+    output: null,
+    manifestTask: mt,
+  };
+}
+
+/** Reads `resultsDir`; throws only when the folder itself cannot be listed. `skip`: folder names to pass over. */
+export async function loadResults(resultsDir: string, skip: string[] = []): Promise<LoadedRun> {
+  const entries = await readdir(resultsDir, { withFileTypes: true }).catch((err: Error) => {
+    throw new Error(`cannot read the results folder ${resultsDir}: ${err.message}`, { cause: err });
+  });
+  const warnings: string[] = [];
+  const manifestText = await readText(join(resultsDir, 'manifest.json'), warnings, 'manifest.json');
+  const manifest: Manifest | null = manifestText === undefined ? null : readManifest(manifestText, warnings);
+  const tasks = new Map<string, TaskResult>();
+  for (const mt of manifest?.tasks ?? []) {
+    const folder = `${mt.instance_type}-${mt.run}`;
+    if (tasks.has(folder)) warnings.push(`manifest.json lists ${folder} twice; kept the last entry`);
+    tasks.set(folder, newTask(folder, mt.instance_type, mt.run, mt));
+  }
+  const folders = entries.filter((e) => e.isDirectory()).map((e) => e.name);
+  for (const name of folders.sort()) {
+    const m = FOLDER.exec(name);
+    if (skip.includes(name)) continue;
+    if (!m?.[1] || !m[2]) {
+      warnings.push(`ignored the folder ${name}: its name is not <instance_type>-<run>`);
+      continue;
+    }
+    if (!tasks.has(name)) {
+      if (manifest) warnings.push(`${name}/ is not in manifest.json; included from its folder name`);
+      tasks.set(name, newTask(name, m[1], Number(m[2]), null));
+    }
+  }
+  for (const task of tasks.values()) {
+    const dir = join(resultsDir, task.folder);
+    if (await isDir(dir)) await fillFromFolder(task, dir, warnings);
+    else if (task.outcome === 'completed') {
+      task.outcome = 'missing';
+      task.reason = 'completed, but its folder is not in the archive';
+    }
+  }
+  const sorted = [...tasks.values()].sort((a, b) =>
+    a.instanceType < b.instanceType ? -1 : a.instanceType > b.instanceType ? 1 : a.run - b.run,
+  );
+  return {
+    resultsDir,
+    runId: manifest?.run_id || null,
+    rubyVersion: manifest?.ruby_version || null,
+    status: manifest?.status ?? null,
+    createdAt: manifest?.created_at || null,
+    finishedAt: manifest?.finished_at ?? null,
+    hasManifest: manifest !== null,
+    tasks: sorted,
+    warnings,
+  };
+}

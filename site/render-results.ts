@@ -1,0 +1,164 @@
+// The result sections of the page: ranking, price-performance, matrix, one chart per benchmark.
+import type { Aggregate, Cell } from './aggregate';
+import { barChart, formatMs, formatRatio } from './charts';
+import { anchor, esc, ms, num, pct, ratio } from './html';
+import type { Ranking } from './ranking';
+
+function ciText(r: Ranking, row: Ranking['rows'][number]): string {
+  if (row.instanceType === r.baseline) return 'baseline';
+  if (!row.ci) return '<span class="muted" title="needs two or more runs on both sides">–</span>';
+  return `${row.ci.low.toFixed(3)} – ${row.ci.high.toFixed(3)}`;
+}
+
+export function rankingSection(r: Ranking): string {
+  const head = `<h3>${esc(r.exe)}</h3>`;
+  if (r.rows.length === 0) {
+    return `${head}<p class="warn">No ranking: no benchmark was completed on every instance type.</p>`;
+  }
+  const how =
+    `Relative speed = geometric mean over ${r.common.length} benchmark${r.common.length === 1 ? '' : 's'} of ` +
+    `(baseline time / this type's time); baseline <strong>${esc(r.baseline)}</strong> ` +
+    `(${r.baselineChosen === 'given' ? 'chosen with --baseline' : 'the slowest type'}). ` +
+    'The interval is a 95 % confidence interval across runs. Above 1 is faster than the baseline.';
+  const rows = r.rows
+    .map(
+      (row, k) =>
+        `<tr${row.instanceType === r.baseline ? ' class="baseline"' : ''}><td class="n">${k + 1}</td>` +
+        `<th scope="row">${esc(row.instanceType)}</th><td class="n strong">${ratio(row.relSpeed)}</td>` +
+        `<td class="n">${ciText(r, row)}</td><td class="n">${row.runsUsed}</td>` +
+        `<td class="n">${ms(row.geomeanMs)}</td>` +
+        `<td class="n">${row.noisyCells > 0 ? `<span class="flag">${row.noisyCells} noisy</span>` : '0'}</td></tr>`,
+    )
+    .join('');
+  const chart = barChart(
+    r.rows.map((row) => ({
+      label: row.instanceType,
+      value: row.relSpeed,
+      low: row.ci?.low,
+      high: row.ci?.high,
+      tone: row.instanceType === r.baseline ? 'hl' : undefined,
+      title: `${row.instanceType}: ${ratio(row.relSpeed)} the speed of ${r.baseline}`,
+    })),
+    { format: formatRatio, unit: `relative speed of ${r.exe}`, ref: 1 },
+  );
+  const excluded =
+    r.excluded.length === 0
+      ? ''
+      : `<p class="muted">Left out of the mean (not completed everywhere): ${r.excluded
+          .map((e) => `${esc(e.bench)} (missing on ${e.missingOn.map(esc).join(', ')})`)
+          .join('; ')}.</p>`;
+  const unranked =
+    r.unranked.length === 0
+      ? ''
+      : `<p class="warn">No ${esc(r.exe)} results at all from: ${r.unranked.map(esc).join(', ')}.</p>`;
+  const table =
+    '<table class="ranking"><thead><tr><th>#</th><th>instance type</th><th>relative speed</th>' +
+    '<th>95 % CI</th><th>runs</th><th>geo. mean (ms)</th><th>noisy</th></tr></thead>' +
+    `<tbody>${rows}</tbody></table>`;
+  return `${head}<p class="how">${how}</p><div class="pair">${table}${chart}</div>${excluded}${unranked}`;
+}
+
+export function priceSection(r: Ranking): string {
+  const priced = r.rows.filter((row) => row.speedPerDollar !== null);
+  if (priced.length === 0)
+    return `<h3>${esc(r.exe)}</h3><p class="muted">No instance type of this ranking has a price.</p>`;
+  const best = Math.max(...priced.map((row) => row.speedPerDollar!));
+  const rows = [...priced]
+    .sort((a, b) => b.speedPerDollar! - a.speedPerDollar! || (a.instanceType < b.instanceType ? -1 : 1))
+    .map(
+      (row, k) =>
+        `<tr><td class="n">${k + 1}</td><th scope="row">${esc(row.instanceType)}</th>` +
+        `<td class="n">$${row.pricePerHour!.toFixed(4)}</td><td class="n">${ratio(row.relSpeed)}</td>` +
+        `<td class="n strong">${row.speedPerDollar!.toFixed(2)}</td><td class="n">${pct(row.speedPerDollar! / best)}</td></tr>`,
+    )
+    .join('');
+  const unpriced = r.rows.filter((row) => row.speedPerDollar === null).map((row) => esc(row.instanceType));
+  return (
+    `<h3>${esc(r.exe)}</h3><table><thead><tr><th>#</th><th>instance type</th><th>price / hour</th>` +
+    '<th>relative speed</th><th>speed per $/h</th><th>of best value</th></tr></thead>' +
+    `<tbody>${rows}</tbody></table>` +
+    (unpriced.length > 0 ? `<p class="muted">No price for: ${unpriced.join(', ')}.</p>` : '')
+  );
+}
+
+function matrixCell(c: Cell | undefined, fastest: number, failedRuns: number[] | undefined): string {
+  if (!c) {
+    return failedRuns
+      ? `<td class="failed" title="ruby-bench reported N/A in run ${failedRuns.join(', ')}">failed</td>`
+      : '<td class="none">–</td>';
+  }
+  const rel = fastest / c.meanMs;
+  const tier = rel >= 0.98 ? 'best' : rel >= 0.9 ? 'good' : rel >= 0.75 ? 'mid' : 'slow';
+  const title = [
+    `${c.runs.length} run(s): ${c.runs.map((r) => ms(r.ms)).join(', ')} ms`,
+    ...c.noise,
+    ...(c.failedRuns.length > 0 ? [`failed in run ${c.failedRuns.join(', ')}`] : []),
+  ].join('\n');
+  return (
+    `<td class="${tier}${c.noisy ? ' noisy' : ''}" title="${esc(title)}">${ms(c.meanMs)}` +
+    `<small> ±${pct(c.cv)}</small>${c.noisy ? ' <span class="flag">noisy</span>' : ''}</td>`
+  );
+}
+
+/** Instance types in ranking order (fastest first), then those without a rank, by name. */
+function typeOrder(exe: string, agg: Aggregate): string[] {
+  const ranked = agg.rankings.find((r) => r.exe === exe)?.rows.map((row) => row.instanceType) ?? [];
+  return [...ranked, ...agg.instanceTypes.filter((t) => !ranked.includes(t))];
+}
+
+export function matrixSection(exe: string, agg: Aggregate): string {
+  const types = typeOrder(exe, agg);
+  const cells = new Map(
+    agg.cells.filter((c) => c.exe === exe).map((c) => [`${c.instanceType}\u0000${c.bench}`, c]),
+  );
+  const failed = new Map(
+    agg.failures.filter((f) => f.exe === exe).map((f) => [`${f.instanceType}\u0000${f.bench}`, f.runs]),
+  );
+  const rows = (agg.benchmarks[exe] ?? []).map((bench) => {
+    const row = types.map((t) => cells.get(`${t}\u0000${bench}`));
+    const fastest = Math.min(...row.filter((c): c is Cell => c !== undefined).map((c) => c.meanMs));
+    return (
+      `<tr><th scope="row"><a href="#${anchor(exe, bench)}">${esc(bench)}</a></th>` +
+      types.map((t, k) => matrixCell(row[k], fastest, failed.get(`${t}\u0000${bench}`))).join('') +
+      '</tr>'
+    );
+  });
+  return (
+    `<h3>${esc(exe)}</h3><p class="muted">Columns in ranking order. Colour: time against the fastest type ` +
+    'for that benchmark (green: within 2 %, light green: 10 %, yellow: 25 %, red: slower). Hover a cell for every run.</p>' +
+    `<div class="scroll"><table class="matrix"><thead><tr><th>benchmark</th>` +
+    types.map((t) => `<th>${esc(t)}</th>`).join('') +
+    `</tr></thead><tbody>${rows.join('')}</tbody></table></div>`
+  );
+}
+
+export function chartsSection(exe: string, agg: Aggregate): string {
+  const cards = (agg.benchmarks[exe] ?? []).map((bench) => {
+    const order = typeOrder(exe, agg);
+    const cs = agg.cells
+      .filter((c) => c.exe === exe && c.bench === bench)
+      .sort((a, b) => order.indexOf(a.instanceType) - order.indexOf(b.instanceType));
+    const failedOn = agg.failures
+      .filter((f) => f.exe === exe && f.bench === bench)
+      .map((f) => f.instanceType);
+    const chart =
+      cs.length === 0
+        ? '<p class="warn">No results.</p>'
+        : barChart(
+            cs.map((c) => ({
+              label: c.instanceType,
+              value: c.meanMs,
+              low: c.stddevMs === null ? undefined : c.meanMs - c.stddevMs,
+              high: c.stddevMs === null ? undefined : c.meanMs + c.stddevMs,
+              points: c.runs.map((r) => r.ms),
+              tone: c.noisy ? 'noisy' : undefined,
+              title: `${c.noisy ? `noisy: ${c.noise.join('; ')}. ` : ''}${c.instanceType}: mean ${ms(c.meanMs)} ms over ${c.runs.length} run(s), min ${ms(c.minMs)}, max ${ms(c.maxMs)}, RSS ${num(c.rssMiB)} MiB`,
+            })),
+            { format: formatMs, unit: `${bench} time in ms` },
+          );
+    const failedNote =
+      failedOn.length > 0 ? `<p class="warn">Failed on ${failedOn.map(esc).join(', ')}.</p>` : '';
+    return `<figure id="${anchor(exe, bench)}"><figcaption>${esc(bench)}</figcaption>${chart}${failedNote}</figure>`;
+  });
+  return `<h3>${esc(exe)}</h3><div class="charts">${cards.join('')}</div>`;
+}
