@@ -1,0 +1,145 @@
+// The runner: one independent claim loop per slot. `assigned` runs the task, `wait` sleeps the
+// advised time, `done` ends the slot; no answer for --max-retry-s ends it with an error.
+import { mkdir } from 'node:fs/promises';
+import { ApiClient, ApiError, NoAnswerError, sleep } from './api-client';
+import { CommandExecutor } from './executors/command';
+import { DockerExecutor } from './executors/docker';
+import { SyntheticExecutor } from './executors/synthetic';
+import type { Executor } from './executors/types';
+import { createLogger, errorText, type Logger } from './log';
+import { detectHostId, hostFacts } from './meta';
+import { type RunnerInput, type RunnerOptions, resolveOptions } from './options';
+import { runShutdownCommand, shouldShutDown } from './shutdown';
+import { runTask, type TaskDeps } from './task-run';
+import { planSlots, readTopology, type Slot } from './topology';
+
+export interface RunnerResult {
+  /** 0 when every slot ended on `done` (or a requested stop); 1 when the API stayed away or refused. */
+  exitCode: number;
+  interrupted: boolean;
+  tasksCompleted: number;
+  tasksFailed: number;
+  tasksUnacknowledged: number;
+  runnerIds: string[];
+  shutdownRan: boolean;
+}
+
+export interface RunnerHandle {
+  done: Promise<RunnerResult>;
+  /** Like SIGTERM: in-flight tasks fail as `interrupted`, no new claims, then `done` resolves. */
+  stop(): void;
+}
+
+export function makeExecutor(o: RunnerOptions): Executor {
+  if (o.executor === 'synthetic') return new SyntheticExecutor({ size: o.syntheticSize });
+  if (o.executor === 'command') return new CommandExecutor(o.command ?? '');
+  return new DockerExecutor({
+    dockerHost: o.dockerHost,
+    image: o.image,
+    rubyBenchRef: o.rubyBenchRef,
+    rubyBenchDir: o.rubyBenchDir,
+  });
+}
+
+export function createRunner(input: RunnerInput): RunnerHandle {
+  const o = resolveOptions(input);
+  const stopCtl = new AbortController();
+  o.signal?.addEventListener('abort', () => stopCtl.abort(), { once: true });
+  if (o.signal?.aborted) stopCtl.abort();
+  const log = createLogger({ json: o.json, debug: o.debug, write: o.logWrite });
+  return { done: run(o, log, stopCtl.signal), stop: () => stopCtl.abort() };
+}
+
+export function startRunner(input: RunnerInput): Promise<RunnerResult> {
+  return createRunner(input).done;
+}
+
+async function run(o: RunnerOptions, log: Logger, stop: AbortSignal): Promise<RunnerResult> {
+  const topo = o.topology ?? readTopology();
+  const slots = planSlots(topo, o.slots);
+  const hostId = o.hostId ?? (await detectHostId(o.provider));
+  await mkdir(o.workDir, { recursive: true });
+  const api = new ApiClient({ apiUrl: o.apiUrl, apiKey: o.apiKey, log, maxRetryS: o.maxRetryS });
+  const deps: TaskDeps = {
+    api,
+    executor: makeExecutor(o),
+    facts: hostFacts(topo),
+    log,
+    workDir: o.workDir,
+    heartbeatS: o.heartbeatS,
+    taskTimeoutS: o.taskTimeoutS,
+    debug: o.debug,
+    provider: o.provider,
+    instanceType: o.instanceType,
+    stopSignal: stop,
+  };
+  const result: RunnerResult = {
+    exitCode: 0,
+    interrupted: false,
+    tasksCompleted: 0,
+    tasksFailed: 0,
+    tasksUnacknowledged: 0,
+    runnerIds: slots.map((s) => `${hostId}-${s.index}`),
+    shutdownRan: false,
+  };
+  log.info(`starting ${slots.length} slot(s) for ${o.provider}/${o.instanceType}`, {
+    host: hostId,
+    executor: o.executor,
+    cpus: slots.map((s) => s.cpu).join(','),
+  });
+  await Promise.all(slots.map((slot) => runSlot(o, deps, slot, `${hostId}-${slot.index}`, stop, result)));
+  result.interrupted = stop.aborted;
+  log.info(
+    `all slots exited: ${result.tasksCompleted} completed, ${result.tasksFailed} failed` +
+      (result.tasksUnacknowledged ? `, ${result.tasksUnacknowledged} unacknowledged` : ''),
+  );
+  const decision = shouldShutDown({ ...o, interrupted: result.interrupted, tasksFailed: result.tasksFailed });
+  if (decision.shutdown) {
+    await runShutdownCommand(o.shutdownCommand, log);
+    result.shutdownRan = true;
+  } else if (o.shutdownOnDone) log.info(`not shutting down: ${decision.why}`);
+  return result;
+}
+
+async function runSlot(
+  o: RunnerOptions,
+  deps: TaskDeps,
+  slot: Slot,
+  runnerId: string,
+  stop: AbortSignal,
+  result: RunnerResult,
+): Promise<void> {
+  const log = deps.log.child({ slot: slot.index });
+  const d = { ...deps, log };
+  while (!stop.aborted) {
+    let ans: Awaited<ReturnType<ApiClient['claim']>>;
+    try {
+      ans = await deps.api.claim(
+        { provider: o.provider, instance_type: o.instanceType, runner_id: runnerId },
+        o.runId,
+        stop,
+      );
+    } catch (err) {
+      if (stop.aborted) break;
+      if (err instanceof NoAnswerError) log.error(`giving up on claims: ${err.message}`);
+      else if (err instanceof ApiError) log.error(`the API refused the claim: ${err.message}`);
+      else log.error(`claim failed: ${errorText(err)}`);
+      result.exitCode = 1;
+      return;
+    }
+    if (ans.status === 'done') {
+      log.info('no more tasks for this instance type; slot done');
+      return;
+    }
+    if (ans.status === 'wait') {
+      log.debug(`nothing to do yet; waiting ${ans.retry_after_seconds} s`);
+      await sleep(Math.max(0, ans.retry_after_seconds) * 1000, stop);
+      continue;
+    }
+    const outcome = await runTask(d, slot, runnerId, ans.task, ans.presigned_urls);
+    if (outcome === 'completed') result.tasksCompleted++;
+    else if (outcome === 'failed') result.tasksFailed++;
+    else result.tasksUnacknowledged++;
+  }
+  log.info('stopped');
+}

@@ -1,0 +1,180 @@
+// The runner's only link to the orchestrator: JSON over HTTP, bodies checked against the shared
+// contract. "No answer" (network error, 5xx, 404 before the run exists) is retried with
+// exponential backoff and jitter inside a time budget; a definite answer is returned or thrown.
+import type { z } from 'zod';
+import {
+  ClaimResponse,
+  type CompleteRequest,
+  type FailRequest,
+  type HeartbeatRequest,
+  HeartbeatResponse,
+  PresignedUrls,
+  type UploadUrlsRequest,
+} from '../lambdas/shared/contract';
+import { errorText, type Logger } from './log';
+
+/** The API answered with a 4xx (other than a retried 404): retrying will not help. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Nothing usable came back within the retry budget. */
+export class NoAnswerError extends Error {
+  override name = 'NoAnswerError';
+}
+
+export interface ApiClientOptions {
+  apiUrl: string;
+  apiKey: string;
+  log: Logger;
+  /** Total time one call may spend retrying, in seconds (the spec's 10 minutes). */
+  maxRetryS: number;
+  /** Per-request timeout in milliseconds. */
+  requestTimeoutMs?: number;
+  /** Retries stop early when this aborts (SIGTERM). */
+  signal?: AbortSignal;
+}
+
+export interface CallOptions {
+  /** Retry budget for this call in seconds; 0 = one attempt. Defaults to the client's. */
+  budgetS?: number;
+  /** Treat 404 as "not yet" and retry (claims before the run exists). */
+  retry404?: boolean;
+  /** Stops retrying (not the request in flight) when aborted. */
+  signal?: AbortSignal;
+}
+
+export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+/** Backoff for attempt n (0-based): 0.5 s doubling to 30 s, with full jitter in the upper half. */
+export const backoffMs = (n: number): number => {
+  const cap = Math.min(30_000, 500 * 2 ** n);
+  return cap / 2 + Math.random() * (cap / 2);
+};
+
+export class ApiClient {
+  constructor(private readonly opts: ApiClientOptions) {}
+
+  claim(
+    body: { provider: string; instance_type: string; runner_id: string },
+    runId?: number,
+    signal?: AbortSignal,
+  ): Promise<ClaimResponse> {
+    const path = runId === undefined ? '/tasks/claim' : `/runs/${runId}/tasks/claim`;
+    return this.call(path, body, ClaimResponse, { retry404: true, signal });
+  }
+
+  heartbeat(taskId: number, body: HeartbeatRequest): Promise<HeartbeatResponse> {
+    // One attempt: the timer sends the next one anyway, and a stuck retry would pile up.
+    return this.call(`/tasks/${taskId}/heartbeat`, body, HeartbeatResponse, { budgetS: 0 });
+  }
+
+  uploadUrls(taskId: number, body: UploadUrlsRequest, budgetS?: number): Promise<PresignedUrls> {
+    return this.call(`/tasks/${taskId}/upload-urls`, body, PresignedUrls, { budgetS });
+  }
+
+  complete(taskId: number, body: CompleteRequest, budgetS?: number): Promise<unknown> {
+    return this.call(`/tasks/${taskId}/complete`, body, undefined, { budgetS });
+  }
+
+  fail(taskId: number, body: FailRequest, budgetS?: number): Promise<unknown> {
+    return this.call(`/tasks/${taskId}/fail`, body, undefined, { budgetS });
+  }
+
+  async call<T>(
+    path: string,
+    body: unknown,
+    schema: z.ZodType<T> | undefined,
+    co: CallOptions = {},
+  ): Promise<T> {
+    const budgetMs = (co.budgetS ?? this.opts.maxRetryS) * 1000;
+    const started = Date.now();
+    const url = this.opts.apiUrl.replace(/\/+$/, '') + path;
+    let lastProblem = '';
+    for (let n = 0; ; n++) {
+      try {
+        return await this.once(url, body, schema, co);
+      } catch (err) {
+        if (!(err instanceof RetryableError)) throw err;
+        lastProblem = err.message;
+      }
+      const wait = backoffMs(n);
+      const elapsed = Date.now() - started;
+      const signal = co.signal ?? this.opts.signal;
+      if (elapsed + wait > budgetMs || signal?.aborted) {
+        throw new NoAnswerError(
+          `POST ${url}: no usable answer after ${n + 1} attempt(s) over ${Math.round(elapsed / 1000)} s; last: ${lastProblem}`,
+        );
+      }
+      if (n === 0 || n % 5 === 0)
+        this.opts.log.warn(`POST ${path} failed, retrying`, { problem: lastProblem });
+      await sleep(wait, signal);
+    }
+  }
+
+  private async once<T>(
+    url: string,
+    body: unknown,
+    schema: z.ZodType<T> | undefined,
+    co: CallOptions,
+  ): Promise<T> {
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(url, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${this.opts.apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(this.opts.requestTimeoutMs ?? 30_000),
+      });
+      text = await res.text();
+    } catch (err) {
+      throw new RetryableError(`network: ${errorText(err)}`);
+    }
+    if (res.status >= 500 || res.status === 429 || (res.status === 404 && co.retry404)) {
+      throw new RetryableError(`HTTP ${res.status} ${text.slice(0, 200)}`);
+    }
+    let json: unknown;
+    try {
+      json = text.length > 0 ? JSON.parse(text) : {};
+    } catch {
+      // A proxy's HTML page or a truncated body: the API did not really answer.
+      throw new RetryableError(`HTTP ${res.status} with a body that is not JSON: ${text.slice(0, 120)}`);
+    }
+    if (res.status >= 400) {
+      const e = json as { error?: unknown; message?: unknown };
+      const code = typeof e.error === 'string' ? e.error : `http_${res.status}`;
+      const msg = typeof e.message === 'string' ? e.message : text.slice(0, 200);
+      throw new ApiError(res.status, code, `HTTP ${res.status} ${code}: ${msg}`);
+    }
+    if (!schema) return json as T;
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      throw new RetryableError(
+        `malformed answer: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
+    }
+    return parsed.data;
+  }
+}
+
+class RetryableError extends Error {
+  override name = 'RetryableError';
+}

@@ -1,0 +1,59 @@
+// Runs a given shell command in the task's folder, for example a local Ruby with a ruby-bench
+// checkout: `ruby /src/ruby-bench/run_benchmarks.rb --no-sudo --out_path="$BENCHFLEET_OUT_PATH"`.
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { type ExecContext, ExecError, type ExecResult, type Executor } from './types';
+
+export class CommandExecutor implements Executor {
+  readonly name = 'command';
+  constructor(private readonly command: string) {}
+
+  async run(ctx: ExecContext): Promise<ExecResult> {
+    const { task } = ctx;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      BENCHFLEET_OUT_PATH: ctx.outDir,
+      BENCHFLEET_TASK_ID: String(task.id),
+      BENCHFLEET_RUN: String(task.run),
+      BENCHFLEET_RUBY_VERSION: task.ruby_version,
+      BENCHFLEET_IMAGE: task.image,
+      BENCHFLEET_BENCHMARKS: (task.benchmarks ?? []).join(' '),
+      BENCHFLEET_CPU: String(ctx.slot.cpu),
+    };
+    for (const [k, v] of Object.entries(task.ruby_bench_env ?? {})) env[k] = String(v);
+    ctx.onStatus('running', 'running the configured command');
+    const stdout = createWriteStream(join(ctx.logsDir, 'stdout.log'));
+    const stderr = createWriteStream(join(ctx.logsDir, 'stderr.log'));
+    try {
+      const code = await new Promise<number>((resolve, reject) => {
+        // Own process group, so a timeout or abort kills the whole tree, not just the shell.
+        const child = spawn('sh', ['-c', this.command], { cwd: ctx.taskDir, env, detached: true });
+        const kill = (): void => {
+          try {
+            if (child.pid) process.kill(-child.pid, 'SIGKILL');
+          } catch {
+            child.kill('SIGKILL');
+          }
+        };
+        ctx.signal.addEventListener('abort', kill, { once: true });
+        child.stdout.on('data', (b: Buffer) => {
+          stdout.write(b);
+          ctx.onStdout(b.toString('utf8'));
+        });
+        child.stderr.on('data', (b: Buffer) => stderr.write(b));
+        child.on('error', (err) =>
+          reject(new ExecError('benchmark_failed', `cannot start sh: ${err.message}`)),
+        );
+        child.on('close', (c, sig) => {
+          ctx.signal.removeEventListener('abort', kill);
+          if (ctx.signal.aborted) reject(new ExecError('cancelled', 'command stopped'));
+          else resolve(c ?? (sig ? 128 : 1));
+        });
+      });
+      return { exitCode: code, image: null, dockerVersion: null, rubyBenchRef: null };
+    } finally {
+      await Promise.all([new Promise((r) => stdout.end(r)), new Promise((r) => stderr.end(r))]);
+    }
+  }
+}

@@ -1,0 +1,151 @@
+// Runs ruby-bench in a container through the Docker Engine API: the image is pulled only when
+// absent (during `provision`), one container per slot pinned to the slot's CPU with cpuset, so
+// ruby-bench itself gets --no-pinning. stdout/stderr go to files; the output folder is a bind mount.
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import Docker from 'dockerode';
+import { errorText } from '../log';
+import { type ExecContext, ExecError, type ExecResult, type Executor } from './types';
+
+/** ruby/ruby-bench at the commit the fixtures were recorded with; a run config may pin another. */
+export const DEFAULT_RUBY_BENCH_REF = '09b76c8';
+const RUBY_BENCH_REPO = 'https://github.com/ruby/ruby-bench.git';
+
+export interface DockerOptions {
+  /** `unix:///path.sock` or `tcp://host:port`; DOCKER_HOST or the default socket when absent. */
+  dockerHost?: string;
+  /** Overrides the task's image (offline base images, mirrors). */
+  image?: string;
+  rubyBenchRef?: string;
+  /** A local ruby-bench checkout mounted read-only instead of cloning (offline use). */
+  rubyBenchDir?: string;
+}
+
+export function dockerClient(host?: string): Docker {
+  if (!host) return new Docker();
+  if (host.startsWith('unix://')) return new Docker({ socketPath: host.slice('unix://'.length) });
+  const u = new URL(host.replace(/^tcp:/, 'http:'));
+  return new Docker({ host: u.hostname, port: Number(u.port || 2375) });
+}
+
+// Clone at the pinned ref unless a checkout is mounted; `./run_benchmarks.rb` honours its shebang.
+const SCRIPT = `set -e
+if [ -f /ruby-bench/run_benchmarks.rb ]; then cd /ruby-bench
+else
+  git clone -q "$BENCHFLEET_RUBY_BENCH_REPO" /tmp/ruby-bench
+  cd /tmp/ruby-bench
+  git checkout -q "$BENCHFLEET_RUBY_BENCH_REF"
+fi
+exec ./run_benchmarks.rb --no-sudo --no-pinning --out_path=/results "$@"`;
+
+export class DockerExecutor implements Executor {
+  readonly name = 'docker';
+  private readonly docker: Docker;
+  constructor(private readonly opts: DockerOptions) {
+    this.docker = dockerClient(opts.dockerHost);
+  }
+
+  async run(ctx: ExecContext): Promise<ExecResult> {
+    const image = this.opts.image ?? ctx.task.image;
+    const ref = ctx.task.ruby_bench_ref ?? this.opts.rubyBenchRef ?? DEFAULT_RUBY_BENCH_REF;
+    let version: string;
+    try {
+      version = (await this.docker.version()).Version;
+    } catch (err) {
+      throw new ExecError('docker_error', `the Docker engine does not answer: ${errorText(err)}`);
+    }
+    ctx.onStatus('provision', `docker ${version}; checking image ${image}`);
+    await this.ensureImage(image, ctx);
+    if (ctx.signal.aborted) throw new ExecError('cancelled', 'stopped during provision');
+
+    const env = [`BENCHFLEET_RUBY_BENCH_REF=${ref}`, `BENCHFLEET_RUBY_BENCH_REPO=${RUBY_BENCH_REPO}`];
+    for (const [k, v] of Object.entries(ctx.task.ruby_bench_env ?? {})) env.push(`${k}=${v}`);
+    const binds = [`${ctx.outDir}:/results`];
+    if (this.opts.rubyBenchDir) binds.push(`${this.opts.rubyBenchDir}:/ruby-bench:ro`);
+    let container: Docker.Container;
+    try {
+      container = await this.docker.createContainer({
+        Image: image,
+        Cmd: ['sh', '-c', SCRIPT, 'sh', ...(ctx.task.benchmarks ?? [])],
+        Env: env,
+        Labels: { 'benchfleet.task': String(ctx.task.id), 'benchfleet.slot': String(ctx.slot.index) },
+        HostConfig: { CpusetCpus: String(ctx.slot.cpu), Binds: binds, NetworkMode: await this.networkMode() },
+      });
+    } catch (err) {
+      throw new ExecError('docker_error', `cannot create the container: ${errorText(err)}`);
+    }
+    const stdout = createWriteStream(join(ctx.logsDir, 'stdout.log'));
+    const stderr = createWriteStream(join(ctx.logsDir, 'stderr.log'));
+    const outTap = new PassThrough();
+    outTap.on('data', (b: Buffer) => {
+      stdout.write(b);
+      ctx.onStdout(b.toString('utf8'));
+    });
+    const kill = (): void => {
+      container.kill().catch(() => undefined); // already gone is fine
+    };
+    try {
+      const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+      this.docker.modem.demuxStream(stream, outTap, stderr);
+      const ended = new Promise((r) => stream.on('end', r));
+      ctx.signal.addEventListener('abort', kill, { once: true });
+      await container.start();
+      ctx.onStatus('running', `ruby-bench ${ref} in ${image} on cpu ${ctx.slot.cpu}`);
+      if (ctx.signal.aborted) kill();
+      const { StatusCode } = (await container.wait()) as { StatusCode: number };
+      // Let the last log bytes drain before the files are closed.
+      await Promise.race([ended, new Promise((r) => setTimeout(r, 2000))]);
+      if (ctx.signal.aborted) throw new ExecError('cancelled', 'container stopped', StatusCode);
+      return { exitCode: StatusCode, image, dockerVersion: version, rubyBenchRef: ref };
+    } catch (err) {
+      if (err instanceof ExecError) throw err;
+      throw new ExecError('docker_error', `container failed: ${errorText(err)}`);
+    } finally {
+      ctx.signal.removeEventListener('abort', kill);
+      await container.remove({ force: true }).catch(() => undefined);
+      await Promise.all([new Promise((r) => stdout.end(r)), new Promise((r) => stderr.end(r))]);
+    }
+  }
+
+  private async ensureImage(image: string, ctx: ExecContext): Promise<void> {
+    try {
+      await this.docker.getImage(image).inspect();
+      return;
+    } catch {
+      // absent: pull it below
+    }
+    ctx.onStatus('provision', `pulling ${image}`);
+    try {
+      const stream = await this.docker.pull(image);
+      await new Promise<void>((resolve, reject) => {
+        let last = 0;
+        this.docker.modem.followProgress(
+          stream,
+          (err) => (err ? reject(err) : resolve()),
+          (ev: { status?: string; progress?: string; id?: string }) => {
+            // The heartbeat carries the latest line; throttled so a pull does not flood the log.
+            if (Date.now() - last < 1000) return;
+            last = Date.now();
+            ctx.onStatus(
+              'provision',
+              `pulling ${image}: ${ev.id ?? ''} ${ev.status ?? ''} ${ev.progress ?? ''}`.trim(),
+            );
+          },
+        );
+      });
+    } catch (err) {
+      throw new ExecError('provision_failed', `cannot pull ${image}: ${errorText(err)}`);
+    }
+  }
+
+  /** The default bridge when the engine has one; engines started with --bridge=none have not. */
+  private async networkMode(): Promise<string> {
+    try {
+      await this.docker.getNetwork('bridge').inspect();
+      return 'bridge';
+    } catch {
+      return 'none';
+    }
+  }
+}

@@ -1,0 +1,48 @@
+// What every executor gets and returns. An executor runs one task's benchmarks, writes ruby-bench's
+// output files into `outDir` and the process logs into `logsDir`, and reports progress lines.
+import type { ClaimedTask, HeartbeatStatus } from '../../lambdas/shared/contract';
+import type { Logger } from '../log';
+import type { Slot } from '../topology';
+
+export interface ExecContext {
+  task: ClaimedTask;
+  slot: Slot;
+  /** Empty folder for ruby-bench's `output_NNN.*` files. */
+  outDir: string;
+  /** Empty folder for stdout.log and stderr.log. */
+  logsDir: string;
+  /** Scratch space of this task. */
+  taskDir: string;
+  /** Aborted on timeout, cancel or SIGTERM; the executor stops its work and rejects or returns. */
+  signal: AbortSignal;
+  log: Logger;
+  /** Every chunk of the benchmark's stdout, for progress parsing. */
+  onStdout(chunk: string): void;
+  /** Status and message changes worth a heartbeat (provision, pull progress, running). */
+  onStatus(status: HeartbeatStatus, message?: string): void;
+}
+
+export interface ExecResult {
+  /** The benchmark process's exit status (ruby-bench exits 1 when one benchmark failed). */
+  exitCode: number;
+  image: string | null;
+  dockerVersion: string | null;
+  rubyBenchRef: string | null;
+}
+
+export interface Executor {
+  readonly name: string;
+  run(ctx: ExecContext): Promise<ExecResult>;
+}
+
+/** A failure with the error_type the API should record. */
+export class ExecError extends Error {
+  override name = 'ExecError';
+  constructor(
+    readonly errorType: string,
+    message: string,
+    readonly exitCode: number | null = null,
+  ) {
+    super(message);
+  }
+}

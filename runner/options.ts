@@ -1,0 +1,81 @@
+// The runner's settings, shared by the CLI (flags and BENCHFLEET_* variables) and the programmatic
+// entry that `benchfleet local` uses to run runners in-process.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Provider } from '../lambdas/shared/contract';
+import type { CpuTopology, SlotsSetting } from './topology';
+
+export const EXECUTORS = ['docker', 'synthetic', 'command'] as const;
+export type ExecutorName = (typeof EXECUTORS)[number];
+
+export interface RunnerOptions {
+  apiUrl: string;
+  apiKey: string;
+  provider: Provider;
+  instanceType: string;
+  /** Claim at /runs/{runId}/tasks/claim rather than the current run's /tasks/claim. */
+  runId?: number;
+  slots: SlotsSetting;
+  executor: ExecutorName;
+  /** Shell command of the `command` executor. */
+  command?: string;
+  rubyBenchRef?: string;
+  rubyBenchDir?: string;
+  image?: string;
+  dockerHost?: string;
+  heartbeatS: number;
+  taskTimeoutS: number;
+  shutdownOnDone: boolean;
+  shutdownCommand: string;
+  debug: boolean;
+  workDir: string;
+  json: boolean;
+  syntheticSize: number;
+  /** How long a call may go without an answer before the runner gives up (the spec's 10 minutes). */
+  maxRetryS: number;
+  /** Prefix of every slot's runner id; instance metadata or the hostname when absent. */
+  hostId?: string;
+  /** Where log lines go (stderr by default). */
+  logWrite?: (line: string) => void;
+  /** Stops the runner like SIGTERM: in-flight tasks fail as `interrupted`. */
+  signal?: AbortSignal;
+  /** Test hook: a fixed topology instead of sysfs. */
+  topology?: CpuTopology;
+}
+
+export const DEFAULT_SHUTDOWN_COMMAND = 'shutdown -h now';
+
+export const DEFAULTS = {
+  slots: 'auto' as SlotsSetting,
+  executor: 'docker' as ExecutorName,
+  heartbeatS: 30,
+  taskTimeoutS: 7200,
+  shutdownOnDone: false,
+  shutdownCommand: DEFAULT_SHUTDOWN_COMMAND,
+  debug: false,
+  workDir: join(tmpdir(), 'benchfleet-runner'),
+  json: false,
+  syntheticSize: 1,
+  maxRetryS: 600,
+};
+
+export type RunnerInput = Pick<RunnerOptions, 'apiUrl' | 'apiKey' | 'provider' | 'instanceType'> &
+  Partial<RunnerOptions>;
+
+/** Fills defaults and checks the combinations a flag parser cannot. */
+export function resolveOptions(input: RunnerInput): RunnerOptions {
+  const o: RunnerOptions = { ...DEFAULTS, ...stripUndefined(input) } as RunnerOptions;
+  if (o.executor === 'command' && !o.command) throw new Error('--executor command needs --command CMD');
+  if (!/^https?:\/\//.test(o.apiUrl)) throw new Error(`--api must be an http(s) URL, got ${o.apiUrl}`);
+  if (!(o.heartbeatS > 0)) throw new Error('--heartbeat-s must be positive');
+  if (!(o.taskTimeoutS > 0)) throw new Error('--task-timeout-s must be positive');
+  if (!(o.maxRetryS >= 0)) throw new Error('--max-retry-s must be zero or more');
+  if (typeof o.slots === 'number' && (!Number.isInteger(o.slots) || o.slots < 1 || o.slots > 1024)) {
+    throw new Error('--slots must be a whole number from 1, auto or cores');
+  }
+  return o;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,268 @@
+// One claimed task, start to acknowledgement: heartbeats from a timer, the executor, packaging,
+// upload, then complete or fail. The tarball stays on disk until the API has acknowledged.
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ClaimedTask, HeartbeatStatus, PresignedUrls, RunnerMeta } from '../lambdas/shared/contract';
+import { type ApiClient, ApiError } from './api-client';
+import { ExecError, type ExecResult, type Executor } from './executors/types';
+import { errorText, type Logger } from './log';
+import type { HostFacts } from './meta';
+import { findOutputs, packError, packResult } from './package';
+import { ProgressTracker } from './progress';
+import { readCpuTimes, type Slot, siblingBusy } from './topology';
+import { type UploadLimits, uploadTarball } from './upload';
+
+export interface TaskDeps {
+  api: ApiClient;
+  executor: Executor;
+  facts: HostFacts;
+  log: Logger;
+  workDir: string;
+  heartbeatS: number;
+  taskTimeoutS: number;
+  debug: boolean;
+  provider: string;
+  instanceType: string;
+  /** Aborts on SIGTERM: the task fails as `interrupted`. */
+  stopSignal: AbortSignal;
+}
+
+export type TaskOutcome = 'completed' | 'failed' | 'unacknowledged';
+type AbortReason = 'cancelled' | 'timeout' | 'interrupted';
+
+export async function runTask(
+  d: TaskDeps,
+  slot: Slot,
+  runnerId: string,
+  task: ClaimedTask,
+  claimUrls: PresignedUrls,
+): Promise<TaskOutcome> {
+  const log = d.log.child({ task: task.id, attempt: task.attempt });
+  const dir = join(d.workDir, `task-${task.id}-a${task.attempt}-s${slot.index}`);
+  const outDir = join(dir, 'out');
+  const logsDir = join(dir, 'logs');
+  const ctl = new AbortController();
+  let abortReason: AbortReason | undefined;
+  const abort = (reason: AbortReason, why: string): void => {
+    if (abortReason) return;
+    abortReason = reason;
+    log.warn(`stopping the task: ${why}`, { reason });
+    ctl.abort(reason);
+  };
+  const onStop = (): void => abort('interrupted', 'the runner is shutting down');
+  d.stopSignal.addEventListener('abort', onStop, { once: true });
+  if (d.stopSignal.aborted) onStop();
+  const timeout = setTimeout(
+    () => abort('timeout', `past --task-timeout-s ${d.taskTimeoutS}`),
+    d.taskTimeoutS * 1000,
+  );
+
+  // Heartbeats: one at once, then on a timer and on status changes, never two at a time.
+  const hb = {
+    status: 'boot' as HeartbeatStatus,
+    message: 'claimed' as string | null,
+    inFlight: false,
+    again: false,
+  };
+  const progress = new ProgressTracker();
+  const beat = async (): Promise<void> => {
+    if (hb.inFlight) {
+      hb.again = true;
+      return;
+    }
+    hb.inFlight = true;
+    try {
+      const r = await d.api.heartbeat(task.id, {
+        runner_id: runnerId,
+        status: hb.status,
+        current_benchmark: progress.state.benchmark,
+        progress_pct: progress.state.benchmark ? progress.state.pct : null,
+        message: hb.message?.slice(0, 1000) ?? null,
+        attempt: task.attempt,
+      });
+      if (r.action === 'abort') abort('cancelled', 'the API answered the heartbeat with abort');
+    } catch (err) {
+      // 404/409: the task is no longer ours (cancelled, reaped); anything else is retried next beat.
+      if (err instanceof ApiError && (err.status === 409 || err.status === 404))
+        abort('cancelled', err.message);
+      else log.warn('heartbeat failed; retrying on the next beat', { problem: errorText(err) });
+    } finally {
+      hb.inFlight = false;
+      if (hb.again) {
+        hb.again = false;
+        void beat();
+      }
+    }
+  };
+  const setStatus = (status: HeartbeatStatus, message?: string): void => {
+    const changed = status !== hb.status;
+    hb.status = status;
+    if (message !== undefined) hb.message = message;
+    if (changed) void beat();
+  };
+  void beat();
+  const timer = setInterval(() => void beat(), d.heartbeatS * 1000);
+
+  const startedAt = new Date().toISOString();
+  const cpuBefore = readCpuTimes();
+  let result: ExecResult | undefined;
+  let failure: { type: string; message: string } | undefined;
+  try {
+    await mkdir(outDir, { recursive: true });
+    await mkdir(logsDir, { recursive: true });
+  } catch (err) {
+    failure = { type: 'provision_failed', message: `cannot prepare ${dir}: ${errorText(err)}` };
+  }
+  if (!failure) {
+    setStatus('provision', `${d.executor.name} executor`);
+    log.info(`running task ${task.id} (${task.instance_type} run ${task.run})`, {
+      executor: d.executor.name,
+    });
+    try {
+      result = await d.executor.run({
+        task,
+        slot,
+        outDir,
+        logsDir,
+        taskDir: dir,
+        signal: ctl.signal,
+        log,
+        onStdout: (chunk) => progress.push(chunk),
+        onStatus: setStatus,
+      });
+    } catch (err) {
+      failure =
+        err instanceof ExecError
+          ? { type: err.errorType, message: err.message }
+          : { type: 'benchmark_failed', message: `executor crashed: ${errorText(err)}` };
+    }
+  }
+  clearTimeout(timeout);
+  if (abortReason) failure = { type: abortReason, message: `task ${abortReason}` };
+  const outputs = await findOutputs(outDir);
+  if (!failure && !outputs.txt) {
+    failure = {
+      type: 'benchmark_failed',
+      message: `no output.txt was written (exit status ${result?.exitCode})`,
+    };
+  }
+  const meta: RunnerMeta = {
+    runner_id: runnerId,
+    provider: d.provider,
+    instance_type: d.instanceType,
+    task_id: task.id,
+    run: task.run,
+    attempt: task.attempt,
+    ...d.facts,
+    docker_version: result?.dockerVersion ?? null,
+    image: result?.image ?? null,
+    ruby_description: await rubyDescription(outputs.json),
+    ruby_bench_ref: result?.rubyBenchRef ?? null,
+    slot_cpu: slot.cpu,
+    sibling_busy: siblingBusy(slot.siblings, cpuBefore, readCpuTimes()),
+    started_at: startedAt,
+    finished_at: new Date().toISOString(),
+    exit_code: result?.exitCode ?? null,
+  };
+
+  const target = { api: d.api, taskId: task.id, runnerId, attempt: task.attempt, claimUrls, log };
+  // After SIGTERM the host has seconds to live: short budgets so the fail still gets through.
+  const interrupted = abortReason === 'interrupted';
+  const limits: UploadLimits = interrupted
+    ? { attempts: 2, urlBudgetS: 10 }
+    : { attempts: 5, urlBudgetS: 120 };
+  const ackBudgetS = interrupted ? 20 : undefined;
+  let outcome: TaskOutcome = 'failed';
+  let acked = false;
+  try {
+    if (!failure) {
+      setStatus('uploading', 'uploading result.tar.gz');
+      const file = join(dir, 'result.tar.gz');
+      const up = await packResult(outputs, meta, logsDir, file)
+        .then(() => uploadTarball(target, 'result', file, limits))
+        .catch((err: unknown) => ({
+          ok: false as const,
+          reason: `cannot write result.tar.gz: ${errorText(err)}`,
+          finished: false,
+        }));
+      if (up.ok) {
+        clearInterval(timer);
+        acked = await acknowledge(log, 'complete', () =>
+          d.api.complete(
+            task.id,
+            { runner_id: runnerId, s3_result_key: up.key, attempt: task.attempt },
+            ackBudgetS,
+          ),
+        );
+        outcome = 'completed';
+        log.info(`task ${task.id} completed`, { exit_code: meta.exit_code });
+      } else {
+        failure = { type: up.finished ? 'cancelled' : 'upload_failed', message: up.reason };
+      }
+    }
+    if (failure) {
+      log.warn(`task ${task.id} failed: ${failure.message}`, { error_type: failure.type });
+      const file = join(dir, 'error.tar.gz');
+      let errorKey: string | null = null;
+      try {
+        await packError(meta, logsDir, file);
+        const up = await uploadTarball(target, 'error', file, limits);
+        if (up.ok) errorKey = up.key;
+        else log.warn(`error.tar.gz not uploaded: ${up.reason}`);
+      } catch (err) {
+        log.warn(`cannot write error.tar.gz: ${errorText(err)}`);
+      }
+      clearInterval(timer);
+      const body = {
+        runner_id: runnerId,
+        error_type: failure.type,
+        error_message: failure.message.slice(0, 4000),
+        s3_error_key: errorKey,
+        debug_mode: d.debug,
+        attempt: task.attempt,
+      };
+      acked = await acknowledge(log, 'fail', () => d.api.fail(task.id, body, ackBudgetS));
+      outcome = 'failed';
+    }
+  } finally {
+    clearInterval(timer);
+    clearTimeout(timeout);
+    d.stopSignal.removeEventListener('abort', onStop);
+  }
+  if (!acked) {
+    log.error(`the API never acknowledged task ${task.id}; its files stay in ${dir}`);
+    return 'unacknowledged';
+  }
+  if (d.debug && outcome === 'failed') log.info(`debug: keeping ${dir} for inspection`);
+  else await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  return outcome;
+}
+
+/** True when the API gave a definite answer (a 409 task_finished included: it is settled). */
+async function acknowledge(log: Logger, what: string, call: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await call();
+    return true;
+  } catch (err) {
+    if (err instanceof ApiError) {
+      const lvl = err.code === 'task_finished' ? 'info' : 'error';
+      log[lvl](`${what} answered ${err.status} ${err.code}; the server has settled this task`, {
+        problem: err.message,
+      });
+      return true;
+    }
+    log.error(`${what} got no answer: ${errorText(err)}`);
+    return false;
+  }
+}
+
+async function rubyDescription(jsonPath: string | undefined): Promise<string | null> {
+  if (!jsonPath) return null;
+  try {
+    const doc = JSON.parse(await readFile(jsonPath, 'utf8')) as { metadata?: Record<string, unknown> };
+    const first = Object.values(doc.metadata ?? {})[0];
+    return typeof first === 'string' ? first : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,88 @@
+// PUTs a tarball to a presigned URL. URLs come fresh from /tasks/{id}/upload-urls right before the
+// upload and again after a 403 (an expired URL), because a claim's URLs may be hours old by now.
+import { readFile } from 'node:fs/promises';
+import type { PresignedUrls } from '../lambdas/shared/contract';
+import { type ApiClient, ApiError, backoffMs, sleep } from './api-client';
+import { errorText, type Logger } from './log';
+
+export interface UploadTarget {
+  api: ApiClient;
+  taskId: number;
+  runnerId: string;
+  attempt: number;
+  /** The claim's URLs: the fallback when fresh ones cannot be had. */
+  claimUrls: PresignedUrls;
+  log: Logger;
+}
+
+export type UploadOutcome =
+  | { ok: true; key: string }
+  | { ok: false; reason: string /** the server says the task is over */; finished: boolean };
+
+export interface UploadLimits {
+  attempts: number;
+  /** Budget of each upload-urls call, in seconds. */
+  urlBudgetS: number;
+}
+
+export async function uploadTarball(
+  t: UploadTarget,
+  kind: 'result' | 'error',
+  file: string,
+  limits: UploadLimits = { attempts: 5, urlBudgetS: 120 },
+): Promise<UploadOutcome> {
+  let body: Blob;
+  try {
+    body = new Blob([new Uint8Array(await readFile(file))]);
+  } catch (err) {
+    return { ok: false, reason: `cannot read ${file}: ${errorText(err)}`, finished: false };
+  }
+  const fresh = async (): Promise<PresignedUrls | UploadOutcome> => {
+    try {
+      return await t.api.uploadUrls(
+        t.taskId,
+        { runner_id: t.runnerId, attempt: t.attempt },
+        limits.urlBudgetS,
+      );
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409)
+        return { ok: false, reason: err.message, finished: true };
+      t.log.warn('cannot get fresh upload URLs; using the claim URLs', { problem: errorText(err) });
+      return t.claimUrls;
+    }
+  };
+  let urls = await fresh();
+  if ('ok' in urls) return urls;
+  let last = '';
+  for (let n = 0; n < limits.attempts; n++) {
+    const url = kind === 'result' ? urls.result_upload_url : urls.error_upload_url;
+    const key = kind === 'result' ? urls.result_key : urls.error_key;
+    try {
+      const res = await fetch(url, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/gzip' },
+        body,
+        signal: AbortSignal.timeout(120_000),
+      });
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.ok) return { ok: true, key };
+      last = `HTTP ${res.status}`;
+    } catch (err) {
+      last = `network: ${errorText(err)}`;
+    }
+    t.log.warn(`upload of ${kind}.tar.gz failed`, { attempt: n + 1, problem: last });
+    if (n + 1 >= limits.attempts) break;
+    if (last === 'HTTP 403') {
+      const next = await fresh();
+      if ('ok' in next) return next;
+      urls = next;
+    } else {
+      await sleep(backoffMs(n));
+    }
+  }
+  return {
+    ok: false,
+    reason: `upload of ${kind}.tar.gz failed ${limits.attempts} times; last: ${last}`,
+    finished: false,
+  };
+}
