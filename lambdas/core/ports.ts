@@ -57,6 +57,8 @@ export interface TaskRecord {
   status: TaskStatus;
   /** attempts started so far (0 while never claimed) */
   attempt: number;
+  /** copied from the run so a failing runner's request needs no second read */
+  max_attempts: number;
   /** bumped whenever the task goes back to pending; fences claims that raced a requeue */
   gen: number;
   runner_id: string | null;
@@ -144,12 +146,6 @@ export interface RunStore {
     >,
   ): Promise<RunRecord>;
   setExecutionStarted(runId: number, attempt: number): Promise<void>;
-  /** Exhausts the given queues so no claim can take a ticket (stop, no_runner). Conditional on `guard`. */
-  exhaustQueues(
-    runId: number,
-    queues: QueueDef[],
-    guard: { status?: StoredRunStatus; untouched?: boolean },
-  ): Promise<void>;
   markNoRunner(runId: number, queue: QueueDef): Promise<void>; // StaleStateError if a claim came first
   /** `ADD next 1` guarded by `next < end` and run status running: the index, or undefined. */
   takeTicket(runId: number, queue: string): Promise<number | undefined>;
@@ -189,7 +185,7 @@ export interface RunStore {
     runId: number,
     index: number,
     expect: { status: TaskStatus[]; gen: number; fence?: Fence | null; heartbeatAt?: string | null },
-    fields: { error_type?: string | null; error_message?: string | null; countsAsAttempt: boolean },
+    fields: { error_type?: string | null; error_message?: string | null },
   ): Promise<TaskRecord | undefined>;
   /** Leaves the sparse index: the run item now reflects this task's state. */
   clearActive(runId: number, index: number, expectStatus: TaskStatus): Promise<void>;
@@ -246,6 +242,8 @@ export const DEFAULT_SETTINGS: Settings = {
 };
 
 export interface Deps {
+  /** The two API keys; read once (Secrets Manager in the cloud) and kept for the process. */
+  keys: () => Promise<ApiKeys>;
   store: RunStore;
   results: ResultStore;
   assembly: AssemblyTrigger;

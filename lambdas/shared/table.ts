@@ -60,6 +60,8 @@ export const queueAttrs = (provider: string, instanceType: string) => ({
   verified: `q_verified:${provider}:${instanceType}`,
   /** tasks waiting for another attempt, as `gen * 100000 + index` numbers */
   retry: `q_retry:${provider}:${instanceType}`,
+  /** true once the reaper failed this queue as `no_runner` */
+  noRunner: `q_norunner:${provider}:${instanceType}`,
 });
 
 /** Run-item number sets of task indices, the source of the per-status counts of GET /run. */

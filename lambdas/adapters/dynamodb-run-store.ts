@@ -1,0 +1,402 @@
+// RunStore over DynamoDB. Every state change is one conditional single-item write (dynalite has no
+// transactions, and on real DynamoDB a transaction costs twice and conflicts with every write to the
+// same item); a failed condition becomes StaleStateError or `undefined` right here, so no SDK error
+// type reaches the core.
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { StaleStateError } from '../core/errors';
+import type {
+  Fence,
+  FinishFields,
+  HeartbeatFields,
+  Pointer,
+  QueueDef,
+  RunRecord,
+  RunSetChange,
+  RunStore,
+  StoredRunStatus,
+  TaskRecord,
+} from '../core/ports';
+import type { TaskStatus } from '../shared/contract';
+import { ACTIVE_INDEX, keys, queueAttrs, SET_ATTRS } from '../shared/table';
+import { Expr, itemToRun, itemToTask, runToItem, taskToItem } from './dynamodb-codec';
+
+const isConditionFailure = (err: unknown): boolean =>
+  err instanceof ConditionalCheckFailedException ||
+  (err as { name?: string }).name === 'ConditionalCheckFailedException';
+
+/** Per-attempt fields cleared when a task is claimed again. */
+const ATTEMPT_FIELDS = [
+  'heartbeat_status',
+  'heartbeat_message',
+  'current_benchmark',
+  'progress_pct',
+  'finished_at',
+  'error_type',
+  'error_message',
+  's3_result_key',
+  's3_error_key',
+];
+
+const queueOf = (key: string): { provider: string; instance_type: string } => {
+  const i = key.indexOf(':');
+  return { provider: key.slice(0, i), instance_type: key.slice(i + 1) };
+};
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class DynamoRunStore implements RunStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  /** Runs a conditional update; `undefined` when the condition failed. */
+  private async update(
+    key: Record<string, unknown>,
+    e: Expr,
+    returnValues = 'ALL_NEW',
+  ): Promise<Record<string, unknown> | undefined> {
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: key,
+          ...e.params(),
+          ReturnValues: returnValues as 'ALL_NEW',
+        }),
+      );
+      return out.Attributes ?? {};
+    } catch (err) {
+      if (isConditionFailure(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async getPointer(): Promise<Pointer | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: keys.pointer(), ConsistentRead: true }),
+    );
+    if (!out.Item) return undefined;
+    return { run_id: Number(out.Item.run_id), active: out.Item.active === true };
+  }
+
+  async acquirePointer(runId: number): Promise<void> {
+    const e = new Expr().set('run_id', runId).set('active', true);
+    e.when(
+      `attribute_not_exists(${e.name('pk')}) OR (${e.name('run_id')} < ${e.value(runId)} AND ${e.name('active')} = ${e.value(false)})`,
+    );
+    if (!(await this.update(keys.pointer(), e, 'NONE'))) {
+      throw new StaleStateError(`run ${runId} cannot become current: another run is active or newer`);
+    }
+  }
+
+  async releasePointer(runId: number): Promise<void> {
+    await this.update(keys.pointer(), new Expr().set('active', false).whenEq('run_id', runId), 'NONE');
+  }
+
+  async createRun(run: RunRecord): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: runToItem(run),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (err) {
+      if (isConditionFailure(err)) throw new StaleStateError(`run ${run.run_id} already exists`);
+      throw err;
+    }
+  }
+
+  async deleteRun(runId: number): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: keys.run(runId) }));
+  }
+
+  async getRun(runId: number): Promise<RunRecord | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: keys.run(runId), ConsistentRead: true }),
+    );
+    return out.Item ? itemToRun(out.Item) : undefined;
+  }
+
+  async putTasks(tasks: TaskRecord[]): Promise<void> {
+    const chunks: TaskRecord[][] = [];
+    for (let i = 0; i < tasks.length; i += 25) chunks.push(tasks.slice(i, i + 25));
+    // a few batches in flight: fast on DynamoDB, and gentle with dynalite's single event loop
+    const lanes = Array.from({ length: 4 }, async (_, lane) => {
+      for (let c = lane; c < chunks.length; c += 4) {
+        let requests = (chunks[c] ?? []).map((t) => ({ PutRequest: { Item: taskToItem(t) } }));
+        for (let tries = 0; requests.length > 0; tries++) {
+          if (tries > 8)
+            throw new Error(`could not write ${requests.length} task items: DynamoDB kept them unprocessed`);
+          if (tries > 0) await sleep(50 * 2 ** tries);
+          const out = await this.doc.send(
+            new BatchWriteCommand({ RequestItems: { [this.table]: requests } }),
+          );
+          requests = (out.UnprocessedItems?.[this.table] ?? []) as typeof requests;
+        }
+      }
+    });
+    await Promise.all(lanes);
+  }
+
+  async setRunStatus(
+    runId: number,
+    from: StoredRunStatus[],
+    to: StoredRunStatus,
+    fields: Parameters<RunStore['setRunStatus']>[3] = {},
+  ): Promise<RunRecord> {
+    const e = new Expr().set('status', to).whenIn('status', from);
+    for (const [k, v] of Object.entries(fields)) e.set(k, v);
+    const out = await this.update(keys.run(runId), e);
+    if (!out) throw new StaleStateError(`run ${runId} is not ${from.join(' or ')}`);
+    return itemToRun(out);
+  }
+
+  async setExecutionStarted(runId: number, attempt: number): Promise<void> {
+    await this.update(
+      keys.run(runId),
+      new Expr().set('execution_started', true).whenEq('assembly_attempt', attempt),
+      'NONE',
+    );
+  }
+
+  async markNoRunner(runId: number, q: QueueDef): Promise<void> {
+    const a = queueAttrs(q.provider, q.instance_type);
+    const indices = Array.from({ length: q.count }, (_, i) => q.base + i);
+    const e = new Expr()
+      .set(a.noRunner, true)
+      .set(a.verified, q.base + q.count)
+      .add(SET_ATTRS.failed, new Set(indices))
+      .whenEq('status', 'running')
+      .whenEq(a.next, q.base);
+    e.setRaw(`${e.name(a.next)} = ${e.name(a.end)}`);
+    if (!(await this.update(keys.run(runId), e, 'NONE'))) {
+      throw new StaleStateError(`queue ${q.instance_type} of run ${runId} was claimed from or the run ended`);
+    }
+  }
+
+  async takeTicket(runId: number, queue: string): Promise<number | undefined> {
+    const q = queueOf(queue);
+    const a = queueAttrs(q.provider, q.instance_type);
+    const e = new Expr().add(a.next, 1).whenEq('status', 'running');
+    e.when(`${e.name(a.next)} < ${e.name(a.end)}`);
+    const out = await this.update(keys.run(runId), e, 'UPDATED_NEW');
+    return out ? Number(out[a.next]) - 1 : undefined;
+  }
+
+  async takeRetry(runId: number, queue: string, entry: number): Promise<boolean> {
+    const q = queueOf(queue);
+    const a = queueAttrs(q.provider, q.instance_type);
+    const e = new Expr().delete(a.retry, new Set([entry])).whenEq('status', 'running');
+    e.when(`contains(${e.name(a.retry)}, ${e.value(entry)})`);
+    return (await this.update(keys.run(runId), e, 'NONE')) !== undefined;
+  }
+
+  async advanceVerified(runId: number, queue: string, from: number, to: number): Promise<void> {
+    const q = queueOf(queue);
+    const a = queueAttrs(q.provider, q.instance_type);
+    await this.update(keys.run(runId), new Expr().set(a.verified, to).whenEq(a.verified, from), 'NONE');
+  }
+
+  async applyRunSets(runId: number, change: RunSetChange): Promise<RunRecord> {
+    const e = new Expr();
+    e.when(`attribute_exists(${e.name('pk')})`);
+    let any = false;
+    for (const [set, idx] of Object.entries(change.add ?? {})) {
+      if (idx?.length) {
+        e.add(SET_ATTRS[set as keyof typeof SET_ATTRS], new Set(idx));
+        any = true;
+      }
+    }
+    for (const [set, idx] of Object.entries(change.remove ?? {})) {
+      if (idx?.length) {
+        e.delete(SET_ATTRS[set as keyof typeof SET_ATTRS], new Set(idx));
+        any = true;
+      }
+    }
+    for (const r of change.addRetry ?? []) {
+      const q = queueOf(r.queue);
+      e.add(queueAttrs(q.provider, q.instance_type).retry, new Set([r.entry]));
+      any = true;
+    }
+    if (!any) {
+      const run = await this.getRun(runId);
+      if (!run) throw new StaleStateError(`run ${runId} does not exist`);
+      return run;
+    }
+    const out = await this.update(keys.run(runId), e);
+    if (!out) throw new StaleStateError(`run ${runId} does not exist`);
+    return itemToRun(out);
+  }
+
+  async getTask(runId: number, index: number): Promise<TaskRecord | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: keys.task(runId, index), ConsistentRead: true }),
+    );
+    return out.Item ? itemToTask(out.Item) : undefined;
+  }
+
+  async getTasks(runId: number, indices: number[]): Promise<TaskRecord[]> {
+    const found: TaskRecord[] = [];
+    for (let i = 0; i < indices.length; i += 100) {
+      let pending: Record<string, unknown>[] = indices.slice(i, i + 100).map((n) => keys.task(runId, n));
+      for (let tries = 0; pending.length > 0; tries++) {
+        if (tries > 0) await sleep(50 * 2 ** Math.min(tries, 5));
+        const out = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }),
+        );
+        for (const item of out.Responses?.[this.table] ?? []) found.push(itemToTask(item));
+        pending = (out.UnprocessedKeys?.[this.table]?.Keys ?? []) as Record<string, unknown>[];
+      }
+    }
+    return found.sort((a, b) => a.index - b.index);
+  }
+
+  async claimTask(
+    runId: number,
+    index: number,
+    gen: number,
+    runnerId: string,
+    now: string,
+  ): Promise<TaskRecord | undefined> {
+    const e = new Expr()
+      .set('status', 'claimed')
+      .set('runner_id', runnerId)
+      .set('claimed_at', now)
+      .set('heartbeat_at', now)
+      .set(ACTIVE_INDEX.pk, keys.activePartition(runId))
+      .set(ACTIVE_INDEX.sk, index)
+      .add('attempt', 1)
+      .remove(...ATTEMPT_FIELDS)
+      .whenEq('status', 'pending')
+      .whenEq('gen', gen);
+    const out = await this.update(keys.task(runId, index), e);
+    return out ? itemToTask(out) : undefined;
+  }
+
+  private fence(e: Expr, fence: Fence | null): void {
+    if (!fence) return;
+    e.whenEq('runner_id', fence.runner_id);
+    if (fence.attempt !== undefined) e.whenEq('attempt', fence.attempt);
+  }
+
+  async heartbeat(
+    runId: number,
+    index: number,
+    fence: Fence,
+    fields: HeartbeatFields,
+    promote: boolean,
+  ): Promise<TaskRecord | undefined> {
+    const e = new Expr();
+    for (const [k, v] of Object.entries(fields)) e.set(k, v);
+    if (promote) e.set('status', 'running').whenEq('status', 'claimed');
+    else e.whenIn('status', ['claimed', 'running']);
+    this.fence(e, fence);
+    const out = await this.update(keys.task(runId, index), e);
+    return out ? itemToTask(out) : undefined;
+  }
+
+  async finishTask(
+    runId: number,
+    index: number,
+    fence: Fence | null,
+    fields: FinishFields,
+    opts: { from?: TaskStatus[]; heartbeatAt?: string | null } = {},
+  ): Promise<TaskRecord | undefined> {
+    const e = new Expr()
+      .set(ACTIVE_INDEX.pk, keys.activePartition(runId))
+      .set(ACTIVE_INDEX.sk, index)
+      .whenIn('status', opts.from ?? ['claimed', 'running']);
+    for (const [k, v] of Object.entries(fields)) e.set(k, v);
+    this.fence(e, fence);
+    if (opts.heartbeatAt !== undefined) e.whenEq('heartbeat_at', opts.heartbeatAt);
+    const out = await this.update(keys.task(runId, index), e);
+    return out ? itemToTask(out) : undefined;
+  }
+
+  async requeueTask(
+    runId: number,
+    index: number,
+    expect: { status: TaskStatus[]; gen: number; fence?: Fence | null; heartbeatAt?: string | null },
+    fields: { error_type?: string | null; error_message?: string | null },
+  ): Promise<TaskRecord | undefined> {
+    const e = new Expr()
+      .set('status', 'pending')
+      .set('runner_id', null)
+      .set('last_error_type', fields.error_type ?? null)
+      .set('last_error_message', fields.error_message ?? null)
+      .set(ACTIVE_INDEX.pk, keys.activePartition(runId))
+      .set(ACTIVE_INDEX.sk, index)
+      .add('gen', 1)
+      .whenIn('status', expect.status)
+      .whenEq('gen', expect.gen);
+    this.fence(e, expect.fence ?? null);
+    if (expect.heartbeatAt !== undefined) e.whenEq('heartbeat_at', expect.heartbeatAt);
+    const out = await this.update(keys.task(runId, index), e);
+    return out ? itemToTask(out) : undefined;
+  }
+
+  async clearActive(runId: number, index: number, expectStatus: TaskStatus): Promise<void> {
+    await this.update(
+      keys.task(runId, index),
+      new Expr().remove(ACTIVE_INDEX.pk, ACTIVE_INDEX.sk).whenEq('status', expectStatus),
+      'NONE',
+    );
+  }
+
+  async queryActive(runId: number): Promise<TaskRecord[]> {
+    const tasks: TaskRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: ACTIVE_INDEX.name,
+          KeyConditionExpression: '#p = :p',
+          ExpressionAttributeNames: { '#p': ACTIVE_INDEX.pk },
+          ExpressionAttributeValues: { ':p': keys.activePartition(runId) },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) tasks.push(itemToTask(item));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return tasks;
+  }
+
+  async listTasks(
+    runId: number,
+    limit: number,
+    afterIndex?: number,
+  ): Promise<{ tasks: TaskRecord[]; nextIndex: number | null }> {
+    const lo = afterIndex === undefined ? keys.task(runId, 0).sk : keys.task(runId, afterIndex + 1).sk;
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: '#p = :p AND #s BETWEEN :lo AND :hi',
+        ExpressionAttributeNames: { '#p': 'pk', '#s': 'sk' },
+        ExpressionAttributeValues: {
+          ':p': keys.runPartition(runId),
+          ':lo': lo,
+          ':hi': `${keys.taskPrefix}~`,
+        },
+        Limit: limit,
+      }),
+    );
+    const tasks = (out.Items ?? []).map(itemToTask);
+    const last = tasks[tasks.length - 1];
+    return { tasks, nextIndex: out.LastEvaluatedKey && last ? last.index : null };
+  }
+}

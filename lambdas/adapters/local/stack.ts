@@ -1,0 +1,246 @@
+// The local mode's orchestrator: the stand-ins, the same handlers behind an HTTP server built from
+// the shared route table, the reaper on a timer, and the assembly workflow run in-process.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import {
+  type ApiKeys,
+  type AssemblyTrigger,
+  DEFAULT_SETTINGS,
+  type Deps,
+  type ReaperSchedule,
+} from '../../core/ports';
+import { reap } from '../../core/reaper';
+import { triggerAssembly } from '../../core/runs';
+import { HTTP_HANDLERS } from '../../handlers';
+import { MAX_BODY_BYTES } from '../../shared/contract';
+import { CORS_HEADERS } from '../../shared/http';
+import { logger } from '../../shared/logger';
+import { matchRoute, pathExists, routeKey } from '../../shared/routes';
+import { localContext } from '../../shared/task';
+import { DynamoRunStore } from '../dynamodb-run-store';
+import { S3ResultStore } from '../s3-result-store';
+import { type LocalServices, startLocalServices } from './services';
+
+export interface LocalStackOptions {
+  port?: number;
+  dataDir?: string;
+  operatorKey?: string;
+  runnerKey?: string;
+  heartbeatTimeoutS?: number;
+  reaperIntervalS?: number;
+  waitRetrySeconds?: number;
+  clock?: () => Date;
+  /** Builds the assembly trigger from the deps; default: the shared workflow run in-process. */
+  assembly?: (deps: Deps) => AssemblyTrigger & { idle?: () => Promise<void> };
+}
+
+export interface LocalStack {
+  apiUrl: string;
+  port: number;
+  operatorKey: string;
+  runnerKey: string;
+  deps: Deps;
+  services: LocalServices;
+  /** One reaper pass now (tests use it instead of waiting for the timer). */
+  reapNow(): Promise<void>;
+  /** Resolves when no assembly execution is running. */
+  assemblyIdle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The reaper runs on a local timer anyway; this records what the cloud schedule would be. */
+class LocalSchedule implements ReaperSchedule {
+  enabled = false;
+  async setEnabled(enabled: boolean): Promise<void> {
+    this.enabled = enabled;
+  }
+}
+
+const newKey = (): string => randomBytes(24).toString('base64url');
+
+/** Keys persist in the data dir so runners keep working across a restart of the local server. */
+function resolveKeys(opts: LocalStackOptions): ApiKeys {
+  const file = opts.dataDir ? join(opts.dataDir, 'keys.json') : undefined;
+  const saved = file && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as ApiKeys) : undefined;
+  const keys = {
+    operator: opts.operatorKey ?? saved?.operator ?? newKey(),
+    runner: opts.runnerKey ?? saved?.runner ?? newKey(),
+  };
+  if (file) {
+    mkdirSync(opts.dataDir as string, { recursive: true });
+    writeFileSync(file, JSON.stringify(keys), { mode: 0o600 });
+  }
+  return keys;
+}
+
+function defaultAssembly(deps: Deps): AssemblyTrigger & { idle?: () => Promise<void> } {
+  // Loaded lazily: the workflow interpreter is only needed once a run drains.
+  const { LocalAssembly } = require('./local-assembly') as typeof import('./local-assembly');
+  const { assemblyStepsFor } = require('./assembly-steps') as typeof import('./assembly-steps');
+  return new LocalAssembly(() => assemblyStepsFor(deps));
+}
+
+export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
+  const services = await startLocalServices(opts.dataDir ? { dataDir: opts.dataDir } : {});
+  const keys = resolveKeys(opts);
+  const schedule = new LocalSchedule();
+  const deps: Deps = {
+    keys: async () => keys,
+    store: new DynamoRunStore(services.doc, services.table),
+    results: new S3ResultStore(services.s3, services.bucket),
+    assembly: { start: async () => 'started' },
+    schedule,
+    clock: opts.clock ?? (() => new Date()),
+    settings: {
+      ...DEFAULT_SETTINGS,
+      heartbeatTimeoutSeconds: opts.heartbeatTimeoutS ?? DEFAULT_SETTINGS.heartbeatTimeoutSeconds,
+      waitRetrySeconds: opts.waitRetrySeconds ?? 5,
+      assemblyRestartSeconds: Math.min(DEFAULT_SETTINGS.assemblyRestartSeconds, opts.reaperIntervalS ?? 60),
+    },
+  };
+  const assembly = (opts.assembly ?? defaultAssembly)(deps);
+  deps.assembly = assembly;
+
+  const handlers = new Map(Object.entries(HTTP_HANDLERS).map(([name, make]) => [name, make(deps)]));
+  const server = createServer((req, res) => {
+    serve(handlers, req, res).catch((err: unknown) => {
+      logger.error('local server failed to answer', { error: err as Error });
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'internal', message: 'internal error: see the local server log' }));
+    });
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+
+  // Serialise reaper passes: a slow pass must not overlap the next one.
+  let reaping: Promise<void> = Promise.resolve();
+  const reapNow = (): Promise<void> => {
+    reaping = reaping.then(async () => {
+      try {
+        const report = await reap(deps);
+        if (report.reaped.length || report.requeued.length || report.no_runner.length) {
+          logger.info('reaper pass changed state', { ...report });
+        }
+      } catch (err) {
+        logger.error('reaper pass failed; it runs again on the next tick', { error: err as Error });
+      }
+    });
+    return reaping;
+  };
+  const timer = setInterval(() => void reapNow(), (opts.reaperIntervalS ?? 60) * 1000);
+  timer.unref();
+
+  await resumeInFlight(deps);
+
+  return {
+    apiUrl: `http://127.0.0.1:${port}`,
+    port,
+    operatorKey: keys.operator,
+    runnerKey: keys.runner,
+    deps,
+    services,
+    reapNow,
+    assemblyIdle: async () => {
+      await assembly.idle?.();
+    },
+    async stop() {
+      clearInterval(timer);
+      await reaping;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await assembly.idle?.().catch(() => undefined);
+      await services.stop();
+    },
+  };
+}
+
+/** On start, a run left `assembling` (the server died mid-assembly) is assembled again. */
+async function resumeInFlight(deps: Deps): Promise<void> {
+  const pointer = await deps.store.getPointer();
+  const run = pointer && (await deps.store.getRun(pointer.run_id));
+  if (run?.status === 'assembling') {
+    logger.info(`resuming the assembly of run ${run.run_id}, left assembling by an earlier server`);
+    await triggerAssembly(deps, run);
+  }
+}
+
+type LambdaLike = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
+
+async function readBody(req: IncomingMessage): Promise<string | 'too_large'> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) return 'too_large'; // stop buffering: the body is refused anyway
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...CORS_HEADERS, ...headers });
+  res.end(typeof body === 'string' ? body : JSON.stringify(body));
+}
+
+/** Turns one HTTP request into an API Gateway v2 event for the route's handler, as API Gateway would. */
+async function serve(
+  handlers: Map<string, LambdaLike>,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const method = (req.method ?? 'GET').toUpperCase();
+  if (method === 'OPTIONS') return send(res, 204, '');
+  const match = matchRoute(method, url.pathname);
+  if (!match) {
+    const message = pathExists(url.pathname)
+      ? `${method} is not allowed on ${url.pathname}`
+      : `no route ${method} ${url.pathname}`;
+    return send(res, 404, { error: 'not_found', message });
+  }
+  const body = await readBody(req);
+  if (body === 'too_large') {
+    return send(res, 413, {
+      error: 'payload_too_large',
+      message: `the body is larger than ${MAX_BODY_BYTES} bytes`,
+    });
+  }
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k.toLowerCase()] = v;
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = v;
+  const event = {
+    version: '2.0',
+    routeKey: routeKey(match.route),
+    rawPath: url.pathname,
+    rawQueryString: url.searchParams.toString(),
+    headers,
+    queryStringParameters: Object.keys(query).length ? query : undefined,
+    pathParameters: Object.keys(match.pathParameters).length ? match.pathParameters : undefined,
+    body: body || undefined,
+    isBase64Encoded: false,
+    requestContext: { http: { method, path: url.pathname } },
+  } as unknown as APIGatewayProxyEventV2;
+  const handler = handlers.get(match.route.handler);
+  if (!handler)
+    return send(res, 404, { error: 'not_found', message: `no handler for ${routeKey(match.route)}` });
+  const out = (await handler(
+    event,
+    localContext(match.route.handler, 30),
+  )) as APIGatewayProxyStructuredResultV2;
+  res.writeHead(out.statusCode ?? 200, (out.headers ?? {}) as Record<string, string>);
+  res.end(out.body ?? '');
+}

@@ -1,0 +1,213 @@
+// The reaper, run every minute while a run is active. It reads the run item and the sparse `active`
+// index (never a scan) and:
+// - fails (or requeues, when attempts remain) tasks whose heartbeat is older than the timeout;
+// - finishes the bookkeeping of any transition whose handler died between its two writes;
+// - requeues a task whose claim took a ticket but died before writing the task;
+// - fails a queue nobody ever claimed from within `pending_timeout_minutes` as `no_runner`;
+// - drains the run, restarts an assembly that never started, resumes a run left `creating`.
+import { FINISHED_STATUSES, RETRYABLE_ERROR_TYPES } from '../shared/contract';
+import { StaleStateError } from './errors';
+import { type Deps, queueKey, type RunRecord, type TaskRecord } from './ports';
+import { cancelActive, drainIfFinished, finishCreating, triggerAssembly } from './runs';
+import { settleFinished, settleRequeued } from './tasks';
+import { retryEntry } from './views';
+
+export interface ReapReport {
+  run_id: number | null;
+  status: string | null;
+  reaped: number[];
+  requeued: number[];
+  repaired: number[];
+  no_runner: string[];
+  actions: string[];
+}
+
+const ageSeconds = (now: Date, iso: string | null): number =>
+  iso ? (now.getTime() - Date.parse(iso)) / 1000 : Number.POSITIVE_INFINITY;
+
+export async function reap(deps: Deps): Promise<ReapReport> {
+  const report: ReapReport = {
+    run_id: null,
+    status: null,
+    reaped: [],
+    requeued: [],
+    repaired: [],
+    no_runner: [],
+    actions: [],
+  };
+  const pointer = await deps.store.getPointer();
+  const run = pointer && (await deps.store.getRun(pointer.run_id));
+  if (!pointer || !run) {
+    await deps.schedule.setEnabled(false);
+    report.actions.push('no run: schedule disabled');
+    return report;
+  }
+  report.run_id = run.run_id;
+  report.status = run.status;
+  const now = deps.clock();
+
+  if (run.status === 'creating') {
+    if (ageSeconds(now, run.created_at) > 60) {
+      await finishCreating(deps, run);
+      report.actions.push('resumed a run left creating');
+    }
+    return report;
+  }
+  if (run.status === 'complete' || run.status === 'cancelled' || run.status === 'assembly_failed') {
+    if (pointer.active) await deps.store.releasePointer(run.run_id);
+    await deps.schedule.setEnabled(false);
+    report.actions.push('run ended: schedule disabled');
+    return report;
+  }
+
+  const active = await deps.store.queryActive(run.run_id);
+  for (const t of active) {
+    if (FINISHED_STATUSES.includes(t.status)) {
+      await settleFinished(deps, t);
+      report.repaired.push(t.id);
+    }
+  }
+  if (run.status === 'assembling') {
+    if (run.stopped) await cancelActive(deps, run);
+    if (
+      !run.execution_started &&
+      ageSeconds(now, run.assembly_started_at) > deps.settings.assemblyRestartSeconds
+    ) {
+      await triggerAssembly(deps, run);
+      report.actions.push('started an assembly that had not started');
+    }
+    return report;
+  }
+
+  for (const t of active) {
+    if (t.status === 'claimed' || t.status === 'running') await reapIfSilent(deps, run, t, now, report);
+    else if (t.status === 'pending') await repairRequeue(deps, run, t, report);
+  }
+  await dropStaleRetryEntries(deps, run, active);
+  await repairStrandedTickets(deps, run, report);
+  await failUnclaimedQueues(deps, run, now, report);
+  const fresh = await deps.store.getRun(run.run_id);
+  if (fresh) await drainIfFinished(deps, fresh);
+  return report;
+}
+
+async function reapIfSilent(
+  deps: Deps,
+  run: RunRecord,
+  t: TaskRecord,
+  now: Date,
+  report: ReapReport,
+): Promise<void> {
+  const last = t.heartbeat_at ?? t.claimed_at;
+  if (ageSeconds(now, last) <= deps.settings.heartbeatTimeoutSeconds) {
+    if (t.status === 'running' && !run.running.has(t.index)) {
+      await deps.store.applyRunSets(run.run_id, { add: { running: [t.index] } });
+      report.repaired.push(t.id);
+    }
+    return;
+  }
+  const message = `no heartbeat from runner ${t.runner_id ?? '?'} for over ${deps.settings.heartbeatTimeoutSeconds} s (last at ${last ?? 'never'})`;
+  if (RETRYABLE_ERROR_TYPES.includes('heartbeat_timeout') && t.attempt < t.max_attempts) {
+    // conditional on the heartbeat not having moved since we read it
+    const requeued = await deps.store.requeueTask(
+      run.run_id,
+      t.index,
+      { status: ['claimed', 'running'], gen: t.gen, heartbeatAt: t.heartbeat_at },
+      { error_type: 'heartbeat_timeout', error_message: message },
+    );
+    if (requeued) {
+      await settleRequeued(deps, requeued);
+      report.requeued.push(t.id);
+    }
+    return;
+  }
+  const failed = await deps.store.finishTask(
+    run.run_id,
+    t.index,
+    null,
+    {
+      status: 'failed',
+      finished_at: now.toISOString(),
+      error_type: 'heartbeat_timeout',
+      error_message: message,
+    },
+    { heartbeatAt: t.heartbeat_at },
+  );
+  if (failed) {
+    await settleFinished(deps, failed);
+    report.reaped.push(t.id);
+  }
+}
+
+/** A pending task in the active index must be in its queue's retry set; if not, a requeue or a retry claim died midway. */
+async function repairRequeue(deps: Deps, run: RunRecord, t: TaskRecord, report: ReapReport): Promise<void> {
+  const q = queueKey(t);
+  if ((run.retry[q] ?? []).includes(retryEntry(t.gen, t.index))) return;
+  const requeued = await deps.store.requeueTask(run.run_id, t.index, { status: ['pending'], gen: t.gen }, {});
+  if (requeued) {
+    await settleRequeued(deps, requeued);
+    report.requeued.push(t.id);
+  }
+}
+
+/** Retry entries whose task moved on (claimed, or requeued again under a newer gen) are dropped. */
+async function dropStaleRetryEntries(deps: Deps, run: RunRecord, active: TaskRecord[]): Promise<void> {
+  const live = new Set(active.filter((t) => t.status === 'pending').map((t) => retryEntry(t.gen, t.index)));
+  for (const [q, entries] of Object.entries(run.retry)) {
+    for (const e of entries) if (!live.has(e)) await deps.store.takeRetry(run.run_id, q, e);
+  }
+}
+
+/**
+ * A claim is two writes: the ticket on the run item, then the task. Tickets below `verified` are
+ * known to have reached their task; the ones issued since are checked here, and a task still
+ * pending under its first generation is requeued (its claimer died, or will lose on `gen`).
+ */
+async function repairStrandedTickets(deps: Deps, run: RunRecord, report: ReapReport): Promise<void> {
+  for (const q of run.queues) {
+    const k = queueKey(q);
+    if (run.no_runner[k]) continue;
+    const from = run.verified[k] ?? q.base;
+    const to = run.next[k] ?? q.base;
+    if (to <= from) continue;
+    const tasks = await deps.store.getTasks(
+      run.run_id,
+      Array.from({ length: to - from }, (_, i) => from + i),
+    );
+    for (const t of tasks) {
+      if (t.status !== 'pending' || t.gen !== 0) continue;
+      const requeued = await deps.store.requeueTask(run.run_id, t.index, { status: ['pending'], gen: 0 }, {});
+      if (requeued) {
+        await settleRequeued(deps, requeued);
+        report.requeued.push(t.id);
+      }
+    }
+    await deps.store.advanceVerified(run.run_id, k, from, to);
+  }
+}
+
+async function failUnclaimedQueues(deps: Deps, run: RunRecord, now: Date, report: ReapReport): Promise<void> {
+  if (ageSeconds(now, run.created_at) < run.pending_timeout_minutes * 60) return;
+  for (const q of run.queues) {
+    const k = queueKey(q);
+    if (run.no_runner[k] || (run.next[k] ?? q.base) !== q.base) continue;
+    try {
+      await deps.store.markNoRunner(run.run_id, q);
+    } catch (err) {
+      if (err instanceof StaleStateError) continue; // a runner claimed meanwhile
+      throw err;
+    }
+    report.no_runner.push(q.instance_type);
+    const message = `no runner claimed any ${q.instance_type} task within ${run.pending_timeout_minutes} minutes of the start (quota, capacity, or VMs that never booted?)`;
+    for (let i = q.base; i < q.base + q.count; i++) {
+      const failed = await deps.store.finishTask(
+        run.run_id,
+        i,
+        null,
+        { status: 'failed', finished_at: now.toISOString(), error_type: 'no_runner', error_message: message },
+        { from: ['pending'] },
+      );
+      if (failed) await deps.store.clearActive(run.run_id, i, 'failed');
+    }
+  }
+}

@@ -1,0 +1,310 @@
+// Tasks: claim, heartbeat, complete, fail, fresh upload URLs. Each transition is one conditional
+// write on the task item (the truth of its status) followed by idempotent bookkeeping on the run
+// item; the task stays in the sparse `active` index until that bookkeeping is done, so the reaper
+// can finish it if a handler dies in between.
+import {
+  type ClaimRequest,
+  type ClaimResponse,
+  type CompleteRequest,
+  type FailRequest,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+  imageFor,
+  type PresignedUrls,
+  RETRYABLE_ERROR_TYPES,
+  splitTaskId,
+  storageKeys,
+  type UploadUrlsRequest,
+} from '../shared/contract';
+import { ConflictError, InvalidInputError, NotFoundError } from './errors';
+import { type Deps, type Fence, queueKey, type RunRecord, type TaskRecord } from './ports';
+import { drainIfFinished, getRunOrThrow } from './runs';
+import { retryEntry, splitRetryEntry } from './views';
+
+/** How often a claim retries after losing a race before answering `wait`. */
+const CLAIM_ROUNDS = 6;
+
+export async function claimTask(deps: Deps, req: ClaimRequest, pathRunId?: number): Promise<ClaimResponse> {
+  let runId = pathRunId;
+  if (runId === undefined) {
+    const pointer = await deps.store.getPointer();
+    if (!pointer) throw new NotFoundError('no run has been started yet');
+    runId = pointer.run_id;
+  }
+  const queue = queueKey(req);
+  const now = (): string => deps.clock().toISOString();
+  for (let round = 0; round < CLAIM_ROUNDS; round++) {
+    const index = await deps.store.takeTicket(runId, queue);
+    if (index !== undefined) {
+      const task = await deps.store.claimTask(runId, index, 0, req.runner_id, now());
+      if (task) return assigned(deps, task, await getRunOrThrow(deps, runId));
+      continue; // the reaper requeued this ticket's task as stranded: take another
+    }
+    // No ticket: find out why, and whether a retry attempt is waiting.
+    const run = await deps.store.getRun(runId);
+    if (!run) {
+      const pointer = await deps.store.getPointer();
+      if (pathRunId !== undefined && (!pointer || pathRunId > pointer.run_id)) {
+        return { status: 'wait', retry_after_seconds: deps.settings.waitRetrySeconds };
+      }
+      if (pathRunId === undefined) throw new NotFoundError('no run has been started yet');
+      return { status: 'done' };
+    }
+    if (run.status === 'creating')
+      return { status: 'wait', retry_after_seconds: deps.settings.waitRetrySeconds };
+    if (run.status !== 'running') return { status: 'done' };
+    const q = run.queues.find((x) => queueKey(x) === queue);
+    if (!q) return { status: 'done' }; // this run has nothing for that provider and instance type
+    const retries = run.retry[queue] ?? [];
+    if (retries.length > 0) {
+      const entry = retries[Math.floor(Math.random() * retries.length)] as number;
+      if (await deps.store.takeRetry(runId, queue, entry)) {
+        const { gen, index: i } = splitRetryEntry(entry);
+        const task = await deps.store.claimTask(runId, i, gen, req.runner_id, now());
+        if (task) return assigned(deps, task, run);
+      }
+      continue;
+    }
+    if ((run.next[queue] ?? q.base) < q.base + q.count) continue; // tickets left: the run only just opened
+    // Only a retry could still bring work to this instance type; with one attempt nothing can.
+    const unfinished = Array.from({ length: q.count }, (_, i) => q.base + i).some(
+      (i) => !run.completed.has(i) && !run.failed.has(i) && !run.cancelled.has(i),
+    );
+    if (run.max_attempts > 1 && unfinished)
+      return { status: 'wait', retry_after_seconds: deps.settings.waitRetrySeconds };
+    return { status: 'done' };
+  }
+  return { status: 'wait', retry_after_seconds: 1 };
+}
+
+async function assigned(deps: Deps, task: TaskRecord, run: RunRecord): Promise<ClaimResponse> {
+  const cfg = run.config;
+  return {
+    status: 'assigned',
+    task: {
+      id: task.id,
+      run_id: task.run_id,
+      provider: task.provider,
+      instance_type: task.instance_type,
+      run: task.run,
+      run_number: task.run,
+      attempt: task.attempt,
+      ruby_version: run.ruby_version,
+      image: imageFor(cfg),
+      ...(cfg.benchmarks ? { benchmarks: cfg.benchmarks } : {}),
+      ...(cfg.ruby_bench_ref ? { ruby_bench_ref: cfg.ruby_bench_ref } : {}),
+      ...(cfg.ruby_bench_env ? { ruby_bench_env: cfg.ruby_bench_env as Record<string, number> } : {}),
+    },
+    presigned_urls: await presignedUrls(deps, task),
+  };
+}
+
+export async function presignedUrls(
+  deps: Deps,
+  task: Pick<TaskRecord, 'run_id' | 'id'>,
+): Promise<PresignedUrls> {
+  const ttl = deps.settings.uploadUrlTtlSeconds;
+  const result_key = storageKeys.result(task.run_id, task.id);
+  const error_key = storageKeys.error(task.run_id, task.id);
+  const [result, error] = await Promise.all([
+    deps.results.presignPut(result_key, ttl),
+    deps.results.presignPut(error_key, ttl),
+  ]);
+  return {
+    result,
+    error,
+    result_upload_url: result,
+    error_upload_url: error,
+    result_key,
+    error_key,
+    expires_in_seconds: ttl,
+  };
+}
+
+/** Task id -> run id and index; a malformed or impossible id is simply not found. */
+function locate(taskId: number): { runId: number; index: number } {
+  const { runId, index } = splitTaskId(taskId);
+  if (!Number.isSafeInteger(taskId) || runId <= 0 || index < 0)
+    throw new NotFoundError(`task ${taskId} does not exist`);
+  return { runId, index };
+}
+
+const fenceOf = (req: { runner_id: string; attempt?: number | undefined }): Fence => ({
+  runner_id: req.runner_id,
+  attempt: req.attempt,
+});
+
+/** Why a fenced write was refused: the error a client should see. */
+async function refusal(
+  deps: Deps,
+  taskId: number,
+  fence: Fence,
+): Promise<{ task: TaskRecord; error: Error }> {
+  const { runId, index } = locate(taskId);
+  const task = await deps.store.getTask(runId, index);
+  if (!task) throw new NotFoundError(`task ${taskId} does not exist`);
+  let error: Error;
+  if (task.status === 'completed' || task.status === 'failed' || task.status === 'cancelled') {
+    error = new ConflictError('task_finished', `task ${taskId} is already ${task.status}`);
+  } else if (task.runner_id !== fence.runner_id) {
+    error = new ConflictError(
+      'not_your_task',
+      `task ${taskId} is ${task.status}${task.runner_id ? ` and held by runner ${task.runner_id}` : ''}, not by ${fence.runner_id}`,
+    );
+  } else if (fence.attempt !== undefined && task.attempt !== fence.attempt) {
+    error = new ConflictError(
+      'stale_attempt',
+      `task ${taskId} is on attempt ${task.attempt}; attempt ${fence.attempt} was reaped and may not report`,
+    );
+  } else {
+    error = new ConflictError('task_finished', `task ${taskId} is ${task.status}`);
+  }
+  return { task, error };
+}
+
+export async function heartbeat(
+  deps: Deps,
+  taskId: number,
+  req: HeartbeatRequest,
+): Promise<HeartbeatResponse> {
+  const { runId, index } = locate(taskId);
+  const fence = fenceOf(req);
+  const fields = {
+    heartbeat_at: deps.clock().toISOString(),
+    heartbeat_status: req.status,
+    heartbeat_message: req.message ?? null,
+    current_benchmark: req.current_benchmark ?? null,
+    progress_pct: req.progress_pct ?? null,
+  };
+  if (req.status === 'running') {
+    const promoted = await deps.store.heartbeat(runId, index, fence, fields, true);
+    if (promoted) {
+      await deps.store.applyRunSets(runId, { add: { running: [index] } });
+      return { action: 'continue' };
+    }
+  }
+  if (await deps.store.heartbeat(runId, index, fence, fields, false)) return { action: 'continue' };
+  const { task, error } = await refusal(deps, taskId, fence);
+  // The run was stopped: tell the runner to stop its work rather than report an error.
+  if (task.status === 'cancelled' && task.runner_id === fence.runner_id) return { action: 'abort' };
+  throw error;
+}
+
+/** Moves a finished task's index into the run's sets, leaves the active index, and drains the run. */
+export async function settleFinished(deps: Deps, task: TaskRecord): Promise<void> {
+  const status = task.status as 'completed' | 'failed' | 'cancelled';
+  const run = await deps.store.applyRunSets(task.run_id, {
+    add: { [status]: [task.index] },
+    remove: { running: [task.index] },
+  });
+  await deps.store.clearActive(task.run_id, task.index, status);
+  await drainIfFinished(deps, run);
+}
+
+export async function completeTask(
+  deps: Deps,
+  taskId: number,
+  req: CompleteRequest,
+): Promise<{ message: string }> {
+  const { runId, index } = locate(taskId);
+  const key = storageKeys.result(runId, taskId);
+  if (req.s3_result_key !== undefined && req.s3_result_key !== key) {
+    throw new InvalidInputError([
+      `s3_result_key: must be ${key}, the key minted for task ${taskId} (or omitted)`,
+    ]);
+  }
+  const fence = fenceOf(req);
+  let task = await deps.store.getTask(runId, index);
+  if (!task) throw new NotFoundError(`task ${taskId} does not exist`);
+  const repeat = task.status === 'completed' && task.runner_id === req.runner_id;
+  if (!repeat) {
+    if (!(await deps.results.exists(key))) {
+      throw new ConflictError(
+        'result_not_uploaded',
+        `task ${taskId} has no result at ${key}: upload result.tar.gz to the presigned URL first`,
+      );
+    }
+    task = await deps.store.finishTask(runId, index, fence, {
+      status: 'completed',
+      finished_at: deps.clock().toISOString(),
+      s3_result_key: key,
+    });
+    if (!task) {
+      const { task: now, error } = await refusal(deps, taskId, fence);
+      if (!(now.status === 'completed' && now.runner_id === req.runner_id)) throw error;
+      task = now; // a concurrent repeat of this complete won: still a success
+    }
+  }
+  await settleFinished(deps, task); // idempotent, so a repeated complete also repairs bookkeeping
+  return { message: `task ${taskId} completed` };
+}
+
+export async function failTask(deps: Deps, taskId: number, req: FailRequest): Promise<{ message: string }> {
+  const { runId, index } = locate(taskId);
+  const errorKey = storageKeys.error(runId, taskId);
+  if (req.s3_error_key != null && req.s3_error_key !== errorKey) {
+    throw new InvalidInputError([
+      `s3_error_key: must be ${errorKey}, the key minted for task ${taskId} (or omitted)`,
+    ]);
+  }
+  const fence = fenceOf(req);
+  const current = await deps.store.getTask(runId, index);
+  if (!current) throw new NotFoundError(`task ${taskId} does not exist`);
+  if (current.status === 'failed' && current.runner_id === req.runner_id) {
+    await settleFinished(deps, current);
+    return { message: `task ${taskId} failed` };
+  }
+  const hasErrorFile = req.s3_error_key != null || (await deps.results.exists(errorKey));
+  const fields = {
+    error_type: req.error_type,
+    error_message: req.error_message ?? null,
+  };
+  if (RETRYABLE_ERROR_TYPES.includes(req.error_type) && current.attempt < current.max_attempts) {
+    const requeued = await deps.store.requeueTask(
+      runId,
+      index,
+      { status: ['claimed', 'running'], gen: current.gen, fence },
+      fields,
+    );
+    if (requeued) {
+      await settleRequeued(deps, requeued);
+      return {
+        message: `task ${taskId} failed (${req.error_type}); attempt ${current.attempt + 1} of ${current.max_attempts} is queued`,
+      };
+    }
+  } else {
+    const failed = await deps.store.finishTask(runId, index, fence, {
+      status: 'failed',
+      finished_at: deps.clock().toISOString(),
+      ...fields,
+      s3_error_key: hasErrorFile ? errorKey : null,
+      debug_mode: req.debug_mode ?? false,
+    });
+    if (failed) {
+      await settleFinished(deps, failed);
+      return { message: `task ${taskId} failed` };
+    }
+  }
+  throw (await refusal(deps, taskId, fence)).error;
+}
+
+/** A task back to pending: out of the running set, into its queue's retry set. */
+export async function settleRequeued(deps: Deps, task: TaskRecord): Promise<void> {
+  await deps.store.applyRunSets(task.run_id, {
+    remove: { running: [task.index] },
+    addRetry: [{ queue: queueKey(task), entry: retryEntry(task.gen, task.index) }],
+  });
+}
+
+export async function uploadUrls(deps: Deps, taskId: number, req: UploadUrlsRequest): Promise<PresignedUrls> {
+  const { runId, index } = locate(taskId);
+  const task = await deps.store.getTask(runId, index);
+  if (!task) throw new NotFoundError(`task ${taskId} does not exist`);
+  const fence = fenceOf(req);
+  const held =
+    (task.status === 'claimed' || task.status === 'running') &&
+    task.runner_id === fence.runner_id &&
+    (fence.attempt === undefined || fence.attempt === task.attempt);
+  if (!held) throw (await refusal(deps, taskId, fence)).error;
+  return presignedUrls(deps, task);
+}

@@ -1,0 +1,168 @@
+// The one middy chain for HTTP routes: key check, body size, JSON, zod, and the one mapping from
+// domain errors to status codes. A client's mistake is always a 4xx with a JSON body that says
+// what to fix; anything unexpected is a 500 with no internals.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import middy, { type MiddyfiedHandler } from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { z } from 'zod';
+import { AppError, InvalidInputError, PayloadTooLargeError, UnauthorizedError } from '../core/errors';
+import type { ApiKeys } from '../core/ports';
+import { type ErrorBody, type ErrorCode, MAX_BODY_BYTES } from './contract';
+import { logger } from './logger';
+import type { Access } from './routes';
+
+export const STATUS_OF: Record<ErrorCode, number> = {
+  invalid_request: 400,
+  unauthorized: 401,
+  not_found: 404,
+  run_in_progress: 409,
+  not_your_task: 409,
+  task_finished: 409,
+  result_not_uploaded: 409,
+  stale_attempt: 409,
+  payload_too_large: 413,
+  internal: 500,
+};
+
+export const CORS_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-headers': 'authorization, content-type',
+  'access-control-allow-methods': 'GET, POST, OPTIONS',
+};
+
+export type Caller = 'operator' | 'runner' | null;
+
+export interface HttpInput<B, Q> {
+  body: B;
+  query: Q;
+  path: Record<string, string>;
+  caller: Caller;
+}
+
+export interface Reply {
+  status: number;
+  body: unknown;
+}
+
+export type HttpHandler = MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, Context>;
+
+/** Constant-time comparison, also in length: both sides are hashed to the same size first. */
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b) && given.length === expected.length;
+}
+
+export function callerOf(authorization: string | undefined, keys: ApiKeys): Caller {
+  const m = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
+  const token = m?.[1]?.trim();
+  if (!token) return null;
+  // compare against both keys every time, so timing does not tell which one matched
+  const operator = sameSecret(token, keys.operator);
+  const runner = sameSecret(token, keys.runner);
+  return operator ? 'operator' : runner ? 'runner' : null;
+}
+
+function authorize(access: Access, caller: Caller, hadHeader: boolean): void {
+  if (access === 'public') return;
+  if (caller === 'operator') return;
+  if (access === 'runner' && caller === 'runner') return;
+  if (caller === 'runner')
+    throw new UnauthorizedError('the runner key may not call this route: use the operator key');
+  throw new UnauthorizedError(
+    hadHeader ? 'the API key is wrong' : 'missing API key: send "Authorization: Bearer <key>"',
+  );
+}
+
+const issuesOf = (err: z.ZodError): string[] =>
+  err.issues.map((i) => {
+    const where = i.path.length ? i.path.join('.') : '(body)';
+    if (i.code === 'unrecognized_keys') return `unknown field(s): ${i.keys.join(', ')}`;
+    return `${where}: ${i.message}`;
+  });
+
+function parseBody(event: APIGatewayProxyEventV2): unknown {
+  const raw = event.body
+    ? event.isBase64Encoded
+      ? Buffer.from(event.body, 'base64').toString('utf8')
+      : event.body
+    : '';
+  if (Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES) {
+    throw new PayloadTooLargeError(`the body is larger than ${MAX_BODY_BYTES} bytes`);
+  }
+  if (raw.trim() === '') return {};
+  const type = event.headers?.['content-type'] ?? event.headers?.['Content-Type'];
+  if (type && !/^application\/(.+\+)?json\b/i.test(type)) {
+    throw new InvalidInputError([`content-type: must be application/json, got ${type}`]);
+  }
+  try {
+    return JSON.parse(raw);
+  } catch (err) {
+    throw new InvalidInputError([`body: malformed JSON (${(err as Error).message})`]);
+  }
+}
+
+export function errorReply(
+  err: unknown,
+  requestId?: string,
+): APIGatewayProxyResultV2 & { statusCode: number; body: string } {
+  let body: ErrorBody;
+  if (err instanceof AppError && err.code !== 'internal') {
+    body = { error: err.code, message: err.message };
+  } else {
+    logger.error('unexpected error while handling a request', { error: err as Error, requestId });
+    body = {
+      error: 'internal',
+      message: `internal error${requestId ? ` (request ${requestId})` : ''}: see the API logs`,
+    };
+  }
+  return {
+    statusCode: STATUS_OF[body.error],
+    headers: { 'content-type': 'application/json', ...CORS_HEADERS },
+    body: JSON.stringify(body),
+  };
+}
+
+export const NoBody = z.object({}).strict();
+export const NoQuery = z.object({}).strict();
+
+export function httpRoute<B extends z.ZodType, Q extends z.ZodType>(
+  opts: { access: Access; keys: () => Promise<ApiKeys>; body?: B; query?: Q },
+  run: (input: HttpInput<z.infer<B>, z.infer<Q>>) => Promise<Reply>,
+): HttpHandler {
+  const bodySchema = opts.body ?? NoBody;
+  const querySchema = opts.query ?? NoQuery;
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, Context>()
+    .onError((request) => {
+      request.response = errorReply(request.error, request.context?.awsRequestId);
+    })
+    .handler(async (event) => {
+      const header = event.headers?.authorization ?? event.headers?.Authorization;
+      const caller = callerOf(header, await opts.keys());
+      authorize(opts.access, caller, header !== undefined);
+      const body = bodySchema.safeParse(parseBody(event));
+      if (!body.success) throw new InvalidInputError(issuesOf(body.error));
+      const query = querySchema.safeParse(event.queryStringParameters ?? {});
+      if (!query.success) throw new InvalidInputError(issuesOf(query.error).map((m) => `query ${m}`));
+      const reply = await run({
+        body: body.data,
+        query: query.data,
+        path: event.pathParameters ?? {},
+        caller,
+      } as HttpInput<z.infer<B>, z.infer<Q>>);
+      return {
+        statusCode: reply.status,
+        headers: { 'content-type': 'application/json', ...CORS_HEADERS },
+        body: JSON.stringify(reply.body),
+      };
+    });
+}
+
+/** A path id that must be a positive integer; anything else names the field. */
+export function pathId(path: Record<string, string>, name: string): number {
+  const raw = path[name] ?? '';
+  if (!/^[0-9]{1,16}$/.test(raw) || !Number.isSafeInteger(Number(raw)) || Number(raw) <= 0) {
+    throw new InvalidInputError([`${name}: must be a positive integer, got "${raw.slice(0, 40)}"`]);
+  }
+  return Number(raw);
+}
