@@ -1,0 +1,98 @@
+// Serves the built dashboard on loopback for the local mode: the files of distDir at /dashboard/,
+// and a generated /dashboard/config.json that points the page at the local API.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+
+export interface ServeOptions {
+  /** 0 or absent: any free port. */
+  port?: number;
+  apiUrl: string;
+  /** Built files (default dashboard/dist next to this module); built first when index.html is missing. */
+  distDir?: string;
+  /** Poll interval the page uses; the page's default (5 s) when absent. */
+  refreshSeconds?: number;
+}
+
+export interface DashboardServer {
+  /** `http://127.0.0.1:<port>/dashboard/` */
+  url: string;
+  stop(): Promise<void>;
+}
+
+const TYPES: Record<string, string> = {
+  'index.html': 'text/html; charset=utf-8',
+  'styles.css': 'text/css; charset=utf-8',
+  'app.js': 'text/javascript; charset=utf-8',
+};
+
+export async function serveDashboard(opts: ServeOptions): Promise<DashboardServer> {
+  const distDir = opts.distDir ?? join(__dirname, 'dist');
+  if (!existsSync(join(distDir, 'index.html'))) {
+    // imported lazily: esbuild is a dev dependency, needed only when nothing was built yet
+    const { buildDashboard } = await import('./build');
+    await buildDashboard(distDir);
+  }
+  const config = JSON.stringify({
+    apiUrl: opts.apiUrl.replace(/\/+$/, ''),
+    ...(opts.refreshSeconds ? { refreshSeconds: opts.refreshSeconds } : {}),
+  });
+
+  const send = (res: ServerResponse, status: number, type: string, body: string | Buffer): void => {
+    res.writeHead(status, {
+      'Content-Type': type,
+      'Cache-Control': 'no-cache',
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+    });
+    res.end(body);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(res, 405, 'text/plain; charset=utf-8', 'method not allowed');
+      return;
+    }
+    if (path === '/' || path === '/dashboard') {
+      res.writeHead(302, { Location: '/dashboard/' });
+      res.end();
+      return;
+    }
+    // a fixed list of names: no path from the request ever reaches the file system
+    const name = path === '/dashboard/' ? 'index.html' : path.replace(/^\/dashboard\//, '');
+    if (name === 'config.json') {
+      send(res, 200, 'application/json', config);
+      return;
+    }
+    const type = TYPES[name];
+    if (!path.startsWith('/dashboard/') || type === undefined) {
+      send(res, 404, 'text/plain; charset=utf-8', 'not found');
+      return;
+    }
+    send(res, 200, type, await readFile(join(distDir, name)));
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      console.error('dashboard server:', err);
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error');
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/dashboard/`,
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}

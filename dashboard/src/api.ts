@@ -1,0 +1,115 @@
+// The dashboard's only door to the orchestrator: the public read routes and POST /run/stop.
+// Types come from the shared contract (type-only imports, so zod stays out of the bundle).
+import type { MessageResponse, RunView, TaskListResponse } from '../../lambdas/shared/contract';
+
+/** The API answered with an error body (`{"error", "message"}`), or with something we could not read. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** No answer at all: network down, API stopped, CORS refused, or a timeout. */
+export class UnreachableError extends Error {
+  override name = 'UnreachableError';
+}
+
+export interface ApiClient {
+  readonly baseUrl: string;
+  /** `undefined` when no run exists yet (404 `not_found`). */
+  getRun(key?: string): Promise<RunView | undefined>;
+  listTasks(limit: number, cursor?: string): Promise<TaskListResponse>;
+  stopRun(key: string): Promise<MessageResponse>;
+}
+
+const TIMEOUT_MS = 10_000;
+
+/** Words for a status code when the body had no usable message (a proxy's HTML error page, say). */
+function fallbackMessage(status: number): string {
+  if (status === 401) return 'The key was not accepted.';
+  if (status === 404) return 'Not found.';
+  if (status === 409) return 'The run is not in a state that allows this.';
+  if (status >= 500) return `The API failed (HTTP ${status}).`;
+  return `The API answered HTTP ${status}.`;
+}
+
+async function readError(res: Response): Promise<ApiError> {
+  let code = 'http_error';
+  let message = fallbackMessage(res.status);
+  try {
+    const body: unknown = await res.json();
+    if (body && typeof body === 'object') {
+      const b = body as Record<string, unknown>;
+      if (typeof b.error === 'string') code = b.error;
+      if (typeof b.message === 'string' && b.message.trim()) message = b.message;
+    }
+  } catch {
+    // not JSON: keep the words chosen from the status code
+  }
+  return new ApiError(res.status, code, message);
+}
+
+export function createApiClient(
+  baseUrl: string,
+  fetchImpl: typeof fetch = fetch.bind(globalThis),
+): ApiClient {
+  const base = baseUrl.replace(/\/+$/, '');
+
+  async function call(path: string, init: RequestInit = {}): Promise<Response> {
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(), TIMEOUT_MS);
+    try {
+      // no-store: a cached GET /run would freeze the page on old counts
+      return await fetchImpl(base + path, { cache: 'no-store', ...init, signal: ctrl.signal });
+    } catch (err) {
+      throw new UnreachableError(`Cannot reach the API at ${base}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function json<T>(res: Response): Promise<T> {
+    try {
+      return (await res.json()) as T;
+    } catch {
+      throw new ApiError(res.status, 'bad_response', 'The API answered with something that is not JSON.');
+    }
+  }
+
+  const auth = (key: string): Record<string, string> => ({ Authorization: `Bearer ${key}` });
+
+  return {
+    baseUrl: base,
+    async getRun(key) {
+      const res = await call('/run', key ? { headers: auth(key) } : {});
+      if (res.status === 404) {
+        const err = await readError(res);
+        if (err.code === 'not_found') return undefined;
+        throw err;
+      }
+      if (!res.ok) throw await readError(res);
+      return json<RunView>(res);
+    },
+    async listTasks(limit, cursor) {
+      const q = new URLSearchParams({ limit: String(limit) });
+      if (cursor !== undefined) q.set('cursor', cursor);
+      const res = await call(`/run/tasks?${q}`);
+      if (!res.ok) throw await readError(res);
+      return json<TaskListResponse>(res);
+    },
+    async stopRun(key) {
+      const res = await call('/run/stop', {
+        method: 'POST',
+        headers: { ...auth(key), 'Content-Type': 'application/json' },
+        body: '{}',
+      });
+      if (!res.ok) throw await readError(res);
+      return json<MessageResponse>(res);
+    },
+  };
+}

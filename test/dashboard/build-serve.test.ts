@@ -1,0 +1,54 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildDashboardWithReport, MAX_GZIP_BYTES } from '../../dashboard/build';
+import { type DashboardServer, serveDashboard } from '../../dashboard/serve';
+
+describe('dashboard build and local server', () => {
+  const distDir = mkdtempSync(join(tmpdir(), 'dashboard-build-'));
+  let server: DashboardServer;
+
+  beforeAll(async () => {
+    const report = await buildDashboardWithReport(distDir);
+    expect(report.gzipTotal).toBeLessThan(MAX_GZIP_BYTES);
+    server = await serveDashboard({ apiUrl: 'http://127.0.0.1:4010/', distDir });
+  });
+  afterAll(async () => {
+    await server.stop();
+    rmSync(distDir, { recursive: true, force: true });
+  });
+
+  it('bundles one script that carries no zod and no source paths', () => {
+    const js = readFileSync(join(distDir, 'app.js'), 'utf8');
+    expect(js).toContain('config.json');
+    expect(js).not.toMatch(/ZodError|lambdas\/shared/);
+    const html = readFileSync(join(distDir, 'index.html'), 'utf8');
+    expect(html).toContain('src="app.js"');
+  });
+
+  it('serves the page at /dashboard/ on loopback, with config.json pointing at the API', async () => {
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/dashboard\/$/);
+    const page = await fetch(server.url);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const cfg = await fetch(new URL('config.json', server.url));
+    expect(await cfg.json()).toEqual({ apiUrl: 'http://127.0.0.1:4010' });
+    const js = await fetch(new URL('app.js', server.url));
+    expect(js.headers.get('content-type')).toContain('javascript');
+  });
+
+  it('redirects the bare paths and answers 404 for anything not built', async () => {
+    const root = await fetch(new URL('/', server.url), { redirect: 'manual' });
+    expect(root.status).toBe(302);
+    expect(root.headers.get('location')).toBe('/dashboard/');
+    for (const p of [
+      '/dashboard/../package.json',
+      '/dashboard/%2e%2e/package.json',
+      '/dashboard/build.ts',
+      '/app.js',
+    ]) {
+      expect((await fetch(new URL(p, server.url))).status).toBe(404);
+    }
+    expect((await fetch(server.url, { method: 'POST' })).status).toBe(405);
+  });
+});

@@ -1,0 +1,77 @@
+// Builds the dashboard once per test file, serves it beside an API URL and opens it in chromium.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { buildDashboardWithReport } from '../../../dashboard/build';
+import { type DashboardServer, serveDashboard } from '../../../dashboard/serve';
+import { launchBrowser } from '../../helpers/browser';
+
+export interface DashboardHarness {
+  browser: Browser;
+  distDir: string;
+  open(apiUrl: string, viewport?: { width: number; height: number }): Promise<OpenDashboard>;
+  close(): Promise<void>;
+}
+
+export interface OpenDashboard {
+  page: Page;
+  context: BrowserContext;
+  server: DashboardServer;
+  /** Console errors and failed page scripts, to assert the page stayed healthy. */
+  errors: string[];
+  /** Resolves after the page finished `n` more refreshes than now. */
+  refreshes(n?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function dashboardHarness(): Promise<DashboardHarness> {
+  const distDir = mkdtempSync(join(tmpdir(), 'dashboard-dist-'));
+  await buildDashboardWithReport(distDir);
+  const browser = await launchBrowser();
+  const opened: OpenDashboard[] = [];
+  return {
+    browser,
+    distDir,
+    async open(apiUrl, viewport = { width: 1280, height: 900 }) {
+      // one second between refreshes keeps the tests short; the page's default is 5 s
+      const server = await serveDashboard({ apiUrl, distDir, refreshSeconds: 1 });
+      const context = await browser.newContext({ viewport, acceptDownloads: true });
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => {
+        // a refused connection is the point of the outage test, not a page bug
+        if (m.type() === 'error' && !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(m.text())) {
+          errors.push(m.text());
+        }
+      });
+      await page.goto(server.url);
+      const count = async (): Promise<number> =>
+        Number((await page.evaluate(() => document.body.dataset.refreshes)) ?? 0);
+      const handle: OpenDashboard = {
+        page,
+        context,
+        server,
+        errors,
+        async refreshes(n = 1) {
+          const target = (await count()) + n;
+          await page.waitForFunction((t) => Number(document.body.dataset.refreshes ?? 0) >= t, target, {
+            timeout: 20_000,
+          });
+        },
+        async close() {
+          await context.close();
+          await server.stop();
+        },
+      };
+      opened.push(handle);
+      return handle;
+    },
+    async close() {
+      for (const o of opened) await o.close().catch(() => undefined);
+      await browser.close();
+      rmSync(distDir, { recursive: true, force: true });
+    },
+  };
+}
