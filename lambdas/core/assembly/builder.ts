@@ -1,0 +1,233 @@
+// Builds results.tar.gz in one pass: for each task in listing order, its tarball is read from the
+// result store, checked, and its kept files appended to one archiver tar.gz stream that the store
+// uploads as it is produced (multipart). One task at a time, and the next entry is appended only
+// once the previous one has been taken by the tar encoder (which itself waits for the upload), so
+// memory depends on the size caps, not on the number or size of results.
+//
+// manifest.json is the last entry written (it lists every task's files and assembly_error, known
+// only once the tarballs have been read) but sits at the top level of the archive, beside the
+// `<instance_type>-<run>/` folders. Tar readers do not care about entry order.
+import { PassThrough, pipeline, type Readable } from 'node:stream';
+import archiver, { type Archiver } from 'archiver';
+import type { Manifest, ManifestTask, RunStatus } from '../../shared/contract';
+import { storageKeys } from '../../shared/contract';
+import { AppError, TransientError } from '../errors';
+import type { ResultStore } from '../ports';
+import { DEFAULT_LIMITS, type EntryLimits, type TarballRole, taskFolder } from './entries';
+import type { ListedTask } from './listing';
+import { readTarball, type TarballContents } from './tarball';
+
+/** The run-level fields of manifest.json. */
+export type ArchiveRun = Omit<Manifest, 'tasks'>;
+
+export interface BuildProgress {
+  tasks: number;
+  files: number;
+  /** compressed bytes produced so far */
+  bytes: number;
+  assembly_errors: number;
+}
+
+export interface BuildOptions {
+  archiveKey: string;
+  /** entry timestamps */
+  now: Date;
+  limits?: EntryLimits;
+  /** called every `progressEvery` tasks (default 250) and once at the end */
+  onProgress?: (p: BuildProgress) => void;
+  progressEvery?: number;
+  /** gzip level; 6 is zlib's default, 1 trades size for speed */
+  gzipLevel?: number;
+}
+
+export interface BuildSummary extends BuildProgress {
+  archive_key: string;
+}
+
+/** The status manifest.json records: what the run becomes when Finalize succeeds. */
+export function finalStatus(stopped: boolean): RunStatus {
+  return stopped ? 'cancelled' : 'complete';
+}
+
+export async function buildArchive(
+  results: ResultStore,
+  run: ArchiveRun,
+  tasks: AsyncIterable<ListedTask>,
+  opts: BuildOptions,
+): Promise<BuildSummary> {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const every = opts.progressEvery ?? 250;
+  const archive = archiver('tar', { gzip: true, gzipOptions: { level: opts.gzipLevel ?? 6 } });
+  const progress: BuildProgress = { tasks: 0, files: 0, bytes: 0, assembly_errors: 0 };
+  // The manifest's task entries, serialized as we go: about 0.5 KB per task, at most 10,000 tasks.
+  const manifestTasks: string[] = [];
+
+  let uploadError: unknown;
+  // Without a listener an archiver error would crash the process; the upload sees it anyway.
+  archive.on('error', (err: Error) => {
+    uploadError ??= err;
+  });
+  // archiver is a `readable-stream` Transform, which lib-storage does not take for a Node Readable.
+  const body = new PassThrough();
+  pipeline(archive, body, (err) => {
+    if (err) uploadError ??= err;
+  });
+  const upload = results.putStream(opts.archiveKey, body, 'application/gzip').catch((err: unknown) => {
+    uploadError ??= err;
+    // A failed upload stops reading: fail the archive too, or the next append would wait forever.
+    archive.destroy(err instanceof Error ? err : new Error(String(err)));
+    throw err;
+  });
+  // Observed below; this keeps an early rejection from being reported as unhandled meanwhile.
+  upload.catch(() => undefined);
+
+  try {
+    for await (const task of tasks) {
+      if (uploadError) throw uploadError;
+      const entry = await assembleTask(results, archive, task, run.run_id, limits, opts.now);
+      manifestTasks.push(JSON.stringify(entry));
+      progress.tasks += 1;
+      progress.files += entry.files.length;
+      if (entry.assembly_error) progress.assembly_errors += 1;
+      if (opts.onProgress && progress.tasks % every === 0) {
+        opts.onProgress({ ...progress, bytes: archive.pointer() });
+      }
+    }
+    await appendEntry(archive, manifestText(run, manifestTasks), 'manifest.json', opts.now);
+    await archive.finalize();
+  } catch (err) {
+    // destroy, not abort: abort ends the stream cleanly and the store would keep a truncated archive.
+    archive.destroy(err instanceof Error ? err : new Error(String(err)));
+    await upload.catch(() => undefined);
+    throw asStepError(err, 'building the archive failed');
+  }
+  try {
+    await upload;
+  } catch (err) {
+    throw asStepError(err, 'uploading the archive failed');
+  }
+  progress.bytes = archive.pointer();
+  opts.onProgress?.({ ...progress });
+  return { ...progress, archive_key: opts.archiveKey };
+}
+
+/** manifest.json: the run's fields, then `tasks`, one serialized task per line. */
+function manifestText(run: ArchiveRun, tasks: string[]): Buffer {
+  const head = JSON.stringify({ ...run, tasks: [] } satisfies Manifest, null, 2);
+  // `tasks` is the last key: splice the pre-serialized tasks in rather than re-parsing them.
+  const text = `${head.slice(0, head.lastIndexOf('[]'))}[\n${tasks.join(',\n')}\n]\n}\n`;
+  return Buffer.from(text, 'utf8');
+}
+
+/** Reads one task's tarball (if it has one), appends its files, returns its manifest entry. */
+async function assembleTask(
+  results: ResultStore,
+  archive: Archiver,
+  task: ListedTask,
+  runId: number,
+  limits: EntryLimits,
+  now: Date,
+): Promise<ManifestTask> {
+  const entry: ManifestTask = {
+    id: task.id,
+    provider: task.provider,
+    instance_type: task.instance_type,
+    run: task.run,
+    status: task.status,
+    attempt: task.attempt,
+    runner_id: task.runner_id,
+    claimed_at: task.claimed_at,
+    finished_at: task.finished_at,
+    error_type: task.error_type,
+    error_message: task.error_message,
+    files: [],
+    assembly_error: null,
+  };
+  const source = sourceOf(task, runId);
+  if (!source) return entry;
+
+  const stream = await openSource(results, source.key);
+  if (!stream) {
+    entry.assembly_error = `${source.role} tarball missing`;
+    return entry;
+  }
+  const contents = await readTarball(stream, source.role, limits);
+  const folder =
+    source.role === 'result'
+      ? taskFolder(task.instance_type, task.run)
+      : `${taskFolder(task.instance_type, task.run)}/error`;
+  for (const file of contents.files) {
+    const path = `${folder}/${file.name}`;
+    await appendEntry(archive, file.data, path, now);
+    entry.files.push(path);
+  }
+  entry.assembly_error = problemOf(contents, source.role);
+  return entry;
+}
+
+/** Completed tasks contribute their result; failed ones the error tarball the runner uploaded. */
+function sourceOf(task: ListedTask, runId: number): { key: string; role: TarballRole } | undefined {
+  if (task.status === 'completed') {
+    return { key: task.s3_result_key ?? storageKeys.result(runId, task.id), role: 'result' };
+  }
+  // No s3_error_key: the runner never uploaded one (heartbeat timeout, no runner, cancelled).
+  if (task.status === 'failed' && task.s3_error_key) return { key: task.s3_error_key, role: 'error' };
+  return undefined;
+}
+
+async function openSource(results: ResultStore, key: string): Promise<Readable | undefined> {
+  try {
+    return await results.getStream(key);
+  } catch (err) {
+    throw asStepError(err, `reading ${key} failed`);
+  }
+}
+
+function problemOf(contents: TarballContents, role: TarballRole): string | null {
+  const parts: string[] = [];
+  if (contents.unreadable) parts.push(contents.unreadable);
+  if (contents.problems.length > 0) {
+    const shown = contents.problems.slice(0, 5).join('; ');
+    const more = contents.problems.length > 5 ? ` (and ${contents.problems.length - 5} more)` : '';
+    parts.push(
+      `skipped ${contents.problems.length} entr${contents.problems.length === 1 ? 'y' : 'ies'}: ${shown}${more}`,
+    );
+  }
+  if (
+    !contents.unreadable &&
+    role === 'result' &&
+    !contents.files.some((f) => f.name.startsWith('output.'))
+  ) {
+    parts.push('no output files in the result tarball');
+  }
+  return parts.length > 0 ? parts.join('; ').slice(0, 1000) : null;
+}
+
+/** Appends one entry and waits until the tar encoder has taken it (backpressure). */
+function appendEntry(archive: Archiver, data: Buffer, name: string, date: Date): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onEntry = (): void => {
+      cleanup();
+      resolve();
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    const cleanup = (): void => {
+      archive.off('entry', onEntry);
+      archive.off('error', onError);
+    };
+    // One entry in flight at a time, so the next 'entry' event is this one.
+    archive.once('entry', onEntry);
+    archive.once('error', onError);
+    archive.append(data, { name, date, mode: 0o644 });
+  });
+}
+
+/** Our own errors keep their names (Retry/Catch match on them); anything else is worth a retry. */
+function asStepError(err: unknown, context: string): Error {
+  if (err instanceof AppError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new TransientError(`${context}: ${message}`, { cause: err });
+}

@@ -1,0 +1,296 @@
+// The archive builder against a real s3rver: a 12-task run with every kind of good and bad
+// tarball, read back from S3 entry by entry.
+import { Readable } from 'node:stream';
+import { buildArchive } from '../../lambdas/core/assembly/builder';
+import { DEFAULT_LIMITS } from '../../lambdas/core/assembly/entries';
+import { readListing, writeListing } from '../../lambdas/core/assembly/listing';
+import { TransientError } from '../../lambdas/core/errors';
+import type { ResultStore, TaskRecord } from '../../lambdas/core/ports';
+import { Manifest, storageKeys } from '../../lambdas/shared/contract';
+import {
+  type ArchiveEntry,
+  makeTarball,
+  makeTarballWithTar,
+  putBytes,
+  readArchive,
+  startS3,
+  type TestS3,
+  taskRecord,
+} from './helpers';
+
+const RUN_ID = 1_763_940_000;
+const NOW = new Date('2026-11-24T02:00:00.000Z');
+const RUN = {
+  run_id: RUN_ID,
+  ruby_version: '3.4.7',
+  status: 'complete' as const,
+  config: { ruby_version: '3.4.7', runs_per_instance_type: 3 },
+  created_at: '2026-11-24T00:00:00.000Z',
+  finished_at: '2026-11-24T01:30:00.000Z',
+};
+const LIMITS = { ...DEFAULT_LIMITS, maxLogFileBytes: 1000 };
+
+let s3: TestS3;
+beforeAll(async () => {
+  s3 = await startS3();
+});
+afterAll(async () => {
+  await s3.close();
+});
+
+/** Writes each task's tarball (if any) and returns the 12 task records in index order. */
+async function seedRun(): Promise<TaskRecord[]> {
+  const result = (i: number): string => storageKeys.result(RUN_ID, RUN_ID * 100_000 + i + 1);
+  const error = (i: number): string => storageKeys.error(RUN_ID, RUN_ID * 100_000 + i + 1);
+  const t = (i: number, instance_type: string, run: number, f: Partial<TaskRecord> = {}): TaskRecord =>
+    taskRecord(RUN_ID, i, {
+      instance_type,
+      run,
+      s3_result_key: f.status === 'completed' || !f.status ? result(i) : null,
+      ...f,
+    });
+  const tasks = [
+    t(0, 'c7g.large', 1),
+    t(1, 'c7g.large', 2),
+    t(2, 'c7g.large', 3),
+    t(3, 'm7i.large', 1),
+    t(4, 'm7i.large', 2, {
+      status: 'failed',
+      error_type: 'benchmark_failed',
+      error_message: 'exit 1',
+      s3_error_key: error(4),
+    }),
+    t(5, 'm7i.large', 3, {
+      status: 'failed',
+      error_type: 'heartbeat_timeout',
+      error_message: 'no heartbeat for 120 s',
+    }),
+    t(6, 'Standard_D2s_v5', 1, { provider: 'azure' }),
+    t(7, 'Standard_D2s_v5', 2, { provider: 'azure' }),
+    t(8, 'Standard_D2s_v5', 3, { provider: 'azure' }),
+    t(9, 'local-1', 1, { provider: 'local' }),
+    t(10, 'local-1', 2, { provider: 'local', status: 'cancelled', error_type: 'cancelled', runner_id: null }),
+    t(11, 'local-1', 3, { provider: 'local' }),
+  ];
+  const good = await makeTarball([
+    { name: 'output.txt', data: 'fib 1.0\n' },
+    { name: 'output.json', data: '{"fib":1}' },
+    { name: 'output.csv', data: 'bench,time\nfib,1\n' },
+    { name: 'meta.json', data: '{"runner_id":"runner-a"}' },
+    { name: 'logs/', type: 'directory' },
+    { name: 'logs/bench.log', data: 'running fib\n' },
+    { name: 'notes.txt', data: 'not an expected name' },
+  ]);
+  await putBytes(s3, result(0), good);
+  await putBytes(
+    s3,
+    result(1),
+    makeTarballWithTar({ 'output.txt': 'tar made\n', 'meta.json': '{}', 'logs/run.log': 'log\n' }),
+  );
+  await putBytes(s3, result(2), Buffer.from('this is not gzip at all'));
+  await putBytes(
+    s3,
+    result(3),
+    await makeTarball([
+      { name: '../evil.txt', data: 'EVIL-CONTENT' },
+      { name: '/etc/evil.txt', data: 'EVIL-CONTENT' },
+      { name: 'logs/../../evil2.txt', data: 'EVIL-CONTENT' },
+      { name: 'output.txt', data: 'fine\n' },
+      { name: 'output.csv', type: 'symlink', linkname: '/etc/passwd' },
+      { name: 'meta.json', type: 'link', linkname: 'output.txt' },
+    ]),
+  );
+  await putBytes(
+    s3,
+    error(4),
+    await makeTarball([
+      { name: 'logs/stderr.log', data: 'boom\n' },
+      { name: 'meta.json', data: '{"exit_code":1}' },
+      { name: 'output.txt', data: 'partial output is not kept from an error tarball' },
+    ]),
+  );
+  // 6: no object at all
+  await putBytes(s3, result(7), Buffer.alloc(0));
+  await putBytes(
+    s3,
+    result(8),
+    await makeTarball([
+      { name: './output_003.txt', data: 'raw name\n' },
+      { name: './output_003.json', data: '{}' },
+      { name: './output_003.csv', data: 'a\n' },
+    ]),
+  );
+  await putBytes(
+    s3,
+    result(9),
+    await makeTarball([
+      { name: 'output.txt', data: 'ok\n' },
+      { name: 'logs/huge.log', data: 'x'.repeat(5000) },
+      { name: 'dev-null', type: 'character-device' },
+    ]),
+  );
+  const whole = await makeTarball([{ name: 'output.txt', data: 'y'.repeat(50_000) }]);
+  await putBytes(s3, result(11), whole.subarray(0, Math.floor(whole.length / 2)));
+  return tasks;
+}
+
+async function* pages(tasks: TaskRecord[], size: number): AsyncGenerator<TaskRecord[]> {
+  for (let i = 0; i < tasks.length; i += size) yield tasks.slice(i, i + size);
+}
+
+async function archiveEntries(key: string): Promise<ArchiveEntry[]> {
+  const stream = await s3.store.getStream(key);
+  if (!stream) throw new Error(`${key} missing`);
+  return readArchive(stream);
+}
+
+describe('the archive builder', () => {
+  let entries: ArchiveEntry[];
+  let manifest: Manifest;
+  const byName = (name: string): string | undefined =>
+    entries.find((e) => e.name === name)?.data.toString('utf8');
+
+  beforeAll(async () => {
+    const tasks = await seedRun();
+    const listingKey = storageKeys.assemblyScratch(RUN_ID, 'tasks.jsonl');
+    expect(await writeListing(s3.store, listingKey, pages(tasks, 5))).toBe(12);
+    const progress: number[] = [];
+    const summary = await buildArchive(s3.store, RUN, readListing(s3.store, listingKey), {
+      archiveKey: storageKeys.archive(RUN_ID),
+      now: NOW,
+      limits: LIMITS,
+      progressEvery: 5,
+      onProgress: (p) => progress.push(p.tasks),
+    });
+    expect(progress).toEqual([5, 10, 12]);
+    expect(summary).toMatchObject({
+      tasks: 12,
+      assembly_errors: 6,
+      archive_key: storageKeys.archive(RUN_ID),
+    });
+    entries = await archiveEntries(storageKeys.archive(RUN_ID));
+    manifest = Manifest.parse(JSON.parse(byName('manifest.json') ?? 'null'));
+    expect(summary.files).toBe(entries.length - 1);
+  });
+
+  it('holds exactly the expected entries, regular files only, with no ./ prefix and no run-id folder', () => {
+    expect(entries.map((e) => e.name).sort()).toEqual(
+      [
+        'manifest.json',
+        'c7g.large-1/output.txt',
+        'c7g.large-1/output.json',
+        'c7g.large-1/output.csv',
+        'c7g.large-1/meta.json',
+        'c7g.large-1/logs/bench.log',
+        'c7g.large-2/output.txt',
+        'c7g.large-2/meta.json',
+        'c7g.large-2/logs/run.log',
+        'm7i.large-1/output.txt',
+        'm7i.large-2/error/logs/stderr.log',
+        'm7i.large-2/error/meta.json',
+        'Standard_D2s_v5-3/output.txt',
+        'Standard_D2s_v5-3/output.json',
+        'Standard_D2s_v5-3/output.csv',
+        'local-1-1/output.txt',
+      ].sort(),
+    );
+    expect(entries.every((e) => e.type === 'file')).toBe(true);
+    expect(byName('c7g.large-2/output.txt')).toBe('tar made\n');
+    expect(byName('Standard_D2s_v5-3/output.txt')).toBe('raw name\n');
+    expect(byName('m7i.large-1/output.txt')).toBe('fine\n');
+  });
+
+  it('never lets an entry escape its task folder', () => {
+    const folders = new Set(manifest.tasks.map((t) => `${t.instance_type}-${t.run}`));
+    for (const { name } of entries) {
+      expect(name.startsWith('/')).toBe(false);
+      expect(name.split('/')).not.toContain('..');
+      expect(name.split('/')).not.toContain('.');
+      if (name !== 'manifest.json') expect(folders.has(name.split('/')[0] ?? '')).toBe(true);
+    }
+    expect(entries.some((e) => e.data.toString().includes('EVIL-CONTENT'))).toBe(false);
+  });
+
+  it('writes a manifest describing every task, its files and what went wrong', () => {
+    expect(manifest).toMatchObject({
+      run_id: RUN_ID,
+      ruby_version: '3.4.7',
+      status: 'complete',
+      finished_at: RUN.finished_at,
+    });
+    expect(manifest.tasks.map((t) => t.id)).toEqual(
+      Array.from({ length: 12 }, (_, i) => RUN_ID * 100_000 + i + 1),
+    );
+    const task = (i: number): Manifest['tasks'][number] => manifest.tasks[i]!;
+    expect(task(0)).toMatchObject({ status: 'completed', runner_id: 'runner-a', assembly_error: null });
+    expect(task(0).files).toHaveLength(5);
+    expect(task(1).assembly_error).toBeNull();
+    expect(task(2)).toMatchObject({ files: [], assembly_error: expect.stringMatching(/^corrupt tarball/) });
+    expect(task(3).files).toEqual(['m7i.large-1/output.txt']);
+    expect(task(3).assembly_error).toMatch(/skipped 5 entries/);
+    expect(task(3).assembly_error).toMatch(/path escapes its folder: \.\.\/evil\.txt/);
+    expect(task(3).assembly_error).toMatch(/absolute path/);
+    expect(task(3).assembly_error).toMatch(/symlink refused/);
+    expect(task(4)).toMatchObject({
+      status: 'failed',
+      error_type: 'benchmark_failed',
+      error_message: 'exit 1',
+      files: ['m7i.large-2/error/logs/stderr.log', 'm7i.large-2/error/meta.json'],
+      assembly_error: null,
+    });
+    expect(task(5)).toMatchObject({
+      status: 'failed',
+      error_type: 'heartbeat_timeout',
+      files: [],
+      assembly_error: null,
+    });
+    expect(task(6)).toMatchObject({ provider: 'azure', files: [], assembly_error: 'result tarball missing' });
+    expect(task(7)).toMatchObject({ files: [], assembly_error: 'empty or truncated tarball' });
+    expect(task(8).assembly_error).toBeNull();
+    expect(task(9).files).toEqual(['local-1-1/output.txt']);
+    expect(task(9).assembly_error).toMatch(/over the 1000-byte cap: logs\/huge\.log/);
+    expect(task(9).assembly_error).toMatch(/character-device refused/);
+    expect(task(10)).toMatchObject({ status: 'cancelled', files: [], assembly_error: null });
+    expect(task(11)).toMatchObject({ files: [], assembly_error: 'empty or truncated tarball' });
+    // Every file the manifest names is in the archive, and the reverse.
+    const listed = manifest.tasks.flatMap((t) => t.files).sort();
+    expect(listed).toEqual(
+      entries
+        .map((e) => e.name)
+        .filter((n) => n !== 'manifest.json')
+        .sort(),
+    );
+  });
+});
+
+describe('failures of the store', () => {
+  it('turns a result stream that breaks mid-read into a TransientError and leaves no archive', async () => {
+    const key = 'runs/1/tasks/1/result.tar.gz';
+    await putBytes(s3, key, await makeTarball([{ name: 'output.txt', data: 'z'.repeat(100_000) }]));
+    const flaky: ResultStore = {
+      ...s3.store,
+      presignGet: (k, e) => s3.store.presignGet(k, e),
+      presignPut: (k, e) => s3.store.presignPut(k, e),
+      exists: (k) => s3.store.exists(k),
+      getText: (k) => s3.store.getText(k),
+      putText: (k, t, c) => s3.store.putText(k, t, c),
+      putStream: (k, b, c) => s3.store.putStream(k, b, c),
+      getStream: async () => {
+        const bytes = await makeTarball([{ name: 'output.txt', data: 'z'.repeat(100_000) }]);
+        return new Readable({
+          read() {
+            this.push(bytes.subarray(0, 100));
+            this.destroy(new Error('socket hang up'));
+          },
+        });
+      },
+    };
+    const tasks = (async function* () {
+      yield { ...taskRecord(1, 0, { s3_result_key: key }) };
+    })();
+    await expect(
+      buildArchive(flaky, { ...RUN, run_id: 1 }, tasks, { archiveKey: 'runs/1/results.tar.gz', now: NOW }),
+    ).rejects.toBeInstanceOf(TransientError);
+    expect(await s3.store.exists('runs/1/results.tar.gz')).toBe(false);
+  });
+});
