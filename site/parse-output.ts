@@ -38,6 +38,6 @@ export function parseOutputFiles(files: OutputFiles): ParsedOutput {
     executables: {},
     samples: [],
     failed: [],
-    warnings: [`${where}: neither output.json nor output.txt is there`],
+    warnings: [`${where ? where.replace(/\/$/, '') : 'the task'} has neither output.json nor output.txt`],
   };
 }

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Manifest, ManifestTask, RunnerMeta } from '../../../lambdas/shared/contract';
 
-export const FIXTURES = process.env.RUBY_BENCH_FIXTURES ?? '/work/shared/fixtures/ruby-bench';
+// A copy of ../shared/fixtures/ruby-bench (real ruby-bench output), kept in the repo for CI.
+export const FIXTURES = join(__dirname, '..', 'fixtures', 'ruby-bench');
 export const RSS_FIXTURE = join(FIXTURES, 'single-ruby-rss-out-name-with-failed-gem-benchmark');
 
 export function fixture(folder: string, file: string): string {

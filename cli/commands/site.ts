@@ -1,0 +1,51 @@
+// `benchfleet site <dir>`: builds the comparison site from an unpacked results folder.
+import type { Command } from 'commander';
+import { buildSite } from '../../site/build';
+
+interface SiteFlags {
+  out?: string;
+  baseline?: string;
+  prices?: string;
+  json?: boolean;
+}
+
+/** How many warnings to print in the terminal; the page lists all of them. */
+const SHOWN_WARNINGS = 10;
+
+export function register(program: Command): void {
+  program
+    .command('site')
+    .description('build the HTML site that compares instance types from a results folder (results/<run-id>)')
+    .argument('<dir>', 'results folder: manifest.json (optional) and <instance_type>-<run>/ folders')
+    .option('--out <dir>', 'where to write the site (default: <dir>/site)')
+    .option('--baseline <instance-type>', 'compare every type with this one (default: the slowest)')
+    .option(
+      '--prices <file>',
+      'hourly prices, JSON {"type": price} or lines "type,price"; adds price-performance',
+    )
+    .option('--json', 'print {outDir, indexHtml, warnings} as JSON on stdout')
+    .action(async (dir: string, flags: SiteFlags) => {
+      try {
+        const result = await buildSite({
+          resultsDir: dir,
+          ...(flags.out !== undefined && { outDir: flags.out }),
+          ...(flags.baseline !== undefined && { baseline: flags.baseline }),
+          ...(flags.prices !== undefined && { pricesFile: flags.prices }),
+        });
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify(result)}\n`);
+          return;
+        }
+        console.log(`site written to ${result.indexHtml}`);
+        if (result.warnings.length > 0) {
+          console.warn(`${result.warnings.length} problem(s) with the results, also listed on the page:`);
+          for (const w of result.warnings.slice(0, SHOWN_WARNINGS)) console.warn(`  - ${w}`);
+          if (result.warnings.length > SHOWN_WARNINGS)
+            console.warn(`  ... and ${result.warnings.length - SHOWN_WARNINGS} more`);
+        }
+      } catch (err) {
+        console.error(`benchfleet site: ${(err as Error).message}`);
+        process.exitCode = 1;
+      }
+    });
+}
