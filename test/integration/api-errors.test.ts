@@ -1,0 +1,177 @@
+// Every route through real HTTP against the local server: keys, bad bodies and ids, and the one
+// error-code table. Rejected requests must change nothing.
+import type { LocalStack } from '../../lambdas/adapters/local/stack';
+import { ErrorBody } from '../../lambdas/shared/contract';
+import { ROUTES } from '../../lambdas/shared/routes';
+import { client, OPERATOR, RUNNER, startTestStack } from '../helpers/api';
+
+let stack: LocalStack;
+let api: ReturnType<typeof client>;
+let runId: number;
+let taskId: number;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  api = client(stack.apiUrl);
+  const started = await api.start({});
+  runId = started.body.run_id;
+  taskId = started.body.tasks[0]?.id as number;
+});
+afterAll(() => stack.stop());
+
+const concrete = (path: string): string =>
+  path.replace('{run_id}', () => String(runId)).replace('{id}', () => String(taskId));
+
+/** The table state a rejected request must leave untouched. */
+async function snapshot(): Promise<string> {
+  const run = await api.run(OPERATOR);
+  const tasks = await api.call('GET', '/run/tasks');
+  return JSON.stringify([run.body, tasks.body]);
+}
+
+function expectError(answer: { status: number; body: unknown }, status: number, code: string): void {
+  expect(answer.status).toBe(status);
+  const body = ErrorBody.parse(answer.body);
+  expect(body.error).toBe(code);
+  expect(body.message.length).toBeGreaterThan(5);
+}
+
+describe('keys', () => {
+  const writes = ROUTES.filter((r) => r.access !== 'public');
+  it.each(writes.map((r) => [r.method, r.path]))(
+    '%s %s answers 401 without a key and with a wrong one',
+    async (method, path) => {
+      const before = await snapshot();
+      expectError(await api.call(method, concrete(path), { body: {} }), 401, 'unauthorized');
+      expectError(await api.call(method, concrete(path), { key: 'wrong', body: {} }), 401, 'unauthorized');
+      expect(await snapshot()).toBe(before);
+    },
+  );
+
+  it.each(ROUTES.filter((r) => r.access === 'operator').map((r) => [r.method, r.path]))(
+    'refuses the runner key on operator route %s %s',
+    async (method, path) => {
+      const before = await snapshot();
+      expectError(await api.call(method, concrete(path), { key: RUNNER, body: {} }), 401, 'unauthorized');
+      expect(await snapshot()).toBe(before);
+    },
+  );
+
+  it('shows gzip_url only to a caller with a key (null while no archive exists)', async () => {
+    const pub = await api.run(null);
+    expect(pub.status).toBe(200);
+    expect(pub.body.gzip_url).toBeNull();
+  });
+});
+
+describe('bad bodies', () => {
+  const withBody = ROUTES.filter((r) => r.method === 'POST');
+  it.each(withBody.map((r) => [r.method, r.path]))(
+    '%s %s: malformed JSON is a 400 that changes nothing',
+    async (method, path) => {
+      const before = await snapshot();
+      expectError(
+        await api.call(method, concrete(path), { key: OPERATOR, raw: '{"runner_id": ' }),
+        400,
+        'invalid_request',
+      );
+      expect(await snapshot()).toBe(before);
+    },
+  );
+
+  it.each(withBody.map((r) => [r.method, r.path]))(
+    '%s %s: an unknown field is a 400 naming it',
+    async (method, path) => {
+      const before = await snapshot();
+      const answer = await api.call(method, concrete(path), { key: OPERATOR, body: { surprise_field: 1 } });
+      expectError(answer, 400, 'invalid_request');
+      expect((answer.body as { message: string }).message).toContain('surprise_field');
+      expect(await snapshot()).toBe(before);
+    },
+  );
+
+  it.each(withBody.map((r) => [r.method, r.path]))(
+    '%s %s: a body over 64 KB is a 413',
+    async (method, path) => {
+      const before = await snapshot();
+      const big = JSON.stringify({ runner_id: 'x'.repeat(70 * 1024) });
+      expectError(
+        await api.call(method, concrete(path), { key: OPERATOR, raw: big }),
+        413,
+        'payload_too_large',
+      );
+      expect(await snapshot()).toBe(before);
+    },
+  );
+
+  it('refuses a non-JSON content type', async () => {
+    const answer = await api.call('POST', '/tasks/claim', {
+      key: RUNNER,
+      raw: 'provider=local',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expectError(answer, 400, 'invalid_request');
+  });
+
+  it.each([
+    [{ ruby_version: '3.4.7', runs_per_instance_type: 0, local: ['a'] }, 'runs_per_instance_type'],
+    [{ ruby_version: 'three', runs_per_instance_type: 1, local: ['a'] }, 'ruby_version'],
+    [{ ruby_version: '3.4.7', runs_per_instance_type: 1 }, 'provider'],
+    [{ ruby_version: '3.4.7', runs_per_instance_type: 1, local: ['a', 'a'] }, 'twice'],
+    [{ ruby_version: '3.4.7', runs_per_instance_type: 1, local: ['a'], aws: ['a'] }, 'both'],
+    [{ ruby_version: '3.4.7', runs_per_instance_type: 1, local: ['../etc'] }, 'local.0'],
+    [
+      {
+        ruby_version: '3.4.7',
+        runs_per_instance_type: 100,
+        local: Array.from({ length: 101 }, (_, i) => `t${i}`),
+      },
+      '10000',
+    ],
+    [{ ruby_version: '3.4.7', runs_per_instance_type: '2', local: ['a'] }, 'runs_per_instance_type'],
+  ])('POST /run/start with %j is a 400 that names %s', async (cfg, needle) => {
+    const answer = await api.call('POST', '/run/start', { key: OPERATOR, body: cfg });
+    expectError(answer, 400, 'invalid_request');
+    expect((answer.body as { message: string }).message).toContain(needle);
+  });
+
+  it('answers 409 run_in_progress to a second start', async () => {
+    expectError(await api.start({}), 409, 'run_in_progress');
+  });
+});
+
+describe('bad ids', () => {
+  const taskRoutes = ROUTES.filter((r) => r.path.includes('{id}'));
+  it.each(taskRoutes.map((r) => [r.path]))('%s: a non-numeric id is a 400 naming id', async (path) => {
+    const answer = await api.call('POST', path.replace('{id}', 'abc'), {
+      key: RUNNER,
+      body: { runner_id: 'r' },
+    });
+    expectError(answer, 400, 'invalid_request');
+    expect((answer.body as { message: string }).message).toContain('id');
+  });
+
+  it.each(taskRoutes.map((r) => [r.path]))('%s: an unknown task id is a 404', async (path) => {
+    const body = path.endsWith('heartbeat')
+      ? { runner_id: 'r', status: 'running' }
+      : path.endsWith('fail')
+        ? { runner_id: 'r', error_type: 'benchmark_failed' }
+        : { runner_id: 'r' };
+    expectError(
+      await api.call('POST', path.replace('{id}', String(taskId + 99_000)), { key: RUNNER, body }),
+      404,
+      'not_found',
+    );
+  });
+
+  it('answers an unknown path with a JSON 404', async () => {
+    expectError(await api.call('GET', '/nope'), 404, 'not_found');
+    expectError(await api.call('GET', '/run/start'), 404, 'not_found');
+  });
+
+  it('rejects an unknown query parameter on GET /run/tasks', async () => {
+    expectError(await api.call('GET', '/run/tasks?limit=5&colour=red'), 400, 'invalid_request');
+    expectError(await api.call('GET', '/run/tasks?limit=0'), 400, 'invalid_request');
+    expectError(await api.call('GET', '/run/tasks?cursor=zz'), 400, 'invalid_request');
+  });
+});
