@@ -30,14 +30,20 @@ function createRow(t: TaskView): HTMLTableRowElement {
   return tr;
 }
 
+const FINISHED: readonly string[] = ['completed', 'failed', 'cancelled'];
+
 function heartbeatText(t: TaskView, now: number): string {
-  if (t.heartbeat_at === null)
+  // a finished task's last heartbeat says "running": its end is what matters now
+  if (FINISHED.includes(t.status)) return t.finished_at ? `ended ${formatAge(t.finished_at, now)}` : '—';
+  if (t.heartbeat_at === null) {
     return t.claimed_at === null ? '—' : `no heartbeat, claimed ${formatAge(t.claimed_at, now)}`;
+  }
   return [t.heartbeat_status, formatAge(t.heartbeat_at, now)].filter(Boolean).join(' · ');
 }
 
 function updateRow(tr: HTMLTableRowElement, t: TaskView, now: number): void {
   const c = tr.cells;
+  setAttr(tr, 'data-status', t.status);
   setText(c[0]!, String(t.id));
   setText(c[1]!, t.provider);
   setText(c[2]!, t.instance_type);
@@ -54,9 +60,13 @@ function updateRow(tr: HTMLTableRowElement, t: TaskView, now: number): void {
   const stale = isStale(t, now);
   toggleClass(tr, 'stale', stale);
   show(c[6]!.querySelector<HTMLElement>('.stale-badge')!, stale);
-  setText(c[7]!, t.current_benchmark ?? '—');
-  toggleClass(c[7]!, 'empty', t.current_benchmark === null);
-  const pct = clampPct(t.progress_pct);
+  // a completed task is done, whatever its last heartbeat said; a failed or cancelled one keeps
+  // where it stopped, which helps to tell a broken benchmark from a lost VM
+  const done = t.status === 'completed';
+  const bench = done ? null : t.current_benchmark;
+  setText(c[7]!, bench ?? '—');
+  toggleClass(c[7]!, 'empty', bench === null);
+  const pct = done ? 100 : clampPct(t.progress_pct);
   const bar = c[8]!.querySelector('progress')!;
   show(bar, pct !== undefined);
   if (pct !== undefined && bar.value !== pct) bar.value = pct;
