@@ -35,12 +35,12 @@ function workerMain(): void {
     fib: (n) => {
       const fib = (k: number): number => (k < 2 ? k : fib(k - 1) + fib(k - 2));
       let s = 0;
-      for (let i = 0; i < n; i++) s += fib(20);
+      for (let i = 0; i < n * 20; i++) s += fib(22);
       return s;
     },
     nbody: (n) => {
       const b = [0, 1, 2, 3, 4].map((i) => ({ x: i, y: i * 2, z: i * 3, vx: 0, vy: 0, vz: 0, m: 1 + i }));
-      for (let step = 0; step < n * 2000; step++) {
+      for (let step = 0; step < n * 40_000; step++) {
         for (const p of b) {
           for (const q of b) {
             if (p === q) continue;
@@ -64,7 +64,7 @@ function workerMain(): void {
     },
     str_concat: (n) => {
       let s = '';
-      for (let i = 0; i < n * 50_000; i++) s += 'ab';
+      for (let i = 0; i < n * 100_000; i++) s += 'ab';
       return s.length;
     },
     array_sort: (n) => {
@@ -77,19 +77,19 @@ function workerMain(): void {
     },
     object_new: (n) => {
       let keep: unknown = null;
-      for (let i = 0; i < n * 100_000; i++) keep = { i, next: keep === null ? null : i };
+      for (let i = 0; i < n * 250_000; i++) keep = { i, next: keep === null ? null : i };
       return keep;
     },
     json: (n) => {
       const doc = { a: [1, 2, 3], b: 'text', c: { d: true, e: null, f: 1.5 } };
       let len = 0;
-      for (let i = 0; i < n * 5_000; i++) len += JSON.stringify(JSON.parse(JSON.stringify(doc))).length;
+      for (let i = 0; i < n * 3_500; i++) len += JSON.stringify(JSON.parse(JSON.stringify(doc))).length;
       return len;
     },
     regex: (n) => {
       const re = /(\w+)@(\w+)\.com/;
       let hits = 0;
-      for (let i = 0; i < n * 20_000; i++) if (re.test(`user${i}@host${i % 7}.com`)) hits++;
+      for (let i = 0; i < n * 40_000; i++) if (re.test(`user${i}@host${i % 7}.com`)) hits++;
       return hits;
     },
   };
@@ -194,7 +194,9 @@ function runWorker(
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(new ExecError('cancelled', 'aborted before start'));
     const results: BenchTimes[] = [];
-    const worker = new Worker(`(${workerMain.toString()})()`, { eval: true, workerData: input });
+    // tsx and esbuild's keepNames wrap functions in `__name(...)`: give the worker a no-op one.
+    const source = `var __name = (f) => f;\n(${workerMain.toString()})()`;
+    const worker = new Worker(source, { eval: true, workerData: input });
     const onAbort = (): void => {
       void worker.terminate();
       reject(new ExecError('cancelled', `synthetic workload stopped: ${String(signal.reason ?? 'aborted')}`));

@@ -1,0 +1,190 @@
+// The claim loop against a fake API: the protocol's edge cases, each on demand.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { RunnerMeta, storageKeys } from '../../lambdas/shared/contract';
+import { createRunner, startRunner } from '../../runner/agent';
+import { FakeApi, untar } from './fake-api';
+import { testRunner, waitFor } from './helpers';
+
+let api: FakeApi;
+afterEach(async () => {
+  await api?.stop();
+});
+
+describe('runner against a fake API', () => {
+  it('drains every task from two slots and uploads complete result tarballs', async () => {
+    api = await new FakeApi({ tasks: 5 }).start();
+    const r = testRunner(api.url);
+    const res = await startRunner(r.input);
+    expect(res).toMatchObject({ exitCode: 0, tasksCompleted: 5, tasksFailed: 0, interrupted: false });
+    expect(res.runnerIds).toEqual(['testhost-0', 'testhost-1']);
+    for (const t of api.tasks) {
+      expect(t.status).toBe('completed');
+      const key = storageKeys.result(t.task.run_id, t.task.id);
+      expect(t.complete).toEqual({ runner_id: t.runnerId, s3_result_key: key, attempt: 1 });
+      expect(t.heartbeats[0]).toMatchObject({ runner_id: t.runnerId, status: 'boot', attempt: 1 });
+      const files = await untar(api.objects.get(key) as Buffer);
+      expect([...files.keys()].sort()).toEqual([
+        'logs/stderr.log',
+        'logs/stdout.log',
+        'meta.json',
+        'output.csv',
+        'output.json',
+        'output.txt',
+      ]);
+      const meta = RunnerMeta.strict().parse(JSON.parse(files.get('meta.json') ?? ''));
+      expect(meta).toMatchObject({ task_id: t.task.id, run: t.task.run, attempt: 1, exit_code: 0 });
+      expect(meta.ruby_description).toMatch(/^SYNTHETIC/);
+      expect(files.get('output.txt')).toMatch(/SYNTHETIC/);
+    }
+    // Acknowledged tasks leave nothing behind.
+    expect(readdirSync(r.workDir)).toEqual([]);
+  });
+
+  it('fetches fresh upload URLs, and again after a 403, until the upload works', async () => {
+    api = await new FakeApi({ tasks: 1 }).start();
+    api.putPlan = [500, 403];
+    const res = await startRunner(testRunner(api.url, { slots: 1 }).input);
+    expect(res.tasksCompleted).toBe(1);
+    expect(api.calls.filter((c) => c.endsWith('/upload-urls'))).toHaveLength(2);
+    expect(api.calls.filter((c) => c.startsWith('PUT'))).toHaveLength(3);
+  });
+
+  it('fails the task as upload_failed with an error tarball when the result URL never works', async () => {
+    api = await new FakeApi({ tasks: 1 }).start();
+    api.putFail = (key) => (key.endsWith('result.tar.gz') ? 500 : undefined);
+    const res = await startRunner(testRunner(api.url, { slots: 1 }).input);
+    expect(res).toMatchObject({ tasksCompleted: 0, tasksFailed: 1 });
+    const t = api.tasks[0];
+    expect(t?.fail).toMatchObject({ error_type: 'upload_failed', attempt: 1 });
+    const key = storageKeys.error(t?.task.run_id ?? 0, t?.task.id ?? 0);
+    expect(t?.fail?.s3_error_key).toBe(key);
+    const files = await untar(api.objects.get(key) as Buffer);
+    expect([...files.keys()].sort()).toEqual(['logs/stderr.log', 'logs/stdout.log', 'meta.json']);
+  }, 60_000);
+
+  it('waits out an API outage, including one that starts mid-task, and loses nothing', async () => {
+    api = await new FakeApi({ tasks: 4 }).start();
+    api.down = true;
+    setTimeout(() => {
+      api.down = false;
+    }, 1500);
+    let outages = 0;
+    api.onHeartbeat = (t) => {
+      if (t.task.id === api.tasks[2]?.task.id && outages++ === 0) {
+        api.down = true;
+        setTimeout(() => {
+          api.down = false;
+        }, 1500);
+      }
+    };
+    const res = await startRunner(testRunner(api.url).input);
+    expect(res).toMatchObject({ exitCode: 0, tasksCompleted: 4 });
+    expect(api.tasks.every((t) => t.status === 'completed')).toBe(true);
+  });
+
+  it('gives up with exit code 1 and says what it tried when the API never answers', async () => {
+    api = await new FakeApi({ tasks: 1 }).start();
+    api.down = true;
+    const r = testRunner(api.url, { maxRetryS: 1, slots: 1 });
+    const res = await startRunner(r.input);
+    expect(res.exitCode).toBe(1);
+    expect(r.lines.join('\n')).toMatch(
+      /giving up on claims: POST http:\/\/127\.0\.0\.1:\d+\/tasks\/claim: no usable answer after \d+ attempt/,
+    );
+  });
+
+  it('retries a malformed claim answer, then carries on', async () => {
+    api = await new FakeApi({ tasks: 1 }).start();
+    api.rawClaims = ['{"status":"sleeping"}', 'not json'];
+    const r = testRunner(api.url, { slots: 1 });
+    const res = await startRunner(r.input);
+    expect(res.tasksCompleted).toBe(1);
+    expect(r.lines.join('\n')).toMatch(/malformed answer/);
+  });
+
+  it('claims at /runs/{run_id}/tasks/claim when given a run id', async () => {
+    api = await new FakeApi({ tasks: 1 }).start();
+    await startRunner(testRunner(api.url, { slots: 1, runId: 1700000000 }).input);
+    expect(api.calls[0]).toBe('POST /runs/1700000000/tasks/claim');
+  });
+
+  it('aborts within one heartbeat when the API answers abort, and fails the task as cancelled', async () => {
+    api = await new FakeApi({ tasks: 1 }).start();
+    let cancelledAt = 0;
+    api.onHeartbeat = (t, hb) => {
+      if (hb.status === 'running' && !cancelledAt) {
+        cancelledAt = Date.now();
+        api.cancel(t.task.id);
+      }
+    };
+    const r = testRunner(api.url, { slots: 1, syntheticSize: 1000, heartbeatS: 0.5 });
+    const res = await startRunner(r.input);
+    const t = api.tasks[0];
+    expect(t?.status).toBe('cancelled');
+    expect(res.tasksFailed).toBe(1);
+    // The next heartbeat (at most 0.5 s later) carries the abort; the worker stops at once.
+    expect(r.lines.join('\n')).toMatch(/the API answered the heartbeat with abort/);
+    expect(r.lines.join('\n')).toMatch(/fail answered 409 task_finished/);
+    expect(Date.now() - cancelledAt).toBeLessThan(5000);
+  });
+
+  it('fails a task that passes --task-timeout-s as timeout', async () => {
+    api = await new FakeApi({ tasks: 1 }).start();
+    const res = await startRunner(
+      testRunner(api.url, { slots: 1, syntheticSize: 1000, taskTimeoutS: 0.5 }).input,
+    );
+    expect(res.tasksFailed).toBe(1);
+    expect(api.tasks[0]?.fail).toMatchObject({ error_type: 'timeout' });
+  });
+
+  it('heartbeats from a timer while the workload runs, with the current benchmark and rising percent', async () => {
+    api = await new FakeApi({ tasks: 1, benchmarks: ['fib', 'nbody', 'json', 'regex'] }).start();
+    await startRunner(testRunner(api.url, { slots: 1, syntheticSize: 3, heartbeatS: 0.05 }).input);
+    const running =
+      api.tasks[0]?.heartbeats.filter((h) => h.status === 'running' && h.current_benchmark) ?? [];
+    expect(running.length).toBeGreaterThan(2);
+    const pcts = running.map((h) => h.progress_pct ?? 0);
+    expect(pcts).toEqual([...pcts].sort((a, b) => a - b));
+    expect(new Set(running.map((h) => h.current_benchmark)).size).toBeGreaterThan(1);
+    expect(api.tasks[0]?.heartbeats.map((h) => h.status)).toContain('uploading');
+  });
+
+  it('on stop() fails the in-flight task as interrupted, claims nothing more and does not power off', async () => {
+    api = await new FakeApi({ tasks: 3 }).start();
+    const r = testRunner(api.url, {
+      slots: 1,
+      syntheticSize: 1000,
+      shutdownOnDone: true,
+      shutdownCommand: `touch ${join('WORK', 'powered-off')}`,
+    });
+    r.input.shutdownCommand = `touch ${join(r.workDir, 'powered-off')}`;
+    const h = createRunner(r.input);
+    await waitFor(() => (api.tasks[0]?.heartbeats.length ?? 0) > 1, 10_000, 'a heartbeat');
+    h.stop();
+    const res = await h.done;
+    expect(res.interrupted).toBe(true);
+    expect(api.tasks[0]?.fail).toMatchObject({ error_type: 'interrupted' });
+    expect(api.tasks.slice(1).every((t) => t.status === 'pending')).toBe(true);
+    expect(existsSync(join(r.workDir, 'powered-off'))).toBe(false);
+  });
+
+  it('runs the shutdown command when every slot is done, but not in debug mode after a failure', async () => {
+    api = await new FakeApi({ tasks: 1 }).start();
+    const ok = testRunner(api.url, { shutdownOnDone: true });
+    ok.input.shutdownCommand = `touch ${join(ok.workDir, 'powered-off')}`;
+    expect((await startRunner(ok.input)).shutdownRan).toBe(true);
+    expect(existsSync(join(ok.workDir, 'powered-off'))).toBe(true);
+    await api.stop();
+
+    api = await new FakeApi({ tasks: 1 }).start();
+    api.putFail = () => 500;
+    const dbg = testRunner(api.url, { shutdownOnDone: true, debug: true, slots: 1 });
+    dbg.input.shutdownCommand = `touch ${join(dbg.workDir, 'powered-off')}`;
+    const res = await startRunner(dbg.input);
+    expect(res).toMatchObject({ tasksFailed: 1, shutdownRan: false });
+    expect(dbg.lines.join('\n')).toMatch(/staying up for inspection/);
+    // Debug keeps the failed task's files for inspection.
+    expect(readdirSync(dbg.workDir).some((f) => f.startsWith('task-'))).toBe(true);
+  }, 60_000);
+});

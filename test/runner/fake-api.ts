@@ -1,0 +1,188 @@
+// A tiny stand-in for the orchestrator API and S3, for protocol edge cases the real local server
+// cannot be made to produce on demand: 403 uploads, outages, malformed answers.
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  type ClaimedTask,
+  type CompleteRequest,
+  type FailRequest,
+  type HeartbeatRequest,
+  type PresignedUrls,
+  storageKeys,
+} from '../../lambdas/shared/contract';
+
+export interface FakeTask {
+  task: ClaimedTask;
+  status: 'pending' | 'claimed' | 'completed' | 'failed' | 'cancelled';
+  runnerId?: string;
+  heartbeats: HeartbeatRequest[];
+  complete?: CompleteRequest;
+  fail?: FailRequest;
+}
+
+export interface FakeApiOptions {
+  tasks: number;
+  instanceType?: string;
+  runId?: number;
+  benchmarks?: string[];
+}
+
+export class FakeApi {
+  url = '';
+  readonly tasks: FakeTask[];
+  readonly objects = new Map<string, Buffer>();
+  readonly calls: string[] = [];
+  /** While true every request's connection is dropped (the API is "away"). */
+  down = false;
+  /** Status codes answered to the next PUTs, in order; then 200. */
+  putPlan: number[] = [];
+  /** Every PUT to a key this returns a status for fails with it. */
+  putFail?: (key: string) => number | undefined;
+  /** Called with each heartbeat, after it is recorded. */
+  onHeartbeat?: (t: FakeTask, hb: HeartbeatRequest) => void;
+  /** A claim answers this raw body instead (once each). */
+  rawClaims: string[] = [];
+  private server?: Server;
+  private gen = 0;
+
+  constructor(opts: FakeApiOptions) {
+    const runId = opts.runId ?? 1700000000;
+    this.tasks = Array.from({ length: opts.tasks }, (_, i) => ({
+      task: {
+        id: runId * 100000 + i + 1,
+        run_id: runId,
+        provider: 'local',
+        instance_type: opts.instanceType ?? 'fake.small',
+        run: i + 1,
+        run_number: i + 1,
+        attempt: 1,
+        ruby_version: '3.4.7',
+        image: 'ruby:3.4.7',
+        benchmarks: opts.benchmarks,
+      },
+      status: 'pending',
+      heartbeats: [],
+    }));
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      void this.handle(req).then(
+        (r) => {
+          if (r === 'drop') return req.socket.destroy();
+          res.writeHead(r.status, { 'content-type': 'application/json' });
+          res.end(typeof r.body === 'string' ? r.body : JSON.stringify(r.body ?? {}));
+        },
+        (err: Error) => {
+          res.writeHead(500);
+          res.end(JSON.stringify({ error: 'internal', message: err.message }));
+        },
+      );
+    });
+    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise((r) => this.server?.close(r));
+  }
+
+  byId(id: number): FakeTask | undefined {
+    return this.tasks.find((t) => t.task.id === id);
+  }
+
+  cancel(id: number): void {
+    const t = this.byId(id);
+    if (t && (t.status === 'pending' || t.status === 'claimed')) t.status = 'cancelled';
+  }
+
+  private urls(t: FakeTask, expired = false): PresignedUrls {
+    const g = expired ? -1 : ++this.gen;
+    const result = `${this.url}/s3/${storageKeys.result(t.task.run_id, t.task.id)}?gen=${g}`;
+    const error = `${this.url}/s3/${storageKeys.error(t.task.run_id, t.task.id)}?gen=${g}`;
+    return {
+      result,
+      error,
+      result_upload_url: result,
+      error_upload_url: error,
+      result_key: storageKeys.result(t.task.run_id, t.task.id),
+      error_key: storageKeys.error(t.task.run_id, t.task.id),
+      expires_in_seconds: 3600,
+    };
+  }
+
+  private async handle(req: IncomingMessage): Promise<'drop' | { status: number; body?: unknown }> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks);
+    const url = new URL(req.url ?? '/', 'http://x');
+    this.calls.push(`${req.method} ${url.pathname}`);
+    if (this.down) return 'drop';
+    if (req.method === 'PUT' && url.pathname.startsWith('/s3/')) {
+      if (url.searchParams.get('gen') === '-1') return { status: 403, body: '<Error>expired</Error>' };
+      const key = url.pathname.slice('/s3/'.length);
+      const planned = this.putFail?.(key) ?? this.putPlan.shift();
+      if (planned !== undefined) return { status: planned, body: '<Error>planned</Error>' };
+      this.objects.set(key, raw);
+      return { status: 200, body: '' };
+    }
+    const body = JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>;
+    if (/^(\/runs\/\d+)?\/tasks\/claim$/.test(url.pathname)) {
+      const rawClaim = this.rawClaims.shift();
+      if (rawClaim !== undefined) return { status: 200, body: rawClaim };
+      const t = this.tasks.find((x) => x.status === 'pending');
+      if (!t) return { status: 200, body: { status: 'done' } };
+      t.status = 'claimed';
+      t.runnerId = String(body.runner_id);
+      // Claim URLs are already expired: the runner must fetch fresh ones before uploading.
+      return { status: 200, body: { status: 'assigned', task: t.task, presigned_urls: this.urls(t, true) } };
+    }
+    const m = /^\/tasks\/(\d+)\/(heartbeat|complete|fail|upload-urls)$/.exec(url.pathname);
+    const t = m ? this.byId(Number(m[1])) : undefined;
+    if (!m || !t) return { status: 404, body: { error: 'not_found', message: 'no such task' } };
+    const finished = { status: 409, body: { error: 'task_finished', message: `task is ${t.status}` } };
+    switch (m[2]) {
+      case 'heartbeat':
+        t.heartbeats.push(body as unknown as HeartbeatRequest);
+        this.onHeartbeat?.(t, body as unknown as HeartbeatRequest);
+        return { status: 200, body: { action: t.status === 'cancelled' ? 'abort' : 'continue' } };
+      case 'upload-urls':
+        return t.status === 'claimed' ? { status: 200, body: this.urls(t) } : finished;
+      case 'complete':
+        if (t.status !== 'claimed') return finished;
+        t.status = 'completed';
+        t.complete = body as unknown as CompleteRequest;
+        return { status: 200, body: {} };
+      default:
+        if (t.status !== 'claimed') return finished;
+        t.status = 'failed';
+        t.fail = body as unknown as FailRequest;
+        return { status: 200, body: {} };
+    }
+  }
+}
+
+/** Lists a tar.gz's entries with their contents. */
+export async function untar(buf: Buffer): Promise<Map<string, string>> {
+  const { extract } = await import('tar-stream');
+  const { gunzipSync } = await import('node:zlib');
+  const out = new Map<string, string>();
+  const ex = extract();
+  const done = new Promise<void>((resolve, reject) => {
+    ex.on('entry', (h, stream, next) => {
+      const parts: Buffer[] = [];
+      stream.on('data', (c: unknown) => parts.push(c as Buffer));
+      stream.on('end', () => {
+        out.set(h.name, Buffer.concat(parts).toString('utf8'));
+        next();
+      });
+    });
+    ex.on('finish', resolve);
+    ex.on('error', reject);
+  });
+  ex.end(gunzipSync(buf));
+  await done;
+  return out;
+}

@@ -1,0 +1,55 @@
+// Shared setup for the runner tests: options pointing at a given API, a fixed two-CPU topology,
+// a private work dir and a log captured in memory.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RunnerInput } from '../../runner/options';
+import type { CpuTopology } from '../../runner/topology';
+
+export const twoCpus: CpuTopology = {
+  cpus: [0, 1],
+  siblings: new Map([
+    [0, [0]],
+    [1, [1]],
+  ]),
+  physicalCores: 2,
+};
+
+export interface TestRunner {
+  input: RunnerInput;
+  lines: string[];
+  workDir: string;
+}
+
+export function testRunner(apiUrl: string, over: Partial<RunnerInput> = {}): TestRunner {
+  const lines: string[] = [];
+  const workDir = mkdtempSync(join(tmpdir(), 'bf-runner-test-'));
+  return {
+    lines,
+    workDir,
+    input: {
+      apiUrl,
+      apiKey: 'runner-key',
+      provider: 'local',
+      instanceType: 'fake.small',
+      executor: 'synthetic',
+      syntheticSize: 0,
+      slots: 2,
+      hostId: 'testhost',
+      heartbeatS: 0.2,
+      maxRetryS: 10,
+      workDir,
+      topology: twoCpus,
+      logWrite: (l) => lines.push(l),
+      ...over,
+    },
+  };
+}
+
+export const waitFor = async (cond: () => boolean, timeoutMs = 20_000, what = 'condition'): Promise<void> => {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
