@@ -54,6 +54,7 @@ export interface AslFailState {
 }
 export interface AslDefinition {
   Comment: string;
+  QueryLanguage: 'JSONPath';
   StartAt: string;
   TimeoutSeconds: number;
   States: Record<string, AslTaskState | AslFailState>;
@@ -91,6 +92,8 @@ const toMarkFailed: AslCatcher[] = [
 export function assemblyDefinition(resources: Record<StepName, string>): AslDefinition {
   return {
     Comment: 'Benchfleet: build runs/<run_id>/results.tar.gz from the results of a run, then finish the run',
+    // Said outright: the local interpreter ignores JSONata, so the machine must not depend on it.
+    QueryLanguage: 'JSONPath',
     StartAt: 'ListTasks',
     // Well above the sum of the steps with their retries, so an execution always ends.
     TimeoutSeconds: 2 * 60 * 60,
