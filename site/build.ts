@@ -9,6 +9,9 @@ import { parsePrices } from './prices';
 import { renderPage } from './render';
 import { STYLE_CSS } from './style';
 
+/** Default output folder inside the results folder. */
+export const DEFAULT_SITE_FOLDER = 'site';
+
 export interface BuildSiteOptions {
   resultsDir: string;
   /** Default `<resultsDir>/site`. */
@@ -31,10 +34,13 @@ export interface BuildSiteResult {
  */
 export async function buildSite(opts: BuildSiteOptions): Promise<BuildSiteResult> {
   const resultsDir = resolve(opts.resultsDir);
-  const outDir = resolve(opts.outDir ?? join(resultsDir, 'site'));
-  // The output folder may sit inside the results folder (the default): never read it as a task.
+  const outDir = resolve(opts.outDir ?? join(resultsDir, DEFAULT_SITE_FOLDER));
+  // A site folder inside the results folder (the default one, or --out) is never a task.
   const rel = relative(resultsDir, outDir);
-  const skip = rel !== '' && !rel.includes('/') && !rel.startsWith('..') ? [rel] : [];
+  const skip = [
+    DEFAULT_SITE_FOLDER,
+    ...(rel !== '' && !rel.includes('/') && !rel.startsWith('..') ? [rel] : []),
+  ];
   const run = await loadResults(resultsDir, skip);
   const warnings = [...run.warnings];
   let prices: Record<string, number> | undefined;

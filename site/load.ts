@@ -62,14 +62,14 @@ async function fillFromFolder(task: TaskResult, dir: string, warnings: string[])
   const txt = await readText(join(dir, 'output.txt'), warnings, `${where}output.txt`);
   const hasError = await isDir(join(dir, 'error'));
   if (json === undefined && txt === undefined) {
-    if (task.outcome === 'completed') {
-      task.outcome = 'missing';
-      task.reason = 'completed, but its folder has no output.txt or output.json';
-    } else if (!task.manifestTask) {
+    if (!task.manifestTask) {
       task.outcome = hasError ? 'failed' : 'missing';
       task.reason = hasError
         ? 'failed (an error/ folder is there; without manifest.json the reason is unknown)'
         : 'no output.txt or output.json in its folder';
+    } else if (task.outcome === 'completed') {
+      task.outcome = 'missing';
+      task.reason = 'completed, but its folder has no output.txt or output.json';
     }
     return;
   }

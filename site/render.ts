@@ -138,7 +138,9 @@ export function renderPage(input: PageInput): string {
   ];
   const nav = sections.map(([id, name]) => `<a href="#${id}">${esc(name.replace(/ \(.*/, ''))}</a>`);
   if (input.warnings.length > 0)
-    nav.push(`<a href="#warnings" class="flag">${input.warnings.length} warnings</a>`);
+    nav.push(
+      `<a href="#warnings" class="flag">${input.warnings.length} warning${input.warnings.length === 1 ? '' : 's'}</a>`,
+    );
   nav.push('<a href="data.csv" download>data.csv</a>', '<a href="data.json" download>data.json</a>');
   return `<!doctype html>
 <html lang="en">

@@ -1,0 +1,185 @@
+// Expected values follow from the factors in helpers/run-folder.ts: each type's time for a
+// benchmark is the fixture's time times a factor, so ratios to the baseline are ratios of factors.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { aggregate } from '../../site/aggregate';
+import { loadResults } from '../../site/load';
+import { FIXTURES, metaFor, scaledJson, standardRun, tempDir, writeTask } from './helpers/run-folder';
+
+async function aggregated(dir: string, opts: Parameters<typeof aggregate>[1] = {}) {
+  return aggregate(await loadResults(dir), opts);
+}
+
+// Sample variance of three per-run log values, divided by the run count: the variance of their mean.
+const varOfMean3 = (xs: [number, number, number]): number => {
+  const m = (xs[0] + xs[1] + xs[2]) / 3;
+  return ((xs[0] - m) ** 2 + (xs[1] - m) ** 2 + (xs[2] - m) ** 2) / 2 / 3;
+};
+
+describe('the standard run: three types, three runs each, one type that never ran', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = standardRun();
+  });
+
+  it('ranks by the geometric mean of speed ratios over the benchmarks every type completed', async () => {
+    const agg = await aggregated(dir);
+    const [r] = agg.rankings;
+    expect(agg.executables).toEqual(['ruby']);
+    expect(r?.baseline).toBe('m5.large'); // the slowest
+    expect(r?.baselineChosen).toBe('slowest');
+    // binarytrees failed on c8g.large in every run: left out for everyone
+    expect(r?.common).toEqual(['fib', 'nbody', 'str_concat']);
+    expect(r?.excluded).toEqual([{ bench: 'binarytrees', missingOn: ['c8g.large'] }]);
+    expect(r?.unranked).toEqual(['c6g.large']);
+    expect(r?.rows.map((row) => row.instanceType)).toEqual(['c8g.large', 'c7a.large', 'm5.large']);
+    const speed = Object.fromEntries(r!.rows.map((row) => [row.instanceType, row.relSpeed]));
+    // c7a.large: fib 0.5, nbody 0.8, str_concat 0.9 of m5.large's time
+    expect(speed['c7a.large']).toBeCloseTo(Math.cbrt((1 / 0.5) * (1 / 0.8) * (1 / 0.9)), 9); // 1.4057
+    // c8g.large: fib 0.4, nbody 0.5, str_concat 0.8; read from output.txt, rounded to 0.1 ms
+    expect(speed['c8g.large']).toBeCloseTo(Math.cbrt((1 / 0.4) * (1 / 0.5) * (1 / 0.8)), 3); // 1.8420
+    expect(speed['m5.large']).toBe(1);
+  });
+
+  it('gives a 95 % interval across runs (Welch t) and none for the baseline', async () => {
+    const [r] = (await aggregated(dir)).rankings;
+    const row = (t: string) => r!.rows.find((x) => x.instanceType === t)!;
+    // Per-run log means differ only by the run multipliers: m5 [1, 1.02, 0.98], c7a [1, 1.01, 0.99].
+    const vBase = varOfMean3([0, Math.log(1.02), Math.log(0.98)]);
+    const vC7a = varOfMean3([0, Math.log(1.01), Math.log(0.99)]);
+    const df = (vBase + vC7a) ** 2 / (vBase ** 2 / 2 + vC7a ** 2 / 2);
+    expect(df).toBeGreaterThan(2);
+    expect(df).toBeLessThan(3); // so t(0.975, 2) = 4.303
+    const half = 4.303 * Math.sqrt(vBase + vC7a);
+    expect(row('c7a.large').ci!.low).toBeCloseTo(row('c7a.large').relSpeed * Math.exp(-half), 9);
+    expect(row('c7a.large').ci!.high).toBeCloseTo(row('c7a.large').relSpeed * Math.exp(half), 9);
+    // c8g.large's three runs are identical: only the baseline's spread counts (df = 2)
+    const halfC8g = 4.303 * Math.sqrt(vBase);
+    expect(row('c8g.large').ci!.low).toBeCloseTo(row('c8g.large').relSpeed * Math.exp(-halfC8g), 9);
+    expect(row('m5.large').ci).toBeNull();
+    expect(row('c7a.large').runsUsed).toBe(3);
+  });
+
+  it('computes the spread across runs, not across iterations', async () => {
+    const agg = await aggregated(dir);
+    const fib = agg.cells.find((c) => c.instanceType === 'm5.large' && c.bench === 'fib')!;
+    expect(fib.runs.map((x) => x.run)).toEqual([1, 2, 3]);
+    expect(fib.runs[1]!.ms / fib.runs[0]!.ms).toBeCloseTo(1.02, 12);
+    expect(fib.meanMs).toBeCloseTo(fib.runs[0]!.ms, 9); // (1 + 1.02 + 0.98) / 3 = 1
+    expect(fib.cv).toBeCloseTo(0.02, 9); // sample stddev of [1, 1.02, 0.98] is 0.02
+    expect(fib.minMs / fib.meanMs).toBeCloseTo(0.98, 9);
+    expect(fib.maxMs / fib.meanMs).toBeCloseTo(1.02, 9);
+    expect(fib.rssMiB).toBeCloseTo(13.58, 2);
+    expect(fib.noisy).toBe(false);
+  });
+
+  it('flags results whose host had a busy SMT sibling as noisy', async () => {
+    const agg = await aggregated(dir);
+    const c7a = agg.cells.filter((c) => c.instanceType === 'c7a.large');
+    expect(c7a.every((c) => c.noisy)).toBe(true);
+    expect(c7a[0]?.noise).toEqual(["the CPU's SMT sibling was busy during run 2"]);
+    expect(agg.rankings[0]?.rows.find((r) => r.instanceType === 'c7a.large')?.noisyCells).toBe(3);
+  });
+
+  it('lists benchmarks that failed everywhere they ran', async () => {
+    const agg = await aggregated(dir);
+    expect(agg.failures).toEqual([
+      { exe: 'ruby', instanceType: 'c8g.large', bench: 'binarytrees', runs: [1, 2, 3] },
+      { exe: 'ruby', instanceType: 'c7a.large', bench: 'rack', runs: [1, 2, 3] },
+      { exe: 'ruby', instanceType: 'c8g.large', bench: 'rack', runs: [1, 2, 3] },
+      { exe: 'ruby', instanceType: 'm5.large', bench: 'rack', runs: [1, 2, 3] },
+    ]);
+    expect(agg.benchmarks.ruby).toEqual(['binarytrees', 'fib', 'nbody', 'rack', 'str_concat']);
+  });
+
+  it('compares with the baseline it is given', async () => {
+    const [r] = (await aggregated(dir, { baseline: 'c7a.large' })).rankings;
+    expect(r?.baselineChosen).toBe('given');
+    const speed = Object.fromEntries(r!.rows.map((row) => [row.instanceType, row.relSpeed]));
+    expect(speed['c7a.large']).toBe(1);
+    expect(speed['m5.large']).toBeCloseTo(Math.cbrt(0.5 * 0.8 * 0.9), 9); // 0.7114
+    expect(speed['c8g.large']).toBeCloseTo(Math.cbrt((0.5 / 0.4) * (0.8 / 0.5) * (0.9 / 0.8)), 3); // 1.3104
+  });
+
+  it('falls back to the slowest type when the baseline has no results, and says so', async () => {
+    const agg = await aggregated(dir, { baseline: 'c6g.large' });
+    expect(agg.rankings[0]?.baseline).toBe('m5.large');
+    expect(agg.warnings).toEqual([
+      'ruby: the baseline c6g.large has no results; used the slowest type, m5.large',
+    ]);
+  });
+
+  it('adds speed per dollar when prices are known', async () => {
+    const [r] = (await aggregated(dir, { prices: { 'm5.large': 0.096, 'c7a.large': 0.1 } })).rankings;
+    const row = (t: string) => r!.rows.find((x) => x.instanceType === t)!;
+    expect(row('m5.large').speedPerDollar).toBeCloseTo(1 / 0.096, 9);
+    expect(row('c7a.large').speedPerDollar).toBeCloseTo(Math.cbrt(2 * 1.25 * (1 / 0.9)) / 0.1, 9);
+    expect(row('c8g.large').speedPerDollar).toBeNull();
+  });
+});
+
+describe('ranking rules', () => {
+  const fourBench = { binarytrees: 1, fib: 1, nbody: 1, str_concat: 1 };
+
+  it('does not let the longest benchmark decide (no sum of times)', async () => {
+    const dir = tempDir();
+    // fast-long: binarytrees (the longest, ~1514 ms) in half the time, everything else 30 % slower.
+    // Its sum of times is lower (757 + 1.3 * 2027 = 3392 ms against 3541 ms), yet it is slower on
+    // three benchmarks of four: geometric mean of ratios (2 * (1/1.3)^3)^(1/4) = 0.977.
+    for (const run of [1, 2]) {
+      writeTask(dir, `even-${run}`, { json: scaledJson(fourBench) });
+      writeTask(dir, `fast-long-${run}`, {
+        json: scaledJson({ binarytrees: 0.5, fib: 1.3, nbody: 1.3, str_concat: 1.3 }),
+      });
+    }
+    const [r] = (await aggregated(dir, { baseline: 'even' })).rankings;
+    expect(r?.rows.map((x) => x.instanceType)).toEqual(['even', 'fast-long']);
+    expect(r?.rows[1]?.relSpeed).toBeCloseTo((2 * (1 / 1.3) ** 3) ** 0.25, 9);
+  });
+
+  it('flags a spread across runs over 5 % as noisy', async () => {
+    const dir = tempDir();
+    [1, 1.2, 0.8].forEach((k, i) => {
+      writeTask(dir, `jittery-${i + 1}`, { json: scaledJson({ fib: k }), meta: metaFor('jittery', i + 1) });
+      writeTask(dir, `steady-${i + 1}`, { json: scaledJson({ fib: 1 + i * 0.01 }) });
+    });
+    const agg = await aggregated(dir);
+    const cell = (t: string) => agg.cells.find((c) => c.instanceType === t)!;
+    expect(cell('jittery').cv).toBeCloseTo(0.2, 9);
+    expect(cell('jittery').noise).toEqual(['runs differ by 20.0 % (coefficient of variation over 5 %)']);
+    expect(cell('steady').noisy).toBe(false);
+  });
+
+  it('compares instance types per executable', async () => {
+    const dir = tempDir();
+    const source = readFileSync(
+      join(FIXTURES, 'default-iterations-interp-vs-yjit-5-micro', 'output_001.json'),
+      'utf8',
+    );
+    const scaled = (yjit: number): string => {
+      const doc = JSON.parse(source) as { raw_data: Record<string, Record<string, { bench: number[] }>> };
+      for (const e of Object.values(doc.raw_data.yjit!)) e.bench = e.bench.map((s) => s * yjit);
+      return JSON.stringify(doc);
+    };
+    writeTask(dir, 'a-1', { json: scaled(1) });
+    writeTask(dir, 'b-1', { json: scaled(0.5) });
+    const agg = await aggregated(dir);
+    expect(agg.executables).toEqual(['interp', 'yjit']);
+    const speedOf = (exe: string, t: string) =>
+      agg.rankings.find((r) => r.exe === exe)?.rows.find((r) => r.instanceType === t)?.relSpeed;
+    expect(speedOf('interp', 'b')).toBeCloseTo(1, 12);
+    expect(speedOf('yjit', 'b')).toBeCloseTo(2, 12);
+    expect(agg.rankings.find((r) => r.exe === 'yjit')?.rows[0]?.ci).toBeNull(); // one run: no interval
+  });
+
+  it('gives no ranking when no benchmark was completed everywhere', async () => {
+    const dir = tempDir();
+    writeTask(dir, 'a-1', { json: scaledJson({ fib: 1 }) });
+    writeTask(dir, 'b-1', { json: scaledJson({ nbody: 1 }) });
+    const agg = await aggregated(dir);
+    expect(agg.rankings[0]?.rows).toEqual([]);
+    expect(agg.warnings).toEqual([
+      'ruby: no benchmark was completed on every instance type, so there is no ranking',
+    ]);
+  });
+});

@@ -1,0 +1,186 @@
+// Bad input never stops the build: every problem is a warning, and the page shows all of them.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildSite } from '../../site/build';
+import { esc } from '../../site/html';
+import { loadResults } from '../../site/load';
+import {
+  fixture,
+  manifestTask,
+  metaFor,
+  RSS_FIXTURE,
+  scaledJson,
+  scaledTxt,
+  tempDir,
+  writeManifest,
+  writeTask,
+} from './helpers/run-folder';
+
+const GOOD = { fib: 1, nbody: 1 };
+
+function messyRun(): string {
+  const dir = tempDir();
+  writeTask(dir, 'good-1', { json: scaledJson(GOOD), txt: scaledTxt(GOOD), meta: metaFor('good', 1) });
+  writeTask(dir, 'good-2', { json: scaledJson(GOOD), meta: metaFor('good', 2) });
+  writeTask(dir, 'empty-1', { txt: '' });
+  writeTask(dir, 'trunc-1', { json: scaledJson(GOOD).slice(0, 200), txt: scaledTxt(GOOD) });
+  writeTask(dir, 'foreign-1', {
+    json: '{"hello": "world"}',
+    txt: '\u0089PNG\r\n\u001a\n\u0000\u0000\u0000\rIHDR',
+  });
+  writeTask(dir, 'nooutput-1', {});
+  writeTask(dir, 'failed-1', {
+    errorMeta: metaFor('failed', 1, { exit_code: 1, cpu_model: 'AMD EPYC 9R14' }),
+  });
+  writeTask(dir, 'badmeta-1', {
+    json: scaledJson(GOOD),
+    meta: JSON.stringify({ ...metaFor('badmeta', 1), vcpus: 'two', sibling_busy: 'maybe' }),
+  });
+  writeTask(dir, 'stray-1', {
+    txt: fixture('single-ruby-rss-out-name-with-failed-gem-benchmark', 'output.txt'),
+  });
+  mkdirSync(join(dir, 'notes'));
+  writeManifest(dir, [
+    manifestTask('good', 1),
+    manifestTask('good', 2),
+    manifestTask('good', 3),
+    manifestTask('empty', 1),
+    manifestTask('trunc', 1),
+    manifestTask('foreign', 1),
+    manifestTask('nooutput', 1),
+    manifestTask('failed', 1, {
+      status: 'failed',
+      error_type: 'benchmark_failed',
+      error_message: 'ruby-bench exited 1',
+    }),
+    manifestTask('badmeta', 1),
+    manifestTask('running', 1, { status: 'running' }),
+  ]);
+  return dir;
+}
+
+describe('a results folder full of problems', () => {
+  it('reads what it can and says what it could not', async () => {
+    const run = await loadResults(messyRun());
+    const outcome = Object.fromEntries(run.tasks.map((t) => [t.folder, [t.outcome, t.reason]]));
+    expect(outcome).toEqual({
+      'badmeta-1': ['completed', null],
+      'empty-1': ['missing', 'no benchmark result could be read from its output (see the warnings)'],
+      'failed-1': ['failed', 'benchmark_failed: ruby-bench exited 1'],
+      'foreign-1': ['missing', 'no benchmark result could be read from its output (see the warnings)'],
+      'good-1': ['completed', null],
+      'good-2': ['completed', null],
+      'good-3': ['missing', 'completed, but its folder is not in the archive'],
+      'nooutput-1': ['missing', 'completed, but its folder has no output.txt or output.json'],
+      'running-1': ['unfinished', 'still running when the archive was made'],
+      'stray-1': ['completed', null],
+      'trunc-1': ['completed', null],
+    });
+    expect(run.tasks.find((t) => t.folder === 'trunc-1')?.output?.source).toBe('output.txt');
+    expect(run.tasks.find((t) => t.folder === 'failed-1')?.meta?.cpu_model).toBe('AMD EPYC 9R14');
+    const badmeta = run.tasks.find((t) => t.folder === 'badmeta-1')?.meta;
+    expect(badmeta?.cpu_model).toBe('CPU of badmeta');
+    expect(badmeta?.vcpus).toBeUndefined();
+    expect(run.warnings).toEqual([
+      'ignored the folder notes: its name is not <instance_type>-<run>',
+      'stray-1/ is not in manifest.json; included from its folder name',
+      'empty-1/output.txt: no ruby-bench results table found',
+      expect.stringMatching(/^trunc-1\/output\.json is not valid JSON .*; used output\.txt instead$/),
+      'foreign-1/output.json has no "raw_data" object, so it is not ruby-bench output; used output.txt instead',
+      'foreign-1/output.txt: no ruby-bench results table found',
+      'badmeta-1/meta.json: unreadable fields vcpus, sibling_busy; used the rest',
+    ]);
+  });
+
+  it('builds a site that shows every warning and every failed or missing task', async () => {
+    const dir = messyRun();
+    const site = await buildSite({ resultsDir: dir });
+    const html = readFileSync(site.indexHtml, 'utf8');
+    expect(site.warnings.length).toBeGreaterThanOrEqual(7);
+    for (const w of site.warnings) expect(html).toContain(esc(w));
+    for (const folder of ['empty-1', 'foreign-1', 'good-3', 'nooutput-1', 'running-1', 'failed-1']) {
+      expect(html).toContain(`<th scope="row">${folder}</th>`);
+    }
+    expect(html).toContain('benchmark_failed: ruby-bench exited 1');
+    expect(html).toContain('AMD EPYC 9R14'); // the failed task's host, from error/meta.json
+  });
+});
+
+describe('manifest.json problems', () => {
+  it('uses the folder names when the manifest is corrupt', async () => {
+    const dir = tempDir();
+    writeTask(dir, 'c7a.large-1', { json: scaledJson(GOOD) });
+    writeTask(dir, 'c7a.large-2', { errorMeta: metaFor('c7a.large', 2) });
+    writeFileSync(join(dir, 'manifest.json'), '{"run_id": 17000');
+    const run = await loadResults(dir);
+    expect(run.hasManifest).toBe(false);
+    expect(run.warnings).toEqual([expect.stringMatching(/^manifest\.json is not valid JSON/)]);
+    expect(run.tasks.map((t) => [t.instanceType, t.run, t.outcome])).toEqual([
+      ['c7a.large', 1, 'completed'],
+      ['c7a.large', 2, 'failed'],
+    ]);
+    expect(run.tasks[1]?.reason).toBe(
+      'failed (an error/ folder is there; without manifest.json the reason is unknown)',
+    );
+  });
+
+  it('keeps the well-formed tasks of a partly malformed manifest', async () => {
+    const dir = tempDir();
+    writeTask(dir, 'a-1', { json: scaledJson(GOOD) });
+    writeFileSync(
+      join(dir, 'manifest.json'),
+      JSON.stringify({
+        run_id: 42,
+        ruby_version: '3.4.7',
+        tasks: [manifestTask('a', 1), { instance_type: 'b' }],
+      }),
+    );
+    const run = await loadResults(dir);
+    expect(run.runId).toBe(42);
+    expect(run.tasks.map((t) => t.folder)).toEqual(['a-1']);
+    expect(run.warnings).toEqual([
+      expect.stringMatching(/^manifest\.json: task #2 is malformed \(.*\); skipped$/),
+      'manifest.json does not fully match the expected shape; used the fields that do',
+    ]);
+  });
+
+  it('works without a manifest: instance types and runs from folder names', async () => {
+    const dir = tempDir();
+    for (const [folder, k] of [
+      ['Standard_D2as_v5-1', 1],
+      ['Standard_D2as_v5-2', 1],
+      ['local-2cpu-1', 2],
+    ] as const) {
+      writeTask(dir, folder, { txt: scaledTxt({ fib: k, nbody: k }) });
+    }
+    const run = await loadResults(dir);
+    expect(run.warnings).toEqual([]);
+    expect(run.tasks.map((t) => [t.instanceType, t.run])).toEqual([
+      ['Standard_D2as_v5', 1],
+      ['Standard_D2as_v5', 2],
+      ['local-2cpu', 1],
+    ]);
+  });
+});
+
+describe('edge folders', () => {
+  it('builds a page for an empty results folder', async () => {
+    const site = await buildSite({ resultsDir: tempDir() });
+    expect(site.warnings).toEqual(['no benchmark result could be read from any task; nothing to rank']);
+    expect(readFileSync(site.indexHtml, 'utf8')).toContain('No results.');
+  });
+
+  it('does not read its own output folder as a task when built twice', async () => {
+    const dir = tempDir();
+    writeTask(dir, 'a-1', { json: readFileSync(join(RSS_FIXTURE, 'output.json'), 'utf8') });
+    await buildSite({ resultsDir: dir });
+    const again = await buildSite({ resultsDir: dir });
+    expect(again.warnings).toEqual([]);
+  });
+
+  it('fails with a clear message when the results folder does not exist', async () => {
+    await expect(buildSite({ resultsDir: join(tempDir(), 'nope') })).rejects.toThrow(
+      /^cannot read the results folder .*nope: ENOENT/,
+    );
+  });
+});
