@@ -95,7 +95,9 @@ export class DockerExecutor implements Executor {
       if (ctx.signal.aborted) kill();
       const { StatusCode } = (await container.wait()) as { StatusCode: number };
       // Let the last log bytes drain before the files are closed.
-      await Promise.race([ended, new Promise((r) => setTimeout(r, 2000))]);
+      let drainTimer: NodeJS.Timeout | undefined;
+      await Promise.race([ended, new Promise((r) => (drainTimer = setTimeout(r, 2000)))]);
+      clearTimeout(drainTimer);
       if (ctx.signal.aborted) throw new ExecError('cancelled', 'container stopped', StatusCode);
       return { exitCode: StatusCode, image, dockerVersion: version, rubyBenchRef: ref };
     } catch (err) {

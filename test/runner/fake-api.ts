@@ -25,6 +25,8 @@ export interface FakeApiOptions {
   instanceType?: string;
   runId?: number;
   benchmarks?: string[];
+  /** Merged into every task (ruby_bench_env, image, ...). */
+  taskOver?: Partial<ClaimedTask>;
 }
 
 export class FakeApi {
@@ -59,6 +61,7 @@ export class FakeApi {
         ruby_version: '3.4.7',
         image: 'ruby:3.4.7',
         benchmarks: opts.benchmarks,
+        ...opts.taskOver,
       },
       status: 'pending',
       heartbeats: [],
