@@ -1,6 +1,6 @@
 // Serves the built dashboard on loopback for the local mode: the files of distDir at /dashboard/,
 // and a generated /dashboard/config.json that points the page at the local API.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,7 +10,7 @@ export interface ServeOptions {
   /** 0 or absent: any free port. */
   port?: number;
   apiUrl: string;
-  /** Built files (default dashboard/dist next to this module); built first when index.html is missing. */
+  /** Built files (default dashboard/dist next to this module); (re)built first when missing or older than the sources. */
   distDir?: string;
   /** Poll interval the page uses; the page's default (5 s) when absent. */
   refreshSeconds?: number;
@@ -28,9 +28,24 @@ const TYPES: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
 };
 
+/** True when distDir lacks a file, or when the sources beside this module are newer than its script. */
+function needsBuild(distDir: string): boolean {
+  const built = ['index.html', 'styles.css', 'app.js'].map((f) => join(distDir, f));
+  if (!built.every((f) => existsSync(f))) return true;
+  const src = join(__dirname, 'src');
+  if (!existsSync(src)) return false; // a packaged copy without sources: serve what is there
+  const sources = [
+    ...readdirSync(src).map((f) => join(src, f)),
+    join(__dirname, 'index.html'),
+    join(__dirname, 'styles.css'),
+  ];
+  const builtAt = Math.min(...built.map((f) => statSync(f).mtimeMs));
+  return sources.some((f) => existsSync(f) && statSync(f).mtimeMs > builtAt);
+}
+
 export async function serveDashboard(opts: ServeOptions): Promise<DashboardServer> {
   const distDir = opts.distDir ?? join(__dirname, 'dist');
-  if (!existsSync(join(distDir, 'index.html'))) {
+  if (needsBuild(distDir)) {
     // imported lazily: esbuild is a dev dependency, needed only when nothing was built yet
     const { buildDashboard } = await import('./build');
     await buildDashboard(distDir);

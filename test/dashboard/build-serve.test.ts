@@ -37,6 +37,25 @@ describe('dashboard build and local server', () => {
     expect(js.headers.get('content-type')).toContain('javascript');
   });
 
+  it('builds the page first when the output folder is empty', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'dashboard-empty-'));
+    const fresh = await serveDashboard({
+      apiUrl: 'http://127.0.0.1:4011',
+      distDir: empty,
+      refreshSeconds: 2,
+    });
+    try {
+      expect((await fetch(new URL('app.js', fresh.url))).status).toBe(200);
+      expect(await (await fetch(new URL('config.json', fresh.url))).json()).toEqual({
+        apiUrl: 'http://127.0.0.1:4011',
+        refreshSeconds: 2,
+      });
+    } finally {
+      await fresh.stop();
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
   it('redirects the bare paths and answers 404 for anything not built', async () => {
     const root = await fetch(new URL('/', server.url), { redirect: 'manual' });
     expect(root.status).toBe(302);

@@ -216,6 +216,25 @@ describe('dashboard against a stand-in API', () => {
     await page.locator('#notice').waitFor({ state: 'hidden' });
   });
 
+  it('polls slowly while the tab is hidden and at once when it comes back', async () => {
+    busyRun();
+    d = await h.open(api.url);
+    const { page } = d;
+    await d.refreshes(2);
+    const setHidden = (hidden: boolean) =>
+      page.evaluate((v) => {
+        Object.defineProperty(document, 'hidden', { configurable: true, get: () => v });
+        document.dispatchEvent(new Event('visibilitychange'));
+      }, hidden);
+    await setHidden(true);
+    const count = () => page.evaluate(() => Number(document.body.dataset.refreshes));
+    const before = await count();
+    await page.waitForTimeout(3500); // visible, this page polls every second
+    expect(await count()).toBeLessThanOrEqual(before + 1); // at most the one already in flight
+    await setHidden(false);
+    await d.refreshes(1);
+  });
+
   it('is usable at phone width: no sideways scrolling, tasks as cards', async () => {
     busyRun();
     d = await h.open(api.url, { width: 390, height: 844 });
