@@ -27,13 +27,11 @@ export function toCsv(agg: Aggregate): string {
     'noise',
     'failed_runs',
   ];
+  const baselines = new Map(agg.rankings.map((r) => [r.exe, r.baseline]));
+  const means = new Map(agg.cells.map((c) => [`${c.exe}\u0000${c.instanceType}\u0000${c.bench}`, c.meanMs]));
   const rows = agg.cells.map((c) => {
-    const ranking = agg.rankings.find((r) => r.exe === c.exe);
-    const base = ranking?.baseline ?? null;
-    const baseCell =
-      base === null
-        ? undefined
-        : agg.cells.find((b) => b.exe === c.exe && b.bench === c.bench && b.instanceType === base);
+    const base = baselines.get(c.exe) ?? null;
+    const baseMean = base === null ? undefined : means.get(`${c.exe}\u0000${base}\u0000${c.bench}`);
     return [
       c.exe,
       c.instanceType,
@@ -45,7 +43,7 @@ export function toCsv(agg: Aggregate): string {
       c.minMs,
       c.maxMs,
       c.rssMiB,
-      baseCell ? baseCell.meanMs / c.meanMs : null,
+      baseMean === undefined ? null : baseMean / c.meanMs,
       base,
       c.noisy,
       c.noise.join('; '),

@@ -10,6 +10,7 @@ import { parseOutputFiles } from './parse-output';
 const FOLDER = /^(.+)-(\d+)$/;
 /** Larger files are not results ruby-bench writes; reading them would only cost memory. */
 const MAX_FILE_BYTES = 64 * 1024 * 1024;
+const READ_CONCURRENCY = 16;
 
 async function readText(path: string, warnings: string[], label: string): Promise<string | undefined> {
   try {
@@ -121,14 +122,23 @@ export async function loadResults(resultsDir: string, skip: string[] = []): Prom
       tasks.set(name, newTask(name, m[1], Number(m[2]), null));
     }
   }
-  for (const task of tasks.values()) {
-    const dir = join(resultsDir, task.folder);
-    if (await isDir(dir)) await fillFromFolder(task, dir, warnings);
-    else if (task.outcome === 'completed') {
-      task.outcome = 'missing';
-      task.reason = 'completed, but its folder is not in the archive';
-    }
+  // Folders are read a few at a time; each keeps its own warnings so their order does not
+  // depend on which read finishes first.
+  const list = [...tasks.values()];
+  const perTask: string[][] = list.map(() => []);
+  for (let i = 0; i < list.length; i += READ_CONCURRENCY) {
+    await Promise.all(
+      list.slice(i, i + READ_CONCURRENCY).map(async (task, k) => {
+        const dir = join(resultsDir, task.folder);
+        if (await isDir(dir)) await fillFromFolder(task, dir, perTask[i + k]!);
+        else if (task.outcome === 'completed') {
+          task.outcome = 'missing';
+          task.reason = 'completed, but its folder is not in the archive';
+        }
+      }),
+    );
   }
+  warnings.push(...perTask.flat());
   const sorted = [...tasks.values()].sort((a, b) =>
     a.instanceType < b.instanceType ? -1 : a.instanceType > b.instanceType ? 1 : a.run - b.run,
   );

@@ -37,8 +37,11 @@ const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 function runLogMeans(cells: Map<string, Cell>, common: string[]): number[] {
   const perRun = new Map<number, number[]>();
   for (const bench of common) {
-    for (const r of cells.get(bench)?.runs ?? [])
-      perRun.set(r.run, [...(perRun.get(r.run) ?? []), Math.log(r.ms)]);
+    for (const r of cells.get(bench)?.runs ?? []) {
+      const logs = perRun.get(r.run) ?? [];
+      logs.push(Math.log(r.ms));
+      perRun.set(r.run, logs);
+    }
   }
   return [...perRun.entries()]
     .filter(([, logs]) => logs.length === common.length)
