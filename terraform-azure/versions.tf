@@ -1,0 +1,22 @@
+terraform {
+  required_version = ">= 1.5"
+
+  required_providers {
+    azurerm = {
+      source  = "hashicorp/azurerm"
+      version = "~> 4.0"
+    }
+  }
+}
+
+# Credentials and the subscription come from the environment (ARM_SUBSCRIPTION_ID, `az login` or
+# ARM_CLIENT_ID/ARM_CLIENT_SECRET/ARM_TENANT_ID), so no secret of the operator's lands in a tfvars file.
+provider "azurerm" {
+  features {
+    resource_group {
+      # A run's group holds only what this module made; role assignments Azure adds on its own
+      # (none today) must not block `terraform destroy`.
+      prevent_deletion_if_contains_resources = false
+    }
+  }
+}

@@ -1,0 +1,192 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these are HCL and templatefile expressions, not JS templates
+// The runner VMs' cloud-init, rendered as runners.tf renders it, and its scripts run in bash with
+// fake node/curl/systemctl: the runner starts with exactly the agreed flags, every value survives
+// shell quoting, and benchfleet-deallocate calls ARM for the VM's own id.
+import { readFileSync } from 'node:fs';
+import {
+  type Block,
+  fakeBin,
+  loadModule,
+  RECORD_ARGS,
+  recordedCalls,
+  renderTemplate,
+  runScript,
+  shq,
+  TEMPLATE,
+  templateNames,
+  writeFiles,
+} from './module';
+
+const template = readFileSync(TEMPLATE, 'utf8');
+
+// Values chosen to break naive quoting: quotes, spaces, $, backticks, &, ; and a backslash.
+const SAMPLE = {
+  api_url: 'https://api.example.test/prod',
+  api_key: `it's a key "with" $HOME \`id\` ; & \\ end`,
+  run_id: '1732400000',
+  ruby_version: '3.4.7',
+  runner_artifact_url: "https://bucket.s3.amazonaws.com/runner.js?X-Amz-Signature=ab'cd&X-Amz-Expires=3600",
+  node_version: '22.12.0',
+  instance_type: 'Standard_D2pls_v6',
+};
+
+// The same transformation runners.tf applies to every template input.
+const render = (values: Record<string, string> = SAMPLE): string =>
+  renderTemplate(template, Object.fromEntries(Object.entries(values).map(([k, v]) => [k, shq(v)])));
+
+let runnerVm: Block;
+let runnerValues: Block;
+beforeAll(async () => {
+  const mod = await loadModule();
+  runnerVm = mod.resources.azurerm_linux_virtual_machine?.runner ?? {};
+  runnerValues = mod.locals.runner_values;
+});
+
+describe('cloud-init template inputs', () => {
+  it('is rendered by runners.tf with every input shell-quoted', () => {
+    expect(runnerVm.custom_data).toBe(
+      '${base64encode(templatefile("${path.module}/cloud-init.yaml.tftpl", {\n' +
+        `    for k, v in merge(local.runner_values, { instance_type = each.value }) : k => "'\${replace(v, "'", "'\\\\''")}'"\n` +
+        '  }))}',
+    );
+    // The HCL escape "'\\''" is the four characters '\'' that shq() inserts.
+    expect(shq("a'b")).toBe(`'a'\\''b'`);
+  });
+
+  it('interpolates exactly the inputs runners.tf gives it, as plain names', () => {
+    expect(templateNames(template)).toEqual([...Object.keys(runnerValues), 'instance_type'].sort());
+    expect(Object.keys(SAMPLE).sort()).toEqual(templateNames(template));
+    expect(runnerValues.api_key).toBe('${var.api_key}');
+    expect(runnerValues.run_id).toBe('${tostring(var.run_id)}');
+    expect(() => render()).not.toThrow();
+  });
+
+  it('puts each value on exactly one line, so the YAML around it stays intact', () => {
+    const rendered = render();
+    expect(rendered.split('\n')).toHaveLength(template.split('\n').length);
+    expect(rendered.startsWith('#cloud-config\n')).toBe(true);
+    expect(Object.keys(writeFiles(rendered)).sort()).toEqual([
+      '/etc/systemd/system/benchfleet-runner.service',
+      '/opt/benchfleet/install.sh',
+      '/opt/benchfleet/start-runner.sh',
+      '/usr/local/bin/benchfleet-deallocate',
+    ]);
+  });
+});
+
+describe('the runner service', () => {
+  const files = (): Record<string, string> => writeFiles(render());
+
+  it('starts the runner with exactly the agreed flags and environment', () => {
+    const { dir, env } = fakeBin({
+      node: `printf '%s\\0' "$@" > "$FAKE_OUT/args"; env -0 > "$FAKE_OUT/env"`,
+    });
+    const run = runScript(dir, env, files()['/opt/benchfleet/start-runner.sh'] ?? '');
+    expect(run).toMatchObject({ status: 0, stderr: '' });
+    const args = readFileSync(`${dir}/args`, 'utf8').split('\0').slice(0, -1);
+    expect(args).toEqual([
+      '/opt/benchfleet/runner.js',
+      '--provider',
+      'azure',
+      '--instance-type',
+      'Standard_D2pls_v6',
+      '--slots',
+      'auto',
+      '--shutdown-on-done',
+      '--shutdown-command',
+      '/usr/local/bin/benchfleet-deallocate',
+    ]);
+    const vars = Object.fromEntries(
+      readFileSync(`${dir}/env`, 'utf8')
+        .split('\0')
+        .filter((kv) => kv.startsWith('BENCHFLEET_'))
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    );
+    expect(vars).toEqual({
+      BENCHFLEET_API_URL: SAMPLE.api_url,
+      BENCHFLEET_API_KEY: SAMPLE.api_key,
+      BENCHFLEET_RUN_ID: SAMPLE.run_id,
+      BENCHFLEET_RUBY_VERSION: SAMPLE.ruby_version,
+    });
+  });
+
+  it('runs as a systemd unit that logs to the journal and is enabled at boot', () => {
+    const unit = files()['/etc/systemd/system/benchfleet-runner.service'] ?? '';
+    for (const line of [
+      'ExecStart=/opt/benchfleet/start-runner.sh',
+      'StandardOutput=journal',
+      'StandardError=journal',
+      'Requires=docker.service',
+      'WantedBy=multi-user.target',
+    ]) {
+      expect(unit.split('\n')).toContain(line);
+    }
+    const rendered = render();
+    expect(rendered).toContain('  - [systemctl, enable, --now, docker.service, benchfleet-runner.service]\n');
+    expect(rendered).toMatch(/^packages:\n {2}- docker\.io\n/m);
+  });
+
+  it('installs Node.js for the machine and downloads the runner from the exact artifact URL', () => {
+    const { dir, env } = fakeBin({
+      curl: RECORD_ARGS,
+      tar: 'cat > /dev/null',
+      ln: RECORD_ARGS,
+      mkdir: ':',
+      uname: 'echo aarch64',
+    });
+    const run = runScript(dir, env, files()['/opt/benchfleet/install.sh'] ?? '');
+    expect(run).toMatchObject({ status: 0, stderr: '' });
+    expect(recordedCalls(dir)).toEqual([
+      ['curl', '-fsSL', '--retry', '5', 'https://nodejs.org/dist/v22.12.0/node-v22.12.0-linux-arm64.tar.xz'],
+      ['ln', '-sf', '/opt/node/bin/node', '/usr/local/bin/node'],
+      ['curl', '-fsSL', '--retry', '5', '-o', '/opt/benchfleet/runner.js', SAMPLE.runner_artifact_url],
+    ]);
+  });
+});
+
+describe('benchfleet-deallocate', () => {
+  const script = (): string => writeFiles(render())['/usr/local/bin/benchfleet-deallocate'] ?? '';
+  // IMDS answers as Azure's does; ARM's deallocate answers 202 unless FAIL_ARM is set.
+  const imdsCurl = `${RECORD_ARGS}
+case "$*" in
+  *oauth2/token*) printf '{"access_token":"tok-123","expires_in":"86399","token_type":"Bearer"}' ;;
+  *compute/subscriptionId*) printf 'sub-1' ;;
+  *compute/resourceGroupName*) printf 'benchfleet-1732400000' ;;
+  *compute/name*) printf 'bf-1732400000-d2pls-v6-1' ;;
+  *management.azure.com*) [ -z "$FAIL_ARM" ] || exit 22 ;;
+  *) exit 7 ;;
+esac`;
+
+  it("deallocates the VM it runs on through ARM, with the managed identity's token", () => {
+    const { dir, env } = fakeBin({ curl: imdsCurl, sleep: RECORD_ARGS, systemctl: RECORD_ARGS });
+    const run = runScript(dir, { ...env, FAIL_ARM: '' }, script());
+    expect(run.status).toBe(0);
+    const calls = recordedCalls(dir);
+    expect(calls[0]?.at(-1)).toBe(
+      'http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F',
+    );
+    expect(calls.at(-1)).toEqual([
+      'curl',
+      '-fsS',
+      '-X',
+      'POST',
+      '-H',
+      'Authorization: Bearer tok-123',
+      '-H',
+      'Content-Length: 0',
+      'https://management.azure.com/subscriptions/sub-1/resourceGroups/benchfleet-1732400000/providers/Microsoft.Compute/virtualMachines/bf-1732400000-d2pls-v6-1/deallocate?api-version=2024-07-01',
+    ]);
+    expect(calls.filter((c) => c[0] !== 'curl')).toEqual([]);
+    for (const c of calls.slice(0, -1)) expect(c).toContain('Metadata:true');
+  });
+
+  it('retries while the role assignment propagates, then powers off rather than idle', () => {
+    const { dir, env } = fakeBin({ curl: imdsCurl, sleep: RECORD_ARGS, systemctl: RECORD_ARGS });
+    const run = runScript(dir, { ...env, FAIL_ARM: 'yes' }, script());
+    const calls = recordedCalls(dir);
+    expect(calls.filter((c) => c[0] === 'curl' && c.at(-1)?.includes('/deallocate?'))).toHaveLength(10);
+    expect(calls.filter((c) => c[0] === 'sleep')).toHaveLength(10);
+    expect(calls.at(-1)).toEqual(['systemctl', 'poweroff']);
+    expect(run.stderr).toContain('giving up, powering off instead');
+  });
+});
