@@ -1,0 +1,74 @@
+// The HTTP API, one route per entry of the shared route table (lambdas/shared/routes.ts), each to
+// its handler's function. Authorization is in the handlers (Bearer keys from Secrets Manager), so
+// the API itself only adds CORS for the dashboard, throttling and access logs.
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { type HandlerName, ROUTES } from '../../lambdas/shared/routes';
+import type { NodeFunction } from './node-function';
+
+export interface OrchestratorApiProps {
+  readonly functions: ReadonlyMap<HandlerName, NodeFunction>;
+  /** Browser origins allowed to call the API (the dashboard's CloudFront URL). */
+  readonly allowedOrigins: string[];
+  /**
+   * Stage-wide limits. 10,000 runner slots heartbeating every 30 s make ~330 requests/s at most;
+   * the defaults leave room for claims and uploads above that.
+   */
+  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
+}
+
+export class OrchestratorApi extends Construct {
+  readonly httpApi: apigwv2.HttpApi;
+  readonly stage: apigwv2.HttpStage;
+  /** Base URL without a trailing slash: what runners get as `--api`. */
+  readonly url: string;
+
+  constructor(scope: Construct, id: string, props: OrchestratorApiProps) {
+    super(scope, id);
+    this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
+      description: 'Benchfleet orchestrator API',
+      createDefaultStage: false,
+      corsPreflight: {
+        allowOrigins: props.allowedOrigins,
+        allowMethods: [
+          apigwv2.CorsHttpMethod.GET,
+          apigwv2.CorsHttpMethod.POST,
+          apigwv2.CorsHttpMethod.OPTIONS,
+        ],
+        allowHeaders: ['authorization', 'content-type'],
+        maxAge: Duration.hours(1),
+      },
+    });
+    const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stage = this.httpApi.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: props.throttle ?? { rateLimit: 500, burstLimit: 1000 },
+      accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(accessLogs) },
+    });
+    this.url = this.httpApi.apiEndpoint;
+
+    // One integration per function: claim-task serves two routes with one Lambda permission.
+    const integrations = new Map<HandlerName, HttpLambdaIntegration>();
+    for (const route of ROUTES) {
+      const fn = props.functions.get(route.handler);
+      if (!fn) throw new Error(`no function for handler ${route.handler} (${route.method} ${route.path})`);
+      let integration = integrations.get(route.handler);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(`${route.handler}-integration`, fn);
+        integrations.set(route.handler, integration);
+      }
+      this.httpApi.addRoutes({
+        path: route.path,
+        methods: [route.method === 'GET' ? apigwv2.HttpMethod.GET : apigwv2.HttpMethod.POST],
+        integration,
+      });
+    }
+  }
+}

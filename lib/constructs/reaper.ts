@@ -1,0 +1,32 @@
+// The reaper's schedule: every minute, created DISABLED. The API enables the rule when a run
+// starts and the run's end disables it (lambdas/adapters/eventbridge-reaper-schedule.ts), so an
+// idle deployment invokes nothing.
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import { Construct } from 'constructs';
+import type { NodeFunction } from './node-function';
+
+export const REAPER_RATE = Duration.minutes(1);
+
+export interface ReaperProps {
+  readonly fn: NodeFunction;
+  /** A fixed name: the functions that switch the rule get it as REAPER_RULE_NAME before it exists. */
+  readonly ruleName: string;
+}
+
+export class Reaper extends Construct {
+  readonly rule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: ReaperProps) {
+    super(scope, id);
+    this.rule = new events.Rule(this, 'Schedule', {
+      ruleName: props.ruleName,
+      description: 'Benchfleet reaper: on only while a run is active',
+      schedule: events.Schedule.rate(REAPER_RATE),
+      enabled: false,
+      // A missed pass is made up by the next one a minute later: no retries, no stale events.
+      targets: [new targets.LambdaFunction(props.fn, { retryAttempts: 0, maxEventAge: Duration.minutes(1) })],
+    });
+  }
+}

@@ -1,0 +1,105 @@
+// The AWS runner fleet of one run (`BenchfleetFleet`): one EC2 instance per planned VM, each booting
+// straight into the runner. Public subnets and no NAT: a NAT gateway costs more per hour than most
+// runner VMs and is one more thing to leak; a security group with no inbound rule already makes
+// the VMs unreachable, and Session Manager gives a shell without any open port.
+import { Aws, CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import type { FleetPlanFile } from './fleet/fleet-plan-file';
+import { runnerBootScript } from './fleet/user-data';
+import { acknowledgeFleetFindings } from './nag';
+import { PROJECT_TAG } from './orchestrator-stack';
+
+export const RUN_ID_TAG = 'benchfleet:run-id';
+
+export interface FleetStackProps extends StackProps {
+  readonly fleet: FleetPlanFile;
+}
+
+/** Amazon Linux 2023 from its public SSM parameter (resolved at deploy, no context lookup). */
+export const runnerImage = (arch: 'x86_64' | 'arm64'): ec2.IMachineImage =>
+  ec2.MachineImage.latestAmazonLinux2023({
+    cpuType: arch === 'arm64' ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64,
+  });
+
+export class FleetStack extends Stack {
+  readonly instances: ec2.Instance[] = [];
+
+  constructor(scope: Construct, id: string, props: FleetStackProps) {
+    super(scope, id, props);
+    const { fleet } = props;
+    Tags.of(this).add(PROJECT_TAG.key, PROJECT_TAG.value);
+    Tags.of(this).add(RUN_ID_TAG, String(fleet.runId));
+
+    const vpc = new ec2.Vpc(this, 'Vpc', {
+      natGateways: 0,
+      maxAzs: 2,
+      subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 20 }],
+    });
+    const securityGroup = new ec2.SecurityGroup(this, 'RunnerSg', {
+      vpc,
+      description: 'Benchfleet runners: no inbound rules, outbound to the API, S3, registries',
+      allowAllOutbound: true,
+    });
+
+    const role = new iam.Role(this, 'RunnerRole', {
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      description: 'Benchfleet runner VMs: Session Manager, the runner bundle, the runner key',
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
+    });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [`arn:${Aws.PARTITION}:s3:::${fleet.artifactBucket}/${fleet.artifactKey}`],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [fleet.runnerKeySecretArn],
+      }),
+    );
+
+    for (const entry of fleet.plan) {
+      const userData = ec2.UserData.forLinux();
+      userData.addCommands(
+        ...runnerBootScript({ fleet, instanceType: entry.instance_type, region: Aws.REGION }),
+      );
+      for (let n = 1; n <= entry.vm_count; n++) {
+        const instance = new ec2.Instance(this, `Runner-${entry.instance_type}-${n}`, {
+          vpc,
+          vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+          associatePublicIpAddress: true,
+          securityGroup,
+          role,
+          instanceType: new ec2.InstanceType(entry.instance_type),
+          machineImage: runnerImage(entry.arch),
+          userData,
+          requireImdsv2: true,
+          // The runner powers the VM off when its work is done: that ends the bill too.
+          instanceInitiatedShutdownBehavior: ec2.InstanceInitiatedShutdownBehavior.TERMINATE,
+          propagateTagsToVolumeOnCreation: true,
+          blockDevices: [
+            {
+              deviceName: '/dev/xvda',
+              // ruby images and ruby-bench's gems need room; gp3 is the cheapest general SSD
+              volume: ec2.BlockDeviceVolume.ebs(30, {
+                encrypted: true,
+                volumeType: ec2.EbsDeviceVolumeType.GP3,
+              }),
+            },
+          ],
+        });
+        Tags.of(instance).add('Name', `benchfleet-${fleet.runId}-${entry.instance_type}-${n}`);
+        this.instances.push(instance);
+      }
+    }
+
+    new CfnOutput(this, 'InstanceIds', {
+      value: this.instances.length > 0 ? this.instances.map((i) => i.instanceId).join(',') : '-',
+      description: 'Runner VMs of this run',
+    });
+    acknowledgeFleetFindings(this);
+  }
+}
