@@ -111,6 +111,8 @@ export function setupStopDialog(hooks: DialogHooks, currentRun: () => RunView | 
       saveKey(key);
       renderKeyState();
       dialog.close();
+      // the button that opened the dialog disappears with the run: keep focus on the page
+      byId('run-heading').focus();
       hooks.changed(res.message || 'The run was ended early.');
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) {

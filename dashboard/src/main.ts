@@ -27,10 +27,15 @@ async function loadConfig(): Promise<Config> {
   return cfg as Config;
 }
 
+let flashTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** A short confirmation ("Run cancelled successfully") that goes away by itself. */
 function flash(words: string): void {
   const box = byId('flash');
   setText(box, words);
   show(box, true);
+  clearTimeout(flashTimer);
+  flashTimer = setTimeout(() => show(box, false), 20_000);
 }
 
 /** The "cannot reach the API" banner; its text stays the same across retries so it is announced once. */
@@ -146,8 +151,10 @@ class Dashboard {
       run = await this.api.getRun();
     }
     if (run?.run_id !== this.run?.run_id) {
+      // a new run: the old run's task page must not show under it, even if the next call fails
       this.cursors = [undefined];
       this.page = 0;
+      this.tasks = undefined;
     }
     this.run = run;
     this.sentKey = key !== undefined;
@@ -174,7 +181,13 @@ class Dashboard {
     show(byId('loading'), !known);
     show(byId('idle'), known && !this.run);
     show(byId('run'), known && this.run !== undefined);
-    if (!this.run) return;
+    if (!this.run) {
+      document.title = 'Benchfleet: idle';
+      return;
+    }
+    const t = this.run.tasks;
+    // the tab title alone tells a watcher how far the run is
+    document.title = `${t.completed + t.failed + t.cancelled}/${t.total} · Run ${this.run.run_id} · Benchfleet`;
     this.summary.render(this.run, now, this.sentKey);
     const tasks = this.tasks?.tasks ?? [];
     this.table.render(tasks, this.run.tasks.failed, now);
