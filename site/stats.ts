@@ -64,7 +64,10 @@ export function ratioInterval(
   const vb = sb ** 2 / logsB.length;
   const se = Math.sqrt(va + vb);
   if (se === 0) return { low: point, high: point };
-  const df = (va + vb) ** 2 / (va ** 2 / (logsA.length - 1) + vb ** 2 / (logsB.length - 1));
+  const welch = (va + vb) ** 2 / (va ** 2 / (logsA.length - 1) + vb ** 2 / (logsB.length - 1));
+  // Welch's df is never below the smaller side's n - 1; rounding can put it a hair under (1.9999999
+  // for 2), which would jump to the next row of the table and triple the interval.
+  const df = Math.max(welch, Math.min(logsA.length, logsB.length) - 1);
   const half = tQuantile975(df) * se;
   return { low: point * Math.exp(-half), high: point * Math.exp(half) };
 }
