@@ -1,0 +1,56 @@
+// Bundles the runner agent into one file, dist/runner.js, that needs nothing but Node 20+ on the VM.
+// `node scripts/build-runner.mjs` builds it; scripts/build.mjs and the CDK app import buildRunner().
+import { statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+// dockerode loads an SSH transport (ssh2) and BuildKit sessions (gRPC) the runner never uses: it
+// talks to a local socket and only runs containers. Stubbing them drops ~700 KB from the bundle;
+// a stub throws if anything ever calls it, so a wrong guess fails loudly, not silently.
+const UNUSED = /^(ssh2|@grpc\/grpc-js|@grpc\/proto-loader)$/;
+const STUB = `const fail = () => { throw new Error('not included in the runner bundle'); };
+const stub = new Proxy(function () {}, {
+  get: (_t, p) => (p === '__esModule' ? false : stub),
+  apply: fail,
+  construct: fail,
+});
+module.exports = stub;`;
+/** @type {import('esbuild').Plugin} */
+const unusedStub = {
+  name: 'unused-stub',
+  setup(b) {
+    b.onResolve({ filter: UNUSED }, (args) => ({ path: args.path, namespace: 'unused-stub' }));
+    b.onLoad({ filter: /.*/, namespace: 'unused-stub' }, () => ({ contents: STUB, loader: 'js' }));
+  },
+};
+
+/**
+ * @param {{ outfile?: string, minify?: boolean }} [opts]
+ * @returns {Promise<{ outfile: string, bytes: number }>}
+ */
+export async function buildRunner(opts = {}) {
+  const outfile = opts.outfile ?? join(ROOT, 'dist', 'runner.js');
+  await build({
+    entryPoints: [join(ROOT, 'runner', 'cli.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: opts.minify ?? true,
+    legalComments: 'none',
+    plugins: [unusedStub],
+    banner: { js: '#!/usr/bin/env node' },
+    logLevel: 'warning',
+  });
+  return { outfile, bytes: statSync(outfile).size };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const i = process.argv.indexOf('--outfile');
+  const { outfile, bytes } = await buildRunner(i > 0 ? { outfile: process.argv[i + 1] } : {});
+  process.stderr.write(`${outfile}: ${(bytes / 1024).toFixed(0)} KB\n`);
+}
