@@ -9,7 +9,7 @@ import { FINISHED_STATUSES, RETRYABLE_ERROR_TYPES } from '../shared/contract';
 import { StaleStateError } from './errors';
 import { type Deps, queueKey, type RunRecord, type TaskRecord } from './ports';
 import { cancelActive, drainIfFinished, finishCreating, triggerAssembly } from './runs';
-import { settleFinished, settleRequeued } from './tasks';
+import { markRunning, settleFinished, settleRequeued } from './tasks';
 import { retryEntry } from './views';
 
 export interface ReapReport {
@@ -101,7 +101,7 @@ async function reapIfSilent(
   const last = t.heartbeat_at ?? t.claimed_at;
   if (ageSeconds(now, last) <= deps.settings.heartbeatTimeoutSeconds) {
     if (t.status === 'running' && !run.running.has(t.index)) {
-      await deps.store.applyRunSets(run.run_id, { add: { running: [t.index] } });
+      await markRunning(deps, run.run_id, t.index);
       report.repaired.push(t.id);
     }
     return;

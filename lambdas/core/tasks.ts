@@ -24,6 +24,22 @@ import { retryEntry, splitRetryEntry } from './views';
 /** How often a claim retries after losing a race before answering `wait`. */
 const CLAIM_ROUNDS = 6;
 
+/**
+ * A run's config never changes after start, so a warm process keeps it: an assigned claim then
+ * costs two DynamoDB calls (ticket, task) instead of three. Bounded: only recent runs matter.
+ */
+const runConfigs = new Map<number, Pick<RunRecord, 'config' | 'ruby_version'>>();
+async function runFacts(deps: Deps, runId: number): Promise<Pick<RunRecord, 'config' | 'ruby_version'>> {
+  let facts = runConfigs.get(runId);
+  if (!facts) {
+    const run = await getRunOrThrow(deps, runId);
+    facts = { config: run.config, ruby_version: run.ruby_version };
+    if (runConfigs.size >= 16) runConfigs.delete(runConfigs.keys().next().value as number);
+    runConfigs.set(runId, facts);
+  }
+  return facts;
+}
+
 export async function claimTask(deps: Deps, req: ClaimRequest, pathRunId?: number): Promise<ClaimResponse> {
   let runId = pathRunId;
   if (runId === undefined) {
@@ -37,7 +53,7 @@ export async function claimTask(deps: Deps, req: ClaimRequest, pathRunId?: numbe
     const index = await deps.store.takeTicket(runId, queue);
     if (index !== undefined) {
       const task = await deps.store.claimTask(runId, index, 0, req.runner_id, now());
-      if (task) return assigned(deps, task, await getRunOrThrow(deps, runId));
+      if (task) return assigned(deps, task, await runFacts(deps, runId));
       continue; // the reaper requeued this ticket's task as stranded: take another
     }
     // No ticket: find out why, and whether a retry attempt is waiting.
@@ -77,7 +93,11 @@ export async function claimTask(deps: Deps, req: ClaimRequest, pathRunId?: numbe
   return { status: 'wait', retry_after_seconds: 1 };
 }
 
-async function assigned(deps: Deps, task: TaskRecord, run: RunRecord): Promise<ClaimResponse> {
+async function assigned(
+  deps: Deps,
+  task: TaskRecord,
+  run: Pick<RunRecord, 'config' | 'ruby_version'>,
+): Promise<ClaimResponse> {
   const cfg = run.config;
   return {
     status: 'assigned',
@@ -179,7 +199,7 @@ export async function heartbeat(
   if (req.status === 'running') {
     const promoted = await deps.store.heartbeat(runId, index, fence, fields, true);
     if (promoted) {
-      await deps.store.applyRunSets(runId, { add: { running: [index] } });
+      await markRunning(deps, runId, index);
       return { action: 'continue' };
     }
   }
@@ -188,6 +208,17 @@ export async function heartbeat(
   // The run was stopped: tell the runner to stop its work rather than report an error.
   if (task.status === 'cancelled' && task.runner_id === fence.runner_id) return { action: 'abort' };
   throw error;
+}
+
+/**
+ * Adds a task to the run's running set. A concurrent fail may requeue the task between its
+ * promotion and this write (and remove it from the set first), so the task is read back and the
+ * add undone when it is no longer running: in every interleaving the set ends up agreeing.
+ */
+export async function markRunning(deps: Deps, runId: number, index: number): Promise<void> {
+  await deps.store.applyRunSets(runId, { add: { running: [index] } });
+  const now = await deps.store.getTask(runId, index);
+  if (now?.status !== 'running') await deps.store.applyRunSets(runId, { remove: { running: [index] } });
 }
 
 /** Moves a finished task's index into the run's sets, leaves the active index, and drains the run. */
