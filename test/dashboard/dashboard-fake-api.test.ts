@@ -184,6 +184,36 @@ describe('dashboard against a stand-in API', () => {
     ]);
   });
 
+  it("shows 409 and 500 answers in the API's own words", async () => {
+    busyRun();
+    api.forced.set('POST /run/stop', {
+      status: 409,
+      error: 'run_in_progress',
+      message: 'the run is already assembling',
+    });
+    d = await h.open(api.url);
+    const { page } = d;
+    await page.getByRole('button', { name: 'End run early' }).click();
+    const dialog = page.getByRole('dialog', { name: 'End this run early?' });
+    await dialog.getByLabel('Operator key').fill(api.operatorKey);
+    await dialog.getByRole('button', { name: 'End run', exact: true }).click();
+    await dialog.getByRole('alert').waitFor();
+    expect(await dialog.getByRole('alert').textContent()).toBe(
+      'The run was not stopped: the run is already assembling (HTTP 409)',
+    );
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+
+    api.forced.set('GET /run', {
+      status: 500,
+      error: 'internal',
+      message: 'internal error (request 42): see the API logs',
+    });
+    await page.locator('#notice', { hasText: 'internal error (request 42)' }).waitFor();
+    api.forced.delete('GET /run');
+    await page.locator('#notice').waitFor({ state: 'hidden' });
+  });
+
   it('says the archive is ready without a key, and a key entered from the keyboard unlocks the link', async () => {
     busyRun();
     api.finish('complete');

@@ -32,6 +32,8 @@ const zero = (): TaskCounts => ({
 export class FakeApi {
   run: Omit<RunView, 'tasks' | 'instance_types' | 'gzip_url'> | undefined;
   tasks: TaskView[] = [];
+  /** Routes (`POST /run/stop`) made to answer this error instead, as the real API would in that state. */
+  readonly forced = new Map<string, { status: number; error: ErrorBody['error']; message: string }>();
   /** Requests seen, for assertions: `GET /run auth=yes`. */
   readonly log: string[] = [];
   private server: Server | undefined;
@@ -172,6 +174,8 @@ export class FakeApi {
       return;
     }
     const route = `${req.method} ${url.pathname}`;
+    const forced = this.forced.get(route);
+    if (forced) return error(forced.status, forced.error, forced.message);
     if (route === 'GET /download/results.tar.gz') {
       res.writeHead(200, {
         'Content-Type': 'application/gzip',
