@@ -1,0 +1,91 @@
+// What the master CLI hands terraform-azure/: the tfvars JSON (variables.tf declares each key) and
+// the terraform argv. Kept beside the fleet plan so the CLI and the tests build it one way.
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { RunConfig } from './contract';
+import { type FleetPlan, vmCounts } from './fleet-plan';
+
+export const AZURE_TF_DIR = 'terraform-azure';
+
+export interface AzureTfvarsInput {
+  runId: number;
+  apiUrl: string;
+  /** The runner key: the operator key must never reach VM user data. */
+  runnerKey: string;
+  /** Presigned GET URL of runner.js; minted just before apply, since it expires. */
+  artifactUrl: string;
+  config: RunConfig;
+  plan: FleetPlan;
+  region: string;
+  sshPublicKey: string;
+  tags?: Record<string, string>;
+  /** Who may SSH to the bastion; terraform's default is anyone. */
+  sshSourceCidrs?: string[];
+}
+
+/** The JSON of a `-var-file`; the keys are terraform-azure/variables.tf's names. */
+export interface AzureTfvars {
+  run_id: number;
+  api_url: string;
+  api_key: string;
+  runner_artifact_url: string;
+  ruby_version: string;
+  fleet: Record<string, number>;
+  region: string;
+  bastion_ssh_public_key: string;
+  tags: Record<string, string>;
+  ssh_source_cidrs?: string[];
+}
+
+export function azureTfvars(input: AzureTfvarsInput): AzureTfvars {
+  const { config, plan } = input;
+  const fleet = vmCounts(plan, 'azure');
+  const wanted = [...(config.azure ?? [])].sort();
+  if (wanted.length === 0) throw new Error('the run config lists no azure instance types: nothing to apply');
+  if (JSON.stringify(Object.keys(fleet).sort()) !== JSON.stringify(wanted)) {
+    throw new Error('the fleet plan was made for another config: its azure sizes differ from the config');
+  }
+  if (config.run_id !== undefined && config.run_id !== input.runId) {
+    throw new Error(`run id ${input.runId} differs from the config's run_id ${config.run_id}`);
+  }
+  // Terraform refuses these too, but only after a slow init; say it before.
+  for (const [name, value] of [
+    ['runner key', input.runnerKey],
+    ['runner artifact URL', input.artifactUrl],
+    // An id_ed25519.pub read from disk ends with a newline; that one is harmless.
+    ['SSH public key', input.sshPublicKey.trim()],
+  ] as const) {
+    if (value.length === 0 || /[\r\n]/.test(value)) throw new Error(`the ${name} must be one non-empty line`);
+  }
+  return {
+    run_id: input.runId,
+    api_url: input.apiUrl,
+    api_key: input.runnerKey,
+    runner_artifact_url: input.artifactUrl,
+    ruby_version: config.ruby_version,
+    fleet,
+    region: input.region,
+    bastion_ssh_public_key: input.sshPublicKey.trim(),
+    tags: { ...(input.tags ?? {}) },
+    ...(input.sshSourceCidrs ? { ssh_source_cidrs: [...input.sshSourceCidrs] } : {}),
+  };
+}
+
+/** Writes the var file readable by its owner only: it holds the runner key and a presigned URL. */
+export function writeAzureTfvars(path: string, vars: AzureTfvars): void {
+  writeFileSync(path, `${JSON.stringify(vars, null, 2)}\n`, { mode: 0o600 });
+}
+
+/**
+ * The terraform commands for one run, in order. Each run gets its own workspace, so its state
+ * is separate and `destroy` for one run never touches another's VMs. The var file is made
+ * absolute because terraform reads command-line paths relative to `-chdir`.
+ */
+export function azureTerraformArgs(action: 'apply' | 'destroy', runId: number, varFile: string): string[][] {
+  const chdir = `-chdir=${AZURE_TF_DIR}`;
+  return [
+    [chdir, 'init', '-input=false'],
+    [chdir, 'workspace', 'select', '-or-create', `run-${runId}`],
+    [chdir, action, '-input=false', '-auto-approve', `-var-file=${resolve(varFile)}`],
+  ];
+}

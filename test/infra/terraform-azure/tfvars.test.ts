@@ -1,0 +1,110 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import {
+  type AzureTfvarsInput,
+  azureTerraformArgs,
+  azureTfvars,
+  writeAzureTfvars,
+} from '../../../lambdas/shared/azure-tfvars';
+import { RunConfig } from '../../../lambdas/shared/contract';
+import { planFleet } from '../../../lambdas/shared/fleet-plan';
+import { loadModule, type Module } from './module';
+
+const config = RunConfig.parse({
+  ruby_version: '3.4.7',
+  runs_per_instance_type: 3,
+  aws: ['c7g.medium'],
+  azure: ['Standard_D2pls_v6', 'Standard_D2ls_v6'],
+});
+
+const input = (patch: Partial<AzureTfvarsInput> = {}): AzureTfvarsInput => ({
+  runId: 1732400000,
+  apiUrl: 'https://api.example.test',
+  runnerKey: "runner key with a ' quote",
+  artifactUrl: 'https://bucket.example.test/runner.js?sig=1',
+  config,
+  plan: planFleet(config),
+  region: 'westeurope',
+  sshPublicKey: 'ssh-ed25519 AAAAC3Nza me@laptop\n',
+  ...patch,
+});
+
+let mod: Module;
+beforeAll(async () => {
+  mod = await loadModule();
+});
+
+describe('azureTfvars', () => {
+  it('sets every required variable of terraform-azure and nothing it does not declare', () => {
+    const vars = azureTfvars(input({ tags: { team: 'ruby' }, sshSourceCidrs: ['203.0.113.7/32'] }));
+    const declared = Object.keys(mod.variables);
+    const required = declared.filter((name) => !('default' in (mod.variables[name] ?? {})));
+    for (const key of Object.keys(vars)) expect(declared).toContain(key);
+    for (const key of required) expect(Object.keys(vars)).toContain(key);
+    expect(vars).toEqual({
+      run_id: 1732400000,
+      api_url: 'https://api.example.test',
+      api_key: "runner key with a ' quote",
+      runner_artifact_url: 'https://bucket.example.test/runner.js?sig=1',
+      ruby_version: '3.4.7',
+      fleet: { Standard_D2pls_v6: 2, Standard_D2ls_v6: 2 },
+      region: 'westeurope',
+      bastion_ssh_public_key: 'ssh-ed25519 AAAAC3Nza me@laptop',
+      tags: { team: 'ruby' },
+      ssh_source_cidrs: ['203.0.113.7/32'],
+    });
+  });
+
+  it('leaves optional inputs to the module defaults', () => {
+    const vars = azureTfvars(input());
+    expect(vars.tags).toEqual({});
+    expect('ssh_source_cidrs' in vars).toBe(false);
+  });
+
+  it('follows the slot mode of the plan', () => {
+    const vars = azureTfvars(input({ plan: planFleet(config, { slots: 'cores' }) }));
+    expect(vars.fleet).toEqual({ Standard_D2pls_v6: 2, Standard_D2ls_v6: 3 });
+  });
+
+  it('refuses inputs that cannot make a fleet', () => {
+    const awsOnly = RunConfig.parse({ ...config, azure: undefined });
+    expect(() => azureTfvars(input({ config: awsOnly, plan: planFleet(awsOnly) }))).toThrow(/no azure/);
+    expect(() =>
+      azureTfvars(input({ plan: planFleet({ ...config, azure: ['Standard_F2als_v6'] }) })),
+    ).toThrow(/another config/);
+    expect(() => azureTfvars(input({ config: { ...config, run_id: 5 } }))).toThrow(/differs/);
+    expect(() => azureTfvars(input({ runnerKey: 'a\nb' }))).toThrow(/runner key must be one non-empty line/);
+    expect(() => azureTfvars(input({ artifactUrl: '' }))).toThrow(/artifact URL/);
+  });
+
+  it('writes the var file readable by its owner only', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'bf-tfvars-')), 'run.tfvars.json');
+    const vars = azureTfvars(input());
+    writeAzureTfvars(file, vars);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(vars);
+  });
+});
+
+describe('azureTerraformArgs', () => {
+  it('applies in a workspace of its own with an absolute var file', () => {
+    const cmds = azureTerraformArgs('apply', 1732400000, 'tmp/run.tfvars.json');
+    expect(cmds.slice(0, 2)).toEqual([
+      ['-chdir=terraform-azure', 'init', '-input=false'],
+      ['-chdir=terraform-azure', 'workspace', 'select', '-or-create', 'run-1732400000'],
+    ]);
+    const apply = cmds[2] ?? [];
+    expect(apply.slice(0, 4)).toEqual(['-chdir=terraform-azure', 'apply', '-input=false', '-auto-approve']);
+    const varFile = (apply[4] ?? '').replace('-var-file=', '');
+    expect(isAbsolute(varFile)).toBe(true);
+    expect(varFile.endsWith('/tmp/run.tfvars.json')).toBe(true);
+    expect(azureTerraformArgs('destroy', 7, '/x.json')[2]).toEqual([
+      '-chdir=terraform-azure',
+      'destroy',
+      '-input=false',
+      '-auto-approve',
+      '-var-file=/x.json',
+    ]);
+  });
+});
