@@ -39,7 +39,9 @@ const T975: ReadonlyArray<readonly [number, number]> = [
 
 export function tQuantile975(df: number): number {
   let q = T975[0]![1];
-  for (const [d, t] of T975) if (df >= d) q = t;
+  // Rounding can leave a df a hair under a whole number (1.9999999999999998 for 2); taken as is,
+  // that would select the next row up and triple the interval.
+  for (const [d, t] of T975) if (df >= d - 1e-9) q = t;
   return df >= 1000 ? 1.96 : q;
 }
 
@@ -64,10 +66,7 @@ export function ratioInterval(
   const vb = sb ** 2 / logsB.length;
   const se = Math.sqrt(va + vb);
   if (se === 0) return { low: point, high: point };
-  const welch = (va + vb) ** 2 / (va ** 2 / (logsA.length - 1) + vb ** 2 / (logsB.length - 1));
-  // Welch's df is never below the smaller side's n - 1; rounding can put it a hair under (1.9999999
-  // for 2), which would jump to the next row of the table and triple the interval.
-  const df = Math.max(welch, Math.min(logsA.length, logsB.length) - 1);
+  const df = (va + vb) ** 2 / (va ** 2 / (logsA.length - 1) + vb ** 2 / (logsB.length - 1));
   const half = tQuantile975(df) * se;
   return { low: point * Math.exp(-half), high: point * Math.exp(half) };
 }
