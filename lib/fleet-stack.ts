@@ -61,10 +61,13 @@ export class FleetStack extends Stack {
       }),
     );
 
+    // One profile for all VMs (ec2.Instance would otherwise make one per instance).
+    const instanceProfile = new iam.InstanceProfile(this, 'RunnerProfile', { role });
+
     for (const entry of fleet.plan) {
       const userData = ec2.UserData.forLinux();
       userData.addCommands(
-        ...runnerBootScript({ fleet, instanceType: entry.instance_type, region: Aws.REGION }),
+        ...runnerBootScript({ fleet, instanceType: entry.instance_type }),
       );
       for (let n = 1; n <= entry.vm_count; n++) {
         const instance = new ec2.Instance(this, `Runner-${entry.instance_type}-${n}`, {
@@ -72,7 +75,7 @@ export class FleetStack extends Stack {
           vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
           associatePublicIpAddress: true,
           securityGroup,
-          role,
+          instanceProfile,
           instanceType: new ec2.InstanceType(entry.instance_type),
           machineImage: runnerImage(entry.arch),
           userData,

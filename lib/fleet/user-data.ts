@@ -11,8 +11,6 @@ export interface RunnerBootOptions {
     'runId' | 'apiUrl' | 'runnerKeySecretArn' | 'artifactBucket' | 'artifactKey' | 'rubyVersion'
   >;
   readonly instanceType: string;
-  /** Region of the artifact bucket and the secret (a token in the stack). */
-  readonly region: string;
 }
 
 export const RUNNER_DIR = '/opt/benchfleet';
@@ -38,7 +36,9 @@ export function runnerArgs(o: Pick<RunnerBootOptions, 'fleet' | 'instanceType'>)
 
 /** Shell lines, run as root by cloud-init (values are validated by FleetPlanFile). */
 export function runnerBootScript(o: RunnerBootOptions): string[] {
-  const { fleet, region } = o;
+  const { fleet } = o;
+  // The meta stack's region: the secret's ARN names it, and the artifact bucket lives beside it.
+  const region = fleet.runnerKeySecretArn.split(':')[3];
   const image = imageFor({ ruby_version: fleet.rubyVersion });
   return [
     'set -euo pipefail',
