@@ -10,6 +10,7 @@ locals {
   # A 'p' among a size's feature letters (Standard_D2pls_v6, Standard_E4ps_v5) means an Arm64
   # processor: the rule deriveSpec in lambdas/shared/instance-types.ts uses, checked by the tests.
   arm64_size_pattern = "^Standard_[A-Z]+[0-9]+[a-z]*p[a-z]*(_v[0-9]+)?$"
+  nvme_size_pattern  = "_v([6-9]|[1-9][0-9])$"
 
   # One entry per planned VM, "d2pls-v6-1" => "Standard_D2pls_v6".
   runner_vms = merge([
@@ -57,6 +58,8 @@ resource "azurerm_linux_virtual_machine" "runner" {
   disable_password_authentication = true
   network_interface_ids           = [azurerm_network_interface.runner[each.key].id]
   tags                            = merge(local.tags, { "benchfleet:instance-type" = each.value })
+  # v6 sizes boot from NVMe (the AMD ones only from NVMe); older sizes keep the SCSI default.
+  disk_controller_type = can(regex(local.nvme_size_pattern, each.value)) ? "NVMe" : null
 
   # 'x' becomes 'x' and it's becomes 'it'\''s': a quoted value can never end its quotes early.
   custom_data = base64encode(templatefile("${path.module}/cloud-init.yaml.tftpl", {
@@ -92,7 +95,7 @@ resource "azurerm_linux_virtual_machine" "runner" {
 
 # A powered-off VM still bills for its compute; a deallocated one does not. The runner's shutdown
 # command (benchfleet-deallocate, written by cloud-init) deallocates through ARM with the VM's own
-# identity, which this role lets read and deallocate VMs, assigned on that one VM only.
+# identity. This role can only read and deallocate VMs, and each VM gets it on itself alone.
 resource "azurerm_role_definition" "self_deallocate" {
   name        = "${local.name}-self-deallocate"
   scope       = azurerm_resource_group.run.id

@@ -14,8 +14,8 @@ terraform {
 provider "azurerm" {
   features {
     resource_group {
-      # A run's group holds only what this module made; role assignments Azure adds on its own
-      # (none today) must not block `terraform destroy`.
+      # The group is the run's and goes whole: anything Azure or a policy added to it outside
+      # terraform (a VM extension, say) must not block `terraform destroy`.
       prevent_deletion_if_contains_resources = false
     }
   }

@@ -220,6 +220,19 @@ describe('terraform-azure resources', () => {
     );
   });
 
+  it('boots v6 sizes, which need it, from an NVMe disk controller', () => {
+    expect(resource('azurerm_linux_virtual_machine', 'runner').disk_controller_type).toBe(
+      '${can(regex(local.nvme_size_pattern, each.value)) ? "NVMe" : null}',
+    );
+    const nvme = new RegExp(mod.locals.nvme_size_pattern);
+    for (const size of ['Standard_D2pls_v6', 'Standard_D2als_v6', 'Standard_F2als_v6', 'Standard_D2ls_v6']) {
+      expect([size, nvme.test(size)]).toEqual([size, true]);
+    }
+    for (const size of ['Standard_D2pls_v5', 'Standard_D2s_v5', 'Standard_B1s', 'Standard_D2_v2']) {
+      expect([size, nvme.test(size)]).toEqual([size, false]);
+    }
+  });
+
   it('lets each runner deallocate itself and do nothing else', () => {
     const vm = resource('azurerm_linux_virtual_machine', 'runner');
     expect(vm.identity).toEqual([{ type: 'SystemAssigned' }]);
