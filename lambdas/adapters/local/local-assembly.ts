@@ -122,6 +122,14 @@ export class LocalAssembly implements AssemblyTrigger {
       // Every state's input and output, not just the Task handlers' (Catch merges the error in).
       for await (const e of execution.eventLogs) {
         if ('state' in e && e.state) note(Math.max(jsonBytes(e.state.input), jsonBytes(e.state.output)));
+        // What the Step Functions console would show: a retried or caught step, and why.
+        if (e.type === 'StateFailed' || e.type === 'StateRetried' || e.type === 'StateCaught') {
+          logger.warn(`local assembly: ${e.type} ${e.state.name}`, {
+            execution: executionName,
+            error: 'Error' in e ? e.Error : undefined,
+            cause: 'Cause' in e ? String(e.Cause).slice(0, 500) : undefined,
+          });
+        }
       }
     })();
     const done = execution.result
