@@ -1,0 +1,30 @@
+// `benchfleet deploy`: the meta stack (API, table, buckets, dashboard), outputs kept in .benchfleet/.
+import type { Command } from 'commander';
+import { action } from '../lib/errors';
+import { deployMeta } from '../lib/fleets';
+import { type JsonFlag, out, printJson } from '../lib/options';
+import { outputsFile } from '../lib/state';
+
+export function register(program: Command): void {
+  program
+    .command('deploy')
+    .description(
+      'deploy (or update) the meta stack: API, table, buckets, dashboard; outputs go to .benchfleet/outputs.json',
+    )
+    .option('--json', 'print the stack outputs as JSON on stdout')
+    .addHelpText(
+      'after',
+      '\nNeeds AWS credentials. BENCHFLEET_CDK overrides the command (default `npx cdk`).',
+    )
+    .action(
+      action('deploy', async (flags: JsonFlag) => {
+        const outputs = await deployMeta();
+        if (flags.json) return printJson(outputs);
+        out(`\nDeployed. Outputs saved to ${outputsFile()}`);
+        out(`  API:       ${outputs.ApiUrl}`);
+        out(`  dashboard: ${outputs.DashboardUrl}`);
+        out(`  results:   s3://${outputs.ResultsBucket}`);
+        out('Next: `benchfleet start --config runs/example.json`');
+      }),
+    );
+}

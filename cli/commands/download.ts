@@ -1,0 +1,65 @@
+// `benchfleet download RUN_ID`: the archive straight from the results bucket with the operator's
+// own AWS credentials (no API key needed), unpacked into results/<run-id>/, and the site built.
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { Command } from 'commander';
+import { RunId, storageKeys } from '../../lambdas/shared/contract';
+import { action, CliError } from '../lib/errors';
+import { type JsonFlag, out, printJson } from '../lib/options';
+import { saveResults } from '../lib/results';
+import { requireOutputs } from '../lib/state';
+
+interface DownloadFlags extends JsonFlag {
+  bucket?: string;
+  resultsDir?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('download')
+    .description(
+      "fetch a run's results.tar.gz from the results bucket into results/<run-id>/ and build its site",
+    )
+    .argument('<run-id>', 'the run id (unix seconds), as `benchfleet status` shows it')
+    .option('--bucket <name>', 'results bucket (default: ResultsBucket in .benchfleet/outputs.json)')
+    .option('--results-dir <dir>', 'where results/<run-id>/ goes (default: results)')
+    .option('--json', 'print {run_id, results_dir, files, site} as JSON')
+    .action(
+      action('download', async (id: string, flags: DownloadFlags) => {
+        const parsed = RunId.safeParse(Number(id));
+        if (!/^\d+$/.test(id) || !parsed.success)
+          throw new CliError(`"${id}" is not a run id (a positive integer)`);
+        const runId = parsed.data;
+        const bucket = flags.bucket ?? requireOutputs().ResultsBucket;
+        const key = storageKeys.archive(runId);
+        const s3 = new S3Client({ requestChecksumCalculation: 'WHEN_REQUIRED' });
+        try {
+          const obj = await s3
+            .send(new GetObjectCommand({ Bucket: bucket, Key: key }))
+            .catch((err: Error) => {
+              if (err.name === 'NoSuchKey' || err.name === 'NotFound') {
+                throw new CliError(
+                  `s3://${bucket}/${key} does not exist: run ${runId} has no archive yet (see \`benchfleet status\`) or the id is wrong`,
+                );
+              }
+              if (err.name === 'AccessDenied') {
+                throw new CliError(
+                  `access to s3://${bucket}/${key} was denied: use credentials of the deployment's account`,
+                );
+              }
+              throw err;
+            });
+          if (!obj.Body) throw new CliError(`s3://${bucket}/${key} came back without a body`);
+          const report = await saveResults(
+            runId,
+            { stream: obj.Body as NodeJS.ReadableStream },
+            flags.resultsDir,
+          );
+          if (flags.json) return printJson(report);
+          out(`results: ${report.results_dir}`);
+          if (report.site) out(`site:    ${report.site}`);
+        } finally {
+          s3.destroy();
+        }
+      }),
+    );
+}

@@ -1,0 +1,40 @@
+// `benchfleet status`: one look at the current run (GET /run), per instance type and active task.
+import type { Command } from 'commander';
+import { ApiClient, ApiError, apiTarget } from '../lib/api';
+import { action, CliError } from '../lib/errors';
+import { type ApiCommandFlags, apiOptions, out, printJson } from '../lib/options';
+import { renderRun } from '../lib/progress';
+
+export function register(program: Command): void {
+  apiOptions(
+    program
+      .command('status')
+      .description('show the current run once: counts per instance type and the tasks running now')
+      .option('--json', 'print the run (GET /run) and its tasks as JSON'),
+  ).action(
+    action('status', async (flags: ApiCommandFlags) => {
+      const api = new ApiClient(apiTarget(flags));
+      // The key is optional here: with one, the answer also carries the archive URL.
+      const withKey = Boolean(flags.apiKey ?? process.env.BENCHFLEET_API_KEY);
+      const run = await api.getRun(withKey).catch((err: unknown) => {
+        if (err instanceof ApiError && err.status === 404) {
+          throw new CliError(
+            'no run has been started on this deployment yet: `benchfleet start --config FILE`',
+          );
+        }
+        throw err;
+      });
+      const tasks = await api.listTasks();
+      if (flags.json) return printJson({ run, tasks });
+      for (const line of renderRun(run, tasks, new Date())) out(line);
+      const failed = tasks.filter((t) => t.status === 'failed');
+      for (const t of failed.slice(0, 10)) {
+        out(
+          `    failed: task ${t.id} ${t.instance_type} run ${t.run}: ${t.error_type ?? '?'} ${t.error_message ?? ''}`.trimEnd(),
+        );
+      }
+      if (run.gzip_url) out(`  archive: ${run.gzip_url}`);
+      if (run.assembly_error) out(`  assembly error: ${run.assembly_error}`);
+    }),
+  );
+}

@@ -1,0 +1,25 @@
+// `benchfleet stop`: end the current run early (POST /run/stop); completed results are kept.
+import type { Command } from 'commander';
+import { ApiClient, apiTarget } from '../lib/api';
+import { action } from '../lib/errors';
+import { type ApiCommandFlags, apiOptions, out, printJson } from '../lib/options';
+
+export function register(program: Command): void {
+  apiOptions(
+    program
+      .command('stop')
+      .description(
+        'end the current run early: unfinished tasks are cancelled, the archive is built from the completed ones',
+      )
+      .option('--json', 'print the API answer as JSON'),
+  ).action(
+    action('stop', async (flags: ApiCommandFlags) => {
+      const api = new ApiClient(apiTarget(flags));
+      const answer = await api.stopRun();
+      if (flags.json) return printJson(answer);
+      out(answer.message);
+      const id = answer.run_id ?? 'RUN_ID';
+      out(`The archive is being built: \`benchfleet watch\`, then \`benchfleet download ${id}\`.`);
+    }),
+  );
+}

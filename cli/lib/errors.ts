@@ -1,0 +1,57 @@
+// How cloud commands fail: one CliError with a message that says what to do, printed once by
+// `action()`, which also sets the exit code, so a command never throws a stack trace at a user.
+import { ConfigError } from '../config';
+
+export class CliError extends Error {
+  override name = 'CliError';
+}
+
+/** A tool (cdk, terraform, az) is not installed or not on PATH. */
+export class ToolMissingError extends CliError {
+  override name = 'ToolMissingError';
+}
+
+/** A provider refused us for lack of (valid) credentials. */
+export class CredentialsError extends CliError {
+  override name = 'CredentialsError';
+}
+
+/** Wraps a commander action: errors become one message on stderr and exit code 1. */
+export function action<A extends unknown[]>(
+  command: string,
+  run: (...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await run(...args);
+    } catch (err) {
+      process.exitCode = 1;
+      process.stderr.write(`benchfleet ${command}: ${describe(err)}\n`);
+    }
+  };
+}
+
+export function describe(err: unknown): string {
+  if (err instanceof ConfigError || err instanceof CliError) return err.message;
+  const e = err as Error & { name?: string; $metadata?: unknown };
+  const name = e?.name ?? '';
+  if (
+    AWS_CREDENTIAL_ERRORS.includes(name) ||
+    /Could not load credentials|Unable to locate credentials/i.test(e?.message ?? '')
+  ) {
+    return `AWS refused the credentials (${name}: ${e.message}). Sign in (aws sso login, or set AWS_PROFILE / AWS_ACCESS_KEY_ID) and try again.`;
+  }
+  if (e?.$metadata !== undefined) return `AWS call failed: ${name}: ${e.message}`;
+  return e?.message ?? String(err);
+}
+
+export const AWS_CREDENTIAL_ERRORS = [
+  'CredentialsProviderError',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'AuthFailure',
+];

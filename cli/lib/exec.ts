@@ -1,0 +1,133 @@
+// Running cdk, terraform and az: their output streams to stderr under a heading (prefixed when
+// two run at once), and a missing tool or a missing login becomes a message that says what to do.
+import { spawn } from 'node:child_process';
+import { CliError, CredentialsError, ToolMissingError } from './errors';
+
+export type Tool = 'cdk' | 'terraform' | 'az';
+
+/**
+ * How each tool is invoked. `npx cdk` uses the project's pinned CDK CLI; BENCHFLEET_CDK,
+ * BENCHFLEET_TERRAFORM and BENCHFLEET_AZ replace the command (tests point them at fakes, and
+ * an operator can point them at another install). terraform and az are looked up on PATH.
+ */
+export function toolCommand(tool: Tool): string[] {
+  const override = process.env[`BENCHFLEET_${tool.toUpperCase()}`];
+  if (override?.trim()) return override.trim().split(/\s+/);
+  return tool === 'cdk' ? ['npx', 'cdk'] : [tool];
+}
+
+const INSTALL_HINTS: Record<Tool, string> = {
+  cdk: 'run `npm ci` in the project folder (the CDK CLI is a dev dependency), or set BENCHFLEET_CDK',
+  terraform:
+    'install Terraform >= 1.6 (https://developer.hashicorp.com/terraform/install), or set BENCHFLEET_TERRAFORM',
+  az: 'install the Azure CLI (https://learn.microsoft.com/cli/azure/install-azure-cli) and run `az login`, or set BENCHFLEET_AZ',
+};
+
+// Phrases the tools print when the operator is not signed in; matched to give the right advice.
+const CREDENTIAL_PATTERNS: Array<[RegExp, string]> = [
+  [
+    /Unable to resolve AWS account|Could not load credentials|ExpiredToken|security token included in the request is (invalid|expired)|InvalidClientTokenId|no credentials have been configured/i,
+    'AWS credentials are missing or expired: sign in (aws sso login, or set AWS_PROFILE / AWS_ACCESS_KEY_ID) and try again',
+  ],
+  [
+    /az login|Please run 'az login'|Error building AzureRM Client|AADSTS\d+|subscription .* not found|No subscription found/i,
+    'Azure credentials are missing or expired: run `az login` (and `az account set --subscription ...`) and try again',
+  ],
+];
+
+export interface RunOptions {
+  /** Printed above the output, e.g. `deploy the meta stack`. */
+  heading?: string;
+  /** Prefix of each streamed line when several tools run at once, e.g. `aws`. */
+  label?: string;
+  /** Keep stdout to parse (e.g. `-o json`) instead of streaming it. */
+  capture?: boolean;
+  /** Do not print anything, not even the heading (used for quiet probes). */
+  quiet?: boolean;
+  env?: NodeJS.ProcessEnv;
+  /** Answer non-zero exits with the result instead of an error. */
+  allowFailure?: boolean;
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function runTool(tool: Tool, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const [cmd, ...pre] = toolCommand(tool);
+  if (cmd === undefined) throw new ToolMissingError(`${tool} has an empty command; ${INSTALL_HINTS[tool]}`);
+  const shown = [cmd, ...pre, ...args].join(' ');
+  const out = process.stderr;
+  if (!opts.quiet) {
+    if (opts.heading) out.write(`\n== ${opts.heading} ==\n`);
+    out.write(`${opts.label ? `[${opts.label}] ` : ''}$ ${shown}\n`);
+  }
+  const child = spawn(cmd, [...pre, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env },
+  });
+  let stdout = '';
+  let stderr = '';
+  const stream = (text: string, buffered: { rest: string }): void => {
+    if (opts.quiet) return;
+    const lines = (buffered.rest + text).split('\n');
+    buffered.rest = lines.pop() ?? '';
+    for (const line of lines) out.write(`${opts.label ? `[${opts.label}] ` : '  '}${line}\n`);
+  };
+  const bufOut = { rest: '' };
+  const bufErr = { rest: '' };
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    if (!opts.capture) stream(d.toString(), bufOut);
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    stream(d.toString(), bufErr);
+  });
+  const code = await new Promise<number>((resolve, reject) => {
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') {
+        reject(new ToolMissingError(`${cmd} was not found (needed for ${tool}): ${INSTALL_HINTS[tool]}`));
+      } else reject(err);
+    });
+    child.once('close', (c, signal) => resolve(c ?? (signal ? 128 : 1)));
+  });
+  // Flush a last line that had no newline.
+  if (!opts.capture && bufOut.rest) stream('\n', bufOut);
+  if (bufErr.rest) stream('\n', bufErr);
+  if (code !== 0 && !opts.allowFailure) {
+    const all = `${stdout}\n${stderr}`;
+    for (const [pattern, advice] of CREDENTIAL_PATTERNS) {
+      if (pattern.test(all)) throw new CredentialsError(`${tool} ${args[0] ?? ''} failed: ${advice}`);
+    }
+    if (/--app is required/.test(all)) {
+      throw new CliError('cdk found no app: run benchfleet from the project folder (where cdk.json is)');
+    }
+    const tail =
+      opts.quiet || opts.capture ? `\n${lastLines(stderr || stdout, 8)}` : ' (its output is above)';
+    throw new CliError(`\`${shown}\` failed with exit code ${code}${tail}`);
+  }
+  return { code, stdout, stderr };
+}
+
+function lastLines(text: string, n: number): string {
+  return text
+    .trimEnd()
+    .split('\n')
+    .slice(-n)
+    .map((l) => `  ${l}`)
+    .join('\n');
+}
+
+/** True when the tool can be started at all (for optional steps such as the Azure sweep). */
+export async function toolAvailable(tool: Tool, probe: string[] = ['--version']): Promise<boolean> {
+  try {
+    await runTool(tool, probe, { quiet: true, capture: true, allowFailure: true });
+    return true;
+  } catch (err) {
+    if (err instanceof ToolMissingError) return false;
+    throw err;
+  }
+}

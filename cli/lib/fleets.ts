@@ -1,0 +1,168 @@
+// Standing fleets up and tearing them down: the meta stack, the AWS fleet stack and the Azure
+// terraform, each from the one fleet plan. The CLI launches and removes the two fleets in parallel.
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { azureTerraformArgs, azureTfvars, writeAzureTfvars } from '../../lambdas/shared/azure-tfvars';
+import type { RunConfig } from '../../lambdas/shared/contract';
+import type { FleetPlan } from '../../lambdas/shared/fleet-plan';
+import { readSecret } from './api';
+import { CliError } from './errors';
+import { runTool } from './exec';
+import {
+  type AwsFleetFile,
+  azureVarFile,
+  ensureStateDir,
+  FLEET_STACK,
+  fleetFile,
+  META_STACK,
+  type MetaOutputs,
+  outputsFile,
+  removeFile,
+  requireOutputs,
+  writeJson,
+} from './state';
+
+/** How long the runner download URL in Azure user data stays valid: VMs fetch it at first boot. */
+const ARTIFACT_URL_SECONDS = 6 * 3600;
+
+export async function deployMeta(): Promise<MetaOutputs> {
+  ensureStateDir();
+  await runTool(
+    'cdk',
+    ['deploy', META_STACK, '--require-approval', 'never', '--outputs-file', outputsFile()],
+    {
+      heading: `deploy the meta stack ${META_STACK} (API, table, buckets, dashboard)`,
+    },
+  );
+  return requireOutputs();
+}
+
+export interface AzureOptions {
+  region: string;
+  sshPublicKey: string;
+}
+
+export interface Launch {
+  provider: 'aws' | 'azure';
+  up: () => Promise<void>;
+  down: () => Promise<void>;
+}
+
+/** One launch per cloud provider in the config; local types need none. */
+export function fleetLaunches(
+  runId: number,
+  config: RunConfig,
+  plan: FleetPlan,
+  outputs: MetaOutputs,
+  azure: AzureOptions | undefined,
+): Launch[] {
+  const launches: Launch[] = [];
+  if (plan.aws.length > 0) {
+    launches.push({
+      provider: 'aws',
+      up: async () => {
+        const file: AwsFleetFile = {
+          runId,
+          apiUrl: outputs.ApiUrl,
+          runnerKeySecretArn: outputs.RunnerKeySecretArn,
+          artifactBucket: outputs.ArtifactBucket,
+          artifactKey: outputs.RunnerArtifactKey,
+          rubyVersion: config.ruby_version,
+          plan: plan.aws,
+        };
+        writeJson(fleetFile(runId), file);
+        await runTool(
+          'cdk',
+          ['deploy', FLEET_STACK, '-c', `fleetPlan=${fleetFile(runId)}`, '--require-approval', 'never'],
+          {
+            heading: `aws: deploy the runner fleet ${FLEET_STACK} (${plan.aws.reduce((n, e) => n + e.vm_count, 0)} VMs)`,
+            label: 'aws',
+          },
+        );
+      },
+      down: () => destroyAwsFleet(runId),
+    });
+  }
+  if (plan.azure.length > 0) {
+    if (!azure) throw new CliError('the config lists azure instance types but no Azure options were given');
+    launches.push({
+      provider: 'azure',
+      up: async () => {
+        const [runnerKey, artifactUrl] = await Promise.all([
+          readSecret(outputs.RunnerKeySecretArn, 'runner key'),
+          presignArtifact(outputs),
+        ]);
+        const vars = azureTfvars({
+          runId,
+          apiUrl: outputs.ApiUrl,
+          runnerKey,
+          artifactUrl,
+          config,
+          plan,
+          region: azure.region,
+          sshPublicKey: azure.sshPublicKey,
+        });
+        ensureStateDir();
+        writeAzureTfvars(azureVarFile(runId), vars);
+        const steps = azureTerraformArgs('apply', runId, azureVarFile(runId));
+        for (const [i, args] of steps.entries()) {
+          await runTool('terraform', args, {
+            ...(i === 0 && {
+              heading: `azure: terraform apply of terraform-azure (${plan.azure.reduce((n, e) => n + e.vm_count, 0)} VMs + bastion)`,
+            }),
+            label: 'azure',
+          });
+        }
+      },
+      down: () => destroyAzureFleet(runId),
+    });
+  }
+  return launches;
+}
+
+async function presignArtifact(outputs: MetaOutputs): Promise<string> {
+  // WHEN_REQUIRED: the default adds a checksum parameter real S3 may refuse on a plain GET.
+  const s3 = new S3Client({ requestChecksumCalculation: 'WHEN_REQUIRED' });
+  try {
+    return await getSignedUrl(
+      s3,
+      new GetObjectCommand({ Bucket: outputs.ArtifactBucket, Key: outputs.RunnerArtifactKey }),
+      {
+        expiresIn: ARTIFACT_URL_SECONDS,
+      },
+    );
+  } finally {
+    s3.destroy();
+  }
+}
+
+export async function destroyAwsFleet(runId: number): Promise<void> {
+  await runTool('cdk', ['destroy', FLEET_STACK, '-c', `fleetPlan=${fleetFile(runId)}`, '--force'], {
+    heading: `aws: destroy the runner fleet ${FLEET_STACK}`,
+    label: 'aws',
+  });
+  removeFile(fleetFile(runId));
+}
+
+export async function destroyAzureFleet(runId: number): Promise<void> {
+  const steps = azureTerraformArgs('destroy', runId, azureVarFile(runId));
+  for (const [i, args] of steps.entries()) {
+    await runTool('terraform', args, {
+      ...(i === 0 && { heading: `azure: terraform destroy of run ${runId}'s fleet` }),
+      label: 'azure',
+    });
+  }
+  // The var file holds the runner key: once its VMs are gone it has no use.
+  removeFile(azureVarFile(runId));
+}
+
+/** Runs the steps at once; answers the providers that failed with their errors. */
+export async function inParallel(
+  launches: Launch[],
+  step: 'up' | 'down',
+): Promise<Array<{ provider: string; error: unknown }>> {
+  const results = await Promise.allSettled(launches.map((l) => l[step]()));
+  return results.flatMap((r, i) =>
+    r.status === 'rejected' ? [{ provider: launches[i]?.provider ?? '?', error: r.reason }] : [],
+  );
+}

@@ -1,0 +1,30 @@
+// Options several cloud commands share, so they read the same everywhere.
+import type { Command } from 'commander';
+import type { ApiFlags } from './api';
+
+export interface JsonFlag {
+  json?: boolean;
+}
+
+export function apiOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--api-url <url>',
+      'the API (default: BENCHFLEET_API_URL, else ApiUrl in .benchfleet/outputs.json)',
+    )
+    .option(
+      '--api-key <key>',
+      'the operator key (default: BENCHFLEET_API_KEY, else read from Secrets Manager)',
+    );
+}
+
+export type ApiCommandFlags = ApiFlags & JsonFlag;
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** stdout line; process.stdout rather than console so tests and pipes see the same bytes. */
+export function out(line = ''): void {
+  process.stdout.write(`${line}\n`);
+}

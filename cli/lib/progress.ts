@@ -1,0 +1,139 @@
+// Live progress of a run, shared by `start` and `watch`: counts per instance type and, for the
+// active tasks, status, current benchmark, percent and heartbeat age. On a terminal the block is
+// redrawn in place; in a log (not a TTY) a line is printed only when something changed.
+import type { RunStatus, RunView, TaskView } from '../../lambdas/shared/contract';
+import type { ApiClient } from './api';
+import { CliError } from './errors';
+
+export const FINAL_STATUSES: readonly RunStatus[] = ['complete', 'cancelled', 'assembly_failed'];
+const SHOWN_TASKS = 15;
+
+/** BENCHFLEET_POLL_MS shortens the poll (tests); the default matches the dashboard's pace. */
+export function pollMs(): number {
+  const n = Number(process.env.BENCHFLEET_POLL_MS);
+  return Number.isFinite(n) && n > 0 ? n : 5_000;
+}
+
+export function summaryLine(run: RunView): string {
+  const c = run.tasks;
+  const done = c.completed + c.failed + c.cancelled;
+  const parts = [`${done}/${c.total} finished`, `${c.completed} completed`];
+  if (c.failed) parts.push(`${c.failed} failed`);
+  if (c.cancelled) parts.push(`${c.cancelled} cancelled`);
+  parts.push(`${c.claimed + c.running} running`, `${c.pending} pending`);
+  return `run ${run.run_id} ${run.status}: ${parts.join(', ')}`;
+}
+
+export function renderRun(run: RunView, tasks: TaskView[], now: Date): string[] {
+  const lines = [summaryLine(run)];
+  const width = Math.max(12, ...run.instance_types.map((t) => t.instance_type.length));
+  for (const t of run.instance_types) {
+    const c = t.counts;
+    const finished = c.completed + c.failed + c.cancelled;
+    const bar = progressBar(finished, c.total, 10);
+    const extra = [
+      c.failed ? `${c.failed} failed` : '',
+      c.cancelled ? `${c.cancelled} cancelled` : '',
+      c.claimed + c.running ? `${c.claimed + c.running} running` : '',
+      c.pending ? `${c.pending} pending` : '',
+    ].filter(Boolean);
+    lines.push(
+      `  ${t.provider.padEnd(5)} ${t.instance_type.padEnd(width)} ${bar} ${c.completed}/${c.total} completed${extra.length ? `, ${extra.join(', ')}` : ''}`,
+    );
+  }
+  const active = tasks.filter((t) => t.status === 'claimed' || t.status === 'running');
+  for (const t of active.slice(0, SHOWN_TASKS)) lines.push(`    ${taskLine(t, now)}`);
+  if (active.length > SHOWN_TASKS) lines.push(`    ... and ${active.length - SHOWN_TASKS} more active tasks`);
+  return lines;
+}
+
+export function taskLine(t: TaskView, now: Date): string {
+  const bench = t.current_benchmark ? ` ${t.current_benchmark}` : '';
+  const pct = t.progress_pct === null ? '' : ` ${Math.round(t.progress_pct)}%`;
+  const hb = t.heartbeat_at
+    ? ` heartbeat ${age(now.getTime() - Date.parse(t.heartbeat_at))} ago`
+    : ' no heartbeat yet';
+  const state = t.heartbeat_status ?? t.status;
+  return `task ${t.id} ${t.instance_type} run ${t.run}: ${state}${bench}${pct},${hb}`;
+}
+
+function progressBar(n: number, total: number, width: number): string {
+  const filled = total === 0 ? 0 : Math.round((n / total) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+}
+
+export function age(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+export interface WatchOptions {
+  /** Ask with the operator key, so the final view carries `gzip_url`. */
+  withKey?: boolean;
+  /** One JSON line per change on stdout instead of the human block on stderr. */
+  json?: boolean;
+  /** Stop when this run is no longer the current one (another run started). */
+  runId?: number;
+}
+
+const MAX_FAILED_POLLS = 12;
+
+/** Polls until the run is complete, cancelled or assembly_failed; answers the last view. */
+export async function watchRun(api: ApiClient, opts: WatchOptions = {}): Promise<RunView> {
+  const tty = !opts.json && process.stderr.isTTY === true;
+  let drawn = 0;
+  let last = '';
+  let failures = 0;
+  let finalPolls = 0;
+  for (;;) {
+    let run: RunView;
+    let tasks: TaskView[] = [];
+    try {
+      run = await api.getRun(opts.withKey);
+      const c = run.tasks;
+      if (!opts.json && c.claimed + c.running > 0) tasks = await api.listTasks();
+      failures = 0;
+    } catch (err) {
+      failures += 1;
+      if (failures >= MAX_FAILED_POLLS) throw err;
+      process.stderr.write(`(polling failed, retrying: ${(err as Error).message})\n`);
+      await sleep(pollMs());
+      continue;
+    }
+    if (opts.runId !== undefined && run.run_id !== opts.runId) {
+      throw new CliError(
+        `run ${opts.runId} is no longer the current run (run ${run.run_id} is); see \`benchfleet status\``,
+      );
+    }
+    const final = FINAL_STATUSES.includes(run.status);
+    if (opts.json) {
+      const key = JSON.stringify({ s: run.status, t: run.tasks, g: run.gzip_url !== null });
+      if (key !== last) process.stdout.write(`${JSON.stringify(run)}\n`);
+      last = key;
+    } else if (tty) {
+      const lines = renderRun(run, tasks, new Date());
+      // Move up over the previous block and clear it, then draw the new one.
+      if (drawn > 0) process.stderr.write(`\x1b[${drawn}F\x1b[0J`);
+      process.stderr.write(`${lines.join('\n')}\n`);
+      drawn = lines.length;
+    } else {
+      const lines = renderRun(run, tasks, new Date());
+      const key = lines.map((l) => l.replace(/heartbeat \S+ ago/, '')).join('\n');
+      if (key !== last) process.stderr.write(`${lines.join('\n')}\n`);
+      last = key;
+    }
+    // A finished run may need a moment before its archive URL shows; wait for it when we can see it.
+    if (final) finalPolls += 1;
+    if (
+      final &&
+      (!opts.withKey || run.gzip_url !== null || run.status === 'assembly_failed' || finalPolls > 10)
+    ) {
+      return run;
+    }
+    await sleep(pollMs());
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,46 @@
+// The end of every run: the archive unpacked into results/<run-id>/ and the site built there.
+import { buildSite } from '../../site/build';
+import { downloadAndUnpack, resultsDirFor, unpackArchive } from './archive';
+
+export interface ResultsReport {
+  run_id: number;
+  results_dir: string;
+  files: number;
+  site: string | null;
+  site_warnings: string[];
+  site_error: string | null;
+}
+
+/** Unpacks from a URL (the API's presigned `gzip_url`) or a stream (S3 GetObject), then builds the site. */
+export async function saveResults(
+  runId: number,
+  source: { url: string } | { stream: NodeJS.ReadableStream },
+  root?: string,
+): Promise<ResultsReport> {
+  const dir = resultsDirFor(runId, root);
+  process.stderr.write(`\n== download the archive of run ${runId} into ${dir} ==\n`);
+  const { files } =
+    'url' in source ? await downloadAndUnpack(source.url, dir) : await unpackArchive(source.stream, dir);
+  process.stderr.write(`  unpacked ${files} file(s)\n`);
+  try {
+    const site = await buildSite({ resultsDir: dir });
+    process.stderr.write(`  site built: ${site.indexHtml}\n`);
+    if (site.warnings.length)
+      process.stderr.write(`  ${site.warnings.length} warning(s) about the results, listed on the page\n`);
+    return {
+      run_id: runId,
+      results_dir: dir,
+      files,
+      site: site.indexHtml,
+      site_warnings: site.warnings,
+      site_error: null,
+    };
+  } catch (err) {
+    // The results are safe on disk; a site failure should not hide them.
+    const message = (err as Error).message;
+    process.stderr.write(
+      `  the site could not be built (${message}); retry with \`benchfleet site ${dir}\`\n`,
+    );
+    return { run_id: runId, results_dir: dir, files, site: null, site_warnings: [], site_error: message };
+  }
+}

@@ -1,0 +1,103 @@
+// The `.benchfleet/` folder: what the CLI keeps between commands. `outputs.json` comes from
+// `cdk deploy --outputs-file`; `fleet-<run>.json` and `azure-<run>.tfvars.json` describe the
+// fleets of a run so `start` can tear them down and `nuke` can find them again.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { CliError } from './errors';
+
+export const META_STACK = 'Benchfleet';
+export const FLEET_STACK = 'BenchfleetFleet';
+
+/** BENCHFLEET_STATE_DIR moves it (tests use a temporary folder). */
+export function stateDir(): string {
+  return resolve(process.env.BENCHFLEET_STATE_DIR ?? '.benchfleet');
+}
+
+export function ensureStateDir(): string {
+  const dir = stateDir();
+  // Holds var files with the runner key: readable by the owner only.
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
+export const outputsFile = (): string => join(stateDir(), 'outputs.json');
+export const fleetFile = (runId: number): string => join(stateDir(), `fleet-${runId}.json`);
+export const azureVarFile = (runId: number): string => join(stateDir(), `azure-${runId}.tfvars.json`);
+
+export const MetaOutputs = z.object({
+  ApiUrl: z.string().min(1),
+  DashboardUrl: z.string().min(1),
+  OperatorKeySecretArn: z.string().min(1),
+  RunnerKeySecretArn: z.string().min(1),
+  ResultsBucket: z.string().min(1),
+  ArtifactBucket: z.string().min(1),
+  RunnerArtifactKey: z.string().min(1),
+  StateMachineArn: z.string().min(1),
+});
+export type MetaOutputs = z.infer<typeof MetaOutputs>;
+
+/** The meta stack's outputs, or undefined when nothing was deployed from this folder. */
+export function readOutputs(): MetaOutputs | undefined {
+  const file = outputsFile();
+  if (!existsSync(file)) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CliError(
+      `${file} is not valid JSON (${(err as Error).message}); run \`benchfleet deploy\` to rewrite it`,
+    );
+  }
+  const stack = (json as Record<string, unknown>)[META_STACK];
+  const parsed = MetaOutputs.safeParse(stack);
+  if (!parsed.success) {
+    const missing = parsed.error.issues.map((i) => i.path.join('.')).join(', ');
+    throw new CliError(
+      `${file} lacks the ${META_STACK} stack's outputs (${missing}); run \`benchfleet deploy\` to refresh it`,
+    );
+  }
+  return parsed.data;
+}
+
+export function requireOutputs(): MetaOutputs {
+  const outputs = readOutputs();
+  if (!outputs) {
+    throw new CliError(
+      `no deployment found (${outputsFile()} is missing): run \`benchfleet deploy\` first, from the project folder`,
+    );
+  }
+  return outputs;
+}
+
+/** What the BenchfleetFleet stack reads through `-c fleetPlan=<file>`. */
+export interface AwsFleetFile {
+  runId: number;
+  apiUrl: string;
+  runnerKeySecretArn: string;
+  artifactBucket: string;
+  artifactKey: string;
+  rubyVersion: string;
+  plan: unknown;
+}
+
+export function writeJson(file: string, value: unknown, secret = false): void {
+  ensureStateDir();
+  writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`, secret ? { mode: 0o600 } : {});
+}
+
+/** Run ids that still have a fleet file of the given kind, oldest first. */
+export function runsWithFiles(kind: 'fleet' | 'azure'): number[] {
+  const dir = stateDir();
+  if (!existsSync(dir)) return [];
+  const pattern = kind === 'fleet' ? /^fleet-(\d+)\.json$/ : /^azure-(\d+)\.tfvars\.json$/;
+  return readdirSync(dir)
+    .map((f) => pattern.exec(f)?.[1])
+    .filter((id): id is string => id !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+export function removeFile(file: string): void {
+  rmSync(file, { force: true });
+}

@@ -1,0 +1,132 @@
+// The nuke sweep's frame: steps that find tagged resources and delete them, run in dependency
+// order, then one more look to report what is left. Provider modules supply the steps.
+import { describe } from './errors';
+import { pollMs, sleep } from './progress';
+
+export const TAG_KEY = 'benchfleet:project';
+
+export interface Resource {
+  provider: 'aws' | 'azure';
+  kind: string;
+  id: string;
+  /** Extra words for the listing (name, state). */
+  note?: string;
+  /** Still going away on its own (Azure's --no-wait): not a survivor, not deleted by us. */
+  deleting?: boolean;
+}
+
+export interface SweepStep {
+  provider: 'aws' | 'azure';
+  kind: string;
+  find(): Promise<Resource[]>;
+  remove(r: Resource): Promise<void>;
+  /** Runs once before the removals of this step (security groups drop their references to each other). */
+  prepare?(found: Resource[]): Promise<void>;
+  /** Waits until the removed resources are really gone (instances, NAT gateways). */
+  settle?(removed: Resource[]): Promise<void>;
+}
+
+export interface SweepReport {
+  found: Resource[];
+  deleted: Resource[];
+  failed: Array<Resource & { error: string }>;
+  left: Resource[];
+  skipped: string[];
+}
+
+const line = (r: Resource): string => `${r.provider} ${r.kind} ${r.id}${r.note ? ` (${r.note})` : ''}`;
+const log = (s: string): boolean => process.stderr.write(`${s}\n`);
+
+/** Finds everything (dry run) or deletes step by step, in the order given. */
+export async function sweep(steps: SweepStep[], opts: { dryRun: boolean }): Promise<SweepReport> {
+  const report: SweepReport = { found: [], deleted: [], failed: [], left: [], skipped: [] };
+  if (opts.dryRun) {
+    for (const step of steps) {
+      const found = await findSafely(step, report);
+      report.found.push(...found);
+      for (const r of found) log(`  would delete ${line(r)}`);
+    }
+    return report;
+  }
+  for (const step of steps) {
+    // Found right before its turn, so earlier deletions (instances taking their volumes) count.
+    const found = (await findSafely(step, report)).filter((r) => !r.deleting);
+    report.found.push(...found);
+    const removed: Resource[] = [];
+    if (found.length && step.prepare) {
+      await step
+        .prepare(found)
+        .catch((err: unknown) => log(`  preparing ${step.kind} failed: ${describe(err)}`));
+    }
+    for (const r of found) {
+      log(`  found ${line(r)}: deleting`);
+      try {
+        await step.remove(r);
+        removed.push(r);
+      } catch (err) {
+        log(`  could not delete ${line(r)}: ${describe(err)}`);
+        report.failed.push({ ...r, error: describe(err) });
+      }
+    }
+    if (removed.length && step.settle) {
+      try {
+        await step.settle(removed);
+      } catch (err) {
+        log(`  waiting for ${step.kind} deletions failed: ${describe(err)}`);
+      }
+    }
+    report.deleted.push(...removed);
+  }
+  log('\n== looking again ==');
+  for (const step of steps) report.left.push(...(await findSafely(step, report)));
+  return report;
+}
+
+async function findSafely(step: SweepStep, report: SweepReport): Promise<Resource[]> {
+  try {
+    return await step.find();
+  } catch (err) {
+    const msg = `could not list ${step.provider} ${step.kind}: ${describe(err)}`;
+    if (!report.skipped.includes(msg)) report.skipped.push(msg);
+    log(`  ${msg}`);
+    return [];
+  }
+}
+
+export function summarize(report: SweepReport, dryRun: boolean): string[] {
+  if (dryRun) {
+    return [`dry run: ${report.found.length} tagged resource(s) found, nothing was changed`];
+  }
+  const lines = [`deleted ${report.deleted.length} of ${report.found.length} tagged resource(s) found`];
+  const survivors = report.left.filter((r) => !r.deleting);
+  const going = report.left.filter((r) => r.deleting);
+  if (survivors.length === 0) {
+    lines.push(
+      `0 resources left${going.length ? ` (${going.length} still being deleted by the provider)` : ''}`,
+    );
+  } else {
+    lines.push(`${survivors.length} resource(s) left:`);
+    for (const r of survivors) lines.push(`  ${line(r)}`);
+    lines.push('run `benchfleet nuke` again in a few minutes, or delete them by hand');
+  }
+  for (const f of report.failed) lines.push(`  failed: ${line(f)}: ${f.error}`);
+  for (const s of report.skipped) lines.push(`  not checked: ${s}`);
+  return lines;
+}
+
+/** Polls `check` until it is true; gives up quietly after `timeoutMs` (the second look reports it). */
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  log(`  waiting for ${what}`);
+  while (!(await check())) {
+    if (Date.now() > deadline) {
+      log(`  gave up waiting for ${what}`);
+      return;
+    }
+    await sleep(pollMs());
+  }
+}
