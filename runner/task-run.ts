@@ -63,6 +63,8 @@ export async function runTask(
     message: 'claimed' as string | null,
     inFlight: false,
     again: false,
+    lastSent: 0,
+    soon: undefined as NodeJS.Timeout | undefined,
   };
   const progress = new ProgressTracker();
   const beat = async (): Promise<void> => {
@@ -71,6 +73,7 @@ export async function runTask(
       return;
     }
     hb.inFlight = true;
+    hb.lastSent = Date.now();
     try {
       const r = await d.api.heartbeat(task.id, {
         runner_id: runnerId,
@@ -98,7 +101,14 @@ export async function runTask(
     const changed = status !== hb.status;
     hb.status = status;
     if (message !== undefined) hb.message = message;
-    if (changed) void beat();
+    // A new status is worth a heartbeat now, but at most one a second: a task that takes
+    // milliseconds should not cost four extra API calls.
+    if (!changed || hb.soon) return;
+    const wait = Math.max(0, 1000 - (Date.now() - hb.lastSent));
+    hb.soon = setTimeout(() => {
+      hb.soon = undefined;
+      void beat();
+    }, wait);
   };
   void beat();
   const timer = setInterval(() => void beat(), d.heartbeatS * 1000);
@@ -187,6 +197,7 @@ export async function runTask(
         }));
       if (up.ok) {
         clearInterval(timer);
+        clearTimeout(hb.soon);
         acked = await acknowledge(log, 'complete', () =>
           d.api.complete(
             task.id,
@@ -213,6 +224,7 @@ export async function runTask(
         log.warn(`cannot write error.tar.gz: ${errorText(err)}`);
       }
       clearInterval(timer);
+      clearTimeout(hb.soon);
       const body = {
         runner_id: runnerId,
         error_type: failure.type,
@@ -226,6 +238,7 @@ export async function runTask(
     }
   } finally {
     clearInterval(timer);
+    clearTimeout(hb.soon);
     clearTimeout(timeout);
     d.stopSignal.removeEventListener('abort', onStop);
   }

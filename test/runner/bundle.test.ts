@@ -117,7 +117,7 @@ const dockerHost = process.env.BENCHFLEET_DOCKER_HOST;
     const rb = mkdtempSync(join(tmpdir(), 'bf-rb-'));
     chmodSync(rb, 0o755);
     const script =
-      '#!/bin/sh\nfor a in "$@"; do case "$a" in --out_path=*) o="${a#--out_path=}";; esac; done\n' +
+      '#!/bin/sh\nfor a in "$@"; do case "$a" in --out_path=*) o="$(printf %s "$a" | cut -d= -f2-)";; esac; done\n' +
       'echo \'Running benchmark "fib" (1/1)\'\nprintf "ruby: x\\n\\n-  -\\nbench  ruby (ms)\\nfib  1.0 ± 0.0%%\\n-  -\\n" > "$o/output_001.txt"\n';
     writeFileSync(join(rb, 'run_benchmarks.rb'), script, { mode: 0o755 });
     const r = runBundle({

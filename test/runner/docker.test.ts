@@ -89,7 +89,7 @@ describeEngine('docker executor on a real engine', () => {
       expect(stdout).toMatch(new RegExp(`Cpus_allowed_list:\\s+${meta.slot_cpu}\\n`));
       expect(files.get('logs/stderr.log')).toBe('a line on stderr\n');
       expect(files.get('output.txt')).toMatch(/nbody {2}1\.0 ± 0\.0%/);
-      expect(t.heartbeats.map((h) => h.status)).toEqual(expect.arrayContaining(['provision', 'running']));
+      expect(t.heartbeats.map((h) => h.status)).toContain('running');
     }
     expect(new Set(api.tasks.map((t) => t.runnerId))).toEqual(new Set(['testhost-0', 'testhost-1']));
   });

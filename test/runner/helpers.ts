@@ -53,3 +53,43 @@ export const waitFor = async (cond: () => boolean, timeoutMs = 20_000, what = 'c
     await new Promise((r) => setTimeout(r, 20));
   }
 };
+
+export interface Proxy {
+  url: string;
+  /** While down, every connection is dropped: the API is "away" for the runner. */
+  setDown(down: boolean): void;
+  stop(): Promise<void>;
+}
+
+/** An HTTP proxy in front of the API, to take it away and bring it back without losing its state. */
+export async function startProxy(target: string): Promise<Proxy> {
+  const { createServer, request } = await import('node:http');
+  let down = false;
+  const t = new URL(target);
+  const server = createServer((req, res) => {
+    if (down) return req.socket.destroy();
+    const up = request(
+      { hostname: t.hostname, port: t.port, path: req.url, method: req.method, headers: req.headers },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
+    up.on('error', () => req.socket.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    setDown: (d) => {
+      down = d;
+      if (d) server.closeAllConnections();
+    },
+    stop: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
