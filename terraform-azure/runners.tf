@@ -28,6 +28,7 @@ locals {
     ruby_version        = var.ruby_version
     runner_artifact_url = var.runner_artifact_url
     node_version        = var.node_version
+    slots               = var.slots
   }
 }
 

@@ -63,6 +63,17 @@ variable "fleet" {
   }
 }
 
+variable "slots" {
+  description = "Worker slots per VM: auto (one per vCPU) or cores (one per physical core); the fleet plan's VM counts assume it."
+  type        = string
+  default     = "auto"
+
+  validation {
+    condition     = contains(["auto", "cores"], var.slots)
+    error_message = "slots must be auto or cores."
+  }
+}
+
 variable "region" {
   description = "Azure region of every resource."
   type        = string

@@ -31,6 +31,8 @@ export interface AzureTfvars {
   runner_artifact_url: string;
   ruby_version: string;
   fleet: Record<string, number>;
+  /** The plan's slot mode: its VM counts are right only if the runners use the same. */
+  slots: FleetPlan['slots'];
   region: string;
   bastion_ssh_public_key: string;
   tags: Record<string, string>;
@@ -64,6 +66,7 @@ export function azureTfvars(input: AzureTfvarsInput): AzureTfvars {
     runner_artifact_url: input.artifactUrl,
     ruby_version: config.ruby_version,
     fleet,
+    slots: plan.slots,
     region: input.region,
     bastion_ssh_public_key: input.sshPublicKey.trim(),
     tags: { ...(input.tags ?? {}) },

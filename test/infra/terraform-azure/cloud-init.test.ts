@@ -27,6 +27,7 @@ const SAMPLE = {
   ruby_version: '3.4.7',
   runner_artifact_url: "https://bucket.s3.amazonaws.com/runner.js?X-Amz-Signature=ab'cd&X-Amz-Expires=3600",
   node_version: '22.12.0',
+  slots: 'auto',
   instance_type: 'Standard_D2pls_v6',
 };
 
@@ -108,6 +109,11 @@ describe('the runner service', () => {
       BENCHFLEET_RUN_ID: SAMPLE.run_id,
       BENCHFLEET_RUBY_VERSION: SAMPLE.ruby_version,
     });
+  });
+
+  it("passes the plan's slot mode when it is cores", () => {
+    const script = writeFiles(render({ ...SAMPLE, slots: 'cores' }))['/opt/benchfleet/start-runner.sh'] ?? '';
+    expect(script).toContain(" --slots 'cores' --shutdown-on-done ");
   });
 
   it('runs as a systemd unit that logs to the journal and is enabled at boot', () => {

@@ -49,6 +49,7 @@ describe('azureTfvars', () => {
       runner_artifact_url: 'https://bucket.example.test/runner.js?sig=1',
       ruby_version: '3.4.7',
       fleet: { Standard_D2pls_v6: 2, Standard_D2ls_v6: 2 },
+      slots: 'auto',
       region: 'westeurope',
       bastion_ssh_public_key: 'ssh-ed25519 AAAAC3Nza me@laptop',
       tags: { team: 'ruby' },
@@ -65,6 +66,7 @@ describe('azureTfvars', () => {
   it('follows the slot mode of the plan', () => {
     const vars = azureTfvars(input({ plan: planFleet(config, { slots: 'cores' }) }));
     expect(vars.fleet).toEqual({ Standard_D2pls_v6: 2, Standard_D2ls_v6: 3 });
+    expect(vars.slots).toBe('cores');
   });
 
   it('refuses inputs that cannot make a fleet', () => {
