@@ -93,7 +93,11 @@ async function run(o: RunnerOptions, log: Logger, stop: AbortSignal): Promise<Ru
     `all slots exited: ${result.tasksCompleted} completed, ${result.tasksFailed} failed` +
       (result.tasksUnacknowledged ? `, ${result.tasksUnacknowledged} unacknowledged` : ''),
   );
-  const decision = shouldShutDown({ ...o, interrupted: result.interrupted, tasksFailed: result.tasksFailed });
+  const decision = shouldShutDown({
+    ...o,
+    interrupted: result.interrupted,
+    tasksFailed: result.tasksFailed + result.tasksUnacknowledged,
+  });
   if (decision.shutdown) {
     await runShutdownCommand(o.shutdownCommand, log);
     result.shutdownRan = true;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { LocalStack } from '../../lambdas/adapters/local/stack';
-import { RunnerMeta, type TaskView, storageKeys } from '../../lambdas/shared/contract';
+import { RunnerMeta, storageKeys, type TaskView } from '../../lambdas/shared/contract';
 import { createRunner, startRunner } from '../../runner/agent';
 import { client, OPERATOR, RUNNER, startTestStack, waitFor as waitForAsync } from '../helpers/api';
 import { untar } from './fake-api';
@@ -25,7 +25,9 @@ async function tasksOf(s: LocalStack): Promise<TaskView[]> {
 
 async function object(s: LocalStack, key: string): Promise<Buffer> {
   const got = await s.services.s3.send(new GetObjectCommand({ Bucket: s.services.bucket, Key: key }));
-  return Buffer.from(await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+  return Buffer.from(
+    await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+  );
 }
 
 const runnerFor = (apiUrl: string, instanceType: string, over: Parameters<typeof testRunner>[1] = {}) =>
@@ -39,7 +41,9 @@ it('two runners with three slots each drain 20 tasks of two instance types into 
   const runId = started.body.run_id;
   const t0 = Date.now();
   const [ra, rb] = await Promise.all(
-    ['a', 'b'].map((t) => startRunner(runnerFor(stack?.apiUrl ?? '', t, { slots: 3, runId, syntheticSize: 0 }).input)),
+    ['a', 'b'].map((t) =>
+      startRunner(runnerFor(stack?.apiUrl ?? '', t, { slots: 3, runId, syntheticSize: 0 }).input),
+    ),
   );
   console.log(`drained in ${Date.now() - t0} ms`);
   expect(ra).toMatchObject({ exitCode: 0, tasksCompleted: 10, tasksFailed: 0 });
@@ -59,7 +63,12 @@ it('two runners with three slots each drain 20 tasks of two instance types into 
       'output.txt',
     ]);
     const meta = RunnerMeta.parse(JSON.parse(files.get('meta.json') ?? ''));
-    expect(meta).toMatchObject({ task_id: t.id, instance_type: t.instance_type, run: t.run, runner_id: t.runner_id });
+    expect(meta).toMatchObject({
+      task_id: t.id,
+      instance_type: t.instance_type,
+      run: t.run,
+      runner_id: t.runner_id,
+    });
   }
   // Three slots each, and every slot took part.
   expect(new Set(tasks.map((t) => t.runner_id)).size).toBe(6);
@@ -72,10 +81,18 @@ it('waits out 20 s without the API, mid-task and between tasks, and loses nothin
   const { run_id: runId } = (await api.start({ runs_per_instance_type: 4, local: ['a'] })).body;
   const proxy = await startProxy(stack.apiUrl);
   try {
-    const r = runnerFor(proxy.url, 'a', { slots: 2, runId, syntheticSize: 2, heartbeatS: 0.5, maxRetryS: 60 });
+    const r = runnerFor(proxy.url, 'a', {
+      slots: 2,
+      runId,
+      syntheticSize: 2,
+      heartbeatS: 0.5,
+      maxRetryS: 60,
+    });
     const h = createRunner(r.input);
     const s = stack;
-    await waitForAsync('a running task', async () => (await tasksOf(s)).some((t) => t.heartbeat_status === 'running'));
+    await waitForAsync('a running task', async () =>
+      (await tasksOf(s)).some((t) => t.heartbeat_status === 'running'),
+    );
     proxy.setDown(true);
     await new Promise((res) => setTimeout(res, 20_000));
     proxy.setDown(false);
@@ -115,7 +132,11 @@ describe('a runner killed mid-task', () => {
   const bundle = join(mkdtempSync(join(tmpdir(), 'bf-bundle-')), 'runner.js');
   let child: ChildProcess | undefined;
   beforeAll(() => {
-    execFileSync(process.execPath, [join(__dirname, '..', '..', 'scripts', 'build-runner.mjs'), '--outfile', bundle]);
+    execFileSync(process.execPath, [
+      join(__dirname, '..', '..', 'scripts', 'build-runner.mjs'),
+      '--outfile',
+      bundle,
+    ]);
   });
   afterEach(() => {
     child?.kill('SIGKILL');
@@ -144,7 +165,10 @@ describe('a runner killed mid-task', () => {
       },
     );
     const s = stack;
-    await waitForAsync('a running heartbeat', async () => (await tasksOf(s))[0]?.heartbeat_status === 'running');
+    await waitForAsync(
+      'a running heartbeat',
+      async () => (await tasksOf(s))[0]?.heartbeat_status === 'running',
+    );
     const exited = new Promise((res) => child?.once('exit', res));
     child.kill('SIGKILL');
     await exited;

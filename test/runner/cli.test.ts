@@ -1,0 +1,80 @@
+import { parseArgs } from '../../runner/cli';
+import { resolveOptions } from '../../runner/options';
+
+const required = [
+  '--api',
+  'http://api',
+  '--api-key',
+  'k',
+  '--provider',
+  'aws',
+  '--instance-type',
+  'c7a.large',
+];
+
+describe('runner command line', () => {
+  it('fills the documented defaults', () => {
+    const o = resolveOptions(parseArgs(required, {}));
+    expect(o).toMatchObject({
+      apiUrl: 'http://api',
+      provider: 'aws',
+      instanceType: 'c7a.large',
+      slots: 'auto',
+      executor: 'docker',
+      heartbeatS: 30,
+      taskTimeoutS: 7200,
+      maxRetryS: 600,
+      shutdownOnDone: false,
+      shutdownCommand: 'shutdown -h now',
+      debug: false,
+      json: false,
+    });
+    expect(o.runId).toBeUndefined();
+  });
+
+  it('reads every flag from BENCHFLEET_* variables, and BENCHFLEET_API_URL for --api', () => {
+    const o = parseArgs([], {
+      BENCHFLEET_API_URL: 'https://x.example',
+      BENCHFLEET_API_KEY: 'key',
+      BENCHFLEET_PROVIDER: 'azure',
+      BENCHFLEET_INSTANCE_TYPE: 'Standard_D2as_v5',
+      BENCHFLEET_RUN_ID: '1800000000',
+      BENCHFLEET_SLOTS: 'cores',
+      BENCHFLEET_EXECUTOR: 'synthetic',
+      BENCHFLEET_HEARTBEAT_S: '5',
+      BENCHFLEET_SHUTDOWN_ON_DONE: 'true',
+      BENCHFLEET_SHUTDOWN_COMMAND: '/opt/benchfleet/deallocate.sh',
+      BENCHFLEET_DEBUG: 'false',
+      BENCHFLEET_JSON: '1',
+      BENCHFLEET_SYNTHETIC_SIZE: '0',
+    });
+    expect(o).toMatchObject({
+      apiUrl: 'https://x.example',
+      provider: 'azure',
+      runId: 1800000000,
+      slots: 'cores',
+      heartbeatS: 5,
+      shutdownOnDone: true,
+      shutdownCommand: '/opt/benchfleet/deallocate.sh',
+      debug: false,
+      json: true,
+      syntheticSize: 0,
+    });
+  });
+
+  it('lets a flag win over its variable', () => {
+    expect(parseArgs([...required, '--slots', '3'], { BENCHFLEET_SLOTS: 'auto' }).slots).toBe(3);
+  });
+
+  it('refuses bad values with a message naming the flag', () => {
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(() => parseArgs([...required, '--slots', 'many'], {})).toThrow(/--slots/);
+      expect(() => parseArgs(['--api', 'http://a'], {})).toThrow(/api-key/);
+      expect(() => parseArgs([...required, '--provider', 'gcp'], {})).toThrow(/provider/);
+    } finally {
+      err.mockRestore();
+    }
+    expect(() => resolveOptions({ ...parseArgs(required, {}), executor: 'command' })).toThrow(/--command/);
+  });
+});
