@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// A stand-in for cdk, terraform and az: records each call (argv, start and end time, and the
+// files it was handed) as one JSON line in $FAKE_LOG, and answers like the real tool would.
+// Usage: fake-tool.js <tool> args...  (the `cdk`, `terraform`, `az` wrappers beside it call this).
+const fs = require('node:fs');
+
+const [tool, ...args] = process.argv.slice(2);
+const started = Date.now();
+const sleepMs = Number(process.env.FAKE_SLEEP_MS ?? 0);
+const entry = { tool, args, started };
+
+function finish(code) {
+  entry.ended = Date.now();
+  if (process.env.FAKE_LOG) fs.appendFileSync(process.env.FAKE_LOG, `${JSON.stringify(entry)}\n`);
+  process.exit(code);
+}
+function later(fn) {
+  setTimeout(fn, sleepMs);
+}
+function fails() {
+  const f = process.env.FAKE_FAIL; // e.g. "cdk destroy" fails every call whose argv starts so
+  return f && [tool, ...args].join(' ').startsWith(f);
+}
+
+const contextFile = args.find((a) => a.startsWith('fleetPlan='))?.slice('fleetPlan='.length);
+if (contextFile) entry.fleetPlan = JSON.parse(fs.readFileSync(contextFile, 'utf8'));
+const varFile = args.find((a) => a.startsWith('-var-file='))?.slice('-var-file='.length);
+if (varFile && fs.existsSync(varFile)) entry.tfvars = JSON.parse(fs.readFileSync(varFile, 'utf8'));
+
+if (fails()) {
+  console.error(`fake ${tool}: failing as FAKE_FAIL asks`);
+  finish(1);
+} else if (tool === 'cdk') {
+  const outIdx = args.indexOf('--outputs-file');
+  if (outIdx >= 0) fs.writeFileSync(args[outIdx + 1], process.env.FAKE_CDK_OUTPUTS ?? '{}');
+  console.log(`fake cdk: ${args.join(' ')}`);
+  later(() => {
+    console.log('fake cdk: done');
+    finish(0);
+  });
+} else if (tool === 'terraform') {
+  console.log(`fake terraform: ${args.join(' ')}`);
+  later(() => finish(0));
+} else if (tool === 'az') {
+  const state = process.env.FAKE_AZ_STATE; // JSON file: { groups: [...] }
+  const read = () =>
+    state && fs.existsSync(state) ? JSON.parse(fs.readFileSync(state, 'utf8')) : { groups: [] };
+  if (args[0] === '--version') {
+    console.log('azure-cli 2.99.0 (fake)');
+    finish(0);
+  } else if (args[0] === 'vm' && args[1] === 'list-usage') {
+    console.log(process.env.FAKE_AZ_USAGE ?? '[]');
+    finish(0);
+  } else if (args[0] === 'group' && args[1] === 'list') {
+    const tag = args[args.indexOf('--tag') + 1] ?? '';
+    const [k, v] = tag.split('=');
+    console.log(JSON.stringify(read().groups.filter((g) => g.tags && g.tags[k] === v)));
+    finish(0);
+  } else if (args[0] === 'group' && args[1] === 'delete') {
+    const name = args[args.indexOf('--name') + 1];
+    const s = read();
+    for (const g of s.groups) if (g.name === name) g.properties = { provisioningState: 'Deleting' };
+    fs.writeFileSync(state, JSON.stringify(s));
+    finish(0);
+  } else {
+    console.error(`fake az: unknown command ${args.join(' ')}`);
+    finish(2);
+  }
+} else {
+  console.error(`fake-tool: unknown tool ${tool}`);
+  finish(2);
+}

@@ -1,0 +1,120 @@
+// Runs the cloud commands in-process (so aws-sdk-client-mock reaches their SDK clients) with
+// fake cdk, terraform and az executables first on PATH that log their calls.
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import * as deploy from '../../cli/commands/deploy';
+import * as download from '../../cli/commands/download';
+import * as nuke from '../../cli/commands/nuke';
+import * as start from '../../cli/commands/start';
+import * as status from '../../cli/commands/status';
+import * as stop from '../../cli/commands/stop';
+import * as watch from '../../cli/commands/watch';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function program(): Command {
+  const p = new Command('benchfleet').exitOverride();
+  for (const m of [deploy, start, status, watch, stop, download, nuke]) m.register(p);
+  return p;
+}
+
+/** Runs `benchfleet <args>` in this process, capturing stdout, stderr and the exit code. */
+export async function runCli(args: string[]): Promise<CliResult> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const realOut = process.stdout.write.bind(process.stdout);
+  const realErr = process.stderr.write.bind(process.stderr);
+  const capture = (sink: string[]) =>
+    ((chunk: unknown) => {
+      sink.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
+  process.stdout.write = capture(out);
+  process.stderr.write = capture(err);
+  process.exitCode = undefined;
+  let code = 0;
+  try {
+    const p = program();
+    p.configureOutput({ writeOut: (s) => out.push(s), writeErr: (s) => err.push(s) });
+    for (const c of p.commands)
+      c.exitOverride().configureOutput({ writeOut: (s) => out.push(s), writeErr: (s) => err.push(s) });
+    await p.parseAsync(args, { from: 'user' });
+    code = Number(process.exitCode ?? 0);
+  } catch (e) {
+    if (!(e instanceof CommanderError)) throw e;
+    code = e.exitCode;
+  } finally {
+    process.stdout.write = realOut;
+    process.stderr.write = realErr;
+    process.exitCode = undefined;
+  }
+  return { code, stdout: out.join(''), stderr: err.join('') };
+}
+
+export interface FakeCall {
+  tool: string;
+  args: string[];
+  started: number;
+  ended: number;
+  fleetPlan?: Record<string, unknown>;
+  tfvars?: Record<string, unknown>;
+}
+
+export interface Sandbox {
+  dir: string;
+  bin: string;
+  log: string;
+  calls(): FakeCall[];
+  restore(): void;
+}
+
+const FAKE = resolve(__dirname, 'fakes', 'fake-tool.js');
+
+/** A temp folder with fake tools first on PATH, .benchfleet/ and results/ inside it. */
+export function sandbox(env: Record<string, string> = {}): Sandbox {
+  const dir = mkdtempSync(join(tmpdir(), 'bf-cli-'));
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  for (const tool of ['cdk', 'terraform', 'az']) {
+    const file = join(bin, tool);
+    writeFileSync(file, `#!/bin/sh\nexec "${process.execPath}" "${FAKE}" ${tool} "$@"\n`);
+    chmodSync(file, 0o755);
+  }
+  const log = join(dir, 'calls.jsonl');
+  const saved = { ...process.env };
+  Object.assign(process.env, {
+    PATH: `${bin}:${process.env.PATH}`,
+    // npx would find the project's real cdk first; the CLI's override points at the fake on PATH.
+    BENCHFLEET_CDK: 'cdk',
+    BENCHFLEET_STATE_DIR: join(dir, '.benchfleet'),
+    BENCHFLEET_RESULTS_DIR: join(dir, 'results'),
+    BENCHFLEET_POLL_MS: '50',
+    FAKE_LOG: log,
+    ...env,
+  });
+  return {
+    dir,
+    bin,
+    log,
+    calls: () =>
+      existsSync(log)
+        ? readFileSync(log, 'utf8')
+            .trim()
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l) as FakeCall)
+        : [],
+    restore: () => {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    },
+  };
+}
+
+export const argv = (c: FakeCall): string => [c.tool, ...c.args].join(' ');

@@ -1,0 +1,201 @@
+// `benchfleet start` end to end against the real local API stack: fake cdk/terraform/az on PATH,
+// AWS SDK calls mocked. The test plays the runners, so the run assembles and start downloads it.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
+import { argv, type FakeCall, runCli, type Sandbox, sandbox } from './helpers';
+
+const OPERATOR = 'cli-test-operator';
+const RUNNER = 'cli-test-runner';
+const sm = mockClient(SecretsManagerClient);
+const sq = mockClient(ServiceQuotasClient);
+const ec2 = mockClient(EC2Client);
+
+let stack: LocalStack;
+let box: Sandbox;
+let tarball: Buffer;
+let keyFile: string;
+let configFile: string;
+
+const usage = JSON.stringify([
+  { currentValue: 4, limit: 100, name: { value: 'cores', localizedValue: 'Total Regional vCPUs' } },
+  {
+    currentValue: 0,
+    limit: 20,
+    name: { value: 'standardDPLSv6Family', localizedValue: 'Standard DPLSv6 Family vCPUs' },
+  },
+  {
+    currentValue: 0,
+    limit: 10,
+    name: { value: 'standardBSFamily', localizedValue: 'Standard BS Family vCPUs' },
+  },
+]);
+
+beforeAll(async () => {
+  stack = await startLocalStack({ operatorKey: OPERATOR, runnerKey: RUNNER, reaperIntervalS: 3600 });
+  const dir = mkdtempSync(join(tmpdir(), 'bf-start-'));
+  writeFileSync(join(dir, 'output.txt'), 'fib 1.0\n');
+  execFileSync('tar', ['-czf', join(dir, 'result.tar.gz'), '-C', dir, 'output.txt']);
+  tarball = readFileSync(join(dir, 'result.tar.gz'));
+  keyFile = join(dir, 'id.pub');
+  writeFileSync(keyFile, 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFAKEFAKEFAKE test@example\n');
+  configFile = join(dir, 'run.json');
+  writeFileSync(
+    configFile,
+    '{\n  // one type per cloud\n  "ruby_version": "3.4.7",\n  "runs_per_instance_type": 2,\n  "aws": ["c7g.medium"],\n  "azure": ["Standard_D2pls_v6"]\n}\n',
+  );
+});
+afterAll(() => stack.stop());
+
+beforeEach(() => {
+  box = sandbox({
+    FAKE_SLEEP_MS: '400',
+    FAKE_AZ_USAGE: usage,
+    FAKE_CDK_OUTPUTS: JSON.stringify({
+      Benchfleet: {
+        ApiUrl: stack.apiUrl,
+        DashboardUrl: 'https://dashboard.example.invalid/',
+        OperatorKeySecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:operator',
+        RunnerKeySecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:runner',
+        ResultsBucket: 'results-bucket',
+        ArtifactBucket: 'artifact-bucket',
+        RunnerArtifactKey: 'runner/runner.js',
+        StateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:assembly',
+      },
+    }),
+  });
+  sm.reset();
+  sq.reset();
+  ec2.reset();
+  sm.on(GetSecretValueCommand, {
+    SecretId: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:operator',
+  }).resolves({ SecretString: OPERATOR });
+  sm.on(GetSecretValueCommand, {
+    SecretId: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:runner',
+  }).resolves({ SecretString: RUNNER });
+  sq.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 32 } });
+  ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+});
+afterEach(() => box.restore());
+
+async function api(method: string, path: string, key: string, body?: unknown): Promise<Record<string, any>> {
+  const res = await fetch(stack.apiUrl + path, {
+    method,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+  return (await res.json()) as Record<string, any>;
+}
+
+/** Plays one runner per instance type: claims every task, uploads a result and completes it. */
+async function playRunners(): Promise<number> {
+  let run: Record<string, any> = {};
+  for (let i = 0; i < 600 && run.status !== 'running'; i++) {
+    run = await api('GET', '/run', OPERATOR).catch(() => ({}));
+    if (run.status !== 'running') await new Promise((r) => setTimeout(r, 50));
+  }
+  for (const [provider, type] of [
+    ['aws', 'c7g.medium'],
+    ['azure', 'Standard_D2pls_v6'],
+  ] as const) {
+    for (let n = 0; n < 2; n++) {
+      const claim = await api('POST', `/runs/${run.run_id}/tasks/claim`, RUNNER, {
+        provider,
+        instance_type: type,
+        runner_id: `r-${type}`,
+      });
+      expect(claim.status).toBe('assigned');
+      const put = await fetch(claim.presigned_urls.result, { method: 'PUT', body: new Uint8Array(tarball) });
+      expect(put.status).toBe(200);
+      await api('POST', `/tasks/${claim.task.id}/complete`, RUNNER, { runner_id: `r-${type}` });
+    }
+  }
+  return run.run_id as number;
+}
+
+const overlap = (a: FakeCall, b: FakeCall): boolean => a.started < b.ended && b.started < a.ended;
+
+it('deploys, launches both fleets in parallel, runs, downloads, builds the site and tears the fleets down', async () => {
+  const [r, runId] = await Promise.all([
+    runCli(['start', '--config', configFile, '--yes', '--json', '--ssh-public-key', keyFile]),
+    playRunners(),
+  ]);
+  expect(r.stderr).toContain('vCPU quotas:');
+  expect(r.code).toBe(0);
+  const summary = JSON.parse(r.stdout);
+  expect(summary).toMatchObject({ run_id: runId, status: 'complete', fleets_kept: false });
+  expect(summary.tasks).toMatchObject({ total: 4, completed: 4 });
+
+  const results = join(box.dir, 'results', String(runId));
+  expect(summary.results_dir).toBe(results);
+  for (const t of ['c7g.medium-1', 'c7g.medium-2', 'Standard_D2pls_v6-1', 'Standard_D2pls_v6-2']) {
+    expect(readFileSync(join(results, t, 'output.txt'), 'utf8')).toBe('fib 1.0\n');
+  }
+  expect(JSON.parse(readFileSync(join(results, 'manifest.json'), 'utf8')).tasks).toHaveLength(4);
+  expect(existsSync(join(results, 'site', 'index.html'))).toBe(true);
+
+  const calls = box.calls().filter((c) => c.args[0] !== '--version');
+  const lines = calls.map(argv);
+  // Preflight reads the Azure quota (and the mocked AWS one) before anything is launched.
+  expect(lines[0]).toBe('az vm list-usage --location eastus --output json');
+  expect(sq).toHaveReceivedCommandWith(GetServiceQuotaCommand, {
+    ServiceCode: 'ec2',
+    QuotaCode: 'L-1216C47A',
+  });
+  expect(lines[1]).toMatch(/^cdk deploy Benchfleet --require-approval never --outputs-file .*outputs\.json$/);
+  const fleetDeploy = calls.find((c) =>
+    /^cdk deploy BenchfleetFleet -c fleetPlan=.*fleet-\d+\.json --require-approval never$/.test(argv(c)),
+  );
+  const apply = calls.find((c) => c.tool === 'terraform' && c.args[1] === 'apply');
+  expect(fleetDeploy?.fleetPlan).toMatchObject({
+    runId,
+    apiUrl: stack.apiUrl,
+    runnerKeySecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:runner',
+    artifactBucket: 'artifact-bucket',
+    artifactKey: 'runner/runner.js',
+    rubyVersion: '3.4.7',
+    plan: [expect.objectContaining({ instance_type: 'c7g.medium', vm_count: 2 })],
+  });
+  expect(apply?.tfvars).toMatchObject({
+    run_id: runId,
+    api_key: RUNNER,
+    fleet: { Standard_D2pls_v6: 1 },
+    region: 'eastus',
+  });
+  expect(String(apply?.tfvars?.runner_artifact_url)).toMatch(
+    /^https:\/\/artifact-bucket\.s3\..*runner\/runner\.js\?/,
+  );
+  // The two fleets go up at the same time, after the meta stack and before the run starts.
+  const init = calls.find((c) => c.tool === 'terraform' && c.args[1] === 'init');
+  const azureSpan = init && apply && { ...init, ended: apply.ended };
+  expect(fleetDeploy && azureSpan && overlap(fleetDeploy, azureSpan)).toBe(true);
+  expect(lines.slice(2, 6).sort()).toEqual(
+    [
+      expect.stringMatching(/^cdk deploy BenchfleetFleet/),
+      'terraform -chdir=terraform-azure init -input=false',
+      `terraform -chdir=terraform-azure workspace select -or-create run-${runId}`,
+      expect.stringMatching(
+        /^terraform -chdir=terraform-azure apply -input=false -auto-approve -var-file=.*azure-\d+\.tfvars\.json$/,
+      ),
+    ].sort(),
+  );
+  expect(lines.slice(6).sort()).toEqual(
+    [
+      expect.stringMatching(/^cdk destroy BenchfleetFleet -c fleetPlan=.* --force$/),
+      'terraform -chdir=terraform-azure init -input=false',
+      `terraform -chdir=terraform-azure workspace select -or-create run-${runId}`,
+      expect.stringMatching(
+        /^terraform -chdir=terraform-azure destroy -input=false -auto-approve -var-file=/,
+      ),
+    ].sort(),
+  );
+  // The run's var file held the runner key: gone with its fleet.
+  expect(existsSync(join(box.dir, '.benchfleet', `azure-${runId}.tfvars.json`))).toBe(false);
+});
