@@ -1,3 +1,47 @@
-// Placeholder until the CLI lands: keeps `bin/benchfleet.js` loadable.
-console.error('benchfleet: the CLI is being built; see README.md');
-process.exit(1);
+// The `benchfleet` master CLI: `local` (the embedded default), the cloud commands, and `site`.
+import { Command } from 'commander';
+import { register as registerDeploy } from './commands/deploy';
+import { register as registerDownload } from './commands/download';
+import { register as registerLocal } from './commands/local';
+import { register as registerNuke } from './commands/nuke';
+import { register as registerSite } from './commands/site';
+import { register as registerStart } from './commands/start';
+import { register as registerStatus } from './commands/status';
+import { register as registerStop } from './commands/stop';
+import { register as registerWatch } from './commands/watch';
+
+// Local mode pins its SDK versions; the notice about future Node 22 releases is noise for users.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+process.env.CDK_DISABLE_CLI_TELEMETRY ??= 'true';
+
+export function buildProgram(): Command {
+  const program = new Command('benchfleet')
+    .description(
+      'Run ruby-bench across many instance types at once; get one archive and one comparison site.',
+    )
+    .version(require('../package.json').version as string)
+    .showHelpAfterError('(add --help for usage)');
+  for (const register of [
+    registerLocal,
+    registerDeploy,
+    registerStart,
+    registerStatus,
+    registerWatch,
+    registerStop,
+    registerDownload,
+    registerNuke,
+    registerSite,
+  ]) {
+    register(program);
+  }
+  return program;
+}
+
+if (require.main === module || process.argv[1]?.endsWith('benchfleet.js')) {
+  buildProgram()
+    .parseAsync(process.argv)
+    .catch((err: unknown) => {
+      process.stderr.write(`benchfleet: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+    });
+}

@@ -28,12 +28,17 @@ const CLAIM_ROUNDS = 6;
  * A run's config never changes after start, so a warm process keeps it: an assigned claim then
  * costs two DynamoDB calls (ticket, task) instead of three. Bounded: only recent runs matter.
  */
-const runConfigs = new Map<number, Pick<RunRecord, 'config' | 'ruby_version'>>();
-async function runFacts(deps: Deps, runId: number): Promise<Pick<RunRecord, 'config' | 'ruby_version'>> {
+type RunFacts = Pick<RunRecord, 'config' | 'ruby_version'>;
+const runConfigs = new Map<number, Promise<RunFacts>>();
+function runFacts(deps: Deps, runId: number): Promise<RunFacts> {
   let facts = runConfigs.get(runId);
   if (!facts) {
-    const run = await getRunOrThrow(deps, runId);
-    facts = { config: run.config, ruby_version: run.ruby_version };
+    // the promise is cached, so concurrent first claims share one read
+    facts = getRunOrThrow(deps, runId).then((run) => ({
+      config: run.config,
+      ruby_version: run.ruby_version,
+    }));
+    facts.catch(() => runConfigs.delete(runId));
     if (runConfigs.size >= 16) runConfigs.delete(runConfigs.keys().next().value as number);
     runConfigs.set(runId, facts);
   }
@@ -93,11 +98,7 @@ export async function claimTask(deps: Deps, req: ClaimRequest, pathRunId?: numbe
   return { status: 'wait', retry_after_seconds: 1 };
 }
 
-async function assigned(
-  deps: Deps,
-  task: TaskRecord,
-  run: Pick<RunRecord, 'config' | 'ruby_version'>,
-): Promise<ClaimResponse> {
+async function assigned(deps: Deps, task: TaskRecord, run: RunFacts): Promise<ClaimResponse> {
   const cfg = run.config;
   return {
     status: 'assigned',

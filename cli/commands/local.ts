@@ -1,0 +1,259 @@
+// `benchfleet local`: the whole system on this machine, no cloud account. Starts the local stack
+// (dynalite, s3rver, the API, the reaper, in-process assembly) and the dashboard; with --serve it
+// only serves them, otherwise it posts the config, runs one local runner per instance type, shows
+// live progress, and unpacks the archive into results/<run-id>/ with the site built there.
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { serveDashboard } from '../../dashboard/serve';
+import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
+import type { RunView } from '../../lambdas/shared/contract';
+import { createRunner, type RunnerHandle } from '../../runner/agent';
+import { loadRunConfig } from '../config';
+import { ApiClient } from '../lib/api';
+import { action, CliError } from '../lib/errors';
+import { printJson } from '../lib/options';
+import { summaryLine, watchRun } from '../lib/progress';
+import { saveResults } from '../lib/results';
+
+interface LocalFlags {
+  config: string;
+  workload: 'synthetic' | 'docker';
+  keep?: boolean;
+  serve?: boolean;
+  port: string;
+  dashboardPort: string;
+  dataDir?: string;
+  apiKey?: string;
+  runnerKey?: string;
+  heartbeatTimeoutS: string;
+  reaperIntervalS: string;
+  resultsDir?: string;
+  slots: string;
+  syntheticSize: string;
+  image?: string;
+  rubyBenchDir?: string;
+  json?: boolean;
+}
+
+const say = (line = ''): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+const positive = (value: string, flag: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0)
+    throw new CliError(`${flag} must be a number of zero or more, got "${value}"`);
+  return n;
+};
+
+export function register(program: Command): void {
+  program
+    .command('local')
+    .description(
+      'run everything on this machine: API, runners, assembly, results/<run-id>/ and the site (what npm start runs)',
+    )
+    .option('-c, --config <file>', 'run config (JSON with comments)', 'runs/local.json')
+    .option(
+      '--workload <kind>',
+      'synthetic (built-in micro-benchmarks, offline) or docker (ruby-bench in containers)',
+      'synthetic',
+    )
+    .option('--keep', 'leave the API and the dashboard up after the run (Ctrl-C stops them)')
+    .option('--serve', 'only serve the API and the dashboard; start runs with `benchfleet start` or curl')
+    .option('--port <n>', 'API port (0 = any free port)', '0')
+    .option('--dashboard-port <n>', 'dashboard port (0 = any free port)', '0')
+    .option(
+      '--data-dir <dir>',
+      'keep the local DynamoDB, S3 and keys here; a restart resumes what was in flight',
+    )
+    .option('--api-key <key>', 'operator key (env BENCHFLEET_API_KEY; generated when absent)')
+    .option('--runner-key <key>', 'runner key (env BENCHFLEET_RUNNER_KEY; generated when absent)')
+    .option('--heartbeat-timeout-s <s>', 'fail tasks silent for this long', '120')
+    .option('--reaper-interval-s <s>', 'how often the reaper runs', '60')
+    .option('--results-dir <dir>', 'where results/<run-id>/ goes', 'results')
+    .option('--slots <n>', 'slots per local runner: a number, auto (one per vCPU) or cores', 'auto')
+    .option(
+      '--synthetic-size <n>',
+      'work per synthetic benchmark (0 = instant, 1 = a few seconds a task)',
+      '1',
+    )
+    .option('--image <name>', 'container image for --workload docker (default ruby:<ruby_version>)')
+    .option(
+      '--ruby-bench-dir <dir>',
+      'a local ruby-bench checkout mounted into the containers (offline docker runs)',
+    )
+    .option('--json', 'print the final report as JSON on stdout')
+    .action(action('local', runLocal));
+}
+
+async function runLocal(flags: LocalFlags): Promise<void> {
+  if (flags.workload !== 'synthetic' && flags.workload !== 'docker') {
+    throw new CliError(`--workload must be synthetic or docker, got "${flags.workload}"`);
+  }
+  const config = flags.serve ? undefined : loadRunConfig(flags.config);
+  if (config && (config.aws?.length || config.azure?.length)) {
+    throw new CliError(
+      `${flags.config} lists aws or azure instance types; \`benchfleet local\` runs provider local only (use \`benchfleet start\` for clouds)`,
+    );
+  }
+  if (flags.workload === 'docker') await requireDocker();
+  const dataDir = flags.dataDir ? resolve(flags.dataDir) : mkdtempSync(join(tmpdir(), 'benchfleet-local-'));
+  const stack = await startLocalStack({
+    port: positive(flags.port, '--port'),
+    dataDir,
+    operatorKey: flags.apiKey ?? process.env.BENCHFLEET_API_KEY,
+    runnerKey: flags.runnerKey ?? process.env.BENCHFLEET_RUNNER_KEY,
+    heartbeatTimeoutS: positive(flags.heartbeatTimeoutS, '--heartbeat-timeout-s'),
+    reaperIntervalS: positive(flags.reaperIntervalS, '--reaper-interval-s'),
+    waitRetrySeconds: 2,
+  });
+  const dashboard = await startDashboard(stack, positive(flags.dashboardPort, '--dashboard-port'));
+  say('== Benchfleet local mode ==');
+  say(`  API:          ${stack.apiUrl}`);
+  say(`  dashboard:    ${dashboard?.url ?? '(not available: see the message above)'}`);
+  say(`  operator key: ${stack.operatorKey}`);
+  say(`  runner key:   ${stack.runnerKey}`);
+  say(`  data dir:     ${dataDir}`);
+  let stopping = false;
+  const shutdown = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    await dashboard?.stop().catch(() => undefined);
+    await stack.stop();
+    if (!flags.dataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
+  if (flags.serve) {
+    say('Serving until Ctrl-C.');
+    await untilInterrupted();
+    return shutdown();
+  }
+  try {
+    await oneRun(stack, flags, config as NonNullable<typeof config>, dataDir);
+    if (flags.keep) {
+      say(`\nThe API and the dashboard stay up until Ctrl-C (${dashboard?.url ?? stack.apiUrl}).`);
+      await untilInterrupted();
+    }
+  } finally {
+    await shutdown();
+  }
+}
+
+async function oneRun(
+  stack: LocalStack,
+  flags: LocalFlags,
+  config: ReturnType<typeof loadRunConfig>,
+  dataDir: string,
+): Promise<void> {
+  const api = new ApiClient({ url: stack.apiUrl, key: async () => stack.operatorKey });
+  const started = await api.startRun({ ...config, run_id: config.run_id ?? Math.floor(Date.now() / 1000) });
+  const runId = started.run_id;
+  const types = config.local ?? [];
+  say(
+    `\n== run ${runId}: ${started.tasks_created} tasks on ${types.length} local instance type(s), ${flags.workload} workload ==`,
+  );
+  if (flags.workload === 'synthetic')
+    say(
+      '  (synthetic: built-in micro-benchmarks timed in Node, not ruby-bench; use --workload docker for the real suite)',
+    );
+  const logDir = join(dataDir, 'runner-logs');
+  mkdirSync(logDir, { recursive: true });
+  say(`  runner logs:  ${logDir}`);
+  const runners = types.map((instanceType) => startLocalRunner(stack, flags, runId, instanceType, logDir));
+  let run: RunView;
+  const interrupt = (): void => {
+    say(
+      '\nInterrupted: ending the run early (POST /run/stop) and keeping what completed. Ctrl-C again to quit now.',
+    );
+    process.once('SIGINT', () => process.exit(130));
+    api.stopRun().catch(() => undefined);
+  };
+  process.once('SIGINT', interrupt);
+  try {
+    run = await watchRun(api, { withKey: true, runId });
+  } finally {
+    process.removeListener('SIGINT', interrupt);
+    for (const r of runners) r.handle.stop();
+    await Promise.all(runners.map((r) => r.handle.done.catch(() => undefined)));
+    for (const r of runners) r.log.end();
+  }
+  say(summaryLine(run));
+  if (run.status === 'assembly_failed' || !run.gzip_url) {
+    throw new CliError(
+      `run ${runId} ended ${run.status} without an archive: ${run.assembly_error ?? 'no reason given'}`,
+    );
+  }
+  const report = await saveResults(runId, { url: run.gzip_url }, flags.resultsDir);
+  say('\n== done ==');
+  say(`  results:   ${report.results_dir}`);
+  if (report.site) say(`  site:      ${report.site}`);
+  const failed = run.tasks.failed + run.tasks.cancelled;
+  say(
+    `  tasks:     ${run.tasks.completed} completed, ${run.tasks.failed} failed, ${run.tasks.cancelled} cancelled of ${run.tasks.total}`,
+  );
+  if (failed > 0) say('  failed tasks and their reasons are listed in the site and in manifest.json');
+  if (flags.json) printJson({ run, results: report });
+}
+
+function startLocalRunner(
+  stack: LocalStack,
+  flags: LocalFlags,
+  runId: number,
+  instanceType: string,
+  logDir: string,
+): { handle: RunnerHandle; log: NodeJS.WritableStream & { end(): void } } {
+  const log = createWriteStream(join(logDir, `${instanceType}.log`), { flags: 'a' });
+  const slots =
+    flags.slots === 'auto' || flags.slots === 'cores' ? flags.slots : positive(flags.slots, '--slots');
+  const handle = createRunner({
+    apiUrl: stack.apiUrl,
+    apiKey: stack.runnerKey,
+    provider: 'local',
+    instanceType,
+    runId,
+    slots,
+    executor: flags.workload,
+    syntheticSize: positive(flags.syntheticSize, '--synthetic-size'),
+    heartbeatS: Math.max(1, Math.min(30, positive(flags.heartbeatTimeoutS, '--heartbeat-timeout-s') / 4)),
+    hostId: `local-${instanceType}`,
+    workDir: join(logDir, '..', 'runner-work', instanceType),
+    ...(flags.image ? { image: flags.image } : {}),
+    ...(flags.rubyBenchDir ? { rubyBenchDir: resolve(flags.rubyBenchDir) } : {}),
+    maxRetryS: 60,
+    logWrite: (line) => log.write(line.endsWith('\n') ? line : `${line}\n`),
+  });
+  return { handle, log };
+}
+
+async function startDashboard(
+  stack: LocalStack,
+  port: number,
+): Promise<{ url: string; stop(): Promise<void> } | undefined> {
+  try {
+    return await serveDashboard({ apiUrl: stack.apiUrl, port });
+  } catch (err) {
+    say(`  (the dashboard could not be served: ${(err as Error).message})`);
+    return undefined;
+  }
+}
+
+async function requireDocker(): Promise<void> {
+  const Docker = (await import('dockerode')).default;
+  const host = process.env.BENCHFLEET_DOCKER_HOST ?? process.env.DOCKER_HOST;
+  const docker = host?.startsWith('unix://') ? new Docker({ socketPath: host.slice(7) }) : new Docker();
+  try {
+    await docker.ping();
+  } catch (err) {
+    throw new CliError(
+      `--workload docker needs a Docker engine, and none answered (${(err as Error).message}); start dockerd, or set BENCHFLEET_DOCKER_HOST=unix:///path/to/docker.sock`,
+    );
+  }
+}
+
+function untilInterrupted(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
