@@ -66,9 +66,7 @@ export class FleetStack extends Stack {
 
     for (const entry of fleet.plan) {
       const userData = ec2.UserData.forLinux();
-      userData.addCommands(
-        ...runnerBootScript({ fleet, instanceType: entry.instance_type }),
-      );
+      userData.addCommands(...runnerBootScript({ fleet, instanceType: entry.instance_type }));
       for (let n = 1; n <= entry.vm_count; n++) {
         const instance = new ec2.Instance(this, `Runner-${entry.instance_type}-${n}`, {
           vpc,

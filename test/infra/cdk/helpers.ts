@@ -69,5 +69,9 @@ export function roleStatements(template: Template, roleLogicalId: string): State
         (r) => JSON.stringify(r) === JSON.stringify({ Ref: roleLogicalId }),
       ),
     )
-    .flatMap((p) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
+    .flatMap(policyStatements);
 }
+
+/** The statements of an IAM or bucket policy resource. */
+export const policyStatements = (p: Resource | undefined): Statement[] =>
+  (p?.Properties?.PolicyDocument as { Statement?: Statement[] } | undefined)?.Statement ?? [];

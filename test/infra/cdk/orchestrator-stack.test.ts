@@ -12,6 +12,7 @@ import { handlerEntry } from '../../../lib/paths';
 import {
   actionsOf,
   nagFindings,
+  policyStatements,
   resourcesOf,
   roleStatements,
   type Statement,
@@ -84,9 +85,10 @@ describe('API routes', () => {
   it('gives every function the environment lambdas/shared/env.ts requires', () => {
     const functions = resourcesOf(template, 'AWS::Lambda::Function');
     for (const f of stack.functions.values()) {
-      const vars = (
-        functions[logicalId(f)]?.Properties?.Environment as { Variables: Record<string, unknown> }
-      ).Variables;
+      const env = functions[logicalId(f)]?.Properties?.Environment as
+        | { Variables?: Record<string, unknown> }
+        | undefined;
+      const vars = env?.Variables ?? {};
       for (const name of Object.keys(LambdaEnv.shape)) expect(vars).toHaveProperty(name);
       expect(vars.POWERTOOLS_METRICS_NAMESPACE).toBe('Benchfleet');
     }
@@ -137,7 +139,7 @@ describe('API routes', () => {
 describe('least privilege', () => {
   it('never grants a wildcard action, and names table actions one by one (no Scan)', () => {
     for (const p of Object.values(resourcesOf(template, 'AWS::IAM::Policy'))) {
-      for (const s of (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement) {
+      for (const s of policyStatements(p)) {
         for (const a of actionsOf(s)) {
           expect(a).not.toBe('*');
           if (a.startsWith('dynamodb:')) {
@@ -273,7 +275,7 @@ describe('buckets and dashboard', () => {
       const policy = policies.find(
         (p) => JSON.stringify(p.Properties?.Bucket) === JSON.stringify({ Ref: id }),
       );
-      const statements = (policy?.Properties?.PolicyDocument as { Statement: Statement[] }).Statement;
+      const statements = policyStatements(policy);
       expect(statements).toContainEqual(
         expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
       );
