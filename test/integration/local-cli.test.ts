@@ -1,0 +1,87 @@
+// `benchfleet local` end to end, as a user runs it: a child process, exit 0, results/<id>/ with
+// every task's output.txt, a manifest that agrees, and the site.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Manifest } from '../../lambdas/shared/contract';
+
+const ROOT = join(__dirname, '..', '..');
+
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'benchfleet.js'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'WARN' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+it('runs a complete local run into results/<run-id>/ with a manifest that agrees and a site', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bf-cli-'));
+  const config = join(dir, 'run.json');
+  writeFileSync(
+    config,
+    '{\n  // two types, two runs each\n  "ruby_version": "3.4.7",\n  "runs_per_instance_type": 2,\n  "local": ["small", "large"]\n}\n',
+  );
+  const out = await runCli([
+    'local',
+    '--config',
+    config,
+    '--results-dir',
+    join(dir, 'results'),
+    '--synthetic-size',
+    '0',
+    '--json',
+  ]);
+  expect(out.stderr).toContain('== done ==');
+  expect(out.code).toBe(0);
+  const report = JSON.parse(out.stdout) as {
+    run: { run_id: number; status: string };
+    results: { results_dir: string; site: string };
+  };
+  expect(report.run.status).toBe('complete');
+  const resultsDir = report.results.results_dir;
+  const manifest = Manifest.parse(JSON.parse(readFileSync(join(resultsDir, 'manifest.json'), 'utf8')));
+  expect(manifest.run_id).toBe(report.run.run_id);
+  expect(manifest.tasks).toHaveLength(4);
+  for (const t of manifest.tasks) {
+    expect(t.status).toBe('completed');
+    expect(t.files).toContain(`${t.instance_type}-${t.run}/output.txt`);
+    expect(existsSync(join(resultsDir, `${t.instance_type}-${t.run}`, 'output.txt'))).toBe(true);
+  }
+  expect(readdirSync(resultsDir).sort()).toEqual([
+    'large-1',
+    'large-2',
+    'manifest.json',
+    'site',
+    'small-1',
+    'small-2',
+  ]);
+  expect(readFileSync(report.results.site, 'utf8')).toContain('small');
+}, 180_000);
+
+it('names the file, line and field of a bad config, exits non-zero and starts nothing', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bf-cli-'));
+  const config = join(dir, 'bad.json');
+  writeFileSync(
+    config,
+    '{\n  "ruby_version": "3.4.7",\n  "runs_per_instance_type": "two",\n  "local": ["a"]\n}\n',
+  );
+  const out = await runCli(['local', '--config', config, '--results-dir', join(dir, 'results')]);
+  expect(out.code).not.toBe(0);
+  expect(out.stderr).toContain('bad.json');
+  expect(out.stderr).toContain('runs_per_instance_type');
+  expect(out.stderr).toMatch(/bad\.json:3:\d+/);
+  expect(out.stderr).not.toContain('Benchfleet local mode');
+  expect(existsSync(join(dir, 'results'))).toBe(false);
+}, 60_000);
