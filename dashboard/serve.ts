@@ -1,10 +1,12 @@
 // Serves the built dashboard on loopback for the local mode: the files of distDir at /dashboard/,
 // and a generated /dashboard/config.json that points the page at the local API.
+import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 export interface ServeOptions {
   /** 0 or absent: any free port. */
@@ -28,6 +30,22 @@ const TYPES: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
 };
 
+const BUILD_SCRIPT = join(__dirname, '..', 'scripts', 'build-dashboard.mjs');
+
+/**
+ * Runs scripts/build-dashboard.mjs in a child node: it is plain ESM (so scripts/build.mjs can import
+ * it), which the CommonJS side (jest, tsx) cannot load in-process. Rejects with the script's output.
+ */
+export async function buildDashboardInto(outDir: string): Promise<string> {
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, [BUILD_SCRIPT, outDir]);
+    return stdout;
+  } catch (err) {
+    const e = err as Error & { stdout?: string; stderr?: string };
+    throw new Error(`building the dashboard failed: ${e.stderr || e.stdout || e.message}`, { cause: err });
+  }
+}
+
 /** True when distDir lacks a file, or when the sources beside this module are newer than its script. */
 function needsBuild(distDir: string): boolean {
   const built = ['index.html', 'styles.css', 'app.js'].map((f) => join(distDir, f));
@@ -46,9 +64,7 @@ function needsBuild(distDir: string): boolean {
 export async function serveDashboard(opts: ServeOptions): Promise<DashboardServer> {
   const distDir = opts.distDir ?? join(__dirname, 'dist');
   if (needsBuild(distDir)) {
-    // imported lazily: esbuild is a dev dependency, needed only when nothing was built yet
-    const { buildDashboard } = await import('./build');
-    await buildDashboard(distDir);
+    await buildDashboardInto(distDir);
   }
   const config = JSON.stringify({
     apiUrl: opts.apiUrl.replace(/\/+$/, ''),

@@ -7,6 +7,9 @@ import { type DashboardHarness, dashboardHarness, type OpenDashboard } from './h
 
 const secondsAgo = (s: number): string => new Date(Date.now() - s * 1000).toISOString();
 
+// chromium on a shared 2-core machine can be slow to start; the default 60 s is tight under load
+jest.setTimeout(120_000);
+
 describe('dashboard against a stand-in API', () => {
   let h: DashboardHarness;
   let api: FakeApi;

@@ -11,6 +11,9 @@ import { type DashboardHarness, dashboardHarness, type OpenDashboard } from './h
 
 type Assigned = Extract<ClaimResponse, { status: 'assigned' }>;
 
+// chromium on a shared 2-core machine can be slow to start; the default 60 s is tight under load
+jest.setTimeout(120_000);
+
 describe('dashboard against the local stack', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'dashboard-stack-'));
   let stack: LocalStack;

@@ -3,8 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { buildDashboardWithReport } from '../../../dashboard/build';
-import { type DashboardServer, serveDashboard } from '../../../dashboard/serve';
+import { buildDashboardInto, type DashboardServer, serveDashboard } from '../../../dashboard/serve';
 import { launchBrowser } from '../../helpers/browser';
 
 export interface DashboardHarness {
@@ -27,7 +26,7 @@ export interface OpenDashboard {
 
 export async function dashboardHarness(): Promise<DashboardHarness> {
   const distDir = mkdtempSync(join(tmpdir(), 'dashboard-dist-'));
-  await buildDashboardWithReport(distDir);
+  await buildDashboardInto(distDir);
   const browser = await launchBrowser();
   const opened: OpenDashboard[] = [];
   return {
@@ -57,7 +56,7 @@ export async function dashboardHarness(): Promise<DashboardHarness> {
         async refreshes(n = 1) {
           const target = (await count()) + n;
           await page.waitForFunction((t) => Number(document.body.dataset.refreshes ?? 0) >= t, target, {
-            timeout: 20_000,
+            timeout: 30_000,
           });
         },
         async close() {
