@@ -85,18 +85,26 @@ beforeEach(() => {
 });
 afterEach(() => box.restore());
 
-async function api(method: string, path: string, key: string, body?: unknown): Promise<Record<string, any>> {
+/** The few fields of the API's answers this test reads. */
+interface Answer {
+  status?: string;
+  run_id?: number;
+  task?: { id: number };
+  presigned_urls?: { result: string };
+}
+
+async function api(method: string, path: string, key: string, body?: unknown): Promise<Answer> {
   const res = await fetch(stack.apiUrl + path, {
     method,
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     ...(body !== undefined && { body: JSON.stringify(body) }),
   });
-  return (await res.json()) as Record<string, any>;
+  return (await res.json()) as Answer;
 }
 
 /** Plays one runner per instance type: claims every task, uploads a result and completes it. */
 async function playRunners(): Promise<number> {
-  let run: Record<string, any> = {};
+  let run: Answer = {};
   for (let i = 0; i < 600 && run.status !== 'running'; i++) {
     run = await api('GET', '/run', OPERATOR).catch(() => ({}));
     if (run.status !== 'running') await new Promise((r) => setTimeout(r, 50));
@@ -112,9 +120,12 @@ async function playRunners(): Promise<number> {
         runner_id: `r-${type}`,
       });
       expect(claim.status).toBe('assigned');
-      const put = await fetch(claim.presigned_urls.result, { method: 'PUT', body: new Uint8Array(tarball) });
+      const put = await fetch(String(claim.presigned_urls?.result), {
+        method: 'PUT',
+        body: new Uint8Array(tarball),
+      });
       expect(put.status).toBe(200);
-      await api('POST', `/tasks/${claim.task.id}/complete`, RUNNER, { runner_id: `r-${type}` });
+      await api('POST', `/tasks/${claim.task?.id}/complete`, RUNNER, { runner_id: `r-${type}` });
     }
   }
   return run.run_id as number;

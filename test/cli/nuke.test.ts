@@ -1,0 +1,198 @@
+// `benchfleet nuke`: IaC destroy first, then a tagged sweep in dependency order, then a second
+// look. Fake cdk/terraform/az on PATH; the AWS SDK answers from a small tagged inventory.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import 'aws-sdk-client-mock-jest';
+import { install, order, type World, world } from './fake-aws';
+import { argv, runCli, type Sandbox, sandbox } from './helpers';
+
+let box: Sandbox;
+let w: World;
+const RUN = 1_700_000_000;
+
+function azureGroups(): Array<{ name: string; properties?: { provisioningState: string } }> {
+  return JSON.parse(readFileSync(join(box.dir, 'az.json'), 'utf8')).groups;
+}
+
+beforeEach(() => {
+  box = sandbox({ FAKE_AZ_STATE: '' });
+  process.env.FAKE_AZ_STATE = join(box.dir, 'az.json');
+  writeFileSync(
+    process.env.FAKE_AZ_STATE,
+    JSON.stringify({
+      groups: [
+        {
+          name: `benchfleet-${RUN}`,
+          tags: { 'benchfleet:project': 'benchfleet', 'benchfleet:run-id': String(RUN) },
+        },
+        { name: 'payments-prod', tags: { team: 'payments' } },
+        { name: 'another-bench', tags: { 'benchfleet:project': 'another' } },
+      ],
+    }),
+  );
+  const state = join(box.dir, '.benchfleet');
+  mkdirSync(state);
+  writeFileSync(join(state, `fleet-${RUN}.json`), '{}');
+  writeFileSync(join(state, `azure-${RUN}.tfvars.json`), '{}');
+  w = world();
+  install(w);
+});
+afterEach(() => box.restore());
+
+const VALID_ORDER = [
+  'TerminateInstances',
+  'DeleteNatGateway',
+  'DisassociateAddress',
+  'ReleaseAddress',
+  'DeleteNetworkInterface',
+  'DeleteVolume',
+  'DeleteSecurityGroup',
+  'DetachInternetGateway',
+  'DeleteInternetGateway',
+  'DeleteSubnet',
+  'DeleteRouteTable',
+  'DeleteVpc',
+  'DeleteObjects',
+  'DeleteBucket',
+  'DeleteLogGroup',
+];
+
+it('destroys the stacks and the Azure run, then sweeps only tagged resources in dependency order', async () => {
+  const r = await runCli(['nuke', '--yes']);
+  expect(r.stderr).not.toContain('could not');
+  expect(r.code).toBe(0);
+
+  const tools = box
+    .calls()
+    .filter((c) => c.args[0] !== '--version')
+    .map(argv);
+  expect(tools[0]).toBe(
+    `cdk destroy BenchfleetFleet -c fleetPlan=${join(box.dir, '.benchfleet', `fleet-${RUN}.json`)} Benchfleet --force`,
+  );
+  expect(tools.slice(1, 4)).toEqual([
+    'terraform -chdir=terraform-azure init -input=false',
+    `terraform -chdir=terraform-azure workspace select -or-create run-${RUN}`,
+    `terraform -chdir=terraform-azure destroy -input=false -auto-approve -var-file=${join(box.dir, '.benchfleet', `azure-${RUN}.tfvars.json`)}`,
+  ]);
+  expect(tools).toContain(`az group delete --name benchfleet-${RUN} --yes --no-wait`);
+  expect(tools.filter((t) => t.startsWith('az group delete'))).toHaveLength(1);
+
+  expect(order).toEqual([
+    'TerminateInstances i-ours',
+    'DeleteNatGateway nat-ours',
+    'DisassociateAddress eipassoc-1',
+    'ReleaseAddress eipalloc-ours',
+    'DeleteNetworkInterface eni-ours',
+    'DeleteVolume vol-ours',
+    'DeleteSecurityGroup sg-ours',
+    'DetachInternetGateway igw-ours',
+    'DeleteInternetGateway igw-ours',
+    'DeleteSubnet subnet-ours',
+    'DeleteRouteTable rtb-ours',
+    'DeleteVpc vpc-ours',
+    'DeleteObjects bf-results',
+    'DeleteBucket bf-results',
+    'DeleteLogGroup /benchfleet/api',
+  ]);
+  expect(order.map((o) => o.split(' ')[0])).toEqual(VALID_ORDER);
+  // Nothing untagged, nothing of another project, no default group and no main route table.
+  expect(order.join('\n')).not.toMatch(/theirs|another|payments|sg-default|rtb-main/);
+  expect(w.instances.find((i) => i.InstanceId === 'i-theirs')?.State.Name).toBe('running');
+  expect(azureGroups().map((g) => [g.name, g.properties?.provisioningState])).toEqual([
+    [`benchfleet-${RUN}`, 'Deleting'],
+    ['payments-prod', undefined],
+    ['another-bench', undefined],
+  ]);
+  expect(r.stdout).toMatch(/0 resources left \(1 still being deleted by the provider\)/);
+  expect(existsSync(join(box.dir, '.benchfleet', `azure-${RUN}.tfvars.json`))).toBe(false);
+});
+
+it('is safe to run twice: the second run finds nothing and deletes nothing', async () => {
+  expect((await runCli(['nuke', '--yes'])).code).toBe(0);
+  install(w);
+  const before = box.calls().length;
+  const again = await runCli(['nuke', '--yes']);
+  expect(again.code).toBe(0);
+  expect(order).toEqual([]);
+  expect(again.stdout).toContain('deleted 0 of 0 tagged resource(s) found');
+  expect(again.stdout).toContain('0 resources left');
+  const later = box.calls().slice(before).map(argv);
+  expect(later.filter((t) => /delete|destroy/.test(t) && !t.startsWith('cdk destroy'))).toEqual([]);
+});
+
+it('--dry-run lists what it would delete and changes nothing', async () => {
+  const r = await runCli(['nuke', '--dry-run', '--json']);
+  expect(r.code).toBe(0);
+  expect(order).toEqual([]);
+  const tools = box.calls().map(argv);
+  expect(tools.filter((t) => /destroy|delete|apply/.test(t))).toEqual([]);
+  const report = JSON.parse(r.stdout);
+  expect(report.dry_run).toBe(true);
+  expect(report.found.map((f: { id: string }) => f.id).sort()).toEqual(
+    [
+      'i-ours',
+      'nat-ours',
+      'eipalloc-ours',
+      'eni-ours',
+      'vol-ours',
+      'sg-ours',
+      'igw-ours',
+      'subnet-ours',
+      'rtb-ours',
+      'vpc-ours',
+      'bf-results',
+      '/benchfleet/api',
+      `benchfleet-${RUN}`,
+    ].sort(),
+  );
+  expect(r.stderr).toContain('would run: cdk destroy');
+  expect(existsSync(join(box.dir, '.benchfleet', `azure-${RUN}.tfvars.json`))).toBe(true);
+});
+
+it('never deletes an untagged resource even when an API ignores the tag filter', async () => {
+  install(w, { ignoreFilters: true });
+  const r = await runCli(['nuke', '--yes']);
+  expect(r.code).toBe(0);
+  expect(order.join('\n')).not.toMatch(/theirs|another|payments/);
+  expect(order).toContain('DeleteVpc vpc-ours');
+});
+
+it('deletes Benchfleet stacks that cdk destroy could not remove', async () => {
+  process.env.FAKE_FAIL = 'cdk destroy';
+  w.stacks = [
+    { StackName: 'BenchfleetFleet', StackStatus: 'DELETE_FAILED' },
+    { StackName: 'Benchfleet', StackStatus: 'UPDATE_COMPLETE' },
+  ];
+  install(w);
+  const r = await runCli(['nuke', '--yes']);
+  expect(r.stderr).toContain('cdk destroy failed');
+  expect(r.code).toBe(0);
+  expect(order.slice(0, 3)).toEqual([
+    'DeleteStack BenchfleetFleet',
+    'DeleteStack Benchfleet',
+    'TerminateInstances i-ours',
+  ]);
+});
+
+it('reports survivors and exits 1 when something cannot be deleted', async () => {
+  install(w, { failVpc: true });
+  const r = await runCli(['nuke', '--yes']);
+  expect(r.code).toBe(1);
+  expect(r.stdout).toContain('1 resource(s) left:');
+  expect(r.stdout).toContain('aws vpc vpc-ours');
+  expect(r.stderr).toContain('1 resource(s) are left');
+});
+
+it('asks before deleting and refuses without a terminal', async () => {
+  // Run from a terminal, jest may hand this process a TTY stdin: make sure nothing waits for it.
+  const tty = Object.getOwnPropertyDescriptor(process.stdin, 'isTTY');
+  Object.defineProperty(process.stdin, 'isTTY', { value: false, configurable: true });
+  const r = await runCli(['nuke']).finally(() => {
+    if (tty) Object.defineProperty(process.stdin, 'isTTY', tty);
+    else delete (process.stdin as { isTTY?: boolean }).isTTY;
+  });
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain('pass --yes');
+  expect(order).toEqual([]);
+  expect(box.calls().filter((c) => c.args[0] !== '--version')).toEqual([]);
+});
