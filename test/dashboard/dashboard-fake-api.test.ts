@@ -235,6 +235,24 @@ describe('dashboard against a stand-in API', () => {
     expect(download.suggestedFilename()).toBe('results.tar.gz');
   });
 
+  it('says why the archive could not be built, and puts the progress in the tab title', async () => {
+    busyRun();
+    api.finish('complete');
+    api.run = {
+      ...api.run!,
+      status: 'assembly_failed',
+      archive_key: null,
+      assembly_error: 'S3 upload failed: 503 Slow Down',
+    };
+    d = await h.open(api.url);
+    const { page } = d;
+    await page
+      .locator('#archive', { hasText: 'could not be built: S3 upload failed: 503 Slow Down' })
+      .waitFor();
+    expect(await page.locator('#run-status').textContent()).toBe('Archive assembly failed');
+    expect(await page.title()).toBe('2/12 · Run 1764000000 · Benchfleet');
+  });
+
   it('shows a notice while the API is unreachable and clears it when the API is back', async () => {
     busyRun();
     d = await h.open(api.url);
