@@ -1,0 +1,102 @@
+// One runner tarball read on its own: which names are kept, under which name, and the caps.
+import { Readable } from 'node:stream';
+import { DEFAULT_LIMITS, decideEntry, taskFolder } from '../../lambdas/core/assembly/entries';
+import { readTarball } from '../../lambdas/core/assembly/tarball';
+import { makeTarball } from './helpers';
+
+const read = async (
+  entries: Parameters<typeof makeTarball>[0],
+  limits = DEFAULT_LIMITS,
+  role: 'result' | 'error' = 'result',
+) => readTarball(Readable.from([await makeTarball(entries)]), role, limits);
+
+describe('readTarball', () => {
+  it('prefers output.txt to a raw output_NNN.txt whatever their order, and keeps the last duplicate', async () => {
+    const got = await read([
+      { name: 'output.txt', data: 'renamed' },
+      { name: 'output_002.txt', data: 'raw' },
+      { name: 'output_002.json', data: '{"raw":true}' },
+      { name: 'meta.json', data: '{"v":1}' },
+      { name: './meta.json', data: '{"v":2}' },
+    ]);
+    expect(Object.fromEntries(got.files.map((f) => [f.name, f.data.toString()]))).toEqual({
+      'output.txt': 'renamed',
+      'output.json': '{"raw":true}',
+      'meta.json': '{"v":2}',
+    });
+    expect(got.problems).toEqual([]);
+    const reversed = await read([
+      { name: 'output_002.txt', data: 'raw' },
+      { name: 'output.txt', data: 'renamed' },
+    ]);
+    expect(reversed.files.map((f) => [f.name, f.data.toString()])).toEqual([['output.txt', 'renamed']]);
+  });
+
+  it('keeps nested logs, ignores unexpected names and directories silently', async () => {
+    const got = await read([
+      { name: './', type: 'directory' },
+      { name: './logs/', type: 'directory' },
+      { name: './logs/bench/fib.log', data: 'fib' },
+      { name: './data/output.txt', data: 'nested output is not the output' },
+      { name: './random.bin', data: 'x' },
+    ]);
+    expect(got.files.map((f) => f.name)).toEqual(['logs/bench/fib.log']);
+    expect(got.problems).toEqual([]);
+  });
+
+  it('keeps only logs/ and meta.json from an error tarball', async () => {
+    const got = await read(
+      [
+        { name: 'output.txt', data: 'o' },
+        { name: 'meta.json', data: '{}' },
+        { name: 'logs/err.log', data: 'e' },
+      ],
+      DEFAULT_LIMITS,
+      'error',
+    );
+    expect(got.files.map((f) => f.name).sort()).toEqual(['logs/err.log', 'meta.json']);
+  });
+
+  it('stops at the per-task byte cap and refuses a tarball with too many entries', async () => {
+    const capped = await read(
+      [
+        { name: 'output.txt', data: 'a'.repeat(600) },
+        { name: 'output.json', data: 'b'.repeat(600) },
+      ],
+      { ...DEFAULT_LIMITS, maxTaskBytes: 1000 },
+    );
+    expect(capped.files.map((f) => f.name)).toEqual(['output.txt']);
+    expect(capped.problems).toEqual(['over the 1000-byte cap per task: output.json']);
+
+    const many = await read(
+      Array.from({ length: 20 }, (_, i) => ({ name: `logs/${i}.log`, data: 'x' })),
+      { ...DEFAULT_LIMITS, maxEntries: 10 },
+    );
+    expect(many).toEqual({ files: [], problems: [], unreadable: 'more than 10 entries' });
+  });
+});
+
+describe('decideEntry and taskFolder', () => {
+  it('refuses unsafe names before looking at the type', () => {
+    expect(decideEntry('result', 'logs/../../x', 'file', 1, DEFAULT_LIMITS)).toEqual({
+      keep: false,
+      problem: 'path escapes its folder: logs/../../x',
+    });
+    expect(decideEntry('result', 'a\\b', 'file', 1, DEFAULT_LIMITS)).toMatchObject({ keep: false });
+    expect(decideEntry('result', 'logs/a b.log', 'file', 1, DEFAULT_LIMITS)).toMatchObject({ keep: false });
+    expect(decideEntry('result', 'logs/x', 'fifo', 0, DEFAULT_LIMITS)).toEqual({
+      keep: false,
+      problem: 'fifo refused: logs/x',
+    });
+    expect(decideEntry('result', '././output.csv', 'file', 1, DEFAULT_LIMITS)).toEqual({
+      keep: true,
+      name: 'output.csv',
+      kind: 'output',
+    });
+  });
+
+  it('names folders <instance_type>-<run> and never lets a record add a path separator', () => {
+    expect(taskFolder('c7g.large', 3)).toBe('c7g.large-3');
+    expect(taskFolder('../etc', 1)).toBe('.._etc-1');
+  });
+});
