@@ -28,7 +28,8 @@ export async function unpackArchive(source: NodeJS.ReadableStream, dir: string):
   const ex = extract();
   ex.on('entry', (header, stream, next) => {
     const fail = (err: Error): void => {
-      stream.resume();
+      // The entry stream is torn down with the extractor; its error is the one reported below.
+      stream.on('error', () => undefined);
       ex.destroy(err);
     };
     const name = header.name.replace(/^\.\/+/, '');

@@ -2,7 +2,7 @@
 // active tasks, status, current benchmark, percent and heartbeat age. On a terminal the block is
 // redrawn in place; in a log (not a TTY) a line is printed only when something changed.
 import type { RunStatus, RunView, TaskView } from '../../lambdas/shared/contract';
-import type { ApiClient } from './api';
+import { type ApiClient, ApiError } from './api';
 import { CliError } from './errors';
 
 export const FINAL_STATUSES: readonly RunStatus[] = ['complete', 'cancelled', 'assembly_failed'];
@@ -96,6 +96,13 @@ export async function watchRun(api: ApiClient, opts: WatchOptions = {}): Promise
       if (!opts.json && c.claimed + c.running > 0) tasks = await api.listTasks();
       failures = 0;
     } catch (err) {
+      // No run, or a wrong key, will not fix itself: say so at once.
+      if (err instanceof ApiError && err.status === 404) {
+        throw new CliError(
+          'no run has been started on this deployment yet: `benchfleet start --config FILE`',
+        );
+      }
+      if (err instanceof ApiError && err.status < 500) throw err;
       failures += 1;
       if (failures >= MAX_FAILED_POLLS) throw err;
       process.stderr.write(`(polling failed, retrying: ${(err as Error).message})\n`);

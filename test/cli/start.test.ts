@@ -210,3 +210,20 @@ it('deploys, launches both fleets in parallel, runs, downloads, builds the site 
   // The run's var file held the runner key: gone with its fleet.
   expect(existsSync(join(box.dir, '.benchfleet', `azure-${runId}.tfvars.json`))).toBe(false);
 });
+
+it('stops before launching anything when a vCPU quota is short', async () => {
+  sq.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 1 } });
+  const r = await runCli(['start', '--config', configFile, '--yes', '--ssh-public-key', keyFile]);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain('SHORT aws Running On-Demand Standard');
+  expect(r.stderr).toContain('not enough vCPU quota, nothing was launched');
+  expect(box.calls().filter((c) => c.tool === 'cdk' || c.args.includes('apply'))).toEqual([]);
+});
+
+it('says which tool is missing before launching anything', async () => {
+  process.env.BENCHFLEET_TERRAFORM = 'terraform-not-installed-here';
+  const r = await runCli(['start', '--config', configFile, '--yes', '--ssh-public-key', keyFile]);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain('terraform was not found');
+  expect(box.calls().filter((c) => c.tool === 'cdk')).toEqual([]);
+});

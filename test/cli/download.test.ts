@@ -1,0 +1,109 @@
+// `benchfleet download RUN_ID` reads runs/<id>/results.tar.gz with the operator's own AWS
+// credentials (S3 mocked here), unpacks it into results/<id>/ and builds the site; the unpacker
+// refuses entries that would land outside that folder.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { pack } from 'tar-stream';
+import { unpackArchive } from '../../cli/lib/archive';
+import { runCli, type Sandbox, sandbox } from './helpers';
+
+const s3 = mockClient(S3Client);
+let box: Sandbox;
+
+async function tarGz(
+  entries: Array<{ name: string; body?: string; type?: 'file' | 'directory' | 'symlink'; linkname?: string }>,
+): Promise<Buffer> {
+  const p = pack();
+  for (const e of entries) {
+    p.entry(
+      { name: e.name, type: e.type ?? 'file', ...(e.linkname && { linkname: e.linkname }) },
+      e.body ?? '',
+    );
+  }
+  p.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of p) chunks.push(c as Buffer);
+  return gzipSync(Buffer.concat(chunks));
+}
+
+const manifest = JSON.stringify({
+  run_id: 1700000001,
+  ruby_version: '3.4.7',
+  status: 'complete',
+  config: {},
+  created_at: '2026-01-01T00:00:00Z',
+  finished_at: '2026-01-01T01:00:00Z',
+  tasks: [],
+});
+
+beforeEach(() => {
+  box = sandbox();
+  s3.reset();
+});
+afterEach(() => box.restore());
+
+it('fetches the archive from the results bucket, unpacks it and builds the site', async () => {
+  const body = await tarGz([
+    { name: 'manifest.json', body: manifest },
+    { name: 'c7g.medium-1/', type: 'directory' },
+    { name: 'c7g.medium-1/output.txt', body: 'fib 1.0\n' },
+  ]);
+  s3.on(GetObjectCommand).resolves({ Body: Readable.from([body]) as never });
+  const r = await runCli(['download', '1700000001', '--bucket', 'my-results', '--json']);
+  expect(r.stderr).not.toContain('could not');
+  expect(r.code).toBe(0);
+  expect(s3).toHaveReceivedCommandWith(GetObjectCommand, {
+    Bucket: 'my-results',
+    Key: 'runs/1700000001/results.tar.gz',
+  });
+  const dir = join(box.dir, 'results', '1700000001');
+  expect(JSON.parse(r.stdout)).toMatchObject({ run_id: 1700000001, results_dir: dir, files: 2 });
+  expect(readFileSync(join(dir, 'c7g.medium-1', 'output.txt'), 'utf8')).toBe('fib 1.0\n');
+  expect(existsSync(join(dir, 'site', 'index.html'))).toBe(true);
+});
+
+it('says when the run has no archive', async () => {
+  s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'no such key', $metadata: {} }));
+  const r = await runCli(['download', '1700000002', '--bucket', 'my-results']);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain('s3://my-results/runs/1700000002/results.tar.gz does not exist');
+});
+
+it('needs a deployment or --bucket', async () => {
+  const r = await runCli(['download', '1700000003']);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain('run `benchfleet deploy` first');
+  expect(s3.calls()).toHaveLength(0);
+});
+
+describe('unpackArchive', () => {
+  it.each([
+    ['a parent path', [{ name: '../evil.txt', body: 'x' }]],
+    ['an absolute path', [{ name: '/tmp/evil.txt', body: 'x' }]],
+    ['a symlink', [{ name: 'link', type: 'symlink' as const, linkname: '/etc/passwd' }]],
+  ])('refuses %s', async (_what, entries) => {
+    const dir = join(box.dir, 'unpack');
+    await expect(unpackArchive(Readable.from([await tarGz(entries)]), dir)).rejects.toThrow(/refused/);
+    expect(existsSync(join(box.dir, 'evil.txt'))).toBe(false);
+  });
+
+  it('accepts ./-prefixed entries as tar -C dir . makes them', async () => {
+    const dir = join(box.dir, 'unpack-ok');
+    const res = await unpackArchive(
+      Readable.from([
+        await tarGz([
+          { name: './', type: 'directory' },
+          { name: './a/output.txt', body: 'ok' },
+        ]),
+      ]),
+      dir,
+    );
+    expect(res.files).toBe(1);
+    expect(readFileSync(join(dir, 'a', 'output.txt'), 'utf8')).toBe('ok');
+  });
+});

@@ -1,0 +1,64 @@
+// status, watch and stop against the real local API stack.
+import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
+import { runCli, type Sandbox, sandbox } from './helpers';
+
+const OPERATOR = 'cli-run-operator';
+let stack: LocalStack;
+let box: Sandbox;
+
+beforeAll(async () => {
+  stack = await startLocalStack({
+    operatorKey: OPERATOR,
+    runnerKey: 'cli-run-runner',
+    reaperIntervalS: 3600,
+  });
+});
+afterAll(() => stack.stop());
+beforeEach(() => {
+  box = sandbox({ BENCHFLEET_API_URL: stack.apiUrl });
+});
+afterEach(() => box.restore());
+
+it('status says when no run was started, and needs an API', async () => {
+  const none = await runCli(['status']);
+  expect(none.code).toBe(1);
+  expect(none.stderr).toContain('no run has been started');
+  delete process.env.BENCHFLEET_API_URL;
+  const noApi = await runCli(['status']);
+  expect(noApi.code).toBe(1);
+  expect(noApi.stderr).toContain('run `benchfleet deploy` first');
+});
+
+it('status, stop and watch follow a run to its end', async () => {
+  const res = await fetch(`${stack.apiUrl}/run/start`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ ruby_version: '3.4.7', runs_per_instance_type: 2, local: ['local-a', 'local-b'] }),
+  });
+  const { run_id: runId } = (await res.json()) as { run_id: number };
+
+  const status = await runCli(['status']);
+  expect(status.code).toBe(0);
+  expect(status.stdout).toContain(`run ${runId} running: 0/4 finished`);
+  expect(status.stdout).toMatch(/local\s+local-a\s+\[\.{10}\] 0\/2 completed, 2 pending/);
+  const json = JSON.parse((await runCli(['status', '--json'])).stdout);
+  expect(json.run).toMatchObject({ run_id: runId, status: 'running', gzip_url: null });
+  expect(json.tasks).toHaveLength(4);
+
+  const badKey = await runCli(['stop', '--api-key', 'wrong']);
+  expect(badKey.code).toBe(1);
+  expect(badKey.stderr).toContain('401');
+  expect(badKey.stderr).toContain('the operator key is wrong');
+
+  const stop = await runCli(['stop', '--api-key', OPERATOR]);
+  expect(stop.code).toBe(0);
+  expect(stop.stdout).toContain(`benchfleet download ${runId}`);
+
+  const watch = await runCli(['watch', '--json']);
+  expect(watch.code).toBe(0);
+  const views = watch.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { status: string });
+  expect(views.at(-1)?.status).toBe('cancelled');
+});
