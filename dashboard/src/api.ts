@@ -25,7 +25,16 @@ export interface ApiClient {
   getRun(key?: string): Promise<RunView | undefined>;
   listTasks(limit: number, cursor?: string): Promise<TaskListResponse>;
   stopRun(key: string): Promise<MessageResponse>;
+  /**
+   * The API's clock, estimated from the `Date` header of its last answer when the API exposes it
+   * (`Access-Control-Expose-Headers: Date`); the browser's clock otherwise. Heartbeat ages use it,
+   * so a laptop whose clock is a few minutes off does not see every task as stale.
+   */
+  serverNow(): number;
 }
+
+/** Below this the Date header (1 s resolution, plus the round trip) cannot tell skew from noise. */
+const SKEW_THRESHOLD_MS = 5_000;
 
 const TIMEOUT_MS = 10_000;
 
@@ -59,13 +68,23 @@ export function createApiClient(
   fetchImpl: typeof fetch = fetch.bind(globalThis),
 ): ApiClient {
   const base = baseUrl.replace(/\/+$/, '');
+  let skewMs = 0;
+
+  function noteClock(res: Response): void {
+    const date = Date.parse(res.headers.get('date') ?? '');
+    if (Number.isNaN(date)) return;
+    const skew = date - Date.now();
+    skewMs = Math.abs(skew) > SKEW_THRESHOLD_MS ? skew : 0;
+  }
 
   async function call(path: string, init: RequestInit = {}): Promise<Response> {
     const ctrl = new AbortController();
     const timer = setTimeout(() => ctrl.abort(), TIMEOUT_MS);
     try {
       // no-store: a cached GET /run would freeze the page on old counts
-      return await fetchImpl(base + path, { cache: 'no-store', ...init, signal: ctrl.signal });
+      const res = await fetchImpl(base + path, { cache: 'no-store', ...init, signal: ctrl.signal });
+      noteClock(res);
+      return res;
     } catch (err) {
       throw new UnreachableError(`Cannot reach the API at ${base}`, { cause: err });
     } finally {
@@ -85,6 +104,7 @@ export function createApiClient(
 
   return {
     baseUrl: base,
+    serverNow: () => Date.now() + skewMs,
     async getRun(key) {
       const res = await call('/run', key ? { headers: auth(key) } : {});
       if (res.status === 404) {

@@ -174,9 +174,10 @@ class Dashboard {
   }
 
   private render(): void {
-    const now = Date.now();
-    if (this.lastOk !== undefined)
-      setText(byId('updated'), `Updated ${formatClock(new Date(this.lastOk).toISOString(), now)}`);
+    if (this.lastOk !== undefined) {
+      setText(byId('updated'), `Updated ${formatClock(new Date(this.lastOk).toISOString(), Date.now())}`);
+    }
+    const now = this.api.serverNow(); // ages are measured on the API's clock, not the browser's
     const known = this.lastOk !== undefined;
     show(byId('loading'), !known);
     show(byId('idle'), known && !this.run);
@@ -216,7 +217,8 @@ async function boot(): Promise<void> {
     setTimeout(() => void boot(), 5000);
     return;
   }
-  const seconds = cfg.refreshSeconds && cfg.refreshSeconds > 0 ? Math.min(cfg.refreshSeconds, 60) : 5;
+  const seconds =
+    cfg.refreshSeconds && cfg.refreshSeconds > 0 ? Math.min(Math.max(cfg.refreshSeconds, 1), 60) : 5;
   new Dashboard(createApiClient(cfg.apiUrl), seconds * 1000).start();
 }
 

@@ -106,6 +106,24 @@ describe('dashboard against a stand-in API', () => {
     await page.screenshot({ path: screenshotPath('dashboard-stand-in.png'), fullPage: true });
   });
 
+  it('measures heartbeat ages on the API clock when the browser clock is off', async () => {
+    api.clockOffsetMs = -10 * 60_000; // the API's clock is ten minutes behind this browser's
+    api.startRun(1764000002, [['aws', 'c7g.large']], 1);
+    const apiNow = Date.now() + api.clockOffsetMs;
+    api.update(0, {
+      status: 'running',
+      runner_id: 'i-0abc',
+      claimed_at: new Date(apiNow - 20_000).toISOString(),
+      heartbeat_at: new Date(apiNow - 5_000).toISOString(),
+      heartbeat_status: 'running',
+    });
+    d = await h.open(api.url);
+    const row = d.page.locator('#task-rows tr').first();
+    await row.waitFor();
+    expect(await row.locator('.hb-text').textContent()).toMatch(/^running · \d+s ago$/);
+    expect((await row.getAttribute('class')) ?? '').not.toContain('stale');
+  });
+
   it('updates rows in place: the same row nodes, the scroll position and a text selection survive a refresh', async () => {
     api.startRun(1764000001, [['local', 'local-small']], 150); // more rows than fit, two pages
     d = await h.open(api.url, { width: 1000, height: 500 });

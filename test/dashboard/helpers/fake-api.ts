@@ -36,6 +36,8 @@ export class FakeApi {
   readonly forced = new Map<string, { status: number; error: ErrorBody['error']; message: string }>();
   /** Requests seen, for assertions: `GET /run auth=yes`. */
   readonly log: string[] = [];
+  /** How far the API's clock is from the test's (negative: behind); sent in an exposed Date header. */
+  clockOffsetMs = 0;
   private server: Server | undefined;
   private port = 0;
 
@@ -160,6 +162,8 @@ export class FakeApi {
       'Access-Control-Allow-Origin': '*',
       'Access-Control-Allow-Headers': 'Authorization, Content-Type',
       'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
+      'Access-Control-Expose-Headers': 'Date',
+      Date: new Date(Date.now() + this.clockOffsetMs).toUTCString(),
     };
     const send = <S extends z.ZodType>(status: number, schema: S, body: z.infer<S>): undefined => {
       res.writeHead(status, { ...cors, 'Content-Type': 'application/json' });
