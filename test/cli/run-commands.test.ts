@@ -7,6 +7,8 @@ let stack: LocalStack;
 let box: Sandbox;
 
 beforeAll(async () => {
+  // The in-process API would print its CloudWatch metric lines into the CLI's stdout.
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   stack = await startLocalStack({
     operatorKey: OPERATOR,
     runnerKey: 'cli-run-runner',

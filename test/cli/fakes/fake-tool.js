@@ -27,6 +27,31 @@ if (contextFile) entry.fleetPlan = JSON.parse(fs.readFileSync(contextFile, 'utf8
 const varFile = args.find((a) => a.startsWith('-var-file='))?.slice('-var-file='.length);
 if (varFile && fs.existsSync(varFile)) entry.tfvars = JSON.parse(fs.readFileSync(varFile, 'utf8'));
 
+// FAKE_RENDEZVOUS=<dir>: `cdk deploy BenchfleetFleet` and `terraform apply` each wait (up to 30 s)
+// until the other has started, so they only both succeed when the CLI runs them at the same time.
+const party =
+  tool === 'cdk' && args[0] === 'deploy' && args[1] === 'BenchfleetFleet'
+    ? 'cdk'
+    : tool === 'terraform' && args[1] === 'apply'
+      ? 'terraform'
+      : undefined;
+function rendezvous(then) {
+  const dir = process.env.FAKE_RENDEZVOUS;
+  if (!dir || !party) return then();
+  fs.writeFileSync(`${dir}/${party}`, '');
+  const other = `${dir}/${party === 'cdk' ? 'terraform' : 'cdk'}`;
+  const deadline = Date.now() + 30_000;
+  const poll = () => {
+    if (fs.existsSync(other)) return then();
+    if (Date.now() > deadline) {
+      console.error(`fake ${tool}: the other fleet never started while this one ran: not parallel`);
+      return finish(1);
+    }
+    setTimeout(poll, 20);
+  };
+  poll();
+}
+
 if (fails()) {
   console.error(`fake ${tool}: failing as FAKE_FAIL asks`);
   finish(1);
@@ -34,13 +59,15 @@ if (fails()) {
   const outIdx = args.indexOf('--outputs-file');
   if (outIdx >= 0) fs.writeFileSync(args[outIdx + 1], process.env.FAKE_CDK_OUTPUTS ?? '{}');
   console.log(`fake cdk: ${args.join(' ')}`);
-  later(() => {
-    console.log('fake cdk: done');
-    finish(0);
-  });
+  rendezvous(() =>
+    later(() => {
+      console.log('fake cdk: done');
+      finish(0);
+    }),
+  );
 } else if (tool === 'terraform') {
   console.log(`fake terraform: ${args.join(' ')}`);
-  later(() => finish(0));
+  rendezvous(() => later(() => finish(0)));
 } else if (tool === 'az') {
   const state = process.env.FAKE_AZ_STATE; // JSON file: { groups: [...] }
   const read = () =>
