@@ -100,7 +100,7 @@ export function acknowledgeOrchestratorFindings(stack: Stack, t: OrchestratorNag
   ack(
     t.distribution,
     'AwsSolutions-CFR4',
-    'The default *.cloudfront.net certificate is used (no custom domain), where CloudFront fixes the policy; TLSv1.2_2021 applies once a certificate is added.',
+    'The default *.cloudfront.net certificate is used (no custom domain), where CloudFront fixes the policy; set minimumProtocolVersion when a custom domain and certificate are added.',
   );
 
   // aws-s3-deployment's singleton upload function (one per stack, created by CDK).

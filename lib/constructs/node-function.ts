@@ -8,7 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { LAMBDA_BUNDLING } from '../bundling';
+import { lambdaBundling, parseSdkSource } from '../bundling';
 import { handlerEntry, REPO_ROOT } from '../paths';
 
 /** Node.js 24 is the newest LTS runtime aws-cdk-lib 2.276 offers (NODEJS_24_X). */
@@ -61,7 +61,7 @@ export class NodeFunction extends NodejsFunction {
       logGroup,
       projectRoot: REPO_ROOT,
       depsLockFilePath: `${REPO_ROOT}/package-lock.json`,
-      bundling: { ...LAMBDA_BUNDLING, mainFields: [...LAMBDA_BUNDLING.mainFields] },
+      bundling: lambdaBundling(parseSdkSource(scope.node.tryGetContext('lambdaSdk'))),
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,

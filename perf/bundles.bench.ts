@@ -1,0 +1,86 @@
+// `npm run perf -- bundles`: per Lambda (each route handler, the reaper, each assembly step) and for
+// the runner, the minified bundle size and the median time to load it in a fresh Node process, a
+// proxy for a cold start. The Lambda bundles use the CDK's own esbuild options (lib/bundling.ts).
+// Targets (issue 6): <= 500 KB and <= 150 ms each. BENCH_RUNS sets the samples per bundle (default 5);
+// BENCH_SDK=runtime measures the `-c lambdaSdk=runtime` bundles (the SDK then loads from node_modules,
+// as it would from the Lambda runtime's).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { HANDLERS, REAPER_HANDLER } from '../lambdas/shared/routes';
+import { type LambdaSdkSource, lambdaBundling, parseSdkSource } from '../lib/bundling';
+import { handlerEntry, REPO_ROOT } from '../lib/paths';
+import { STEP_HANDLERS } from '../lib/workflows/assembly-workflow';
+
+export const TARGET_KB = 500;
+export const TARGET_INIT_MS = 150;
+
+const LOAD = `const t = process.hrtime.bigint(); require(process.argv[1]);
+process.stdout.write(String(Number(process.hrtime.bigint() - t) / 1e6));`;
+
+/** Median load time of `file` over `runs` fresh processes (each pays the full module load). */
+export function medianInitMs(file: string, runs: number, nodePath?: string): number {
+  const env = { PATH: process.env.PATH, ...(nodePath ? { NODE_PATH: nodePath } : {}) };
+  const samples = Array.from({ length: runs }, () =>
+    Number(execFileSync(process.execPath, ['-e', LOAD, file], { encoding: 'utf8', env })),
+  ).sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)] ?? Number.NaN;
+}
+
+const SDK = parseSdkSource(process.env.BENCH_SDK);
+const BUNDLING = lambdaBundling(SDK);
+
+async function bundleLambda(name: string, outDir: string): Promise<string> {
+  const outfile = join(outDir, name, 'index.js');
+  await build({
+    entryPoints: [handlerEntry(name)],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: BUNDLING.target,
+    format: 'cjs',
+    minify: BUNDLING.minify,
+    sourcemap: BUNDLING.sourceMap,
+    mainFields: [...BUNDLING.mainFields],
+    external: [...BUNDLING.externalModules],
+    tsconfig: join(REPO_ROOT, 'tsconfig.json'),
+    logLevel: 'error',
+  });
+  return outfile;
+}
+
+async function bundleRunner(outDir: string): Promise<string> {
+  const mod = (await import(pathToFileURL(join(REPO_ROOT, 'scripts', 'build-runner.mjs')).href)) as {
+    buildRunner: (o: { outfile: string }) => Promise<{ outfile: string }>;
+  };
+  return (await mod.buildRunner({ outfile: join(outDir, 'runner', 'runner.js') })).outfile;
+}
+
+export async function run(): Promise<void> {
+  const runs = Math.max(1, Number(process.env.BENCH_RUNS ?? 5));
+  const outDir = mkdtempSync(join(tmpdir(), 'benchfleet-bundles-'));
+  const lambdas = [...HANDLERS, REAPER_HANDLER, ...Object.values(STEP_HANDLERS)];
+  try {
+    const report = (name: string, file: string, sdk: LambdaSdkSource | null): void => {
+      const kb = Math.round((statSync(file).size / 1024) * 10) / 10;
+      const nodePath = sdk === 'runtime' ? join(REPO_ROOT, 'node_modules') : undefined;
+      const initMs = Math.round(medianInitMs(file, runs, nodePath) * 10) / 10;
+      const line = {
+        bench: 'bundles',
+        name,
+        kb,
+        init_ms: initMs,
+        ...(sdk ? { sdk } : {}),
+        within_target: kb <= TARGET_KB && initMs <= TARGET_INIT_MS,
+      };
+      console.log(JSON.stringify(line));
+    };
+    for (const name of lambdas) report(name, await bundleLambda(name, outDir), SDK);
+    report('runner', await bundleRunner(outDir), null);
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+}
