@@ -22,7 +22,7 @@ interface LocalFlags {
   workload: 'synthetic' | 'docker';
   keep?: boolean;
   serve?: boolean;
-  port: string;
+  port?: string;
   dashboardPort: string;
   dataDir?: string;
   apiKey?: string;
@@ -62,7 +62,7 @@ export function register(program: Command): void {
     )
     .option('--keep', 'leave the API and the dashboard up after the run (Ctrl-C stops them)')
     .option('--serve', 'only serve the API and the dashboard; start runs with `benchfleet start` or curl')
-    .option('--port <n>', 'API port (0 = any free port)', '0')
+    .option('--port <n>', 'API port (default 8787 with --serve, any free port otherwise; 0 = any)')
     .option('--dashboard-port <n>', 'dashboard port (0 = any free port)', '0')
     .option(
       '--data-dir <dir>',
@@ -101,7 +101,7 @@ async function runLocal(flags: LocalFlags): Promise<void> {
   if (flags.workload === 'docker') await requireDocker();
   const dataDir = flags.dataDir ? resolve(flags.dataDir) : mkdtempSync(join(tmpdir(), 'benchfleet-local-'));
   const stack = await startLocalStack({
-    port: positive(flags.port, '--port'),
+    port: positive(flags.port ?? (flags.serve ? '8787' : '0'), '--port'),
     dataDir,
     operatorKey: flags.apiKey ?? process.env.BENCHFLEET_API_KEY,
     runnerKey: flags.runnerKey ?? process.env.BENCHFLEET_RUNNER_KEY,

@@ -5,12 +5,12 @@
 // - requeues a task whose claim took a ticket but died before writing the task;
 // - fails a queue nobody ever claimed from within `pending_timeout_minutes` as `no_runner`;
 // - drains the run, restarts an assembly that never started, resumes a run left `creating`.
-import { FINISHED_STATUSES, RETRYABLE_ERROR_TYPES } from '../shared/contract';
+import { FINISHED_STATUSES, RETRYABLE_ERROR_TYPES, type TaskCounts } from '../shared/contract';
 import { StaleStateError } from './errors';
 import { type Deps, queueKey, type RunRecord, type TaskRecord } from './ports';
 import { cancelActive, drainIfFinished, finishCreating, triggerAssembly } from './runs';
 import { markRunning, settleFinished, settleRequeued } from './tasks';
-import { retryEntry } from './views';
+import { countsOf, retryEntry } from './views';
 
 export interface ReapReport {
   run_id: number | null;
@@ -20,6 +20,8 @@ export interface ReapReport {
   repaired: number[];
   no_runner: string[];
   actions: string[];
+  /** the run's counts as this pass found them (queue depth for metrics) */
+  counts: TaskCounts | null;
 }
 
 const ageSeconds = (now: Date, iso: string | null): number =>
@@ -34,6 +36,7 @@ export async function reap(deps: Deps): Promise<ReapReport> {
     repaired: [],
     no_runner: [],
     actions: [],
+    counts: null,
   };
   const pointer = await deps.store.getPointer();
   const run = pointer && (await deps.store.getRun(pointer.run_id));
@@ -44,6 +47,7 @@ export async function reap(deps: Deps): Promise<ReapReport> {
   }
   report.run_id = run.run_id;
   report.status = run.status;
+  report.counts = countsOf(run);
   const now = deps.clock();
 
   if (run.status === 'creating') {

@@ -2,10 +2,18 @@ import type { Deps } from '../core/ports';
 import { reap } from '../core/reaper';
 import { onAws } from '../shared/deps';
 import { logger } from '../shared/logger';
+import { countMetric } from '../shared/metrics';
 
 // Scheduled every minute while a run is active (the schedule is switched off when the run ends).
 export const makeHandler = (deps: Deps) => async (): Promise<void> => {
   const report = await reap(deps);
+  if (report.counts) {
+    countMetric('QueueDepth', report.counts.pending);
+    countMetric('RunningTasks', report.counts.running + report.counts.claimed);
+  }
+  if (report.reaped.length) countMetric('HeartbeatTimeouts', report.reaped.length);
+  if (report.requeued.length) countMetric('Requeued', report.requeued.length);
+  if (report.repaired.length) countMetric('Repairs', report.repaired.length);
   if (
     report.reaped.length ||
     report.requeued.length ||

@@ -28,6 +28,8 @@ export const CORS_HEADERS = {
   'access-control-allow-origin': '*',
   'access-control-allow-headers': 'authorization, content-type',
   'access-control-allow-methods': 'GET, POST, OPTIONS',
+  // the dashboard reads Date to correct heartbeat ages for clock skew
+  'access-control-expose-headers': 'date',
 };
 
 export type Caller = 'operator' | 'runner' | null;

@@ -1,7 +1,7 @@
 // The run lifecycle through real HTTP: ids, claims, fencing, stop, retries, reaping and no_runner.
 import type { LocalStack } from '../../lambdas/adapters/local/stack';
 import { type ClaimResponse, TASK_ID_FACTOR } from '../../lambdas/shared/contract';
-import { client, OPERATOR, startTestStack, upload, waitFor } from '../helpers/api';
+import { client, OPERATOR, RUNNER, startTestStack, upload, waitFor } from '../helpers/api';
 
 type Assigned = Extract<ClaimResponse, { status: 'assigned' }>;
 const assigned = (c: { body: ClaimResponse }): Assigned => {
@@ -56,6 +56,9 @@ it('lets runners started before the run wait, then drain it, and answers done fo
     expect((await api.complete(c.task.id, 'early')).status).toBe(200);
     const run = await finished(api, 'complete');
     expect(run.tasks).toMatchObject({ total: 1, completed: 1 });
+    expect(typeof run.gzip_url).toBe('string');
+    expect((await api.run(RUNNER)).body.gzip_url).toBeNull(); // the runner key is in VM user data
+    expect((await api.run(null)).body.gzip_url).toBeNull();
     await stack.assemblyIdle();
     expect((await api.claim(runId - 5, 'a', 'late')).body).toEqual({ status: 'done' });
     expect((await api.claim(runId, 'a', 'late')).body).toEqual({ status: 'done' });

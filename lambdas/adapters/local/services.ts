@@ -17,6 +17,8 @@ const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const s3Credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 // local mode pins its SDK versions; the notice about future Node 22 releases is noise here
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// CloudWatch metrics (EMF lines on stdout) mean nothing locally
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 const region = 'us-east-1';
 
 export interface LocalServices {
