@@ -66,7 +66,7 @@ export async function runTask(
     lastSent: 0,
     soon: undefined as NodeJS.Timeout | undefined,
   };
-  const progress = new ProgressTracker();
+  const progress = new ProgressTracker(d.executor.expectedPasses ?? 1);
   const beat = async (): Promise<void> => {
     if (hb.inFlight) {
       hb.again = true;

@@ -37,6 +37,8 @@ export class CommandExecutor implements Executor {
           }
         };
         ctx.signal.addEventListener('abort', kill, { once: true });
+        // A timeout can fire before the process exists (a slow claim on a busy host).
+        if (ctx.signal.aborted) kill();
         child.stdout.on('data', (b: Buffer) => {
           stdout.write(b);
           ctx.onStdout(b.toString('utf8'));

@@ -41,6 +41,9 @@ exec ./run_benchmarks.rb --no-sudo --no-pinning --out_path=/results "$@"`;
 
 export class DockerExecutor implements Executor {
   readonly name = 'docker';
+  // The official ruby images (3.2+) have YJIT, so ruby-bench runs every benchmark twice (interp,
+  // yjit); a Ruby without YJIT only stops the percent at 50 before the task completes.
+  readonly expectedPasses = 2;
   private readonly docker: Docker;
   constructor(private readonly opts: DockerOptions) {
     this.docker = dockerClient(opts.dockerHost);
@@ -121,6 +124,11 @@ export class DockerExecutor implements Executor {
     try {
       const stream = await this.docker.pull(image);
       await new Promise<void>((resolve, reject) => {
+        // A stalled pull must not outlive the task's timeout or an abort.
+        ctx.signal.addEventListener('abort', () => reject(new Error('stopped during the pull')), {
+          once: true,
+        });
+        if (ctx.signal.aborted) reject(new Error('stopped during the pull'));
         let last = 0;
         this.docker.modem.followProgress(
           stream,
@@ -137,6 +145,7 @@ export class DockerExecutor implements Executor {
         );
       });
     } catch (err) {
+      if (ctx.signal.aborted) throw new ExecError('cancelled', `stopped while pulling ${image}`);
       throw new ExecError('provision_failed', `cannot pull ${image}: ${errorText(err)}`);
     }
   }

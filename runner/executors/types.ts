@@ -32,6 +32,8 @@ export interface ExecResult {
 
 export interface Executor {
   readonly name: string;
+  /** How many executables ruby-bench will run (its progress counter restarts for each). */
+  readonly expectedPasses?: number;
   run(ctx: ExecContext): Promise<ExecResult>;
 }
 

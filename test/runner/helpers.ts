@@ -62,11 +62,15 @@ export interface Proxy {
 }
 
 /** An HTTP proxy in front of the API, to take it away and bring it back without losing its state. */
-export async function startProxy(target: string): Promise<Proxy> {
+export async function startProxy(
+  target: string,
+  onRequest?: (method: string, path: string) => void,
+): Promise<Proxy> {
   const { createServer, request } = await import('node:http');
   let down = false;
   const t = new URL(target);
   const server = createServer((req, res) => {
+    onRequest?.(req.method ?? '', req.url ?? '');
     if (down) return req.socket.destroy();
     const up = request(
       { hostname: t.hostname, port: t.port, path: req.url, method: req.method, headers: req.headers },
