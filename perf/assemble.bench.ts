@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
@@ -28,6 +28,7 @@ const MB = 1024 * 1024;
 
 interface Measure {
   seconds: number;
+  cpu_seconds: number;
   bytes: number;
   peak_rss_mb: number;
 }
@@ -146,7 +147,13 @@ async function child(mode: string, endpoint: string, count: number): Promise<voi
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   s3.destroy();
-  const out = { seconds, peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
+  const usage = process.resourceUsage();
+  // CPU seconds of this process: less at the mercy of other load on the machine than wall time.
+  const out = {
+    seconds,
+    peak_rss_mb: usage.maxRSS / 1024,
+    cpu_seconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6,
+  };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
@@ -209,6 +216,7 @@ export async function run(): Promise<void> {
             seconds: round(m.seconds),
             mb_per_s: round(bytes / MB / m.seconds),
             peak_rss_mb: round(m.peak_rss_mb),
+            cpu_seconds: round(m.cpu_seconds),
             input_mb: round(bytes / MB),
           }),
         );
@@ -228,6 +236,7 @@ export async function run(): Promise<void> {
           rss_target_met: rssRatio <= 1.2,
           throughput_vs_copy: round(speedRatio),
           throughput_target_met: speedRatio >= 0.5,
+          load_average: round(loadavg()[0] ?? 0),
         }),
       );
     }

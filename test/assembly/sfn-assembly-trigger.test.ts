@@ -33,30 +33,26 @@ describe('SfnAssemblyTrigger', () => {
   });
 
   it('turns throttling and service errors into TransientError', async () => {
-    sfn
-      .on(StartExecutionCommand)
-      .rejects(
-        new SFNServiceException({
-          name: 'ThrottlingException',
-          $fault: 'client',
-          message: 'slow down',
-          $metadata: { httpStatusCode: 400 },
-        }),
-      );
+    sfn.on(StartExecutionCommand).rejects(
+      new SFNServiceException({
+        name: 'ThrottlingException',
+        $fault: 'client',
+        message: 'slow down',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
     await expect(trigger.start(1, '1')).rejects.toBeInstanceOf(TransientError);
   });
 
   it('lets other errors through with their own name', async () => {
-    sfn
-      .on(StartExecutionCommand)
-      .rejects(
-        new SFNServiceException({
-          name: 'StateMachineDoesNotExist',
-          $fault: 'client',
-          message: 'no',
-          $metadata: { httpStatusCode: 400 },
-        }),
-      );
+    sfn.on(StartExecutionCommand).rejects(
+      new SFNServiceException({
+        name: 'StateMachineDoesNotExist',
+        $fault: 'client',
+        message: 'no',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
     await expect(trigger.start(1, '1')).rejects.toMatchObject({ name: 'StateMachineDoesNotExist' });
   });
 });

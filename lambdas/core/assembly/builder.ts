@@ -62,7 +62,11 @@ export async function buildArchive(
 ): Promise<BuildSummary> {
   const limits = opts.limits ?? DEFAULT_LIMITS;
   const every = opts.progressEvery ?? 250;
-  const archive = archiver('tar', { gzip: true, gzipOptions: { level: opts.gzipLevel ?? 6 } });
+  // 64 KB gzip chunks instead of 16 KB: a quarter of the chunks through the stream hops to the upload.
+  const archive = archiver('tar', {
+    gzip: true,
+    gzipOptions: { level: opts.gzipLevel ?? 6, chunkSize: 64 * 1024 },
+  });
   const progress: BuildProgress = { tasks: 0, files: 0, bytes: 0, assembly_errors: 0 };
   // The manifest's task entries, serialized as we go: about 0.5 KB per task, at most 10,000 tasks.
   const manifestTasks: string[] = [];
