@@ -7,6 +7,7 @@ import { ROUTES, routeKey } from '../../../lambdas/shared/routes';
 import { ACTIVE_INDEX, KEY } from '../../../lambdas/shared/table';
 import { ASSEMBLY_STEPS } from '../../../lambdas/shared/workflow';
 import type { FunctionName } from '../../../lib/access';
+import { lambdaBundling, parseSdkSource } from '../../../lib/bundling';
 import { OrchestratorStack } from '../../../lib/orchestrator-stack';
 import { handlerEntry } from '../../../lib/paths';
 import {
@@ -370,5 +371,18 @@ describe('outputs, alarms, tags, cdk-nag', () => {
 
   it('passes cdk-nag AwsSolutions with every finding acknowledged', () => {
     expect(nag).toEqual([]);
+  });
+});
+
+describe('bundling options', () => {
+  it('bundles the pinned SDK by default and leaves it to the runtime only when asked', () => {
+    expect(lambdaBundling(parseSdkSource(undefined))).toMatchObject({
+      minify: true,
+      sourceMap: true,
+      target: 'node24',
+      externalModules: [],
+    });
+    expect(lambdaBundling(parseSdkSource('runtime')).externalModules).toEqual(['@aws-sdk/*', '@smithy/*']);
+    expect(() => parseSdkSource('docker')).toThrow(/lambdaSdk/);
   });
 });
