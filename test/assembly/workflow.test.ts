@@ -9,6 +9,7 @@ import {
   assemblyDefinition,
   BuildArchiveInput,
   FinalizeInput,
+  failureReason,
   ListTasksInput,
   localAssemblyResources,
   MarkFailedInput,
@@ -93,6 +94,20 @@ describe('the assembly definition', () => {
     }
     expect(def.States.MarkFailed).toMatchObject({ Next: 'AssemblyFailed' });
     expect(def.States.AssemblyFailed).toMatchObject({ Type: 'Fail' });
+  });
+});
+
+describe('failureReason', () => {
+  it("reads the errorMessage out of a Lambda error's JSON Cause, and keeps plain causes", () => {
+    const cause = JSON.stringify({
+      errorType: 'TransientError',
+      errorMessage: 'S3 said 503',
+      trace: ['at x'],
+    });
+    expect(failureReason({ error: 'TransientError', cause })).toBe('TransientError: S3 said 503');
+    expect(failureReason({ error: 'States.Timeout', cause: null })).toBe('States.Timeout');
+    expect(failureReason({ error: null, cause: 'boom' })).toBe('Error: boom');
+    expect(failureReason({ error: 'E', cause: 'x'.repeat(5000) })).toHaveLength(1000);
   });
 });
 
