@@ -1,11 +1,9 @@
 // `benchfleet download RUN_ID`: the archive straight from the results bucket with the operator's
 // own AWS credentials (no API key needed), unpacked into results/<run-id>/, and the site built.
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
 import { RunId, storageKeys } from '../../lambdas/shared/contract';
 import { action, CliError } from '../lib/errors';
 import { type JsonFlag, out, printJson } from '../lib/options';
-import { saveResults } from '../lib/results';
 import { requireOutputs } from '../lib/state';
 
 interface DownloadFlags extends JsonFlag {
@@ -31,6 +29,9 @@ export function register(program: Command): void {
         const runId = parsed.data;
         const bucket = flags.bucket ?? requireOutputs().ResultsBucket;
         const key = storageKeys.archive(runId);
+        // Loaded here so `benchfleet --help` stays quick.
+        const { GetObjectCommand, S3Client } = await import('@aws-sdk/client-s3');
+        const { saveResults } = await import('../lib/results');
         const s3 = new S3Client({ requestChecksumCalculation: 'WHEN_REQUIRED' });
         try {
           const obj = await s3

@@ -1,0 +1,126 @@
+// The flow behind `benchfleet nuke` (cli/commands/nuke.ts): IaC destroy, the tagged sweep, the
+// second look. Kept apart from the command so `benchfleet --help` does not load the cloud SDKs.
+import { CliError, describe } from './errors';
+import { runTool, toolAvailable } from './exec';
+import { destroyAzureFleet } from './fleets';
+import { out, printJson } from './options';
+import { confirm } from './preflight';
+import { FLEET_STACK, fleetFile, META_STACK, removeFile, runsWithFiles } from './state';
+import { type SweepStep, summarize, sweep, TAG_KEY } from './sweep';
+import { awsClients, awsSteps, destroyClients } from './sweep-aws';
+import { azureSteps } from './sweep-azure';
+
+export interface NukeFlags {
+  dryRun?: boolean;
+  yes?: boolean;
+  json?: boolean;
+  project: string;
+  aws: boolean;
+  azure: boolean;
+}
+
+const log = (line = ''): boolean => process.stderr.write(`${line}\n`);
+
+export async function nuke(flags: NukeFlags): Promise<void> {
+  const dryRun = Boolean(flags.dryRun);
+  const azAvailable = flags.azure && (await toolAvailable('az'));
+  if (!dryRun && !flags.yes) {
+    const where = [
+      flags.aws && `AWS (${process.env.AWS_REGION ?? "your profile's region"})`,
+      azAvailable && 'Azure',
+    ]
+      .filter(Boolean)
+      .join(' and ');
+    if (
+      !(await confirm(
+        `Delete every Benchfleet stack and every resource tagged ${TAG_KEY}=${flags.project} in ${where}?`,
+      ))
+    ) {
+      throw new CliError('cancelled: nothing was deleted');
+    }
+  }
+  const notes: string[] = [];
+  if (flags.aws) await destroyStacks(dryRun, notes);
+  if (flags.azure) await destroyAzureRuns(dryRun, notes);
+
+  const steps: SweepStep[] = [];
+  const clients = flags.aws ? awsClients() : undefined;
+  if (clients) steps.push(...awsSteps(clients, flags.project));
+  if (flags.azure) {
+    if (azAvailable) steps.push(...azureSteps(flags.project));
+    else
+      notes.push(
+        'az was not found: the Azure sweep was skipped (install the Azure CLI if you ever ran Azure fleets)',
+      );
+  }
+  log(`\n== ${dryRun ? 'dry run: ' : ''}sweep of resources tagged ${TAG_KEY}=${flags.project} ==`);
+  let report: Awaited<ReturnType<typeof sweep>>;
+  try {
+    report = await sweep(steps, { dryRun });
+  } finally {
+    if (clients) destroyClients(clients);
+  }
+  const lines = summarize(report, dryRun);
+  if (flags.json) printJson({ dry_run: dryRun, ...report, notes });
+  else {
+    log('');
+    for (const l of [...lines, ...notes.map((n) => `note: ${n}`)]) out(l);
+  }
+  const survivors = report.left.filter((r) => !r.deleting);
+  if (survivors.length || report.failed.length || report.skipped.length) {
+    throw new CliError(
+      survivors.length
+        ? `${survivors.length} resource(s) are left; see the list above`
+        : 'some resources could not be deleted or listed; see above',
+    );
+  }
+}
+
+/** cdk destroy of the Benchfleet stacks; a failure is only a warning, the sweep deletes leftover stacks. */
+async function destroyStacks(dryRun: boolean, notes: string[]): Promise<void> {
+  const fleetRuns = runsWithFiles('fleet');
+  const latest = fleetRuns.at(-1);
+  // The fleet stack needs its plan to synthesize; without a fleet file the sweep deletes it by name.
+  const args = [
+    'destroy',
+    ...(latest !== undefined ? [FLEET_STACK, '-c', `fleetPlan=${fleetFile(latest)}`] : []),
+    META_STACK,
+    '--force',
+  ];
+  if (dryRun) {
+    log(`would run: cdk ${args.join(' ')}`);
+    return;
+  }
+  try {
+    await runTool('cdk', args, { heading: 'cdk destroy of the Benchfleet stacks' });
+    for (const id of fleetRuns) removeFile(fleetFile(id));
+  } catch (err) {
+    const msg = `cdk destroy failed (${describe(err)}); the sweep deletes leftover stacks directly`;
+    log(msg);
+    notes.push(msg);
+  }
+}
+
+async function destroyAzureRuns(dryRun: boolean, notes: string[]): Promise<void> {
+  const runs = runsWithFiles('azure');
+  if (runs.length === 0) return;
+  if (dryRun) {
+    for (const id of runs) log(`would run: terraform destroy of run ${id}'s Azure fleet`);
+    return;
+  }
+  if (!(await toolAvailable('terraform'))) {
+    notes.push(
+      'terraform was not found: skipped terraform destroy; the Azure sweep deletes the resource groups',
+    );
+    return;
+  }
+  for (const id of runs) {
+    try {
+      await destroyAzureFleet(id);
+    } catch (err) {
+      const msg = `terraform destroy of run ${id} failed (${describe(err)}); the Azure sweep deletes its resource group`;
+      log(msg);
+      notes.push(msg);
+    }
+  }
+}

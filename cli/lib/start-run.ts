@@ -1,0 +1,230 @@
+// The flow behind `benchfleet start` (cli/commands/start.ts): run id, preflight, meta stack, the
+// AWS and Azure fleets in parallel, POST /run/start, live progress, archive, site, teardown.
+// Kept apart from the command so `benchfleet --help` does not load the cloud SDKs.
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { RunConfig, RunView } from '../../lambdas/shared/contract';
+import { estimateCost, type FleetPlan, planFleet } from '../../lambdas/shared/fleet-plan';
+import { UnknownInstanceTypeError } from '../../lambdas/shared/instance-types';
+import { loadRunConfig } from '../config';
+import { ApiClient, ApiError, apiTarget } from './api';
+import { CliError, describe, ToolMissingError } from './errors';
+import { toolAvailable } from './exec';
+import { type AzureOptions, deployMeta, fleetLaunches, inParallel, type Launch } from './fleets';
+import { printJson } from './options';
+import {
+  checkAwsQuotas,
+  checkAzureQuotas,
+  confirm,
+  formatPreflight,
+  type PreflightReport,
+  shortQuotaError,
+  tryQuota,
+} from './preflight';
+import { watchRun } from './progress';
+import { type ResultsReport, saveResults } from './results';
+
+export interface StartFlags {
+  config: string;
+  yes?: boolean;
+  keepFleet?: boolean;
+  json?: boolean;
+  taskMinutes: string;
+  azureRegion: string;
+  sshPublicKey?: string;
+  resultsDir?: string;
+  apiKey?: string;
+}
+
+const log = (line = ''): boolean => process.stderr.write(`${line}\n`);
+
+export async function start(flags: StartFlags): Promise<void> {
+  const config = loadRunConfig(flags.config);
+  const plan = planOf(config);
+  if (plan.aws.length + plan.azure.length === 0) {
+    throw new CliError(
+      `${flags.config} lists only local instance types: run it with \`benchfleet local --config ${flags.config}\``,
+    );
+  }
+  const runId = config.run_id ?? Math.floor(Date.now() / 1000);
+  const azure = plan.azure.length > 0 ? await azureOptions(flags) : undefined;
+
+  const report = await preflight(plan, flags, azure);
+  for (const line of formatPreflight(report)) log(line);
+  if (plan.local.length) {
+    log(
+      `  note: local types (${plan.local.join(', ')}) get tasks too; point a local runner at the API to serve them`,
+    );
+  }
+  const short = shortQuotaError(report.quotas);
+  if (short) throw short;
+  if (
+    !flags.yes &&
+    !(await confirm(
+      `Launch run ${runId} with ${plan.total_vms} VM(s), about $${report.estimate.total_usd.toFixed(2)}?`,
+    ))
+  ) {
+    throw new CliError('cancelled: nothing was launched');
+  }
+
+  log(`\nRun ${runId}: deploying`);
+  const outputs = await deployMeta();
+  const launches = fleetLaunches(runId, config, plan, outputs, azure);
+  const failed = await inParallel(launches, 'up');
+  if (failed.length > 0) {
+    for (const f of failed) log(`${f.provider} fleet failed: ${describe(f.error)}`);
+    await teardown(launches, flags, runId);
+    throw new CliError(
+      `the ${failed.map((f) => f.provider).join(' and ')} fleet could not be launched; the run was not started`,
+    );
+  }
+
+  const api = new ApiClient(
+    apiTarget({ apiUrl: outputs.ApiUrl, ...(flags.apiKey && { apiKey: flags.apiKey }) }),
+  );
+  try {
+    const started = await api.startRun({ ...config, run_id: runId });
+    log(
+      `\n== run ${started.run_id}: ${started.tasks_created} task(s) created; dashboard: ${outputs.DashboardUrl} ==`,
+    );
+  } catch (err) {
+    await teardown(launches, flags, runId);
+    if (err instanceof ApiError && err.code === 'run_in_progress') {
+      throw new CliError(
+        `another run is in progress (${err.message}); wait for it or end it with \`benchfleet stop\``,
+      );
+    }
+    throw err;
+  }
+
+  const stopHint = (): void => {
+    log(
+      `\nInterrupted. Run ${runId} goes on in the cloud: \`benchfleet watch\` to follow it, \`benchfleet stop\` to end it,`,
+    );
+    log(`\`benchfleet download ${runId}\` for its results, \`benchfleet nuke\` to remove everything.`);
+    process.exit(130);
+  };
+  process.once('SIGINT', stopHint);
+  let final: RunView;
+  try {
+    final = await watchRun(api, { withKey: true, runId });
+  } catch (err) {
+    log(
+      `Lost track of run ${runId}; its fleets are left up. Resume with \`benchfleet watch\`, or \`benchfleet nuke\`.`,
+    );
+    throw err;
+  } finally {
+    process.removeListener('SIGINT', stopHint);
+  }
+
+  let results: ResultsReport | undefined;
+  let downloadError: unknown;
+  if (final.gzip_url) {
+    try {
+      results = await saveResults(runId, { url: final.gzip_url }, flags.resultsDir);
+    } catch (err) {
+      downloadError = err;
+      log(`the download failed (${describe(err)}); retry with \`benchfleet download ${runId}\``);
+    }
+  }
+  await teardown(launches, flags, runId);
+
+  const summary = {
+    run_id: runId,
+    status: final.status,
+    tasks: final.tasks,
+    assembly_error: final.assembly_error,
+    results_dir: results?.results_dir ?? null,
+    site: results?.site ?? null,
+    dashboard_url: outputs.DashboardUrl,
+    api_url: outputs.ApiUrl,
+    fleets_kept: Boolean(flags.keepFleet),
+  };
+  if (flags.json) printJson(summary);
+  else {
+    log(
+      `\nRun ${runId} ended ${final.status}: ${final.tasks.completed} completed, ${final.tasks.failed} failed, ${final.tasks.cancelled} cancelled`,
+    );
+    if (results) log(`  results:   ${results.results_dir}`);
+    if (results?.site) log(`  site:      ${results.site}`);
+    log(`  dashboard: ${outputs.DashboardUrl}`);
+    log(
+      flags.keepFleet
+        ? '  fleets:    kept up (--keep-fleet); `benchfleet nuke` removes them'
+        : '  fleets:    torn down; the meta stack stays for the next run',
+    );
+  }
+  if (final.status === 'assembly_failed') {
+    throw new CliError(
+      `the archive could not be assembled: ${final.assembly_error ?? 'no reason given'}; POST /run/assemble with the operator key retries it`,
+    );
+  }
+  if (!final.gzip_url)
+    throw new CliError(`run ${runId} ended without an archive URL; try \`benchfleet download ${runId}\``);
+  if (downloadError) throw new CliError(`run ${runId} finished but its archive was not saved`);
+}
+
+function planOf(config: RunConfig): FleetPlan {
+  try {
+    return planFleet(config);
+  } catch (err) {
+    if (err instanceof UnknownInstanceTypeError) throw new CliError(err.message);
+    throw err;
+  }
+}
+
+async function azureOptions(flags: StartFlags): Promise<AzureOptions> {
+  const candidates = flags.sshPublicKey
+    ? [flags.sshPublicKey]
+    : [join(homedir(), '.ssh', 'id_ed25519.pub'), join(homedir(), '.ssh', 'id_rsa.pub')];
+  const file = candidates.find((f) => existsSync(f));
+  if (!file) {
+    throw new CliError(
+      `the Azure fleet needs an SSH public key for its bastion: none at ${candidates.join(' or ')}; create one with \`ssh-keygen -t ed25519\` or pass --ssh-public-key`,
+    );
+  }
+  if (!(await toolAvailable('terraform'))) {
+    throw new ToolMissingError(
+      'terraform was not found: install Terraform >= 1.6 for the Azure fleet, or set BENCHFLEET_TERRAFORM',
+    );
+  }
+  return { region: flags.azureRegion, sshPublicKey: readFileSync(file, 'utf8').trim() };
+}
+
+async function preflight(
+  plan: FleetPlan,
+  flags: StartFlags,
+  azure: AzureOptions | undefined,
+): Promise<PreflightReport> {
+  const taskMinutes = Number(flags.taskMinutes);
+  if (!(taskMinutes > 0))
+    throw new CliError(`--task-minutes must be a positive number, got ${flags.taskMinutes}`);
+  const warnings: string[] = [];
+  log('== preflight: quotas, planned VMs, estimate ==');
+  const [aws, az] = await Promise.all([
+    tryQuota('AWS vCPU', warnings, () => checkAwsQuotas(plan, warnings)),
+    azure ? tryQuota('Azure vCPU', warnings, () => checkAzureQuotas(plan, azure.region, warnings)) : [],
+  ]);
+  const overhead = 10;
+  return {
+    plan,
+    quotas: [...aws, ...az],
+    warnings,
+    estimate: estimateCost(plan, taskMinutes, { overheadMinutes: overhead }),
+    task_minutes: taskMinutes,
+    // One wave: every task has a slot at once (ceil(tasks / slots) VMs), plus deploy and assembly.
+    estimated_minutes: Math.round(taskMinutes + overhead + 10),
+  };
+}
+
+async function teardown(launches: Launch[], flags: StartFlags, runId: number): Promise<void> {
+  if (flags.keepFleet || launches.length === 0) return;
+  log(`\nTearing down the fleets of run ${runId} (pass --keep-fleet to keep them)`);
+  const failed = await inParallel(launches, 'down');
+  for (const f of failed) {
+    log(
+      `${f.provider} fleet teardown failed: ${describe(f.error)}; \`benchfleet nuke\` removes what is left`,
+    );
+  }
+}
