@@ -140,6 +140,7 @@ describe('runner against a fake API', () => {
 
   it('heartbeats from a timer while the workload runs, with the current benchmark and rising percent', async () => {
     api = await new FakeApi({ tasks: 1, benchmarks: ['fib', 'nbody', 'json', 'regex'] }).start();
+    api.putDelayMs = 400;
     await startRunner(testRunner(api.url, { slots: 1, syntheticSize: 3, heartbeatS: 0.05 }).input);
     const running =
       api.tasks[0]?.heartbeats.filter((h) => h.status === 'running' && h.current_benchmark) ?? [];

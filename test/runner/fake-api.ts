@@ -40,6 +40,8 @@ export class FakeApi {
   putPlan: number[] = [];
   /** Every PUT to a key this returns a status for fails with it. */
   putFail?: (key: string) => number | undefined;
+  /** Delay before answering a PUT, to make the upload phase long enough to observe. */
+  putDelayMs = 0;
   /** Called with each heartbeat, after it is recorded. */
   onHeartbeat?: (t: FakeTask, hb: HeartbeatRequest) => void;
   /** A claim answers this raw body instead (once each). */
@@ -126,6 +128,7 @@ export class FakeApi {
     if (req.method === 'PUT' && url.pathname.startsWith('/s3/')) {
       if (url.searchParams.get('gen') === '-1') return { status: 403, body: '<Error>expired</Error>' };
       const key = url.pathname.slice('/s3/'.length);
+      if (this.putDelayMs) await new Promise((r) => setTimeout(r, this.putDelayMs));
       const planned = this.putFail?.(key) ?? this.putPlan.shift();
       if (planned !== undefined) return { status: planned, body: '<Error>planned</Error>' };
       this.objects.set(key, raw);
