@@ -83,6 +83,17 @@ describe('runner against a fake API', () => {
     expect(api.tasks.every((t) => t.status === 'completed')).toBe(true);
   });
 
+  it('keeps the task folder and its tarball when complete is never acknowledged', async () => {
+    api = await new FakeApi({ tasks: 1 }).start();
+    api.completeStatus = 503;
+    const r = testRunner(api.url, { slots: 1, maxRetryS: 1 });
+    const res = await startRunner(r.input);
+    expect(res).toMatchObject({ tasksCompleted: 0, tasksUnacknowledged: 1 });
+    const [dir] = readdirSync(r.workDir);
+    expect(readdirSync(join(r.workDir, dir ?? ''))).toContain('result.tar.gz');
+    expect(r.lines.join('\n')).toMatch(/never acknowledged task \d+; its files stay in/);
+  });
+
   it('gives up with exit code 1 and says what it tried when the API never answers', async () => {
     api = await new FakeApi({ tasks: 1 }).start();
     api.down = true;

@@ -40,6 +40,8 @@ export class FakeApi {
   putPlan: number[] = [];
   /** Every PUT to a key this returns a status for fails with it. */
   putFail?: (key: string) => number | undefined;
+  /** complete answers this status (a 5xx: "no answer") instead of recording the task. */
+  completeStatus?: number;
   /** Delay before answering a PUT, to make the upload phase long enough to observe. */
   putDelayMs = 0;
   /** Called with each heartbeat, after it is recorded. */
@@ -157,6 +159,8 @@ export class FakeApi {
       case 'upload-urls':
         return t.status === 'claimed' ? { status: 200, body: this.urls(t) } : finished;
       case 'complete':
+        if (this.completeStatus)
+          return { status: this.completeStatus, body: { error: 'internal', message: 'x' } };
         if (t.status !== 'claimed') return finished;
         t.status = 'completed';
         t.complete = body as unknown as CompleteRequest;
