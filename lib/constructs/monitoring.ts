@@ -9,7 +9,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE, type NodeFunction } from './node-function';
+import { METRICS_NAMESPACE } from '../../lambdas/shared/metrics';
+import type { NodeFunction } from './node-function';
 
 export interface MonitoringProps {
   readonly api: apigwv2.HttpApi;
@@ -107,17 +108,36 @@ export class Monitoring extends Construct {
         width: 12,
       }),
     );
+    // The handlers' Powertools metrics (lambdas/shared/metrics.ts); `service` is Powertools' default dimension.
+    const own = (name: string, statistic: string): cloudwatch.Metric =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: name,
+        dimensionsMap: { service: 'benchfleet' },
+        statistic,
+        period: Duration.minutes(1),
+      });
+    const byDimension = (name: string, dimension: string, label: string): cloudwatch.MathExpression =>
+      new cloudwatch.MathExpression({
+        expression: `SEARCH('{${METRICS_NAMESPACE},${dimension},service} MetricName="${name}"', 'Sum', 300)`,
+        label,
+      });
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: 'Benchfleet metrics (claims, completions, failures by error_type, queue depth)',
-        // Whatever the handlers emit through Powertools Metrics, without listing names here twice.
-        left: [
-          new cloudwatch.MathExpression({
-            expression: `SEARCH('Namespace="${METRICS_NAMESPACE}"', 'Sum', 300)`,
-            label: '',
-          }),
-        ],
-        width: 24,
+        title: 'Queue depth and running tasks (reaper, every minute)',
+        left: [own('QueueDepth', 'Maximum'), own('RunningTasks', 'Maximum')],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Claims by outcome',
+        left: [byDimension('Claims', 'outcome', 'claims')],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Completions, failures by error_type, reaper actions',
+        left: [own('Completions', 'Sum'), byDimension('Failures', 'error_type', 'failures')],
+        right: [own('HeartbeatTimeouts', 'Sum'), own('Requeued', 'Sum'), own('Repairs', 'Sum')],
+        width: 8,
       }),
     );
   }

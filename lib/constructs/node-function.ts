@@ -8,12 +8,12 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../../lambdas/shared/metrics';
 import { lambdaBundling, parseSdkSource } from '../bundling';
 import { handlerEntry, REPO_ROOT } from '../paths';
 
 /** Node.js 24 is the newest LTS runtime aws-cdk-lib 2.276 offers (NODEJS_24_X). */
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
-export const METRICS_NAMESPACE = 'Benchfleet';
 export const SERVICE_NAME = 'benchfleet';
 
 export interface NodeFunctionProps {

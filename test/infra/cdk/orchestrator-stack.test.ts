@@ -347,7 +347,7 @@ describe('outputs, alarms, tags, cdk-nag', () => {
     template.hasOutput('RunnerArtifactKey', { Value: 'runner/runner.js' });
   });
 
-  it('alarms on API 5xx, reaper errors and failed assemblies', () => {
+  it("alarms on API 5xx, reaper errors and failed assemblies, and graphs the handlers' metrics", () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: '5xx',
       Namespace: 'AWS/ApiGateway',
@@ -360,6 +360,9 @@ describe('outputs, alarms, tags, cdk-nag', () => {
       Metrics: Match.arrayWith([Match.objectLike({ Expression: 'failed + timedOut + aborted' })]),
     });
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    const body = JSON.stringify(Object.values(resourcesOf(template, 'AWS::CloudWatch::Dashboard'))[0]);
+    for (const metric of ['QueueDepth', 'RunningTasks', 'Claims', 'Completions', 'Failures'])
+      expect(body).toContain(metric);
   });
 
   it('tags resources with the project tag for the nuke sweep', () => {
