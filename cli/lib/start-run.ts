@@ -13,6 +13,7 @@ import { CliError, describe, ToolMissingError } from './errors';
 import { toolAvailable } from './exec';
 import { type AzureOptions, deployMeta, fleetLaunches, inParallel, type Launch } from './fleets';
 import { printJson } from './options';
+import { readOutputs } from './state';
 import {
   checkAwsQuotas,
   checkAzureQuotas,
@@ -50,6 +51,8 @@ export async function start(flags: StartFlags): Promise<void> {
   const runId = config.run_id ?? Math.floor(Date.now() / 1000);
   const azure = plan.azure.length > 0 ? await azureOptions(flags) : undefined;
 
+  // The fleet stack is one per deployment: launching a new fleet would replace a running run's VMs.
+  await refuseIfRunInProgress();
   const report = await preflight(plan, flags, azure);
   for (const line of formatPreflight(report)) log(line);
   if (plan.local.length) {
@@ -163,6 +166,22 @@ export async function start(flags: StartFlags): Promise<void> {
   if (!final.gzip_url)
     throw new CliError(`run ${runId} ended without an archive URL; try \`benchfleet download ${runId}\``);
   if (downloadError) throw new CliError(`run ${runId} finished but its archive was not saved`);
+}
+
+async function refuseIfRunInProgress(): Promise<void> {
+  const outputs = readOutputs();
+  if (!outputs) return; // nothing deployed yet, so nothing can be running
+  let run: RunView;
+  try {
+    run = await new ApiClient(apiTarget({ apiUrl: outputs.ApiUrl })).getRun();
+  } catch {
+    return; // no run yet (404) or the API is not up: the deploy below settles it
+  }
+  if (run.status === 'running' || run.status === 'assembling') {
+    throw new CliError(
+      `run ${run.run_id} is still ${run.status} on this deployment; wait for it (\`benchfleet watch\`) or end it (\`benchfleet stop\`) first. Nothing was launched.`,
+    );
+  }
 }
 
 function planOf(config: RunConfig): FleetPlan {

@@ -107,3 +107,42 @@ describe('unpackArchive', () => {
     expect(readFileSync(join(dir, 'a', 'output.txt'), 'utf8')).toBe('ok');
   });
 });
+
+it('deploy runs cdk deploy of the meta stack and prints its outputs', async () => {
+  process.env.FAKE_CDK_OUTPUTS = JSON.stringify({
+    Benchfleet: {
+      ApiUrl: 'https://api.example.invalid/',
+      DashboardUrl: 'https://dashboard.example.invalid/',
+      OperatorKeySecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:operator',
+      RunnerKeySecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:runner',
+      ResultsBucket: 'results-bucket',
+      ArtifactBucket: 'artifact-bucket',
+      RunnerArtifactKey: 'runner/runner.js',
+      StateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:assembly',
+    },
+  });
+  const r = await runCli(['deploy']);
+  expect(r.code).toBe(0);
+  expect(box.calls().map((c) => [c.tool, ...c.args].join(' '))).toEqual([
+    `cdk deploy Benchfleet --require-approval never --outputs-file ${join(box.dir, '.benchfleet', 'outputs.json')}`,
+  ]);
+  expect(r.stderr).toContain('== deploy the meta stack Benchfleet');
+  expect(r.stderr).toContain('  fake cdk: done');
+  expect(r.stdout).toContain('API:       https://api.example.invalid/');
+});
+
+it('deploy explains a missing AWS login and a missing tool', async () => {
+  process.env.FAKE_FAIL = 'cdk deploy';
+  process.env.FAKE_FAIL_MESSAGE =
+    'Unable to resolve AWS account to use. It must be either configured when you define your CDK Stack, or through the environment';
+  const login = await runCli(['deploy']);
+  expect(login.code).toBe(1);
+  expect(login.stderr).toContain(
+    'benchfleet deploy: cdk deploy failed: AWS credentials are missing or expired: sign in',
+  );
+
+  process.env.BENCHFLEET_CDK = 'no-such-cdk-anywhere';
+  const missing = await runCli(['deploy']);
+  expect(missing.code).toBe(1);
+  expect(missing.stderr).toContain('no-such-cdk-anywhere was not found (needed for cdk)');
+});

@@ -230,3 +230,23 @@ it('says which tool is missing before launching anything', async () => {
   expect(r.stderr).toContain('terraform was not found');
   expect(box.calls().filter((c) => c.tool === 'cdk')).toEqual([]);
 });
+
+it('refuses to launch while another run is in progress on the deployment', async () => {
+  const outputs = JSON.parse(String(process.env.FAKE_CDK_OUTPUTS));
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(join(box.dir, '.benchfleet'), { recursive: true });
+  writeFileSync(join(box.dir, '.benchfleet', 'outputs.json'), JSON.stringify(outputs));
+  const started = await api('POST', '/run/start', OPERATOR, {
+    ruby_version: '3.4.7',
+    runs_per_instance_type: 1,
+    local: ['x'],
+  });
+  try {
+    const r = await runCli(['start', '--config', configFile, '--yes', '--ssh-public-key', keyFile]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`run ${started.run_id} is still running`);
+    expect(box.calls().filter((c) => c.tool === 'cdk' || c.args[0] === 'vm')).toEqual([]);
+  } finally {
+    await api('POST', '/run/stop', OPERATOR, {});
+  }
+});

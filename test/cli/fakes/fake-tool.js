@@ -53,7 +53,7 @@ function rendezvous(then) {
 }
 
 if (fails()) {
-  console.error(`fake ${tool}: failing as FAKE_FAIL asks`);
+  console.error(process.env.FAKE_FAIL_MESSAGE ?? `fake ${tool}: failing as FAKE_FAIL asks`);
   finish(1);
 } else if (tool === 'cdk') {
   const outIdx = args.indexOf('--outputs-file');
