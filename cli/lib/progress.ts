@@ -120,7 +120,9 @@ export async function watchRun(api: ApiClient, opts: WatchOptions = {}): Promise
       if (key !== last) process.stdout.write(`${JSON.stringify(run)}\n`);
       last = key;
     } else if (tty) {
-      const lines = renderRun(run, tasks, new Date());
+      // Cut lines to the terminal's width: a wrapped line would throw off the redraw below.
+      const width = Math.max(20, (process.stderr.columns ?? 120) - 1);
+      const lines = renderRun(run, tasks, new Date()).map((l) => l.slice(0, width));
       // Move up over the previous block and clear it, then draw the new one.
       if (drawn > 0) process.stderr.write(`\x1b[${drawn}F\x1b[0J`);
       process.stderr.write(`${lines.join('\n')}\n`);
