@@ -13,7 +13,6 @@ import { CliError, describe, ToolMissingError } from './errors';
 import { toolAvailable } from './exec';
 import { type AzureOptions, deployMeta, fleetLaunches, inParallel, type Launch } from './fleets';
 import { printJson } from './options';
-import { readOutputs } from './state';
 import {
   checkAwsQuotas,
   checkAzureQuotas,
@@ -25,6 +24,7 @@ import {
 } from './preflight';
 import { watchRun } from './progress';
 import { type ResultsReport, saveResults } from './results';
+import { readOutputs } from './state';
 
 export interface StartFlags {
   config: string;
