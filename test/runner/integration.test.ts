@@ -148,7 +148,7 @@ it('/run/stop mid-task: the runner aborts at the first heartbeat after it, and i
   } finally {
     await proxy.stop();
   }
-}, 60_000);
+}, 120_000);
 
 describe('a runner killed mid-task', () => {
   const bundle = join(mkdtempSync(join(tmpdir(), 'bf-bundle-')), 'runner.js');
@@ -199,5 +199,5 @@ describe('a runner killed mid-task', () => {
     await stack.reapNow();
     const [task] = await tasksOf(stack);
     expect(task).toMatchObject({ status: 'failed', error_type: 'heartbeat_timeout', runner_id: 'doomed-0' });
-  }, 60_000);
+  }, 120_000);
 });
