@@ -35,7 +35,11 @@ export class DashboardSite extends Construct {
   /** Uploads the built page and its config.json, then invalidates the cache so both change together. */
   publish(distDir: string, apiUrl: string): s3deploy.BucketDeployment {
     return new s3deploy.BucketDeployment(this, 'Publish', {
-      sources: [s3deploy.Source.asset(distDir), s3deploy.Source.jsonData('config.json', { apiUrl })],
+      sources: [
+        // a config.json the local server left in the build folder must not race the deployed one
+        s3deploy.Source.asset(distDir, { exclude: ['config.json'] }),
+        s3deploy.Source.jsonData('config.json', { apiUrl }),
+      ],
       destinationBucket: this.bucket,
       distribution: this.distribution,
       distributionPaths: ['/*'],
