@@ -231,6 +231,8 @@ export interface Settings {
   downloadUrlTtlSeconds: number;
   /** a run left `assembling` without a started execution this long is started again by the reaper */
   assemblyRestartSeconds: number;
+  /** past the workflow's own timeout (2 h) a run still `assembling` is marked `assembly_failed` */
+  assemblyGiveUpSeconds: number;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -239,6 +241,7 @@ export const DEFAULT_SETTINGS: Settings = {
   uploadUrlTtlSeconds: 3600,
   downloadUrlTtlSeconds: 3600,
   assemblyRestartSeconds: 60,
+  assemblyGiveUpSeconds: 3 * 3600,
 };
 
 export interface Deps {

@@ -8,7 +8,7 @@
 import { FINISHED_STATUSES, RETRYABLE_ERROR_TYPES, type TaskCounts } from '../shared/contract';
 import { StaleStateError } from './errors';
 import { type Deps, queueKey, type RunRecord, type TaskRecord } from './ports';
-import { cancelActive, drainIfFinished, finishCreating, triggerAssembly } from './runs';
+import { cancelActive, drainIfFinished, failAssembly, finishCreating, triggerAssembly } from './runs';
 import { markRunning, settleFinished, settleRequeued } from './tasks';
 import { countsOf, retryEntry } from './views';
 
@@ -79,6 +79,17 @@ export async function reap(deps: Deps): Promise<ReapReport> {
     ) {
       await triggerAssembly(deps, run);
       report.actions.push('started an assembly that had not started');
+    } else if (
+      run.execution_started &&
+      ageSeconds(now, run.assembly_started_at) > deps.settings.assemblyGiveUpSeconds
+    ) {
+      // the execution died without reaching MarkFailed (it times out after 2 h): never hang in assembling
+      await failAssembly(
+        deps,
+        run.run_id,
+        `assembly did not finish within ${Math.round(deps.settings.assemblyGiveUpSeconds / 60)} minutes; POST /run/assemble tries again`,
+      );
+      report.actions.push('gave up on an assembly that never finished');
     }
     return report;
   }

@@ -97,20 +97,22 @@ function buildRun(runId: number, cfg: RunConfig, now: string): { run: RunRecord;
   return { run, tasks };
 }
 
-/** Releases the pointer of a run that ended but whose release was lost (a crash between two writes). */
+/**
+ * Refuses a start while the current run is active (by its status, which also covers a run being
+ * assembled again after `assembly_failed`), and releases a pointer whose run ended but whose
+ * release was lost (a crash between two writes).
+ */
 async function settlePointer(deps: Deps): Promise<{ latest: number | undefined }> {
   const pointer = await deps.store.getPointer();
   if (!pointer) return { latest: undefined };
-  if (pointer.active) {
-    const run = await deps.store.getRun(pointer.run_id);
-    if (run && ACTIVE_STATUSES.includes(run.status)) {
-      throw new ConflictError(
-        'run_in_progress',
-        `run ${run.run_id} is ${run.status}; wait for it to finish or end it with POST /run/stop`,
-      );
-    }
-    await deps.store.releasePointer(pointer.run_id);
+  const run = await deps.store.getRun(pointer.run_id);
+  if (run && ACTIVE_STATUSES.includes(run.status)) {
+    throw new ConflictError(
+      'run_in_progress',
+      `run ${run.run_id} is ${run.status}; wait for it to finish or end it with POST /run/stop`,
+    );
   }
+  if (pointer.active) await deps.store.releasePointer(pointer.run_id);
   return { latest: pointer.run_id };
 }
 

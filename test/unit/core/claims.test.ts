@@ -1,7 +1,14 @@
 // Claims under real concurrency against dynalite, and a handler dying between its writes.
 import type { Deps, RunStore } from '../../../lambdas/core/ports';
 import { reap } from '../../../lambdas/core/reaper';
-import { getRunOrThrow, startRun, stopRun } from '../../../lambdas/core/runs';
+import {
+  completeAssembly,
+  failAssembly,
+  getRunOrThrow,
+  reassembleRun,
+  startRun,
+  stopRun,
+} from '../../../lambdas/core/runs';
 import { claimTask, completeTask, failTask, heartbeat } from '../../../lambdas/core/tasks';
 import type { RunConfig } from '../../../lambdas/shared/contract';
 import {
@@ -134,4 +141,27 @@ it('starts assembly exactly once when the last complete and a stop race', async 
     await h.deps.store.setRunStatus(run_id, ['assembling'], 'complete');
     await h.deps.store.releasePointer(run_id);
   }
+});
+
+it('marks a run assembly_failed when its execution never finishes, so it cannot hang in assembling', async () => {
+  const { run_id } = await startRun(h.deps, cfg({ runs_per_instance_type: 1 }));
+  await stopRun(h.deps);
+  await reap(h.deps);
+  expect((await getRunOrThrow(h.deps, run_id)).status).toBe('assembling');
+  h.advance(h.deps.settings.assemblyGiveUpSeconds * 1000 + 1000);
+  await reap(h.deps);
+  const run = await getRunOrThrow(h.deps, run_id);
+  expect(run.status).toBe('assembly_failed');
+  expect(run.assembly_error).toContain('POST /run/assemble');
+});
+
+it('refuses a new start while an assembly_failed run is being assembled again', async () => {
+  const { run_id } = await startRun(h.deps, cfg({ runs_per_instance_type: 1 }));
+  await stopRun(h.deps);
+  await failAssembly(h.deps, run_id, 'the bucket was full');
+  await reassembleRun(h.deps);
+  expect(h.assembly.starts).toEqual([String(run_id), `${run_id}-2`]);
+  await expect(startRun(h.deps, cfg())).rejects.toMatchObject({ code: 'run_in_progress' });
+  await completeAssembly(h.deps, run_id, `runs/${run_id}/results.tar.gz`);
+  await expect(startRun(h.deps, cfg())).resolves.toMatchObject({ tasks_created: 2 });
 });
