@@ -12,4 +12,6 @@ module.exports = {
   setupFiles: ['<rootDir>/test/setup-env.ts'],
   testTimeout: 60000,
   maxWorkers: 2,
+  // recycle a worker that holds on to memory (dynalite tables, browsers) before the next suite
+  workerIdleMemoryLimit: '1GB',
 };
