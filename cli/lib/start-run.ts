@@ -77,7 +77,8 @@ export async function start(flags: StartFlags): Promise<void> {
   const failed = await inParallel(launches, 'up');
   if (failed.length > 0) {
     for (const f of failed) log(`${f.provider} fleet failed: ${describe(f.error)}`);
-    await teardown(launches, flags, runId);
+    // Even with --keep-fleet: VMs of a run that never starts would only wait and cost money.
+    await teardown(launches, flags, runId, true);
     throw new CliError(
       `the ${failed.map((f) => f.provider).join(' and ')} fleet could not be launched; the run was not started`,
     );
@@ -92,7 +93,7 @@ export async function start(flags: StartFlags): Promise<void> {
       `\n== run ${started.run_id}: ${started.tasks_created} task(s) created; dashboard: ${outputs.DashboardUrl} ==`,
     );
   } catch (err) {
-    await teardown(launches, flags, runId);
+    await teardown(launches, flags, runId, true);
     if (err instanceof ApiError && err.code === 'run_in_progress') {
       throw new CliError(
         `another run is in progress (${err.message}); wait for it or end it with \`benchfleet stop\``,
@@ -237,8 +238,8 @@ async function preflight(
   };
 }
 
-async function teardown(launches: Launch[], flags: StartFlags, runId: number): Promise<void> {
-  if (flags.keepFleet || launches.length === 0) return;
+async function teardown(launches: Launch[], flags: StartFlags, runId: number, always = false): Promise<void> {
+  if ((flags.keepFleet && !always) || launches.length === 0) return;
   log(`\nTearing down the fleets of run ${runId} (pass --keep-fleet to keep them)`);
   const failed = await inParallel(launches, 'down');
   for (const f of failed) {

@@ -250,3 +250,26 @@ it('refuses to launch while another run is in progress on the deployment', async
     await api('POST', '/run/stop', OPERATOR, {});
   }
 });
+
+it('tears both fleets down, even with --keep-fleet, when one cannot be launched', async () => {
+  process.env.FAKE_RENDEZVOUS = '';
+  process.env.FAKE_FAIL = 'terraform -chdir=terraform-azure apply';
+  const before = await api('GET', '/run', OPERATOR);
+  const r = await runCli([
+    'start',
+    '--config',
+    configFile,
+    '--yes',
+    '--keep-fleet',
+    '--ssh-public-key',
+    keyFile,
+  ]);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain('the azure fleet could not be launched; the run was not started');
+  const lines = box.calls().map(argv);
+  expect(lines).toContainEqual(
+    expect.stringMatching(/^cdk destroy BenchfleetFleet -c fleetPlan=.* --force$/),
+  );
+  expect(lines).toContainEqual(expect.stringMatching(/^terraform -chdir=terraform-azure destroy /));
+  expect((await api('GET', '/run', OPERATOR)).run_id).toBe(before.run_id);
+});
