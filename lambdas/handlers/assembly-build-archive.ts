@@ -1,5 +1,5 @@
 // Step 2 of the assembly workflow: stream every result into runs/<run_id>/results.tar.gz.
-import { buildArchiveStep } from '../core/assembly/steps';
+import { buildArchiveStep } from '../core/assembly/build-step';
 import type { Deps } from '../core/ports';
 import { onAws } from '../shared/deps';
 import { logger } from '../shared/logger';

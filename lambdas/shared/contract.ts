@@ -1,6 +1,6 @@
 // The HTTP contract: one zod schema per request and response body. The handlers, the runner, the
 // dashboard's types, the CLI and the tests all import from here, so a field is defined once.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const PROVIDERS = ['aws', 'azure', 'local'] as const;
 export const Provider = z.enum(PROVIDERS);

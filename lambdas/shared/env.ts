@@ -1,5 +1,5 @@
 // The Lambda environment, parsed once with zod: a missing variable fails at cold start and names itself.
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_TABLE_NAME } from './table';
 
 export const LambdaEnv = z.object({

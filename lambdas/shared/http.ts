@@ -4,7 +4,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import middy, { type MiddyfiedHandler } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AppError, InvalidInputError, PayloadTooLargeError, UnauthorizedError } from '../core/errors';
 import type { ApiKeys } from '../core/ports';
 import { type ErrorBody, type ErrorCode, MAX_BODY_BYTES } from './contract';

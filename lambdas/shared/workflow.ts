@@ -5,7 +5,7 @@
 //
 // States carry S3 keys and counts, never task lists: a run has up to 10,000 tasks and a state's
 // payload is limited to 256 KB, so ListTasks writes the listing to S3 and passes its key on.
-import { z } from 'zod';
+import * as z from 'zod';
 import { RunId, type RunStatus } from './contract';
 
 export const ASSEMBLY_STEPS = ['ListTasks', 'BuildArchive', 'Finalize', 'MarkFailed'] as const;

@@ -4,7 +4,7 @@
 
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Provider, TaskStatus } from '../../shared/contract';
 import { AssemblyError } from '../errors';
 import type { ResultStore, TaskRecord } from '../ports';
