@@ -1,6 +1,6 @@
 // The nuke sweep's frame: steps that find tagged resources and delete them, run in dependency
 // order, then one more look to report what is left. Provider modules supply the steps.
-import { describe } from './errors';
+import { AWS_CREDENTIAL_ERRORS, CredentialsError, describe } from './errors';
 import { pollMs, sleep } from './progress';
 
 export const TAG_KEY = 'benchfleet:project';
@@ -82,10 +82,18 @@ export async function sweep(steps: SweepStep[], opts: { dryRun: boolean }): Prom
   return report;
 }
 
+/** Providers whose credentials were refused: their other steps are skipped, not failed one by one. */
+const refused = new WeakMap<SweepReport, Set<string>>();
+
 async function findSafely(step: SweepStep, report: SweepReport): Promise<Resource[]> {
+  const blocked = refused.get(report) ?? new Set<string>();
+  refused.set(report, blocked);
+  if (blocked.has(step.provider)) return [];
   try {
     return await step.find();
   } catch (err) {
+    const name = (err as Error).name;
+    if (err instanceof CredentialsError || AWS_CREDENTIAL_ERRORS.includes(name)) blocked.add(step.provider);
     const msg = `could not list ${step.provider} ${step.kind}: ${describe(err)}`;
     if (!report.skipped.includes(msg)) report.skipped.push(msg);
     log(`  ${msg}`);

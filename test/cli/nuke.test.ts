@@ -3,7 +3,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import 'aws-sdk-client-mock-jest';
-import { install, order, type World, world } from './fake-aws';
+import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import { cfn, ec2, install, order, type World, world } from './fake-aws';
 import { argv, runCli, type Sandbox, sandbox } from './helpers';
 
 let box: Sandbox;
@@ -195,4 +197,19 @@ it('asks before deleting and refuses without a terminal', async () => {
   expect(r.stderr).toContain('pass --yes');
   expect(order).toEqual([]);
   expect(box.calls().filter((c) => c.args[0] !== '--version')).toEqual([]);
+});
+
+it('says once that AWS refused the credentials and still sweeps Azure', async () => {
+  const expired = Object.assign(new Error('The security token included in the request is expired'), {
+    name: 'ExpiredToken',
+  });
+  cfn.on(DescribeStacksCommand).rejects(expired);
+  ec2.on(DescribeInstancesCommand).rejects(expired);
+  const r = await runCli(['nuke', '--yes', '--json']);
+  expect(r.code).toBe(1);
+  const report = JSON.parse(r.stdout);
+  expect(report.skipped).toEqual([
+    expect.stringContaining('could not list aws stack: AWS refused the credentials (ExpiredToken'),
+  ]);
+  expect(report.deleted).toEqual([expect.objectContaining({ provider: 'azure', id: `benchfleet-${RUN}` })]);
 });
