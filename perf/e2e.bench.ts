@@ -1,0 +1,391 @@
+// `npm run perf -- e2e`: a local run of 200 tasks with a zero-length workload (synthetic, size 0)
+// and 8 in-process runner slots, timed from the runner's side by wrapping fetch:
+// - overhead per task = (claim answer -> complete answer) minus workload, where workload is the
+//   runner's "running task N" log line -> the start of its result PUT (executor plus packing);
+// - claim gap = a slot's complete answer -> the same slot's next assigned claim answer.
+// It also counts what the cost bench prices: API calls by route (with their mean latency, the
+// Lambda duration estimate), DynamoDB calls and consumed capacity (SDK middleware sets
+// ReturnConsumedCapacity=TOTAL, so dynalite reports the units from the real item sizes), S3
+// requests (server-side middleware plus the runners' presigned PUTs and the archive GET), and
+// Step Functions state transitions (one per step invocation of the local interpreter). Two extra
+// phases measure the marginal cost of one reaper pass and of one heartbeat, which the example
+// run of the cost bench has 60 and 120 per task of.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { assemblyStepsFor } from '../lambdas/adapters/local/assembly-steps';
+import { type AssemblySteps, LocalAssembly } from '../lambdas/adapters/local/local-assembly';
+import { type LocalStack, startLocalStack } from '../lambdas/adapters/local/stack';
+import { matchRoute, routeKey } from '../lambdas/shared/routes';
+import { createRunner } from '../runner/agent';
+
+export const E2E_TASKS = 200;
+export const E2E_SLOTS = 8;
+
+/** What one phase cost: every count the cost bench prices. */
+export interface Usage {
+  api: Record<string, { calls: number; total_ms: number }>;
+  ddb: { calls: Record<string, number>; rcu: number; wcu: number };
+  s3: { put: number; get: number; by_command: Record<string, number> };
+  sfn: { executions: number; transitions: number; step_ms: Record<string, number> };
+}
+
+export interface E2eResult {
+  tasks: number;
+  slots: number;
+  wall_s: number;
+  overhead_ms: number[];
+  claim_gap_ms: number[];
+  run: Usage;
+  /** one reaper pass over the run's active tasks; duration_ms is the pass's own time */
+  reaper_pass: Usage & { duration_ms: number };
+  /** one heartbeat of a running task */
+  heartbeat: Usage;
+  stored_bytes: number;
+  schedule_enabled_after_run: boolean;
+}
+
+const emptyUsage = (): Usage => ({
+  api: {},
+  ddb: { calls: {}, rcu: 0, wcu: 0 },
+  s3: { put: 0, get: 0, by_command: {} },
+  sfn: { executions: 0, transitions: 0, step_ms: {} },
+});
+
+const S3_PUTS = new Set([
+  'PutObject',
+  'CreateMultipartUpload',
+  'UploadPart',
+  'CompleteMultipartUpload',
+  'ListObjectsV2',
+  'CopyObject',
+]);
+const DDB_WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
+
+export const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
+};
+
+interface ApiEvent {
+  route: string;
+  runnerId: string | undefined;
+  taskId: number | undefined;
+  claimed: number | undefined;
+  status: number;
+  t0: number;
+  t1: number;
+}
+
+let cached: Promise<E2eResult> | undefined;
+/** Runs the measurement once per process, so `npm run perf` (cost, then e2e) pays for it once. */
+export function measureE2e(): Promise<E2eResult> {
+  cached ??= measure();
+  return cached;
+}
+
+async function measure(): Promise<E2eResult> {
+  let usage = emptyUsage();
+  const steps = (deps: Parameters<typeof assemblyStepsFor>[0]): AssemblySteps => {
+    const real = assemblyStepsFor(deps);
+    const counted = {} as AssemblySteps;
+    for (const [name, fn] of Object.entries(real) as Array<
+      [keyof AssemblySteps, AssemblySteps[keyof AssemblySteps]]
+    >) {
+      counted[name] = async (input) => {
+        const t0 = performance.now();
+        usage.sfn.transitions++;
+        try {
+          return await fn(input);
+        } finally {
+          usage.sfn.step_ms[name] = (usage.sfn.step_ms[name] ?? 0) + performance.now() - t0;
+        }
+      };
+    }
+    return counted;
+  };
+  const stack = await startLocalStack({
+    reaperIntervalS: 3600, // passes are run by hand below, so none pollutes the run's counts
+    heartbeatTimeoutS: 600,
+    waitRetrySeconds: 1,
+    assembly: (deps) => {
+      const a = new LocalAssembly(() => steps(deps));
+      const start = a.start.bind(a);
+      a.start = async (runId, name) => {
+        usage.sfn.executions++;
+        return start(runId, name);
+      };
+      return a;
+    },
+  });
+  countSdk(stack, () => usage);
+  const events: ApiEvent[] = [];
+  const logs: Array<{ ts: number; msg: string }> = [];
+  const putStarts = new Map<number, number>();
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+    const url = new URL(String(input instanceof Request ? input.url : input));
+    const method = (init?.method ?? 'GET').toUpperCase();
+    const t0 = Date.now();
+    if (url.origin === stack.services.s3Endpoint) {
+      if (method === 'PUT') {
+        usage.s3.put++;
+        const id = /\/tasks\/(\d+)\/result\.tar\.gz$/.exec(url.pathname)?.[1];
+        if (id && !putStarts.has(Number(id))) putStarts.set(Number(id), t0);
+      } else usage.s3.get++;
+      return realFetch(input, init);
+    }
+    const res = await realFetch(input, init);
+    const match = matchRoute(method, url.pathname);
+    if (!match) return res;
+    const text = await res.clone().text();
+    const t1 = Date.now();
+    const route = routeKey(match.route);
+    const u = usage.api[route] ?? { calls: 0, total_ms: 0 };
+    usage.api[route] = u;
+    u.calls++;
+    u.total_ms += t1 - t0;
+    const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as { runner_id?: string }) : {};
+    let claimed: number | undefined;
+    if (match.route.handler === 'claim-task' && res.status === 200) {
+      claimed = (JSON.parse(text) as { task?: { id: number } }).task?.id;
+    }
+    const id = match.pathParameters.id;
+    events.push({
+      route,
+      runnerId: body.runner_id,
+      taskId: id ? Number(id) : undefined,
+      claimed,
+      status: res.status,
+      t0,
+      t1,
+    });
+    return res;
+  }) as typeof fetch;
+
+  try {
+    const key = stack.operatorKey;
+    const post = (path: string, body: unknown, k = key) =>
+      fetch(stack.apiUrl + path, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${k}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    // runs_per_instance_type stops at 100: two instance types, one runner of half the slots each
+    const types = ['e2e-a', 'e2e-b'];
+    const startAnswer = await post('/run/start', {
+      ruby_version: '3.4.7',
+      runs_per_instance_type: E2E_TASKS / types.length,
+      local: types,
+    });
+    if (startAnswer.status !== 201) throw new Error(`start answered ${startAnswer.status}`);
+    const started = (await startAnswer.json()) as { run_id: number };
+    const t0 = Date.now();
+    const runners = types.map((instanceType) =>
+      createRunner({
+        apiUrl: stack.apiUrl,
+        apiKey: stack.runnerKey,
+        provider: 'local',
+        instanceType,
+        runId: started.run_id,
+        executor: 'synthetic',
+        syntheticSize: 0,
+        slots: E2E_SLOTS / types.length,
+        heartbeatS: 30, // the spec's period; a zero-length task sends only its status changes
+        json: true,
+        hostId: instanceType,
+        workDir: mkdtempSync(join(tmpdir(), 'bf-e2e-')),
+        logWrite: (line) => {
+          const l = JSON.parse(line) as { ts: string; msg: string };
+          logs.push({ ts: Date.parse(l.ts), msg: l.msg });
+        },
+      }),
+    );
+    const results = await Promise.all(runners.map((r) => r.done));
+    const completed = results.reduce((s, r) => s + r.tasksCompleted, 0);
+    if (completed !== E2E_TASKS) throw new Error(`only ${completed} tasks completed`);
+    await stack.assemblyIdle();
+    const run = (await (
+      await fetch(`${stack.apiUrl}/run`, { headers: { authorization: `Bearer ${key}` } })
+    ).json()) as {
+      status: string;
+      gzip_url: string | null;
+    };
+    if (run.status !== 'complete' || !run.gzip_url) throw new Error(`run ended ${run.status}`);
+    await (await fetch(run.gzip_url)).arrayBuffer(); // the CLI's archive download
+    const wall_s = (Date.now() - t0) / 1000;
+    const runUsage = usage;
+
+    // per task and per slot timings, from the wrapped fetch and the runner's log
+    const runningAt = new Map<number, number>();
+    for (const l of logs) {
+      const id = /^running task (\d+)/.exec(l.msg)?.[1];
+      if (id) runningAt.set(Number(id), l.ts);
+    }
+    const overhead_ms: number[] = [];
+    const claim_gap_ms: number[] = [];
+    const lastComplete = new Map<string, number>();
+    const claimedAt = new Map<number, number>();
+    for (const e of [...events].sort((a, b) => a.t1 - b.t1)) {
+      if (e.claimed !== undefined) {
+        claimedAt.set(e.claimed, e.t1);
+        const prev = e.runnerId && lastComplete.get(e.runnerId);
+        if (prev) claim_gap_ms.push(e.t1 - prev);
+      }
+      if (e.route.endsWith('/complete') && e.status === 200 && e.taskId && e.runnerId) {
+        lastComplete.set(e.runnerId, e.t1);
+        const c = claimedAt.get(e.taskId);
+        const w0 = runningAt.get(e.taskId);
+        const w1 = putStarts.get(e.taskId);
+        if (c !== undefined && w0 !== undefined && w1 !== undefined) overhead_ms.push(e.t1 - c - (w1 - w0));
+      }
+    }
+
+    // marginal costs: one reaper pass over active tasks, then heartbeats of one running task
+    const next = (await (
+      await post('/run/start', {
+        ruby_version: '3.4.7',
+        runs_per_instance_type: 33,
+        local: ['m'],
+        run_id: started.run_id + 1,
+      })
+    ).json()) as { run_id: number; tasks: Array<{ id: number }> };
+    const claim = (await (
+      await post(
+        `/runs/${next.run_id}/tasks/claim`,
+        { provider: 'local', instance_type: 'm', runner_id: 'm-1' },
+        stack.runnerKey,
+      )
+    ).json()) as { task: { id: number } };
+    usage = emptyUsage();
+    const r0 = performance.now();
+    await stack.reapNow();
+    const reaper_pass = { ...usage, duration_ms: performance.now() - r0 };
+    usage = emptyUsage();
+    const beats = 20;
+    for (let n = 0; n < beats; n++) {
+      await post(
+        `/tasks/${claim.task.id}/heartbeat`,
+        { runner_id: 'm-1', status: 'running', progress_pct: n },
+        stack.runnerKey,
+      );
+    }
+    const heartbeat = perCall(usage, beats);
+    const stop = await post('/run/stop', {});
+    if (stop.status !== 200) throw new Error(`stop answered ${stop.status}`);
+    await stack.assemblyIdle();
+
+    const listed = await stack.services.s3.send(
+      new ListObjectsV2Command({ Bucket: stack.services.bucket, Prefix: `runs/${started.run_id}/` }),
+    );
+    const stored_bytes = (listed.Contents ?? []).reduce((s, o) => s + (o.Size ?? 0), 0);
+    const schedule = stack.deps.schedule as unknown as { enabled?: boolean };
+    return {
+      tasks: E2E_TASKS,
+      slots: E2E_SLOTS,
+      wall_s,
+      overhead_ms,
+      claim_gap_ms,
+      run: runUsage,
+      reaper_pass,
+      heartbeat,
+      stored_bytes,
+      schedule_enabled_after_run: schedule.enabled === true,
+    };
+  } finally {
+    globalThis.fetch = realFetch;
+    await stack.stop();
+  }
+}
+
+/** Usage divided by a number of calls (the heartbeat phase). */
+function perCall(u: Usage, n: number): Usage {
+  const div = <T extends Record<string, number>>(o: T): T =>
+    Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v / n])) as T;
+  return {
+    api: Object.fromEntries(
+      Object.entries(u.api).map(([k, v]) => [k, { calls: v.calls / n, total_ms: v.total_ms / n }]),
+    ),
+    ddb: { calls: div(u.ddb.calls), rcu: u.ddb.rcu / n, wcu: u.ddb.wcu / n },
+    s3: { put: u.s3.put / n, get: u.s3.get / n, by_command: div(u.s3.by_command) },
+    sfn: {
+      executions: u.sfn.executions / n,
+      transitions: u.sfn.transitions / n,
+      step_ms: div(u.sfn.step_ms),
+    },
+  };
+}
+
+/** Middleware on the stack's own SDK clients: every DynamoDB and S3 call the orchestrator makes. */
+function countSdk(stack: LocalStack, usage: () => Usage): void {
+  stack.services.ddb.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { ReturnConsumedCapacity?: string };
+      input.ReturnConsumedCapacity ??= 'TOTAL';
+      const out = await next(args);
+      const u = usage();
+      const name = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+      u.ddb.calls[name] = (u.ddb.calls[name] ?? 0) + 1;
+      const cc = (out.output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
+      const units = [cc]
+        .flat()
+        .reduce<number>((s, c) => s + ((c as { CapacityUnits?: number } | undefined)?.CapacityUnits ?? 0), 0);
+      if (DDB_WRITES.has(name)) u.ddb.wcu += units || 1;
+      else u.ddb.rcu += units || 0.5;
+      return out;
+    },
+    { step: 'initialize', name: 'e2eCountDdb' },
+  );
+  // at `deserialize`, after the presigner's intercept: presigning a URL is not a request
+  stack.services.s3.middlewareStack.add(
+    (next, context) => async (args) => {
+      const u = usage();
+      const name = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+      u.s3.by_command[name] = (u.s3.by_command[name] ?? 0) + 1;
+      if (S3_PUTS.has(name)) u.s3.put++;
+      else u.s3.get++;
+      return next(args);
+    },
+    { step: 'deserialize', name: 'e2eCountS3' },
+  );
+}
+
+export async function run(): Promise<void> {
+  const r = await measureE2e();
+  const round = (x: number): number => Math.round(x * 10) / 10;
+  console.log(
+    JSON.stringify({
+      bench: 'e2e',
+      tasks: r.tasks,
+      slots: r.slots,
+      overhead_median_ms: round(quantile(r.overhead_ms, 0.5)),
+      overhead_p99_ms: round(quantile(r.overhead_ms, 0.99)),
+      claim_gap_median_ms: round(quantile(r.claim_gap_ms, 0.5)),
+      claim_gap_p99_ms: round(quantile(r.claim_gap_ms, 0.99)),
+      wall_s: round(r.wall_s),
+      samples: { overhead: r.overhead_ms.length, claim_gap: r.claim_gap_ms.length },
+    }),
+  );
+  const calls = Object.fromEntries(Object.entries(r.run.api).map(([k, v]) => [k, v.calls]));
+  console.log(
+    JSON.stringify({
+      bench: 'e2e-counts',
+      api_calls: calls,
+      ddb_calls: r.run.ddb.calls,
+      ddb_rcu: round(r.run.ddb.rcu),
+      ddb_wcu: round(r.run.ddb.wcu),
+      s3_put: r.run.s3.put,
+      s3_get: r.run.s3.get,
+      s3_server_side: r.run.s3.by_command,
+      sfn_executions: r.run.sfn.executions,
+      sfn_transitions: r.run.sfn.transitions,
+      reaper_pass: {
+        ddb_calls: r.reaper_pass.ddb.calls,
+        rcu: r.reaper_pass.ddb.rcu,
+        wcu: r.reaper_pass.ddb.wcu,
+      },
+      heartbeat: { ddb_calls: r.heartbeat.ddb.calls, rcu: r.heartbeat.ddb.rcu, wcu: r.heartbeat.ddb.wcu },
+    }),
+  );
+}
