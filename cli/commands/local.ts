@@ -219,6 +219,7 @@ function startLocalRunner(
     hostId: `local-${instanceType}`,
     workDir: join(logDir, '..', 'runner-work', instanceType),
     ...(flags.image ? { image: flags.image } : {}),
+    ...(dockerHost() ? { dockerHost: dockerHost() } : {}),
     ...(flags.rubyBenchDir ? { rubyBenchDir: resolve(flags.rubyBenchDir) } : {}),
     maxRetryS: 60,
     logWrite: (line) => log.write(line.endsWith('\n') ? line : `${line}\n`),
@@ -238,9 +239,12 @@ async function startDashboard(
   }
 }
 
+/** The engine's address: BENCHFLEET_DOCKER_HOST (also the runner's variable), else DOCKER_HOST. */
+const dockerHost = (): string | undefined => process.env.BENCHFLEET_DOCKER_HOST ?? process.env.DOCKER_HOST;
+
 async function requireDocker(): Promise<void> {
   const Docker = (await import('dockerode')).default;
-  const host = process.env.BENCHFLEET_DOCKER_HOST ?? process.env.DOCKER_HOST;
+  const host = dockerHost();
   const docker = host?.startsWith('unix://') ? new Docker({ socketPath: host.slice(7) }) : new Docker();
   try {
     await docker.ping();
