@@ -30,8 +30,10 @@ export function register(program: Command): void {
         const bucket = flags.bucket ?? requireOutputs().ResultsBucket;
         const key = storageKeys.archive(runId);
         // Loaded here so `benchfleet --help` stays quick.
-        const { GetObjectCommand, S3Client } = await import('@aws-sdk/client-s3');
-        const { saveResults } = await import('../lib/results');
+        // require, not import(): tsx runs the CLI as CommonJS.
+        const { GetObjectCommand, S3Client } =
+          require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
+        const { saveResults } = require('../lib/results') as typeof import('../lib/results');
         const s3 = new S3Client({ requestChecksumCalculation: 'WHEN_REQUIRED' });
         try {
           const obj = await s3

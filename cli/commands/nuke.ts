@@ -7,6 +7,9 @@ import { action } from '../lib/errors';
 import type { NukeFlags } from '../lib/nuke-run';
 import { TAG_KEY } from '../lib/sweep';
 
+// Loaded on use (require: tsx runs the CLI as CommonJS) so `benchfleet --help` skips the cloud SDKs.
+const lazy = () => require('../lib/nuke-run') as typeof import('../lib/nuke-run');
+
 export function register(program: Command): void {
   program
     .command('nuke')
@@ -21,5 +24,5 @@ export function register(program: Command): void {
       'after',
       '\nAWS: the region of your AWS profile / AWS_REGION. Azure: the subscription `az account show` names.\nRun it again at any time: it only deletes what is still there.',
     )
-    .action(action('nuke', async (flags: NukeFlags) => (await import('../lib/nuke-run')).nuke(flags)));
+    .action(action('nuke', (flags: NukeFlags) => lazy().nuke(flags)));
 }

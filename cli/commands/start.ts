@@ -5,6 +5,9 @@ import type { Command } from 'commander';
 import { action } from '../lib/errors';
 import type { StartFlags } from '../lib/start-run';
 
+// Loaded on use (require: tsx runs the CLI as CommonJS) so `benchfleet --help` skips the cloud SDKs.
+const lazy = () => require('../lib/start-run') as typeof import('../lib/start-run');
+
 export function register(program: Command): void {
   program
     .command('start')
@@ -34,5 +37,5 @@ export function register(program: Command): void {
       'after',
       '\nNeeds AWS credentials (and `az login` plus terraform for Azure types). Tools: BENCHFLEET_CDK (default `npx cdk`),\nBENCHFLEET_TERRAFORM, BENCHFLEET_AZ override the commands. State is kept in .benchfleet/.',
     )
-    .action(action('start', async (flags: StartFlags) => (await import('../lib/start-run')).start(flags)));
+    .action(action('start', (flags: StartFlags) => lazy().start(flags)));
 }

@@ -71,7 +71,9 @@ export async function nuke(flags: NukeFlags): Promise<void> {
     throw new CliError(
       survivors.length
         ? `${survivors.length} resource(s) are left; see the list above`
-        : 'some resources could not be deleted or listed; see above',
+        : report.failed.length
+          ? `${report.failed.length} resource(s) could not be deleted; see above`
+          : 'not every provider could be checked (see "not checked" above); fix that and run it again',
     );
   }
 }
