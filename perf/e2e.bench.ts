@@ -216,6 +216,7 @@ async function measure(): Promise<E2eResult> {
     await (await fetch(run.gzip_url)).arrayBuffer(); // the CLI's archive download
     const wall_s = (Date.now() - t0) / 1000;
     const runUsage = usage;
+    usage = emptyUsage(); // the phases below are counted on their own
 
     // per task and per slot timings, from the wrapped fetch and the runner's log
     const runningAt = new Map<number, number>();
