@@ -1,0 +1,29 @@
+// The real `benchfleet` binary (tsx, CommonJS), not the in-process harness: catches what jest's
+// transform hides, such as a lazy load that only resolves under swc.
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const BIN = resolve(__dirname, '..', '..', 'bin', 'benchfleet.js');
+
+it('loads the lazily required flows of nuke and start from the real binary', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bf-bin-'));
+  const env = { ...process.env, BENCHFLEET_STATE_DIR: join(dir, '.benchfleet') };
+  const nuke = await run(process.execPath, [BIN, 'nuke', '--dry-run', '--no-aws', '--no-azure', '--json'], {
+    env,
+    cwd: dir,
+  });
+  expect(JSON.parse(nuke.stdout)).toMatchObject({ dry_run: true, found: [], left: [] });
+  // Fails inside the flow (the config does not exist), which proves the flow module loaded.
+  const start = await run(process.execPath, [BIN, 'start', '--config', join(dir, 'none.json')], {
+    env,
+    cwd: dir,
+  }).catch((err: { code: number; stderr: string }) => err);
+  expect(start).toMatchObject({
+    code: 1,
+    stderr: expect.stringContaining('cannot read the config (no such file)'),
+  });
+});
