@@ -1,30 +1,10 @@
 // `benchfleet local` end to end, as a user runs it: a child process, exit 0, results/<id>/ with
 // every task's output.txt, a manifest that agrees, and the site.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Manifest } from '../../lambdas/shared/contract';
-
-const ROOT = join(__dirname, '..', '..');
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'benchfleet.js'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'WARN' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { runCli } from '../helpers/cli';
 
 it('runs a complete local run into results/<run-id>/ with a manifest that agrees and a site', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bf-cli-'));

@@ -1,14 +1,13 @@
 // `benchfleet local --workload docker` end to end on a real engine (scripts/ci/20-docker.sh starts
 // one and imports an offline Debian image); ruby-bench is the stand-in, mounted with --ruby-bench-dir.
 // In CI the engine is required: the test fails rather than skips.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Manifest, RunnerMeta } from '../../lambdas/shared/contract';
+import { runCli } from '../helpers/cli';
 import { standIn } from '../helpers/ruby-bench-stand-in';
 
-const ROOT = join(__dirname, '..', '..');
 const host = process.env.BENCHFLEET_DOCKER_HOST;
 const image = process.env.BENCHFLEET_TEST_IMAGE ?? 'benchfleet-test-base:bookworm';
 const itEngine = host || process.env.CI ? it : it.skip;
@@ -18,7 +17,7 @@ itEngine(
   async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bf-docker-'));
     const config = join(dir, 'run.json');
-    require('node:fs').writeFileSync(
+    writeFileSync(
       config,
       JSON.stringify({
         ruby_version: '3.4.7',
@@ -38,33 +37,7 @@ itEngine(
       '--ruby-bench-dir',
       standIn(),
     ];
-    const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(
-        process.execPath,
-        [
-          join(ROOT, 'bin', 'benchfleet.js'),
-          ...args,
-          '--results-dir',
-          join(dir, 'results'),
-          '--slots',
-          '1',
-          '--json',
-        ],
-        {
-          cwd: ROOT,
-          env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'WARN' },
-        },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => {
-        stdout += d;
-      });
-      child.stderr.on('data', (d) => {
-        stderr += d;
-      });
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    const out = await runCli([...args, '--results-dir', join(dir, 'results'), '--slots', '1', '--json']);
     expect(out.stderr).toContain('== done ==');
     expect(out.code).toBe(0);
     const report = JSON.parse(out.stdout) as { results: { results_dir: string } };

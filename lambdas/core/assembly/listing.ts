@@ -5,27 +5,26 @@
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import * as z from 'zod';
-import { Provider, TaskStatus } from '../../shared/contract';
+import { TaskView } from '../../shared/contract';
 import { AssemblyError } from '../errors';
 import type { ResultStore, TaskRecord } from '../ports';
 
 /** What assembly needs of a task: the manifest fields and where its tarballs are. */
-export const ListedTask = z.object({
-  id: z.number().int(),
-  index: z.number().int(),
-  provider: Provider,
-  instance_type: z.string(),
-  run: z.number().int(),
-  status: TaskStatus,
-  attempt: z.number().int(),
-  runner_id: z.string().nullable(),
-  claimed_at: z.string().nullable(),
-  finished_at: z.string().nullable(),
-  error_type: z.string().nullable(),
-  error_message: z.string().nullable(),
-  s3_result_key: z.string().nullable(),
-  s3_error_key: z.string().nullable(),
-});
+export const ListedTask = TaskView.pick({
+  id: true,
+  provider: true,
+  instance_type: true,
+  run: true,
+  status: true,
+  attempt: true,
+  runner_id: true,
+  claimed_at: true,
+  finished_at: true,
+  error_type: true,
+  error_message: true,
+  s3_result_key: true,
+  s3_error_key: true,
+}).extend({ index: z.number().int() });
 export type ListedTask = z.infer<typeof ListedTask>;
 
 export function toListed(t: TaskRecord): ListedTask {
