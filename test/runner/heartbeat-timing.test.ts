@@ -1,0 +1,29 @@
+// The synthetic workload runs off the heartbeat's thread: while it keeps a CPU fully busy for many
+// heartbeat intervals, heartbeats still leave on time (DESIGN.md, "Runner facts").
+import { startRunner } from '../../runner/agent';
+import { FakeApi } from './fake-api';
+import { testRunner } from './helpers';
+
+let api: FakeApi | undefined;
+afterEach(async () => {
+  await api?.stop();
+  api = undefined;
+});
+
+it('keeps heartbeating on time while the synthetic workload hogs a CPU', async () => {
+  api = await new FakeApi({ tasks: 1, benchmarks: ['fib', 'nbody', 'json', 'regex', 'binarytrees'] }).start();
+  const heartbeatS = 0.25;
+  const beats: number[] = [];
+  api.onHeartbeat = (_t, hb) => {
+    if (hb.status === 'running') beats.push(Date.now());
+  };
+  const started = Date.now();
+  await startRunner(testRunner(api.url, { slots: 1, syntheticSize: 5, heartbeatS }).input);
+  const busyS = (Date.now() - started) / 1000;
+  // the workload itself must have lasted well past three intervals for the test to mean anything
+  expect(busyS).toBeGreaterThan(8 * heartbeatS);
+  expect(beats.length).toBeGreaterThanOrEqual(3);
+  const gaps = beats.slice(1).map((b, i) => (b - (beats[i] as number)) / 1000);
+  // a blocked event loop would show one gap as long as the workload; a busy machine adds jitter only
+  expect(Math.max(...gaps)).toBeLessThan(4 * heartbeatS);
+}, 60_000);
