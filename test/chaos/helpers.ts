@@ -84,20 +84,23 @@ export async function expectDrained(
   stack: LocalStack,
   runId: number,
   expectedErrors: Record<number, string>,
+  opts: { runStatus?: 'complete' | 'cancelled'; cancelled?: number[] } = {},
 ): Promise<TaskView[]> {
   const api = client(stack.apiUrl);
   const run = await waitFor(
     'the archive',
     async () => {
       const r = await api.call<{ status: string; gzip_url: string | null }>('GET', '/run', { key: OPERATOR });
-      return r.body.status === 'complete' && r.body.gzip_url ? r.body : undefined;
+      return r.body.status === (opts.runStatus ?? 'complete') && r.body.gzip_url ? r.body : undefined;
     },
     30_000,
   );
   const tasks = await tasksOf(stack);
   for (const t of tasks) {
     const want = expectedErrors[t.id];
-    if (want)
+    if (opts.cancelled?.includes(t.id))
+      expect({ id: t.id, status: t.status }).toEqual({ id: t.id, status: 'cancelled' });
+    else if (want)
       expect({ id: t.id, status: t.status, error_type: t.error_type }).toEqual({
         id: t.id,
         status: 'failed',
