@@ -1,10 +1,10 @@
 // The HTTP contract: one zod schema per request and response body. The handlers, the runner, the
 // dashboard's types, the CLI and the tests all import from here, so a field is defined once.
 import * as z from 'zod';
+import { PROVIDERS, Provider, RunStatus, TaskStatus } from './enums';
 
-export const PROVIDERS = ['aws', 'azure', 'local'] as const;
-export const Provider = z.enum(PROVIDERS);
-export type Provider = z.infer<typeof Provider>;
+// Defined in enums.ts so the archive formats can share them without an import cycle.
+export * from './enums';
 
 export const MAX_TASKS_PER_RUN = 10_000;
 /** Task ids are `run_id * TASK_ID_FACTOR + n` (n from 1), so they are unique across runs. */
@@ -113,14 +113,7 @@ export function imageFor(cfg: Pick<RunConfig, 'image' | 'ruby_version'>): string
   return cfg.ruby_version === 'head' ? 'rubylang/ruby:master' : `ruby:${cfg.ruby_version}`;
 }
 
-export const TASK_STATUSES = ['pending', 'claimed', 'running', 'completed', 'failed', 'cancelled'] as const;
-export const TaskStatus = z.enum(TASK_STATUSES);
-export type TaskStatus = z.infer<typeof TaskStatus>;
 export const FINISHED_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];
-
-export const RUN_STATUSES = ['running', 'assembling', 'complete', 'cancelled', 'assembly_failed'] as const;
-export const RunStatus = z.enum(RUN_STATUSES);
-export type RunStatus = z.infer<typeof RunStatus>;
 
 export const HEARTBEAT_STATUSES = ['boot', 'provision', 'running', 'uploading', 'finished', 'error'] as const;
 export const HeartbeatStatus = z.enum(HEARTBEAT_STATUSES);
@@ -357,57 +350,5 @@ export const splitTaskId = (taskId: number): { runId: number; index: number } =>
   index: (taskId % TASK_ID_FACTOR) - 1,
 });
 
-/** manifest.json at the top of results.tar.gz. */
-export const ManifestTask = z.object({
-  id: z.number().int(),
-  provider: Provider,
-  instance_type: z.string(),
-  run: z.number().int(),
-  status: TaskStatus,
-  attempt: z.number().int(),
-  runner_id: z.string().nullable(),
-  claimed_at: z.string().nullable(),
-  finished_at: z.string().nullable(),
-  error_type: z.string().nullable(),
-  error_message: z.string().nullable(),
-  files: z.array(z.string()),
-  assembly_error: z.string().nullable(),
-});
-export type ManifestTask = z.infer<typeof ManifestTask>;
-export const Manifest = z.object({
-  run_id: z.number().int(),
-  ruby_version: z.string(),
-  status: RunStatus,
-  config: z.record(z.string(), z.unknown()),
-  created_at: z.string(),
-  finished_at: z.string().nullable(),
-  tasks: z.array(ManifestTask),
-});
-export type Manifest = z.infer<typeof Manifest>;
-
-/** meta.json written by the runner into result.tar.gz and error.tar.gz. */
-export const RunnerMeta = z.object({
-  runner_id: z.string(),
-  provider: z.string(),
-  instance_type: z.string(),
-  task_id: z.number().int(),
-  run: z.number().int(),
-  attempt: z.number().int(),
-  cpu_model: z.string().nullable(),
-  vcpus: z.number().int().nullable(),
-  physical_cores: z.number().int().nullable(),
-  memory_mb: z.number().nullable(),
-  kernel: z.string().nullable(),
-  os: z.string().nullable(),
-  arch: z.string().nullable(),
-  docker_version: z.string().nullable(),
-  image: z.string().nullable(),
-  ruby_description: z.string().nullable(),
-  ruby_bench_ref: z.string().nullable(),
-  slot_cpu: z.number().int().nullable(),
-  sibling_busy: z.boolean().nullable(),
-  started_at: z.string(),
-  finished_at: z.string().nullable(),
-  exit_code: z.number().int().nullable(),
-});
-export type RunnerMeta = z.infer<typeof RunnerMeta>;
+// The archive's formats (manifest.json, meta.json) are defined in archive-format.ts.
+export * from './archive-format';
