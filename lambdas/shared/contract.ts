@@ -18,6 +18,15 @@ export const InstanceTypeName = z
 export const RubyVersion = z
   .string()
   .regex(/^(head|\d+\.\d+\.\d+(-[A-Za-z0-9.]+)?)$/, 'must look like 3.4.7, 3.5.0-preview1 or head');
+/**
+ * A non-negative number rounded to `decimals` places: DynamoDB cannot store magnitudes below 1e-130
+ * (a 5e-324 would fail the write with a 500), and no caller needs more precision.
+ */
+const rounded = (decimals: number) => {
+  const f = 10 ** decimals;
+  return z.number().transform((v) => Math.round(v * f) / f);
+};
+
 export const RunId = z
   .number()
   .int()
@@ -51,7 +60,7 @@ export const RunConfig = z
       .strictObject({
         WARMUP_ITRS: z.number().int().min(0).max(10_000).optional(),
         MIN_BENCH_ITRS: z.number().int().min(1).max(10_000).optional(),
-        MIN_BENCH_TIME: z.number().min(0).max(3_600).optional(),
+        MIN_BENCH_TIME: z.number().min(0).max(3_600).pipe(rounded(3)).optional(),
       })
       .optional(),
     image: z
@@ -155,7 +164,7 @@ export const HeartbeatRequest = z.strictObject({
   runner_id: RunnerId,
   status: HeartbeatStatus,
   current_benchmark: z.string().max(200).nullish(),
-  progress_pct: z.number().min(0).max(100).nullish(),
+  progress_pct: z.number().min(0).max(100).pipe(rounded(2)).nullish(),
   message: z.string().max(1_000).nullish(),
   attempt: Attempt.optional(),
 });

@@ -57,6 +57,15 @@ export interface MatchedRoute {
   pathParameters: Record<string, string>;
 }
 
+/** A malformed percent-escape (`%zz`) stays as it came: the handler then refuses it with a 400. */
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 /** Matches a method and a concrete path against the table (used by the local server). */
 export function matchRoute(method: string, path: string): MatchedRoute | undefined {
   const parts = path.replace(/\/+$/, '').split('/');
@@ -69,7 +78,7 @@ export function matchRoute(method: string, path: string): MatchedRoute | undefin
       const actual = parts[i] ?? '';
       const m = /^\{(\w+)\}$/.exec(seg);
       if (m?.[1]) {
-        params[m[1]] = decodeURIComponent(actual);
+        params[m[1]] = safeDecode(actual);
         return actual.length > 0;
       }
       return seg === actual;

@@ -174,15 +174,23 @@ async function resumeInFlight(deps: Deps): Promise<void> {
 
 type LambdaLike = (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
 
-async function readBody(req: IncomingMessage): Promise<string | 'too_large'> {
+/** Past this much, an oversized body is no longer read to the end: the connection is closed. */
+const DISCARD_LIMIT = 10 * 1024 * 1024;
+
+/**
+ * Reads a body of at most MAX_BODY_BYTES. A larger one is read to its end but not kept (up to
+ * DISCARD_LIMIT), so the 413 reaches the client on a connection it can go on using; answering before
+ * the body is consumed makes Node reset a kept-alive socket under the client's next request.
+ */
+async function readBody(req: IncomingMessage): Promise<string | 'too_large' | 'far_too_large'> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return 'too_large'; // stop buffering: the body is refused anyway
-    chunks.push(chunk as Buffer);
+    if (size > DISCARD_LIMIT) return 'far_too_large';
+    if (size <= MAX_BODY_BYTES) chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return size > MAX_BODY_BYTES ? 'too_large' : Buffer.concat(chunks).toString('utf8');
 }
 
 function send(
@@ -212,11 +220,12 @@ async function serve(
     return send(res, 404, { error: 'not_found', message });
   }
   const body = await readBody(req);
-  if (body === 'too_large') {
-    return send(res, 413, {
+  if (body === 'too_large' || body === 'far_too_large') {
+    const tooLarge = {
       error: 'payload_too_large',
       message: `the body is larger than ${MAX_BODY_BYTES} bytes`,
-    });
+    };
+    return send(res, 413, tooLarge, body === 'far_too_large' ? { connection: 'close' } : {});
   }
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k.toLowerCase()] = v;
