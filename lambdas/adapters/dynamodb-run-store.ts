@@ -26,6 +26,7 @@ import type {
   StoredRunStatus,
   TaskRecord,
 } from '../core/ports';
+import { parseQueueKey } from '../core/ports';
 import type { TaskStatus } from '../shared/contract';
 import { ACTIVE_INDEX, keys, queueAttrs, SET_ATTRS } from '../shared/table';
 import { Expr, itemToRun, itemToTask, runToItem, taskToItem } from './dynamodb-codec';
@@ -46,11 +47,6 @@ const ATTEMPT_FIELDS = [
   's3_result_key',
   's3_error_key',
 ];
-
-const queueOf = (key: string): { provider: string; instance_type: string } => {
-  const i = key.indexOf(':');
-  return { provider: key.slice(0, i), instance_type: key.slice(i + 1) };
-};
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -188,7 +184,7 @@ export class DynamoRunStore implements RunStore {
   }
 
   async takeTicket(runId: number, queue: string): Promise<number | undefined> {
-    const q = queueOf(queue);
+    const q = parseQueueKey(queue);
     const a = queueAttrs(q.provider, q.instance_type);
     const e = new Expr().add(a.next, 1).whenEq('status', 'running');
     e.when(`${e.name(a.next)} < ${e.name(a.end)}`);
@@ -197,7 +193,7 @@ export class DynamoRunStore implements RunStore {
   }
 
   async takeRetry(runId: number, queue: string, entry: number): Promise<boolean> {
-    const q = queueOf(queue);
+    const q = parseQueueKey(queue);
     const a = queueAttrs(q.provider, q.instance_type);
     const e = new Expr().delete(a.retry, new Set([entry])).whenEq('status', 'running');
     e.when(`contains(${e.name(a.retry)}, ${e.value(entry)})`);
@@ -205,7 +201,7 @@ export class DynamoRunStore implements RunStore {
   }
 
   async advanceVerified(runId: number, queue: string, from: number, to: number): Promise<void> {
-    const q = queueOf(queue);
+    const q = parseQueueKey(queue);
     const a = queueAttrs(q.provider, q.instance_type);
     await this.update(keys.run(runId), new Expr().set(a.verified, to).whenEq(a.verified, from), 'NONE');
   }
@@ -227,7 +223,7 @@ export class DynamoRunStore implements RunStore {
       }
     }
     for (const r of change.addRetry ?? []) {
-      const q = queueOf(r.queue);
+      const q = parseQueueKey(r.queue);
       e.add(queueAttrs(q.provider, q.instance_type).retry, new Set([r.entry]));
       any = true;
     }

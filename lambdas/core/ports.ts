@@ -257,3 +257,9 @@ export interface Deps {
 
 export const queueKey = (q: { provider: string; instance_type: string }): string =>
   `${q.provider}:${q.instance_type}`;
+
+/** The inverse of queueKey (instance type names never contain a colon). */
+export function parseQueueKey(key: string): { provider: string; instance_type: string } {
+  const i = key.indexOf(':');
+  return { provider: key.slice(0, i), instance_type: key.slice(i + 1) };
+}

@@ -205,14 +205,18 @@ export const PresignedUrls = z.object({
 });
 export type PresignedUrls = z.infer<typeof PresignedUrls>;
 
-/** A task as a runner sees it in a claim: `run` and `run_number` are the same number. */
-export const ClaimedTask = z.object({
+/** The fields that name a task, in every shape of it: `run` and `run_number` are the same number. */
+const TaskIdentity = z.object({
   id: z.number().int(),
   run_id: z.number().int(),
   provider: Provider,
   instance_type: z.string(),
   run: z.number().int(),
   run_number: z.number().int(),
+});
+
+/** A task as a runner sees it in a claim. */
+export const ClaimedTask = TaskIdentity.extend({
   attempt: z.number().int(),
   ruby_version: z.string(),
   image: z.string(),
@@ -233,13 +237,7 @@ export const HeartbeatResponse = z.object({ action: z.enum(['continue', 'abort']
 export type HeartbeatResponse = z.infer<typeof HeartbeatResponse>;
 
 /** A task as the read routes show it (dashboard, CLI, manifest). */
-export const TaskView = z.object({
-  id: z.number().int(),
-  run_id: z.number().int(),
-  provider: Provider,
-  instance_type: z.string(),
-  run: z.number().int(),
-  run_number: z.number().int(),
+export const TaskView = TaskIdentity.extend({
   status: TaskStatus,
   attempt: z.number().int(),
   runner_id: z.string().nullable(),
