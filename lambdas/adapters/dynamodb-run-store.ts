@@ -293,15 +293,15 @@ export class DynamoRunStore implements RunStore {
     index: number,
     fence: Fence,
     fields: HeartbeatFields,
-    promote: boolean,
-  ): Promise<TaskRecord | undefined> {
-    const e = new Expr();
+    running: boolean,
+  ): Promise<{ promoted: boolean } | undefined> {
+    const e = new Expr().whenIn('status', ['claimed', 'running']);
     for (const [k, v] of Object.entries(fields)) e.set(k, v);
-    if (promote) e.set('status', 'running').whenEq('status', 'claimed');
-    else e.whenIn('status', ['claimed', 'running']);
+    if (running) e.set('status', 'running');
     this.fence(e, fence);
-    const out = await this.update(keys.task(runId, index), e);
-    return out ? itemToTask(out) : undefined;
+    // UPDATED_OLD returns the status as it was: one write tells whether this beat promoted the task
+    const old = await this.update(keys.task(runId, index), e, 'UPDATED_OLD');
+    return old ? { promoted: running && old.status === 'claimed' } : undefined;
   }
 
   async finishTask(

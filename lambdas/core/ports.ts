@@ -164,14 +164,17 @@ export interface RunStore {
     runnerId: string,
     now: string,
   ): Promise<TaskRecord | undefined>;
-  /** Heartbeat fields (and claimed -> running when `promote`) under the fence; undefined on a failed condition. */
+  /**
+   * Heartbeat fields under the fence, from claimed or running, in one write; with `running` the task
+   * becomes running. `promoted`: it was claimed before this beat. undefined on a failed condition.
+   */
   heartbeat(
     runId: number,
     index: number,
     fence: Fence,
     fields: HeartbeatFields,
-    promote: boolean,
-  ): Promise<TaskRecord | undefined>;
+    running: boolean,
+  ): Promise<{ promoted: boolean } | undefined>;
   /** claimed|running -> finished under the fence (or, with `fence` null, from any of `from`). Keeps the task active. */
   finishTask(
     runId: number,

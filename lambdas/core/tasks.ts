@@ -197,14 +197,11 @@ export async function heartbeat(
     current_benchmark: req.current_benchmark ?? null,
     progress_pct: req.progress_pct ?? null,
   };
-  if (req.status === 'running') {
-    const promoted = await deps.store.heartbeat(runId, index, fence, fields, true);
-    if (promoted) {
-      await markRunning(deps, runId, index);
-      return { action: 'continue' };
-    }
+  const beat = await deps.store.heartbeat(runId, index, fence, fields, req.status === 'running');
+  if (beat) {
+    if (beat.promoted) await markRunning(deps, runId, index);
+    return { action: 'continue' };
   }
-  if (await deps.store.heartbeat(runId, index, fence, fields, false)) return { action: 'continue' };
   const { task, error } = await refusal(deps, taskId, fence);
   // The run was stopped: tell the runner to stop its work rather than report an error.
   if (task.status === 'cancelled' && task.runner_id === fence.runner_id) return { action: 'abort' };

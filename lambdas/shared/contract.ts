@@ -282,7 +282,7 @@ export const RunView = z.object({
     z.object({
       provider: Provider,
       instance_type: z.string(),
-      counts: TaskCounts.omit({ total: true }).extend({ total: z.number().int() }),
+      counts: TaskCounts,
     }),
   ),
   gzip_url: z.string().nullable(),
