@@ -47,6 +47,12 @@ export interface TarEntry {
 export async function writeTarGz(entries: TarEntry[], dest: string): Promise<number> {
   const pack = tarPack();
   const done = pipeline(pack, createGzip(), createWriteStream(dest));
+  // A write error (a full disk) can reject `done` while an entry is still being appended: observe it
+  // at once so it is never an unhandled rejection, and report it rather than the entry's own failure.
+  const writeError = done.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   try {
     for (const e of entries) {
       const content = e.content;
@@ -68,10 +74,10 @@ export async function writeTarGz(entries: TarEntry[], dest: string): Promise<num
     pack.finalize();
   } catch (err) {
     pack.destroy(err as Error);
-    await done.catch(() => undefined);
-    throw err;
+    throw (await writeError) ?? err;
   }
-  await done;
+  const failed = await writeError;
+  if (failed) throw failed;
   return (await stat(dest)).size;
 }
 
