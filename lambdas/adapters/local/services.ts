@@ -29,7 +29,20 @@ export interface LocalServices {
   s3: S3Client;
   table: string;
   bucket: string;
+  /**
+   * Takes s3rver down, open connections included, keeping its port and directory (chaos tests: an
+   * S3 outage). DynamoDB and the SDK clients stay up; a call to S3 meanwhile gets ECONNREFUSED.
+   */
+  stopS3(): Promise<void>;
+  /** Brings s3rver back on the same port with the same objects. */
+  startS3(): Promise<void>;
   stop(): Promise<void>;
+}
+
+interface S3rverLike {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+  httpServer?: Server;
 }
 
 const listen = (server: Server, port: number): Promise<number> =>
@@ -46,12 +59,7 @@ export async function startLocalServices(
   opts: { dataDir?: string; dynamoPort?: number; s3Port?: number } = {},
 ): Promise<LocalServices> {
   const dynalite = require('dynalite') as (o: Record<string, unknown>) => Server;
-  const S3rver = require('s3rver') as new (
-    o: Record<string, unknown>,
-  ) => {
-    run(): Promise<AddressInfo>;
-    close(): Promise<void>;
-  };
+  const S3rver = require('s3rver') as new (o: Record<string, unknown>) => S3rverLike;
   let s3Dir: string;
   const dynaliteOpts: Record<string, unknown> = { createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
   if (opts.dataDir) {
@@ -66,8 +74,18 @@ export async function startLocalServices(
   }
   const ddbServer = dynalite(dynaliteOpts);
   const ddbPort = await listen(ddbServer, opts.dynamoPort ?? 0);
-  const s3rver = new S3rver({ port: opts.s3Port ?? 0, address: '127.0.0.1', silent: true, directory: s3Dir });
+  const s3Options = { address: '127.0.0.1', silent: true, directory: s3Dir };
+  let s3rver: S3rverLike | undefined = new S3rver({ ...s3Options, port: opts.s3Port ?? 0 });
   const s3Address = await s3rver.run();
+  const stopS3 = async (): Promise<void> => {
+    const running = s3rver;
+    s3rver = undefined;
+    if (!running) return;
+    const closed = running.close();
+    // close() alone waits for kept-alive sockets, which would go on serving through the "outage"
+    running.httpServer?.closeAllConnections();
+    await closed;
+  };
 
   const ddbEndpoint = `http://127.0.0.1:${ddbPort}`;
   const s3Endpoint = `http://127.0.0.1:${s3Address.port}`;
@@ -88,10 +106,18 @@ export async function startLocalServices(
     s3,
     table: DEFAULT_TABLE_NAME,
     bucket: LOCAL_BUCKET,
+    stopS3,
+    async startS3() {
+      if (s3rver) return;
+      // a new instance: a closed s3rver has closed its logger and cannot run again
+      const next = new S3rver({ ...s3Options, port: s3Address.port });
+      await next.run();
+      s3rver = next;
+    },
     async stop() {
       ddb.destroy();
       s3.destroy();
-      await s3rver.close();
+      await stopS3();
       await close(ddbServer);
     },
   };
