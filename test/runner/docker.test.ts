@@ -49,7 +49,13 @@ describeEngine('docker executor on a real engine', () => {
     });
 
   it('runs each task in a container pinned to its slot CPU, with logs and outputs in the tarball', async () => {
-    api = await new FakeApi({ tasks: 2, benchmarks: ['fib', 'nbody'] }).start();
+    // 1 s per benchmark: the runner sends a changed status within 1 s (heartbeats 0.2 s apart), so
+    // the 'running' heartbeat lands while the container still runs, however busy the machine.
+    api = await new FakeApi({
+      tasks: 2,
+      benchmarks: ['fib', 'nbody'],
+      taskOver: { ruby_bench_env: { MIN_BENCH_TIME: 1 } },
+    }).start();
     const res = await startRunner(run({ slots: 2 }).input);
     expect(res).toMatchObject({ tasksCompleted: 2, tasksFailed: 0 });
     for (const t of api.tasks) {
