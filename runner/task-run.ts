@@ -65,9 +65,13 @@ export async function runTask(
     again: false,
     lastSent: 0,
     soon: undefined as NodeJS.Timeout | undefined,
+    /** complete or fail has been sent: from here on its answer, not a heartbeat's, settles the task */
+    acking: false,
+    over: false,
   };
   const progress = new ProgressTracker(d.executor.expectedPasses ?? 1);
   const beat = async (): Promise<void> => {
+    if (hb.over) return;
     if (hb.inFlight) {
       hb.again = true;
       return;
@@ -83,12 +87,13 @@ export async function runTask(
         message: hb.message?.slice(0, 1000) ?? null,
         attempt: task.attempt,
       });
-      if (r.action === 'abort') abort('cancelled', 'the API answered the heartbeat with abort');
+      if (r.action === 'abort' && !hb.acking) abort('cancelled', 'the API answered the heartbeat with abort');
     } catch (err) {
-      // 404/409: the task is no longer ours (cancelled, reaped); anything else is retried next beat.
-      if (err instanceof ApiError && (err.status === 409 || err.status === 404))
-        abort('cancelled', err.message);
-      else log.warn('heartbeat failed; retrying on the next beat', { problem: errorText(err) });
+      // 404/409: the task is no longer ours (cancelled, reaped), or complete/fail just landed and
+      // its answer says so; anything else is retried next beat.
+      if (err instanceof ApiError && (err.status === 409 || err.status === 404)) {
+        if (!hb.acking) abort('cancelled', err.message);
+      } else log.warn('heartbeat failed; retrying on the next beat', { problem: errorText(err) });
     } finally {
       hb.inFlight = false;
       if (hb.again) {
@@ -196,8 +201,10 @@ export async function runTask(
           finished: false,
         }));
       if (up.ok) {
-        clearInterval(timer);
-        clearTimeout(hb.soon);
+        // Heartbeats go on while complete is retried: the API may be unable to check S3 for a
+        // while (5xx), and a silent runner would be reaped as heartbeat_timeout with its result
+        // uploaded. They stop with the acknowledgement, or when it is given up.
+        hb.acking = true;
         acked = await acknowledge(log, 'complete', () =>
           d.api.complete(
             task.id,
@@ -205,6 +212,7 @@ export async function runTask(
             ackBudgetS,
           ),
         );
+        hb.over = true;
         outcome = 'completed';
         log.info(`task ${task.id} completed`, { exit_code: meta.exit_code });
       } else {
@@ -213,6 +221,7 @@ export async function runTask(
     }
     if (failure) {
       log.warn(`task ${task.id} failed: ${failure.message}`, { error_type: failure.type });
+      setStatus('error', `${failure.type}: ${failure.message}`);
       const file = join(dir, 'error.tar.gz');
       let errorKey: string | null = null;
       try {
@@ -223,8 +232,7 @@ export async function runTask(
       } catch (err) {
         log.warn(`cannot write error.tar.gz: ${errorText(err)}`);
       }
-      clearInterval(timer);
-      clearTimeout(hb.soon);
+      hb.acking = true; // as for complete: heartbeats go on until fail is acknowledged
       const body = {
         runner_id: runnerId,
         error_type: failure.type,
@@ -234,9 +242,11 @@ export async function runTask(
         attempt: task.attempt,
       };
       acked = await acknowledge(log, 'fail', () => d.api.fail(task.id, body, ackBudgetS));
+      hb.over = true;
       outcome = 'failed';
     }
   } finally {
+    hb.over = true;
     clearInterval(timer);
     clearTimeout(hb.soon);
     clearTimeout(timeout);

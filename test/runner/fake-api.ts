@@ -42,6 +42,8 @@ export class FakeApi {
   putFail?: (key: string) => number | undefined;
   /** complete answers this status (a 5xx: "no answer") instead of recording the task. */
   completeStatus?: number;
+  /** fail answers this status (a 5xx: "no answer") instead of recording the task. */
+  failStatus?: number;
   /** Delay before answering a PUT, to make the upload phase long enough to observe. */
   putDelayMs = 0;
   /** Called with each heartbeat, after it is recorded. */
@@ -166,6 +168,7 @@ export class FakeApi {
         t.complete = body as unknown as CompleteRequest;
         return { status: 200, body: {} };
       default:
+        if (this.failStatus) return { status: this.failStatus, body: { error: 'internal', message: 'x' } };
         if (t.status !== 'claimed') return finished;
         t.status = 'failed';
         t.fail = body as unknown as FailRequest;

@@ -1,0 +1,51 @@
+// complete and fail retried while the API cannot answer them (its S3 is down: 5xx): the runner
+// keeps heartbeating until the acknowledgement comes, so the reaper never takes a task that is only
+// waiting for it (it would be recorded as heartbeat_timeout, the uploaded result thrown away).
+import { startRunner } from '../../runner/agent';
+import { FakeApi } from './fake-api';
+import { testRunner } from './helpers';
+
+let api: FakeApi;
+afterEach(async () => {
+  await api?.stop();
+});
+
+/** Clears the refusal once this many heartbeats came in after the first call to `route`. */
+function answerAfterBeats(route: 'complete' | 'fail', beats: number, clear: () => void): void {
+  let seen = 0;
+  api.onHeartbeat = () => {
+    if (api.calls.some((c) => c.endsWith(`/${route}`)) && ++seen === beats) clear();
+  };
+}
+
+it('keeps heartbeating while complete is refused with 5xx, and completes once it is answered', async () => {
+  api = await new FakeApi({ tasks: 1 }).start();
+  api.completeStatus = 503;
+  answerAfterBeats('complete', 3, () => {
+    api.completeStatus = undefined;
+  });
+  const r = testRunner(api.url, { slots: 1, maxRetryS: 10 });
+  const res = await startRunner(r.input);
+  expect(res).toMatchObject({ tasksCompleted: 1, tasksUnacknowledged: 0 });
+  expect(api.tasks[0]?.status).toBe('completed');
+  expect(api.calls.filter((c) => c.endsWith('/complete')).length).toBeGreaterThan(1);
+  // no heartbeat after the acknowledgement, and none of the 409s it would get turned into an abort
+  const last = api.calls.lastIndexOf(`POST /tasks/${api.tasks[0]?.task.id}/complete`);
+  expect(api.calls.slice(last + 1).some((c) => c.endsWith('/heartbeat'))).toBe(false);
+  expect(r.lines.join('\n')).not.toMatch(/stopping the task/);
+});
+
+it('keeps heartbeating while fail is refused with 5xx; the task fails with its own error type', async () => {
+  api = await new FakeApi({ tasks: 1 }).start();
+  api.failStatus = 503;
+  answerAfterBeats('fail', 3, () => {
+    api.failStatus = undefined;
+  });
+  // a workload far longer than its timeout: the task fails as timeout
+  const r = testRunner(api.url, { slots: 1, maxRetryS: 10, syntheticSize: 10_000, taskTimeoutS: 0.3 });
+  const res = await startRunner(r.input);
+  expect(res).toMatchObject({ tasksFailed: 1, tasksUnacknowledged: 0 });
+  expect(api.tasks[0]?.fail).toMatchObject({ error_type: 'timeout' });
+  // the heartbeats of the wait said what was going on
+  expect(api.tasks[0]?.heartbeats.at(-1)).toMatchObject({ status: 'error' });
+});
