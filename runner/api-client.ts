@@ -72,6 +72,11 @@ export const backoffMs = (n: number): number => {
 export class ApiClient {
   constructor(private readonly opts: ApiClientOptions) {}
 
+  /** How long a call may go on retrying without an answer (--max-retry-s); uploads use it too. */
+  get retryBudgetS(): number {
+    return this.opts.maxRetryS;
+  }
+
   claim(
     body: { provider: string; instance_type: string; runner_id: string },
     runId?: number,

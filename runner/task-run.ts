@@ -180,13 +180,25 @@ export async function runTask(
     exit_code: result?.exitCode ?? null,
   };
 
-  const target = { api: d.api, taskId: task.id, runnerId, attempt: task.attempt, claimUrls, log };
-  // After SIGTERM the host has seconds to live: short budgets so the fail still gets through.
-  const interrupted = abortReason === 'interrupted';
-  const limits: UploadLimits = interrupted
-    ? { attempts: 2, urlBudgetS: 10 }
-    : { attempts: 5, urlBudgetS: 120 };
-  const ackBudgetS = interrupted ? 20 : undefined;
+  // The task's abort (SIGTERM, a cancel) also ends upload retries.
+  const target = {
+    api: d.api,
+    taskId: task.id,
+    runnerId,
+    attempt: task.attempt,
+    claimUrls,
+    log,
+    signal: ctl.signal,
+  };
+  // After SIGTERM (even one that comes mid-upload) the host has seconds to live: short budgets so
+  // the fail still gets through. Otherwise the result, which may have taken hours, is retried for
+  // as long as an API call (--max-retry-s); error.tar.gz holds only logs: a few tries.
+  const interrupted = (): boolean => abortReason === 'interrupted';
+  const limitsFor = (kind: 'result' | 'error'): UploadLimits =>
+    interrupted()
+      ? { attempts: 2, budgetS: 0, urlBudgetS: 10 }
+      : { attempts: 5, budgetS: kind === 'result' ? d.api.retryBudgetS : 0, urlBudgetS: 120 };
+  const ackBudgetS = (): number | undefined => (interrupted() ? 20 : undefined);
   let outcome: TaskOutcome = 'failed';
   let acked = false;
   try {
@@ -194,7 +206,7 @@ export async function runTask(
       setStatus('uploading', 'uploading result.tar.gz');
       const file = join(dir, 'result.tar.gz');
       const up = await packResult(outputs, meta, logsDir, file)
-        .then(() => uploadTarball(target, 'result', file, limits))
+        .then(() => uploadTarball(target, 'result', file, limitsFor('result')))
         .catch((err: unknown) => ({
           ok: false as const,
           reason: `cannot write result.tar.gz: ${errorText(err)}`,
@@ -209,14 +221,16 @@ export async function runTask(
           d.api.complete(
             task.id,
             { runner_id: runnerId, s3_result_key: up.key, attempt: task.attempt },
-            ackBudgetS,
+            ackBudgetS(),
           ),
         );
         hb.over = true;
         outcome = 'completed';
         log.info(`task ${task.id} completed`, { exit_code: meta.exit_code });
       } else {
-        failure = { type: up.finished ? 'cancelled' : 'upload_failed', message: up.reason };
+        // retries cut short by a shutdown or a cancel fail the task as that, not as upload_failed
+        const type = up.finished ? 'cancelled' : (abortReason ?? 'upload_failed');
+        failure = { type, message: up.reason };
       }
     }
     if (failure) {
@@ -226,7 +240,7 @@ export async function runTask(
       let errorKey: string | null = null;
       try {
         await packError(meta, logsDir, file);
-        const up = await uploadTarball(target, 'error', file, limits);
+        const up = await uploadTarball(target, 'error', file, limitsFor('error'));
         if (up.ok) errorKey = up.key;
         else log.warn(`error.tar.gz not uploaded: ${up.reason}`);
       } catch (err) {
@@ -241,7 +255,7 @@ export async function runTask(
         debug_mode: d.debug,
         attempt: task.attempt,
       };
-      acked = await acknowledge(log, 'fail', () => d.api.fail(task.id, body, ackBudgetS));
+      acked = await acknowledge(log, 'fail', () => d.api.fail(task.id, body, ackBudgetS()));
       hb.over = true;
       outcome = 'failed';
     }

@@ -1,5 +1,7 @@
 // PUTs a tarball to a presigned URL. URLs come fresh from /tasks/{id}/upload-urls right before the
 // upload and again after a 403 (an expired URL), because a claim's URLs may be hours old by now.
+// S3 giving no answer (network, 5xx, 429) is retried like an API call, within a time budget: a
+// result that took hours to make is not thrown away for a minute of S3 or network trouble.
 import { readFile } from 'node:fs/promises';
 import type { PresignedUrls } from '../lambdas/shared/contract';
 import { type ApiClient, ApiError, backoffMs, sleep } from './api-client';
@@ -13,6 +15,8 @@ export interface UploadTarget {
   /** The claim's URLs: the fallback when fresh ones cannot be had. */
   claimUrls: PresignedUrls;
   log: Logger;
+  /** Aborting it (shutdown, cancel) ends the retries: no further try once the current one failed. */
+  signal?: AbortSignal;
 }
 
 export type UploadOutcome =
@@ -20,7 +24,10 @@ export type UploadOutcome =
   | { ok: false; reason: string /** the server says the task is over */; finished: boolean };
 
 export interface UploadLimits {
+  /** Tries at least this many; and at most this many while S3 refuses (a 4xx; 403 gets fresh URLs). */
   attempts: number;
+  /** Past `attempts`, S3 giving no answer (network, 5xx, 429) is retried this long in all, in seconds. */
+  budgetS: number;
   /** Budget of each upload-urls call, in seconds. */
   urlBudgetS: number;
 }
@@ -29,7 +36,7 @@ export async function uploadTarball(
   t: UploadTarget,
   kind: 'result' | 'error',
   file: string,
-  limits: UploadLimits = { attempts: 5, urlBudgetS: 120 },
+  limits: UploadLimits = { attempts: 5, budgetS: 0, urlBudgetS: 120 },
 ): Promise<UploadOutcome> {
   let body: Blob;
   try {
@@ -53,10 +60,16 @@ export async function uploadTarball(
   };
   let urls = await fresh();
   if ('ok' in urls) return urls;
+  // Already aborted (a shutdown before the upload): the caller's short limits apply as they are.
+  const stop = t.signal?.aborted ? undefined : t.signal;
+  const started = Date.now();
   let last = '';
-  for (let n = 0; n < limits.attempts; n++) {
+  let tries = 0;
+  for (;;) {
     const url = kind === 'result' ? urls.result_upload_url : urls.error_upload_url;
     const key = kind === 'result' ? urls.result_key : urls.error_key;
+    let refused = false;
+    tries++;
     try {
       const res = await fetch(url, {
         method: 'PUT',
@@ -67,22 +80,26 @@ export async function uploadTarball(
       await res.arrayBuffer().catch(() => undefined);
       if (res.ok) return { ok: true, key };
       last = `HTTP ${res.status}`;
+      refused = res.status < 500 && res.status !== 429;
     } catch (err) {
       last = `network: ${errorText(err)}`;
     }
-    t.log.warn(`upload of ${kind}.tar.gz failed`, { attempt: n + 1, problem: last });
-    if (n + 1 >= limits.attempts) break;
+    t.log.warn(`upload of ${kind}.tar.gz failed`, { attempt: tries, problem: last });
+    const wait = backoffMs(tries - 1);
+    if (stop?.aborted) break;
+    const withinBudget = !refused && Date.now() - started + wait <= limits.budgetS * 1000;
+    if (tries >= limits.attempts && !withinBudget) break;
     if (last === 'HTTP 403') {
       const next = await fresh();
       if ('ok' in next) return next;
       urls = next;
     } else {
-      await sleep(backoffMs(n));
+      await sleep(wait, stop);
     }
   }
   return {
     ok: false,
-    reason: `upload of ${kind}.tar.gz failed ${limits.attempts} times; last: ${last}`,
+    reason: `upload of ${kind}.tar.gz failed ${tries} times over ${Math.round((Date.now() - started) / 1000)} s; last: ${last}`,
     finished: false,
   };
 }
