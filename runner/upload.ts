@@ -84,7 +84,7 @@ export async function uploadTarball(
     } catch (err) {
       last = `network: ${errorText(err)}`;
     }
-    t.log.warn(`upload of ${kind}.tar.gz failed`, { attempt: tries, problem: last });
+    t.log.warn(`upload of ${kind}.tar.gz failed`, { try: tries, problem: last });
     const wait = backoffMs(tries - 1);
     if (stop?.aborted) break;
     const withinBudget = !refused && Date.now() - started + wait <= limits.budgetS * 1000;
