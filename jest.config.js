@@ -9,6 +9,8 @@ module.exports = {
   },
   // middy and a few other packages ship ESM only; let swc turn them into CommonJS for jest.
   transformIgnorePatterns: ['/node_modules/(?!(@middy|aws-local-stepfunctions)/)'],
+  // tsconfig `paths`: the Lambda code's one SDK module (a layer when deployed, this file here)
+  moduleNameMapper: { '^@benchfleet/aws-sdk$': '<rootDir>/lambdas/shared/aws-sdk.ts' },
   setupFiles: ['<rootDir>/test/setup-env.ts'],
   testTimeout: 60000,
   maxWorkers: 2,

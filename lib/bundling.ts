@@ -1,34 +1,70 @@
-// esbuild options of every Lambda bundle, shared by the CDK functions and perf/bundles.bench.ts, so
-// the benchmark measures exactly what is deployed.
+// esbuild options of every Lambda bundle and of the AWS SDK layer, shared by the CDK functions and
+// perf/bundles.bench.ts, so the benchmark measures exactly what is deployed.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { buildSync } from 'esbuild';
+import { REPO_ROOT } from './paths';
 
 export const LAMBDA_NODE_TARGET = 'node24';
 
-/**
- * Where the AWS SDK comes from (context `lambdaSdk`):
- * - `bundled` (default): the lockfile's SDK is bundled. The S3 checksum settings of s3ClientConfig()
- *   depend on the SDK version, and the tests ran against these versions; costs ~550 KB per bundle.
- * - `runtime`: `@aws-sdk/*` is left to the SDK the nodejs24.x runtime ships. Bundles shrink to the
- *   app and its other dependencies, but the SDK version then changes under the functions whenever
- *   AWS updates the runtime.
- */
-export type LambdaSdkSource = 'bundled' | 'runtime';
-export const SDK_EXTERNALS = ['@aws-sdk/*', '@smithy/*'];
+/** The one module through which Lambda code reaches the AWS SDK (tsconfig `paths`). */
+export const SDK_MODULE = '@benchfleet/aws-sdk';
+export const SDK_MODULE_SOURCE = join(REPO_ROOT, 'lambdas', 'shared', 'aws-sdk.ts');
+/** Where a layer's modules go: Lambda puts /opt/nodejs/node_modules on NODE_PATH. */
+export const LAYER_NODE_MODULES = join('nodejs', 'node_modules');
 
-export function lambdaBundling(sdk: LambdaSdkSource = 'bundled') {
+/**
+ * Where each function gets the AWS SDK from (context `lambdaSdk`):
+ * - `layer` (default): one layer per stack holds the lockfile's SDK, tree-shaken and minified
+ *   (buildSdkLayer); every function marks `@benchfleet/aws-sdk` external. Function bundles hold
+ *   only the app (~150 KB), the SDK is uploaded once, and its version is still the tested one.
+ * - `bundled`: each function bundles the SDK itself (~550 KB more per function), no layer.
+ * Not offered: the SDK of the Lambda runtime. Its version changes under the functions, it lacks
+ * some @smithy packages, and AWS advises against it for production.
+ */
+export type LambdaSdkSource = 'layer' | 'bundled';
+
+const ESBUILD_COMMON = {
+  minify: true,
+  target: LAMBDA_NODE_TARGET,
+  // ESM entry points first: they tree-shake (the AWS SDK's dist-es, for one), CJS builds do not.
+  mainFields: ['module', 'main'],
+};
+
+export function lambdaBundling(sdk: LambdaSdkSource = 'layer') {
   return {
-    minify: true,
+    ...ESBUILD_COMMON,
     sourceMap: true,
-    target: LAMBDA_NODE_TARGET,
     format: OutputFormat.CJS,
-    // ESM entry points first: they tree-shake (the AWS SDK's dist-es, for one), CJS builds do not.
-    mainFields: ['module', 'main'],
-    externalModules: sdk === 'runtime' ? [...SDK_EXTERNALS] : [],
+    externalModules: sdk === 'layer' ? [SDK_MODULE] : [],
   };
 }
 
 export function parseSdkSource(value: unknown): LambdaSdkSource {
-  if (value === undefined || value === null || value === '' || value === 'bundled') return 'bundled';
-  if (value === 'runtime') return 'runtime';
-  throw new Error(`context lambdaSdk must be "bundled" or "runtime", got ${JSON.stringify(value)}`);
+  if (value === undefined || value === null || value === '' || value === 'layer') return 'layer';
+  if (value === 'bundled') return 'bundled';
+  throw new Error(`context lambdaSdk must be "layer" or "bundled", got ${JSON.stringify(value)}`);
+}
+
+/**
+ * Builds the SDK layer's content into `outDir`: `nodejs/node_modules/@benchfleet/aws-sdk/index.js`
+ * (and its source map), the SDK module bundled with the functions' own esbuild settings.
+ * Returns the path of index.js.
+ */
+export function buildSdkLayer(outDir: string): string {
+  const dir = join(outDir, LAYER_NODE_MODULES, ...SDK_MODULE.split('/'));
+  mkdirSync(dir, { recursive: true });
+  const outfile = join(dir, 'index.js');
+  buildSync({
+    ...ESBUILD_COMMON,
+    entryPoints: [SDK_MODULE_SOURCE],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    sourcemap: true,
+    logLevel: 'error',
+  });
+  return outfile;
 }

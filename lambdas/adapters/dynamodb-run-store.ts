@@ -2,17 +2,17 @@
 // transactions, and on real DynamoDB a transaction costs twice and conflicts with every write to the
 // same item); a failed condition becomes StaleStateError or `undefined` right here, so no SDK error
 // type reaches the core.
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   BatchWriteCommand,
+  ConditionalCheckFailedException,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+} from '@benchfleet/aws-sdk';
 import { StaleStateError } from '../core/errors';
 import type {
   Fence,

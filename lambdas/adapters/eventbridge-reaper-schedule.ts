@@ -1,5 +1,5 @@
 // ReaperSchedule over an EventBridge rule: enabled while a run is active, so an idle deployment runs nothing.
-import { DisableRuleCommand, EnableRuleCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { DisableRuleCommand, EnableRuleCommand, type EventBridgeClient } from '@benchfleet/aws-sdk';
 import type { ReaperSchedule } from '../core/ports';
 
 export class EventBridgeReaperSchedule implements ReaperSchedule {

@@ -2,15 +2,15 @@
 import type { Readable } from 'node:stream';
 import {
   GetObjectCommand,
+  getSignedUrl,
   HeadObjectCommand,
   NoSuchKey,
   NotFound,
   PutObjectCommand,
   type S3Client,
   type S3ClientConfig,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+  Upload,
+} from '@benchfleet/aws-sdk';
 import type { ResultStore } from '../core/ports';
 
 /**

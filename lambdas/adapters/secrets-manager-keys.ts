@@ -1,5 +1,5 @@
 // The two API keys from Secrets Manager, read once per cold start.
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, type SecretsManagerClient } from '@benchfleet/aws-sdk';
 import type { ApiKeys } from '../core/ports';
 
 export function secretsManagerKeys(

@@ -1,7 +1,7 @@
 // AssemblyTrigger over Step Functions. The execution is named after the run (`<run_id>`, then
 // `<run_id>-<n>` for a re-assembly), so Step Functions itself rejects a duplicated start: belt and
 // braces with the core's conditional status change.
-import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@benchfleet/aws-sdk';
 import { TransientError } from '../core/errors';
 import type { AssemblyTrigger } from '../core/ports';
 

@@ -1,11 +1,13 @@
 // The AWS set of adapters, built once per cold start. The local mode builds the same adapters
 // pointed at dynalite and s3rver (lambdas/adapters/local/), so Lambda and local mode run one core.
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBClient,
+  DynamoDBDocumentClient,
+  EventBridgeClient,
+  S3Client,
+  SecretsManagerClient,
+  SFNClient,
+} from '@benchfleet/aws-sdk';
 import { DynamoRunStore } from '../adapters/dynamodb-run-store';
 import { EventBridgeReaperSchedule } from '../adapters/eventbridge-reaper-schedule';
 import { S3ResultStore, s3ClientConfig } from '../adapters/s3-result-store';

@@ -1,7 +1,7 @@
 // The defaults of every Benchfleet Lambda in one place: newest Node.js LTS runtime, arm64, bundled
-// and minified with source maps, a log group with a retention, Powertools settings. Grants that
-// come with an environment variable are made in one call (`bindTable`), so a function never gets
-// a name it may not use, or a permission it has no name for.
+// and minified with source maps, the AWS SDK from the stack's layer, a log group with a retention,
+// Powertools settings. Grants that come with an environment variable are made in one call
+// (`bindTable`), so a function never gets a name it may not use, or a permission it has no name for.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -11,6 +11,7 @@ import type { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../../lambdas/shared/metrics';
 import { lambdaBundling, parseSdkSource } from '../bundling';
 import { handlerEntry, REPO_ROOT } from '../paths';
+import { AwsSdkLayer } from './aws-sdk-layer';
 
 /** Node.js 24 is the newest LTS runtime aws-cdk-lib 2.276 offers (NODEJS_24_X). */
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -46,6 +47,7 @@ export class NodeFunction extends NodejsFunction {
 
   constructor(scope: Construct, id: string, props: NodeFunctionProps) {
     // A log group of our own: a retention, and it goes away with the stack (no stray log groups).
+    const sdk = parseSdkSource(scope.node.tryGetContext('lambdaSdk'));
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -61,7 +63,8 @@ export class NodeFunction extends NodejsFunction {
       logGroup,
       projectRoot: REPO_ROOT,
       depsLockFilePath: `${REPO_ROOT}/package-lock.json`,
-      bundling: lambdaBundling(parseSdkSource(scope.node.tryGetContext('lambdaSdk'))),
+      bundling: lambdaBundling(sdk),
+      layers: sdk === 'layer' ? [AwsSdkLayer.of(scope)] : [],
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,

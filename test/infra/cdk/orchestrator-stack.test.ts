@@ -7,7 +7,7 @@ import { ROUTES, routeKey } from '../../../lambdas/shared/routes';
 import { ACTIVE_INDEX, KEY } from '../../../lambdas/shared/table';
 import { ASSEMBLY_STEPS } from '../../../lambdas/shared/workflow';
 import type { FunctionName } from '../../../lib/access';
-import { lambdaBundling, parseSdkSource } from '../../../lib/bundling';
+import { lambdaBundling, parseSdkSource, SDK_MODULE } from '../../../lib/bundling';
 import { OrchestratorStack } from '../../../lib/orchestrator-stack';
 import { handlerEntry } from '../../../lib/paths';
 import {
@@ -81,6 +81,22 @@ describe('API routes', () => {
       });
     }
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('gives every function the one AWS SDK layer of the stack, for the same runtime and architecture', () => {
+    const layers = Object.entries(resourcesOf(template, 'AWS::Lambda::LayerVersion')).filter(([, l]) =>
+      String(l.Properties?.Description).startsWith(SDK_MODULE),
+    );
+    expect(layers).toHaveLength(1);
+    const [layerId, layer] = layers[0] ?? [];
+    expect(layer?.Properties).toMatchObject({
+      CompatibleRuntimes: ['nodejs24.x'],
+      CompatibleArchitectures: ['arm64'],
+    });
+    const functions = resourcesOf(template, 'AWS::Lambda::Function');
+    for (const f of stack.functions.values()) {
+      expect(functions[logicalId(f)]?.Properties?.Layers).toEqual([{ Ref: layerId }]);
+    }
   });
 
   it('gives every function the environment lambdas/shared/env.ts requires', () => {
@@ -378,14 +394,28 @@ describe('outputs, alarms, tags, cdk-nag', () => {
 });
 
 describe('bundling options', () => {
-  it('bundles the pinned SDK by default and leaves it to the runtime only when asked', () => {
+  it('leaves the SDK to the stack layer by default, and bundles it into each function only when asked', () => {
     expect(lambdaBundling(parseSdkSource(undefined))).toMatchObject({
       minify: true,
       sourceMap: true,
       target: 'node24',
-      externalModules: [],
+      externalModules: [SDK_MODULE],
     });
-    expect(lambdaBundling(parseSdkSource('runtime')).externalModules).toEqual(['@aws-sdk/*', '@smithy/*']);
-    expect(() => parseSdkSource('docker')).toThrow(/lambdaSdk/);
+    expect(lambdaBundling(parseSdkSource('bundled')).externalModules).toEqual([]);
+    expect(() => parseSdkSource('runtime')).toThrow(/lambdaSdk must be "layer" or "bundled"/);
+  });
+
+  it('adds no layer when each function bundles its SDK', () => {
+    const app = testApp();
+    app.node.setContext('lambdaSdk', 'bundled');
+    const other = new OrchestratorStack(app, 'Bundled', { build: stubBuild() });
+    const layers = Object.values(resourcesOf(Template.fromStack(other), 'AWS::Lambda::LayerVersion'));
+    expect(layers.filter((l) => String(l.Properties?.Description).startsWith(SDK_MODULE))).toEqual([]);
+    for (const f of other.functions.values()) expect(f.node.tryFindChild('AwsSdkLayer')).toBeUndefined();
+    const functions = resourcesOf(Template.fromStack(other), 'AWS::Lambda::Function');
+    const ids = [...other.functions.values()].map((f) =>
+      other.resolve(other.getLogicalId(f.node.defaultChild as CfnResource)),
+    );
+    for (const id of ids) expect(functions[id as string]?.Properties?.Layers).toBeUndefined();
   });
 });

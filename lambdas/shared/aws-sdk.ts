@@ -1,0 +1,30 @@
+// Every AWS SDK value the Lambda code uses, and the only place it imports the SDK from. Lambda code
+// imports this module as `@benchfleet/aws-sdk` (tsconfig `paths`), so a deployment can build it once
+// into a layer shared by every function (lib/constructs/aws-sdk-layer.ts): the lockfile's SDK,
+// tree-shaken and minified, instead of ~550 KB of it inside each function's bundle.
+// Locally (tests, the local mode, the CLI) the name resolves to this file.
+export { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+export { DisableRuleCommand, EnableRuleCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
+export {
+  GetObjectCommand,
+  HeadObjectCommand,
+  NoSuchKey,
+  NotFound,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+export { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+export { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+export {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+export { Upload } from '@aws-sdk/lib-storage';
+export { getSignedUrl } from '@aws-sdk/s3-request-presigner';
