@@ -107,7 +107,7 @@ describe('dist/runner.js', () => {
 });
 
 const dockerHost = process.env.BENCHFLEET_DOCKER_HOST;
-// dockerode's SSH and gRPC parts are stubbed out of the bundle: prove the rest still runs containers.
+// dockerode's SSH, gRPC and protobuf parts are stubbed out of the bundle: prove the rest still runs containers.
 (dockerHost || process.env.CI ? it : it.skip)(
   'runs a task through the Docker engine from the bundle',
   async () => {
