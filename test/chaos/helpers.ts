@@ -26,6 +26,7 @@ export function spawnRunner(
   instanceType: string,
   hostId: string,
   size: number,
+  env: Record<string, string> = {},
 ): RunnerChild {
   const proc = spawn(
     process.execPath,
@@ -47,6 +48,7 @@ export function spawnRunner(
         BENCHFLEET_MAX_RETRY_S: '20',
         BENCHFLEET_WORK_DIR: mkdtempSync(join(tmpdir(), 'bf-chaos-')),
         BENCHFLEET_HOST_ID: hostId,
+        ...env,
       },
     },
   );
@@ -126,4 +128,28 @@ export async function expectDrained(
     if (t.status === 'completed') expect(t.files).toContain(`${t.instance_type}-${t.run}/output.txt`);
   }
   return tasks;
+}
+
+/** One --json line of the runner: `try` is an upload's try number. */
+export type LogLine = { msg: string; task?: number; attempt?: number; try?: number } & Record<
+  string,
+  unknown
+>;
+
+/** Waits until a runner has logged a --json line whose msg matches `pattern` (and `where`), and returns it. */
+export function loggedLine(
+  child: RunnerChild,
+  pattern: RegExp,
+  where: (line: LogLine) => boolean = () => true,
+  timeoutMs = 40_000,
+): Promise<LogLine> {
+  return waitFor(
+    `a runner log line matching ${pattern}`,
+    async () =>
+      child.lines
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as LogLine)
+        .find((l) => pattern.test(l.msg) && where(l)),
+    timeoutMs,
+  );
 }

@@ -1,0 +1,170 @@
+// The local S3 unavailable during uploads (issue 10, chaos runs): real runner processes and the real
+// s3rver, taken down (open connections included) and brought back on the same port with the same
+// objects. An outage shorter than the runners' upload budget (--max-retry-s) is waited out; a longer
+// one fails the task it hit as upload_failed while the rest complete; the API answers a retryable
+// 5xx, never a 409, for what it cannot check in S3; S3 down when the run drains never hangs it; and
+// every run ends with an archive whose manifest and counters agree.
+import type { LocalStack } from '../../lambdas/adapters/local/stack';
+import { ClaimResponse } from '../../lambdas/shared/contract';
+import { client, OPERATOR, RUNNER, startTestStack, upload, waitFor } from '../helpers/api';
+import { expectDrained, loggedLine, type RunnerChild, spawnRunner, tasksOf } from './helpers';
+
+const HEARTBEAT_TIMEOUT_S = 3;
+let stack: LocalStack;
+const children: RunnerChild[] = [];
+
+beforeEach(async () => {
+  stack = await startTestStack({
+    heartbeatTimeoutS: HEARTBEAT_TIMEOUT_S,
+    reaperIntervalS: 1,
+    waitRetrySeconds: 1,
+  });
+});
+afterEach(async () => {
+  for (const c of children.splice(0)) {
+    if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+    await c.exited;
+  }
+  await stack.stop();
+});
+
+const PUT_REFUSED = /^upload of result\.tar\.gz failed$/;
+
+it('S3 down as runners upload, back within their budget: every task completes, nothing lost', async () => {
+  const api = client(stack.apiUrl);
+  const { run_id: runId } = (await api.start({ runs_per_instance_type: 2, local: ['sa', 'sb'] })).body;
+  // S3 goes away before the runners reach their first upload: claims and heartbeats do not need it
+  await stack.services.stopS3();
+  children.push(spawnRunner(stack, runId, 'sa', 'short-a', 0), spawnRunner(stack, runId, 'sb', 'short-b', 0));
+  // every runner has had two PUTs refused before S3 comes back (it has --max-retry-s 20)
+  await Promise.all(children.map((c) => loggedLine(c, PUT_REFUSED, (l) => l.try === 2)));
+  await stack.services.startS3();
+
+  for (const c of children) expect(await c.exited).toBe(0);
+  await expectDrained(stack, runId, {});
+  // nobody gave up: no task failed, nothing was left unacknowledged
+  for (const c of children) expect(c.lines.join('\n')).not.toMatch(/"error_type"|never acknowledged/);
+}, 60_000);
+
+it('S3 down past the upload budget: the task it hit fails upload_failed, the next completes, the run assembles', async () => {
+  const api = client(stack.apiUrl);
+  const { run_id: runId } = (await api.start({ runs_per_instance_type: 2, local: ['la'] })).body;
+  await stack.services.stopS3();
+  // 13 s of upload retries, and as long for the fail that follows: enough to outlast the wait below
+  // even when a try falls just before S3 comes back (the next comes 4 to 8 s later)
+  const runner = spawnRunner(stack, runId, 'la', 'long-a', 0, { BENCHFLEET_MAX_RETRY_S: '13' });
+  children.push(runner);
+  // the runner spends its budget on result.tar.gz and five tries on error.tar.gz, then reports the
+  // failure, which the API cannot record while it cannot look for the error tarball in S3
+  const gaveUp = await loggedLine(runner, /^task \d+ failed: upload of result\.tar\.gz failed \d+ times/);
+  const victim = gaveUp.task as number;
+  await loggedLine(runner, new RegExp(`^POST /tasks/${victim}/fail failed, retrying$`));
+  // S3 stays away past the heartbeat timeout: a runner waiting for its fail to be acknowledged is
+  // alive and keeps its task (heartbeats go on), or the reaper would record heartbeat_timeout.
+  const since = Date.now();
+  await waitFor(
+    'heartbeats of the failing task past the heartbeat timeout',
+    async () => {
+      const t = (await tasksOf(stack)).find((x) => x.id === victim);
+      // claimed: an instant workload may finish before a 'running' heartbeat is due
+      if (t?.status !== 'running' && t?.status !== 'claimed')
+        throw new Error(`task ${victim} ended ${t?.status} ${t?.error_type} while its runner still reported`);
+      return Date.parse(t.heartbeat_at ?? '') > since + (HEARTBEAT_TIMEOUT_S + 0.5) * 1000;
+    },
+    15_000,
+  );
+  await stack.services.startS3();
+
+  expect(await runner.exited).toBe(0);
+  const tasks = await expectDrained(stack, runId, { [victim]: 'upload_failed' });
+  expect(tasks.find((t) => t.id === victim)).toMatchObject({
+    heartbeat_status: 'error',
+    error_message: expect.stringMatching(
+      /^upload of result\.tar\.gz failed \d+ times over \d+ s; last: network/,
+    ),
+  });
+}, 60_000);
+
+it('with S3 down complete and fail get a retryable JSON 5xx and change nothing; both land once S3 is back', async () => {
+  const api = client(stack.apiUrl);
+  const { run_id: runId } = (await api.start({ runs_per_instance_type: 2, local: ['lm'] })).body;
+  const claimed: Array<{ runner: string; id: number; result: string }> = [];
+  for (const runner of ['probe-1', 'probe-2']) {
+    const c = ClaimResponse.parse((await api.claim(runId, 'lm', runner)).body);
+    if (c.status !== 'assigned') throw new Error(`expected a task, got ${c.status}`);
+    claimed.push({ runner, id: c.task.id, result: c.presigned_urls.result });
+  }
+  const [done, broken] = claimed as [(typeof claimed)[0], (typeof claimed)[0]];
+  await upload(done.result);
+  await stack.services.stopS3();
+
+  // the tasks are still their runners': heartbeats and fresh upload URLs need no S3
+  expect((await api.heartbeat(done.id, done.runner)).body).toEqual({ action: 'continue' });
+  const fresh = await api.call('POST', `/tasks/${broken.id}/upload-urls`, {
+    key: RUNNER,
+    body: { runner_id: broken.runner },
+  });
+  expect(fresh.status).toBe(200);
+  // S3 cannot say whether the tarball is there: a 5xx the runner retries, not result_not_uploaded
+  // (a 409 the runner takes as final), and a JSON body like every error
+  for (const answer of [
+    await api.complete(done.id, done.runner),
+    await api.fail(broken.id, broken.runner, 'upload_failed'),
+  ]) {
+    expect(answer.status).toBeGreaterThanOrEqual(500);
+    expect(answer.body).toEqual({ error: expect.any(String), message: expect.any(String) });
+  }
+  const run = await api.run(OPERATOR);
+  expect(run.body).toMatchObject({ status: 'running', tasks: { completed: 0, failed: 0 } });
+
+  await stack.services.startS3();
+  expect((await api.complete(done.id, done.runner)).status).toBe(200);
+  expect((await api.fail(broken.id, broken.runner, 'upload_failed')).status).toBe(200);
+  await expectDrained(stack, runId, { [broken.id]: 'upload_failed' });
+}, 60_000);
+
+/** A run of two 'ls' tasks, one completed; S3 goes down and the operator stops the run (no S3 needed). */
+async function stopDuringOutage(): Promise<{ runId: number; cancelled: number }> {
+  const api = client(stack.apiUrl);
+  const { run_id: runId } = (await api.start({ runs_per_instance_type: 2, local: ['ls'] })).body;
+  const first = ClaimResponse.parse((await api.claim(runId, 'ls', 'stop-1')).body);
+  const second = ClaimResponse.parse((await api.claim(runId, 'ls', 'stop-2')).body);
+  if (first.status !== 'assigned' || second.status !== 'assigned') throw new Error('expected two tasks');
+  await upload(first.presigned_urls.result);
+  expect((await api.complete(first.task.id, 'stop-1')).status).toBe(200);
+  await stack.services.stopS3();
+  // the stop needs no S3; the assembly it starts does (the task listing and the archive live there)
+  expect((await api.call('POST', '/run/stop', { key: OPERATOR })).status).toBe(200);
+  await new Promise((r) => setTimeout(r, 1500)); // the outage, past the assembly's first S3 call
+  return { runId, cancelled: second.task.id };
+}
+
+it('S3 down when the run drains: it never hangs, and once S3 is back the operator gets the archive', async () => {
+  const api = client(stack.apiUrl);
+  const { runId, cancelled } = await stopDuringOutage();
+  await stack.services.startS3();
+  const settled = await waitFor('the assembly to end', async () => {
+    const r = await api.run(OPERATOR);
+    return r.body.status !== 'assembling' ? r.body : undefined;
+  });
+  // Today ListTasks is not retried (see the next test): the run is assembly_failed, saying why,
+  // and POST /run/assemble builds the archive. Once it is retried the run ends by itself.
+  if (settled.status === 'assembly_failed') {
+    expect(settled.assembly_error).toMatch(/ECONNREFUSED/);
+    expect((await api.call('POST', '/run/assemble', { key: OPERATOR })).status).toBeLessThan(300);
+  }
+  await expectDrained(stack, runId, {}, { runStatus: 'cancelled', cancelled: [cancelled] });
+}, 60_000);
+
+// BUG (lambdas/core/assembly, not the runner): ListTasks writes its listing to S3, and an S3 error
+// there reaches Step Functions as a plain Error, which the step's Retry (TRANSIENT_ERRORS) does not
+// match: the run is assembly_failed within a second of any S3 trouble at drain time. BuildArchive
+// wraps such errors as TransientError (builder.ts asStepError); ListTasks should too. Remove
+// `.failing` once it does.
+it.failing('S3 down when the run drains: the assembly retries and ends by itself once S3 is back', async () => {
+  const api = client(stack.apiUrl);
+  const { runId, cancelled } = await stopDuringOutage();
+  expect((await api.run(OPERATOR)).body).toMatchObject({ status: 'assembling' });
+  await stack.services.startS3();
+  await expectDrained(stack, runId, {}, { runStatus: 'cancelled', cancelled: [cancelled] });
+}, 60_000);
