@@ -1,9 +1,10 @@
 // complete and fail retried while the API cannot answer them (its S3 is down: 5xx): the runner
 // keeps heartbeating until the acknowledgement comes, so the reaper never takes a task that is only
-// waiting for it (it would be recorded as heartbeat_timeout, the uploaded result thrown away).
-import { startRunner } from '../../runner/agent';
+// waiting for it (it would be recorded as heartbeat_timeout, the uploaded result thrown away). And
+// a shutdown during a long upload retry still reports the task in time.
+import { createRunner, startRunner } from '../../runner/agent';
 import { FakeApi } from './fake-api';
-import { testRunner } from './helpers';
+import { testRunner, waitFor } from './helpers';
 
 let api: FakeApi;
 afterEach(async () => {
@@ -48,4 +49,21 @@ it('keeps heartbeating while fail is refused with 5xx; the task fails with its o
   expect(api.tasks[0]?.fail).toMatchObject({ error_type: 'timeout' });
   // the heartbeats of the wait said what was going on
   expect(api.tasks[0]?.heartbeats.at(-1)).toMatchObject({ status: 'error' });
+});
+
+it('a shutdown while S3 is not answering ends the upload retries at once and fails the task as interrupted', async () => {
+  api = await new FakeApi({ tasks: 2 }).start();
+  api.putFail = (key) => (key.endsWith('result.tar.gz') ? 503 : undefined);
+  // a budget far beyond the test's timeout: only the stop can end the retries in time
+  const r = testRunner(api.url, { slots: 1, maxRetryS: 600 });
+  const h = createRunner(r.input);
+  await waitFor(() => api.calls.filter((c) => c.startsWith('PUT')).length >= 2, 10_000, 'two refused PUTs');
+  h.stop();
+  const res = await h.done;
+  expect(res).toMatchObject({ interrupted: true, tasksFailed: 1, tasksUnacknowledged: 0 });
+  expect(api.tasks[0]?.fail).toMatchObject({
+    error_type: 'interrupted',
+    error_message: expect.stringMatching(/^upload of result\.tar\.gz failed \d+ times/),
+  });
+  expect(api.tasks[1]?.status).toBe('pending');
 });
