@@ -30,6 +30,7 @@ import { parseQueueKey } from '../core/ports';
 import type { TaskStatus } from '../shared/contract';
 import { ACTIVE_INDEX, keys, queueAttrs, SET_ATTRS } from '../shared/table';
 import { Expr, itemToRun, itemToTask, runToItem, taskToItem } from './dynamodb-codec';
+import { reportUnavailable } from './unavailable';
 
 const isConditionFailure = (err: unknown): boolean =>
   err instanceof ConditionalCheckFailedException ||
@@ -54,7 +55,9 @@ export class DynamoRunStore implements RunStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
-  ) {}
+  ) {
+    reportUnavailable(doc);
+  }
 
   /** Runs a conditional update; `undefined` when the condition failed. */
   private async update(

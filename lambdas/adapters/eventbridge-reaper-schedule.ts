@@ -1,13 +1,16 @@
 // ReaperSchedule over an EventBridge rule: enabled while a run is active, so an idle deployment runs nothing.
 import { DisableRuleCommand, EnableRuleCommand, type EventBridgeClient } from '@benchfleet/aws-sdk';
 import type { ReaperSchedule } from '../core/ports';
+import { reportUnavailable } from './unavailable';
 
 export class EventBridgeReaperSchedule implements ReaperSchedule {
   private last: boolean | undefined;
   constructor(
     private readonly client: EventBridgeClient,
     private readonly ruleName: string,
-  ) {}
+  ) {
+    reportUnavailable(client);
+  }
 
   async setEnabled(enabled: boolean): Promise<void> {
     if (this.last === enabled) return; // a warm Lambda already did it

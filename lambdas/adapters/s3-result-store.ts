@@ -12,6 +12,7 @@ import {
   Upload,
 } from '@benchfleet/aws-sdk';
 import type { ResultStore } from '../core/ports';
+import { reportUnavailable } from './unavailable';
 
 /**
  * S3 client options every Benchfleet client uses. `WHEN_REQUIRED`: with the SDK's default a
@@ -39,7 +40,9 @@ export class S3ResultStore implements ResultStore {
     private readonly bucket: string,
     /** part size of multipart uploads; memory of an upload is about queueSize * partSize */
     private readonly partSize = 8 * 1024 * 1024,
-  ) {}
+  ) {
+    reportUnavailable(client);
+  }
 
   presignPut(key: string, expiresInSeconds: number): Promise<string> {
     return getSignedUrl(this.client, new PutObjectCommand({ Bucket: this.bucket, Key: key }), {

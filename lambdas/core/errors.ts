@@ -1,5 +1,5 @@
 // Domain errors. The core never mentions status codes: lambdas/shared/http.ts maps each class to
-// one (400, 401, 404, 409, 413) and its `code` to the JSON body. Names are literal so they survive
+// one (400, 401, 404, 409, 413, 503) and its `code` to the JSON body. Names are literal so they survive
 // minification and Step Functions can match on them (Retry/Catch `ErrorEquals`).
 import type { ErrorCode } from '../shared/contract';
 
@@ -45,9 +45,13 @@ export class ConflictError extends AppError {
 export class StaleStateError extends AppError {
   override name = 'StaleStateError';
 }
-/** A dependency (DynamoDB, S3, Step Functions) failed in a way worth retrying. */
+/**
+ * A dependency (DynamoDB, S3, Step Functions) failed in a way worth retrying. A route answers it
+ * 503 `unavailable`; the assembly workflow retries it.
+ */
 export class TransientError extends AppError {
   override name = 'TransientError';
+  override readonly code = 'unavailable' as const;
 }
 /** Assembly could not finish; the message says why, and the run ends `assembly_failed`. */
 export class AssemblyError extends AppError {

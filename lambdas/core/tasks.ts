@@ -16,7 +16,7 @@ import {
   storageKeys,
   type UploadUrlsRequest,
 } from '../shared/contract';
-import { ConflictError, InvalidInputError, NotFoundError } from './errors';
+import { ConflictError, InvalidInputError, NotFoundError, TransientError } from './errors';
 import { type Deps, type Fence, queueKey, type RunRecord, type TaskRecord } from './ports';
 import { drainIfFinished, getRunOrThrow } from './runs';
 import { retryEntry, splitRetryEntry } from './views';
@@ -283,7 +283,14 @@ export async function failTask(deps: Deps, taskId: number, req: FailRequest): Pr
     await settleFinished(deps, current);
     return { message: `task ${taskId} failed` };
   }
-  const hasErrorFile = req.s3_error_key != null || (await deps.results.exists(errorKey));
+  // The runner did not name its error.tar.gz: look for one, but a failure is recorded even while
+  // S3 does not answer (the failure itself is what matters; its logs are a bonus).
+  const hasErrorFile =
+    req.s3_error_key != null ||
+    (await deps.results.exists(errorKey).catch((err: unknown) => {
+      if (err instanceof TransientError) return false;
+      throw err;
+    }));
   const fields = {
     error_type: req.error_type,
     error_message: req.error_message ?? null,

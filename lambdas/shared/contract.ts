@@ -336,6 +336,7 @@ export const ERROR_CODES = [
   'result_not_uploaded',
   'stale_attempt',
   'payload_too_large',
+  'unavailable',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -21,6 +21,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   result_not_uploaded: 409,
   stale_attempt: 409,
   payload_too_large: 413,
+  unavailable: 503,
   internal: 500,
 };
 
@@ -111,6 +112,8 @@ export function errorReply(
   let body: ErrorBody;
   if (err instanceof AppError && err.code !== 'internal') {
     body = { error: err.code, message: err.message };
+    if (err.code === 'unavailable')
+      logger.warn('a dependency did not answer; the client may retry', { error: err, requestId });
   } else {
     logger.error('unexpected error while handling a request', { error: err as Error, requestId });
     body = {

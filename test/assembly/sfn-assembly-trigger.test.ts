@@ -1,4 +1,5 @@
-// The Step Functions trigger: one StartExecution per start, named after the run.
+// The Step Functions trigger: one StartExecution per start, named after the run. Throttling and
+// 5xx go through the real client's middleware: test/adapters/unavailable.test.ts.
 import {
   ExecutionAlreadyExists,
   SFNClient,
@@ -8,7 +9,6 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { SfnAssemblyTrigger } from '../../lambdas/adapters/sfn-assembly-trigger';
-import { TransientError } from '../../lambdas/core/errors';
 
 const ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:benchfleet-assembly';
 const sfn = mockClient(SFNClient);
@@ -30,18 +30,6 @@ describe('SfnAssemblyTrigger', () => {
   it('answers already_started when the execution name was used before', async () => {
     sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }));
     await expect(trigger.start(1_763_940_000, '1763940000-2')).resolves.toBe('already_started');
-  });
-
-  it('turns throttling and service errors into TransientError', async () => {
-    sfn.on(StartExecutionCommand).rejects(
-      new SFNServiceException({
-        name: 'ThrottlingException',
-        $fault: 'client',
-        message: 'slow down',
-        $metadata: { httpStatusCode: 400 },
-      }),
-    );
-    await expect(trigger.start(1, '1')).rejects.toBeInstanceOf(TransientError);
   });
 
   it('lets other errors through with their own name', async () => {
