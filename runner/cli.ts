@@ -80,9 +80,11 @@ export function buildProgram(): Command {
       ),
     )
     .addOption(
-      opt('--max-retry-s <s>', 'give up after this long without an API answer', num(0)).default(
-        DEFAULTS.maxRetryS,
-      ),
+      opt(
+        '--max-retry-s <s>',
+        'give up after this long without an answer from the API (or from S3, for a result upload)',
+        num(0),
+      ).default(DEFAULTS.maxRetryS),
     )
     .addOption(opt('--host-id <id>', 'runner id prefix; default instance metadata or the hostname'))
     .addHelpText(
