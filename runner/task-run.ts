@@ -37,6 +37,8 @@ export async function runTask(
   task: ClaimedTask,
   claimUrls: PresignedUrls,
 ): Promise<TaskOutcome> {
+  // The claim answer just came: its URLs are good for expires_in_seconds from now.
+  const claimUrlsUntil = Date.now() + claimUrls.expires_in_seconds * 1000;
   const log = d.log.child({ task: task.id, attempt: task.attempt });
   const dir = join(d.workDir, `task-${task.id}-a${task.attempt}-s${slot.index}`);
   const outDir = join(dir, 'out');
@@ -57,13 +59,15 @@ export async function runTask(
     d.taskTimeoutS * 1000,
   );
 
-  // Heartbeats: one at once, then on a timer and on status changes, never two at a time.
+  // Heartbeats: on a timer and on status changes, never two at a time. The claim counts as the
+  // first (the API stamped the task's heartbeat then), so a task that ends within a second sends
+  // none, and a longer one reports its status a second in.
   const hb = {
     status: 'boot' as HeartbeatStatus,
     message: 'claimed' as string | null,
     inFlight: false,
     again: false,
-    lastSent: 0,
+    lastSent: Date.now(),
     soon: undefined as NodeJS.Timeout | undefined,
     /** complete or fail has been sent: from here on its answer, not a heartbeat's, settles the task */
     acking: false,
@@ -115,7 +119,6 @@ export async function runTask(
       void beat();
     }, wait);
   };
-  void beat();
   const timer = setInterval(() => void beat(), d.heartbeatS * 1000);
 
   const startedAt = new Date().toISOString();
@@ -187,6 +190,7 @@ export async function runTask(
     runnerId,
     attempt: task.attempt,
     claimUrls,
+    claimUrlsUntil,
     log,
     signal: ctl.signal,
   };

@@ -1,5 +1,6 @@
-// PUTs a tarball to a presigned URL. URLs come fresh from /tasks/{id}/upload-urls right before the
-// upload and again after a 403 (an expired URL), because a claim's URLs may be hours old by now.
+// PUTs a tarball to a presigned URL. The claim's URLs serve while they have minutes left (a short
+// task: no extra API call); otherwise fresh ones come from /tasks/{id}/upload-urls right before the
+// upload, as they do after a 403.
 // S3 giving no answer (network, 5xx, 429) is retried like an API call, within a time budget: a
 // result that took hours to make is not thrown away for a minute of S3 or network trouble.
 import { readFile } from 'node:fs/promises';
@@ -12,8 +13,10 @@ export interface UploadTarget {
   taskId: number;
   runnerId: string;
   attempt: number;
-  /** The claim's URLs: the fallback when fresh ones cannot be had. */
+  /** The claim's URLs: used while fresh enough, and the fallback when fresh ones cannot be had. */
   claimUrls: PresignedUrls;
+  /** When the claim's URLs expire, on this host's clock (claim answer + expires_in_seconds). */
+  claimUrlsUntil: number;
   log: Logger;
   /** Aborting it (shutdown, cancel) ends the retries: no further try once the current one failed. */
   signal?: AbortSignal;
@@ -31,6 +34,9 @@ export interface UploadLimits {
   /** Budget of each upload-urls call, in seconds. */
   urlBudgetS: number;
 }
+
+/** A claim's URLs are used as they are only with this much validity left: a PUT's timeout, and more. */
+export const CLAIM_URL_MARGIN_S = 300;
 
 export async function uploadTarball(
   t: UploadTarget,
@@ -58,7 +64,10 @@ export async function uploadTarball(
       return t.claimUrls;
     }
   };
-  let urls = await fresh();
+  // The claim's URLs until a try with them fails: then fresh ones (the store may have moved, a
+  // local stack restarted on another port, or the host's clock lied about the age).
+  let onClaimUrls = Date.now() + CLAIM_URL_MARGIN_S * 1000 < t.claimUrlsUntil;
+  let urls = onClaimUrls ? t.claimUrls : await fresh();
   if ('ok' in urls) return urls;
   // Already aborted (a shutdown before the upload): the caller's short limits apply as they are.
   const stop = t.signal?.aborted ? undefined : t.signal;
@@ -89,7 +98,8 @@ export async function uploadTarball(
     if (stop?.aborted) break;
     const withinBudget = !refused && Date.now() - started + wait <= limits.budgetS * 1000;
     if (tries >= limits.attempts && !withinBudget) break;
-    if (last === 'HTTP 403') {
+    if (last === 'HTTP 403' || onClaimUrls) {
+      onClaimUrls = false;
       const next = await fresh();
       if ('ok' in next) return next;
       urls = next;

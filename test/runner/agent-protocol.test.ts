@@ -22,7 +22,7 @@ describe('runner against a fake API', () => {
       expect(t.status).toBe('completed');
       const key = storageKeys.result(t.task.run_id, t.task.id);
       expect(t.complete).toEqual({ runner_id: t.runnerId, s3_result_key: key, attempt: 1 });
-      expect(t.heartbeats[0]).toMatchObject({ runner_id: t.runnerId, status: 'boot', attempt: 1 });
+      for (const hb of t.heartbeats) expect(hb).toMatchObject({ runner_id: t.runnerId, attempt: 1 });
       const files = await untar(api.objects.get(key) as Buffer);
       expect([...files.keys()].sort()).toEqual([
         'logs/stderr.log',
@@ -39,6 +39,26 @@ describe('runner against a fake API', () => {
     }
     // Acknowledged tasks leave nothing behind.
     expect(readdirSync(r.workDir)).toEqual([]);
+  });
+
+  it('counts the claim as the first heartbeat: an instant task sends none, a longer one its status a second in', async () => {
+    api = await new FakeApi({ tasks: 1 }).start();
+    await startRunner(testRunner(api.url, { slots: 1, heartbeatS: 30 }).input);
+    expect(api.tasks[0]?.status).toBe('completed');
+    expect(api.tasks[0]?.heartbeats).toEqual([]);
+
+    await api.stop();
+    api = await new FakeApi({ tasks: 1 }).start();
+    api.putDelayMs = 1500; // the upload outlasts the first second
+    const started = Date.now();
+    let firstAt = 0;
+    api.onHeartbeat = () => {
+      firstAt ||= Date.now();
+    };
+    await startRunner(testRunner(api.url, { slots: 1, heartbeatS: 30 }).input);
+    expect(api.tasks[0]?.heartbeats.length).toBe(1);
+    expect(api.tasks[0]?.heartbeats[0]?.status).toBe('uploading');
+    expect(firstAt - started).toBeGreaterThanOrEqual(1000);
   });
 
   it('fetches fresh upload URLs, and again after a 403, until the upload works', async () => {

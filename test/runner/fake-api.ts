@@ -118,7 +118,8 @@ export class FakeApi {
       error_upload_url: error,
       result_key: storageKeys.result(t.task.run_id, t.task.id),
       error_key: storageKeys.error(t.task.run_id, t.task.id),
-      expires_in_seconds: 3600,
+      // claim URLs that "already expired" say so, as an old claim's would
+      expires_in_seconds: expired ? 0 : 3600,
     };
   }
 

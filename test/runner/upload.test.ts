@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { PresignedUrls } from '../../lambdas/shared/contract';
 import type { ApiClient } from '../../runner/api-client';
 import { createLogger } from '../../runner/log';
-import { type UploadLimits, type UploadTarget, uploadTarball } from '../../runner/upload';
+import { CLAIM_URL_MARGIN_S, type UploadLimits, type UploadTarget, uploadTarball } from '../../runner/upload';
 import { testRunner } from './helpers';
 
 /** What the stand-in answers to each PUT in turn: a status, or 'drop' (the connection is cut); then 200. */
@@ -49,12 +49,56 @@ afterEach(async () => {
   await new Promise((r) => server.close(r));
 });
 
-function target(signal?: AbortSignal): UploadTarget & { lines: string[] } {
+function target(
+  signal?: AbortSignal,
+  claimUrlsUntil = Date.now() + 3600_000,
+): UploadTarget & {
+  lines: string[];
+  urlCalls: () => number;
+} {
   const lines: string[] = [];
-  const api = { uploadUrls: async () => urls } as unknown as ApiClient;
+  let urlCalls = 0;
+  const api = {
+    uploadUrls: async () => {
+      urlCalls++;
+      return urls;
+    },
+  } as unknown as ApiClient;
   const log = createLogger({ json: true, write: (l) => lines.push(l) });
-  return { api, taskId: 1, runnerId: 'r-0', attempt: 1, claimUrls: urls, log, signal, lines };
+  return {
+    api,
+    taskId: 1,
+    runnerId: 'r-0',
+    attempt: 1,
+    claimUrls: urls,
+    claimUrlsUntil,
+    log,
+    signal,
+    lines,
+    urlCalls: () => urlCalls,
+  };
 }
+
+it("uses the claim's URLs while they have more than the margin left, and fetches fresh ones after", async () => {
+  const fresh = target(undefined, Date.now() + (CLAIM_URL_MARGIN_S + 60) * 1000);
+  expect(await uploadTarball(fresh, 'result', file, limits(1, 0))).toEqual({
+    ok: true,
+    key: urls.result_key,
+  });
+  expect(fresh.urlCalls()).toBe(0);
+  const old = target(undefined, Date.now() + (CLAIM_URL_MARGIN_S - 60) * 1000);
+  expect(await uploadTarball(old, 'result', file, limits(1, 0))).toEqual({ ok: true, key: urls.result_key });
+  expect(old.urlCalls()).toBe(1);
+  // a failed try on the claim's URLs gets fresh ones at once
+  plan = ['drop'];
+  const moved = target();
+  expect(await uploadTarball(moved, 'result', file, limits(2, 0))).toEqual({
+    ok: true,
+    key: urls.result_key,
+  });
+  expect(moved.urlCalls()).toBe(1);
+  expect(puts).toBe(4);
+});
 
 const limits = (attempts: number, budgetS: number): UploadLimits => ({ attempts, budgetS, urlBudgetS: 1 });
 
