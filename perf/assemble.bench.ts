@@ -6,12 +6,16 @@
 //   {"bench":"assemble","results":N,"seconds":...,"mb_per_s":...,"peak_rss_mb":...}
 //   {"bench":"assemble-copy","results":N,...}   the reference
 //   {"bench":"assemble-summary",...}            the two targets: RSS ratio and throughput ratio
+// cpu_seconds is the child's CPU, s3rver_cpu_seconds this process's (s3rver) during the measurement,
+// gc_full_count the child's full (mark-compact) GCs. On a busy 2-core box the wall-time ratio follows
+// the CPU ratio, so the summary also gives cpu_vs_copy: copy's CPU (both processes) over assembly's.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver, constants as perf } from 'node:perf_hooks';
 import { PassThrough, Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -29,6 +33,8 @@ const MB = 1024 * 1024;
 interface Measure {
   seconds: number;
   cpu_seconds: number;
+  s3rver_cpu_seconds: number;
+  gc_full_count: number;
   bytes: number;
   peak_rss_mb: number;
 }
@@ -114,6 +120,14 @@ function listed(i: number): ListedTask {
 async function child(mode: string, endpoint: string, count: number): Promise<void> {
   const s3 = client(endpoint);
   const store = new S3ResultStore(s3, BUCKET);
+  let fullGcs = 0;
+  const gcs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const { detail } = e as { detail?: { kind?: number } };
+      if (detail?.kind === perf.NODE_PERFORMANCE_GC_MAJOR) fullGcs += 1;
+    }
+  });
+  gcs.observe({ entryTypes: ['gc'] });
   const started = process.hrtime.bigint();
   if (mode === 'assemble') {
     // The listing goes through S3 as in the workflow.
@@ -147,17 +161,21 @@ async function child(mode: string, endpoint: string, count: number): Promise<voi
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   s3.destroy();
+  gcs.disconnect();
   const usage = process.resourceUsage();
   // CPU seconds of this process: less at the mercy of other load on the machine than wall time.
   const out = {
     seconds,
     peak_rss_mb: usage.maxRSS / 1024,
     cpu_seconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6,
+    gc_full_count: fullGcs,
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
 function measure(mode: string, endpoint: string, count: number): Promise<Omit<Measure, 'bytes'>> {
+  // This process's CPU while the child runs is s3rver's (the child is a separate process).
+  const cpuBefore = process.cpuUsage();
   return new Promise((resolve, reject) => {
     const proc = spawn(
       process.execPath,
@@ -179,7 +197,9 @@ function measure(mode: string, endpoint: string, count: number): Promise<Omit<Me
     proc.on('exit', (code) => {
       if (code !== 0) return reject(new Error(`${mode} ${count} exited with ${code}`));
       const last = out.trim().split('\n').at(-1) ?? '';
-      resolve(JSON.parse(last) as Omit<Measure, 'bytes'>);
+      const s3rver = process.cpuUsage(cpuBefore);
+      const m = JSON.parse(last) as Omit<Measure, 'bytes' | 's3rver_cpu_seconds'>;
+      resolve({ ...m, s3rver_cpu_seconds: (s3rver.user + s3rver.system) / 1e6 });
     });
   });
 }
@@ -217,6 +237,8 @@ export async function run(): Promise<void> {
             mb_per_s: round(bytes / MB / m.seconds),
             peak_rss_mb: round(m.peak_rss_mb),
             cpu_seconds: round(m.cpu_seconds),
+            s3rver_cpu_seconds: round(m.s3rver_cpu_seconds),
+            gc_full_count: m.gc_full_count,
             input_mb: round(bytes / MB),
           }),
         );
@@ -228,6 +250,7 @@ export async function run(): Promise<void> {
     if (a200 && a2000 && c2000) {
       const rssRatio = a2000.peak_rss_mb / a200.peak_rss_mb;
       const speedRatio = a2000.bytes / a2000.seconds / (c2000.bytes / c2000.seconds);
+      const cpu = (m: Measure): number => m.cpu_seconds + m.s3rver_cpu_seconds;
       console.log(
         JSON.stringify({
           bench: 'assemble-summary',
@@ -236,6 +259,7 @@ export async function run(): Promise<void> {
           rss_target_met: rssRatio <= 1.2,
           throughput_vs_copy: round(speedRatio),
           throughput_target_met: speedRatio >= 0.5,
+          cpu_vs_copy: round(cpu(c2000) / cpu(a2000)),
           load_average: round(loadavg()[0] ?? 0),
         }),
       );
