@@ -2,6 +2,7 @@
 // transactions, and on real DynamoDB a transaction costs twice and conflicts with every write to the
 // same item); a failed condition becomes StaleStateError or `undefined` right here, so no SDK error
 // type reaches the core.
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BatchGetCommand,
   BatchWriteCommand,
@@ -48,8 +49,6 @@ const ATTEMPT_FIELDS = [
   's3_result_key',
   's3_error_key',
 ];
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class DynamoRunStore implements RunStore {
   constructor(
