@@ -1,8 +1,8 @@
-// The local stand-ins: dynalite (DynamoDB) and s3rver (S3) on 127.0.0.1, with the table and bucket
-// created from the shared definitions, and SDK clients pointed at them.
-import { mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+// The local stand-ins: dynalite (DynamoDB) and s3rver (S3) on 127.0.0.1, in their own process,
+// with the table and bucket created from the shared definitions, and SDK clients pointed at them.
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
@@ -39,27 +39,91 @@ export interface LocalServices {
   stop(): Promise<void>;
 }
 
-interface S3rverLike {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-  httpServer?: Server;
+/** The stand-ins' process (stand-ins.cjs) and the requests it answers. */
+class StandIns {
+  private next = 0;
+  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private exited = false;
+  private stopping = false;
+
+  private constructor(private readonly child: ChildProcess) {
+    child.on('message', (msg: { type: string; id?: number; message?: string }) => {
+      const p = msg.id === undefined ? undefined : this.pending.get(msg.id);
+      if (!p || msg.id === undefined) return;
+      this.pending.delete(msg.id);
+      this.settleRef();
+      if (msg.type === 'done') p.resolve();
+      else p.reject(new Error(`local stand-ins: ${msg.message}`));
+    });
+    child.on('exit', (code, signal) => {
+      this.exited = true;
+      for (const p of this.pending.values())
+        p.reject(new Error(`the local DynamoDB/S3 stand-ins exited (${signal ?? `code ${code}`})`));
+      this.pending.clear();
+    });
+  }
+
+  static start(config: object): Promise<{ standIns: StandIns; dynamoPort: number; s3Port: number }> {
+    const child = fork(join(__dirname, 'stand-ins.cjs'), [JSON.stringify(config)], {
+      execArgv: [], // no TypeScript loader, profiler or inspector of the parent's
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'json',
+    });
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null): void =>
+        reject(new Error(`the local DynamoDB/S3 stand-ins exited at start (code ${code})`));
+      child.once('exit', onExit);
+      child.once('message', (msg: { type: string; dynamoPort: number; s3Port: number; message?: string }) => {
+        child.off('exit', onExit);
+        if (msg.type !== 'ready') {
+          child.kill();
+          return reject(new Error(`cannot start the local DynamoDB/S3 stand-ins: ${msg.message}`));
+        }
+        const standIns = new StandIns(child);
+        standIns.settleRef();
+        resolve({ standIns, dynamoPort: msg.dynamoPort, s3Port: msg.s3Port });
+      });
+    });
+  }
+
+  request(type: 'stopS3' | 'startS3' | 'stop'): Promise<void> {
+    if (this.exited) return Promise.resolve();
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.settleRef();
+      this.child.send({ type, id });
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    this.stopping = true; // held until it has exited, so the caller's await is not cut short
+    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    await this.request('stop').catch(() => this.child.kill());
+    await gone;
+  }
+
+  /** The child keeps this process alive only while a request waits for its answer. */
+  private settleRef(): void {
+    const channel = this.child.channel as { ref(): void; unref(): void } | undefined;
+    if (this.pending.size > 0 || this.stopping) {
+      this.child.ref();
+      channel?.ref();
+    } else {
+      this.child.unref();
+      channel?.unref();
+    }
+  }
 }
 
-const listen = (server: Server, port: number): Promise<number> =>
-  new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
-  });
-
-const close = (server: { close(cb: (err?: Error) => void): unknown }): Promise<void> =>
-  new Promise((resolve) => server.close(() => resolve()));
-
-/** Starts dynalite and s3rver; with `dataDir` both keep their state on disk across restarts. */
+/**
+ * Starts dynalite and s3rver in their own process (as the real services are not in ours); with
+ * `dataDir` both keep their state on disk across restarts.
+ */
 export async function startLocalServices(
   opts: { dataDir?: string; dynamoPort?: number; s3Port?: number } = {},
 ): Promise<LocalServices> {
-  const dynalite = require('dynalite') as (o: Record<string, unknown>) => Server;
-  const S3rver = require('s3rver') as new (o: Record<string, unknown>) => S3rverLike;
   let s3Dir: string;
   const dynaliteOpts: Record<string, unknown> = { createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
   if (opts.dataDir) {
@@ -68,27 +132,17 @@ export async function startLocalServices(
     dynaliteOpts.path = join(opts.dataDir, 'dynamodb');
     s3Dir = join(opts.dataDir, 's3');
   } else {
-    const { mkdtempSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
     s3Dir = mkdtempSync(join(tmpdir(), 'benchfleet-s3-'));
   }
-  const ddbServer = dynalite(dynaliteOpts);
-  const ddbPort = await listen(ddbServer, opts.dynamoPort ?? 0);
-  const s3Options = { address: '127.0.0.1', silent: true, directory: s3Dir };
-  let s3rver: S3rverLike | undefined = new S3rver({ ...s3Options, port: opts.s3Port ?? 0 });
-  const s3Address = await s3rver.run();
-  const stopS3 = async (): Promise<void> => {
-    const running = s3rver;
-    s3rver = undefined;
-    if (!running) return;
-    const closed = running.close();
-    // close() alone waits for kept-alive sockets, which would go on serving through the "outage"
-    running.httpServer?.closeAllConnections();
-    await closed;
-  };
+  const { standIns, dynamoPort, s3Port } = await StandIns.start({
+    dynalite: dynaliteOpts,
+    dynamoPort: opts.dynamoPort ?? 0,
+    s3: { address: '127.0.0.1', silent: true, directory: s3Dir },
+    s3Port: opts.s3Port ?? 0,
+  });
 
-  const ddbEndpoint = `http://127.0.0.1:${ddbPort}`;
-  const s3Endpoint = `http://127.0.0.1:${s3Address.port}`;
+  const ddbEndpoint = `http://127.0.0.1:${dynamoPort}`;
+  const s3Endpoint = `http://127.0.0.1:${s3Port}`;
   const ddb = new DynamoDBClient({ endpoint: ddbEndpoint, region, credentials });
   const doc = DynamoDBDocumentClient.from(ddb, DOC_CLIENT_OPTIONS);
   const s3 = new S3Client(
@@ -106,19 +160,12 @@ export async function startLocalServices(
     s3,
     table: DEFAULT_TABLE_NAME,
     bucket: LOCAL_BUCKET,
-    stopS3,
-    async startS3() {
-      if (s3rver) return;
-      // a new instance: a closed s3rver has closed its logger and cannot run again
-      const next = new S3rver({ ...s3Options, port: s3Address.port });
-      await next.run();
-      s3rver = next;
-    },
+    stopS3: () => standIns.request('stopS3'),
+    startS3: () => standIns.request('startS3'),
     async stop() {
       ddb.destroy();
       s3.destroy();
-      await stopS3();
-      await close(ddbServer);
+      await standIns.stop();
     },
   };
 }
