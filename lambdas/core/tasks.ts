@@ -243,26 +243,24 @@ export async function completeTask(
     ]);
   }
   const fence = fenceOf(req);
-  let task = await deps.store.getTask(runId, index);
-  if (!task) throw new NotFoundError(`task ${taskId} does not exist`);
-  const repeat = task.status === 'completed' && task.runner_id === req.runner_id;
-  if (!repeat) {
-    if (!(await deps.results.exists(key))) {
-      throw new ConflictError(
-        'result_not_uploaded',
-        `task ${taskId} has no result at ${key}: upload result.tar.gz to the presigned URL first`,
-      );
-    }
-    task = await deps.store.finishTask(runId, index, fence, {
-      status: 'completed',
-      finished_at: deps.clock().toISOString(),
-      s3_result_key: key,
-    });
-    if (!task) {
-      const { task: now, error } = await refusal(deps, taskId, fence);
-      if (!(now.status === 'completed' && now.runner_id === req.runner_id)) throw error;
-      task = now; // a concurrent repeat of this complete won: still a success
-    }
+  // The hot path is one HEAD and one conditional write; the task is read only to explain a refusal.
+  if (!(await deps.results.exists(key))) {
+    if (!(await deps.store.getTask(runId, index))) throw new NotFoundError(`task ${taskId} does not exist`);
+    throw new ConflictError(
+      'result_not_uploaded',
+      `task ${taskId} has no result at ${key}: upload result.tar.gz to the presigned URL first`,
+    );
+  }
+  let task = await deps.store.finishTask(runId, index, fence, {
+    status: 'completed',
+    finished_at: deps.clock().toISOString(),
+    s3_result_key: key,
+  });
+  if (!task) {
+    const { task: now, error } = await refusal(deps, taskId, fence);
+    // a repeat of this runner's complete (a lost answer, or a concurrent retry that won) succeeds
+    if (!(now.status === 'completed' && now.runner_id === req.runner_id)) throw error;
+    task = now;
   }
   await settleFinished(deps, task); // idempotent, so a repeated complete also repairs bookkeeping
   return { message: `task ${taskId} completed` };
