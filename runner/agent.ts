@@ -115,35 +115,43 @@ async function runSlot(
 ): Promise<void> {
   const log = deps.log.child({ slot: slot.index });
   const d = { ...deps, log };
-  while (!stop.aborted) {
-    let ans: Awaited<ReturnType<ApiClient['claim']>>;
-    try {
-      ans = await deps.api.claim(
-        { provider: o.provider, instance_type: o.instanceType, runner_id: runnerId },
-        o.runId,
-        stop,
-      );
-    } catch (err) {
-      if (stop.aborted) break;
-      if (err instanceof NoAnswerError) log.error(`giving up on claims: ${err.message}`);
-      else if (err instanceof ApiError) log.error(`the API refused the claim: ${err.message}`);
-      else log.error(`claim failed: ${errorText(err)}`);
-      result.exitCode = 1;
-      return;
+  // a finished task's work dir is removed while the slot claims its next task; the slot ends
+  // only when every removal has (a shutdown must not cut one short)
+  let cleaning: Promise<unknown> = Promise.resolve();
+  try {
+    while (!stop.aborted) {
+      let ans: Awaited<ReturnType<ApiClient['claim']>>;
+      try {
+        ans = await deps.api.claim(
+          { provider: o.provider, instance_type: o.instanceType, runner_id: runnerId },
+          o.runId,
+          stop,
+        );
+      } catch (err) {
+        if (stop.aborted) break;
+        if (err instanceof NoAnswerError) log.error(`giving up on claims: ${err.message}`);
+        else if (err instanceof ApiError) log.error(`the API refused the claim: ${err.message}`);
+        else log.error(`claim failed: ${errorText(err)}`);
+        result.exitCode = 1;
+        return;
+      }
+      if (ans.status === 'done') {
+        log.info('no more tasks for this instance type; slot done');
+        return;
+      }
+      if (ans.status === 'wait') {
+        log.debug(`nothing to do yet; waiting ${ans.retry_after_seconds} s`);
+        await sleep(Math.max(0, ans.retry_after_seconds) * 1000, stop);
+        continue;
+      }
+      const { outcome, cleanup } = await runTask(d, slot, runnerId, ans.task, ans.presigned_urls);
+      cleaning = Promise.all([cleaning, cleanup]);
+      if (outcome === 'completed') result.tasksCompleted++;
+      else if (outcome === 'failed') result.tasksFailed++;
+      else result.tasksUnacknowledged++;
     }
-    if (ans.status === 'done') {
-      log.info('no more tasks for this instance type; slot done');
-      return;
-    }
-    if (ans.status === 'wait') {
-      log.debug(`nothing to do yet; waiting ${ans.retry_after_seconds} s`);
-      await sleep(Math.max(0, ans.retry_after_seconds) * 1000, stop);
-      continue;
-    }
-    const outcome = await runTask(d, slot, runnerId, ans.task, ans.presigned_urls);
-    if (outcome === 'completed') result.tasksCompleted++;
-    else if (outcome === 'failed') result.tasksFailed++;
-    else result.tasksUnacknowledged++;
+  } finally {
+    await cleaning;
   }
   log.info('stopped');
 }

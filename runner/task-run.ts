@@ -28,6 +28,11 @@ export interface TaskDeps {
 }
 
 export type TaskOutcome = 'completed' | 'failed' | 'unacknowledged';
+/** How a task ended, and the removal of its work dir, already started (the slot need not wait). */
+export interface TaskEnd {
+  outcome: TaskOutcome;
+  cleanup: Promise<void>;
+}
 type AbortReason = 'cancelled' | 'timeout' | 'interrupted';
 
 export async function runTask(
@@ -36,7 +41,7 @@ export async function runTask(
   runnerId: string,
   task: ClaimedTask,
   claimUrls: PresignedUrls,
-): Promise<TaskOutcome> {
+): Promise<TaskEnd> {
   // The claim answer just came: its URLs are good for expires_in_seconds from now.
   const claimUrlsUntil = Date.now() + claimUrls.expires_in_seconds * 1000;
   const log = d.log.child({ task: task.id, attempt: task.attempt });
@@ -272,11 +277,14 @@ export async function runTask(
   }
   if (!acked) {
     log.error(`the API never acknowledged task ${task.id}; its files stay in ${dir}`);
-    return 'unacknowledged';
+    return { outcome: 'unacknowledged', cleanup: Promise.resolve() };
   }
-  if (d.debug && outcome === 'failed') log.info(`debug: keeping ${dir} for inspection`);
-  else await rm(dir, { recursive: true, force: true }).catch(() => undefined);
-  return outcome;
+  if (d.debug && outcome === 'failed') {
+    log.info(`debug: keeping ${dir} for inspection`);
+    return { outcome, cleanup: Promise.resolve() };
+  }
+  // acknowledged: the files are the API's now, and the slot claims its next task meanwhile
+  return { outcome, cleanup: rm(dir, { recursive: true, force: true }).catch(() => undefined) };
 }
 
 /** True when the API gave a definite answer (a 409 task_finished included: it is settled). */
