@@ -1,9 +1,10 @@
 // esbuild options of every Lambda bundle and of the AWS SDK layer, shared by the CDK functions and
 // perf/bundles.bench.ts, so the benchmark measures exactly what is deployed.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { buildSync } from 'esbuild';
+import { type BuildOptions, buildSync } from 'esbuild';
+import ts from 'typescript';
 import { REPO_ROOT } from './paths';
 
 export const LAMBDA_NODE_TARGET = 'node24';
@@ -16,10 +17,12 @@ export const LAYER_NODE_MODULES = join('nodejs', 'node_modules');
 
 /**
  * Where each function gets the AWS SDK from (context `lambdaSdk`):
- * - `layer` (default): one layer per stack holds the lockfile's SDK, tree-shaken and minified
- *   (buildSdkLayer); every function marks `@benchfleet/aws-sdk` external. Function bundles hold
+ * - `layer` (default): one layer per stack holds the lockfile's SDK, tree-shaken and minified,
+ *   each package evaluated on first use (buildSdkLayer); every function marks `@benchfleet/aws-sdk`
+ *   external. Function bundles hold
  *   only the app (~150 KB), the SDK is uploaded once, and its version is still the tested one.
- * - `bundled`: each function bundles the SDK itself (~550 KB more per function), no layer.
+ * - `bundled`: each function bundles the SDK itself (~550 KB more per function, all of it
+ *   evaluated at load), no layer.
  * Not offered: the SDK of the Lambda runtime. Its version changes under the functions, it lacks
  * some @smithy packages, and AWS advises against it for production.
  */
@@ -41,30 +44,135 @@ export function lambdaBundling(sdk: LambdaSdkSource = 'layer') {
   };
 }
 
+/** lambdaBundling as esbuild's own API takes it, for builds outside the CDK (the bench, tests). */
+export function lambdaBuildOptions(sdk: LambdaSdkSource = 'layer'): BuildOptions {
+  const b = lambdaBundling(sdk);
+  return {
+    bundle: true,
+    platform: 'node',
+    target: b.target,
+    format: 'cjs',
+    minify: b.minify,
+    sourcemap: b.sourceMap,
+    mainFields: [...b.mainFields],
+    external: [...b.externalModules],
+    tsconfig: join(REPO_ROOT, 'tsconfig.json'),
+    logLevel: 'error',
+  };
+}
+
 export function parseSdkSource(value: unknown): LambdaSdkSource {
   if (value === undefined || value === null || value === '' || value === 'layer') return 'layer';
   if (value === 'bundled') return 'bundled';
   throw new Error(`context lambdaSdk must be "layer" or "bundled", got ${JSON.stringify(value)}`);
 }
 
+/** What the SDK module re-exports: the value names (types aside) each package gives it. */
+export function sdkModuleExports(source = SDK_MODULE_SOURCE): Map<string, string[]> {
+  const file = ts.createSourceFile(source, readFileSync(source, 'utf8'), ts.ScriptTarget.ES2022);
+  const byPackage = new Map<string, string[]>();
+  for (const s of file.statements) {
+    const ok =
+      ts.isExportDeclaration(s) &&
+      s.moduleSpecifier !== undefined &&
+      ts.isStringLiteral(s.moduleSpecifier) &&
+      s.exportClause !== undefined &&
+      ts.isNamedExports(s.exportClause);
+    if (!ok) {
+      const { line } = file.getLineAndCharacterOfPosition(s.getStart(file));
+      throw new Error(
+        `${source}:${line + 1}: the SDK module may only hold \`export { Name } from 'package'\` (the layer loads each package on first use)`,
+      );
+    }
+    if (s.isTypeOnly) continue;
+    const names = s.exportClause.elements.filter((e) => !e.isTypeOnly).map((e) => e.name.text);
+    const pkg = s.moduleSpecifier.text;
+    byPackage.set(pkg, [...(byPackage.get(pkg) ?? []), ...names]);
+  }
+  return byPackage;
+}
+
+/**
+ * The layer's entry: the SDK module's exports as getters, each package's part `require`d on the
+ * first read of one of its names, so a function that is only loaded (Lambda's init) evaluates no
+ * SDK code, and one that only uses DynamoDB never evaluates S3's.
+ */
+export function lazySdkEntry(byPackage: Map<string, string[]>, partFile: (pkg: string) => string): string {
+  const lines = [
+    '"use strict";',
+    'const once = (load) => { let m; return () => (m ??= load()); };',
+    'Object.defineProperty(exports, "__esModule", { value: true });',
+  ];
+  [...byPackage].forEach(([pkg, names], i) => {
+    lines.push(`const p${i} = once(() => require(${JSON.stringify(partFile(pkg))}));`);
+    for (const name of names) {
+      const key = JSON.stringify(name);
+      lines.push(`Object.defineProperty(exports, ${key}, { enumerable: true, get: () => p${i}()[${key}] });`);
+    }
+  });
+  return `${lines.join('\n')}\n`;
+}
+
 /**
  * Builds the SDK layer's content into `outDir`: `nodejs/node_modules/@benchfleet/aws-sdk/index.js`
- * (and its source map), the SDK module bundled with the functions' own esbuild settings.
- * Returns the path of index.js.
+ * (and its source map), the SDK module's packages with the functions' own esbuild settings behind
+ * lazySdkEntry. Returns the path of index.js.
+ *
+ * Two steps, because esbuild does not tree-shake a module it has to wrap for a lazy `require`
+ * (the whole of each client would come, ~150 KB more to parse at every cold start):
+ * 1. one part per package, `export { <its names> } from '<package>'`, bundled as ESM with code
+ *    splitting: tree-shaken as before, the code the parts share (@smithy, @aws-sdk/core) in chunks;
+ * 2. lazySdkEntry over those files, bundled as one CJS file: each part and chunk is now wrapped in
+ *    an init that runs on the first `require` of a part that needs it, shared chunks once.
  */
 export function buildSdkLayer(outDir: string): string {
   const dir = join(outDir, LAYER_NODE_MODULES, ...SDK_MODULE.split('/'));
   mkdirSync(dir, { recursive: true });
   const outfile = join(dir, 'index.js');
-  buildSync({
+  const byPackage = sdkModuleExports();
+  // Inside outDir, so the source map's paths (and the layer's asset hash) are the same every build;
+  // removed before the layer is packaged.
+  const work = join(outDir, '.sdk-parts');
+  const split = join(work, 'esm');
+  const partName = (pkg: string) => pkg.replace(/^@aws-sdk\//, '').replace(/[^a-z0-9-]/g, '_');
+  const common = {
     ...ESBUILD_COMMON,
-    entryPoints: [SDK_MODULE_SOURCE],
-    outfile,
     bundle: true,
     platform: 'node',
-    format: 'cjs',
     sourcemap: true,
     logLevel: 'error',
-  });
+  } as const;
+  try {
+    rmSync(work, { recursive: true, force: true });
+    mkdirSync(work, { recursive: true });
+    const entryPoints: Record<string, string> = {};
+    for (const [pkg, names] of byPackage) {
+      const part = join(work, `${partName(pkg)}.mjs`);
+      writeFileSync(part, `export { ${names.join(', ')} } from ${JSON.stringify(pkg)};\n`);
+      entryPoints[partName(pkg)] = part;
+    }
+    buildSync({
+      ...common,
+      entryPoints,
+      outdir: split,
+      format: 'esm',
+      splitting: true,
+      // outDir may be outside the repository (the bench builds in the temp dir)
+      nodePaths: [join(REPO_ROOT, 'node_modules')],
+    });
+    buildSync({
+      ...common,
+      stdin: {
+        contents: lazySdkEntry(byPackage, (pkg) => join(split, `${partName(pkg)}.js`)),
+        resolveDir: work,
+        sourcefile: 'aws-sdk-layer.js',
+        loader: 'js',
+      },
+      outfile,
+      format: 'cjs',
+    });
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
   return outfile;
 }

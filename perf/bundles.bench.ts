@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { HANDLERS, REAPER_HANDLER } from '../lambdas/shared/routes';
-import { buildSdkLayer, LAYER_NODE_MODULES, lambdaBundling, parseSdkSource } from '../lib/bundling';
+import { buildSdkLayer, LAYER_NODE_MODULES, lambdaBuildOptions, parseSdkSource } from '../lib/bundling';
 import { handlerEntry, REPO_ROOT } from '../lib/paths';
 import { STEP_HANDLERS } from '../lib/workflows/assembly-workflow';
 
@@ -33,24 +33,10 @@ export function medianInitMs(file: string, runs: number, nodePath?: string): num
 }
 
 const SDK = parseSdkSource(process.env.BENCH_SDK);
-const BUNDLING = lambdaBundling(SDK);
 
 async function bundleLambda(name: string, outDir: string): Promise<string> {
   const outfile = join(outDir, name, 'index.js');
-  await build({
-    entryPoints: [handlerEntry(name)],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: BUNDLING.target,
-    format: 'cjs',
-    minify: BUNDLING.minify,
-    sourcemap: BUNDLING.sourceMap,
-    mainFields: [...BUNDLING.mainFields],
-    external: [...BUNDLING.externalModules],
-    tsconfig: join(REPO_ROOT, 'tsconfig.json'),
-    logLevel: 'error',
-  });
+  await build({ ...lambdaBuildOptions(SDK), entryPoints: [handlerEntry(name)], outfile });
   return outfile;
 }
 

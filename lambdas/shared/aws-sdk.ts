@@ -3,6 +3,8 @@
 // into a layer shared by every function (lib/constructs/aws-sdk-layer.ts): the lockfile's SDK,
 // tree-shaken and minified, instead of ~550 KB of it inside each function's bundle.
 // Locally (tests, the local mode, the CLI) the name resolves to this file.
+// Only `export { Name } from 'package'` here: the layer turns each into a getter that loads the
+// package on first use (lib/bundling.ts: lazySdkEntry), so a function loads only the clients it uses.
 export { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 export { DisableRuleCommand, EnableRuleCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 export {

@@ -1,5 +1,6 @@
 // The AWS SDK layer every function of a stack shares (lambdaSdk=layer, the default): the lockfile's
-// SDK, built offline by esbuild at synth (lib/bundling.ts: buildSdkLayer). One per stack.
+// SDK, built offline by esbuild at synth (lib/bundling.ts: buildSdkLayer), each package evaluated
+// on a function's first use of it. One per stack.
 import { AssetHashType, DockerImage, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';

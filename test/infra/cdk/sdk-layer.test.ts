@@ -1,42 +1,111 @@
 // The deployed artifacts themselves, built as `cdk synth` builds them (real esbuild, no Docker):
 // a function bundle leaves the AWS SDK to the stack's layer, loads with the layer on NODE_PATH as
-// Lambda puts /opt/nodejs/node_modules there, and cannot load without it.
+// Lambda puts /opt/nodejs/node_modules there, and cannot load without it. The layer evaluates an
+// SDK package only when the function first uses it (V8's own coverage of the layer says which ran).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { SourceMap } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
 import * as sdk from '../../../lambdas/shared/aws-sdk';
 import { LAYER_NODE_MODULES, SDK_MODULE } from '../../../lib/bundling';
 import { NodeFunction } from '../../../lib/constructs/node-function';
 
-let fnDir: string;
-let layerDir: string;
+const tmp = mkdtempSync(join(tmpdir(), 'benchfleet-sdk-layer-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-beforeAll(() => {
+/** Synthesizes a stack holding one function; returns its bundle's and the layer's asset dirs. */
+function synthFunction(handlerName: string): { fnDir: string; layerDir: string } {
   // Assets are bundled and staged into the app's outdir as their constructs are made.
-  const outdir = mkdtempSync(join(tmpdir(), 'benchfleet-sdk-layer-'));
+  const outdir = mkdtempSync(join(tmp, 'app-'));
   const stack = new Stack(new App({ outdir }), 'SdkLayer');
-  new NodeFunction(stack, 'GetRun', { handlerName: 'get-run', description: 'bundling test' });
+  new NodeFunction(stack, 'Fn', { handlerName, description: 'bundling test' });
   const assets = readdirSync(outdir)
     .filter((d) => d.startsWith('asset.'))
     .map((d) => join(outdir, d));
-  fnDir = assets.find((d) => existsSync(join(d, 'index.js'))) ?? '';
-  layerDir = assets.find((d) => existsSync(join(d, LAYER_NODE_MODULES))) ?? '';
+  const fnDir = assets.find((d) => existsSync(join(d, 'index.js'))) ?? '';
+  const layerDir = assets.find((d) => existsSync(join(d, LAYER_NODE_MODULES))) ?? '';
   expect(fnDir).not.toBe('');
   expect(layerDir).not.toBe('');
+  return { fnDir, layerDir };
+}
+
+let fnDir: string;
+let layerModules: string;
+
+beforeAll(() => {
+  const built = synthFunction('get-run');
+  fnDir = built.fnDir;
+  layerModules = join(built.layerDir, LAYER_NODE_MODULES);
 }, 120_000);
 
-const load = (script: string, nodePath?: string) =>
+const load = (script: string, nodePath?: string, extraEnv: Record<string, string> = {}) =>
   spawnSync(process.execPath, ['-e', script], {
     encoding: 'utf8',
-    env: { PATH: process.env.PATH, ...(nodePath ? { NODE_PATH: nodePath } : {}) },
+    env: {
+      PATH: process.env.PATH,
+      // as the functions set it (lib/constructs/node-function.ts): no Node-version notice on stderr
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      ...(nodePath ? { NODE_PATH: nodePath } : {}),
+      ...extraEnv,
+    },
   });
+
+interface FunctionCoverage {
+  ranges: { startOffset: number; count: number }[];
+}
+
+/**
+ * The packages whose code ran in the layer while `script` ran: V8's precise coverage of the layer's
+ * file (NODE_V8_COVERAGE), each function that ran mapped to its package by the layer's source map.
+ */
+function layerPackagesRun(script: string): string[] {
+  const covDir = mkdtempSync(join(tmp, 'coverage-'));
+  const r = load(script, layerModules, { NODE_V8_COVERAGE: covDir });
+  expect(r.stderr).toBe('');
+  const layerFile = join(layerModules, SDK_MODULE, 'index.js');
+  const url = pathToFileURL(layerFile).href;
+  const functions = readdirSync(covDir)
+    .flatMap(
+      (f) =>
+        JSON.parse(readFileSync(join(covDir, f), 'utf8')).result as {
+          url: string;
+          functions: FunctionCoverage[];
+        }[],
+    )
+    .find((s) => s.url === url)?.functions;
+  expect(functions).toBeDefined();
+  const text = readFileSync(layerFile, 'utf8');
+  const lineStarts = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+  const map = new SourceMap(JSON.parse(readFileSync(`${layerFile}.map`, 'utf8')));
+  const packages = new Set<string>();
+  for (const fn of functions ?? []) {
+    const range = fn.ranges[0];
+    // offset 0 is the file's top level, which runs on every load
+    if (!range || range.count === 0 || range.startOffset === 0) continue;
+    const line = lineStarts.findLastIndex((s) => s <= range.startOffset);
+    const column = range.startOffset - (lineStarts[line] ?? 0);
+    const entry = map.findEntry(line, column) as {
+      originalSource?: string;
+      generatedLine?: number;
+      generatedColumn?: number;
+    };
+    // Only a function the map places exactly: esbuild's own wrappers (a module's lazy init) have no
+    // mapping of their own, and the nearest one before them is another module's code.
+    if (entry.generatedLine !== line || entry.generatedColumn !== column) continue;
+    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(entry.originalSource ?? '')?.[1];
+    if (pkg) packages.add(pkg);
+  }
+  return [...packages].sort();
+}
 
 it('loads a function bundle with the layer on NODE_PATH, and exports its handler', () => {
   const r = load(
     `const m = require(${JSON.stringify(join(fnDir, 'index.js'))}); process.stdout.write(typeof m.handler);`,
-    join(layerDir, LAYER_NODE_MODULES),
+    layerModules,
   );
   expect(r.stderr).toBe('');
   expect(r.stdout).toBe('function');
@@ -51,7 +120,38 @@ it('keeps the SDK out of the function bundle: without the layer it cannot load',
 it('exports from the layer every SDK value the Lambda code imports', () => {
   const r = load(
     `process.stdout.write(JSON.stringify(Object.entries(require('${SDK_MODULE}')).filter(([, v]) => v !== undefined).map(([k]) => k).sort()))`,
-    join(layerDir, LAYER_NODE_MODULES),
+    layerModules,
   );
   expect(JSON.parse(r.stdout)).toEqual(Object.keys(sdk).sort());
+});
+
+describe('the layer evaluates an SDK package on first use', () => {
+  const S3_PACKAGES = ['@aws-sdk/client-s3', '@aws-sdk/lib-storage', '@aws-sdk/s3-request-presigner'];
+
+  it('runs no SDK code while a function loads (Lambda init)', () => {
+    expect(layerPackagesRun(`require(${JSON.stringify(join(fnDir, 'index.js'))});`)).toEqual([]);
+  });
+
+  it('runs DynamoDB client code, and none of S3 or the other clients, for a DynamoDB client', () => {
+    const ran = layerPackagesRun(
+      `const s = require('${SDK_MODULE}');
+       s.DynamoDBDocumentClient.from(new s.DynamoDBClient({ region: 'eu-west-1' }));`,
+    );
+    expect(ran).toEqual(expect.arrayContaining(['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb']));
+    for (const other of [
+      ...S3_PACKAGES,
+      '@aws-sdk/client-sfn',
+      '@aws-sdk/client-eventbridge',
+      '@aws-sdk/client-secrets-manager',
+    ])
+      expect(ran).not.toContain(other);
+  });
+
+  it('runs S3 code for an S3 client (the check above can see S3 code run)', () => {
+    const ran = layerPackagesRun(
+      `const s = require('${SDK_MODULE}'); new s.S3Client({ region: 'eu-west-1' });`,
+    );
+    expect(ran).toContain('@aws-sdk/client-s3');
+    expect(ran).not.toContain('@aws-sdk/client-dynamodb');
+  });
 });
