@@ -1,7 +1,8 @@
 // The local S3 unavailable during uploads (issue 10, chaos runs): real runner processes and the real
 // s3rver, taken down (open connections included) and brought back on the same port with the same
 // objects. An outage shorter than the runners' upload budget (--max-retry-s) is waited out; a longer
-// one fails the task it hit as upload_failed while the rest complete; the API answers 503
+// one fails the task it hit as upload_failed while the rest complete (or, with attempts left, queues
+// it again to complete once S3 is back); the API answers 503
 // `unavailable`, never a 409, for what it cannot check in S3; an assembly that meets S3 down retries
 // until it is back; and every run ends with an archive whose manifest and counters agree.
 import type { LocalStack } from '../../lambdas/adapters/local/stack';
@@ -76,6 +77,34 @@ it('S3 down past the upload budget: the task it hit fails upload_failed, the nex
     ),
   });
 }, 60_000);
+
+it('S3 down past the upload budget with max_attempts 2: the failed attempt is queued again and completes once S3 is back', async () => {
+  const api = client(stack.apiUrl);
+  const { run_id: runId } = (await api.start({ runs_per_instance_type: 2, local: ['ra'], max_attempts: 2 }))
+    .body;
+  await stack.services.stopS3();
+  const runner = spawnRunner(stack, runId, 'ra', 'retry-a', 0, { BENCHFLEET_MAX_RETRY_S: '13' });
+  children.push(runner);
+  const gaveUp = await loggedLine(runner, /^task \d+ failed: upload of result\.tar\.gz failed \d+ times/);
+  const victim = gaveUp.task as number;
+  // the API takes the failure as attempt 1 of 2 and queues the task again: not failed, not lost
+  await waitFor(
+    `task ${victim} back in the queue after its upload_failed attempt`,
+    async () => {
+      const t = (await tasksOf(stack)).find((x) => x.id === victim);
+      return t?.status === 'pending' || (t?.attempt === 2 && t.status !== 'failed') ? t : undefined;
+    },
+    15_000,
+  );
+  expect((await api.run(OPERATOR)).body).toMatchObject({ status: 'running', tasks: { failed: 0 } });
+  await stack.services.startS3();
+
+  expect(await runner.exited).toBe(0);
+  // every task completed, the victim on its second attempt, and the counters agree with a recount
+  const tasks = await expectDrained(stack, runId, {});
+  expect(tasks.find((t) => t.id === victim)).toMatchObject({ status: 'completed', attempt: 2 });
+  expect(runner.lines.join('\n')).not.toMatch(/never acknowledged/);
+}, 90_000);
 
 it('with S3 down complete answers 503 unavailable and changes nothing, fail still lands; complete lands once S3 is back', async () => {
   const api = client(stack.apiUrl);
