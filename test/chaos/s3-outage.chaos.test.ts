@@ -2,9 +2,9 @@
 // s3rver, taken down (open connections included) and brought back on the same port with the same
 // objects. An outage shorter than the runners' upload budget (--max-retry-s) is waited out; a longer
 // one fails the task it hit as upload_failed while the rest complete (or, with attempts left, queues
-// it again to complete once S3 is back); the API answers 503
-// `unavailable`, never a 409, for what it cannot check in S3; an assembly that meets S3 down retries
-// until it is back; and every run ends with an archive whose manifest and counters agree.
+// it again to complete once S3 is back); the API answers 503 `unavailable`, never a 409, for what it
+// cannot check in S3; an assembly that meets S3 down retries until it is back; and every run ends
+// with an archive whose manifest and counters agree.
 import type { LocalStack } from '../../lambdas/adapters/local/stack';
 import { ClaimResponse } from '../../lambdas/shared/contract';
 import { client, OPERATOR, RUNNER, startTestStack, upload, waitFor } from '../helpers/api';
