@@ -1,4 +1,4 @@
-// The core over in-process dynalite and s3rver, with a recording assembly trigger and a settable clock.
+// The core over local dynalite and s3rver, with a recording assembly trigger and a settable clock.
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { LocalStack } from '../../../lambdas/adapters/local/stack';
 import type { AssemblyTrigger, Deps, RunRecord, RunStore, TaskRecord } from '../../../lambdas/core/ports';
