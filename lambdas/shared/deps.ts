@@ -21,19 +21,48 @@ export const DOC_CLIENT_OPTIONS = {
   unmarshallOptions: { wrapNumbers: false },
 };
 
+/** `make()` on the first call, the same value after. */
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => {
+    made ??= { value: make() };
+    return made.value;
+  };
+}
+
+/**
+ * Each adapter, and its SDK client, is made on first use: a function that never touches S3 never
+ * loads S3's part of the SDK layer (lib/bundling.ts: lazySdkEntry), nor makes its client.
+ */
 export function awsDeps(): Deps {
   const env = readEnv();
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), DOC_CLIENT_OPTIONS);
+  const keys = once(() =>
+    secretsManagerKeys(new SecretsManagerClient({}), env.OPERATOR_KEY_SECRET_ARN, env.RUNNER_KEY_SECRET_ARN),
+  );
+  const store = once(
+    () =>
+      new DynamoRunStore(
+        DynamoDBDocumentClient.from(new DynamoDBClient({}), DOC_CLIENT_OPTIONS),
+        env.TABLE_NAME,
+      ),
+  );
+  const results = once(() => new S3ResultStore(new S3Client(s3ClientConfig()), env.RESULTS_BUCKET));
+  const assembly = once(() => new SfnAssemblyTrigger(new SFNClient({}), env.STATE_MACHINE_ARN));
+  const schedule = once(() => new EventBridgeReaperSchedule(new EventBridgeClient({}), env.REAPER_RULE_NAME));
   return {
-    keys: secretsManagerKeys(
-      new SecretsManagerClient({}),
-      env.OPERATOR_KEY_SECRET_ARN,
-      env.RUNNER_KEY_SECRET_ARN,
-    ),
-    store: new DynamoRunStore(doc, env.TABLE_NAME),
-    results: new S3ResultStore(new S3Client(s3ClientConfig()), env.RESULTS_BUCKET),
-    assembly: new SfnAssemblyTrigger(new SFNClient({}), env.STATE_MACHINE_ARN),
-    schedule: new EventBridgeReaperSchedule(new EventBridgeClient({}), env.REAPER_RULE_NAME),
+    keys: () => keys()(),
+    get store() {
+      return store();
+    },
+    get results() {
+      return results();
+    },
+    get assembly() {
+      return assembly();
+    },
+    get schedule() {
+      return schedule();
+    },
     clock: () => new Date(),
     settings: {
       ...DEFAULT_SETTINGS,

@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { SourceMap } from 'node:module';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -61,9 +62,9 @@ interface FunctionCoverage {
  * The packages whose code ran in the layer while `script` ran: V8's precise coverage of the layer's
  * file (NODE_V8_COVERAGE), each function that ran mapped to its package by the layer's source map.
  */
-function layerPackagesRun(script: string): string[] {
+function layerPackagesRun(script: string, env: Record<string, string> = {}): string[] {
   const covDir = mkdtempSync(join(tmp, 'coverage-'));
-  const r = load(script, layerModules, { NODE_V8_COVERAGE: covDir });
+  const r = load(script, layerModules, { ...env, NODE_V8_COVERAGE: covDir });
   expect(r.stderr).toBe('');
   const layerFile = join(layerModules, SDK_MODULE, 'index.js');
   const url = pathToFileURL(layerFile).href;
@@ -143,6 +144,44 @@ describe('the layer evaluates an SDK package on first use', () => {
       '@aws-sdk/client-sfn',
       '@aws-sdk/client-eventbridge',
       '@aws-sdk/client-secrets-manager',
+    ])
+      expect(ran).not.toContain(other);
+  });
+
+  it("makes only the clients a function's request uses (lambdas/shared/deps.ts)", async () => {
+    // get-run reads the API keys first; Secrets Manager refuses the connection, so that is all
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = srv.address() as AddressInfo;
+        srv.close(() => resolve(port));
+      });
+    });
+    const event = { rawPath: '/run', headers: {}, requestContext: { http: { method: 'GET' } } };
+    const ran = layerPackagesRun(
+      `require(${JSON.stringify(join(fnDir, 'index.js'))})
+         .handler(${JSON.stringify(event)}, { awsRequestId: 'test', functionName: 'get-run' })
+         .then((r) => { if (r.statusCode !== 503) throw new Error(JSON.stringify(r)); });`,
+      {
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: `http://127.0.0.1:${port}`,
+        AWS_MAX_ATTEMPTS: '1',
+        POWERTOOLS_LOG_LEVEL: 'SILENT',
+        POWERTOOLS_METRICS_DISABLED: 'true',
+        RESULTS_BUCKET: 'results',
+        STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:123456789012:stateMachine:assembly',
+        REAPER_RULE_NAME: 'reaper',
+        OPERATOR_KEY_SECRET_ARN: 'operator',
+        RUNNER_KEY_SECRET_ARN: 'runner',
+      },
+    );
+    expect(ran).toContain('@aws-sdk/client-secrets-manager');
+    for (const other of [
+      ...S3_PACKAGES,
+      '@aws-sdk/client-dynamodb',
+      '@aws-sdk/client-sfn',
+      '@aws-sdk/client-eventbridge',
     ])
       expect(ran).not.toContain(other);
   });
