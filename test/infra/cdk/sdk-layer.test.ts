@@ -1,7 +1,8 @@
 // The deployed artifacts themselves, built as `cdk synth` builds them (real esbuild, no Docker):
 // a function bundle leaves the AWS SDK to the stack's layer, loads with the layer on NODE_PATH as
 // Lambda puts /opt/nodejs/node_modules there, and cannot load without it. The layer evaluates an
-// SDK package only when the function first uses it (V8's own coverage of the layer says which ran).
+// SDK package only when the function first uses it (V8's own coverage of the layer says which ran),
+// and the build-archive bundle, its unused modules stubbed, still writes a tar.gz.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { SourceMap } from 'node:module';
@@ -10,9 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
+import { build } from 'esbuild';
+import { toListed } from '../../../lambdas/core/assembly/listing';
 import * as sdk from '../../../lambdas/shared/aws-sdk';
-import { LAYER_NODE_MODULES, SDK_MODULE } from '../../../lib/bundling';
+import { storageKeys } from '../../../lambdas/shared/contract';
+import { LAYER_NODE_MODULES, lambdaBuildOptions, SDK_MODULE } from '../../../lib/bundling';
 import { NodeFunction } from '../../../lib/constructs/node-function';
+import { BUCKET, makeTarball, putBytes, readArchive, startS3, taskRecord } from '../../assembly/helpers';
+import type { BundledArchiveInput } from './fixtures/bundled-archive';
 
 const tmp = mkdtempSync(join(tmpdir(), 'benchfleet-sdk-layer-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -193,4 +199,94 @@ describe('the layer evaluates an SDK package on first use', () => {
     expect(ran).toContain('@aws-sdk/client-s3');
     expect(ran).not.toContain('@aws-sdk/client-dynamodb');
   });
+});
+
+describe('the build-archive bundle, archiver with its unused modules stubbed', () => {
+  it('loads with the layer and exports its handler', () => {
+    const { fnDir: archiveFn } = synthFunction('assembly-build-archive');
+    const file = join(archiveFn, 'index.js');
+    expect(readFileSync(file, 'utf8')).toContain('left out of the Lambda bundles');
+    const r = load(`process.stdout.write(typeof require(${JSON.stringify(file)}).handler);`, layerModules);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('function');
+  }, 120_000);
+
+  it('builds a tar.gz from result tarballs into S3 (s3rver) through the layer', async () => {
+    const s3 = await startS3();
+    try {
+      const runId = 1_763_940_000;
+      const records = [1, 2].map((run, i) =>
+        taskRecord(runId, i, { run, s3_result_key: storageKeys.result(runId, runId * 100_000 + i + 1) }),
+      );
+      for (const [i, t] of records.entries()) {
+        await putBytes(
+          s3,
+          t.s3_result_key ?? '',
+          await makeTarball([
+            { name: 'output.txt', data: `run ${i + 1}\n` },
+            { name: 'logs/bench.log', data: 'log\n' },
+          ]),
+        );
+      }
+      const outfile = join(tmp, 'bundled-archive', 'index.js');
+      await build({
+        ...lambdaBuildOptions('layer'),
+        entryPoints: [join(__dirname, 'fixtures', 'bundled-archive.ts')],
+        outfile,
+      });
+      const input: BundledArchiveInput = {
+        endpoint: s3.endpoint,
+        bucket: BUCKET,
+        run: {
+          run_id: runId,
+          ruby_version: '3.4.7',
+          status: 'complete',
+          config: { ruby_version: '3.4.7', runs_per_instance_type: 2 },
+          created_at: '2026-11-24T00:00:00.000Z',
+          finished_at: '2026-11-24T01:30:00.000Z',
+        },
+        tasks: records.map(toListed),
+        archiveKey: storageKeys.archive(runId),
+        now: '2026-11-24T02:00:00.000Z',
+      };
+      // async: the child talks to s3rver, which runs in this process
+      const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const { spawn } = require('node:child_process') as typeof import('node:child_process');
+        const child = spawn(process.execPath, [outfile, JSON.stringify(input)], {
+          env: {
+            PATH: process.env.PATH,
+            NODE_PATH: layerModules,
+            AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          },
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (c: Buffer) => {
+          stdout += c.toString();
+        });
+        child.stderr.on('data', (c: Buffer) => {
+          stderr += c.toString();
+        });
+        child.on('close', (status) => resolve({ status, stdout, stderr }));
+      });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ tasks: 2, files: 4, assembly_errors: 0 });
+      const stream = await s3.store.getStream(storageKeys.archive(runId));
+      if (!stream) throw new Error('no archive in S3');
+      const entries = await readArchive(stream);
+      expect(entries.map((e) => e.name).sort()).toEqual(
+        [
+          'manifest.json',
+          'c7g.large-1/output.txt',
+          'c7g.large-1/logs/bench.log',
+          'c7g.large-2/output.txt',
+          'c7g.large-2/logs/bench.log',
+        ].sort(),
+      );
+      expect(entries.find((e) => e.name === 'c7g.large-2/output.txt')?.data.toString()).toBe('run 2\n');
+    } finally {
+      await s3.close();
+    }
+  }, 120_000);
 });
