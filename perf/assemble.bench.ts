@@ -22,6 +22,7 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client
 import { pack } from 'tar-stream';
 import { S3ResultStore, s3ClientConfig } from '../lambdas/adapters/s3-result-store';
 import { buildArchive } from '../lambdas/core/assembly/builder';
+import { useArchiveHeapPolicy } from '../lambdas/core/assembly/heap';
 import { type ListedTask, readListing } from '../lambdas/core/assembly/listing';
 import { storageKeys, taskIdOf } from '../lambdas/shared/contract';
 
@@ -128,6 +129,8 @@ async function child(mode: string, endpoint: string, count: number): Promise<voi
     }
   });
   gcs.observe({ entryTypes: ['gc'] });
+  // As the BuildArchive Lambda does; the copy keeps Node's defaults (it is the plain reference).
+  if (mode === 'assemble') useArchiveHeapPolicy();
   const started = process.hrtime.bigint();
   if (mode === 'assemble') {
     // The listing goes through S3 as in the workflow.

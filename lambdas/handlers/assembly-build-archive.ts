@@ -1,5 +1,6 @@
 // Step 2 of the assembly workflow: stream every result into runs/<run_id>/results.tar.gz.
 import { buildArchiveStep } from '../core/assembly/build-step';
+import { useArchiveHeapPolicy } from '../core/assembly/heap';
 import type { Deps } from '../core/ports';
 import { onAws } from '../shared/deps';
 import { logger } from '../shared/logger';
@@ -18,4 +19,10 @@ export const makeHandler = (deps: Deps): TaskStepHandler<unknown, BuildArchiveOu
     return out;
   });
 
-export const handler = onAws(makeHandler);
+const onLambda = onAws(makeHandler);
+
+/** The Lambda entry: a process of its own, so it takes the archive build's heap policy (heap.ts). */
+export const handler: typeof onLambda = (event, context) => {
+  useArchiveHeapPolicy();
+  return onLambda(event, context);
+};
