@@ -38,14 +38,14 @@ const ESBUILD_COMMON = {
 /**
  * Modules archiver (the archive builder's tar.gz writer) loads for what the builder never asks of
  * it: files and directories from disk (lazystream, graceful-fs, glob, readdir-glob) and the zip
- * format (zip-stream). Each bundle gets lib/unused-module.cjs in their place, which throws if used:
+ * format (zip-stream). Each bundle gets scripts/unused-module.cjs in their place, which throws if used:
  * ~170 KB less to load in the build-archive function. The builder only appends buffers to a tar.gz
  * (lambdas/core/assembly/builder.ts); test/infra/cdk/sdk-layer.test.ts builds an archive with the bundle.
  */
 export const UNUSED_MODULES = ['lazystream', 'graceful-fs', 'glob', 'readdir-glob', 'zip-stream'];
 /** esbuild `alias` of every Lambda bundle: each unused module to the stub. */
 export const LAMBDA_ALIAS: Record<string, string> = Object.fromEntries(
-  UNUSED_MODULES.map((m) => [m, join(REPO_ROOT, 'lib', 'unused-module.cjs')]),
+  UNUSED_MODULES.map((m) => [m, join(REPO_ROOT, 'scripts', 'unused-module.cjs')]),
 );
 
 export function lambdaBundling(sdk: LambdaSdkSource = 'layer') {

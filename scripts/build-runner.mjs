@@ -9,22 +9,14 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 // dockerode loads an SSH transport (ssh2) and BuildKit builds and sessions (gRPC, protobufjs) the
 // runner never uses: it talks to a local socket and only runs containers. Stubbing them drops
-// ~800 KB from the bundle;
-// a stub throws if anything ever calls it, so a wrong guess fails loudly, not silently.
+// ~800 KB from the bundle. They resolve to scripts/unused-module.cjs, which throws if anything ever
+// calls it, so a wrong guess fails loudly, not silently.
 const UNUSED = /^(ssh2|@grpc\/grpc-js|@grpc\/proto-loader|protobufjs)$/;
-const STUB = `const fail = () => { throw new Error('not included in the runner bundle'); };
-const stub = new Proxy(function () {}, {
-  get: (_t, p) => (p === '__esModule' ? false : stub),
-  apply: fail,
-  construct: fail,
-});
-module.exports = stub;`;
 /** @type {import('esbuild').Plugin} */
 const unusedStub = {
   name: 'unused-stub',
   setup(b) {
-    b.onResolve({ filter: UNUSED }, (args) => ({ path: args.path, namespace: 'unused-stub' }));
-    b.onLoad({ filter: /.*/, namespace: 'unused-stub' }, () => ({ contents: STUB, loader: 'js' }));
+    b.onResolve({ filter: UNUSED }, () => ({ path: join(ROOT, 'scripts', 'unused-module.cjs') }));
   },
 };
 

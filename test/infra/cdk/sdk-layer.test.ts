@@ -181,7 +181,7 @@ describe('the build-archive bundle, archiver with its unused modules stubbed', (
   it('loads with the layer and exports its handler', () => {
     const { fnDir: archiveFn } = synthFunction('assembly-build-archive');
     const file = join(archiveFn, 'index.js');
-    expect(readFileSync(file, 'utf8')).toContain('left out of the Lambda bundles');
+    expect(readFileSync(file, 'utf8')).toContain('left out of the bundle (UNUSED_MODULES');
     const r = load(`process.stdout.write(typeof require(${JSON.stringify(file)}).handler);`, layerModules);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('function');
