@@ -28,6 +28,12 @@ export const LAYER_NODE_MODULES = join('nodejs', 'node_modules');
  */
 export type LambdaSdkSource = 'layer' | 'bundled';
 
+/**
+ * NODE_OPTIONS of every function: stack traces in CloudWatch name the TypeScript source. It costs
+ * init time (Node reads each bundle's source map as it loads it), so the bundles bench sets it too.
+ */
+export const LAMBDA_NODE_OPTIONS = '--enable-source-maps';
+
 const ESBUILD_COMMON = {
   minify: true,
   target: LAMBDA_NODE_TARGET,

@@ -9,7 +9,7 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../../lambdas/shared/metrics';
-import { lambdaBundling, parseSdkSource } from '../bundling';
+import { LAMBDA_NODE_OPTIONS, lambdaBundling, parseSdkSource } from '../bundling';
 import { handlerEntry, REPO_ROOT } from '../paths';
 import { AwsSdkLayer } from './aws-sdk-layer';
 
@@ -66,7 +66,7 @@ export class NodeFunction extends NodejsFunction {
       bundling: lambdaBundling(sdk),
       layers: sdk === 'layer' ? [AwsSdkLayer.of(scope)] : [],
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: LAMBDA_NODE_OPTIONS,
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: 'INFO',
