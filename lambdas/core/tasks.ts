@@ -14,6 +14,7 @@ import {
   RETRYABLE_ERROR_TYPES,
   splitTaskId,
   storageKeys,
+  taskIdOf,
   type UploadUrlsRequest,
 } from '../shared/contract';
 import { ConflictError, InvalidInputError, NotFoundError, TransientError } from './errors';
@@ -57,8 +58,11 @@ export async function claimTask(deps: Deps, req: ClaimRequest, pathRunId?: numbe
   for (let round = 0; round < CLAIM_ROUNDS; round++) {
     const index = await deps.store.takeTicket(runId, queue);
     if (index !== undefined) {
+      // the URLs are signed while the claim's write is in flight: they need only the task's id
+      const urls = presignedUrls(deps, { run_id: runId, id: taskIdOf(runId, index) });
+      urls.catch(() => undefined); // awaited below unless the claim is lost
       const task = await deps.store.claimTask(runId, index, 0, req.runner_id, now());
-      if (task) return assigned(deps, task, await runFacts(deps, runId));
+      if (task) return assigned(task, await runFacts(deps, runId), await urls);
       continue; // the reaper requeued this ticket's task as stranded: take another
     }
     // No ticket: find out why, and whether a retry attempt is waiting.
@@ -82,7 +86,7 @@ export async function claimTask(deps: Deps, req: ClaimRequest, pathRunId?: numbe
       if (await deps.store.takeRetry(runId, queue, entry)) {
         const { gen, index: i } = splitRetryEntry(entry);
         const task = await deps.store.claimTask(runId, i, gen, req.runner_id, now());
-        if (task) return assigned(deps, task, run);
+        if (task) return assigned(task, run, await presignedUrls(deps, task));
       }
       continue;
     }
@@ -98,7 +102,7 @@ export async function claimTask(deps: Deps, req: ClaimRequest, pathRunId?: numbe
   return { status: 'wait', retry_after_seconds: 1 };
 }
 
-async function assigned(deps: Deps, task: TaskRecord, run: RunFacts): Promise<ClaimResponse> {
+function assigned(task: TaskRecord, run: RunFacts, urls: PresignedUrls): ClaimResponse {
   const cfg = run.config;
   return {
     status: 'assigned',
@@ -116,7 +120,7 @@ async function assigned(deps: Deps, task: TaskRecord, run: RunFacts): Promise<Cl
       ...(cfg.ruby_bench_ref ? { ruby_bench_ref: cfg.ruby_bench_ref } : {}),
       ...(cfg.ruby_bench_env ? { ruby_bench_env: cfg.ruby_bench_env as Record<string, number> } : {}),
     },
-    presigned_urls: await presignedUrls(deps, task),
+    presigned_urls: urls,
   };
 }
 
