@@ -224,10 +224,18 @@ export class DynamoRunStore implements RunStore {
         any = true;
       }
     }
-    for (const r of change.addRetry ?? []) {
-      const q = parseQueueKey(r.queue);
-      e.add(queueAttrs(q.provider, q.instance_type).retry, new Set([r.entry]));
-      any = true;
+    for (const [op, entries] of [
+      ['add', change.addRetry],
+      ['delete', change.removeRetry],
+    ] as const) {
+      // one ADD or DELETE per queue's attribute: a write may not name the same path twice
+      const byQueue = new Map<string, number[]>();
+      for (const r of entries ?? []) byQueue.set(r.queue, [...(byQueue.get(r.queue) ?? []), r.entry]);
+      for (const [queue, list] of byQueue) {
+        const q = parseQueueKey(queue);
+        e[op](queueAttrs(q.provider, q.instance_type).retry, new Set(list));
+        any = true;
+      }
     }
     if (!any) {
       const run = await this.getRun(runId);

@@ -96,6 +96,8 @@ export interface RunSetChange {
   add?: Partial<Record<RunSetName, number[]>>;
   remove?: Partial<Record<RunSetName, number[]>>;
   addRetry?: Array<{ queue: string; entry: number }>;
+  /** not in the same change as an addRetry to the same queue (one write cannot do both) */
+  removeRetry?: Array<{ queue: string; entry: number }>;
 }
 
 export interface HeartbeatFields {

@@ -326,12 +326,26 @@ export async function failTask(deps: Deps, taskId: number, req: FailRequest): Pr
   throw (await refusal(deps, taskId, fence)).error;
 }
 
-/** A task back to pending: out of the running set, into its queue's retry set. */
+/**
+ * A task back to pending: out of the running set, into its queue's retry set. Two requeues of one
+ * task can race (the reaper repairs a requeue it saw midway while the first one settles), each
+ * adding an entry under its own generation. The write returns the run as it now is, so the later
+ * of the two sees both entries: it reads the task back and keeps only the entry of the task's
+ * current generation, and the pending count never counts a task twice.
+ */
 export async function settleRequeued(deps: Deps, task: TaskRecord): Promise<void> {
-  await deps.store.applyRunSets(task.run_id, {
+  const queue = queueKey(task);
+  const run = await deps.store.applyRunSets(task.run_id, {
     remove: { running: [task.index] },
-    addRetry: [{ queue: queueKey(task), entry: retryEntry(task.gen, task.index) }],
+    addRetry: [{ queue, entry: retryEntry(task.gen, task.index) }],
   });
+  const forIndex = (run.retry[queue] ?? []).filter((e) => splitRetryEntry(e).index === task.index);
+  if (forIndex.length < 2) return;
+  const now = await deps.store.getTask(task.run_id, task.index);
+  const valid = now?.status === 'pending' ? retryEntry(now.gen, task.index) : undefined;
+  const stale = forIndex.filter((e) => e !== valid);
+  if (stale.length > 0)
+    await deps.store.applyRunSets(task.run_id, { removeRetry: stale.map((entry) => ({ queue, entry })) });
 }
 
 export async function uploadUrls(deps: Deps, taskId: number, req: UploadUrlsRequest): Promise<PresignedUrls> {

@@ -9,7 +9,8 @@ import {
   startRun,
   stopRun,
 } from '../../../lambdas/core/runs';
-import { claimTask, completeTask, failTask, heartbeat } from '../../../lambdas/core/tasks';
+import { claimTask, completeTask, failTask, heartbeat, settleRequeued } from '../../../lambdas/core/tasks';
+import { retryEntry } from '../../../lambdas/core/views';
 import type { RunConfig } from '../../../lambdas/shared/contract';
 import {
   type CoreHarness,
@@ -119,6 +120,45 @@ it('repairs a fail whose handler died after requeuing the task for another attem
   await reap(h.deps);
   const again = await claimTask(h.deps, { provider: 'local', instance_type: 'a', runner_id: 'r2' }, run_id);
   expect(again).toMatchObject({ status: 'assigned', task: { id: c.task.id, attempt: 2 } });
+});
+
+describe('a fail and the reaper requeue one task at once (the reaper caught the fail between its writes)', () => {
+  // The fail's requeue (gen 0 -> 1) and the reaper's repair (gen 1 -> 2) each add a retry entry
+  // under their own generation; in every order of their settling, one entry must remain, or the
+  // run counts the task as pending twice (found by the interleavings property test).
+  const orders: Record<string, Array<'fail' | 'reaper'>> = {
+    'the reaper settles first': ['reaper', 'fail'],
+    'the fail settles first': ['fail', 'reaper'],
+  };
+  for (const [name, order] of Object.entries(orders)) {
+    it(name, async () => {
+      const { run_id } = await startRun(h.deps, cfg({ runs_per_instance_type: 1, max_attempts: 3 }));
+      const c = await claimTask(h.deps, { provider: 'local', instance_type: 'a', runner_id: 'r' }, run_id);
+      if (c.status !== 'assigned') throw new Error('expected a task');
+      const index = 0; // the run's only task
+      const fence = { runner_id: 'r', attempt: 1 };
+      const byFail = await h.deps.store.requeueTask(
+        run_id,
+        index,
+        { status: ['claimed'], gen: 0, fence },
+        {},
+      );
+      const byReaper = await h.deps.store.requeueTask(run_id, index, { status: ['pending'], gen: 1 }, {});
+      if (!byFail || !byReaper) throw new Error('both requeues should have applied');
+      const settle = { fail: byFail, reaper: byReaper };
+      for (const who of order) await settleRequeued(h.deps, settle[who]);
+
+      const run = await getRunOrThrow(h.deps, run_id);
+      expect(run.retry['local:a']).toEqual([retryEntry(2, index)]);
+      expectCountsMatch(run, await h.allTasks(run_id));
+      const again = await claimTask(
+        h.deps,
+        { provider: 'local', instance_type: 'a', runner_id: 'r2' },
+        run_id,
+      );
+      expect(again).toMatchObject({ status: 'assigned', task: { id: c.task.id, attempt: 2 } });
+    });
+  }
 });
 
 it('starts assembly exactly once when the last complete and a stop race', async () => {
