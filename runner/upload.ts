@@ -105,6 +105,7 @@ export async function uploadTarball(
       urls = next;
     } else {
       await sleep(wait, stop);
+      if (stop?.aborted) break; // an abort ends the wait: no further try
     }
   }
   return {
