@@ -47,18 +47,30 @@ it('S3 down as runners upload, back within their budget: every task completes, n
   for (const c of children) expect(c.lines.join('\n')).not.toMatch(/"error_type"|never acknowledged/);
 }, 60_000);
 
-it('S3 down past the upload budget: the task it hit fails upload_failed, the next completes, the run assembles', async () => {
+/**
+ * A run of two tasks of `type` with S3 down from the start and one runner whose upload budget
+ * (13 s) runs out before S3 is back: resolves when the runner gives up on a task's result.
+ */
+async function outagePastUploadBudget(
+  type: string,
+  maxAttempts: number,
+): Promise<{ runId: number; runner: RunnerChild; victim: number }> {
   const api = client(stack.apiUrl);
-  const { run_id: runId } = (await api.start({ runs_per_instance_type: 2, local: ['la'] })).body;
+  const { run_id: runId } = (
+    await api.start({ runs_per_instance_type: 2, local: [type], max_attempts: maxAttempts })
+  ).body;
   await stack.services.stopS3();
-  // 13 s of upload retries: S3 stays away for longer
-  const runner = spawnRunner(stack, runId, 'la', 'long-a', 0, { BENCHFLEET_MAX_RETRY_S: '13' });
+  const runner = spawnRunner(stack, runId, type, `${type}-host`, 0, { BENCHFLEET_MAX_RETRY_S: '13' });
   children.push(runner);
+  const gaveUp = await loggedLine(runner, /^task \d+ failed: upload of result\.tar\.gz failed \d+ times/);
+  return { runId, runner, victim: gaveUp.task as number };
+}
+
+it('S3 down past the upload budget: the task it hit fails upload_failed, the next completes, the run assembles', async () => {
+  const { runId, runner, victim } = await outagePastUploadBudget('la', 1);
   // the runner spends its budget on result.tar.gz and five tries on error.tar.gz, then reports the
   // failure, which the API records while S3 is still down (it only looks for an error tarball the
   // runner did not name, and goes without it when S3 does not answer)
-  const gaveUp = await loggedLine(runner, /^task \d+ failed: upload of result\.tar\.gz failed \d+ times/);
-  const victim = gaveUp.task as number;
   await waitFor(
     `task ${victim} recorded as failed upload_failed with S3 still down`,
     async () => {
@@ -79,14 +91,7 @@ it('S3 down past the upload budget: the task it hit fails upload_failed, the nex
 }, 60_000);
 
 it('S3 down past the upload budget with max_attempts 2: the failed attempt is queued again and completes once S3 is back', async () => {
-  const api = client(stack.apiUrl);
-  const { run_id: runId } = (await api.start({ runs_per_instance_type: 2, local: ['ra'], max_attempts: 2 }))
-    .body;
-  await stack.services.stopS3();
-  const runner = spawnRunner(stack, runId, 'ra', 'retry-a', 0, { BENCHFLEET_MAX_RETRY_S: '13' });
-  children.push(runner);
-  const gaveUp = await loggedLine(runner, /^task \d+ failed: upload of result\.tar\.gz failed \d+ times/);
-  const victim = gaveUp.task as number;
+  const { runId, runner, victim } = await outagePastUploadBudget('ra', 2);
   // the API takes the failure as attempt 1 of 2 and queues the task again: not failed, not lost
   await waitFor(
     `task ${victim} back in the queue after its upload_failed attempt`,
@@ -96,7 +101,10 @@ it('S3 down past the upload budget with max_attempts 2: the failed attempt is qu
     },
     15_000,
   );
-  expect((await api.run(OPERATOR)).body).toMatchObject({ status: 'running', tasks: { failed: 0 } });
+  expect((await client(stack.apiUrl).run(OPERATOR)).body).toMatchObject({
+    status: 'running',
+    tasks: { failed: 0 },
+  });
   await stack.services.startS3();
 
   expect(await runner.exited).toBe(0);
