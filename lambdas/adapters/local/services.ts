@@ -8,6 +8,7 @@ import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DOC_CLIENT_OPTIONS } from '../../shared/deps';
+import { logger } from '../../shared/logger';
 import { DEFAULT_TABLE_NAME, TABLE_SCHEMA } from '../../shared/table';
 import { s3ClientConfig } from '../s3-result-store';
 
@@ -57,6 +58,11 @@ class StandIns {
     });
     child.on('exit', (code, signal) => {
       this.exited = true;
+      if (!this.stopping)
+        logger.error(
+          `the local DynamoDB/S3 stand-ins (pid ${child.pid}) exited (${signal ?? `code ${code}`}): ` +
+            'the local API cannot answer until it is restarted',
+        );
       for (const p of this.pending.values())
         p.reject(new Error(`the local DynamoDB/S3 stand-ins exited (${signal ?? `code ${code}`})`));
       this.pending.clear();
