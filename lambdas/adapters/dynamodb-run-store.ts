@@ -23,6 +23,7 @@ import type {
   QueueDef,
   RunRecord,
   RunSetChange,
+  RunSetName,
   RunStore,
   StoredRunStatus,
   TaskRecord,
@@ -211,33 +212,24 @@ export class DynamoRunStore implements RunStore {
   async applyRunSets(runId: number, change: RunSetChange): Promise<RunRecord> {
     const e = new Expr();
     e.when(`attribute_exists(${e.name('pk')})`);
-    let any = false;
-    for (const [set, idx] of Object.entries(change.add ?? {})) {
-      if (idx?.length) {
-        e.add(SET_ATTRS[set as keyof typeof SET_ATTRS], new Set(idx));
-        any = true;
-      }
-    }
-    for (const [set, idx] of Object.entries(change.remove ?? {})) {
-      if (idx?.length) {
-        e.delete(SET_ATTRS[set as keyof typeof SET_ATTRS], new Set(idx));
-        any = true;
-      }
-    }
-    for (const [op, entries] of [
-      ['add', change.addRetry],
-      ['delete', change.removeRetry],
-    ] as const) {
-      // one ADD or DELETE per queue's attribute: a write may not name the same path twice
-      const byQueue = new Map<string, number[]>();
-      for (const r of entries ?? []) byQueue.set(r.queue, [...(byQueue.get(r.queue) ?? []), r.entry]);
-      for (const [queue, list] of byQueue) {
-        const q = parseQueueKey(queue);
-        e[op](queueAttrs(q.provider, q.instance_type).retry, new Set(list));
-        any = true;
-      }
-    }
-    if (!any) {
+    // one ADD or DELETE per attribute: a write may not name the same path twice
+    const ops = new Map<string, { op: 'add' | 'delete'; attr: string; values: number[] }>();
+    const put = (op: 'add' | 'delete', attr: string, values: number[] | undefined): void => {
+      if (!values?.length) return;
+      const k = `${op} ${attr}`;
+      ops.set(k, { op, attr, values: [...(ops.get(k)?.values ?? []), ...values] });
+    };
+    const retryAttr = (queue: string): string => {
+      const q = parseQueueKey(queue);
+      return queueAttrs(q.provider, q.instance_type).retry;
+    };
+    for (const [set, idx] of Object.entries(change.add ?? {})) put('add', SET_ATTRS[set as RunSetName], idx);
+    for (const [set, idx] of Object.entries(change.remove ?? {}))
+      put('delete', SET_ATTRS[set as RunSetName], idx);
+    for (const r of change.addRetry ?? []) put('add', retryAttr(r.queue), [r.entry]);
+    for (const r of change.removeRetry ?? []) put('delete', retryAttr(r.queue), [r.entry]);
+    for (const { op, attr, values } of ops.values()) e[op](attr, new Set(values));
+    if (ops.size === 0) {
       const run = await this.getRun(runId);
       if (!run) throw new StaleStateError(`run ${runId} does not exist`);
       return run;
