@@ -5,7 +5,19 @@
 // Locally (tests, the local mode, the CLI) the name resolves to this file.
 // Only `export { Name } from 'package'` here: the layer turns each into a getter that loads the
 // package on first use (lib/bundling.ts: lazySdkEntry), so a function loads only the clients it uses.
-export { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+export {
+  type AttributeValue,
+  BatchGetItemCommand,
+  BatchWriteItemCommand,
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  DynamoDBClient,
+  type DynamoDBClientConfig,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 export { DisableRuleCommand, EnableRuleCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 export {
   GetObjectCommand,
@@ -18,15 +30,6 @@ export {
 } from '@aws-sdk/client-s3';
 export { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 export { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-export {
-  BatchGetCommand,
-  BatchWriteCommand,
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
 export { Upload } from '@aws-sdk/lib-storage';
 export { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+export { marshall, unmarshall } from '@aws-sdk/util-dynamodb';

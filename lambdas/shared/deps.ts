@@ -2,24 +2,18 @@
 // pointed at dynalite and s3rver (lambdas/adapters/local/), so Lambda and local mode run one core.
 import {
   DynamoDBClient,
-  DynamoDBDocumentClient,
   EventBridgeClient,
   S3Client,
   SecretsManagerClient,
   SFNClient,
 } from '@benchfleet/aws-sdk';
-import { DynamoRunStore } from '../adapters/dynamodb-run-store';
+import { DynamoRunStore, dynamoClientConfig } from '../adapters/dynamodb-run-store';
 import { EventBridgeReaperSchedule } from '../adapters/eventbridge-reaper-schedule';
 import { S3ResultStore, s3ClientConfig } from '../adapters/s3-result-store';
 import { secretsManagerKeys } from '../adapters/secrets-manager-keys';
 import { SfnAssemblyTrigger } from '../adapters/sfn-assembly-trigger';
 import { DEFAULT_SETTINGS, type Deps } from '../core/ports';
 import { readEnv } from './env';
-
-export const DOC_CLIENT_OPTIONS = {
-  marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
-  unmarshallOptions: { wrapNumbers: false },
-};
 
 /** `make()` on the first call, the same value after. */
 function once<T>(make: () => T): () => T {
@@ -39,13 +33,7 @@ export function awsDeps(): Deps {
   const keys = once(() =>
     secretsManagerKeys(new SecretsManagerClient({}), env.OPERATOR_KEY_SECRET_ARN, env.RUNNER_KEY_SECRET_ARN),
   );
-  const store = once(
-    () =>
-      new DynamoRunStore(
-        DynamoDBDocumentClient.from(new DynamoDBClient({}), DOC_CLIENT_OPTIONS),
-        env.TABLE_NAME,
-      ),
-  );
+  const store = once(() => new DynamoRunStore(new DynamoDBClient(dynamoClientConfig()), env.TABLE_NAME));
   const results = once(() => new S3ResultStore(new S3Client(s3ClientConfig()), env.RESULTS_BUCKET));
   const assembly = once(() => new SfnAssemblyTrigger(new SFNClient({}), env.STATE_MACHINE_ARN));
   const schedule = once(() => new EventBridgeReaperSchedule(new EventBridgeClient({}), env.REAPER_RULE_NAME));

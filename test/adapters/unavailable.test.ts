@@ -7,14 +7,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoRunStore } from '../../lambdas/adapters/dynamodb-run-store';
+import { DynamoRunStore, dynamoClientConfig } from '../../lambdas/adapters/dynamodb-run-store';
 import { EventBridgeReaperSchedule } from '../../lambdas/adapters/eventbridge-reaper-schedule';
 import { S3ResultStore, s3ClientConfig } from '../../lambdas/adapters/s3-result-store';
 import { SfnAssemblyTrigger } from '../../lambdas/adapters/sfn-assembly-trigger';
 import { isUnavailable } from '../../lambdas/adapters/unavailable';
 import { TransientError } from '../../lambdas/core/errors';
-import { DOC_CLIENT_OPTIONS } from '../../lambdas/shared/deps';
 import { errorReply } from '../../lambdas/shared/http';
 
 const base = {
@@ -60,11 +58,10 @@ describe('adapters report an unavailable service as TransientError, answered 503
       [400, 'com.amazonaws.dynamodb.v20120810#ThrottlingException'],
       [500, 'com.amazonaws.dynamodb.v20120810#InternalServerError'],
     ] as const) {
-      const doc = DynamoDBDocumentClient.from(
-        new DynamoDBClient({ ...base, requestHandler: answering(status, type) }),
-        DOC_CLIENT_OPTIONS,
+      const ddb = new DynamoDBClient(
+        dynamoClientConfig({ ...base, requestHandler: answering(status, type) }),
       );
-      const err = await new DynamoRunStore(doc, 't').getRun(1).catch((e: unknown) => e);
+      const err = await new DynamoRunStore(ddb, 't').getRun(1).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(TransientError);
       expect((err as Error).message).toMatch(
         new RegExp(`^DynamoDB did not answer GetItem \\(${type.split('#')[1]}: `),
@@ -73,13 +70,13 @@ describe('adapters report an unavailable service as TransientError, answered 503
   });
 
   it('lets a service answer that is not about availability through as the SDK raised it', async () => {
-    const doc = DynamoDBDocumentClient.from(
-      new DynamoDBClient({
+    const ddb = new DynamoDBClient(
+      dynamoClientConfig({
         ...base,
         requestHandler: answering(400, 'com.amazonaws.dynamodb.v20120810#ResourceNotFoundException'),
       }),
     );
-    const err = await new DynamoRunStore(doc, 't').getRun(1).catch((e: unknown) => e);
+    const err = await new DynamoRunStore(ddb, 't').getRun(1).catch((e: unknown) => e);
     expect(err).not.toBeInstanceOf(TransientError);
     expect(err).toMatchObject({ name: 'ResourceNotFoundException' });
   });

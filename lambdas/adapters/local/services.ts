@@ -6,10 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DOC_CLIENT_OPTIONS } from '../../shared/deps';
 import { logger } from '../../shared/logger';
 import { DEFAULT_TABLE_NAME, TABLE_SCHEMA } from '../../shared/table';
+import { dynamoClientConfig } from '../dynamodb-run-store';
 import { s3ClientConfig } from '../s3-result-store';
 
 export const LOCAL_BUCKET = 'benchfleet-results';
@@ -26,7 +25,6 @@ export interface LocalServices {
   ddbEndpoint: string;
   s3Endpoint: string;
   ddb: DynamoDBClient;
-  doc: DynamoDBDocumentClient;
   s3: S3Client;
   table: string;
   bucket: string;
@@ -149,8 +147,7 @@ export async function startLocalServices(
 
   const ddbEndpoint = `http://127.0.0.1:${dynamoPort}`;
   const s3Endpoint = `http://127.0.0.1:${s3Port}`;
-  const ddb = new DynamoDBClient({ endpoint: ddbEndpoint, region, credentials });
-  const doc = DynamoDBDocumentClient.from(ddb, DOC_CLIENT_OPTIONS);
+  const ddb = new DynamoDBClient(dynamoClientConfig({ endpoint: ddbEndpoint, region, credentials }));
   const s3 = new S3Client(
     s3ClientConfig({ endpoint: s3Endpoint, region, credentials: s3Credentials, forcePathStyle: true }),
   );
@@ -162,7 +159,6 @@ export async function startLocalServices(
     ddbEndpoint,
     s3Endpoint,
     ddb,
-    doc,
     s3,
     table: DEFAULT_TABLE_NAME,
     bucket: LOCAL_BUCKET,

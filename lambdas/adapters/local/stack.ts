@@ -90,7 +90,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const schedule = new LocalSchedule();
   const deps: Deps = {
     keys: async () => keys,
-    store: new DynamoRunStore(services.doc, services.table),
+    store: new DynamoRunStore(services.ddb, services.table),
     results: new S3ResultStore(services.s3, services.bucket),
     assembly: { start: async () => 'started' },
     schedule,

@@ -118,9 +118,10 @@ describe('the layer loads an SDK package on first use', () => {
   it('loads DynamoDB client code, and none of S3 or the other clients, for a DynamoDB client', () => {
     const loaded = layerPackagesLoaded(
       `const s = require('${SDK_MODULE}');
-       s.DynamoDBDocumentClient.from(new s.DynamoDBClient({ region: 'eu-west-1' }));`,
+       new s.DynamoDBClient({ region: 'eu-west-1' });
+       s.marshall({ pk: 'x' });`,
     );
-    expect(loaded).toEqual(expect.arrayContaining(['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb']));
+    expect(loaded).toEqual(expect.arrayContaining(['@aws-sdk/client-dynamodb', '@aws-sdk/util-dynamodb']));
     for (const other of [
       ...S3_PACKAGES,
       '@aws-sdk/client-sfn',

@@ -37,19 +37,25 @@ it('never hands one task to two runners: 64 concurrent claimers over 501 tasks o
   // the core takes a config the API already validated; 167 runs (over the API's 100) gives ~500 tasks on 3 types
   const { run_id } = await startRun(h.deps, cfg({ runs_per_instance_type: 167, local: ['t1', 't2', 't3'] }));
   const got: number[] = [];
+  const holder = new Map<number, string>();
   const claimers = Array.from({ length: 64 }, async (_, n) => {
     const instance_type = ['t1', 't2', 't3'][n % 3] as string;
     for (;;) {
       const c = await claimTask(h.deps, { provider: 'local', instance_type, runner_id: `r${n}` }, run_id);
       if (c.status !== 'assigned') return;
       got.push(c.task.id);
+      holder.set(c.task.id, `r${n}`);
     }
   });
   await Promise.all(claimers);
   expect(got).toHaveLength(501);
   expect(new Set(got).size).toBe(501);
   const run = await getRunOrThrow(h.deps, run_id);
-  expectCountsMatch(run, await h.allTasks(run_id));
+  const tasks = await h.allTasks(run_id);
+  expectCountsMatch(run, tasks);
+  // the store's client caches each command's middleware: every write still carried its own input
+  expect(h.stack.services.ddb.config.cacheMiddleware).toBe(true);
+  expect(tasks.map((t) => [t.id, t.runner_id])).toEqual(tasks.map((t) => [t.id, holder.get(t.id)]));
   expect(run.queues.every((q) => run.next[`local:${q.instance_type}`] === q.base + q.count)).toBe(true);
 }, 120_000);
 
