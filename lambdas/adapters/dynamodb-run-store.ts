@@ -36,7 +36,7 @@ import { parseQueueKey } from '../core/ports';
 import type { TaskStatus } from '../shared/contract';
 import { ACTIVE_INDEX, keys, queueAttrs, SET_ATTRS } from '../shared/table';
 import { Expr, itemToRun, itemToTask, runToItem, taskToItem } from './dynamodb-codec';
-import { reportUnavailable } from './unavailable';
+import { adaptClient } from './sdk-client';
 
 type Item = Record<string, unknown>;
 type Attrs = Record<string, AttributeValue>;
@@ -77,7 +77,7 @@ export class DynamoRunStore implements RunStore {
     private readonly ddb: DynamoDBClient,
     private readonly table: string,
   ) {
-    reportUnavailable(ddb);
+    adaptClient(ddb);
   }
 
   /** Runs a conditional update; `undefined` when the condition failed. */

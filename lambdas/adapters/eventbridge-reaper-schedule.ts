@@ -1,7 +1,7 @@
 // ReaperSchedule over an EventBridge rule: enabled while a run is active, so an idle deployment runs nothing.
 import { DisableRuleCommand, EnableRuleCommand, type EventBridgeClient } from '@benchfleet/aws-sdk';
 import type { ReaperSchedule } from '../core/ports';
-import { reportUnavailable } from './unavailable';
+import { adaptClient } from './sdk-client';
 
 export class EventBridgeReaperSchedule implements ReaperSchedule {
   private last: boolean | undefined;
@@ -9,7 +9,7 @@ export class EventBridgeReaperSchedule implements ReaperSchedule {
     private readonly client: EventBridgeClient,
     private readonly ruleName: string,
   ) {
-    reportUnavailable(client);
+    adaptClient(client);
   }
 
   async setEnabled(enabled: boolean): Promise<void> {

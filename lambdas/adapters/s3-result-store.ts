@@ -12,7 +12,7 @@ import {
   Upload,
 } from '@benchfleet/aws-sdk';
 import type { ResultStore } from '../core/ports';
-import { reportUnavailable } from './unavailable';
+import { adaptClient } from './sdk-client';
 
 /**
  * S3 client options every Benchfleet client uses. `WHEN_REQUIRED`: with the SDK's default a
@@ -44,7 +44,7 @@ export class S3ResultStore implements ResultStore {
     /** part size of multipart uploads; memory of an upload is about queueSize * partSize */
     private readonly partSize = 8 * 1024 * 1024,
   ) {
-    reportUnavailable(client);
+    adaptClient(client);
   }
 
   presignPut(key: string, expiresInSeconds: number): Promise<string> {

@@ -1,14 +1,14 @@
 // The two API keys from Secrets Manager, read once per cold start.
 import { GetSecretValueCommand, type SecretsManagerClient } from '@benchfleet/aws-sdk';
 import type { ApiKeys } from '../core/ports';
-import { reportUnavailable } from './unavailable';
+import { adaptClient } from './sdk-client';
 
 export function secretsManagerKeys(
   client: SecretsManagerClient,
   operatorArn: string,
   runnerArn: string,
 ): () => Promise<ApiKeys> {
-  reportUnavailable(client);
+  adaptClient(client);
   let cached: Promise<ApiKeys> | undefined;
   const read = async (arn: string): Promise<string> => {
     const out = await client.send(new GetSecretValueCommand({ SecretId: arn }));

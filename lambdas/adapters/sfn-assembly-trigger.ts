@@ -3,7 +3,7 @@
 // braces with the core's conditional status change.
 import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@benchfleet/aws-sdk';
 import type { AssemblyTrigger } from '../core/ports';
-import { reportUnavailable } from './unavailable';
+import { adaptClient } from './sdk-client';
 
 export class SfnAssemblyTrigger implements AssemblyTrigger {
   constructor(
@@ -11,7 +11,7 @@ export class SfnAssemblyTrigger implements AssemblyTrigger {
     private readonly stateMachineArn: string,
   ) {
     // Throttling and 5xx after the SDK's own retries: the caller (or the reaper) tries again.
-    reportUnavailable(client);
+    adaptClient(client);
   }
 
   async start(runId: number, executionName: string): Promise<'started' | 'already_started'> {

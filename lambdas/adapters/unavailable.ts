@@ -65,7 +65,7 @@ export function isUnavailable(err: unknown): boolean {
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: any client's input and output types
-type AnyClient = { middlewareStack: MiddlewareStack<any, any> };
+export type AnyClient = { middlewareStack: MiddlewareStack<any, any> };
 
 /** Makes `client` throw TransientError for an unavailable service; idempotent per client. */
 export function reportUnavailable<C extends AnyClient>(client: C): C {
