@@ -10,7 +10,7 @@
 // Step Functions state transitions (one per step invocation of the local interpreter). Two extra
 // phases measure the marginal cost of one reaper pass and of one heartbeat, which the example
 // run of the cost bench has 60 and 120 per task of.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -44,6 +44,24 @@ export interface E2eResult {
   heartbeat: Usage;
   stored_bytes: number;
   schedule_enabled_after_run: boolean;
+  /**
+   * CPU spent over the run (start answer to archive download), in ms: this process (the local API,
+   * the assembly and the runner slots) and the DynamoDB/S3 stand-ins' process (null where /proc
+   * cannot tell: not Linux).
+   */
+  cpu_ms: { api_and_runners: number; stand_ins: number | null };
+}
+
+/** CPU time (user + system) of another process, in ms, from /proc; undefined off Linux. */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // the fields after the command name, from the state on: utime and stime are the 12th and 13th
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+  } catch {
+    return undefined;
+  }
 }
 
 const emptyUsage = (): Usage => ({
@@ -182,6 +200,8 @@ async function measure(): Promise<E2eResult> {
     if (startAnswer.status !== 201) throw new Error(`start answered ${startAnswer.status}`);
     const started = (await startAnswer.json()) as { run_id: number };
     const t0 = Date.now();
+    const cpu0 = process.cpuUsage();
+    const standIns0 = processCpuMs(stack.services.standInsPid);
     const runners = types.map((instanceType) =>
       createRunner({
         apiUrl: stack.apiUrl,
@@ -215,6 +235,12 @@ async function measure(): Promise<E2eResult> {
     if (run.status !== 'complete' || !run.gzip_url) throw new Error(`run ended ${run.status}`);
     await (await fetch(run.gzip_url)).arrayBuffer(); // the CLI's archive download
     const wall_s = (Date.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const standIns1 = processCpuMs(stack.services.standInsPid);
+    const cpu_ms = {
+      api_and_runners: (cpu.user + cpu.system) / 1000,
+      stand_ins: standIns0 !== undefined && standIns1 !== undefined ? standIns1 - standIns0 : null,
+    };
     const runUsage = usage;
     usage = emptyUsage(); // the phases below are counted on their own
 
@@ -293,6 +319,7 @@ async function measure(): Promise<E2eResult> {
       heartbeat,
       stored_bytes,
       schedule_enabled_after_run: schedule.enabled === true,
+      cpu_ms,
     };
   } finally {
     globalThis.fetch = realFetch;
@@ -365,6 +392,16 @@ export async function run(): Promise<void> {
       claim_gap_median_ms: round(quantile(r.claim_gap_ms, 0.5)),
       claim_gap_p99_ms: round(quantile(r.claim_gap_ms, 0.99)),
       wall_s: round(r.wall_s),
+      // what bounds the figures above on a small machine: the CPU each task costs, and how much of
+      // the machine the run kept busy
+      cpu_ms_per_task: {
+        api_and_runners: round(r.cpu_ms.api_and_runners / r.tasks),
+        stand_ins: r.cpu_ms.stand_ins === null ? null : round(r.cpu_ms.stand_ins / r.tasks),
+      },
+      cores_busy:
+        r.cpu_ms.stand_ins === null
+          ? null
+          : round((r.cpu_ms.api_and_runners + r.cpu_ms.stand_ins) / 1000 / r.wall_s),
       samples: { overhead: r.overhead_ms.length, claim_gap: r.claim_gap_ms.length },
     }),
   );

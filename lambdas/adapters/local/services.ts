@@ -26,6 +26,8 @@ export interface LocalServices {
   s3Endpoint: string;
   ddb: DynamoDBClient;
   s3: S3Client;
+  /** the stand-ins' process (benchmarks count its CPU) */
+  standInsPid: number | undefined;
   table: string;
   bucket: string;
   /**
@@ -45,7 +47,10 @@ class StandIns {
   private exited = false;
   private stopping = false;
 
+  readonly pid: number | undefined;
+
   private constructor(private readonly child: ChildProcess) {
+    this.pid = child.pid;
     child.on('message', (msg: { type: string; id?: number; message?: string }) => {
       const p = msg.id === undefined ? undefined : this.pending.get(msg.id);
       if (!p || msg.id === undefined) return;
@@ -162,6 +167,7 @@ export async function startLocalServices(
     s3,
     table: DEFAULT_TABLE_NAME,
     bucket: LOCAL_BUCKET,
+    standInsPid: standIns.pid,
     stopS3: () => standIns.request('stopS3'),
     startS3: () => standIns.request('startS3'),
     async stop() {
