@@ -8,15 +8,19 @@ const TASKS_PER_TYPE = 100;
 const TYPES = ['p1', 'p2', 'p3'];
 
 export async function run(): Promise<void> {
-  const stack = await startLocalStack({ assembly: () => ({ start: async () => 'started' as const }) });
   let calls = 0;
-  stack.services.ddb.middlewareStack.add(
-    (next) => async (args) => {
-      calls++;
-      return next(args);
-    },
-    { step: 'initialize', name: 'countCalls' },
-  );
+  const stack = await startLocalStack({
+    assembly: () => ({ start: async () => 'started' as const }),
+    // added before the clients' first call: they cache each command's middleware from then on
+    instrument: ({ ddb }) =>
+      ddb.middlewareStack.add(
+        (next) => async (args) => {
+          calls++;
+          return next(args);
+        },
+        { step: 'initialize', name: 'countCalls' },
+      ),
+  });
   try {
     for (const concurrency of [1, 16, 64]) {
       const { run_id } = await startRun(stack.deps, {

@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { assemblyStepsFor } from '../lambdas/adapters/local/assembly-steps';
 import { type AssemblySteps, LocalAssembly } from '../lambdas/adapters/local/local-assembly';
-import { type LocalStack, startLocalStack } from '../lambdas/adapters/local/stack';
+import type { InstrumentClients } from '../lambdas/adapters/local/services';
+import { startLocalStack } from '../lambdas/adapters/local/stack';
 import { matchRoute, routeKey } from '../lambdas/shared/routes';
 import { createRunner } from '../runner/agent';
 
@@ -136,8 +137,10 @@ async function measure(): Promise<E2eResult> {
       };
       return a;
     },
+    // before the clients' first call: they cache each command's middleware from then on
+    instrument: (clients) => countSdk(clients, () => usage),
   });
-  countSdk(stack, () => usage);
+  usage = emptyUsage(); // the stack's own start (table, bucket) is no part of a run
   const events: ApiEvent[] = [];
   const logs: Array<{ ts: number; msg: string }> = [];
   const putStarts = new Map<number, number>();
@@ -346,8 +349,8 @@ function perCall(u: Usage, n: number): Usage {
 }
 
 /** Middleware on the stack's own SDK clients: every DynamoDB and S3 call the orchestrator makes. */
-function countSdk(stack: LocalStack, usage: () => Usage): void {
-  stack.services.ddb.middlewareStack.add(
+function countSdk(clients: Parameters<InstrumentClients>[0], usage: () => Usage): void {
+  clients.ddb.middlewareStack.add(
     (next, context) => async (args) => {
       const input = args.input as { ReturnConsumedCapacity?: string };
       input.ReturnConsumedCapacity ??= 'TOTAL';
@@ -366,7 +369,7 @@ function countSdk(stack: LocalStack, usage: () => Usage): void {
     { step: 'initialize', name: 'e2eCountDdb' },
   );
   // at `deserialize`, after the presigner's intercept: presigning a URL is not a request
-  stack.services.s3.middlewareStack.add(
+  clients.s3.middlewareStack.add(
     (next, context) => async (args) => {
       const u = usage();
       const name = (context.commandName ?? 'Unknown').replace(/Command$/, '');

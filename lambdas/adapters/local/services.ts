@@ -127,11 +127,18 @@ class StandIns {
 }
 
 /**
+ * Sees the SDK clients before their first call (benchmarks add counting middleware). The clients
+ * cache each command's middleware at its first call (cacheMiddleware), so middleware added later
+ * does not apply to a command already sent.
+ */
+export type InstrumentClients = (clients: { ddb: DynamoDBClient; s3: S3Client }) => void;
+
+/**
  * Starts dynalite and s3rver in their own process (as the real services are not in ours); with
  * `dataDir` both keep their state on disk across restarts.
  */
 export async function startLocalServices(
-  opts: { dataDir?: string; dynamoPort?: number; s3Port?: number } = {},
+  opts: { dataDir?: string; dynamoPort?: number; s3Port?: number; instrument?: InstrumentClients } = {},
 ): Promise<LocalServices> {
   let s3Dir: string;
   const dynaliteOpts: Record<string, unknown> = { createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
@@ -156,6 +163,7 @@ export async function startLocalServices(
   const s3 = new S3Client(
     s3ClientConfig({ endpoint: s3Endpoint, region, credentials: s3Credentials, forcePathStyle: true }),
   );
+  opts.instrument?.({ ddb, s3 });
   await createTable(ddb, DEFAULT_TABLE_NAME);
   await s3.send(new CreateBucketCommand({ Bucket: LOCAL_BUCKET })).catch((err: { name?: string }) => {
     if (err.name !== 'BucketAlreadyOwnedByYou' && err.name !== 'BucketAlreadyExists') throw err;

@@ -23,7 +23,7 @@ import { matchRoute, pathExists, routeKey } from '../../shared/routes';
 import { localContext } from '../../shared/task';
 import { DynamoRunStore } from '../dynamodb-run-store';
 import { S3ResultStore } from '../s3-result-store';
-import { type LocalServices, startLocalServices } from './services';
+import { type InstrumentClients, type LocalServices, startLocalServices } from './services';
 
 export interface LocalStackOptions {
   port?: number;
@@ -36,6 +36,8 @@ export interface LocalStackOptions {
   clock?: () => Date;
   /** Builds the assembly trigger from the deps; default: the shared workflow run in-process. */
   assembly?: (deps: Deps) => AssemblyTrigger & { idle?: () => Promise<void> };
+  /** Sees the SDK clients before their first call (startLocalServices). */
+  instrument?: InstrumentClients;
 }
 
 export interface LocalStack {
@@ -85,7 +87,10 @@ function defaultAssembly(deps: Deps): AssemblyTrigger & { idle?: () => Promise<v
 }
 
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
-  const services = await startLocalServices(opts.dataDir ? { dataDir: opts.dataDir } : {});
+  const services = await startLocalServices({
+    ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+    ...(opts.instrument ? { instrument: opts.instrument } : {}),
+  });
   const keys = resolveKeys(opts);
   const schedule = new LocalSchedule();
   const deps: Deps = {
