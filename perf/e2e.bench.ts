@@ -23,6 +23,11 @@ import { createRunner } from '../runner/agent';
 
 export const E2E_TASKS = 200;
 export const E2E_SLOTS = 8;
+/**
+ * A second, smaller run with one slot per runner: the overhead when a task queues less for the
+ * CPU (8 slots keep a 2-core machine busy: see cpu_ms_per_task and cores_busy).
+ */
+const FEW_SLOTS = { tasks: 50, slots: 2 };
 
 /** What one phase cost: every count the cost bench prices. */
 export interface Usage {
@@ -35,7 +40,10 @@ export interface Usage {
 export interface E2eResult {
   tasks: number;
   slots: number;
+  /** start answer to the archive downloaded */
   wall_s: number;
+  /** start answer to the last complete answer: the phase cpu_ms covers */
+  tasks_s: number;
   overhead_ms: number[];
   claim_gap_ms: number[];
   run: Usage;
@@ -46,9 +54,8 @@ export interface E2eResult {
   stored_bytes: number;
   schedule_enabled_after_run: boolean;
   /**
-   * CPU spent over the run (start answer to archive download), in ms: this process (the local API,
-   * the assembly and the runner slots) and the DynamoDB/S3 stand-ins' process (null where /proc
-   * cannot tell: not Linux).
+   * CPU spent over the task phase, in ms: this process (the local API and the runner slots) and
+   * the DynamoDB/S3 stand-ins' process (null where /proc cannot tell: not Linux).
    */
   cpu_ms: { api_and_runners: number; stand_ins: number | null };
 }
@@ -100,11 +107,11 @@ interface ApiEvent {
 let cached: Promise<E2eResult> | undefined;
 /** Runs the measurement once per process, so `npm run perf` (cost, then e2e) pays for it once. */
 export function measureE2e(): Promise<E2eResult> {
-  cached ??= measure();
+  cached ??= measure({ tasks: E2E_TASKS, slots: E2E_SLOTS });
   return cached;
 }
 
-async function measure(): Promise<E2eResult> {
+async function measure(shape: { tasks: number; slots: number }): Promise<E2eResult> {
   let usage = emptyUsage();
   const steps = (deps: Parameters<typeof assemblyStepsFor>[0]): AssemblySteps => {
     const real = assemblyStepsFor(deps);
@@ -197,7 +204,7 @@ async function measure(): Promise<E2eResult> {
     const types = ['e2e-a', 'e2e-b'];
     const startAnswer = await post('/run/start', {
       ruby_version: '3.4.7',
-      runs_per_instance_type: E2E_TASKS / types.length,
+      runs_per_instance_type: shape.tasks / types.length,
       local: types,
     });
     if (startAnswer.status !== 201) throw new Error(`start answered ${startAnswer.status}`);
@@ -214,7 +221,7 @@ async function measure(): Promise<E2eResult> {
         runId: started.run_id,
         executor: 'synthetic',
         syntheticSize: 0,
-        slots: E2E_SLOTS / types.length,
+        slots: shape.slots / types.length,
         heartbeatS: 30, // the spec's period; a zero-length task sends only its status changes
         json: true,
         hostId: instanceType,
@@ -226,8 +233,16 @@ async function measure(): Promise<E2eResult> {
       }),
     );
     const results = await Promise.all(runners.map((r) => r.done));
+    // the task phase, start answer to the last complete: CPU per task leaves the assembly out
+    const tasks_s = (Date.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const standIns1 = processCpuMs(stack.services.standInsPid);
+    const cpu_ms = {
+      api_and_runners: (cpu.user + cpu.system) / 1000,
+      stand_ins: standIns0 !== undefined && standIns1 !== undefined ? standIns1 - standIns0 : null,
+    };
     const completed = results.reduce((s, r) => s + r.tasksCompleted, 0);
-    if (completed !== E2E_TASKS) throw new Error(`only ${completed} tasks completed`);
+    if (completed !== shape.tasks) throw new Error(`only ${completed} tasks completed`);
     await stack.assemblyIdle();
     const run = (await (
       await fetch(`${stack.apiUrl}/run`, { headers: { authorization: `Bearer ${key}` } })
@@ -238,12 +253,6 @@ async function measure(): Promise<E2eResult> {
     if (run.status !== 'complete' || !run.gzip_url) throw new Error(`run ended ${run.status}`);
     await (await fetch(run.gzip_url)).arrayBuffer(); // the CLI's archive download
     const wall_s = (Date.now() - t0) / 1000;
-    const cpu = process.cpuUsage(cpu0);
-    const standIns1 = processCpuMs(stack.services.standInsPid);
-    const cpu_ms = {
-      api_and_runners: (cpu.user + cpu.system) / 1000,
-      stand_ins: standIns0 !== undefined && standIns1 !== undefined ? standIns1 - standIns0 : null,
-    };
     const runUsage = usage;
     usage = emptyUsage(); // the phases below are counted on their own
 
@@ -312,9 +321,9 @@ async function measure(): Promise<E2eResult> {
     const stored_bytes = (listed.Contents ?? []).reduce((s, o) => s + (o.Size ?? 0), 0);
     const schedule = stack.deps.schedule as unknown as { enabled?: boolean };
     return {
-      tasks: E2E_TASKS,
-      slots: E2E_SLOTS,
+      ...shape,
       wall_s,
+      tasks_s,
       overhead_ms,
       claim_gap_ms,
       run: runUsage,
@@ -382,32 +391,36 @@ function countSdk(clients: Parameters<InstrumentClients>[0], usage: () => Usage)
   );
 }
 
+const round = (x: number): number => Math.round(x * 10) / 10;
+
+/** The timing line of one run. */
+function timings(bench: string, r: E2eResult): string {
+  return JSON.stringify({
+    bench,
+    tasks: r.tasks,
+    slots: r.slots,
+    overhead_median_ms: round(quantile(r.overhead_ms, 0.5)),
+    overhead_p99_ms: round(quantile(r.overhead_ms, 0.99)),
+    claim_gap_median_ms: round(quantile(r.claim_gap_ms, 0.5)),
+    claim_gap_p99_ms: round(quantile(r.claim_gap_ms, 0.99)),
+    wall_s: round(r.wall_s),
+    // what bounds the figures above on a small machine: the CPU each task costs, and how much of
+    // the machine the tasks kept busy (the assembly left out)
+    cpu_ms_per_task: {
+      api_and_runners: round(r.cpu_ms.api_and_runners / r.tasks),
+      stand_ins: r.cpu_ms.stand_ins === null ? null : round(r.cpu_ms.stand_ins / r.tasks),
+    },
+    cores_busy:
+      r.cpu_ms.stand_ins === null
+        ? null
+        : round((r.cpu_ms.api_and_runners + r.cpu_ms.stand_ins) / 1000 / r.tasks_s),
+    samples: { overhead: r.overhead_ms.length, claim_gap: r.claim_gap_ms.length },
+  });
+}
+
 export async function run(): Promise<void> {
   const r = await measureE2e();
-  const round = (x: number): number => Math.round(x * 10) / 10;
-  console.log(
-    JSON.stringify({
-      bench: 'e2e',
-      tasks: r.tasks,
-      slots: r.slots,
-      overhead_median_ms: round(quantile(r.overhead_ms, 0.5)),
-      overhead_p99_ms: round(quantile(r.overhead_ms, 0.99)),
-      claim_gap_median_ms: round(quantile(r.claim_gap_ms, 0.5)),
-      claim_gap_p99_ms: round(quantile(r.claim_gap_ms, 0.99)),
-      wall_s: round(r.wall_s),
-      // what bounds the figures above on a small machine: the CPU each task costs, and how much of
-      // the machine the run kept busy
-      cpu_ms_per_task: {
-        api_and_runners: round(r.cpu_ms.api_and_runners / r.tasks),
-        stand_ins: r.cpu_ms.stand_ins === null ? null : round(r.cpu_ms.stand_ins / r.tasks),
-      },
-      cores_busy:
-        r.cpu_ms.stand_ins === null
-          ? null
-          : round((r.cpu_ms.api_and_runners + r.cpu_ms.stand_ins) / 1000 / r.wall_s),
-      samples: { overhead: r.overhead_ms.length, claim_gap: r.claim_gap_ms.length },
-    }),
-  );
+  console.log(timings('e2e', r));
   const calls = Object.fromEntries(Object.entries(r.run.api).map(([k, v]) => [k, v.calls]));
   console.log(
     JSON.stringify({
@@ -429,4 +442,5 @@ export async function run(): Promise<void> {
       heartbeat: { ddb_calls: r.heartbeat.ddb.calls, rcu: r.heartbeat.ddb.rcu, wcu: r.heartbeat.ddb.wcu },
     }),
   );
+  console.log(timings('e2e-2-slots', await measure(FEW_SLOTS)));
 }
