@@ -1,9 +1,38 @@
-// Item <-> record mapping for the DynamoDB run store, and a small builder for update expressions
-// (names and values are always placeholders, so instance type names never touch the grammar).
-import { type QueueDef, queueKey, type RunRecord, type TaskRecord } from '../core/ports';
+// Item <-> record mapping for the DynamoDB run store, items to and from DynamoDB's attribute-value
+// form, and a small builder for update expressions (names and values are always placeholders, so
+// instance type names never touch the grammar).
+import { type AttributeValue, marshall, unmarshall } from '@benchfleet/aws-sdk';
+import {
+  parseQueueKey,
+  type QueueDef,
+  queueKey,
+  type RunRecord,
+  type RunSetChange,
+  type RunSetName,
+  type TaskRecord,
+} from '../core/ports';
 import { ACTIVE_INDEX, keys, queueAttrs, SET_ATTRS } from '../shared/table';
 
-type Item = Record<string, unknown>;
+export type Item = Record<string, unknown>;
+export type Attrs = Record<string, AttributeValue>;
+
+/** Items to and from DynamoDB's form: undefined fields are left out, numbers come back as numbers. */
+export const toAttrs = (item: Item): Attrs =>
+  marshall(item, { removeUndefinedValues: true, convertEmptyValues: false });
+export const fromAttrs = (attrs: Attrs): Item => unmarshall(attrs);
+
+/** Per-attempt fields cleared when a task is claimed again. */
+export const ATTEMPT_FIELDS = [
+  'heartbeat_status',
+  'heartbeat_message',
+  'current_benchmark',
+  'progress_pct',
+  'finished_at',
+  'error_type',
+  'error_message',
+  's3_result_key',
+  's3_error_key',
+];
 
 const numSet = (v: unknown): Set<number> => (v instanceof Set ? new Set([...v].map(Number)) : new Set());
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
@@ -203,4 +232,32 @@ export class Expr {
       ...(Object.keys(this.values).length ? { ExpressionAttributeValues: this.values } : {}),
     };
   }
+}
+
+/**
+ * The write of a change to the run's index sets (and retry entries), on condition that the run
+ * exists; undefined when the change is empty. One ADD or DELETE per attribute: a write may not name
+ * the same path twice.
+ */
+export function runSetsExpr(change: RunSetChange): Expr | undefined {
+  const ops = new Map<string, { op: 'add' | 'delete'; attr: string; values: number[] }>();
+  const put = (op: 'add' | 'delete', attr: string, values: number[] | undefined): void => {
+    if (!values?.length) return;
+    const k = `${op} ${attr}`;
+    ops.set(k, { op, attr, values: [...(ops.get(k)?.values ?? []), ...values] });
+  };
+  const retryAttr = (queue: string): string => {
+    const q = parseQueueKey(queue);
+    return queueAttrs(q.provider, q.instance_type).retry;
+  };
+  for (const [set, idx] of Object.entries(change.add ?? {})) put('add', SET_ATTRS[set as RunSetName], idx);
+  for (const [set, idx] of Object.entries(change.remove ?? {}))
+    put('delete', SET_ATTRS[set as RunSetName], idx);
+  for (const r of change.addRetry ?? []) put('add', retryAttr(r.queue), [r.entry]);
+  for (const r of change.removeRetry ?? []) put('delete', retryAttr(r.queue), [r.entry]);
+  if (ops.size === 0) return undefined;
+  const e = new Expr();
+  e.when(`attribute_exists(${e.name('pk')})`);
+  for (const { op, attr, values } of ops.values()) e[op](attr, new Set(values));
+  return e;
 }

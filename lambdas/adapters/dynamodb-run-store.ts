@@ -4,7 +4,6 @@
 // type reaches the core.
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  type AttributeValue,
   BatchGetItemCommand,
   BatchWriteItemCommand,
   ConditionalCheckFailedException,
@@ -12,11 +11,9 @@ import {
   type DynamoDBClient,
   type DynamoDBClientConfig,
   GetItemCommand,
-  marshall,
   PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
-  unmarshall,
 } from '@benchfleet/aws-sdk';
 import { StaleStateError } from '../core/errors';
 import type {
@@ -27,7 +24,6 @@ import type {
   QueueDef,
   RunRecord,
   RunSetChange,
-  RunSetName,
   RunStore,
   StoredRunStatus,
   TaskRecord,
@@ -35,15 +31,20 @@ import type {
 import { parseQueueKey } from '../core/ports';
 import type { TaskStatus } from '../shared/contract';
 import { ACTIVE_INDEX, keys, queueAttrs, SET_ATTRS } from '../shared/table';
-import { Expr, itemToRun, itemToTask, runToItem, taskToItem } from './dynamodb-codec';
+import {
+  ATTEMPT_FIELDS,
+  type Attrs,
+  Expr,
+  fromAttrs,
+  type Item,
+  itemToRun,
+  itemToTask,
+  runSetsExpr,
+  runToItem,
+  taskToItem,
+  toAttrs,
+} from './dynamodb-codec';
 import { adaptClient } from './sdk-client';
-
-type Item = Record<string, unknown>;
-type Attrs = Record<string, AttributeValue>;
-/** Items to and from DynamoDB's form: undefined fields are left out, numbers come back as numbers. */
-const toAttrs = (item: Item): Attrs =>
-  marshall(item, { removeUndefinedValues: true, convertEmptyValues: false });
-const fromAttrs = (attrs: Attrs): Item => unmarshall(attrs);
 
 /**
  * The store's client settings, for Lambda and the local mode alike. cacheMiddleware resolves each
@@ -58,19 +59,6 @@ export function dynamoClientConfig(extra: DynamoDBClientConfig = {}): DynamoDBCl
 const isConditionFailure = (err: unknown): boolean =>
   err instanceof ConditionalCheckFailedException ||
   (err as { name?: string }).name === 'ConditionalCheckFailedException';
-
-/** Per-attempt fields cleared when a task is claimed again. */
-const ATTEMPT_FIELDS = [
-  'heartbeat_status',
-  'heartbeat_message',
-  'current_benchmark',
-  'progress_pct',
-  'finished_at',
-  'error_type',
-  'error_message',
-  's3_result_key',
-  's3_error_key',
-];
 
 export class DynamoRunStore implements RunStore {
   constructor(
@@ -237,31 +225,8 @@ export class DynamoRunStore implements RunStore {
   }
 
   async applyRunSets(runId: number, change: RunSetChange): Promise<RunRecord> {
-    const e = new Expr();
-    e.when(`attribute_exists(${e.name('pk')})`);
-    // one ADD or DELETE per attribute: a write may not name the same path twice
-    const ops = new Map<string, { op: 'add' | 'delete'; attr: string; values: number[] }>();
-    const put = (op: 'add' | 'delete', attr: string, values: number[] | undefined): void => {
-      if (!values?.length) return;
-      const k = `${op} ${attr}`;
-      ops.set(k, { op, attr, values: [...(ops.get(k)?.values ?? []), ...values] });
-    };
-    const retryAttr = (queue: string): string => {
-      const q = parseQueueKey(queue);
-      return queueAttrs(q.provider, q.instance_type).retry;
-    };
-    for (const [set, idx] of Object.entries(change.add ?? {})) put('add', SET_ATTRS[set as RunSetName], idx);
-    for (const [set, idx] of Object.entries(change.remove ?? {}))
-      put('delete', SET_ATTRS[set as RunSetName], idx);
-    for (const r of change.addRetry ?? []) put('add', retryAttr(r.queue), [r.entry]);
-    for (const r of change.removeRetry ?? []) put('delete', retryAttr(r.queue), [r.entry]);
-    for (const { op, attr, values } of ops.values()) e[op](attr, new Set(values));
-    if (ops.size === 0) {
-      const run = await this.getRun(runId);
-      if (!run) throw new StaleStateError(`run ${runId} does not exist`);
-      return run;
-    }
-    const out = await this.update(keys.run(runId), e);
+    const e = runSetsExpr(change);
+    const out = e ? await this.update(keys.run(runId), e) : await this.getItem(keys.run(runId));
     if (!out) throw new StaleStateError(`run ${runId} does not exist`);
     return itemToRun(out);
   }
