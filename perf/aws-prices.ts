@@ -1,8 +1,17 @@
 // Public AWS list prices, us-east-1, in USD: the one place `perf/cost.bench.ts` takes them from.
-// Taken from memory of the AWS pricing pages as of 2025-06 (this machine has no network, so they
-// were not re-checked on the day; update them here when they change). Free tiers are ignored on
-// purpose: the bill below is what an account that already uses its free tier pays.
-export const PRICES_AS_OF = '2025-06 (from memory, not re-checked: no network)';
+// Checked on 2026-11-30 against stored copies of public price pages (this machine has no network):
+// - Lambda arm64 duration and requests: the AWS Lambda pricing page's figures, as quoted by
+//   cloudchipr.com/blog/aws-lambda-pricing;
+// - API Gateway HTTP APIs: awsforengineers.com and amnic.com, quoting the AWS page;
+// - DynamoDB on demand: the halved prices of November 2024 (AWS News Blog post, updated 2025-01,
+//   and airbyte.com's guide);
+// - Step Functions standard: aws.amazon.com/step-functions/pricing;
+// - S3 Standard requests and storage: c3x.dev's request-fee matrix and cloudtoggle.com;
+// - Secrets Manager: hivebook.wiki; CloudWatch logs, metrics and alarms: factualminds.com,
+//   signoz.io and c3x.dev.
+// Every figure below matched. Update them here, with this date, when they change. Free tiers are
+// ignored on purpose: the bill below is what an account that already uses its free tier pays.
+export const PRICES_AS_OF = '2026-11-30 (checked against public price pages)';
 
 export const AWS_PRICES = {
   region: 'us-east-1',
