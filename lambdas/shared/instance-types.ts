@@ -21,11 +21,15 @@ export interface InstanceSpec {
 }
 
 /**
- * Approximate public on-demand list prices (Linux, AWS us-east-1, Azure eastus, pay as you go),
- * as of this date. Good for "is this run $5 or $500", not for billing: check the providers'
- * price pages before budgeting, and update the table and this date together.
+ * Public on-demand list prices (Linux, AWS us-east-1, Azure eastus, pay as you go), for estimates
+ * ("is this run $5 or $500"), not for billing. Checked on 2026-11-30 against stored copies of
+ * public price tables: for AWS, the us-east-1 list in aws/karpenter-provider-aws (built from the
+ * AWS price list, January 2026) and the SkyPilot catalog; for Azure, the SkyPilot catalog and the
+ * eastus list in Azure/karpenter-provider-azure. No source was found for the Azure v6 rows, which
+ * are unconfirmed: D2pls_v6, D2ps_v6, D4pls_v6, D2als_v6, D2as_v6, D2ls_v6, D2s_v6, F2als_v6 and
+ * F2as_v6. Update the table and this date together.
  */
-export const PRICES_AS_OF = '2025-06';
+export const PRICES_AS_OF = '2026-11';
 export const PRICE_REGIONS: Readonly<Record<CloudProvider, string>> = { aws: 'us-east-1', azure: 'eastus' };
 
 type Row = readonly [
@@ -62,7 +66,7 @@ const ROWS: readonly Row[] = [
   ['azure', 'Standard_D2pls_v6', 'arm64', 2, 2, 4, 0.0672],
   ['azure', 'Standard_D2ps_v6', 'arm64', 2, 2, 8, 0.077],
   ['azure', 'Standard_D4pls_v6', 'arm64', 4, 4, 8, 0.1344],
-  ['azure', 'Standard_D2pls_v5', 'arm64', 2, 2, 4, 0.0678],
+  ['azure', 'Standard_D2pls_v5', 'arm64', 2, 2, 4, 0.068],
   ['azure', 'Standard_D2als_v6', 'x86_64', 2, 1, 4, 0.0846],
   ['azure', 'Standard_D2as_v6', 'x86_64', 2, 1, 8, 0.0946],
   ['azure', 'Standard_D2ls_v6', 'x86_64', 2, 1, 4, 0.0888],
