@@ -1,19 +1,17 @@
 // Runs: start, read, stop, and the hooks the assembly workflow calls.
 import {
   FINISHED_STATUSES,
-  instanceTypesOf,
   type RunConfig,
   type RunView,
   type StartRunResponse,
   type TaskListQuery,
   type TaskListResponse,
-  taskIdOf,
 } from '../shared/contract';
 import { ConflictError, InvalidInputError, NotFoundError, StaleStateError } from './errors';
-import type { Deps, QueueDef, RunRecord, TaskRecord } from './ports';
+import type { Deps, RunRecord, TaskRecord } from './ports';
+import { buildRun } from './run-records';
 import { countsOf, finishedCount, taskView } from './views';
 
-export const DEFAULT_PENDING_TIMEOUT_MINUTES = 30;
 const ACTIVE_STATUSES = ['creating', 'running', 'assembling'];
 
 /** The current (newest) run, or NotFoundError when none was ever started. */
@@ -28,73 +26,6 @@ export async function getRunOrThrow(deps: Deps, runId: number): Promise<RunRecor
   const run = await deps.store.getRun(runId);
   if (!run) throw new NotFoundError(`run ${runId} does not exist`);
   return run;
-}
-
-function buildRun(runId: number, cfg: RunConfig, now: string): { run: RunRecord; tasks: TaskRecord[] } {
-  const queues: QueueDef[] = [];
-  const tasks: TaskRecord[] = [];
-  const maxAttempts = cfg.max_attempts ?? 1;
-  for (const { provider, instance_type } of instanceTypesOf(cfg)) {
-    const base = tasks.length;
-    queues.push({ provider, instance_type, base, count: cfg.runs_per_instance_type });
-    for (let r = 1; r <= cfg.runs_per_instance_type; r++) {
-      const index = tasks.length;
-      tasks.push({
-        run_id: runId,
-        index,
-        id: taskIdOf(runId, index),
-        provider,
-        instance_type,
-        run: r,
-        status: 'pending',
-        attempt: 0,
-        max_attempts: maxAttempts,
-        gen: 0,
-        runner_id: null,
-        claimed_at: null,
-        heartbeat_at: null,
-        heartbeat_status: null,
-        heartbeat_message: null,
-        current_benchmark: null,
-        progress_pct: null,
-        finished_at: null,
-        error_type: null,
-        error_message: null,
-        s3_result_key: null,
-        s3_error_key: null,
-        debug_mode: false,
-        active: false,
-      });
-    }
-  }
-  const run: RunRecord = {
-    run_id: runId,
-    status: 'creating',
-    config: cfg,
-    ruby_version: cfg.ruby_version,
-    runs_per_instance_type: cfg.runs_per_instance_type,
-    max_attempts: maxAttempts,
-    pending_timeout_minutes: cfg.pending_timeout_minutes ?? DEFAULT_PENDING_TIMEOUT_MINUTES,
-    total: tasks.length,
-    queues,
-    created_at: now,
-    finished_at: null,
-    stopped: false,
-    next: {},
-    verified: {},
-    retry: {},
-    no_runner: {},
-    running: new Set(),
-    completed: new Set(),
-    failed: new Set(),
-    cancelled: new Set(),
-    archive_key: null,
-    assembly_error: null,
-    assembly_started_at: null,
-    assembly_attempt: 0,
-    execution_started: false,
-  };
-  return { run, tasks };
 }
 
 /**
@@ -129,25 +60,40 @@ export async function startRun(deps: Deps, cfg: RunConfig): Promise<StartRunResp
     runId = latest + 1; // two runs started within one second
   }
   const { run, tasks } = buildRun(runId, cfg, nowDate.toISOString());
+  const raced = (): ConflictError =>
+    new ConflictError('run_in_progress', `another run started at the same time as run ${runId}; try again`);
   try {
     await deps.store.createRun(run);
   } catch (err) {
-    if (err instanceof StaleStateError) throw new InvalidInputError([`run_id: run ${runId} already exists`]);
-    throw err;
+    if (!(err instanceof StaleStateError)) throw err;
+    // an id the client chose is its mistake; an id taken from the clock means a concurrent start won
+    if (cfg.run_id === undefined) throw raced();
+    throw new InvalidInputError([`run_id: run ${runId} already exists`]);
   }
   try {
     await deps.store.acquirePointer(runId);
   } catch (err) {
     await deps.store.deleteRun(runId);
-    if (err instanceof StaleStateError) {
-      throw new ConflictError(
-        'run_in_progress',
-        `another run started at the same time as run ${runId}; try again`,
-      );
-    }
+    throw err instanceof StaleStateError ? raced() : err;
+  }
+  // The reaper resumes a run left `creating` (a write below failed, or this Lambda died), so it
+  // must be switched on before those writes. If it cannot be, the start is undone.
+  try {
+    await deps.schedule.setEnabled(true);
+  } catch (err) {
+    await deps.store.releasePointer(runId);
+    await deps.store.deleteRun(runId);
     throw err;
   }
-  await finishCreating(deps, run, tasks);
+  try {
+    await finishCreating(deps, run, tasks);
+  } catch (err) {
+    if (!(err instanceof StaleStateError)) throw err;
+    throw new ConflictError(
+      'run_in_progress',
+      `run ${runId} was stopped while its tasks were being created; it ends cancelled with no results`,
+    );
+  }
   return {
     run_id: runId,
     tasks_created: tasks.length,
@@ -162,7 +108,11 @@ export async function startRun(deps: Deps, cfg: RunConfig): Promise<StartRunResp
   };
 }
 
-/** Writes the tasks and opens the run for claims. Idempotent: the reaper resumes a run left `creating`. */
+/**
+ * Writes the tasks and opens the run for claims. Idempotent: the reaper resumes a run left `creating`.
+ * A StaleStateError means the run was stopped meanwhile. The schedule is switched on again at the
+ * end: a reaper pass that read the previous, ended run may have switched it off during the start.
+ */
 export async function finishCreating(deps: Deps, run: RunRecord, tasks?: TaskRecord[]): Promise<void> {
   await deps.store.putTasks(tasks ?? buildRun(run.run_id, run.config, run.created_at).tasks);
   await deps.store.setRunStatus(run.run_id, ['creating'], 'running');
@@ -377,12 +327,21 @@ export async function reassembleRun(deps: Deps): Promise<{ message: string; run_
   if (pointer?.run_id !== run.run_id)
     throw new NotFoundError(`run ${run.run_id} is no longer the current run`);
   const attempt = run.assembly_attempt + 1;
-  const again = await deps.store.setRunStatus(run.run_id, ['assembly_failed'], 'assembling', {
-    assembly_attempt: attempt,
-    assembly_started_at: deps.clock().toISOString(),
-    execution_started: false,
-    assembly_error: null,
-  });
+  let again: RunRecord;
+  try {
+    again = await deps.store.setRunStatus(run.run_id, ['assembly_failed'], 'assembling', {
+      assembly_attempt: attempt,
+      assembly_started_at: deps.clock().toISOString(),
+      execution_started: false,
+      assembly_error: null,
+    });
+  } catch (err) {
+    if (!(err instanceof StaleStateError)) throw err;
+    throw new ConflictError(
+      'run_in_progress',
+      `assembly of run ${run.run_id} was just started again by another request; watch GET /run`,
+    );
+  }
   await deps.schedule.setEnabled(true);
   await triggerAssembly(deps, again);
   return { message: `assembly of run ${run.run_id} started again (attempt ${attempt})`, run_id: run.run_id };

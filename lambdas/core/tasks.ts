@@ -249,7 +249,13 @@ export async function completeTask(
   const fence = fenceOf(req);
   // The hot path is one HEAD and one conditional write; the task is read only to explain a refusal.
   if (!(await deps.results.exists(key))) {
-    if (!(await deps.store.getTask(runId, index))) throw new NotFoundError(`task ${taskId} does not exist`);
+    // a task this runner no longer holds (reaped, cancelled, someone else's) is refused for that
+    const { task, error } = await refusal(deps, taskId, fence);
+    const held =
+      (task.status === 'claimed' || task.status === 'running') &&
+      task.runner_id === fence.runner_id &&
+      (fence.attempt === undefined || fence.attempt === task.attempt);
+    if (!held) throw error;
     throw new ConflictError(
       'result_not_uploaded',
       `task ${taskId} has no result at ${key}: upload result.tar.gz to the presigned URL first`,
@@ -281,7 +287,14 @@ export async function failTask(deps: Deps, taskId: number, req: FailRequest): Pr
   const fence = fenceOf(req);
   const current = await deps.store.getTask(runId, index);
   if (!current) throw new NotFoundError(`task ${taskId} does not exist`);
-  if (current.status === 'failed' && current.runner_id === req.runner_id) {
+  // A repeat of this runner's own fail (its answer was lost) succeeds; a fail after the reaper or a
+  // stop ended the task is refused below, so the runner learns its report was not recorded.
+  if (
+    current.status === 'failed' &&
+    current.runner_id === req.runner_id &&
+    current.error_type === req.error_type &&
+    (req.attempt === undefined || req.attempt === current.attempt)
+  ) {
     await settleFinished(deps, current);
     return { message: `task ${taskId} failed` };
   }

@@ -1,0 +1,125 @@
+// Starts, stops, re-assemblies and late reports that race each other or fail midway: each answers a
+// 4xx that says what happened (never a 500), and no run is left where nothing will move it on.
+import { reap } from '../../../lambdas/core/reaper';
+import { failAssembly, getRunOrThrow, startRun, stopRun } from '../../../lambdas/core/runs';
+import { claimTask } from '../../../lambdas/core/tasks';
+import type { RunConfig } from '../../../lambdas/shared/contract';
+import { client, OPERATOR } from '../../helpers/api';
+import { type CoreHarness, startCore } from './core-helpers';
+
+const cfg: RunConfig = { ruby_version: '3.4.7', runs_per_instance_type: 2, local: ['a'] };
+let h: CoreHarness;
+beforeEach(async () => {
+  h = await startCore();
+});
+afterEach(() => h.stack.stop());
+
+const scheduleOn = (): boolean => (h.deps.schedule as unknown as { enabled: boolean }).enabled;
+
+it('a start whose task writes fail leaves the reaper on, and the reaper opens the run a minute later', async () => {
+  const real = h.deps.store.putTasks.bind(h.deps.store);
+  h.deps.store.putTasks = async () => {
+    throw new Error('injected: BatchWriteItem throttled');
+  };
+  await expect(startRun(h.deps, cfg)).rejects.toThrow('injected');
+  h.deps.store.putTasks = real;
+  const pointer = await h.deps.store.getPointer();
+  const runId = pointer?.run_id as number;
+  expect((await getRunOrThrow(h.deps, runId)).status).toBe('creating');
+  expect(scheduleOn()).toBe(true);
+
+  h.advance(61_000);
+  const report = await reap(h.deps);
+  expect(report.actions).toContain('resumed a run left creating');
+  expect((await getRunOrThrow(h.deps, runId)).status).toBe('running');
+  const claim = await claimTask(h.deps, { provider: 'local', instance_type: 'a', runner_id: 'r1' }, runId);
+  expect(claim.status).toBe('assigned');
+});
+
+it('a start whose schedule cannot be switched on is undone: the next start succeeds', async () => {
+  const real = h.deps.schedule.setEnabled.bind(h.deps.schedule);
+  h.deps.schedule.setEnabled = async () => {
+    throw new Error('injected: EnableRule throttled');
+  };
+  await expect(startRun(h.deps, cfg)).rejects.toThrow('injected');
+  h.deps.schedule.setEnabled = real;
+  const again = await startRun(h.deps, cfg);
+  expect((await getRunOrThrow(h.deps, again.run_id)).status).toBe('running');
+});
+
+it('a stop while the start is still writing tasks: the start answers 409, the run is stopped', async () => {
+  const real = h.deps.store.putTasks.bind(h.deps.store);
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  h.deps.store.putTasks = async (tasks) => {
+    await gate;
+    return real(tasks);
+  };
+  const start = startRun(h.deps, cfg).then(
+    () => 'started',
+    (err: Error & { code?: string }) => `${err.name} ${err.code}: ${err.message}`,
+  );
+  while (!(await h.deps.store.getPointer())?.active) await new Promise((r) => setTimeout(r, 10));
+  const stop = await stopRun(h.deps);
+  release();
+  expect(await start).toMatch(/^ConflictError run_in_progress: run \d+ was stopped while its tasks/);
+  const run = await getRunOrThrow(h.deps, stop.run_id);
+  expect(run).toMatchObject({ status: 'assembling', stopped: true });
+  expect(h.assembly.starts).toEqual([String(stop.run_id)]);
+});
+
+it('two concurrent starts without run_id: one 201, the other 409 run_in_progress', async () => {
+  const api = client(h.stack.apiUrl);
+  const answers = await Promise.all([api.start({}), api.start({})]);
+  const statuses = answers.map((a) => a.status).sort();
+  expect(statuses).toEqual([201, 409]);
+  expect(answers.find((a) => a.status === 409)?.body).toMatchObject({
+    error: 'run_in_progress',
+    message: expect.stringMatching(/started at the same time/),
+  });
+});
+
+it('concurrent POST /run/assemble: one starts the assembly, the others answer 409', async () => {
+  const { run_id } = await startRun(h.deps, cfg);
+  await stopRun(h.deps);
+  await failAssembly(h.deps, run_id, 'injected: the archive write failed');
+  const api = client(h.stack.apiUrl);
+  const answers = await Promise.all(
+    [1, 2, 3].map(() => api.call('POST', '/run/assemble', { key: OPERATOR })),
+  );
+  expect(answers.map((a) => a.status).sort()).toEqual([202, 409, 409]);
+  expect(h.assembly.starts).toEqual([String(run_id), `${run_id}-2`]);
+});
+
+it('a late fail or complete from a runner the reaper already failed answers 409 task_finished', async () => {
+  const { run_id } = await startRun(h.deps, cfg);
+  const claim = await claimTask(h.deps, { provider: 'local', instance_type: 'a', runner_id: 'r1' }, run_id);
+  if (claim.status !== 'assigned') throw new Error(`expected a task, got ${claim.status}`);
+  const id = claim.task.id;
+  h.advance(h.deps.settings.heartbeatTimeoutSeconds * 1000 + 10_000);
+  expect((await reap(h.deps)).reaped).toEqual([id]);
+
+  const api = client(h.stack.apiUrl);
+  const fail = await api.fail(id, 'r1', 'benchmark_failed', { debug_mode: true });
+  expect(fail.status).toBe(409);
+  expect(fail.body).toMatchObject({ error: 'task_finished' });
+  const complete = await api.complete(id, 'r1');
+  expect(complete.status).toBe(409);
+  expect(complete.body).toMatchObject({ error: 'task_finished' });
+
+  const task = (await h.allTasks(run_id)).find((t) => t.id === id);
+  expect(task).toMatchObject({ status: 'failed', error_type: 'heartbeat_timeout', debug_mode: false });
+});
+
+it("a repeat of a runner's own fail still succeeds (its first answer was lost)", async () => {
+  const { run_id } = await startRun(h.deps, cfg);
+  const claim = await claimTask(h.deps, { provider: 'local', instance_type: 'a', runner_id: 'r1' }, run_id);
+  if (claim.status !== 'assigned') throw new Error(`expected a task, got ${claim.status}`);
+  const api = client(h.stack.apiUrl);
+  const extra = { attempt: claim.task.attempt };
+  const first = await api.fail(claim.task.id, 'r1', 'benchmark_failed', extra);
+  const repeat = await api.fail(claim.task.id, 'r1', 'benchmark_failed', extra);
+  expect([first.status, repeat.status]).toEqual([200, 200]);
+});
