@@ -147,6 +147,8 @@ export function itemToTask(item: Item): TaskRecord {
     error_message: str(item.error_message),
     s3_result_key: str(item.s3_result_key),
     s3_error_key: str(item.s3_error_key),
+    requeued_at: str(item.requeued_at),
+    refunds: Number(item.refunds ?? 0),
     debug_mode: item.debug_mode === true,
     active: item[ACTIVE_INDEX.pk] !== undefined,
   };

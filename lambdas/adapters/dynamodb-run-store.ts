@@ -320,11 +320,17 @@ export class DynamoRunStore implements RunStore {
     runId: number,
     index: number,
     expect: { status: TaskStatus[]; gen: number; fence?: Fence | null; heartbeatAt?: string | null },
-    fields: { error_type?: string | null; error_message?: string | null },
+    fields: {
+      requeued_at: string;
+      error_type?: string | null;
+      error_message?: string | null;
+      refund?: boolean;
+    },
   ): Promise<TaskRecord | undefined> {
     const e = new Expr()
       .set('status', 'pending')
       .set('runner_id', null)
+      .set('requeued_at', fields.requeued_at)
       .set('last_error_type', fields.error_type ?? null)
       .set('last_error_message', fields.error_message ?? null)
       .set(ACTIVE_INDEX.pk, keys.activePartition(runId))
@@ -332,6 +338,7 @@ export class DynamoRunStore implements RunStore {
       .add('gen', 1)
       .whenIn('status', expect.status)
       .whenEq('gen', expect.gen);
+    if (fields.refund) e.add('attempt', -1).add('refunds', 1);
     this.fence(e, expect.fence ?? null);
     if (expect.heartbeatAt !== undefined) e.whenEq('heartbeat_at', expect.heartbeatAt);
     const out = await this.update(keys.task(runId, index), e);

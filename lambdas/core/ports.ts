@@ -73,6 +73,10 @@ export interface TaskRecord {
   error_message: string | null;
   s3_result_key: string | null;
   s3_error_key: string | null;
+  /** when the task last went back to pending for a retry: the reaper's clock for `no_runner` */
+  requeued_at: string | null;
+  /** claims given back by the reaper because their runner never heartbeated (bounded) */
+  refunds: number;
   debug_mode: boolean;
   /** in the sparse `active` index: the reaper looks at it */
   active: boolean;
@@ -185,12 +189,20 @@ export interface RunStore {
     fields: FinishFields,
     opts?: { from?: TaskStatus[]; heartbeatAt?: string | null },
   ): Promise<TaskRecord | undefined>;
-  /** Back to pending for another attempt (or after a stranded claim): gen + 1, stays active. */
+  /**
+   * Back to pending for another attempt (or after a stranded claim): gen + 1, stays active.
+   * `refund` gives back the attempt of a claim that never started (its runner never heartbeated).
+   */
   requeueTask(
     runId: number,
     index: number,
     expect: { status: TaskStatus[]; gen: number; fence?: Fence | null; heartbeatAt?: string | null },
-    fields: { error_type?: string | null; error_message?: string | null },
+    fields: {
+      requeued_at: string;
+      error_type?: string | null;
+      error_message?: string | null;
+      refund?: boolean;
+    },
   ): Promise<TaskRecord | undefined>;
   /** Leaves the sparse index: the run item now reflects this task's state. */
   clearActive(runId: number, index: number, expectStatus: TaskStatus): Promise<void>;

@@ -3,7 +3,9 @@
 // - fails (or requeues, when attempts remain) tasks whose heartbeat is older than the timeout;
 // - finishes the bookkeeping of any transition whose handler died between its two writes;
 // - requeues a task whose claim took a ticket but died before writing the task;
-// - fails a queue nobody ever claimed from within `pending_timeout_minutes` as `no_runner`;
+// - gives back the attempt of a claim whose runner never heartbeated (its claim answer was lost);
+// - fails a queue nobody ever claimed from within `pending_timeout_minutes` as `no_runner`, and a
+//   retry nobody took within that time once no runner of its queue is left;
 // - drains the run, restarts an assembly that never started, resumes a run left `creating`.
 import { FINISHED_STATUSES, RETRYABLE_ERROR_TYPES, type TaskCounts } from '../shared/contract';
 import { StaleStateError } from './errors';
@@ -23,6 +25,9 @@ export interface ReapReport {
   /** the run's counts as this pass found them (queue depth for metrics) */
   counts: TaskCounts | null;
 }
+
+/** How often one task's claim is given back before a silent runner counts as a failed attempt. */
+export const MAX_REFUNDS = 2;
 
 const ageSeconds = (now: Date, iso: string | null): number =>
   iso ? (now.getTime() - Date.parse(iso)) / 1000 : Number.POSITIVE_INFINITY;
@@ -99,8 +104,9 @@ export async function reap(deps: Deps): Promise<ReapReport> {
     else if (t.status === 'pending') await repairRequeue(deps, run, t, report);
   }
   await dropStaleRetryEntries(deps, run, active);
-  await repairStrandedTickets(deps, run, report);
+  await repairStrandedTickets(deps, run, now, report);
   await failUnclaimedQueues(deps, run, now, report);
+  await failUntakenRetries(deps, run, active, now, report);
   const fresh = await deps.store.getRun(run.run_id);
   if (fresh) await drainIfFinished(deps, fresh);
   return report;
@@ -122,13 +128,24 @@ async function reapIfSilent(
     return;
   }
   const message = `no heartbeat from runner ${t.runner_id ?? '?'} for over ${deps.settings.heartbeatTimeoutSeconds} s (last at ${last ?? 'never'})`;
-  if (RETRYABLE_ERROR_TYPES.includes('heartbeat_timeout') && t.attempt < t.max_attempts) {
+  // A claim never followed by a heartbeat never started: its runner most likely never got the
+  // answer (a lost response, then a retried claim that took another task). It costs no attempt.
+  const neverStarted = t.status === 'claimed' && t.heartbeat_at === t.claimed_at;
+  const refund = neverStarted && t.refunds < MAX_REFUNDS;
+  if (refund || (RETRYABLE_ERROR_TYPES.includes('heartbeat_timeout') && t.attempt < t.max_attempts)) {
     // conditional on the heartbeat not having moved since we read it
     const requeued = await deps.store.requeueTask(
       run.run_id,
       t.index,
       { status: ['claimed', 'running'], gen: t.gen, heartbeatAt: t.heartbeat_at },
-      { error_type: 'heartbeat_timeout', error_message: message },
+      {
+        requeued_at: now.toISOString(),
+        error_type: 'heartbeat_timeout',
+        error_message: refund
+          ? `runner ${t.runner_id ?? '?'} claimed the task at ${t.claimed_at} but never sent a heartbeat (its claim answer was probably lost); requeued without using an attempt`
+          : message,
+        refund,
+      },
     );
     if (requeued) {
       await settleRequeued(deps, requeued);
@@ -158,7 +175,12 @@ async function reapIfSilent(
 async function repairRequeue(deps: Deps, run: RunRecord, t: TaskRecord, report: ReapReport): Promise<void> {
   const q = queueKey(t);
   if ((run.retry[q] ?? []).includes(retryEntry(t.gen, t.index))) return;
-  const requeued = await deps.store.requeueTask(run.run_id, t.index, { status: ['pending'], gen: t.gen }, {});
+  const requeued = await deps.store.requeueTask(
+    run.run_id,
+    t.index,
+    { status: ['pending'], gen: t.gen },
+    { requeued_at: t.requeued_at ?? deps.clock().toISOString() },
+  );
   if (requeued) {
     await settleRequeued(deps, requeued);
     report.requeued.push(t.id);
@@ -178,7 +200,12 @@ async function dropStaleRetryEntries(deps: Deps, run: RunRecord, active: TaskRec
  * known to have reached their task; the ones issued since are checked here, and a task still
  * pending under its first generation is requeued (its claimer died, or will lose on `gen`).
  */
-async function repairStrandedTickets(deps: Deps, run: RunRecord, report: ReapReport): Promise<void> {
+async function repairStrandedTickets(
+  deps: Deps,
+  run: RunRecord,
+  now: Date,
+  report: ReapReport,
+): Promise<void> {
   for (const q of run.queues) {
     const k = queueKey(q);
     if (run.no_runner[k]) continue;
@@ -191,7 +218,12 @@ async function repairStrandedTickets(deps: Deps, run: RunRecord, report: ReapRep
     );
     for (const t of tasks) {
       if (t.status !== 'pending' || t.gen !== 0) continue;
-      const requeued = await deps.store.requeueTask(run.run_id, t.index, { status: ['pending'], gen: 0 }, {});
+      const requeued = await deps.store.requeueTask(
+        run.run_id,
+        t.index,
+        { status: ['pending'], gen: 0 },
+        { requeued_at: now.toISOString() },
+      );
       if (requeued) {
         await settleRequeued(deps, requeued);
         report.requeued.push(t.id);
@@ -224,5 +256,42 @@ async function failUnclaimedQueues(deps: Deps, run: RunRecord, now: Date, report
       );
       if (failed) await deps.store.clearActive(run.run_id, i, 'failed');
     }
+  }
+}
+
+/**
+ * A retry waits for a runner of its instance type. While one of that queue's tasks is claimed or
+ * running, a runner is alive and will take it when it is free; once none is and the retry has
+ * waited `pending_timeout_minutes`, nobody is left (the VMs died or left), and it fails as
+ * `no_runner` so the run can drain.
+ */
+async function failUntakenRetries(
+  deps: Deps,
+  run: RunRecord,
+  active: TaskRecord[],
+  now: Date,
+  report: ReapReport,
+): Promise<void> {
+  const busy = new Set(active.filter((t) => t.status === 'claimed' || t.status === 'running').map(queueKey));
+  const limit = run.pending_timeout_minutes * 60;
+  for (const t of active) {
+    if (t.status !== 'pending' || t.requeued_at === null || busy.has(queueKey(t))) continue;
+    if (ageSeconds(now, t.requeued_at) < limit) continue;
+    const failed = await deps.store.finishTask(
+      run.run_id,
+      t.index,
+      null,
+      {
+        status: 'failed',
+        finished_at: now.toISOString(),
+        error_type: 'no_runner',
+        error_message: `requeued at ${t.requeued_at} for another attempt, but no ${t.instance_type} runner was left to take it within ${run.pending_timeout_minutes} minutes`,
+      },
+      { from: ['pending'] },
+    );
+    if (!failed) continue; // a runner claimed it meanwhile
+    await deps.store.takeRetry(run.run_id, queueKey(t), retryEntry(t.gen, t.index));
+    await settleFinished(deps, failed);
+    report.reaped.push(t.id);
   }
 }

@@ -40,6 +40,8 @@ export function buildRun(
         error_message: null,
         s3_result_key: null,
         s3_error_key: null,
+        requeued_at: null,
+        refunds: 0,
         debug_mode: false,
         active: false,
       });

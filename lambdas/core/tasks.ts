@@ -18,7 +18,7 @@ import {
   type UploadUrlsRequest,
 } from '../shared/contract';
 import { ConflictError, InvalidInputError, NotFoundError, TransientError } from './errors';
-import { type Deps, type Fence, queueKey, type RunRecord, type TaskRecord } from './ports';
+import { type Deps, type Fence, type QueueDef, queueKey, type RunRecord, type TaskRecord } from './ports';
 import { drainIfFinished, getRunOrThrow } from './runs';
 import { retryEntry, splitRetryEntry } from './views';
 
@@ -91,15 +91,24 @@ export async function claimTask(deps: Deps, req: ClaimRequest, pathRunId?: numbe
       continue;
     }
     if ((run.next[queue] ?? q.base) < q.base + q.count) continue; // tickets left: the run only just opened
-    // Only a retry could still bring work to this instance type; with one attempt nothing can.
-    const unfinished = Array.from({ length: q.count }, (_, i) => q.base + i).some(
-      (i) => !run.completed.has(i) && !run.failed.has(i) && !run.cancelled.has(i),
-    );
-    if (run.max_attempts > 1 && unfinished)
-      return { status: 'wait', retry_after_seconds: deps.settings.waitRetrySeconds };
+    if (mayComeBack(run, q)) return { status: 'wait', retry_after_seconds: deps.settings.waitRetrySeconds };
     return { status: 'done' };
   }
   return { status: 'wait', retry_after_seconds: 1 };
+}
+
+/**
+ * Whether a task of this queue may still be requeued, so a runner should wait rather than leave.
+ * A task claimed but not yet running may be one whose claim answer was lost, or whose ticket never
+ * reached its task: the reaper requeues it, and someone must be left to take it. With retries, any
+ * unfinished task may come back.
+ */
+function mayComeBack(run: RunRecord, q: QueueDef): boolean {
+  for (let i = q.base; i < q.base + q.count; i++) {
+    if (run.completed.has(i) || run.failed.has(i) || run.cancelled.has(i)) continue;
+    if (run.max_attempts > 1 || !run.running.has(i)) return true;
+  }
+  return false;
 }
 
 function assigned(task: TaskRecord, run: RunFacts, urls: PresignedUrls): ClaimResponse {
@@ -315,7 +324,7 @@ export async function failTask(deps: Deps, taskId: number, req: FailRequest): Pr
       runId,
       index,
       { status: ['claimed', 'running'], gen: current.gen, fence },
-      fields,
+      { ...fields, requeued_at: deps.clock().toISOString() },
     );
     if (requeued) {
       await settleRequeued(deps, requeued);

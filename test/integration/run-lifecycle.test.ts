@@ -102,7 +102,10 @@ it('fences heartbeats and completes by runner and attempt, and counts a repeated
 it('answers done to an instance type with nothing left, so its VMs can power off early', () =>
   withStack(async (_s, api) => {
     const { run_id } = (await api.start({ runs_per_instance_type: 1, local: ['a', 'b'] })).body;
-    assigned(await api.claim(run_id, 'a', 'r1'));
+    const id = assigned(await api.claim(run_id, 'a', 'r1')).task.id;
+    // claimed but not started: r1 may never have got the answer, so r2 stays to take it back
+    expect((await api.claim(run_id, 'a', 'r2')).body).toMatchObject({ status: 'wait' });
+    expect((await api.heartbeat(id, 'r1')).body).toEqual({ action: 'continue' });
     expect((await api.claim(run_id, 'a', 'r2')).body).toEqual({ status: 'done' });
     expect((await api.claim(run_id, 'zzz', 'r3')).body).toEqual({ status: 'done' });
     expect((await api.claim(run_id, 'b', 'r4', 'aws')).body).toEqual({ status: 'done' });

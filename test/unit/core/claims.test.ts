@@ -147,9 +147,14 @@ describe('a fail and the reaper requeue one task at once (the reaper caught the 
         run_id,
         index,
         { status: ['claimed'], gen: 0, fence },
-        {},
+        { requeued_at: new Date().toISOString() },
       );
-      const byReaper = await h.deps.store.requeueTask(run_id, index, { status: ['pending'], gen: 1 }, {});
+      const byReaper = await h.deps.store.requeueTask(
+        run_id,
+        index,
+        { status: ['pending'], gen: 1 },
+        { requeued_at: new Date().toISOString() },
+      );
       if (!byFail || !byReaper) throw new Error('both requeues should have applied');
       const settle = { fail: byFail, reaper: byReaper };
       for (const who of order) await settleRequeued(h.deps, settle[who]);

@@ -2,7 +2,7 @@
 // 4xx that says what happened (never a 500), and no run is left where nothing will move it on.
 import { reap } from '../../../lambdas/core/reaper';
 import { failAssembly, getRunOrThrow, startRun, stopRun } from '../../../lambdas/core/runs';
-import { claimTask } from '../../../lambdas/core/tasks';
+import { claimTask, heartbeat } from '../../../lambdas/core/tasks';
 import type { RunConfig } from '../../../lambdas/shared/contract';
 import { client, OPERATOR } from '../../helpers/api';
 import { type CoreHarness, startCore } from './core-helpers';
@@ -98,6 +98,7 @@ it('a late fail or complete from a runner the reaper already failed answers 409 
   const claim = await claimTask(h.deps, { provider: 'local', instance_type: 'a', runner_id: 'r1' }, run_id);
   if (claim.status !== 'assigned') throw new Error(`expected a task, got ${claim.status}`);
   const id = claim.task.id;
+  await heartbeat(h.deps, id, { runner_id: 'r1', status: 'running' });
   h.advance(h.deps.settings.heartbeatTimeoutSeconds * 1000 + 10_000);
   expect((await reap(h.deps)).reaped).toEqual([id]);
 

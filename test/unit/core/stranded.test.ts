@@ -1,0 +1,118 @@
+// Tasks that could be stranded with nobody left to run them: a claim whose answer was lost, a claim
+// whose task write failed on the last ticket, a retry whose runners all died. Each ends with the task
+// run or failed and the run drained, never waiting forever.
+import { MAX_REFUNDS, reap } from '../../../lambdas/core/reaper';
+import { getRunOrThrow, startRun } from '../../../lambdas/core/runs';
+import { claimTask, completeTask, heartbeat } from '../../../lambdas/core/tasks';
+import type { ClaimResponse, RunConfig } from '../../../lambdas/shared/contract';
+import { type CoreHarness, startCore } from './core-helpers';
+
+let h: CoreHarness;
+beforeEach(async () => {
+  h = await startCore();
+});
+afterEach(() => h.stack.stop());
+
+const cfg = (extra: Partial<RunConfig> = {}): RunConfig => ({
+  ruby_version: '3.4.7',
+  runs_per_instance_type: 2,
+  local: ['a'],
+  ...extra,
+});
+const claim = (runId: number, runner: string): Promise<ClaimResponse> =>
+  claimTask(h.deps, { provider: 'local', instance_type: 'a', runner_id: runner }, runId);
+const taskOf = (c: ClaimResponse) => {
+  if (c.status !== 'assigned') throw new Error(`expected a task, got ${JSON.stringify(c)}`);
+  return c.task;
+};
+const finish = async (runId: number, id: number, runner: string): Promise<void> => {
+  await h.uploadResult(runId, id);
+  await completeTask(h.deps, id, { runner_id: runner });
+};
+const pastHeartbeatTimeout = (): void => h.advance(h.deps.settings.heartbeatTimeoutSeconds * 1000 + 5_000);
+
+it('a claim whose answer was lost is given back without using an attempt, and the waiting runner runs it', async () => {
+  const { run_id } = await startRun(h.deps, cfg());
+  const lost = taskOf(await claim(run_id, 'r1')); // the answer never reached r1
+  const second = taskOf(await claim(run_id, 'r1')); // r1 retried its claim and got the other task
+  await heartbeat(h.deps, second.id, { runner_id: 'r1', status: 'running' });
+  await finish(run_id, second.id, 'r1');
+  // no tickets left, but a task is claimed and not started: r1 must not leave
+  expect(await claim(run_id, 'r1')).toMatchObject({ status: 'wait' });
+
+  pastHeartbeatTimeout();
+  expect((await reap(h.deps)).requeued).toEqual([lost.id]);
+  const again = taskOf(await claim(run_id, 'r1'));
+  expect(again).toMatchObject({ id: lost.id, attempt: 1 });
+  await heartbeat(h.deps, again.id, { runner_id: 'r1', status: 'running', attempt: 1 });
+  await finish(run_id, again.id, 'r1');
+  expect(await getRunOrThrow(h.deps, run_id)).toMatchObject({ status: 'assembling' });
+  expect(await claim(run_id, 'r1')).toEqual({ status: 'done' });
+});
+
+it(`gives a silent claim back at most ${MAX_REFUNDS} times, then fails it as heartbeat_timeout`, async () => {
+  const { run_id } = await startRun(h.deps, cfg({ runs_per_instance_type: 1 }));
+  for (let round = 0; round < MAX_REFUNDS; round++) {
+    taskOf(await claim(run_id, `r${round}`));
+    pastHeartbeatTimeout();
+    expect((await reap(h.deps)).requeued).toHaveLength(1);
+  }
+  const last = taskOf(await claim(run_id, 'rlast'));
+  expect(last.attempt).toBe(1);
+  pastHeartbeatTimeout();
+  expect((await reap(h.deps)).reaped).toEqual([last.id]);
+  const [task] = await h.allTasks(run_id);
+  expect(task).toMatchObject({ status: 'failed', error_type: 'heartbeat_timeout', refunds: MAX_REFUNDS });
+  expect((await getRunOrThrow(h.deps, run_id)).status).toBe('assembling');
+});
+
+it('a claim whose task write failed on the last ticket keeps the runner waiting until the reaper requeues it', async () => {
+  const { run_id } = await startRun(h.deps, cfg());
+  const first = taskOf(await claim(run_id, 'r1'));
+  const real = h.deps.store.claimTask.bind(h.deps.store);
+  h.deps.store.claimTask = async () => {
+    throw new Error('injected: the task write was throttled');
+  };
+  await expect(claim(run_id, 'r2')).rejects.toThrow('injected');
+  h.deps.store.claimTask = real;
+  await heartbeat(h.deps, first.id, { runner_id: 'r1', status: 'running' });
+  await finish(run_id, first.id, 'r1');
+  expect(await claim(run_id, 'r2')).toMatchObject({ status: 'wait' });
+
+  h.advance(60_000);
+  expect((await reap(h.deps)).requeued).toHaveLength(1);
+  const stranded = taskOf(await claim(run_id, 'r2'));
+  await heartbeat(h.deps, stranded.id, { runner_id: 'r2', status: 'running' });
+  await finish(run_id, stranded.id, 'r2');
+  expect((await getRunOrThrow(h.deps, run_id)).status).toBe('assembling');
+});
+
+it('a retry waits while a runner of its type is busy, and fails as no_runner once none is left', async () => {
+  const { run_id } = await startRun(h.deps, cfg({ max_attempts: 2, pending_timeout_minutes: 10 }));
+  const dies = taskOf(await claim(run_id, 'r1'));
+  const busy = taskOf(await claim(run_id, 'r2'));
+  await heartbeat(h.deps, dies.id, { runner_id: 'r1', status: 'running' });
+  const beat = () => heartbeat(h.deps, busy.id, { runner_id: 'r2', status: 'running' });
+  await beat();
+
+  // r1's VM dies: its task is requeued for attempt 2; r2 is still busy with a long task
+  h.advance(h.deps.settings.heartbeatTimeoutSeconds * 1000 - 5_000);
+  await beat();
+  h.advance(10_000);
+  expect((await reap(h.deps)).requeued).toEqual([dies.id]);
+  for (let minute = 0; minute < 15; minute++) {
+    h.advance(60_000);
+    await beat();
+    expect((await reap(h.deps)).reaped).toEqual([]);
+  }
+  // r2 finishes and its VM is gone too: nobody is left to take the retry
+  await finish(run_id, busy.id, 'r2');
+  h.advance(60_000);
+  expect((await reap(h.deps)).reaped).toEqual([dies.id]);
+  const task = (await h.allTasks(run_id)).find((t) => t.id === dies.id);
+  expect(task).toMatchObject({ status: 'failed', error_type: 'no_runner' });
+  expect(task?.error_message).toMatch(/no a runner was left to take it within 10 minutes/);
+  const run = await getRunOrThrow(h.deps, run_id);
+  expect(run.status).toBe('assembling');
+  expect(run.retry).toEqual({ 'local:a': [] });
+});
