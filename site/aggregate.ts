@@ -60,13 +60,24 @@ export interface AggregateOptions {
 const key = (exe: string, type: string, bench: string): string => `${exe}\u0000${type}\u0000${bench}`;
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-function collect(tasks: TaskResult[]): { values: Map<string, RunValue[]>; failed: Map<string, number[]> } {
+function collect(
+  tasks: TaskResult[],
+  warnings: string[],
+): { values: Map<string, RunValue[]>; failed: Map<string, number[]> } {
   const values = new Map<string, RunValue[]>();
   const failed = new Map<string, number[]>();
   for (const t of tasks) {
-    if (t.outcome !== 'completed' || !t.output) continue;
+    // A task whose every benchmark failed has no values, but its failures are listed.
+    if ((t.outcome !== 'completed' && t.outcome !== 'benchmarks_failed') || !t.output) continue;
     const siblingBusy = t.meta?.sibling_busy === true;
     for (const s of t.output.samples) {
+      if (!(s.meanMs > 0) || !Number.isFinite(s.meanMs)) {
+        // The parsers drop these already; a time that is not positive has no ratio to compare.
+        warnings.push(
+          `${t.folder}/${t.output.source}: benchmark "${s.bench}" of ${s.exe} has a mean of ${s.meanMs} ms; left out`,
+        );
+        continue;
+      }
       const k = key(s.exe, t.instanceType, s.bench);
       const list = values.get(k) ?? [];
       list.push({ run: t.run, ms: s.meanMs, rssMiB: s.rssMiB, iterStddevPct: s.iterStddevPct, siblingBusy });
@@ -118,7 +129,8 @@ function cellOf(
 }
 
 export function aggregate(run: LoadedRun, opts: AggregateOptions = {}): Aggregate {
-  const { values, failed } = collect(run.tasks);
+  const warnings: string[] = [];
+  const { values, failed } = collect(run.tasks, warnings);
   const split = (k: string): [string, string, string] => k.split('\u0000') as [string, string, string];
   const cells: Cell[] = [];
   const failures: BenchFailure[] = [];
@@ -146,7 +158,6 @@ export function aggregate(run: LoadedRun, opts: AggregateOptions = {}): Aggregat
   const benchmarks: Record<string, string[]> = {};
   for (const exe of executables) benchmarks[exe] = [...(benches.get(exe) ?? [])].sort(byName);
   const instanceTypes = [...new Set(run.tasks.map((t) => t.instanceType))].sort(byName);
-  const warnings: string[] = [];
   const rankings = executables.map((exe) =>
     rankInstanceTypes(
       exe,

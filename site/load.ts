@@ -77,9 +77,29 @@ async function fillFromFolder(task: TaskResult, dir: string, warnings: string[])
   task.output = parseOutputFiles({ json, txt, where });
   warnings.push(...task.output.warnings);
   if (task.output.samples.length === 0 && task.outcome === 'completed') {
-    task.outcome = 'missing';
-    task.reason = 'no benchmark result could be read from its output (see the warnings)';
+    const { failed, warnings: problems } = task.output;
+    if (failed.length > 0) {
+      // The task ran; ruby-bench printed N/A for each benchmark. Aggregation still lists them.
+      task.outcome = 'benchmarks_failed';
+      task.reason =
+        problems.length === 0
+          ? `every benchmark failed (N/A in ruby-bench's output): ${failedNames(failed)}`
+          : `every benchmark failed or could not be read: ${failedNames(failed)} failed (N/A), the rest are in the warnings`;
+    } else {
+      task.outcome = 'missing';
+      task.reason =
+        problems.length === 0
+          ? 'its output lists no benchmark'
+          : 'no benchmark result could be read from its output (see the warnings)';
+    }
   }
+}
+
+function failedNames(failed: Array<{ exe: string; bench: string }>): string {
+  const names = [...new Set(failed.map((f) => f.bench))];
+  return names.length > 10
+    ? `${names.slice(0, 10).join(', ')} and ${names.length - 10} more`
+    : names.join(', ');
 }
 
 function newTask(folder: string, instanceType: string, run: number, mt: ManifestTask | null): TaskResult {

@@ -27,7 +27,14 @@ export interface ParsedOutput {
   warnings: string[];
 }
 
-export type TaskOutcome = 'completed' | 'failed' | 'cancelled' | 'missing' | 'unfinished';
+/** `benchmarks_failed`: the task completed, but ruby-bench printed N/A for every benchmark. */
+export type TaskOutcome =
+  | 'completed'
+  | 'benchmarks_failed'
+  | 'failed'
+  | 'cancelled'
+  | 'missing'
+  | 'unfinished';
 
 /** One task of the run: a `<instance_type>-<run>` folder, a manifest entry, or both. */
 export interface TaskResult {

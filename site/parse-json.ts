@@ -1,6 +1,7 @@
 // Reads ruby-bench's output.json: `{metadata: {exe: "ruby -v"}, raw_data: {exe: {bench: {bench:
 // [seconds...], rss_samples, rss, ...}}}}`. Per-iteration data makes it the richest source.
 import type { BenchSample, ParsedOutput } from './model';
+import { tooFastWarning } from './parse-table';
 
 const MIB = 1024 * 1024;
 
@@ -48,6 +49,7 @@ export function parseOutputJson(text: string, file = 'output.json'): JsonParse {
       out.warnings.push(`${file}: the data of executable "${exe}" is not an object; skipped`);
       continue;
     }
+    const tooFast: string[] = [];
     for (const [bench, entry] of Object.entries(benches)) {
       const times = isRecord(entry) ? numbers(entry.bench) : null;
       if (!isRecord(entry) || !times || times.length === 0) {
@@ -55,17 +57,22 @@ export function parseOutputJson(text: string, file = 'output.json'): JsonParse {
         continue;
       }
       const mean = meanOf(times);
+      if (mean <= 0) {
+        tooFast.push(bench);
+        continue;
+      }
       const variance = times.reduce((a, t) => a + (t - mean) ** 2, 0) / times.length; // population form, as ruby-bench prints it
       const sample: BenchSample = {
         exe,
         bench,
         meanMs: mean * 1000,
-        iterStddevPct: mean > 0 ? (Math.sqrt(variance) / mean) * 100 : null,
+        iterStddevPct: (Math.sqrt(variance) / mean) * 100,
         iterations: times.length,
         rssMiB: rssMiB(entry),
       };
       out.samples.push(sample);
     }
+    if (tooFast.length > 0) out.warnings.push(tooFastWarning(file, exe, tooFast));
   }
   return { ok: true, output: out };
 }

@@ -68,6 +68,20 @@ interface TableContext {
   out: ParsedOutput;
   seen: Set<string>;
   warn: (w: string) => void;
+  /** Per executable, benchmarks whose mean reads 0.0 ms. */
+  tooFast: Map<string, string[]>;
+}
+
+/**
+ * The warning for benchmarks whose mean is 0 ms: ruby-bench prints one decimal, so a very fast
+ * benchmark reads 0.0, which has no ratio to compare; such benchmarks are left out of the results.
+ */
+export function tooFastWarning(file: string, exe: string, benches: string[]): string {
+  const which =
+    benches.length === 1
+      ? `benchmark "${benches[0]}"`
+      : `${benches.length} benchmarks (${benches.map((b) => `"${b}"`).join(', ')})`;
+  return `${file}: ${which} of ${exe} took 0.0 ms on average, too fast to measure at ruby-bench's 0.1 ms precision; left out of the results and the ranking`;
 }
 
 function readRow(cells: string[], exes: ExeColumns[], ctx: TableContext): void {
@@ -94,6 +108,10 @@ function readRow(cells: string[], exes: ExeColumns[], ctx: TableContext): void {
       ctx.warn(`could not read the ${col.exe} time "${cell}" of benchmark "${bench}"`);
       continue;
     }
+    if (time.mean <= 0) {
+      ctx.tooFast.set(col.exe, [...(ctx.tooFast.get(col.exe) ?? []), bench]);
+      continue;
+    }
     const legacyPct = col.stddev === null ? null : parseNumber(cells[col.stddev]);
     const rss = col.rss === null ? null : parseTimeCell(cells[col.rss] ?? '');
     const sample: BenchSample = {
@@ -111,7 +129,12 @@ function readRow(cells: string[], exes: ExeColumns[], ctx: TableContext): void {
 /** Parses the text of an output.txt. `file` names it in warnings. */
 export function parseOutputTxt(text: string, file = 'output.txt'): ParsedOutput {
   const out: ParsedOutput = { source: 'output.txt', executables: {}, samples: [], failed: [], warnings: [] };
-  const ctx: TableContext = { out, seen: new Set(), warn: (w) => out.warnings.push(`${file}: ${w}`) };
+  const ctx: TableContext = {
+    out,
+    seen: new Set(),
+    warn: (w) => out.warnings.push(`${file}: ${w}`),
+    tooFast: new Map(),
+  };
   const lines = text.split(/\r?\n/);
   let tables = 0;
   let i = 0;
@@ -141,5 +164,6 @@ export function parseOutputTxt(text: string, file = 'output.txt'): ParsedOutput 
     i = end + 1;
   }
   if (tables === 0) ctx.warn('no ruby-bench results table found');
+  for (const [exe, benches] of ctx.tooFast) out.warnings.push(tooFastWarning(file, exe, benches));
   return out;
 }

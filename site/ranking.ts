@@ -38,6 +38,8 @@ function runLogMeans(cells: Map<string, Cell>, common: string[]): number[] {
   const perRun = new Map<number, number[]>();
   for (const bench of common) {
     for (const r of cells.get(bench)?.runs ?? []) {
+      // A run without a usable (positive) time lacks this benchmark, so it is not counted below.
+      if (!(r.ms > 0) || !Number.isFinite(r.ms)) continue;
       const logs = perRun.get(r.run) ?? [];
       logs.push(Math.log(r.ms));
       perRun.set(r.run, logs);
@@ -80,11 +82,22 @@ export function rankInstanceTypes(
       warnings.push(`${exe}: no benchmark was completed on every instance type, so there is no ranking`);
     return empty;
   }
-  const gm = new Map(types.map((t) => [t, geomean(common.map((b) => byType.get(t)!.get(b)!.meanMs))]));
-  let baseline = types.reduce((slow, t) => (gm.get(t)! > gm.get(slow)! ? t : slow));
+  const gm = new Map<string, number>();
+  for (const t of types) {
+    const g = geomean(common.map((b) => byType.get(t)!.get(b)!.meanMs));
+    if (g !== null) gm.set(t, g);
+    else {
+      // The parsers leave 0 ms out already; this keeps NaN and Infinity off the page regardless.
+      warnings.push(`${exe}: ${t} has a mean time of 0 ms or less on a compared benchmark; not ranked`);
+      unranked.push(t);
+    }
+  }
+  const ranked = types.filter((t) => gm.has(t));
+  if (ranked.length === 0) return empty;
+  let baseline = ranked.reduce((slow, t) => (gm.get(t)! > gm.get(slow)! ? t : slow));
   let baselineChosen: Ranking['baselineChosen'] = 'slowest';
   if (opts.baseline !== undefined) {
-    if (byType.has(opts.baseline)) {
+    if (gm.has(opts.baseline)) {
       baseline = opts.baseline;
       baselineChosen = 'given';
     } else {
@@ -94,7 +107,7 @@ export function rankInstanceTypes(
     }
   }
   const baseLogs = runLogMeans(byType.get(baseline)!, common);
-  const rows: RankRow[] = types.map((t) => {
+  const rows: RankRow[] = ranked.map((t) => {
     const relSpeed = gm.get(baseline)! / gm.get(t)!;
     const logs = runLogMeans(byType.get(t)!, common);
     const price = opts.prices?.[t] ?? null;

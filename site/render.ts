@@ -35,6 +35,7 @@ function summary(input: PageInput): string {
     [
       'tasks',
       `${run.tasks.length} (${count('completed')} with results, ${count('failed')} failed, ` +
+        (count('benchmarks_failed') ? `${count('benchmarks_failed')} with every benchmark failed, ` : '') +
         `${count('cancelled')} cancelled, ${count('missing') + count('unfinished')} missing or unfinished)`,
     ],
   ];

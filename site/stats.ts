@@ -11,7 +11,9 @@ export function sampleStddev(xs: readonly number[]): number | null {
   return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
 }
 
-export function geomean(xs: readonly number[]): number {
+/** Geometric mean of positive numbers; null when there are none or one is 0, negative or not finite. */
+export function geomean(xs: readonly number[]): number | null {
+  if (xs.length === 0 || xs.some((x) => !(x > 0) || !Number.isFinite(x))) return null;
   return Math.exp(mean(xs.map(Math.log)));
 }
 

@@ -56,7 +56,7 @@ svg .axis { stroke: var(--line); }
 svg .ref { stroke: var(--hl); stroke-dasharray: 4 3; }
 .warnings { border-left: 4px solid #e0a36d; padding: 2px 14px; background: #fff8f1; }
 .warnings li { font-family: ui-monospace, monospace; font-size: 12px; }
-.outcome-failed, .outcome-missing, .outcome-unfinished { color: var(--warn); font-weight: 600; }
+.outcome-failed, .outcome-benchmarks_failed, .outcome-missing, .outcome-unfinished { color: var(--warn); font-weight: 600; }
 .outcome-cancelled { color: var(--muted); font-weight: 600; }
 footer { padding: 16px 24px; color: var(--muted); border-top: 1px solid var(--line); }
 `;

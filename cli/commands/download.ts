@@ -19,7 +19,10 @@ export function register(program: Command): void {
     )
     .argument('<run-id>', 'the run id (unix seconds), as `benchfleet status` shows it')
     .option('--bucket <name>', 'results bucket (default: ResultsBucket in .benchfleet/outputs.json)')
-    .option('--results-dir <dir>', 'where results/<run-id>/ goes (default: results)')
+    .option(
+      '--results-dir <dir>',
+      'where results/<run-id>/ goes (default: results, or BENCHFLEET_RESULTS_DIR)',
+    )
     .option('--json', 'print {run_id, results_dir, files, site} as JSON')
     .action(
       action('download', async (id: string, flags: DownloadFlags) => {

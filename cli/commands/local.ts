@@ -11,7 +11,7 @@ import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/s
 import type { RunView } from '../../lambdas/shared/contract';
 import { createRunner, type RunnerHandle } from '../../runner/agent';
 import { loadRunConfig } from '../config';
-import { ApiClient } from '../lib/api';
+import { ApiClient, ApiError } from '../lib/api';
 import { action, CliError } from '../lib/errors';
 import { printJson } from '../lib/options';
 import { summaryLine, watchRun } from '../lib/progress';
@@ -72,7 +72,10 @@ export function register(program: Command): void {
     .option('--runner-key <key>', 'runner key (env BENCHFLEET_RUNNER_KEY; generated when absent)')
     .option('--heartbeat-timeout-s <s>', 'fail tasks silent for this long', '120')
     .option('--reaper-interval-s <s>', 'how often the reaper runs', '60')
-    .option('--results-dir <dir>', 'where results/<run-id>/ goes', 'results')
+    .option(
+      '--results-dir <dir>',
+      'where results/<run-id>/ goes (default: results, or BENCHFLEET_RESULTS_DIR)',
+    )
     .option('--slots <n>', 'slots per local runner: a number, auto (one per vCPU) or cores', 'auto')
     .option(
       '--synthetic-size <n>',
@@ -147,12 +150,7 @@ async function oneRun(
   dataDir: string,
 ): Promise<void> {
   const api = new ApiClient({ url: stack.apiUrl, key: async () => stack.operatorKey });
-  const started = await api.startRun({ ...config, run_id: config.run_id ?? Math.floor(Date.now() / 1000) });
-  const runId = started.run_id;
-  const types = config.local ?? [];
-  say(
-    `\n== run ${runId}: ${started.tasks_created} tasks on ${types.length} local instance type(s), ${flags.workload} workload ==`,
-  );
+  const { runId, types } = await startOrResume(api, flags, config, dataDir);
   if (flags.workload === 'synthetic')
     say(
       '  (synthetic: built-in micro-benchmarks timed in Node, not ruby-bench; use --workload docker for the real suite)',
@@ -194,6 +192,48 @@ async function oneRun(
   );
   if (failed > 0) say('  failed tasks and their reasons are listed in the site and in manifest.json');
   if (flags.json) printJson({ run, results: report });
+}
+
+/**
+ * Starts the config's run, or, when the data dir's current run is still `running` or `assembling`
+ * (an earlier `benchfleet local` on it was killed), attaches to that run instead: /run/start would
+ * refuse with run_in_progress. Answers the run id and the instance types to start runners for.
+ */
+async function startOrResume(
+  api: ApiClient,
+  flags: LocalFlags,
+  config: ReturnType<typeof loadRunConfig>,
+  dataDir: string,
+): Promise<{ runId: number; types: string[] }> {
+  const current = await api.getRun(true).catch((err: unknown) => {
+    if (err instanceof ApiError && err.status === 404) return undefined;
+    throw err;
+  });
+  if (current && (current.status === 'running' || current.status === 'assembling')) {
+    const c = current.tasks;
+    const types =
+      current.status === 'running'
+        ? current.instance_types.filter((t) => t.provider === 'local').map((t) => t.instance_type)
+        : [];
+    say(
+      `\n== resuming run ${current.run_id} from the data dir ${dataDir}: an earlier \`benchfleet local\` left it ${current.status} ==`,
+    );
+    say(
+      `  ${c.completed + c.failed + c.cancelled}/${c.total} tasks finished; ${flags.config} is not used for this run, start it again once this one is done`,
+    );
+    if (c.claimed + c.running > 0)
+      say(
+        `  ${c.claimed + c.running} task(s) were in flight when it stopped: they fail as heartbeat_timeout after --heartbeat-timeout-s (${flags.heartbeatTimeoutS} s) and are retried while attempts remain`,
+      );
+    if (types.length) say(`  ${types.length} local instance type(s), ${flags.workload} workload`);
+    return { runId: current.run_id, types };
+  }
+  const started = await api.startRun({ ...config, run_id: config.run_id ?? Math.floor(Date.now() / 1000) });
+  const types = config.local ?? [];
+  say(
+    `\n== run ${started.run_id}: ${started.tasks_created} tasks on ${types.length} local instance type(s), ${flags.workload} workload ==`,
+  );
+  return { runId: started.run_id, types };
 }
 
 function startLocalRunner(

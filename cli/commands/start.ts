@@ -31,7 +31,10 @@ export function register(program: Command): void {
       '--ssh-public-key <file>',
       'OpenSSH public key for the Azure bastion (default: ~/.ssh/id_ed25519.pub or id_rsa.pub)',
     )
-    .option('--results-dir <dir>', 'where results/<run-id>/ goes (default: results)')
+    .option(
+      '--results-dir <dir>',
+      'where results/<run-id>/ goes (default: results, or BENCHFLEET_RESULTS_DIR)',
+    )
     .option('--api-key <key>', "operator key (default: read from the deployment's Secrets Manager secret)")
     .addHelpText(
       'after',

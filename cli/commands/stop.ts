@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { ApiClient, apiTarget } from '../lib/api';
 import { action } from '../lib/errors';
 import { type ApiCommandFlags, apiOptions, out, printJson } from '../lib/options';
+import { resultsHint } from '../lib/state';
 
 export function register(program: Command): void {
   apiOptions(
@@ -19,7 +20,8 @@ export function register(program: Command): void {
       if (flags.json) return printJson(answer);
       out(answer.message);
       const id = answer.run_id ?? 'RUN_ID';
-      out(`The archive is being built: \`benchfleet watch\`, then \`benchfleet download ${id}\`.`);
+      out('The archive is being built: follow it with `benchfleet watch`.');
+      out(resultsHint(id, api.url));
     }),
   );
 }

@@ -4,6 +4,7 @@ import { ApiClient, apiTarget } from '../lib/api';
 import { action, CliError } from '../lib/errors';
 import { type ApiCommandFlags, apiOptions, out } from '../lib/options';
 import { summaryLine, watchRun } from '../lib/progress';
+import { resultsHint } from '../lib/state';
 
 export function register(program: Command): void {
   apiOptions(
@@ -17,8 +18,7 @@ export function register(program: Command): void {
       const run = await watchRun(api, { json: Boolean(flags.json) });
       if (!flags.json) {
         out(summaryLine(run));
-        if (run.status !== 'assembly_failed')
-          out(`Get the results with \`benchfleet download ${run.run_id}\``);
+        if (run.status !== 'assembly_failed') out(resultsHint(run.run_id, api.url));
       }
       if (run.status === 'assembly_failed') {
         throw new CliError(

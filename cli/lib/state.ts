@@ -70,6 +70,20 @@ export function requireOutputs(): MetaOutputs {
   return outputs;
 }
 
+/**
+ * How to get a finished run's results: `benchfleet download` reads the deployment's results
+ * bucket, so it only works where `.benchfleet/outputs.json` exists; against another API (a local
+ * one, `benchfleet local --serve`) the archive link comes from `benchfleet status` with the key.
+ */
+export function resultsHint(runId: number | string, apiUrl: string): string {
+  if (readOutputs()) return `Get the results with \`benchfleet download ${runId}\``;
+  return (
+    `Get the archive's link with \`benchfleet status --api-url ${apiUrl} --api-key <operator key>\` ` +
+    `(its "archive:" line), unpack it into results/${runId}/ (\`tar -xzf\`) and build the site with ` +
+    `\`benchfleet site results/${runId}\``
+  );
+}
+
 /** What the BenchfleetFleet stack reads through `-c fleetPlan=<file>`. */
 export interface AwsFleetFile {
   runId: number;

@@ -74,6 +74,38 @@ describe('readTarball', () => {
     );
     expect(many).toEqual({ files: [], problems: [], unreadable: 'more than 10 entries' });
   });
+
+  it('does not count a dropped or replaced duplicate against the byte cap', async () => {
+    const limits = { ...DEFAULT_LIMITS, maxTaskBytes: 1000 };
+    // output_001.txt loses to output.txt: its 600 bytes are never kept, so the log still fits.
+    const shadowed = await read(
+      [
+        { name: 'output.txt', data: 'a'.repeat(300) },
+        { name: 'output_001.txt', data: 'b'.repeat(600) },
+        { name: 'logs/run.log', data: 'c'.repeat(600) },
+      ],
+      limits,
+    );
+    expect(shadowed.problems).toEqual([]);
+    expect(shadowed.files.map((f) => [f.name, f.data.byteLength])).toEqual([
+      ['output.txt', 300],
+      ['logs/run.log', 600],
+    ]);
+    // A later meta.json replaces the earlier one: only the kept copy counts.
+    const replaced = await read(
+      [
+        { name: 'meta.json', data: 'm'.repeat(600) },
+        { name: './meta.json', data: 'n'.repeat(700) },
+        { name: 'logs/run.log', data: 'c'.repeat(300) },
+      ],
+      limits,
+    );
+    expect(replaced.problems).toEqual([]);
+    expect(replaced.files.map((f) => [f.name, f.data.toString()[0], f.data.byteLength])).toEqual([
+      ['meta.json', 'n', 700],
+      ['logs/run.log', 'c', 300],
+    ]);
+  });
 });
 
 describe('decideEntry and taskFolder', () => {

@@ -1,7 +1,7 @@
 // `benchfleet download RUN_ID` reads runs/<id>/results.tar.gz with the operator's own AWS
 // credentials (S3 mocked here), unpacks it into results/<id>/ and builds the site; the unpacker
 // refuses entries that would land outside that folder.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
@@ -29,6 +29,19 @@ async function tarGz(
   const chunks: Buffer[] = [];
   for await (const c of p) chunks.push(c as Buffer);
   return gzipSync(Buffer.concat(chunks));
+}
+
+/** The first half of `body`, then the connection drops, as a real download can. */
+function brokenOff(body: Buffer): Readable {
+  let sent = false;
+  return new Readable({
+    read() {
+      if (!sent) {
+        sent = true;
+        this.push(body.subarray(0, Math.floor(body.length / 2)));
+      } else this.destroy(new Error('socket hang up'));
+    },
+  });
 }
 
 const manifest = JSON.stringify({
@@ -106,6 +119,98 @@ describe('unpackArchive', () => {
     expect(res.files).toBe(1);
     expect(readFileSync(join(dir, 'a', 'output.txt'), 'utf8')).toBe('ok');
   });
+
+  /** A complete earlier copy of the run, as a previous download left it. */
+  function previousCopy(dir: string): void {
+    mkdirSync(join(dir, 'site'), { recursive: true });
+    mkdirSync(join(dir, 'old.type-1'), { recursive: true });
+    writeFileSync(join(dir, 'manifest.json'), manifest);
+    writeFileSync(join(dir, 'old.type-1', 'output.txt'), 'old\n');
+    writeFileSync(join(dir, 'site', 'index.html'), '<html>old</html>');
+  }
+
+  it('keeps the previous results when the download breaks off half-way', async () => {
+    const dir = join(box.dir, 'results', '1700000001');
+    previousCopy(dir);
+    const whole = await tarGz([
+      { name: 'new.type-1/output.txt', body: 'x'.repeat(200_000) },
+      { name: 'manifest.json', body: manifest },
+    ]);
+    await expect(unpackArchive(brokenOff(whole), dir)).rejects.toThrow(
+      `socket hang up; the previous results in ${dir} were kept`,
+    );
+    expect(readFileSync(join(dir, 'old.type-1', 'output.txt'), 'utf8')).toBe('old\n');
+    expect(readFileSync(join(dir, 'site', 'index.html'), 'utf8')).toBe('<html>old</html>');
+    expect(existsSync(join(dir, 'manifest.json'))).toBe(true);
+    expect(existsSync(join(dir, 'new.type-1'))).toBe(false);
+    expect(readdirSync(join(box.dir, 'results'))).toEqual(['1700000001']);
+  });
+
+  it('keeps the previous results when the archive is refused', async () => {
+    const dir = join(box.dir, 'results', '1700000001');
+    previousCopy(dir);
+    const bad = await tarGz([
+      { name: 'new.type-1/output.txt', body: 'new' },
+      { name: '../evil.txt', body: 'x' },
+    ]);
+    await expect(unpackArchive(Readable.from([bad]), dir)).rejects.toThrow(
+      /refused; the previous results in .* were kept/,
+    );
+    expect(readFileSync(join(dir, 'old.type-1', 'output.txt'), 'utf8')).toBe('old\n');
+    expect(readdirSync(join(box.dir, 'results'))).toEqual(['1700000001']);
+  });
+
+  it('replaces the previous results only with a complete archive', async () => {
+    const dir = join(box.dir, 'results', '1700000001');
+    previousCopy(dir);
+    const res = await unpackArchive(
+      Readable.from([
+        await tarGz([
+          { name: 'new.type-1/output.txt', body: 'new' },
+          { name: 'manifest.json', body: manifest },
+        ]),
+      ]),
+      dir,
+    );
+    expect(res).toEqual({ dir, files: 2 });
+    expect(readdirSync(dir).sort()).toEqual(['manifest.json', 'new.type-1']);
+    expect(readdirSync(join(box.dir, 'results'))).toEqual(['1700000001']);
+  });
+});
+
+it('a download that breaks off keeps the earlier copy and its site', async () => {
+  const dir = join(box.dir, 'results', '1700000001');
+  mkdirSync(join(dir, 'site'), { recursive: true });
+  writeFileSync(join(dir, 'manifest.json'), manifest);
+  writeFileSync(join(dir, 'site', 'index.html'), '<html>old</html>');
+  const whole = await tarGz([
+    { name: 'c7g.medium-1/output.txt', body: 'y'.repeat(200_000) },
+    { name: 'manifest.json', body: manifest },
+  ]);
+  s3.on(GetObjectCommand).resolves({ Body: brokenOff(whole) as never });
+  const r = await runCli(['download', '1700000001', '--bucket', 'my-results']);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain(`the previous results in ${dir} were kept`);
+  expect(readFileSync(join(dir, 'site', 'index.html'), 'utf8')).toBe('<html>old</html>');
+  expect(readFileSync(join(dir, 'manifest.json'), 'utf8')).toBe(manifest);
+});
+
+it('a second download replaces the first copy and builds its site again', async () => {
+  const dir = join(box.dir, 'results', '1700000001');
+  mkdirSync(join(dir, 'site'), { recursive: true });
+  writeFileSync(join(dir, 'site', 'index.html'), '<html>old</html>');
+  writeFileSync(join(dir, 'stale.txt'), 'from the first copy');
+  const body = await tarGz([
+    { name: 'manifest.json', body: manifest },
+    { name: 'c7g.medium-1/output.txt', body: 'fib 1.0\n' },
+  ]);
+  s3.on(GetObjectCommand).resolves({ Body: Readable.from([body]) as never });
+  const r = await runCli(['download', '1700000001', '--bucket', 'my-results', '--json']);
+  expect(r.code).toBe(0);
+  expect(JSON.parse(r.stdout)).toMatchObject({ results_dir: dir, site_error: null });
+  expect(existsSync(join(dir, 'stale.txt'))).toBe(false);
+  expect(readFileSync(join(dir, 'site', 'index.html'), 'utf8')).not.toBe('<html>old</html>');
+  expect(readdirSync(join(box.dir, 'results'))).toEqual(['1700000001']);
 });
 
 it('deploy runs cdk deploy of the meta stack and prints its outputs', async () => {

@@ -1,4 +1,6 @@
 // status, watch and stop against the real local API stack.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
 import { runCli, type Sandbox, sandbox } from './helpers';
 
@@ -54,7 +56,9 @@ it('status, stop and watch follow a run to its end', async () => {
 
   const stop = await runCli(['stop', '--api-key', OPERATOR]);
   expect(stop.code).toBe(0);
-  expect(stop.stdout).toContain(`benchfleet download ${runId}`);
+  // No deployment here, so no `benchfleet download` (it reads the AWS results bucket).
+  expect(stop.stdout).not.toContain('benchfleet download');
+  expect(stop.stdout).toContain(`benchfleet status --api-url ${stack.apiUrl} --api-key <operator key>`);
 
   const watch = await runCli(['watch', '--json']);
   expect(watch.code).toBe(0);
@@ -63,4 +67,50 @@ it('status, stop and watch follow a run to its end', async () => {
     .split('\n')
     .map((l) => JSON.parse(l) as { status: string });
   expect(views.at(-1)?.status).toBe('cancelled');
+});
+
+it('watch says how to get the results: `download` only where a deployment is recorded', async () => {
+  const res = await fetch(`${stack.apiUrl}/run/start`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      ruby_version: '3.4.7',
+      runs_per_instance_type: 1,
+      local: ['local-c'],
+      run_id: Math.floor(Date.now() / 1000) + 100,
+    }),
+  });
+  const { run_id: runId } = (await res.json()) as { run_id: number };
+  expect((await runCli(['stop', '--api-key', OPERATOR])).code).toBe(0);
+
+  // Against a local API (no .benchfleet/outputs.json): `benchfleet download` could not work.
+  const local = await runCli(['watch']);
+  expect(local.code).toBe(0);
+  expect(local.stdout).toContain(`run ${runId} cancelled`);
+  expect(local.stdout).not.toContain('benchfleet download');
+  expect(local.stdout).toContain(
+    `Get the archive's link with \`benchfleet status --api-url ${stack.apiUrl} --api-key <operator key>\``,
+  );
+  expect(local.stdout).toContain(`\`benchfleet site results/${runId}\``);
+
+  // With the deployment's outputs, download is the way.
+  mkdirSync(join(box.dir, '.benchfleet'), { recursive: true });
+  writeFileSync(
+    join(box.dir, '.benchfleet', 'outputs.json'),
+    JSON.stringify({
+      Benchfleet: {
+        ApiUrl: stack.apiUrl,
+        DashboardUrl: 'https://dashboard.example.invalid/',
+        OperatorKeySecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:operator',
+        RunnerKeySecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:runner',
+        ResultsBucket: 'results-bucket',
+        ArtifactBucket: 'artifact-bucket',
+        RunnerArtifactKey: 'runner/runner.js',
+        StateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:assembly',
+      },
+    }),
+  );
+  const deployed = await runCli(['watch']);
+  expect(deployed.code).toBe(0);
+  expect(deployed.stdout).toContain(`Get the results with \`benchfleet download ${runId}\``);
 });

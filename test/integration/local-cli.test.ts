@@ -65,3 +65,18 @@ it('names the file, line and field of a bad config, exits non-zero and starts no
   expect(out.stderr).not.toContain('Benchfleet local mode');
   expect(existsSync(join(dir, 'results'))).toBe(false);
 }, 60_000);
+
+it('puts the results under BENCHFLEET_RESULTS_DIR when --results-dir is not given', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bf-cli-'));
+  const config = join(dir, 'run.json');
+  writeFileSync(config, '{"ruby_version": "3.4.7", "runs_per_instance_type": 1, "local": ["solo"]}\n');
+  const root = join(dir, 'from-env');
+  const out = await runCli(['local', '--config', config, '--synthetic-size', '0', '--json'], {
+    BENCHFLEET_RESULTS_DIR: root,
+  });
+  expect(out.stderr).toContain('== done ==');
+  expect(out.code).toBe(0);
+  const report = JSON.parse(out.stdout) as { run: { run_id: number }; results: { results_dir: string } };
+  expect(report.results.results_dir).toBe(join(root, String(report.run.run_id)));
+  expect(existsSync(join(root, String(report.run.run_id), 'site', 'index.html'))).toBe(true);
+}, 180_000);

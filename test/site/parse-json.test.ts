@@ -81,6 +81,18 @@ describe('output.json of every real fixture', () => {
     ]);
   });
 
+  it('leaves out a benchmark whose iterations all took 0 s, and says so', () => {
+    const parsed = parseOutputJson(
+      JSON.stringify({ raw_data: { ruby: { fib: { bench: [0.5, 1.5] }, nop: { bench: [0, 0] } } } }),
+      'a-1/output.json',
+    );
+    if (!parsed.ok) throw new Error(parsed.reason);
+    expect(parsed.output.samples.map((s) => [s.bench, s.meanMs])).toEqual([['fib', 1000]]);
+    expect(parsed.output.warnings).toEqual([
+      `a-1/output.json: benchmark "nop" of ruby took 0.0 ms on average, too fast to measure at ruby-bench's 0.1 ms precision; left out of the results and the ranking`,
+    ]);
+  });
+
   it.each([
     [
       'truncated',

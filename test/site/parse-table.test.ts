@@ -178,6 +178,28 @@ nbody  fast           5.0 ± 1.0%
     ]);
   });
 
+  it('leaves out benchmarks that read 0.0 ms and names them once per file', () => {
+    const text = `synthetic: SYNTHETIC benchfleet workload
+
+----------  --------------  ---------
+bench       synthetic (ms)  ruby (ms)
+fib             0.0 ± 0.0%  0.0 ± 0.0%
+nbody           0.0 ± 0.0%  2.5 ± 1.0%
+regex           1.2 ± 3.0%  0.0 ± 0.0%
+----------  --------------  ---------
+`;
+    const out = parseOutputTxt(text, 'small.x-1/output.txt');
+    expect(out.samples.map((s) => [s.exe, s.bench, s.meanMs])).toEqual([
+      ['ruby', 'nbody', 2.5],
+      ['synthetic', 'regex', 1.2],
+    ]);
+    expect(out.failed).toEqual([]);
+    expect(out.warnings).toEqual([
+      `small.x-1/output.txt: 2 benchmarks ("fib", "nbody") of synthetic took 0.0 ms on average, too fast to measure at ruby-bench's 0.1 ms precision; left out of the results and the ranking`,
+      `small.x-1/output.txt: 2 benchmarks ("fib", "regex") of ruby took 0.0 ms on average, too fast to measure at ruby-bench's 0.1 ms precision; left out of the results and the ranking`,
+    ]);
+  });
+
   it.each([
     ['empty', ''],
     ['only the version lines', `ruby: ${RUBY_317}\n`],

@@ -184,3 +184,92 @@ describe('edge folders', () => {
     );
   });
 });
+
+describe('benchmarks that read 0.0 ms', () => {
+  const ALL = { binarytrees: 1, fib: 1, nbody: 1, str_concat: 1 };
+  const noNaN = (dir: string): void => {
+    for (const f of ['index.html', 'data.json', 'data.csv']) {
+      const text = readFileSync(join(dir, 'site', f), 'utf8');
+      expect(text).not.toMatch(/NaN|Infinity/);
+    }
+  };
+
+  it('leaves a 0.0 ms benchmark out of its cell and ranks on the rest', async () => {
+    const dir = tempDir();
+    for (const run of [1, 2]) {
+      writeTask(dir, `slow-${run}`, { txt: scaledTxt(ALL) });
+      writeTask(dir, `fast-${run}`, { txt: scaledTxt({ ...ALL, fib: 0, nbody: 0.5 }) });
+    }
+    const site = await buildSite({ resultsDir: dir });
+    noNaN(dir);
+    expect(site.warnings).toContain(
+      `fast-1/output.txt: benchmark "fib" of ruby took 0.0 ms on average, too fast to measure at ruby-bench's 0.1 ms precision; left out of the results and the ranking`,
+    );
+    const data = JSON.parse(readFileSync(join(dir, 'site', 'data.json'), 'utf8'));
+    const [ranking] = data.rankings;
+    expect(ranking.excluded).toEqual([{ bench: 'fib', missingOn: ['fast'] }]);
+    const fast = ranking.rows.find((r: { instanceType: string }) => r.instanceType === 'fast');
+    // nbody twice as fast, binarytrees and str_concat the same: (2 * 1 * 1)^(1/3)
+    expect(fast.relSpeed).toBeCloseTo(Math.cbrt(2), 2);
+  });
+
+  it('builds a page without NaN when every benchmark reads 0.0 ms (local --synthetic-size 0)', async () => {
+    const dir = tempDir();
+    const zero = { binarytrees: 0, fib: 0, nbody: 0, str_concat: 0 };
+    for (const folder of ['small-1', 'small-2', 'big-1']) {
+      writeTask(dir, folder, { txt: scaledTxt(zero), json: scaledJson(zero) });
+    }
+    const site = await buildSite({ resultsDir: dir });
+    noNaN(dir);
+    expect(site.warnings).toContain(
+      `small-1/output.json: 4 benchmarks ("binarytrees", "fib", "nbody", "str_concat") of ruby took 0.0 ms on average, too fast to measure at ruby-bench's 0.1 ms precision; left out of the results and the ranking`,
+    );
+    const run = await loadResults(dir, ['site']);
+    // rack printed N/A: the task ran, yet no benchmark gave a time
+    expect(run.tasks.map((t) => t.outcome)).toEqual([
+      'benchmarks_failed',
+      'benchmarks_failed',
+      'benchmarks_failed',
+    ]);
+  });
+});
+
+describe('a task whose every benchmark failed', () => {
+  const EVERY = ['binarytrees', 'fib', 'nbody', 'str_concat'];
+
+  function allFailedRun(): string {
+    const dir = tempDir();
+    writeTask(dir, 'c7a.large-1', {
+      json: '{"metadata":{"ruby":"ruby 3.1.7p261"},"raw_data":{"ruby":{}}}',
+      txt: scaledTxt({}, EVERY),
+      meta: metaFor('c7a.large', 1),
+    });
+    writeTask(dir, 'm7g.large-1', {
+      json: scaledJson({ fib: 1, nbody: 1 }),
+      txt: scaledTxt({ fib: 1, nbody: 1 }),
+    });
+    writeManifest(dir, [manifestTask('c7a.large', 1), manifestTask('m7g.large', 1)]);
+    return dir;
+  }
+
+  it('gets an outcome of its own that says so, with no warnings pointed at', async () => {
+    const run = await loadResults(allFailedRun());
+    expect(run.warnings).toEqual([]);
+    const task = run.tasks.find((t) => t.folder === 'c7a.large-1')!;
+    expect(task.outcome).toBe('benchmarks_failed');
+    expect(task.reason).toBe(
+      "every benchmark failed (N/A in ruby-bench's output): rack, binarytrees, nbody, fib, str_concat",
+    );
+  });
+
+  it('keeps its failed benchmarks in "Benchmarks that failed"', async () => {
+    const dir = allFailedRun();
+    const site = await buildSite({ resultsDir: dir });
+    const html = readFileSync(site.indexHtml, 'utf8');
+    expect(html).toContain('<td class="outcome-benchmarks_failed">benchmarks_failed</td>');
+    expect(html).not.toContain('see the warnings');
+    for (const bench of ['rack', ...EVERY])
+      expect(html).toContain(`<li>${bench} (ruby) on c7a.large, run 1</li>`);
+    expect(html).toContain('<li>rack (ruby) on m7g.large, run 1</li>');
+  });
+});

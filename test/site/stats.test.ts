@@ -1,4 +1,4 @@
-import { ratioInterval, sampleStddev, tQuantile975 } from '../../site/stats';
+import { geomean, ratioInterval, sampleStddev, tQuantile975 } from '../../site/stats';
 
 describe('statistics of the ranking', () => {
   it('uses the 97.5 % t quantile, rounding degrees of freedom down', () => {
@@ -28,5 +28,13 @@ describe('statistics of the ranking', () => {
 
   it('collapses to the point when no run differs', () => {
     expect(ratioInterval(2, [1, 1, 1], [3, 3])).toEqual({ low: 2, high: 2 });
+  });
+
+  it('has no geometric mean of a zero, negative or missing value (never NaN or Infinity)', () => {
+    expect(geomean([2, 8])).toBeCloseTo(4, 12);
+    expect(geomean([0, 8])).toBeNull();
+    expect(geomean([-1, 8])).toBeNull();
+    expect(geomean([Number.NaN])).toBeNull();
+    expect(geomean([])).toBeNull();
   });
 });

@@ -60,7 +60,16 @@ export async function readTarball(
         entry.resume();
         continue;
       }
-      if (total + size > limits.maxTaskBytes) {
+      const fallback = decision.name !== normalized(name);
+      const prior = kept.get(decision.name);
+      // `output.txt` beats a raw `output_001.txt`; otherwise the later entry wins, as tar does.
+      // Decided before the cap: a dropped entry, or the one a later entry replaces, costs nothing.
+      if (prior && !prior.fallback && fallback) {
+        entry.resume();
+        continue;
+      }
+      const replaced = prior?.data.byteLength ?? 0;
+      if (total - replaced + size > limits.maxTaskBytes) {
         problems.push(`over the ${limits.maxTaskBytes}-byte cap per task: ${decision.name}`);
         entry.resume();
         continue;
@@ -68,12 +77,7 @@ export async function readTarball(
       const chunks: Buffer[] = [];
       for await (const chunk of entry) chunks.push(chunk as Buffer);
       const data = Buffer.concat(chunks);
-      total += data.byteLength;
-      const fallback = decision.name !== normalized(name);
-      const prior = kept.get(decision.name);
-      // `output.txt` beats a raw `output_001.txt`; otherwise the later entry wins, as tar does.
-      if (prior && !prior.fallback && fallback) continue;
-      if (prior) total -= prior.data.byteLength;
+      total += data.byteLength - replaced;
       kept.set(decision.name, { data, fallback });
     }
   } catch (err) {
