@@ -1,5 +1,6 @@
 // The runner: one independent claim loop per slot. `assigned` runs the task, `wait` sleeps the
 // advised time, `done` ends the slot; no answer for --max-retry-s ends it with an error.
+import { setMaxListeners } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { ApiClient, ApiError, NoAnswerError, sleep } from './api-client';
 import { CommandExecutor } from './executors/command';
@@ -30,7 +31,7 @@ export interface RunnerHandle {
   stop(): void;
 }
 
-export function makeExecutor(o: RunnerOptions): Executor {
+export function makeExecutor(o: RunnerOptions, hostId?: string): Executor {
   if (o.executor === 'synthetic') return new SyntheticExecutor({ size: o.syntheticSize });
   if (o.executor === 'command') return new CommandExecutor(o.command ?? '');
   return new DockerExecutor({
@@ -38,12 +39,15 @@ export function makeExecutor(o: RunnerOptions): Executor {
     image: o.image,
     rubyBenchRef: o.rubyBenchRef,
     rubyBenchDir: o.rubyBenchDir,
+    hostId,
   });
 }
 
 export function createRunner(input: RunnerInput): RunnerHandle {
   const o = resolveOptions(input);
   const stopCtl = new AbortController();
+  // every slot's task, API call and PUT listens for the stop: many on a large host, not a leak
+  setMaxListeners(0, stopCtl.signal);
   o.signal?.addEventListener('abort', () => stopCtl.abort(), { once: true });
   if (o.signal?.aborted) stopCtl.abort();
   const log = createLogger({ json: o.json, debug: o.debug, write: o.logWrite });
@@ -59,10 +63,21 @@ async function run(o: RunnerOptions, log: Logger, stop: AbortSignal): Promise<Ru
   const slots = planSlots(topo, o.slots);
   const hostId = o.hostId ?? (await detectHostId(o.provider));
   await mkdir(o.workDir, { recursive: true });
-  const api = new ApiClient({ apiUrl: o.apiUrl, apiKey: o.apiKey, log, maxRetryS: o.maxRetryS });
+  // the stop cuts API retries short (STOP_BUDGET_S), so a complete or fail retried on 5xx still ends in time
+  const api = new ApiClient({
+    apiUrl: o.apiUrl,
+    apiKey: o.apiKey,
+    log,
+    maxRetryS: o.maxRetryS,
+    signal: stop,
+    stopBudgetS: o.stopBudgetS,
+  });
+  const executor = makeExecutor(o, hostId);
+  // before the first claim: containers a crashed runner left would share the slots' CPUs
+  await executor.prepare?.(log);
   const deps: TaskDeps = {
     api,
-    executor: makeExecutor(o),
+    executor,
     facts: hostFacts(topo),
     log,
     workDir: o.workDir,

@@ -38,8 +38,50 @@ export interface ApiClientOptions {
   maxRetryS: number;
   /** Per-request timeout in milliseconds. */
   requestTimeoutMs?: number;
-  /** Retries stop early when this aborts (SIGTERM). */
+  /**
+   * The runner's stop (SIGTERM). Once it fires, a call's remaining retries and its request in flight
+   * get at most STOP_BUDGET_S more (counted from the stop, or from the call's start if it came after):
+   * the host has seconds to live, and a fail or complete should still get through in them.
+   */
   signal?: AbortSignal;
+  /** Test hook: STOP_BUDGET_S otherwise. */
+  stopBudgetS?: number;
+}
+
+/** What an API call, or a result PUT, may still take once the runner is told to stop, in seconds. */
+export const STOP_BUDGET_S = 20;
+/** Node's timers cannot wait longer than 2^31-1 ms (about 24.8 days); a longer delay fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Aborts `graceMs` after `stop` fires (or after it is created, if `stop` already has), so work in
+ * flight at a shutdown gets a short grace instead of its full timeout. `at` is that moment (epoch ms;
+ * Infinity until the stop). Call dispose() when the work is over.
+ */
+export class StopCap {
+  readonly signal: AbortSignal;
+  at = Number.POSITIVE_INFINITY;
+  private readonly ctl = new AbortController();
+  private timer?: NodeJS.Timeout;
+  private readonly onStop = (): void => {
+    this.at = Date.now() + this.graceMs;
+    this.timer = setTimeout(
+      () => this.ctl.abort(new Error(`cut short ${this.graceMs / 1000} s after the stop`)),
+      this.graceMs,
+    );
+  };
+  constructor(
+    private readonly stop: AbortSignal | undefined,
+    private readonly graceMs: number,
+  ) {
+    this.signal = this.ctl.signal;
+    if (stop?.aborted) this.onStop();
+    else stop?.addEventListener('abort', this.onStop, { once: true });
+  }
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.stop?.removeEventListener('abort', this.onStop);
+  }
 }
 
 export interface CallOptions {
@@ -47,14 +89,14 @@ export interface CallOptions {
   budgetS?: number;
   /** Treat 404 as "not yet" and retry (claims before the run exists). */
   retry404?: boolean;
-  /** Stops retrying (not the request in flight) when aborted. */
+  /** Stops retrying (not the request in flight) at once when aborted (claims, at a stop). */
   signal?: AbortSignal;
 }
 
 export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
     if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
+    const t = setTimeout(done, Math.min(ms, MAX_TIMER_MS));
     function done(): void {
       clearTimeout(t);
       signal?.removeEventListener('abort', done);
@@ -71,6 +113,11 @@ export const backoffMs = (n: number): number => {
 
 export class ApiClient {
   constructor(private readonly opts: ApiClientOptions) {}
+
+  /** What a call, or a PUT in flight, may still take once the runner is stopping, in seconds. */
+  get stopBudgetS(): number {
+    return this.opts.stopBudgetS ?? STOP_BUDGET_S;
+  }
 
   /** How long a call may go on retrying without an answer (--max-retry-s); uploads use it too. */
   get retryBudgetS(): number {
@@ -112,25 +159,35 @@ export class ApiClient {
     const budgetMs = (co.budgetS ?? this.opts.maxRetryS) * 1000;
     const started = Date.now();
     const url = this.opts.apiUrl.replace(/\/+$/, '') + path;
+    // A stop (SIGTERM) during the call shortens what is left of it to the stop budget.
+    const stop = this.opts.signal;
+    const cap = new StopCap(stop, this.stopBudgetS * 1000);
     let lastProblem = '';
-    for (let n = 0; ; n++) {
-      try {
-        return await this.once(url, body, schema, co);
-      } catch (err) {
-        if (!(err instanceof RetryableError)) throw err;
-        lastProblem = err.message;
+    try {
+      for (let n = 0; ; n++) {
+        try {
+          return await this.once(url, body, schema, co, cap.signal);
+        } catch (err) {
+          if (!(err instanceof RetryableError)) throw err;
+          lastProblem = err.message;
+        }
+        const wait = backoffMs(n);
+        const now = Date.now();
+        const deadline = Math.min(started + budgetMs, cap.at);
+        if (now + wait > deadline || co.signal?.aborted) {
+          const why = cap.at < started + budgetMs ? ' (cut short: the runner is stopping)' : '';
+          throw new NoAnswerError(
+            `POST ${url}: no usable answer after ${n + 1} attempt(s) over ${Math.round((now - started) / 1000)} s${why}; last: ${lastProblem}`,
+          );
+        }
+        if (n === 0 || n % 5 === 0)
+          this.opts.log.warn(`POST ${path} failed, retrying`, { problem: lastProblem });
+        // a stop coming now ends the wait: the next try goes out at once, within the short budget
+        const wake = [co.signal, stop?.aborted ? undefined : stop].filter((x) => x !== undefined);
+        await sleep(wait, wake.length > 1 ? AbortSignal.any(wake) : wake[0]);
       }
-      const wait = backoffMs(n);
-      const elapsed = Date.now() - started;
-      const signal = co.signal ?? this.opts.signal;
-      if (elapsed + wait > budgetMs || signal?.aborted) {
-        throw new NoAnswerError(
-          `POST ${url}: no usable answer after ${n + 1} attempt(s) over ${Math.round(elapsed / 1000)} s; last: ${lastProblem}`,
-        );
-      }
-      if (n === 0 || n % 5 === 0)
-        this.opts.log.warn(`POST ${path} failed, retrying`, { problem: lastProblem });
-      await sleep(wait, signal);
+    } finally {
+      cap.dispose();
     }
   }
 
@@ -139,6 +196,7 @@ export class ApiClient {
     body: unknown,
     schema: z.ZodType<T> | undefined,
     co: CallOptions,
+    stopCap: AbortSignal,
   ): Promise<T> {
     let res: Response;
     let text: string;
@@ -147,7 +205,7 @@ export class ApiClient {
         method: 'POST',
         headers: { authorization: `Bearer ${this.opts.apiKey}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
-        signal: AbortSignal.timeout(this.opts.requestTimeoutMs ?? 30_000),
+        signal: AbortSignal.any([AbortSignal.timeout(this.opts.requestTimeoutMs ?? 30_000), stopCap]),
       });
       text = await res.text();
     } catch (err) {

@@ -3,7 +3,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { PROVIDERS } from '../lambdas/shared/contract';
 import { createRunner, type RunnerResult } from './agent';
-import { DEFAULTS, EXECUTORS, type RunnerInput } from './options';
+import { DEFAULTS, EXECUTORS, MAX_TIMER_S, type RunnerInput, timerLimitText } from './options';
 import type { SlotsSetting } from './topology';
 
 export { createRunner, type RunnerHandle, type RunnerResult, startRunner } from './agent';
@@ -13,12 +13,15 @@ const envName = (flag: string): string =>
   flag === 'api' ? 'BENCHFLEET_API_URL' : `BENCHFLEET_${flag.replace(/-/g, '_').toUpperCase()}`;
 
 const num =
-  (min: number) =>
+  (min: number, max = Number.POSITIVE_INFINITY) =>
   (v: string): number => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`must be a number >= ${min}`);
+    if (n > max) throw new InvalidArgumentError(`${n} is too long: ${timerLimitText}`);
     return n;
   };
+/** Seconds that become a timer's delay: positive, and no longer than a Node timer can wait. */
+const timerSeconds = num(0.01, MAX_TIMER_S);
 const slotsArg = (v: string): SlotsSetting => {
   if (v === 'auto' || v === 'cores') return v;
   const n = Number(v);
@@ -63,9 +66,11 @@ export function buildProgram(): Command {
     .addOption(
       opt('--docker-host <url>', 'Docker engine (unix:///path.sock, tcp://host:port); default DOCKER_HOST'),
     )
-    .addOption(opt('--heartbeat-s <s>', 'seconds between heartbeats', num(0.01)).default(DEFAULTS.heartbeatS))
     .addOption(
-      opt('--task-timeout-s <s>', 'a task running longer fails as timeout', num(0.01)).default(
+      opt('--heartbeat-s <s>', 'seconds between heartbeats', timerSeconds).default(DEFAULTS.heartbeatS),
+    )
+    .addOption(
+      opt('--task-timeout-s <s>', 'a task running longer fails as timeout', timerSeconds).default(
         DEFAULTS.taskTimeoutS,
       ),
     )

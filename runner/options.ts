@@ -39,9 +39,17 @@ export interface RunnerOptions {
   logWrite?: (line: string) => void;
   /** Stops the runner like SIGTERM: in-flight tasks fail as `interrupted`. */
   signal?: AbortSignal;
+  /** Test hook: what API calls and PUTs in flight may still take after a stop (20 s otherwise). */
+  stopBudgetS?: number;
   /** Test hook: a fixed topology instead of sysfs. */
   topology?: CpuTopology;
 }
+
+/**
+ * The longest wait, in seconds, a seconds option may ask for: Node's timers hold at most 2^31-1 ms
+ * (about 24.8 days) and fire after 1 ms when given more, which would time every task out at once.
+ */
+export const MAX_TIMER_S = 2147483;
 
 export const DEFAULT_SHUTDOWN_COMMAND = 'shutdown -h now';
 
@@ -69,12 +77,20 @@ export function resolveOptions(input: RunnerInput): RunnerOptions {
   if (!/^https?:\/\//.test(o.apiUrl)) throw new Error(`--api must be an http(s) URL, got ${o.apiUrl}`);
   if (!(o.heartbeatS > 0)) throw new Error('--heartbeat-s must be positive');
   if (!(o.taskTimeoutS > 0)) throw new Error('--task-timeout-s must be positive');
+  for (const [flag, v] of [
+    ['--heartbeat-s', o.heartbeatS],
+    ['--task-timeout-s', o.taskTimeoutS],
+  ] as const) {
+    if (v > MAX_TIMER_S) throw new Error(`${flag} ${v} is too long: ${timerLimitText}`);
+  }
   if (!(o.maxRetryS >= 0)) throw new Error('--max-retry-s must be zero or more');
   if (typeof o.slots === 'number' && (!Number.isInteger(o.slots) || o.slots < 1 || o.slots > 1024)) {
     throw new Error('--slots must be a whole number from 1, auto or cores');
   }
   return o;
 }
+
+export const timerLimitText = `at most ${MAX_TIMER_S} s (about 24.8 days) is allowed, the longest wait Node's timers can hold`;
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

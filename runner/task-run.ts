@@ -3,6 +3,7 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClaimedTask, HeartbeatStatus, PresignedUrls, RunnerMeta } from '../lambdas/shared/contract';
+import { type AckResult, acknowledge } from './ack';
 import { type ApiClient, ApiError } from './api-client';
 import { ExecError, type ExecResult, type Executor } from './executors/types';
 import { errorText, type Logger } from './log';
@@ -198,6 +199,7 @@ export async function runTask(
     claimUrlsUntil,
     log,
     signal: ctl.signal,
+    stopGraceS: d.api.stopBudgetS,
   };
   // After SIGTERM (even one that comes mid-upload) the host has seconds to live: short budgets so
   // the fail still gets through. Otherwise the result, which may have taken hours, is retried for
@@ -207,9 +209,9 @@ export async function runTask(
     interrupted()
       ? { attempts: 2, budgetS: 0, urlBudgetS: 10 }
       : { attempts: 5, budgetS: kind === 'result' ? d.api.retryBudgetS : 0, urlBudgetS: 120 };
-  const ackBudgetS = (): number | undefined => (interrupted() ? 20 : undefined);
+  // After a stop the API client cuts ack retries short itself (STOP_BUDGET_S): the fail still gets through.
   let outcome: TaskOutcome = 'failed';
-  let acked = false;
+  let ack: AckResult = { kind: 'none', why: 'no report was sent' };
   try {
     if (!failure) {
       setStatus('uploading', 'uploading result.tar.gz');
@@ -221,21 +223,25 @@ export async function runTask(
           reason: `cannot write result.tar.gz: ${errorText(err)}`,
           finished: false,
         }));
-      if (up.ok) {
+      if (up.ok && abortReason === 'cancelled') {
+        // the heartbeat said abort (or 404/409) during the upload: the task is not ours to complete
+        failure = {
+          type: 'cancelled',
+          message: 'the API stopped the task (abort, or it is no longer ours) while its result was uploading',
+        };
+      } else if (up.ok) {
         // Heartbeats go on while complete is retried: the API may be unable to check S3 for a
         // while (5xx), and a silent runner would be reaped as heartbeat_timeout with its result
         // uploaded. They stop with the acknowledgement, or when it is given up.
         hb.acking = true;
-        acked = await acknowledge(log, 'complete', () =>
-          d.api.complete(
-            task.id,
-            { runner_id: runnerId, s3_result_key: up.key, attempt: task.attempt },
-            ackBudgetS(),
-          ),
+        ack = await acknowledge(log, 'complete', task.id, () =>
+          d.api.complete(task.id, { runner_id: runnerId, s3_result_key: up.key, attempt: task.attempt }),
         );
         hb.over = true;
-        outcome = 'completed';
-        log.info(`task ${task.id} completed`, { exit_code: meta.exit_code });
+        if (ack.kind === 'done') {
+          outcome = 'completed';
+          log.info(`task ${task.id} completed`, { exit_code: meta.exit_code });
+        }
       } else {
         // retries cut short by a shutdown or a cancel fail the task as that, not as upload_failed
         const type = up.finished ? 'cancelled' : (abortReason ?? 'upload_failed');
@@ -264,7 +270,7 @@ export async function runTask(
         debug_mode: d.debug,
         attempt: task.attempt,
       };
-      acked = await acknowledge(log, 'fail', () => d.api.fail(task.id, body, ackBudgetS()));
+      ack = await acknowledge(log, 'fail', task.id, () => d.api.fail(task.id, body));
       hb.over = true;
       outcome = 'failed';
     }
@@ -275,8 +281,8 @@ export async function runTask(
     clearTimeout(timeout);
     d.stopSignal.removeEventListener('abort', onStop);
   }
-  if (!acked) {
-    log.error(`the API never acknowledged task ${task.id}; its files stay in ${dir}`);
+  if (ack.kind === 'none') {
+    log.error(`the API never acknowledged task ${task.id}; its files stay in ${dir} (${ack.why})`);
     return { outcome: 'unacknowledged', cleanup: Promise.resolve() };
   }
   if (d.debug && outcome === 'failed') {
@@ -285,24 +291,6 @@ export async function runTask(
   }
   // acknowledged: the files are the API's now, and the slot claims its next task meanwhile
   return { outcome, cleanup: rm(dir, { recursive: true, force: true }).catch(() => undefined) };
-}
-
-/** True when the API gave a definite answer (a 409 task_finished included: it is settled). */
-async function acknowledge(log: Logger, what: string, call: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await call();
-    return true;
-  } catch (err) {
-    if (err instanceof ApiError) {
-      const lvl = err.code === 'task_finished' ? 'info' : 'error';
-      log[lvl](`${what} answered ${err.status} ${err.code}; the server has settled this task`, {
-        problem: err.message,
-      });
-      return true;
-    }
-    log.error(`${what} got no answer: ${errorText(err)}`);
-    return false;
-  }
 }
 
 async function rubyDescription(jsonPath: string | undefined): Promise<string | null> {

@@ -5,7 +5,7 @@
 // result that took hours to make is not thrown away for a minute of S3 or network trouble.
 import { readFile } from 'node:fs/promises';
 import type { PresignedUrls } from '../lambdas/shared/contract';
-import { type ApiClient, ApiError, backoffMs, sleep } from './api-client';
+import { type ApiClient, ApiError, backoffMs, STOP_BUDGET_S, StopCap, sleep } from './api-client';
 import { errorText, type Logger } from './log';
 
 export interface UploadTarget {
@@ -18,8 +18,14 @@ export interface UploadTarget {
   /** When the claim's URLs expire, on this host's clock (claim answer + expires_in_seconds). */
   claimUrlsUntil: number;
   log: Logger;
-  /** Aborting it (shutdown, cancel) ends the retries: no further try once the current one failed. */
+  /**
+   * Aborting it (shutdown, cancel) ends the retries: no further try once the current one failed.
+   * A PUT in flight then gets `stopGraceS` more to finish (from the abort, or from its start if it
+   * began after), not its whole 120 s timeout.
+   */
   signal?: AbortSignal;
+  /** What a PUT in flight may still take after `signal` aborts, in seconds; STOP_BUDGET_S by default. */
+  stopGraceS?: number;
 }
 
 export type UploadOutcome =
@@ -79,19 +85,26 @@ export async function uploadTarball(
     const key = kind === 'result' ? urls.result_key : urls.error_key;
     let refused = false;
     tries++;
+    // a PUT that would finish within the grace is not thrown away at a stop
+    const graceS = t.stopGraceS ?? STOP_BUDGET_S;
+    const cap = new StopCap(t.signal, graceS * 1000);
     try {
       const res = await fetch(url, {
         method: 'PUT',
         headers: { 'content-type': 'application/gzip' },
         body,
-        signal: AbortSignal.timeout(120_000),
+        signal: AbortSignal.any([AbortSignal.timeout(120_000), cap.signal]),
       });
       await res.arrayBuffer().catch(() => undefined);
       if (res.ok) return { ok: true, key };
       last = `HTTP ${res.status}`;
       refused = res.status < 500 && res.status !== 429;
     } catch (err) {
-      last = `network: ${errorText(err)}`;
+      last = cap.signal.aborted
+        ? `the PUT was still going ${graceS} s after the task was stopped`
+        : `network: ${errorText(err)}`;
+    } finally {
+      cap.dispose();
     }
     t.log.warn(`upload of ${kind}.tar.gz failed`, { try: tries, problem: last });
     const wait = backoffMs(tries - 1);

@@ -1,8 +1,7 @@
 // Runs a given shell command in the task's folder, for example a local Ruby with a ruby-bench
 // checkout: `ruby /src/ruby-bench/run_benchmarks.rb --no-sudo --out_path="$BENCHFLEET_OUT_PATH"`.
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { join } from 'node:path';
+import { openLogFiles } from './log-files';
 import { type ExecContext, ExecError, type ExecResult, type Executor } from './types';
 
 export class CommandExecutor implements Executor {
@@ -23,8 +22,7 @@ export class CommandExecutor implements Executor {
     };
     for (const [k, v] of Object.entries(task.ruby_bench_env ?? {})) env[k] = String(v);
     ctx.onStatus('running', 'running the configured command');
-    const stdout = createWriteStream(join(ctx.logsDir, 'stdout.log'));
-    const stderr = createWriteStream(join(ctx.logsDir, 'stderr.log'));
+    const logs = openLogFiles(ctx.logsDir, ctx.log);
     try {
       const code = await new Promise<number>((resolve, reject) => {
         // Own process group, so a timeout or abort kills the whole tree, not just the shell.
@@ -40,10 +38,10 @@ export class CommandExecutor implements Executor {
         // A timeout can fire before the process exists (a slow claim on a busy host).
         if (ctx.signal.aborted) kill();
         child.stdout.on('data', (b: Buffer) => {
-          stdout.write(b);
+          logs.out(b);
           ctx.onStdout(b.toString('utf8'));
         });
-        child.stderr.on('data', (b: Buffer) => stderr.write(b));
+        child.stderr.on('data', (b: Buffer) => logs.err(b));
         child.on('error', (err) =>
           reject(new ExecError('benchmark_failed', `cannot start sh: ${err.message}`)),
         );
@@ -55,7 +53,7 @@ export class CommandExecutor implements Executor {
       });
       return { exitCode: code, image: null, dockerVersion: null, rubyBenchRef: null };
     } finally {
-      await Promise.all([new Promise((r) => stdout.end(r)), new Promise((r) => stderr.end(r))]);
+      await logs.close();
     }
   }
 }

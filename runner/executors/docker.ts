@@ -1,11 +1,10 @@
 // Runs ruby-bench in a container through the Docker Engine API: the image is pulled only when
 // absent (during `provision`), one container per slot pinned to the slot's CPU with cpuset, so
 // ruby-bench itself gets --no-pinning. stdout/stderr go to files; the output folder is a bind mount.
-import { createWriteStream } from 'node:fs';
-import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
-import { errorText } from '../log';
+import { errorText, type Logger } from '../log';
+import { openLogFiles } from './log-files';
 import { type ExecContext, ExecError, type ExecResult, type Executor } from './types';
 
 /** ruby/ruby-bench at the commit the fixtures were recorded with; a run config may pin another. */
@@ -20,6 +19,22 @@ export interface DockerOptions {
   rubyBenchRef?: string;
   /** A local ruby-bench checkout mounted read-only instead of cloning (offline use). */
   rubyBenchDir?: string;
+  /** Labels this runner's containers (`benchfleet.host`), so its start-up sweep spares other runners'. */
+  hostId?: string;
+}
+
+/** Every task container carries this label (the task id): the start-up sweep looks for it. */
+export const TASK_LABEL = 'benchfleet.task';
+const HOST_LABEL = 'benchfleet.host';
+/** An engine that accepts the connection but never answers must not hold the runner's start. */
+const SWEEP_TIMEOUT_MS = 30_000;
+
+function within<T>(ms: number, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the Docker engine did not answer within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 export function dockerClient(host?: string): Docker {
@@ -72,25 +87,30 @@ export class DockerExecutor implements Executor {
         Image: image,
         Cmd: ['sh', '-c', SCRIPT, 'sh', ...(ctx.task.benchmarks ?? [])],
         Env: env,
-        Labels: { 'benchfleet.task': String(ctx.task.id), 'benchfleet.slot': String(ctx.slot.index) },
+        Labels: {
+          [TASK_LABEL]: String(ctx.task.id),
+          'benchfleet.slot': String(ctx.slot.index),
+          ...(this.opts.hostId ? { [HOST_LABEL]: this.opts.hostId } : {}),
+        },
         HostConfig: { CpusetCpus: String(ctx.slot.cpu), Binds: binds, NetworkMode: await this.networkMode() },
       });
     } catch (err) {
       throw new ExecError('docker_error', `cannot create the container: ${errorText(err)}`);
     }
-    const stdout = createWriteStream(join(ctx.logsDir, 'stdout.log'));
-    const stderr = createWriteStream(join(ctx.logsDir, 'stderr.log'));
+    const logs = openLogFiles(ctx.logsDir, ctx.log);
     const outTap = new PassThrough();
+    const errTap = new PassThrough();
     outTap.on('data', (b: Buffer) => {
-      stdout.write(b);
+      logs.out(b);
       ctx.onStdout(b.toString('utf8'));
     });
+    errTap.on('data', (b: Buffer) => logs.err(b));
     const kill = (): void => {
       container.kill().catch(() => undefined); // already gone is fine
     };
     try {
       const stream = await container.attach({ stream: true, stdout: true, stderr: true });
-      this.docker.modem.demuxStream(stream, outTap, stderr);
+      this.docker.modem.demuxStream(stream, outTap, errTap);
       const ended = new Promise((r) => stream.on('end', r));
       ctx.signal.addEventListener('abort', kill, { once: true });
       await container.start();
@@ -109,8 +129,48 @@ export class DockerExecutor implements Executor {
     } finally {
       ctx.signal.removeEventListener('abort', kill);
       await container.remove({ force: true }).catch(() => undefined);
-      await Promise.all([new Promise((r) => stdout.end(r)), new Promise((r) => stderr.end(r))]);
+      await logs.close();
     }
+  }
+
+  /**
+   * Before the first claim: force-removes task containers an earlier run of this runner left behind
+   * (a crash, a power loss, a kill -9 skips the executor's cleanup). They would still be running
+   * ruby-bench pinned to the CPUs the slots are about to use, skewing every new result. Containers
+   * labelled with another host id belong to another runner on the same engine (local mode) and
+   * are left alone. An engine that does not answer is only logged: each task then fails on its own.
+   */
+  async prepare(log: Logger): Promise<void> {
+    let found: Docker.ContainerInfo[];
+    try {
+      found = await within(
+        SWEEP_TIMEOUT_MS,
+        this.docker.listContainers({ all: true, filters: { label: [TASK_LABEL] } }),
+      );
+    } catch (err) {
+      log.warn(`cannot look for containers left by an earlier runner: ${errorText(err)}`);
+      return;
+    }
+    const mine = found.filter((c) => {
+      const host = c.Labels?.[HOST_LABEL];
+      return host === undefined || host === this.opts.hostId;
+    });
+    if (mine.length === 0) return;
+    const removed: string[] = [];
+    for (const c of mine) {
+      try {
+        await within(SWEEP_TIMEOUT_MS, this.docker.getContainer(c.Id).remove({ force: true }));
+        removed.push(`${c.Id.slice(0, 12)} (task ${c.Labels?.[TASK_LABEL]}, ${c.State})`);
+      } catch (err) {
+        log.warn(`cannot remove the orphaned container ${c.Id.slice(0, 12)}: ${errorText(err)}`, {
+          task: c.Labels?.[TASK_LABEL],
+        });
+      }
+    }
+    if (removed.length === 0) return;
+    log.warn(
+      `removed ${removed.length} orphaned task container(s) labelled ${TASK_LABEL}, left by an earlier runner on this host that did not clean up (crash, kill or power loss); they would have kept CPUs busy under the new tasks: ${removed.join(', ')}`,
+    );
   }
 
   private async ensureImage(image: string, ctx: ExecContext): Promise<void> {

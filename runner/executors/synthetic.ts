@@ -1,10 +1,10 @@
 // The built-in workload for local mode, demos and tests: real JavaScript micro-benchmarks, timed in
 // a worker thread (so the heartbeat timer never waits on them), written in ruby-bench's formats
 // and labelled SYNTHETIC everywhere a reader could mistake them for Ruby numbers.
-import { createWriteStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { openLogFiles } from './log-files';
 import { type BenchTimes, formatCsv, formatJson, formatTxt } from './ruby-bench-format';
 import { type ExecContext, ExecError, type ExecResult, type Executor } from './types';
 
@@ -147,10 +147,9 @@ export class SyntheticExecutor implements Executor {
       warmup: Math.min(20, env.WARMUP_ITRS ?? 1),
       bench: Math.max(1, Math.min(50, env.MIN_BENCH_ITRS ?? 3)),
     };
-    const stdout = createWriteStream(join(ctx.logsDir, 'stdout.log'));
-    const stderr = createWriteStream(join(ctx.logsDir, 'stderr.log'));
+    const logs = openLogFiles(ctx.logsDir, ctx.log);
     const emit = (s: string): void => {
-      stdout.write(s);
+      logs.out(s);
       ctx.onStdout(s);
     };
     ctx.onStatus('running', 'synthetic workload (not Ruby)');
@@ -160,7 +159,7 @@ export class SyntheticExecutor implements Executor {
       results = this.opts.size <= 0 ? instant(names, emit) : await runWorker(input, emit, ctx.signal);
       emit(`Total time spent benchmarking: ${Math.round(sum(results))}s\n`);
     } finally {
-      await Promise.all([close(stdout), close(stderr)]);
+      await logs.close();
     }
     const fmt = {
       exe: 'synthetic',
@@ -177,7 +176,6 @@ export class SyntheticExecutor implements Executor {
 
 const sum = (rs: BenchTimes[]): number =>
   rs.reduce((a, r) => a + [...r.warmup, ...r.bench].reduce((x, y) => x + y, 0), 0);
-const close = (s: NodeJS.WritableStream): Promise<void> => new Promise((resolve) => s.end(resolve));
 
 function instant(names: string[], emit: (s: string) => void): BenchTimes[] {
   return names.map((name, i) => {

@@ -35,6 +35,8 @@ export interface Executor {
   /** How many executables ruby-bench will run (its progress counter restarts for each). */
   readonly expectedPasses?: number;
   run(ctx: ExecContext): Promise<ExecResult>;
+  /** Once, before the first claim (the Docker executor removes containers a crashed runner left). */
+  prepare?(log: Logger): Promise<void>;
 }
 
 /** A failure with the error_type the API should record. */

@@ -42,6 +42,10 @@ export class FakeApi {
   putFail?: (key: string) => number | undefined;
   /** complete answers this status (a 5xx: "no answer") instead of recording the task. */
   completeStatus?: number;
+  /** complete answers this error code (with completeStatus, 409 by default) instead. */
+  completeError?: string;
+  /** upload-urls answers this status (a 5xx: "no answer") instead of fresh URLs. */
+  urlsStatus?: number;
   /** fail answers this status (a 5xx: "no answer") instead of recording the task. */
   failStatus?: number;
   /** Delay before answering a PUT, to make the upload phase long enough to observe. */
@@ -133,7 +137,8 @@ export class FakeApi {
     if (req.method === 'PUT' && url.pathname.startsWith('/s3/')) {
       if (url.searchParams.get('gen') === '-1') return { status: 403, body: '<Error>expired</Error>' };
       const key = url.pathname.slice('/s3/'.length);
-      if (this.putDelayMs) await new Promise((r) => setTimeout(r, this.putDelayMs));
+      // unref'd: a PUT the runner gave up on must not hold the test process after stop()
+      if (this.putDelayMs) await new Promise((r) => setTimeout(r, this.putDelayMs).unref());
       const planned = this.putFail?.(key) ?? this.putPlan.shift();
       if (planned !== undefined) return { status: planned, body: '<Error>planned</Error>' };
       this.objects.set(key, raw);
@@ -160,10 +165,14 @@ export class FakeApi {
         this.onHeartbeat?.(t, body as unknown as HeartbeatRequest);
         return { status: 200, body: { action: t.status === 'cancelled' ? 'abort' : 'continue' } };
       case 'upload-urls':
+        if (this.urlsStatus) return { status: this.urlsStatus, body: { error: 'internal', message: 'x' } };
         return t.status === 'claimed' ? { status: 200, body: this.urls(t) } : finished;
       case 'complete':
-        if (this.completeStatus)
-          return { status: this.completeStatus, body: { error: 'internal', message: 'x' } };
+        if (this.completeStatus || this.completeError) {
+          const error = this.completeError ?? 'internal';
+          const status = this.completeStatus ?? 409;
+          return { status, body: { error, message: `planned ${status} ${error}` } };
+        }
         if (t.status !== 'claimed') return finished;
         t.status = 'completed';
         t.complete = body as unknown as CompleteRequest;

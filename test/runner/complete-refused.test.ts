@@ -1,0 +1,82 @@
+// Only a 2xx to complete means this runner completed the task. A task cancelled or reaped while its
+// result was uploading is not counted as completed (a heartbeat's abort skips complete altogether;
+// a 409 other than the API's idempotent repeat-success fails it in the tally), and a complete the
+// API did not accept (result_not_uploaded, 401) is not an acknowledgement: the files stay.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startRunner } from '../../runner/agent';
+import { shouldShutDown } from '../../runner/shutdown';
+import { FakeApi } from './fake-api';
+import { testRunner } from './helpers';
+
+let api: FakeApi;
+afterEach(async () => {
+  await api?.stop();
+});
+
+it('a task cancelled during the result PUT is not completed, and not counted as completed', async () => {
+  api = await new FakeApi({ tasks: 1 }).start();
+  api.putDelayMs = 1500;
+  api.onHeartbeat = (t, hb) => {
+    if (hb.status === 'uploading') api.cancel(t.task.id);
+  };
+  const r = testRunner(api.url, { slots: 1, heartbeatS: 0.2, debug: true, shutdownOnDone: true });
+  const res = await startRunner(r.input);
+  expect(res).toMatchObject({ tasksCompleted: 0, tasksFailed: 1, tasksUnacknowledged: 0 });
+  expect(api.calls.some((c) => c.endsWith('/complete'))).toBe(false);
+  expect(api.tasks[0]?.status).toBe('cancelled');
+  const log = r.lines.join('\n');
+  expect(log).toMatch(
+    /failed: the API stopped the task \(abort, or it is no longer ours\) while its result was uploading/,
+  );
+  expect(log).not.toMatch(/completed \(task=/);
+  // --debug keeps a host whose task did not complete up, as for any failed task
+  expect(log).toMatch(/not shutting down: --debug and 1 task\(s\) failed/);
+  expect(res.shutdownRan).toBe(false);
+});
+
+it.each([
+  ['task_finished', /the server had already finished the task/],
+  ['not_your_task', /reaped and is now held by another runner/],
+  ['stale_attempt', /this attempt was reaped/],
+])('complete answered 409 %s: the task was not completed by this runner', async (code, why) => {
+  api = await new FakeApi({ tasks: 1 }).start();
+  api.completeError = code;
+  const r = testRunner(api.url, { slots: 1 });
+  const res = await startRunner(r.input);
+  expect(res).toMatchObject({ tasksCompleted: 0, tasksFailed: 1, tasksUnacknowledged: 0 });
+  const log = r.lines.join('\n');
+  expect(log).toMatch(
+    new RegExp(`task \\d+ was not completed by this runner: complete answered 409 ${code}`),
+  );
+  expect(log).toMatch(why);
+  expect(log).toMatch(/all slots exited: 0 completed, 1 failed/);
+  expect(
+    shouldShutDown({ shutdownOnDone: true, debug: true, interrupted: false, tasksFailed: res.tasksFailed }),
+  ).toMatchObject({ shutdown: false });
+});
+
+it.each([
+  [409, 'result_not_uploaded', /the API cannot see result\.tar\.gz/],
+  [401, 'unauthorized', /check --api-key/],
+])(
+  'complete answered %d %s: not acknowledged, the files stay and the log says where',
+  async (status, code, hint) => {
+    api = await new FakeApi({ tasks: 1 }).start();
+    api.completeStatus = status;
+    api.completeError = code;
+    const r = testRunner(api.url, { slots: 1 });
+    const res = await startRunner(r.input);
+    expect(res).toMatchObject({ tasksCompleted: 0, tasksFailed: 0, tasksUnacknowledged: 1 });
+    const dirs = readdirSync(r.workDir).filter((d) => d.startsWith('task-'));
+    expect(dirs).toHaveLength(1);
+    expect(existsSync(join(r.workDir, dirs[0] ?? '', 'result.tar.gz'))).toBe(true);
+    const log = r.lines.join('\n');
+    expect(log).toMatch(hint);
+    expect(log).toMatch(
+      new RegExp(
+        `the API never acknowledged task \\d+; its files stay in ${r.workDir}\\S+ \\(complete was refused with ${status} ${code}`,
+      ),
+    );
+  },
+);

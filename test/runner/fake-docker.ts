@@ -1,0 +1,149 @@
+// A stand-in Docker engine over TCP, for what a real engine cannot be made to do on demand (and for
+// machines without one): containers left by a crashed runner, a task whose log files cannot be
+// written. Each started container prints `output` on stdout and stderr, writes an output_001.txt
+// into the folder bound at /results, then exits with 0.
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeContainer {
+  Id: string;
+  Labels: Record<string, string>;
+  State: 'created' | 'running' | 'exited';
+  /** The host folder bound at /results. */
+  results?: string;
+  attach?: ServerResponse;
+  waits: ServerResponse[];
+}
+
+/** Docker's multiplexed stream frame: 1 = stdout, 2 = stderr. */
+const frame = (type: 1 | 2, s: string): Buffer => {
+  const b = Buffer.from(s);
+  const h = Buffer.alloc(8);
+  h.writeUInt8(type, 0);
+  h.writeUInt32BE(b.length, 4);
+  return Buffer.concat([h, b]);
+};
+
+export class FakeDocker {
+  host = '';
+  readonly containers = new Map<string, FakeContainer>();
+  /** The labels of every container created through the API. */
+  readonly created: Array<Record<string, string>> = [];
+  /** Every request, as "METHOD /path", in order. */
+  readonly calls: string[] = [];
+  /** What each container prints. */
+  output = { stdout: 'Running benchmark "fib" (1/1)\n', stderr: 'a line on stderr\n' };
+  /** Called with each request as it comes ("METHOD /path"). */
+  onCall?: (call: string) => void;
+  private server?: Server;
+  private seq = 0;
+
+  /** A container as a crashed runner would have left it, still running. */
+  leave(labels: Record<string, string>): string {
+    const Id = `orphan${++this.seq}`.padEnd(64, '0');
+    this.containers.set(Id, { Id, Labels: labels, State: 'running', waits: [] });
+    return Id;
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => this.handle(req.method ?? '', req.url ?? '', Buffer.concat(chunks), res));
+    });
+    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
+    this.host = `tcp://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise((r) => this.server?.close(r));
+  }
+
+  private handle(method: string, rawUrl: string, body: Buffer, res: ServerResponse) {
+    const url = new URL(rawUrl, 'http://x');
+    const path = url.pathname.replace(/^\/v[\d.]+/, '');
+    this.calls.push(`${method} ${path}`);
+    this.onCall?.(`${method} ${path}`);
+    const json = (code: number, b: unknown): void => {
+      res.writeHead(code, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(b));
+    };
+    if (path === '/version') return json(200, { Version: '99.0.0-fake' });
+    if (path.startsWith('/images/')) return json(200, { Id: 'sha256:fake' });
+    if (path.startsWith('/networks/')) return json(200, { Name: 'bridge' });
+    if (path === '/containers/json') {
+      const filters = JSON.parse(url.searchParams.get('filters') ?? '{}') as { label?: string[] };
+      const list = [...this.containers.values()].filter((c) =>
+        (filters.label ?? []).every((l) => {
+          const [k, v] = l.split('=');
+          return k !== undefined && k in c.Labels && (v === undefined || c.Labels[k] === v);
+        }),
+      );
+      return json(
+        200,
+        list.map((c) => ({ Id: c.Id, Labels: c.Labels, State: c.State })),
+      );
+    }
+    if (path === '/containers/create') {
+      const spec = JSON.parse(body.toString('utf8') || '{}') as {
+        Labels?: Record<string, string>;
+        HostConfig?: { Binds?: string[] };
+      };
+      const Id = `task${++this.seq}`.padEnd(64, '0');
+      const results = spec.HostConfig?.Binds?.find((b) => b.endsWith(':/results'))?.slice(
+        0,
+        -':/results'.length,
+      );
+      this.containers.set(Id, { Id, Labels: spec.Labels ?? {}, State: 'created', waits: [], results });
+      this.created.push(spec.Labels ?? {});
+      return json(201, { Id });
+    }
+    const m = /^\/containers\/([^/]+)(?:\/(attach|start|wait|kill))?$/.exec(path);
+    const c = m?.[1] ? this.containers.get(m[1]) : undefined;
+    if (!m || !c) return json(404, { message: `no such container or route: ${path}` });
+    switch (m[2]) {
+      case 'attach':
+        res.writeHead(200, { 'content-type': 'application/vnd.docker.raw-stream' });
+        res.flushHeaders();
+        c.attach = res;
+        return;
+      case 'start':
+        c.State = 'running';
+        res.writeHead(204);
+        res.end();
+        setTimeout(() => {
+          c.attach?.write(frame(1, this.output.stdout));
+          c.attach?.write(frame(2, this.output.stderr));
+          if (c.results) writeFileSync(`${c.results}/output_001.txt`, 'fib  1.0 ± 0.0%\n');
+          this.exit(c, 0);
+        }, 50);
+        return;
+      case 'wait':
+        if (c.State === 'exited') return json(200, { StatusCode: 0 });
+        c.waits.push(res);
+        return;
+      case 'kill':
+        this.exit(c, 137);
+        res.writeHead(204);
+        res.end();
+        return;
+      default:
+        if (method !== 'DELETE') return json(404, { message: `no route ${method} ${path}` });
+        this.containers.delete(c.Id);
+        res.writeHead(204);
+        res.end();
+    }
+  }
+
+  private exit(c: FakeContainer, code: number): void {
+    c.State = 'exited';
+    c.attach?.end();
+    for (const w of c.waits.splice(0)) {
+      w.writeHead(200, { 'content-type': 'application/json' });
+      w.end(JSON.stringify({ StatusCode: code }));
+    }
+  }
+}

@@ -1,0 +1,86 @@
+// A task's log file that cannot be written (a full disk: stdout.log and stderr.log point at
+// /dev/full, which refuses every write with ENOSPC) must not take the runner down: the problem is
+// logged with the task, the task goes on, and a Docker container is still removed afterwards.
+import { existsSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ClaimedTask } from '../../lambdas/shared/contract';
+import { CommandExecutor } from '../../runner/executors/command';
+import { DockerExecutor } from '../../runner/executors/docker';
+import { SyntheticExecutor } from '../../runner/executors/synthetic';
+import type { ExecContext } from '../../runner/executors/types';
+import { createLogger } from '../../runner/log';
+import { FakeDocker } from './fake-docker';
+
+const full = existsSync('/dev/full') ? it : it.skip;
+
+function fullDiskContext(): { ctx: ExecContext; lines: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), 'bf-log-errors-'));
+  const outDir = join(dir, 'out');
+  const logsDir = join(dir, 'logs');
+  mkdirSync(outDir);
+  mkdirSync(logsDir);
+  symlinkSync('/dev/full', join(logsDir, 'stdout.log'));
+  symlinkSync('/dev/full', join(logsDir, 'stderr.log'));
+  const lines: string[] = [];
+  const task: ClaimedTask = {
+    id: 7,
+    run_id: 1700000000,
+    provider: 'local',
+    instance_type: 'fake.small',
+    run: 1,
+    run_number: 1,
+    attempt: 1,
+    ruby_version: '3.4.7',
+    image: 'ruby:3.4.7',
+    benchmarks: ['fib'],
+  };
+  const log = createLogger({ json: false, write: (l) => lines.push(l) }).child({ task: task.id });
+  const ctx: ExecContext = {
+    task,
+    slot: { index: 0, cpu: 0, siblings: [] },
+    outDir,
+    logsDir,
+    taskDir: dir,
+    signal: new AbortController().signal,
+    log,
+    onStdout: () => undefined,
+    onStatus: () => undefined,
+  };
+  return { ctx, lines };
+}
+
+const problem = /warn: cannot write .*stdout\.log: .*ENOSPC.*the task goes on .*\(task=7\)/;
+
+full('command executor: the command runs to its end and the problem is logged', async () => {
+  const { ctx, lines } = fullDiskContext();
+  const res = await new CommandExecutor('echo hello; echo oops >&2; sleep 0.2; echo more').run(ctx);
+  expect(res.exitCode).toBe(0);
+  expect(lines.join('\n')).toMatch(problem);
+  expect(lines.join('\n')).toMatch(/cannot write .*stderr\.log: ENOSPC/);
+});
+
+full('synthetic executor: the results are still written', async () => {
+  const { ctx, lines } = fullDiskContext();
+  const res = await new SyntheticExecutor({ size: 0 }).run(ctx);
+  expect(res.exitCode).toBe(0);
+  expect(existsSync(join(ctx.outDir, 'output_001.txt'))).toBe(true);
+  expect(lines.join('\n')).toMatch(problem);
+});
+
+describe('docker executor', () => {
+  let engine: FakeDocker;
+  beforeEach(async () => {
+    engine = await new FakeDocker().start();
+  });
+  afterEach(() => engine.stop());
+
+  full('the container runs to its end and is removed', async () => {
+    const { ctx, lines } = fullDiskContext();
+    const res = await new DockerExecutor({ dockerHost: engine.host }).run(ctx);
+    expect(res.exitCode).toBe(0);
+    expect(lines.join('\n')).toMatch(problem);
+    expect(engine.calls.filter((c) => c.startsWith('DELETE /containers/'))).toHaveLength(1);
+    expect(engine.containers.size).toBe(0);
+  });
+});
