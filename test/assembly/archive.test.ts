@@ -51,7 +51,7 @@ async function seedRun(): Promise<TaskRecord[]> {
     });
   const tasks = [
     t(0, 'c7g.large', 1),
-    t(1, 'c7g.large', 2),
+    t(1, 'c7g.large', 2, { attempt: 2 }),
     t(2, 'c7g.large', 3),
     t(3, 'm7i.large', 1),
     t(4, 'm7i.large', 2, {
@@ -85,7 +85,12 @@ async function seedRun(): Promise<TaskRecord[]> {
   await putBytes(
     s3,
     result(1),
-    makeTarballWithTar({ 'output.txt': 'tar made\n', 'meta.json': '{}', 'logs/run.log': 'log\n' }),
+    // a reaped first attempt's late upload replaced the second attempt's result
+    makeTarballWithTar({
+      'output.txt': 'tar made\n',
+      'meta.json': '{"runner_id":"runner-old","attempt":1}',
+      'logs/run.log': 'log\n',
+    }),
   );
   await putBytes(s3, result(2), Buffer.from('this is not gzip at all'));
   await putBytes(
@@ -165,7 +170,7 @@ describe('the archive builder', () => {
     expect(progress).toEqual([5, 10, 12]);
     expect(summary).toMatchObject({
       tasks: 12,
-      assembly_errors: 6,
+      assembly_errors: 7,
       archive_key: storageKeys.archive(RUN_ID),
     });
     entries = await archiveEntries(storageKeys.archive(RUN_ID));
@@ -224,7 +229,10 @@ describe('the archive builder', () => {
     const task = (i: number): Manifest['tasks'][number] => manifest.tasks[i]!;
     expect(task(0)).toMatchObject({ status: 'completed', runner_id: 'runner-a', assembly_error: null });
     expect(task(0).files).toHaveLength(5);
-    expect(task(1).assembly_error).toBeNull();
+    expect(task(1).files).toHaveLength(3);
+    expect(task(1).assembly_error).toMatch(
+      /^result\.tar\.gz comes from attempt 1 of runner runner-old, not from attempt 2 of runner runner-a/,
+    );
     expect(task(2)).toMatchObject({ files: [], assembly_error: expect.stringMatching(/^corrupt tarball/) });
     expect(task(3).files).toEqual(['m7i.large-1/output.txt']);
     expect(task(3).assembly_error).toMatch(/skipped 5 entries/);

@@ -189,8 +189,36 @@ async function appendTask(archive: Archiver, fetched: FetchedTask, now: Date): P
     await appendEntry(archive, file.data, path, now);
     entry.files.push(path);
   }
-  entry.assembly_error = problemOf(contents, role);
+  const problems = [problemOf(contents, role), role === 'result' ? otherAttempt(contents, task) : null];
+  entry.assembly_error = problems.filter((p) => p !== null).join('; ') || null;
   return entry;
+}
+
+/**
+ * Result keys are per task, not per attempt, so a reaped attempt whose runner came back can still
+ * PUT to its (unexpired) URL after another attempt completed. Its meta.json says so: the files are
+ * kept, as a valid run of the same task, and the manifest says whose they are.
+ */
+function otherAttempt(contents: TarballContents, task: ListedTask): string | null {
+  const raw = contents.files.find((f) => f.name === 'meta.json')?.data.toString('utf8');
+  let meta: { attempt?: unknown; runner_id?: unknown };
+  try {
+    meta = raw ? JSON.parse(raw) : {};
+  } catch {
+    return null; // a meta.json that is not JSON is the runner's business, not a sign of this
+  }
+  const attempt = typeof meta.attempt === 'number' ? meta.attempt : undefined;
+  const runner = typeof meta.runner_id === 'string' ? meta.runner_id : undefined;
+  if (
+    (attempt === undefined || attempt === task.attempt) &&
+    (runner === undefined || runner === task.runner_id)
+  )
+    return null;
+  return (
+    `result.tar.gz comes from attempt ${attempt ?? '?'} of runner ${runner ?? '?'}, not from attempt ` +
+    `${task.attempt} of runner ${task.runner_id ?? '?'} that completed the task: a reaped attempt ` +
+    'uploaded it after the task completed; its files are kept as they are'
+  );
 }
 
 /**
