@@ -95,6 +95,14 @@ async function fillFromFolder(task: TaskResult, dir: string, warnings: string[])
   }
 }
 
+/** What the assembly wrote about a task (a corrupt tarball, skipped files) is shown, not lost. */
+function noteAssemblyError(task: TaskResult, warnings: string[]): void {
+  const said = task.manifestTask?.assembly_error;
+  if (!said) return;
+  warnings.push(`${task.folder}: the assembly reported: ${said}`);
+  if (task.outcome === 'missing') task.reason = `${task.reason} (the assembly reported: ${said})`;
+}
+
 function failedNames(failed: Array<{ exe: string; bench: string }>): string {
   const names = [...new Set(failed.map((f) => f.bench))];
   return names.length > 10
@@ -155,6 +163,7 @@ export async function loadResults(resultsDir: string, skip: string[] = []): Prom
           task.outcome = 'missing';
           task.reason = 'completed, but its folder is not in the archive';
         }
+        noteAssemblyError(task, perTask[i + k]!);
       }),
     );
   }

@@ -41,9 +41,9 @@ function messyRun(): string {
   });
   mkdirSync(join(dir, 'notes'));
   writeManifest(dir, [
-    manifestTask('good', 1),
+    manifestTask('good', 1, { assembly_error: 'skipped 1 entry: logs/über.log' }),
     manifestTask('good', 2),
-    manifestTask('good', 3),
+    manifestTask('good', 3, { assembly_error: 'result tarball missing' }),
     manifestTask('empty', 1),
     manifestTask('trunc', 1),
     manifestTask('foreign', 1),
@@ -70,7 +70,10 @@ describe('a results folder full of problems', () => {
       'foreign-1': ['missing', 'no benchmark result could be read from its output (see the warnings)'],
       'good-1': ['completed', null],
       'good-2': ['completed', null],
-      'good-3': ['missing', 'completed, but its folder is not in the archive'],
+      'good-3': [
+        'missing',
+        'completed, but its folder is not in the archive (the assembly reported: result tarball missing)',
+      ],
       'nooutput-1': ['missing', 'completed, but its folder has no output.txt or output.json'],
       'running-1': ['unfinished', 'still running when the archive was made'],
       'stray-1': ['completed', null],
@@ -84,6 +87,8 @@ describe('a results folder full of problems', () => {
     expect(run.warnings).toEqual([
       'ignored the folder notes: its name is not <instance_type>-<run>',
       'stray-1/ is not in manifest.json; included from its folder name',
+      'good-1: the assembly reported: skipped 1 entry: logs/über.log',
+      'good-3: the assembly reported: result tarball missing',
       'empty-1/output.txt: no ruby-bench results table found',
       expect.stringMatching(/^trunc-1\/output\.json is not valid JSON .*; used output\.txt instead$/),
       'foreign-1/output.json has no "raw_data" object, so it is not ruby-bench output; used output.txt instead',
