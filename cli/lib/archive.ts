@@ -141,7 +141,9 @@ export async function downloadAndUnpack(url: string, dir: string): Promise<Unpac
   const res = await fetch(url);
   if (!res.ok || !res.body) {
     throw new CliError(
-      `downloading the archive failed: HTTP ${res.status}; try \`benchfleet download <run-id>\``,
+      `downloading the archive failed: HTTP ${res.status} from its link. Links expire after an hour: ` +
+        '`benchfleet status --api-key <operator key>` prints a fresh one (its "archive:" line), and with ' +
+        'an AWS deployment `benchfleet download <run-id>` reads the archive from the bucket directly',
     );
   }
   return unpackArchive(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), dir);

@@ -2,6 +2,8 @@
 // credentials (S3 mocked here), unpacks it into results/<id>/ and builds the site; the unpacker
 // refuses entries that would land outside that folder.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
@@ -9,7 +11,7 @@ import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { pack } from 'tar-stream';
-import { unpackArchive } from '../../cli/lib/archive';
+import { downloadAndUnpack, unpackArchive } from '../../cli/lib/archive';
 import { runCli, type Sandbox, sandbox } from './helpers';
 
 const s3 = mockClient(S3Client);
@@ -144,6 +146,25 @@ describe('unpackArchive', () => {
     expect(existsSync(join(dir, 'manifest.json'))).toBe(true);
     expect(existsSync(join(dir, 'new.type-1'))).toBe(false);
     expect(readdirSync(join(box.dir, 'results'))).toEqual(['1700000001']);
+  });
+
+  it('an expired archive link (403) says how to get a fresh one and keeps the previous results', async () => {
+    const dir = join(box.dir, 'results', '1700000001');
+    previousCopy(dir);
+    const server = createServer((_req, res) => {
+      res.writeHead(403, { 'content-type': 'application/xml' });
+      res.end('<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    try {
+      await expect(downloadAndUnpack(`http://127.0.0.1:${port}/results.tar.gz`, dir)).rejects.toThrow(
+        /HTTP 403 from its link\. Links expire after an hour: `benchfleet status --api-key <operator key>` prints a fresh one/,
+      );
+    } finally {
+      server.close();
+    }
+    expect(readFileSync(join(dir, 'old.type-1', 'output.txt'), 'utf8')).toBe('old\n');
   });
 
   it('keeps the previous results when the archive is refused', async () => {
