@@ -153,18 +153,9 @@ async function reapIfSilent(
     }
     return;
   }
-  const failed = await deps.store.finishTask(
-    run.run_id,
-    t.index,
-    null,
-    {
-      status: 'failed',
-      finished_at: now.toISOString(),
-      error_type: 'heartbeat_timeout',
-      error_message: message,
-    },
-    { heartbeatAt: t.heartbeat_at },
-  );
+  const failed = await failAs(deps, run, t.index, now, 'heartbeat_timeout', message, {
+    heartbeatAt: t.heartbeat_at,
+  });
   if (failed) {
     await settleFinished(deps, failed);
     report.reaped.push(t.id);
@@ -247,13 +238,7 @@ async function failUnclaimedQueues(deps: Deps, run: RunRecord, now: Date, report
     report.no_runner.push(q.instance_type);
     const message = `no runner claimed any ${q.instance_type} task within ${run.pending_timeout_minutes} minutes of the start (quota, capacity, or VMs that never booted?)`;
     for (let i = q.base; i < q.base + q.count; i++) {
-      const failed = await deps.store.finishTask(
-        run.run_id,
-        i,
-        null,
-        { status: 'failed', finished_at: now.toISOString(), error_type: 'no_runner', error_message: message },
-        { from: ['pending'] },
-      );
+      const failed = await failAs(deps, run, i, now, 'no_runner', message, { from: ['pending'] });
       if (failed) await deps.store.clearActive(run.run_id, i, 'failed');
     }
   }
@@ -277,21 +262,30 @@ async function failUntakenRetries(
   for (const t of active) {
     if (t.status !== 'pending' || t.requeued_at === null || busy.has(queueKey(t))) continue;
     if (ageSeconds(now, t.requeued_at) < limit) continue;
-    const failed = await deps.store.finishTask(
-      run.run_id,
-      t.index,
-      null,
-      {
-        status: 'failed',
-        finished_at: now.toISOString(),
-        error_type: 'no_runner',
-        error_message: `requeued at ${t.requeued_at} for another attempt, but no ${t.instance_type} runner was left to take it within ${run.pending_timeout_minutes} minutes`,
-      },
-      { from: ['pending'] },
-    );
+    const message = `requeued at ${t.requeued_at} for another attempt, but no ${t.instance_type} runner was left to take it within ${run.pending_timeout_minutes} minutes`;
+    const failed = await failAs(deps, run, t.index, now, 'no_runner', message, { from: ['pending'] });
     if (!failed) continue; // a runner claimed it meanwhile
     await deps.store.takeRetry(run.run_id, queueKey(t), retryEntry(t.gen, t.index));
     await settleFinished(deps, failed);
     report.reaped.push(t.id);
   }
+}
+
+/** A failure the reaper decides (no runner's fence), conditional on what it read. */
+function failAs(
+  deps: Deps,
+  run: RunRecord,
+  index: number,
+  now: Date,
+  errorType: 'heartbeat_timeout' | 'no_runner',
+  message: string,
+  expect: Parameters<Deps['store']['finishTask']>[4],
+): Promise<TaskRecord | undefined> {
+  const fields = {
+    status: 'failed' as const,
+    finished_at: now.toISOString(),
+    error_type: errorType,
+    error_message: message,
+  };
+  return deps.store.finishTask(run.run_id, index, null, fields, expect);
 }
