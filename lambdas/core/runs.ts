@@ -7,12 +7,15 @@ import {
   type TaskListQuery,
   type TaskListResponse,
 } from '../shared/contract';
+import { eachLimited } from './each-limited';
 import { ConflictError, InvalidInputError, NotFoundError, StaleStateError } from './errors';
 import type { Deps, RunRecord, TaskRecord } from './ports';
 import { buildRun } from './run-records';
 import { countsOf, finishedCount, taskView } from './views';
 
 const ACTIVE_STATUSES = ['creating', 'running', 'assembling'];
+/** Task writes in flight at once when a stop or an assembly touches every unfinished task. */
+const WRITE_LANES = 8;
 
 /** The current (newest) run, or NotFoundError when none was ever started. */
 export async function currentRun(deps: Deps): Promise<RunRecord> {
@@ -226,8 +229,10 @@ export async function stopRun(deps: Deps): Promise<{ message: string; run_id: nu
 /** Cancels claimed and running tasks of a stopped run, so their next heartbeat answers `abort`. */
 export async function cancelActive(deps: Deps, run: RunRecord): Promise<void> {
   const now = deps.clock().toISOString();
-  for (const t of await deps.store.queryActive(run.run_id)) {
-    if (t.status !== 'claimed' && t.status !== 'running' && t.status !== 'pending') continue;
+  const unfinished = (await deps.store.queryActive(run.run_id)).filter(
+    (t) => t.status === 'claimed' || t.status === 'running' || t.status === 'pending',
+  );
+  await eachLimited(unfinished, WRITE_LANES, async (t) => {
     await deps.store.finishTask(
       run.run_id,
       t.index,
@@ -240,7 +245,7 @@ export async function cancelActive(deps: Deps, run: RunRecord): Promise<void> {
       },
       { from: ['pending', 'claimed', 'running'] },
     );
-  }
+  });
 }
 
 /**
@@ -251,8 +256,8 @@ export async function prepareAssembly(deps: Deps, runId: number): Promise<RunRec
   const run = await getRunOrThrow(deps, runId);
   const now = deps.clock().toISOString();
   for await (const page of iterateTasks(deps, runId)) {
-    for (const t of page) {
-      if (FINISHED_STATUSES.includes(t.status)) continue;
+    const unfinished = page.filter((t) => !FINISHED_STATUSES.includes(t.status));
+    await eachLimited(unfinished, WRITE_LANES, async (t) => {
       const view = taskView(t, run);
       if (view.status === 'failed' || view.status === 'cancelled') {
         await deps.store.finishTask(
@@ -272,7 +277,7 @@ export async function prepareAssembly(deps: Deps, runId: number): Promise<RunRec
         );
         await deps.store.clearActive(runId, t.index, view.status);
       }
-    }
+    });
   }
   return getRunOrThrow(deps, runId);
 }
