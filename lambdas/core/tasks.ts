@@ -307,14 +307,13 @@ export async function failTask(deps: Deps, taskId: number, req: FailRequest): Pr
     await settleFinished(deps, current);
     return { message: `task ${taskId} failed` };
   }
-  // The runner did not name its error.tar.gz: look for one, but a failure is recorded even while
-  // S3 does not answer (the failure itself is what matters; its logs are a bonus).
-  const hasErrorFile =
-    req.s3_error_key != null ||
-    (await deps.results.exists(errorKey).catch((err: unknown) => {
-      if (err instanceof TransientError) return false;
-      throw err;
-    }));
+  // Recorded only if it is really there (older runners name it even after a failed upload), but a
+  // failure is recorded even while S3 does not answer: the failure itself is what matters, its logs
+  // are a bonus, and then the runner's word is taken.
+  const hasErrorFile = await deps.results.exists(errorKey).catch((err: unknown) => {
+    if (err instanceof TransientError) return req.s3_error_key != null;
+    throw err;
+  });
   const fields = {
     error_type: req.error_type,
     error_message: req.error_message ?? null,

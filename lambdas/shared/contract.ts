@@ -11,13 +11,19 @@ export const MAX_TASKS_PER_RUN = 10_000;
 export const TASK_ID_FACTOR = 100_000;
 export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_ERROR_MESSAGE = 4_000;
+/**
+ * Distinct instance types per run. Each adds its queue's counters to the one run item, which
+ * DynamoDB caps at 400 KB: about 6,000 types overflow it (a 500 from the write), 1,000 leave room
+ * for the task sets of a full 10,000-task run.
+ */
+export const MAX_INSTANCE_TYPES_PER_RUN = 1_000;
 
 export const InstanceTypeName = z
   .string()
   .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
 export const RubyVersion = z
   .string()
-  .regex(/^(head|\d+\.\d+\.\d+(-[A-Za-z0-9.]+)?)$/, 'must look like 3.4.7, 3.5.0-preview1 or head');
+  .regex(/^(head|\d+\.\d+(\.\d+)?(-[A-Za-z0-9.]+)?)$/, 'must look like 3.4.7, 3.4, 3.5.0-preview1 or head');
 /**
  * A non-negative number rounded to `decimals` places: DynamoDB cannot store magnitudes below 1e-130
  * (a 5e-324 would fail the write with a 500), and no caller needs more precision.
@@ -26,6 +32,20 @@ const rounded = (decimals: number) => {
   const f = 10 ** decimals;
   return z.number().transform((v) => Math.round(v * f) / f);
 };
+
+/**
+ * A free-text field from a runner, cut to `max` characters rather than refused: losing a whole
+ * fail or heartbeat over a long stack trace would cost more than its tail (the body is capped anyway).
+ */
+const clipped = (max: number) =>
+  z.string().transform((s) => (s.length > max ? `${s.slice(0, max - 1)}…` : s));
+
+/** An optional field where `null` means the same as leaving it out, as older runners send it. */
+const omittable = <T extends z.ZodType>(schema: T) =>
+  schema
+    .nullish()
+    .transform((v) => v ?? undefined)
+    .optional();
 
 export const RunId = z
   .number()
@@ -98,6 +118,13 @@ export const RunConfig = z
         seen.set(t, p);
       }
     }
+    if (seen.size > MAX_INSTANCE_TYPES_PER_RUN) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `the run lists ${seen.size} instance types; at most ${MAX_INSTANCE_TYPES_PER_RUN} are allowed`,
+        path: [],
+      });
+    }
     const total = seen.size * cfg.runs_per_instance_type;
     if (total > MAX_TASKS_PER_RUN) {
       ctx.addIssue({
@@ -147,8 +174,11 @@ export const RETRYABLE_ERROR_TYPES: readonly string[] = [
   'docker_error',
   'provision_failed',
 ];
-// Any other short string from an older runner is accepted and recorded.
-export const ErrorType = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be a short snake_case word');
+// Any other short string from an older runner (`BenchmarkError`, `Timeout::Error`) is accepted and
+// recorded; only control characters are refused.
+export const ErrorType = z
+  .string()
+  .regex(/^[^\p{Cc}]{1,64}$/u, 'must be 1-64 characters without control characters');
 
 export const RunnerId = z.string().min(1).max(128);
 export const Attempt = z.number().int().min(1).max(5);
@@ -163,33 +193,38 @@ export type ClaimRequest = z.infer<typeof ClaimRequest>;
 export const HeartbeatRequest = z.strictObject({
   runner_id: RunnerId,
   status: HeartbeatStatus,
-  current_benchmark: z.string().max(200).nullish(),
-  progress_pct: z.number().min(0).max(100).pipe(rounded(2)).nullish(),
-  message: z.string().max(1_000).nullish(),
-  attempt: Attempt.optional(),
+  current_benchmark: clipped(200).nullish(),
+  // clamped, not refused: a 100.4 from a runner's rounding must not cost the heartbeat
+  progress_pct: z
+    .number()
+    .transform((v) => Math.min(100, Math.max(0, v)))
+    .pipe(rounded(2))
+    .nullish(),
+  message: clipped(1_000).nullish(),
+  attempt: omittable(Attempt),
 });
 export type HeartbeatRequest = z.infer<typeof HeartbeatRequest>;
 
 export const CompleteRequest = z.strictObject({
   runner_id: RunnerId,
-  s3_result_key: z.string().max(512).optional(),
-  attempt: Attempt.optional(),
+  s3_result_key: omittable(z.string().max(512)),
+  attempt: omittable(Attempt),
 });
 export type CompleteRequest = z.infer<typeof CompleteRequest>;
 
 export const FailRequest = z.strictObject({
   runner_id: RunnerId,
   error_type: ErrorType,
-  error_message: z.string().max(MAX_ERROR_MESSAGE).nullish(),
+  error_message: clipped(MAX_ERROR_MESSAGE).nullish(),
   s3_error_key: z.string().max(512).nullish(),
-  debug_mode: z.boolean().optional(),
-  attempt: Attempt.optional(),
+  debug_mode: omittable(z.boolean()),
+  attempt: omittable(Attempt),
 });
 export type FailRequest = z.infer<typeof FailRequest>;
 
 export const UploadUrlsRequest = z.strictObject({
   runner_id: RunnerId,
-  attempt: Attempt.optional(),
+  attempt: omittable(Attempt),
 });
 export type UploadUrlsRequest = z.infer<typeof UploadUrlsRequest>;
 
