@@ -157,7 +157,8 @@ export async function listTaskViews(deps: Deps, query: TaskListQuery): Promise<T
   return {
     run_id: run.run_id,
     tasks: page.tasks.map((t) => taskView(t, run)),
-    next_cursor: page.nextIndex === null ? null : String(page.nextIndex),
+    // DynamoDB hands a cursor back whenever a page is full, even the last one: no empty next page
+    next_cursor: page.nextIndex === null || page.nextIndex >= run.total - 1 ? null : String(page.nextIndex),
   };
 }
 
@@ -198,8 +199,13 @@ export async function drainIfFinished(deps: Deps, run: RunRecord): Promise<void>
   await triggerAssembly(deps, assembling);
 }
 
-export async function stopRun(deps: Deps): Promise<{ message: string; run_id: number }> {
+export async function stopRun(deps: Deps, runId?: number): Promise<{ message: string; run_id: number }> {
   const run = await currentRun(deps);
+  if (runId !== undefined && runId !== run.run_id) {
+    throw new NotFoundError(
+      `run ${runId} is not in progress: the current run is ${run.run_id} (${run.status}); nothing was stopped`,
+    );
+  }
   if (run.status !== 'running' && run.status !== 'creating') {
     throw new NotFoundError(`no run in progress: run ${run.run_id} is already ${run.status}`);
   }

@@ -222,6 +222,13 @@ export const FailRequest = z.strictObject({
 });
 export type FailRequest = z.infer<typeof FailRequest>;
 
+/**
+ * `POST /run/stop` takes no body (the spec), or the run the caller means: a dashboard whose dialog
+ * stayed open while a new run started must not stop that one.
+ */
+export const StopRequest = z.strictObject({ run_id: omittable(RunId) });
+export type StopRequest = z.infer<typeof StopRequest>;
+
 export const UploadUrlsRequest = z.strictObject({
   runner_id: RunnerId,
   attempt: omittable(Attempt),

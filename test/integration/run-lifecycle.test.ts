@@ -217,4 +217,31 @@ it('pages the task list with a cursor', () =>
     } while (cursor);
     expect(seen).toHaveLength(15);
     expect(new Set(seen).size).toBe(15);
+    // a last page that is exactly full offers no empty page after it
+    const pages: number[] = [];
+    cursor = null;
+    do {
+      const page: { body: { tasks: unknown[]; next_cursor: string | null } } = await api.call(
+        'GET',
+        `/run/tasks?limit=5${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      pages.push(page.body.tasks.length);
+      cursor = page.body.next_cursor;
+    } while (cursor);
+    expect(pages).toEqual([5, 5, 5]);
+  }));
+
+it('stops only the run the caller names: a stale dashboard dialog cannot stop a newer run', () =>
+  withStack(async (_s, api) => {
+    const { run_id } = (await api.start({ runs_per_instance_type: 1, local: ['a'] })).body;
+    const stale = await api.call('POST', '/run/stop', { key: OPERATOR, body: { run_id: run_id - 1 } });
+    expect(stale.status).toBe(404);
+    expect(stale.body).toMatchObject({
+      error: 'not_found',
+      message: `run ${run_id - 1} is not in progress: the current run is ${run_id} (running); nothing was stopped`,
+    });
+    expect((await api.run()).body.status).toBe('running');
+    const named = await api.call('POST', '/run/stop', { key: OPERATOR, body: { run_id } });
+    expect(named.status).toBe(200);
+    expect((await api.run()).body.status).not.toBe('running');
   }));
