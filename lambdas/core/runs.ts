@@ -328,6 +328,11 @@ async function endRun(deps: Deps, runId: number): Promise<void> {
 /** POST /run/assemble: a run left `assembly_failed` is assembled again as a new execution. */
 export async function reassembleRun(deps: Deps): Promise<{ message: string; run_id: number }> {
   const run = await currentRun(deps);
+  if (run.status === 'complete' || run.status === 'cancelled') {
+    throw new NotFoundError(
+      `no run to assemble again: run ${run.run_id} is already ${run.status}, with its archive at ${run.archive_key}`,
+    );
+  }
   if (run.status !== 'assembly_failed') {
     throw new ConflictError(
       'run_in_progress',

@@ -55,6 +55,10 @@ it('assembles an assembly_failed run again as a new execution, and only such a r
     return r.body.status === 'complete' ? r.body : undefined;
   });
   expect(typeof done.gzip_url).toBe('string');
+  expect((await api.call('POST', '/run/assemble', { key: OPERATOR })).body).toMatchObject({
+    error: 'not_found',
+    message: `no run to assemble again: run ${run_id} is already complete, with its archive at runs/${run_id}/results.tar.gz`,
+  });
   await stack.assemblyIdle();
   expect(assembly.list().map((e) => [e.name, e.status])).toEqual([
     [String(run_id), 'failed'],
