@@ -19,7 +19,8 @@ export type ResultsUse =
   | 'build-archive'; // BuildArchive: read listing and tarballs, write results.tar.gz
 
 export interface Uses {
-  readonly table: TableMode;
+  /** Absent: no table access and no TABLE_NAME (the `$default` route's not-found function). */
+  readonly table?: TableMode;
   readonly readsKeys?: boolean;
   readonly results?: readonly ResultsUse[];
   readonly startsAssembly?: boolean;
@@ -31,7 +32,7 @@ export type StepHandlerName =
   | 'assembly-build-archive'
   | 'assembly-finalize'
   | 'assembly-mark-failed';
-export type FunctionName = HandlerName | 'reap' | StepHandlerName;
+export type FunctionName = HandlerName | 'reap' | 'not-found' | StepHandlerName;
 
 export const USES: Readonly<Record<FunctionName, Uses>> = {
   'start-run': { table: 'RW', readsKeys: true, switchesReaper: true },
@@ -45,6 +46,7 @@ export const USES: Readonly<Record<FunctionName, Uses>> = {
   'fail-task': { table: 'RW', readsKeys: true, results: ['check-task-files'], startsAssembly: true },
   'upload-urls': { table: 'R', readsKeys: true, results: ['presign-task-uploads'] },
   reap: { table: 'RW', startsAssembly: true, switchesReaper: true },
+  'not-found': {}, // answers JSON 404s from the route table alone
   'assembly-list-tasks': { table: 'RW', results: ['write-listing'] },
   'assembly-build-archive': { table: 'R', results: ['build-archive'] },
   'assembly-finalize': { table: 'RW', switchesReaper: true },

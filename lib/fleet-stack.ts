@@ -32,9 +32,12 @@ export class FleetStack extends Stack {
     Tags.of(this).add(PROJECT_TAG.key, PROJECT_TAG.value);
     Tags.of(this).add(RUN_ID_TAG, String(fleet.runId));
 
+    // A public subnet in every zone the CLI's preflight listed (subnets cost nothing), so each
+    // instance type can go where AWS offers it; the list is the same from run to run, so a kept
+    // fleet's next deploy does not move subnets. Without the list: the region's first two zones.
     const vpc = new ec2.Vpc(this, 'Vpc', {
       natGateways: 0,
-      maxAzs: 2,
+      ...(fleet.availabilityZones ? { availabilityZones: fleet.availabilityZones } : { maxAzs: 2 }),
       subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 20 }],
     });
     const securityGroup = new ec2.SecurityGroup(this, 'RunnerSg', {
@@ -67,17 +70,26 @@ export class FleetStack extends Stack {
     for (const entry of fleet.plan) {
       const userData = ec2.UserData.forLinux();
       userData.addCommands(...runnerBootScript({ fleet, instanceType: entry.instance_type }));
+      // A zone that offers the type (chosen at preflight), else the first public subnet.
+      const vpcSubnets: ec2.SubnetSelection = {
+        subnetType: ec2.SubnetType.PUBLIC,
+        ...(entry.availability_zone && { availabilityZones: [entry.availability_zone] }),
+      };
       for (let n = 1; n <= entry.vm_count; n++) {
-        const instance = new ec2.Instance(this, `Runner-${entry.instance_type}-${n}`, {
+        // The run id in the id: a kept fleet's next run gets new instances (and logical ids)
+        // instead of an update of VMs that terminated themselves with the old run's user data.
+        const instance = new ec2.Instance(this, `Runner-${fleet.runId}-${entry.instance_type}-${n}`, {
           vpc,
-          vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+          vpcSubnets,
           associatePublicIpAddress: true,
           securityGroup,
           instanceProfile,
           instanceType: new ec2.InstanceType(entry.instance_type),
           machineImage: runnerImage(entry.arch),
           userData,
-          requireImdsv2: true,
+          // IMDSv2 on the instance itself: `requireImdsv2` would add a launch template per VM
+          // with a fixed name (`<id>LaunchTemplate`), untagged, that the sweep cannot find.
+          httpTokens: ec2.HttpTokens.REQUIRED,
           // The runner powers the VM off when its work is done: that ends the bill too.
           instanceInitiatedShutdownBehavior: ec2.InstanceInitiatedShutdownBehavior.TERMINATE,
           propagateTagsToVolumeOnCreation: true,

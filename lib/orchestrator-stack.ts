@@ -3,7 +3,14 @@
 // each function may touch lives in lib/access.ts.
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { HANDLERS, type HandlerName, REAPER_HANDLER, ROUTES, routeKey } from '../lambdas/shared/routes';
+import {
+  HANDLERS,
+  type HandlerName,
+  NOT_FOUND_HANDLER,
+  REAPER_HANDLER,
+  ROUTES,
+  routeKey,
+} from '../lambdas/shared/routes';
 import { ASSEMBLY_STEPS, STEP_TIMEOUT_SECONDS, type StepName } from '../lambdas/shared/workflow';
 import { type FunctionName, grantUses, USES } from './access';
 import { ApiKeys } from './constructs/api-keys';
@@ -81,15 +88,17 @@ export class OrchestratorStack extends Stack {
       reaperRuleArn,
     };
     const lambda = (name: FunctionName, description: string, timeout?: Duration, memorySize?: number) => {
+      const uses = USES[name];
       const fn = new NodeFunction(this, `Fn-${name}`, {
         handlerName: name,
         description,
-        environment,
+        // A function that touches nothing gets no names either.
+        environment: uses.table ? environment : {},
         timeout,
         memorySize,
       });
-      fn.bindTable(table, USES[name].table);
-      grantUses(fn, USES[name], targets);
+      if (uses.table) fn.bindTable(table, uses.table);
+      grantUses(fn, uses, targets);
       this.functions.set(name, fn);
       return fn;
     };
@@ -100,6 +109,12 @@ export class OrchestratorStack extends Stack {
         .join(', ');
       routeFunctions.set(handler, lambda(handler, `Benchfleet API: ${served}`));
     }
+    const notFoundFn = lambda(
+      NOT_FOUND_HANDLER,
+      'Benchfleet API: $default (the JSON 404 of every request no route matches)',
+      Duration.seconds(5),
+      128,
+    );
     // Shorter than the one-minute schedule, so passes never overlap.
     const reaperFn = lambda(REAPER_HANDLER as 'reap', 'Benchfleet reaper', Duration.seconds(55));
     const steps = Object.fromEntries(
@@ -115,7 +130,11 @@ export class OrchestratorStack extends Stack {
     ) as Record<StepName, NodeFunction>;
 
     // API, schedule, workflow
-    const api = new OrchestratorApi(this, 'Api', { functions: routeFunctions, allowedOrigins: [site.url] });
+    const api = new OrchestratorApi(this, 'Api', {
+      functions: routeFunctions,
+      notFound: notFoundFn,
+      allowedOrigins: [site.url],
+    });
     new Reaper(this, 'Reaper', { fn: reaperFn, ruleName: reaperRuleName });
     const workflow = new AssemblyWorkflow(this, 'Assembly', { stateMachineName, steps });
     site.publish(props.build.dashboardDir, api.url);

@@ -25,7 +25,6 @@ locals {
     api_url             = var.api_url
     api_key             = var.api_key
     run_id              = tostring(var.run_id)
-    ruby_version        = var.ruby_version
     runner_artifact_url = var.runner_artifact_url
     node_version        = var.node_version
     slots               = var.slots

@@ -41,16 +41,6 @@ variable "runner_artifact_url" {
   }
 }
 
-variable "ruby_version" {
-  description = "Ruby version of the run (3.4.7, 3.5.0-preview1 or head), passed to the runner."
-  type        = string
-
-  validation {
-    condition     = can(regex("^(head|[0-9]+\\.[0-9]+\\.[0-9]+(-[A-Za-z0-9.]+)?)$", var.ruby_version))
-    error_message = "ruby_version must look like 3.4.7, 3.5.0-preview1 or head."
-  }
-}
-
 variable "fleet" {
   description = "The fleet plan for Azure: VM size -> number of VMs (planFleet in lambdas/shared/fleet-plan.ts)."
   type        = map(number)

@@ -4,12 +4,11 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { azureTerraformArgs, azureTfvars, writeAzureTfvars } from '../../lambdas/shared/azure-tfvars';
 import type { RunConfig } from '../../lambdas/shared/contract';
-import type { FleetPlan } from '../../lambdas/shared/fleet-plan';
+import type { FleetPlan, FleetPlanFileInput } from '../../lambdas/shared/fleet-plan';
 import { readSecret } from './api';
 import { CliError } from './errors';
 import { runTool } from './exec';
 import {
-  type AwsFleetFile,
   azureVarFile,
   ensureStateDir,
   FLEET_STACK,
@@ -61,13 +60,15 @@ export function fleetLaunches(
     launches.push({
       provider: 'aws',
       up: async () => {
-        const file: AwsFleetFile = {
+        // Typed by the schema the fleet stack parses it with (bin/app.ts), which checks every value.
+        const file: FleetPlanFileInput = {
           runId,
           apiUrl: outputs.ApiUrl,
           runnerKeySecretArn: outputs.RunnerKeySecretArn,
           artifactBucket: outputs.ArtifactBucket,
           artifactKey: outputs.RunnerArtifactKey,
           rubyVersion: config.ruby_version,
+          ...(plan.aws_zones && { availabilityZones: plan.aws_zones }),
           plan: plan.aws,
         };
         writeJson(fleetFile(runId), file);

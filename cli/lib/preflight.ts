@@ -177,8 +177,9 @@ export function formatPreflight(r: PreflightReport): string[] {
   const lines = ['Planned VMs:'];
   for (const e of [...r.plan.aws, ...r.plan.azure]) {
     const price = e.hourly_usd_per_vm === null ? 'price unknown' : `$${e.hourly_usd_per_vm}/h each`;
+    const zone = e.availability_zone ? ` in ${e.availability_zone}` : '';
     lines.push(
-      `  ${e.provider.padEnd(5)} ${e.instance_type.padEnd(20)} ${String(e.vm_count).padStart(3)} VM(s) x ${e.slots_per_vm} slot(s) for ${e.tasks} task(s), ${price}`,
+      `  ${e.provider.padEnd(5)} ${e.instance_type.padEnd(20)} ${String(e.vm_count).padStart(3)} VM(s) x ${e.slots_per_vm} slot(s) for ${e.tasks} task(s), ${price}${zone}`,
     );
   }
   for (const t of r.plan.local) lines.push(`  local ${t.padEnd(20)} runs on this machine`);

@@ -13,6 +13,7 @@ import { CliError, describe, ToolMissingError } from './errors';
 import { toolAvailable } from './exec';
 import { type AzureOptions, deployMeta, fleetLaunches, inParallel, type Launch } from './fleets';
 import { printJson } from './options';
+import { placeAwsFleet } from './placement';
 import {
   checkAwsQuotas,
   checkAzureQuotas,
@@ -73,7 +74,8 @@ export async function start(flags: StartFlags): Promise<void> {
 
   log(`\nRun ${runId}: deploying`);
   const outputs = await deployMeta();
-  const launches = fleetLaunches(runId, config, plan, outputs, azure);
+  // The plan as preflight placed it: each AWS type in a zone that offers it.
+  const launches = fleetLaunches(runId, config, report.plan, outputs, azure);
   const failed = await inParallel(launches, 'up');
   if (failed.length > 0) {
     for (const f of failed) log(`${f.provider} fleet failed: ${describe(f.error)}`);
@@ -221,14 +223,15 @@ async function preflight(
   if (!(taskMinutes > 0))
     throw new CliError(`--task-minutes must be a positive number, got ${flags.taskMinutes}`);
   const warnings: string[] = [];
-  log('== preflight: quotas, planned VMs, estimate ==');
-  const [aws, az] = await Promise.all([
+  log('== preflight: availability zones, quotas, planned VMs, estimate ==');
+  const [placed, aws, az] = await Promise.all([
+    placeAwsFleet(plan, warnings),
     tryQuota('AWS vCPU', warnings, () => checkAwsQuotas(plan, warnings)),
     azure ? tryQuota('Azure vCPU', warnings, () => checkAzureQuotas(plan, azure.region, warnings)) : [],
   ]);
   const overhead = 10;
   return {
-    plan,
+    plan: placed,
     quotas: [...aws, ...az],
     warnings,
     estimate: estimateCost(plan, taskMinutes, { overheadMinutes: overhead }),

@@ -84,17 +84,6 @@ export function resultsHint(runId: number | string, apiUrl: string): string {
   );
 }
 
-/** What the BenchfleetFleet stack reads through `-c fleetPlan=<file>`. */
-export interface AwsFleetFile {
-  runId: number;
-  apiUrl: string;
-  runnerKeySecretArn: string;
-  artifactBucket: string;
-  artifactKey: string;
-  rubyVersion: string;
-  plan: unknown;
-}
-
 export function writeJson(file: string, value: unknown, secret = false): void {
   ensureStateDir();
   writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`, secret ? { mode: 0o600 } : {});

@@ -1,6 +1,7 @@
 // The AWS side of nuke beyond EC2: Benchfleet CloudFormation stacks that `cdk destroy` left
 // behind, then tagged buckets (emptied first, every version) and log groups. Buckets and log
 // groups are listed through the tagging API, whose index lags: a hit is confirmed before it counts.
+// Last, the untagged log groups Lambda made for the stacks' CDK custom-resource functions.
 import {
   CloudFormationClient,
   DeleteStackCommand,
@@ -48,7 +49,13 @@ export function awsClients(): AwsClients {
 
 /** Every AWS step, in deletion order: stacks first (they own most of it), then strays. */
 export function awsSteps(c: AwsClients, project: string): SweepStep[] {
-  return [stackStep(c.cfn), ...ec2Steps(c.ec2, project), bucketStep(c, project), logGroupStep(c, project)];
+  return [
+    stackStep(c.cfn),
+    ...ec2Steps(c.ec2, project),
+    bucketStep(c, project),
+    logGroupStep(c, project),
+    lambdaLogGroupStep(c),
+  ];
 }
 
 const STACKS = [FLEET_STACK, META_STACK];
@@ -183,14 +190,56 @@ function logGroupStep(c: AwsClients, project: string): SweepStep {
       }
       return live;
     },
-    remove: async (r) => {
-      try {
-        await c.logs.send(new DeleteLogGroupCommand({ logGroupName: r.id }));
-      } catch (err) {
-        if ((err as Error).name !== 'ResourceNotFoundException') throw err;
-      }
-    },
+    remove: (r) => deleteLogGroup(c, r.id),
   };
+}
+
+/**
+ * `/aws/lambda/<stack>-...`: Lambda creates these at run time for the custom-resource functions
+ * CDK adds to a stack (bucket deployment, auto-delete objects), so no stack owns them and nothing
+ * tags them. Functions CloudFormation names are `<stack>-<id>-<suffix>`, so
+ * only the exact stack names followed by `-` match: never `/aws/lambda/BenchfleetOther`.
+ */
+const STACK_LAMBDA_LOG_PREFIXES = STACKS.map((stack) => `/aws/lambda/${stack}-`);
+
+function lambdaLogGroupStep(c: AwsClients): SweepStep {
+  return {
+    provider: 'aws',
+    kind: 'log-group',
+    find: async () => {
+      const found: Resource[] = [];
+      for (const prefix of STACK_LAMBDA_LOG_PREFIXES) {
+        let token: string | undefined;
+        do {
+          const page = await c.logs.send(
+            new DescribeLogGroupsCommand({ logGroupNamePrefix: prefix, ...(token && { nextToken: token }) }),
+          );
+          for (const g of page.logGroups ?? []) {
+            // Checked again here: the prefix is the whole safety of this step.
+            if (!g.logGroupName?.startsWith(prefix)) continue;
+            if (found.some((r) => r.id === g.logGroupName)) continue;
+            found.push({
+              provider: 'aws',
+              kind: 'log-group',
+              id: g.logGroupName,
+              note: 'untagged, of a function CDK added to a Benchfleet stack',
+            });
+          }
+          token = page.nextToken;
+        } while (token);
+      }
+      return found;
+    },
+    remove: (r) => deleteLogGroup(c, r.id),
+  };
+}
+
+async function deleteLogGroup(c: AwsClients, name: string): Promise<void> {
+  try {
+    await c.logs.send(new DeleteLogGroupCommand({ logGroupName: name }));
+  } catch (err) {
+    if ((err as Error).name !== 'ResourceNotFoundException') throw err;
+  }
 }
 
 export function destroyClients(c: AwsClients): void {

@@ -29,7 +29,6 @@ export interface AzureTfvars {
   api_url: string;
   api_key: string;
   runner_artifact_url: string;
-  ruby_version: string;
   fleet: Record<string, number>;
   /** The plan's slot mode: its VM counts are right only if the runners use the same. */
   slots: FleetPlan['slots'];
@@ -64,7 +63,6 @@ export function azureTfvars(input: AzureTfvarsInput): AzureTfvars {
     api_url: input.apiUrl,
     api_key: input.runnerKey,
     runner_artifact_url: input.artifactUrl,
-    ruby_version: config.ruby_version,
     fleet,
     slots: plan.slots,
     region: input.region,

@@ -1,12 +1,15 @@
 // The fleet plan: how many VMs of each instance type a run needs, and roughly what they cost.
-// Defined once; the AWS fleet stack, terraform-azure's tfvars and the master CLI all read it.
-import type { RunConfig } from './contract';
+// Defined once; the AWS fleet stack, terraform-azure's tfvars and the master CLI all read it,
+// the AWS fleet stack through the fleet plan file whose schema is at the end of this file.
+import { z } from 'zod';
+import { InstanceTypeName, RubyVersion, type RunConfig, RunId } from './contract';
 import { type Arch, type CloudProvider, instanceSpec, PRICES_AS_OF } from './instance-types';
 
 /** `auto`: one worker slot per vCPU (the spec's rule); `cores`: one per physical core. */
 export type SlotMode = 'auto' | 'cores';
 
-export interface FleetEntry {
+// A type rather than an interface: the fleet plan file's (loose) entry schema accepts it as is.
+export type FleetEntry = {
   provider: CloudProvider;
   instance_type: string;
   arch: Arch;
@@ -20,7 +23,12 @@ export interface FleetEntry {
   /** null when the type is not in the catalog's price table. */
   hourly_usd_per_vm: number | null;
   hourly_usd: number | null;
-}
+  /**
+   * AWS only, set by the CLI's preflight: an availability zone that offers this type, among
+   * `aws_zones`. Without one the fleet stack puts the type's VMs in its first subnet.
+   */
+  availability_zone?: string;
+};
 
 export interface FleetPlan {
   slots: SlotMode;
@@ -33,6 +41,8 @@ export interface FleetPlan {
   hourly_usd: number;
   unpriced: string[];
   prices_as_of: string;
+  /** AWS only, set by the CLI's preflight: the zones the fleet stack's VPC gets a subnet in. */
+  aws_zones?: string[];
 }
 
 /** Throws UnknownInstanceTypeError for a cloud type the catalog cannot resolve. */
@@ -118,4 +128,65 @@ export function estimateCost(
 // Sub-cent precision is noise next to approximate list prices; keep four places so sums stay tidy.
 function round(n: number): number {
   return Math.round(n * 10_000) / 10_000;
+}
+
+// The fleet plan file: what the master CLI writes (.benchfleet/fleet-<runId>.json) and hands to
+// `cdk deploy BenchfleetFleet -c fleetPlan=...`. Every value ends up in a shell script (user data)
+// or a resource name, so each is checked against a strict pattern before it gets near one.
+
+/** us-east-1a, eu-central-2b, us-gov-west-1a: what DescribeAvailabilityZones calls a ZoneName. */
+export const AvailabilityZoneName = z
+  .string()
+  .regex(/^[a-z]{2}(-[a-z0-9]+){2,4}$/, 'must be an availability zone name such as us-east-1a');
+
+const FleetFileEntry = z.looseObject({
+  instance_type: InstanceTypeName,
+  arch: z.enum(['x86_64', 'arm64']),
+  vm_count: z.number().int().min(0).max(500),
+  availability_zone: AvailabilityZoneName.optional(),
+});
+
+export const FleetPlanFile = z
+  .object({
+    runId: RunId,
+    apiUrl: z
+      .string()
+      .regex(/^https:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._~/-]*)?$/, 'must be an https URL without query'),
+    runnerKeySecretArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/),
+    artifactBucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/),
+    artifactKey: z.string().regex(/^[A-Za-z0-9!_.*'()/-]{1,512}$/),
+    rubyVersion: RubyVersion,
+    /** The zones of the VPC's public subnets (FleetPlan.aws_zones); absent: the first two. */
+    availabilityZones: z.array(AvailabilityZoneName).min(1).max(16).optional(),
+    // planFleet(config).aws; a whole plan is accepted too, and only its AWS part is used.
+    plan: z.union([
+      z.array(FleetFileEntry),
+      z.looseObject({ aws: z.array(FleetFileEntry) }).transform((p) => p.aws),
+    ]),
+  })
+  .superRefine((file, ctx) => {
+    for (const [i, e] of file.plan.entries()) {
+      if (e.availability_zone === undefined) continue;
+      if (!file.availabilityZones?.includes(e.availability_zone)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['plan', i, 'availability_zone'],
+          message: `${e.availability_zone} (for ${e.instance_type}) is not one of availabilityZones`,
+        });
+      }
+    }
+  });
+export type FleetPlanFile = z.infer<typeof FleetPlanFile>;
+/** What the CLI writes: the file before parsing (a whole FleetPlan is accepted as `plan`). */
+export type FleetPlanFileInput = z.input<typeof FleetPlanFile>;
+
+export function parseFleetPlan(json: unknown, source = 'fleet plan'): FleetPlanFile {
+  const parsed = FleetPlanFile.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new Error(`${source} is invalid: ${issues.join('; ')}`);
+  }
+  return parsed.data;
 }

@@ -52,6 +52,9 @@ export const routeKey = (r: Pick<Route, 'method' | 'path'>): string => `${r.meth
 /** Non-HTTP entry points: the scheduled reaper and the assembly workflow's steps. */
 export const REAPER_HANDLER = 'reap';
 
+/** API Gateway's `$default` route: every request no entry of the table matches (`unmatchedRoute`). */
+export const NOT_FOUND_HANDLER = 'not-found';
+
 export interface MatchedRoute {
   route: Route;
   pathParameters: Record<string, string>;
@@ -88,6 +91,26 @@ export function matchRoute(method: string, path: string): MatchedRoute | undefin
   return undefined;
 }
 
-/** True when some route exists at this path with another method (405 rather than 404). */
-export const pathExists = (path: string): boolean =>
-  ['GET', 'POST'].some((m) => matchRoute(m, path) !== undefined);
+/** The methods some route serves at this concrete path (none: the path is unknown). */
+export const methodsAt = (path: string): Array<Route['method']> =>
+  (['GET', 'POST'] as const).filter((m) => matchRoute(m, path) !== undefined);
+
+/** The answer to a request no route matches: the `not_found` error body of every other 404. */
+export interface Unmatched {
+  status: 404;
+  body: { error: 'not_found'; message: string };
+}
+
+/**
+ * What a request outside the table gets, from the local server and from the `$default` route's
+ * Lambda alike. A known path with another method is a 404 too (the API's error codes have no
+ * 405), whose message names the methods the path takes.
+ */
+export function unmatchedRoute(method: string, path: string): Unmatched {
+  const shown = path.length > 200 ? `${path.slice(0, 200)}...` : path;
+  const methods = methodsAt(path);
+  const message = methods.length
+    ? `${method} is not allowed on ${shown}: use ${methods.join(' or ')}`
+    : `no route ${method} ${shown}`;
+  return { status: 404, body: { error: 'not_found', message } };
+}

@@ -1,6 +1,7 @@
 // The HTTP API, one route per entry of the shared route table (lambdas/shared/routes.ts), each to
-// its handler's function. Authorization is in the handlers (Bearer keys from Secrets Manager), so
-// the API itself only adds CORS for the dashboard, throttling and access logs.
+// its handler's function, and a `$default` route for everything else. Authorization is in the
+// handlers (Bearer keys from Secrets Manager), so the API itself only adds CORS for the dashboard,
+// throttling and access logs.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -11,6 +12,8 @@ import type { NodeFunction } from './node-function';
 
 export interface OrchestratorApiProps {
   readonly functions: ReadonlyMap<HandlerName, NodeFunction>;
+  /** The `$default` route's function: the JSON 404 of a request no route matches. */
+  readonly notFound: NodeFunction;
   /** Browser origins allowed to call the API (the dashboard's CloudFront URL). */
   readonly allowedOrigins: string[];
   /**
@@ -70,5 +73,12 @@ export class OrchestratorApi extends Construct {
         integration,
       });
     }
+    // Without it API Gateway answers an unknown path or method with its own `{"message":"Not
+    // Found"}`; the API's errors are JSON `{error, message}`, as the local server answers them.
+    new apigwv2.HttpRoute(this, 'DefaultRoute', {
+      httpApi: this.httpApi,
+      routeKey: apigwv2.HttpRouteKey.DEFAULT,
+      integration: new HttpLambdaIntegration('not-found-integration', props.notFound),
+    });
   }
 }

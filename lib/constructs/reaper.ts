@@ -20,6 +20,9 @@ export class Reaper extends Construct {
 
   constructor(scope: Construct, id: string, props: ReaperProps) {
     super(scope, id);
+    // Lambda retries a failed or timed-out async invocation twice by itself, which would run a
+    // pass beside the next scheduled one: passes must never overlap, and the next one makes up.
+    props.fn.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
     this.rule = new events.Rule(this, 'Schedule', {
       ruleName: props.ruleName,
       description: 'Benchfleet reaper: on only while a run is active',

@@ -94,12 +94,20 @@ export function world(): World {
       { name: 'bf-results', Tags: ours, objects: 3 },
       { name: 'payments-data', Tags: theirs, objects: 5 },
     ],
-    logGroups: [{ name: '/benchfleet/api', Tags: ours }],
+    logGroups: [
+      { name: '/benchfleet/api', Tags: ours },
+      // Made by Lambda for CDK's custom-resource functions: untagged, named after the stacks.
+      { name: '/aws/lambda/Benchfleet-CustomCDKBucketDeployment8693BB-AbCdEf', Tags: [] },
+      { name: '/aws/lambda/BenchfleetFleet-CustomVpcRestrictDefaultSG-GhIjKl', Tags: [] },
+      // Someone else's, sharing a prefix: never touched.
+      { name: '/aws/lambda/BenchfleetStaging-api', Tags: theirs },
+      { name: '/aws/lambda/payments-api', Tags: theirs },
+    ],
   };
 }
 
 type Filters = Array<{ Name?: string; Values?: string[] }> | undefined;
-/** Applies `tag:K` filters as EC2 does; `ignoreFilters` plays an API that returned too much. */
+/** Applies `tag:K` filters as EC2 does; `ignoreFilters` plays an API that returned too much (log group prefixes too). */
 function match(tags: Tags, filters: Filters, ignoreFilters: boolean): boolean {
   if (ignoreFilters) return true;
   return (filters ?? []).every((f) => {
@@ -284,7 +292,7 @@ export function install(w: World, opts: { ignoreFilters?: boolean; failVpc?: boo
   });
   logs.on(DescribeLogGroupsCommand).callsFake((i: { logGroupNamePrefix?: string }) => ({
     logGroups: w.logGroups
-      .filter((g) => g.name.startsWith(i.logGroupNamePrefix ?? ''))
+      .filter((g) => ig || g.name.startsWith(i.logGroupNamePrefix ?? ''))
       .map((g) => ({ logGroupName: g.name })),
   }));
   logs.on(DeleteLogGroupCommand).callsFake((i: { logGroupName?: string }) => {

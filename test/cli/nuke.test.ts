@@ -57,6 +57,8 @@ const VALID_ORDER = [
   'DeleteObjects',
   'DeleteBucket',
   'DeleteLogGroup',
+  'DeleteLogGroup',
+  'DeleteLogGroup',
 ];
 
 it('destroys the stacks and the Azure run, then sweeps only tagged resources in dependency order', async () => {
@@ -95,10 +97,16 @@ it('destroys the stacks and the Azure run, then sweeps only tagged resources in 
     'DeleteObjects bf-results',
     'DeleteBucket bf-results',
     'DeleteLogGroup /benchfleet/api',
+    'DeleteLogGroup /aws/lambda/BenchfleetFleet-CustomVpcRestrictDefaultSG-GhIjKl',
+    'DeleteLogGroup /aws/lambda/Benchfleet-CustomCDKBucketDeployment8693BB-AbCdEf',
   ]);
   expect(order.map((o) => o.split(' ')[0])).toEqual(VALID_ORDER);
   // Nothing untagged, nothing of another project, no default group and no main route table.
-  expect(order.join('\n')).not.toMatch(/theirs|another|payments|sg-default|rtb-main/);
+  expect(order.join('\n')).not.toMatch(/theirs|another|payments|Staging|sg-default|rtb-main/);
+  expect(w.logGroups.map((g) => g.name)).toEqual([
+    '/aws/lambda/BenchfleetStaging-api',
+    '/aws/lambda/payments-api',
+  ]);
   expect(w.instances.find((i) => i.InstanceId === 'i-theirs')?.State.Name).toBe('running');
   expect(azureGroups().map((g) => [g.name, g.properties?.provisioningState])).toEqual([
     [`benchfleet-${RUN}`, 'Deleting'],
@@ -144,8 +152,13 @@ it('--dry-run lists what it would delete and changes nothing', async () => {
       'vpc-ours',
       'bf-results',
       '/benchfleet/api',
+      '/aws/lambda/Benchfleet-CustomCDKBucketDeployment8693BB-AbCdEf',
+      '/aws/lambda/BenchfleetFleet-CustomVpcRestrictDefaultSG-GhIjKl',
       `benchfleet-${RUN}`,
     ].sort(),
+  );
+  expect(r.stderr).toContain(
+    '  would delete aws log-group /aws/lambda/Benchfleet-CustomCDKBucketDeployment8693BB-AbCdEf (untagged,',
   );
   expect(r.stderr).toContain('would run: cdk destroy');
   expect(existsSync(join(box.dir, '.benchfleet', `azure-${RUN}.tfvars.json`))).toBe(true);
@@ -155,7 +168,7 @@ it('never deletes an untagged resource even when an API ignores the tag filter',
   install(w, { ignoreFilters: true });
   const r = await runCli(['nuke', '--yes']);
   expect(r.code).toBe(0);
-  expect(order.join('\n')).not.toMatch(/theirs|another|payments/);
+  expect(order.join('\n')).not.toMatch(/theirs|another|payments|Staging/);
   expect(order).toContain('DeleteVpc vpc-ours');
 });
 

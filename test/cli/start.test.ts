@@ -4,12 +4,17 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstancesCommand,
+  DescribeInstanceTypeOfferingsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
+import { installZones } from './fake-zones';
 import { argv, type FakeCall, runCli, type Sandbox, sandbox } from './helpers';
 
 const OPERATOR = 'cli-test-operator';
@@ -85,6 +90,12 @@ beforeEach(() => {
   }).resolves({ SecretString: RUNNER });
   sq.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 32 } });
   ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+  // c7g.medium is missing from us-east-1a, as new families are from some zones.
+  installZones(ec2, {
+    'us-east-1a': ['c7a.large', 'm7g.large'],
+    'us-east-1b': ['c7a.large', 'c7g.medium'],
+    'us-east-1c': ['c7g.medium', 'm7g.large'],
+  });
 });
 afterEach(() => box.restore());
 
@@ -176,8 +187,13 @@ it('deploys, launches both fleets in parallel, runs, downloads, builds the site 
     artifactBucket: 'artifact-bucket',
     artifactKey: 'runner/runner.js',
     rubyVersion: '3.4.7',
-    plan: [expect.objectContaining({ instance_type: 'c7g.medium', vm_count: 2 })],
+    // Every standard zone gets a subnet; the type goes to the first zone that offers it.
+    availabilityZones: ['us-east-1a', 'us-east-1b', 'us-east-1c'],
+    plan: [
+      expect.objectContaining({ instance_type: 'c7g.medium', vm_count: 2, availability_zone: 'us-east-1b' }),
+    ],
   });
+  expect(r.stderr).toMatch(/aws {3}c7g\.medium .* in us-east-1b\n/);
   expect(apply?.tfvars).toMatchObject({
     run_id: runId,
     api_key: RUNNER,
@@ -221,6 +237,33 @@ it('stops before launching anything when a vCPU quota is short', async () => {
   expect(r.stderr).toContain('SHORT aws Running On-Demand Standard');
   expect(r.stderr).toContain('not enough vCPU quota, nothing was launched');
   expect(box.calls().filter((c) => c.tool === 'cdk' || c.args.includes('apply'))).toEqual([]);
+});
+
+it('names an AWS type no zone of the region offers, and launches nothing', async () => {
+  installZones(ec2, { 'us-east-1a': ['c7a.large'], 'us-east-1b': ['m7g.large'] });
+  const r = await runCli(['start', '--config', configFile, '--yes', '--ssh-public-key', keyFile]);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain('not offered in any availability zone of us-east-1: aws:c7g.medium.');
+  expect(box.calls().filter((c) => c.tool === 'cdk' || c.args.includes('apply'))).toEqual([]);
+});
+
+it('launches without zones, with a warning, when EC2 will not say where types are offered', async () => {
+  const denied = Object.assign(new Error('You are not authorized to perform this operation.'), {
+    name: 'UnauthorizedOperation',
+    $metadata: { httpStatusCode: 403 },
+  });
+  ec2.on(DescribeInstanceTypeOfferingsCommand).rejects(denied);
+  process.env.FAKE_FAIL = 'terraform -chdir=terraform-azure apply';
+  process.env.FAKE_RENDEZVOUS = '';
+  const r = await runCli(['start', '--config', configFile, '--yes', '--ssh-public-key', keyFile]);
+  expect(r.stderr).toContain(
+    'warning: could not read which availability zones offer the AWS types (AWS call failed: UnauthorizedOperation',
+  );
+  const deploy = box.calls().find((c) => argv(c).startsWith('cdk deploy BenchfleetFleet'));
+  expect(deploy?.fleetPlan?.availabilityZones).toBeUndefined();
+  expect(deploy?.fleetPlan?.plan).toEqual([
+    expect.not.objectContaining({ availability_zone: expect.anything() }),
+  ]);
 });
 
 it('says which tool is missing before launching anything', async () => {

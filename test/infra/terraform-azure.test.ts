@@ -262,7 +262,6 @@ describe('terraform-azure inputs and outputs', () => {
       'api_url',
       'api_key',
       'runner_artifact_url',
-      'ruby_version',
       'fleet',
       'region',
       'bastion_ssh_public_key',

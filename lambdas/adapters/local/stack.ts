@@ -19,7 +19,7 @@ import { HTTP_HANDLERS } from '../../handlers';
 import { MAX_BODY_BYTES } from '../../shared/contract';
 import { CORS_HEADERS } from '../../shared/http';
 import { logger } from '../../shared/logger';
-import { matchRoute, pathExists, routeKey } from '../../shared/routes';
+import { matchRoute, routeKey, unmatchedRoute } from '../../shared/routes';
 import { localContext } from '../../shared/task';
 import { DynamoRunStore } from '../dynamodb-run-store';
 import { S3ResultStore } from '../s3-result-store';
@@ -219,10 +219,9 @@ async function serve(
   if (method === 'OPTIONS') return send(res, 204, '');
   const match = matchRoute(method, url.pathname);
   if (!match) {
-    const message = pathExists(url.pathname)
-      ? `${method} is not allowed on ${url.pathname}`
-      : `no route ${method} ${url.pathname}`;
-    return send(res, 404, { error: 'not_found', message });
+    // The same answer as the cloud's `$default` route (lambdas/handlers/not-found.ts).
+    const { status, body } = unmatchedRoute(method, url.pathname);
+    return send(res, status, body);
   }
   const body = await readBody(req);
   if (body === 'too_large' || body === 'far_too_large') {

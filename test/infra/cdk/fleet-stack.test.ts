@@ -1,8 +1,16 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { parseFleetPlan } from '../../../lib/fleet/fleet-plan-file';
+import { type FleetPlanFile, parseFleetPlan } from '../../../lib/fleet/fleet-plan-file';
 import { runnerArgs, runnerBootScript } from '../../../lib/fleet/user-data';
 import { FleetStack } from '../../../lib/fleet-stack';
-import { actionsOf, FLEET_FIXTURE, nagFindings, resourcesOf, roleStatements, testApp } from './helpers';
+import {
+  actionsOf,
+  FLEET_FIXTURE,
+  nagFindings,
+  type Resource,
+  resourcesOf,
+  roleStatements,
+  testApp,
+} from './helpers';
 
 let stack: FleetStack;
 let template: Template;
@@ -53,9 +61,57 @@ describe('AWS runner fleet', () => {
       InstanceInitiatedShutdownBehavior: 'terminate',
       BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ Encrypted: true }) })],
     });
-    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
-      LaunchTemplateData: { MetadataOptions: { HttpTokens: 'required' } },
-    });
+    template.allResourcesProperties('AWS::EC2::Instance', { MetadataOptions: { HttpTokens: 'required' } });
+  });
+
+  it("gives each run new instances, and nothing with a fixed name a kept fleet's next run would collide with", () => {
+    const next = Template.fromStack(
+      new FleetStack(testApp(), 'BenchfleetFleet', {
+        fleet: { ...FLEET_FIXTURE, runId: FLEET_FIXTURE.runId + 1 },
+      }),
+    );
+    const ids = (t: Template): string[] => Object.keys(resourcesOf(t, 'AWS::EC2::Instance'));
+    expect(ids(next)).toHaveLength(3);
+    // A logical id shared by two runs would be an in-place update of a VM that already terminated.
+    expect(ids(next).filter((id) => ids(template).includes(id))).toEqual([]);
+    // Launch templates have account-wide names and no tags for the sweep: the fleet has none.
+    template.resourceCountIs('AWS::EC2::LaunchTemplate', 0);
+    const named = Object.entries(template.toJSON().Resources as Record<string, Resource>).filter(([, r]) =>
+      Object.keys(r.Properties ?? {}).some((k) =>
+        /^(LaunchTemplateName|InstanceProfileName|RoleName|GroupName)$/.test(k),
+      ),
+    );
+    expect(named).toEqual([]);
+  });
+
+  it('puts each instance type in the availability zone the plan chose for it', () => {
+    const zones = ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'];
+    const [graviton, amd] = FLEET_FIXTURE.plan as [FleetPlanFile['plan'][0], FleetPlanFile['plan'][0]];
+    const placed = Template.fromStack(
+      new FleetStack(testApp(), 'BenchfleetFleet', {
+        fleet: {
+          ...FLEET_FIXTURE,
+          availabilityZones: zones,
+          plan: [
+            { ...graviton, availability_zone: 'eu-west-1c' },
+            { ...amd, availability_zone: 'eu-west-1b' },
+          ],
+        },
+      }),
+    );
+    const subnetZones = Object.values(resourcesOf(placed, 'AWS::EC2::Subnet')).map(
+      (s) => s.Properties?.AvailabilityZone,
+    );
+    expect(subnetZones.sort()).toEqual(zones);
+    const zoneOf = Object.values(resourcesOf(placed, 'AWS::EC2::Instance')).map((i) => [
+      i.Properties?.InstanceType,
+      i.Properties?.AvailabilityZone,
+    ]);
+    expect(zoneOf.sort()).toEqual([
+      ['c7a.large', 'eu-west-1b'],
+      ['c7g.large', 'eu-west-1c'],
+      ['c7g.large', 'eu-west-1c'],
+    ]);
   });
 
   it('starts the runner under systemd with the run flags, and reads the key at boot instead of carrying it', () => {
@@ -141,6 +197,17 @@ describe('fleet plan file', () => {
     ).toThrow(/plan/);
     expect(() => parseFleetPlan({ ...FLEET_FIXTURE, runnerKeySecretArn: 'arn:aws:s3:::bucket' })).toThrow(
       /runnerKeySecretArn/,
+    );
+  });
+
+  it('refuses a zone that is not one of the VPC zones, or is not a zone name', () => {
+    const plan = [{ ...FLEET_FIXTURE.plan[0], availability_zone: 'eu-west-1c' }];
+    expect(() => parseFleetPlan({ ...FLEET_FIXTURE, availabilityZones: ['eu-west-1a'], plan })).toThrow(
+      /plan\.0\.availability_zone: eu-west-1c \(for c7g\.large\) is not one of availabilityZones/,
+    );
+    expect(() => parseFleetPlan({ ...FLEET_FIXTURE, plan })).toThrow(/availability_zone/);
+    expect(() => parseFleetPlan({ ...FLEET_FIXTURE, availabilityZones: ['eu-west-1a; reboot'] })).toThrow(
+      /availabilityZones/,
     );
   });
 

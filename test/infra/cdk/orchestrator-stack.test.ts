@@ -3,11 +3,11 @@ import type { CfnResource } from 'aws-cdk-lib';
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { LambdaEnv } from '../../../lambdas/shared/env';
-import { ROUTES, routeKey } from '../../../lambdas/shared/routes';
+import { NOT_FOUND_HANDLER, ROUTES, routeKey } from '../../../lambdas/shared/routes';
 import { ACTIVE_INDEX, KEY } from '../../../lambdas/shared/table';
 import { ASSEMBLY_STEPS } from '../../../lambdas/shared/workflow';
 import type { FunctionName } from '../../../lib/access';
-import { lambdaBundling, parseSdkSource, SDK_MODULE } from '../../../lib/bundling';
+import { SDK_MODULE } from '../../../lib/bundling';
 import { OrchestratorStack } from '../../../lib/orchestrator-stack';
 import { handlerEntry } from '../../../lib/paths';
 import {
@@ -49,7 +49,8 @@ describe('API routes', () => {
   it('creates one route per entry of the shared route table, each integrated with its handler', () => {
     const routes = resourcesOf(template, 'AWS::ApiGatewayV2::Route');
     const integrations = resourcesOf(template, 'AWS::ApiGatewayV2::Integration');
-    expect(Object.keys(routes)).toHaveLength(ROUTES.length);
+    // and the `$default` route (next test)
+    expect(Object.keys(routes)).toHaveLength(ROUTES.length + 1);
     for (const route of ROUTES) {
       const found = Object.values(routes).find((r) => r.Properties?.RouteKey === routeKey(route));
       expect(found).toBeDefined();
@@ -69,7 +70,7 @@ describe('API routes', () => {
     const ours = [...stack.functions.values()].map((f) => functions[logicalId(f)]);
     expect(ours).toHaveLength(
       ROUTES.filter((r, i) => ROUTES.findIndex((x) => x.handler === r.handler) === i).length +
-        1 +
+        2 + // the reaper and the not-found function
         ASSEMBLY_STEPS.length,
     );
     for (const f of ours) {
@@ -101,7 +102,8 @@ describe('API routes', () => {
 
   it('gives every function the environment lambdas/shared/env.ts requires', () => {
     const functions = resourcesOf(template, 'AWS::Lambda::Function');
-    for (const f of stack.functions.values()) {
+    for (const [fnName, f] of stack.functions) {
+      if (fnName === NOT_FOUND_HANDLER) continue; // builds no deps, so needs none of it
       const env = functions[logicalId(f)]?.Properties?.Environment as
         | { Variables?: Record<string, unknown> }
         | undefined;
@@ -390,32 +392,5 @@ describe('outputs, alarms, tags, cdk-nag', () => {
 
   it('passes cdk-nag AwsSolutions with every finding acknowledged', () => {
     expect(nag).toEqual([]);
-  });
-});
-
-describe('bundling options', () => {
-  it('leaves the SDK to the stack layer by default, and bundles it into each function only when asked', () => {
-    expect(lambdaBundling(parseSdkSource(undefined))).toMatchObject({
-      minify: true,
-      sourceMap: true,
-      target: 'node24',
-      externalModules: [SDK_MODULE],
-    });
-    expect(lambdaBundling(parseSdkSource('bundled')).externalModules).toEqual([]);
-    expect(() => parseSdkSource('runtime')).toThrow(/lambdaSdk must be "layer" or "bundled"/);
-  });
-
-  it('adds no layer when each function bundles its SDK', () => {
-    const app = testApp();
-    app.node.setContext('lambdaSdk', 'bundled');
-    const other = new OrchestratorStack(app, 'Bundled', { build: stubBuild() });
-    const layers = Object.values(resourcesOf(Template.fromStack(other), 'AWS::Lambda::LayerVersion'));
-    expect(layers.filter((l) => String(l.Properties?.Description).startsWith(SDK_MODULE))).toEqual([]);
-    for (const f of other.functions.values()) expect(f.node.tryFindChild('AwsSdkLayer')).toBeUndefined();
-    const functions = resourcesOf(Template.fromStack(other), 'AWS::Lambda::Function');
-    const ids = [...other.functions.values()].map((f) =>
-      other.resolve(other.getLogicalId(f.node.defaultChild as CfnResource)),
-    );
-    for (const id of ids) expect(functions[id as string]?.Properties?.Layers).toBeUndefined();
   });
 });

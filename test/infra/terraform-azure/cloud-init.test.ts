@@ -24,7 +24,6 @@ const SAMPLE = {
   api_url: 'https://api.example.test/prod',
   api_key: `it's a key "with" $HOME \`id\` ; & \\ end`,
   run_id: '1732400000',
-  ruby_version: '3.4.7',
   runner_artifact_url: "https://bucket.s3.amazonaws.com/runner.js?X-Amz-Signature=ab'cd&X-Amz-Expires=3600",
   node_version: '22.12.0',
   slots: 'auto',
@@ -67,6 +66,7 @@ describe('cloud-init template inputs', () => {
     expect(rendered.split('\n')).toHaveLength(template.split('\n').length);
     expect(rendered.startsWith('#cloud-config\n')).toBe(true);
     expect(Object.keys(writeFiles(rendered)).sort()).toEqual([
+      '/etc/systemd/system/benchfleet-deallocate.service',
       '/etc/systemd/system/benchfleet-runner.service',
       '/opt/benchfleet/install.sh',
       '/opt/benchfleet/start-runner.sh',
@@ -107,8 +107,24 @@ describe('the runner service', () => {
       BENCHFLEET_API_URL: SAMPLE.api_url,
       BENCHFLEET_API_KEY: SAMPLE.api_key,
       BENCHFLEET_RUN_ID: SAMPLE.run_id,
-      BENCHFLEET_RUBY_VERSION: SAMPLE.ruby_version,
     });
+  });
+
+  it('deallocates the VM once the runner has crash-looped past its start limit', () => {
+    const unit = (files()['/etc/systemd/system/benchfleet-runner.service'] ?? '').split('\n');
+    for (const line of ['StartLimitIntervalSec=900', 'StartLimitBurst=5', 'Restart=on-failure']) {
+      expect(unit).toContain(line);
+    }
+    // OnFailure= belongs to [Unit]: under [Service] systemd would ignore it.
+    const unitSection = unit.slice(0, unit.indexOf('[Service]'));
+    expect(unitSection).toContain('OnFailure=benchfleet-deallocate.service');
+    const onFailure = (files()['/etc/systemd/system/benchfleet-deallocate.service'] ?? '').split('\n');
+    const service = onFailure.slice(onFailure.indexOf('[Service]'));
+    expect(service).toContain('Type=oneshot');
+    expect(service).toContain('ExecStart=/usr/local/bin/benchfleet-deallocate');
+    // Not enabled at boot: only the runner's failure starts it.
+    expect(onFailure.join('\n')).not.toContain('[Install]');
+    expect(render()).not.toMatch(/enable.*benchfleet-deallocate/);
   });
 
   it("passes the plan's slot mode when it is cores", () => {

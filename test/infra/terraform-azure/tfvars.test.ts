@@ -47,7 +47,6 @@ describe('azureTfvars', () => {
       api_url: 'https://api.example.test',
       api_key: "runner key with a ' quote",
       runner_artifact_url: 'https://bucket.example.test/runner.js?sig=1',
-      ruby_version: '3.4.7',
       fleet: { Standard_D2pls_v6: 2, Standard_D2ls_v6: 2 },
       slots: 'auto',
       region: 'westeurope',
