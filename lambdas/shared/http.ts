@@ -9,7 +9,7 @@ import { AppError, InvalidInputError, PayloadTooLargeError, UnauthorizedError } 
 import type { ApiKeys } from '../core/ports';
 import { type ErrorBody, type ErrorCode, MAX_BODY_BYTES } from './contract';
 import { logger } from './logger';
-import type { Access } from './routes';
+import { type Access, CORS_EXPOSED_HEADERS } from './routes';
 
 export const STATUS_OF: Record<ErrorCode, number> = {
   invalid_request: 400,
@@ -29,8 +29,7 @@ export const CORS_HEADERS = {
   'access-control-allow-origin': '*',
   'access-control-allow-headers': 'authorization, content-type',
   'access-control-allow-methods': 'GET, POST, OPTIONS',
-  // the dashboard reads Date to correct heartbeat ages for clock skew
-  'access-control-expose-headers': 'date',
+  'access-control-expose-headers': CORS_EXPOSED_HEADERS.join(', '),
 };
 
 export type Caller = 'operator' | 'runner' | null;

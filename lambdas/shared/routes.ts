@@ -47,6 +47,12 @@ export const ROUTES: readonly Route[] = [
 ];
 
 /** `GET /run` → the API Gateway route key. */
+/**
+ * Response headers a browser on another origin may read: the dashboard reads Date to correct
+ * heartbeat ages for clock skew. API Gateway's CORS setting and the handlers' headers both use it.
+ */
+export const CORS_EXPOSED_HEADERS = ['date'];
+
 export const routeKey = (r: Pick<Route, 'method' | 'path'>): string => `${r.method} ${r.path}`;
 
 /** Non-HTTP entry points: the scheduled reaper and the assembly workflow's steps. */

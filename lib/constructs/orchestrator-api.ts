@@ -7,7 +7,7 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { type HandlerName, ROUTES } from '../../lambdas/shared/routes';
+import { CORS_EXPOSED_HEADERS, type HandlerName, ROUTES } from '../../lambdas/shared/routes';
 import type { NodeFunction } from './node-function';
 
 export interface OrchestratorApiProps {
@@ -42,6 +42,8 @@ export class OrchestratorApi extends Construct {
           apigwv2.CorsHttpMethod.OPTIONS,
         ],
         allowHeaders: ['authorization', 'content-type'],
+        // API Gateway answers CORS itself and drops the handlers' CORS headers, this one included
+        exposeHeaders: CORS_EXPOSED_HEADERS,
         maxAge: Duration.hours(1),
       },
     });

@@ -125,6 +125,7 @@ describe('API routes', () => {
           },
         ],
         AllowHeaders: ['authorization', 'content-type'],
+        ExposeHeaders: ['date'], // the dashboard's clock-skew correction reads it
       },
     });
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
