@@ -98,7 +98,8 @@ export async function serveDashboard(opts: ServeOptions): Promise<DashboardServe
       send(res, 200, 'application/json', config);
       return;
     }
-    const type = TYPES[name];
+    // own keys only: `constructor` or `__proto__` must not find Object.prototype's
+    const type = Object.hasOwn(TYPES, name) ? TYPES[name] : undefined;
     if (!path.startsWith('/dashboard/') || type === undefined) {
       send(res, 404, 'text/plain; charset=utf-8', 'not found');
       return;

@@ -2,9 +2,9 @@
 // (dynalite, s3rver, the API, the reaper, in-process assembly) and the dashboard; with --serve it
 // only serves them, otherwise it posts the config, runs one local runner per instance type, shows
 // live progress, and unpacks the archive into results/<run-id>/ with the site built there.
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { serveDashboard } from '../../dashboard/serve';
 import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
@@ -12,7 +12,10 @@ import type { RunView } from '../../lambdas/shared/contract';
 import { createRunner, type RunnerHandle } from '../../runner/agent';
 import { loadRunConfig } from '../config';
 import { ApiClient, ApiError } from '../lib/api';
+import { resultsDirFor } from '../lib/archive';
+import { type DataDirLock, lockDataDir } from '../lib/data-dir-lock';
 import { action, CliError } from '../lib/errors';
+import { LocalSignals } from '../lib/local-signals';
 import { printJson } from '../lib/options';
 import { summaryLine, watchRun } from '../lib/progress';
 import { saveResults } from '../lib/results';
@@ -45,6 +48,14 @@ const positive = (value: string, flag: string): number => {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0)
     throw new CliError(`${flag} must be a number of zero or more, got "${value}"`);
+  return n;
+};
+
+/** Intervals and timeouts: 0 would make the reaper spin or fail every task at once. */
+const aboveZero = (value: string, flag: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new CliError(`${flag} must be a number of seconds above zero, got "${value}"`);
   return n;
 };
 
@@ -101,45 +112,108 @@ async function runLocal(flags: LocalFlags): Promise<void> {
       `${flags.config} lists aws or azure instance types; \`benchfleet local\` runs provider local only (use \`benchfleet start\` for clouds)`,
     );
   }
-  if (flags.workload === 'docker') await requireDocker();
-  const dataDir = flags.dataDir ? resolve(flags.dataDir) : mkdtempSync(join(tmpdir(), 'benchfleet-local-'));
-  const stack = await startLocalStack({
+  const settings: Settings = {
     port: positive(flags.port ?? (flags.serve ? '8787' : '0'), '--port'),
-    dataDir,
-    operatorKey: flags.apiKey ?? process.env.BENCHFLEET_API_KEY,
-    runnerKey: flags.runnerKey ?? process.env.BENCHFLEET_RUNNER_KEY,
-    heartbeatTimeoutS: positive(flags.heartbeatTimeoutS, '--heartbeat-timeout-s'),
-    reaperIntervalS: positive(flags.reaperIntervalS, '--reaper-interval-s'),
-    waitRetrySeconds: 2,
-  });
-  const dashboard = await startDashboard(stack, positive(flags.dashboardPort, '--dashboard-port'));
-  say('== Benchfleet local mode ==');
-  say(`  API:          ${stack.apiUrl}`);
-  say(`  dashboard:    ${dashboard?.url ?? '(not available: see the message above)'}`);
-  say(`  operator key: ${stack.operatorKey}`);
-  say(`  runner key:   ${stack.runnerKey}`);
-  say(`  data dir:     ${dataDir}`);
-  let stopping = false;
-  const shutdown = async (): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    await dashboard?.stop().catch(() => undefined);
-    await stack.stop();
+    dashboardPort: positive(flags.dashboardPort, '--dashboard-port'),
+    heartbeatTimeoutS: aboveZero(flags.heartbeatTimeoutS, '--heartbeat-timeout-s'),
+    reaperIntervalS: aboveZero(flags.reaperIntervalS, '--reaper-interval-s'),
+  };
+  if (flags.workload === 'docker') await requireDocker();
+  const signals = new LocalSignals({ say });
+  try {
+    await serveOrRun(flags, config, settings, signals);
+  } catch (err) {
+    if (!signals.quitting) throw err; // after a quit began, errors are the shutdown's echoes
+  } finally {
+    // a quit under way still needs the listeners: one more signal exits at once
+    if (!signals.quitting) signals.dispose();
+  }
+  if (signals.quitting) await signals.parked(); // the quit ends the process
+}
+
+interface Settings {
+  port: number;
+  dashboardPort: number;
+  heartbeatTimeoutS: number;
+  reaperIntervalS: number;
+}
+
+/**
+ * Everything from the data dir on, inside one try/finally: whatever happens after the temp data dir
+ * is made (a start error, a Ctrl-C during start-up, a failed run), it is removed and the data dir's
+ * lock released. A quit (second Ctrl-C, SIGTERM) runs the same steps itself, bounded in time.
+ */
+async function serveOrRun(
+  flags: LocalFlags,
+  config: ReturnType<typeof loadRunConfig> | undefined,
+  settings: Settings,
+  signals: LocalSignals,
+): Promise<void> {
+  const dataDir = flags.dataDir ? resolve(flags.dataDir) : mkdtempSync(join(tmpdir(), 'benchfleet-local-'));
+  let lock: DataDirLock | undefined;
+  let cleaned = false;
+  const cleanup = (): void => {
+    if (cleaned) return;
+    cleaned = true;
+    lock?.release();
     if (!flags.dataDir) rmSync(dataDir, { recursive: true, force: true });
   };
-  if (flags.serve) {
-    say('Serving until Ctrl-C.');
-    await untilInterrupted();
-    return shutdown();
-  }
+  let starting: Promise<LocalStack> | undefined;
+  let stack: LocalStack | undefined;
+  let dashboard: Awaited<ReturnType<typeof startDashboard>>;
+  let stopped: Promise<void> | undefined;
+  const shutdown = (): Promise<void> =>
+    (stopped ??= (async () => {
+      await dashboard?.stop().catch(() => undefined);
+      const started = stack ?? (await starting?.catch(() => undefined));
+      await started?.stop();
+    })());
+  signals.steps.shutdown = shutdown;
+  signals.steps.cleanup = cleanup;
   try {
-    await oneRun(stack, flags, config as NonNullable<typeof config>, dataDir);
+    lock = lockDataDir(dataDir);
+    starting = startLocalStack({
+      port: settings.port,
+      dataDir,
+      operatorKey: flags.apiKey ?? process.env.BENCHFLEET_API_KEY,
+      runnerKey: flags.runnerKey ?? process.env.BENCHFLEET_RUNNER_KEY,
+      heartbeatTimeoutS: settings.heartbeatTimeoutS,
+      reaperIntervalS: settings.reaperIntervalS,
+      waitRetrySeconds: 2,
+    });
+    stack = await starting.catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EADDRINUSE') throw err;
+      throw new CliError(
+        `port ${settings.port} is in use (another \`benchfleet local --serve\`?): stop it, or pick another with --port`,
+      );
+    });
+    if (signals.quitting) await signals.parked(); // a signal during start-up: the quit stops it
+    dashboard = await startDashboard(stack, settings.dashboardPort);
+    if (signals.quitting) await signals.parked();
+    say('== Benchfleet local mode ==');
+    say(`  API:          ${stack.apiUrl}`);
+    say(`  dashboard:    ${dashboard?.url ?? '(not available: see the message above)'}`);
+    say(`  operator key: ${stack.operatorKey}`);
+    say(`  runner key:   ${stack.runnerKey}`);
+    say(`  data dir:     ${dataDir}`);
+    if (flags.serve) {
+      say('Serving until Ctrl-C.');
+      await signals.nextInterrupt();
+      return;
+    }
+    await oneRun(stack, flags, config as NonNullable<typeof config>, dataDir, signals);
     if (flags.keep) {
       say(`\nThe API and the dashboard stay up until Ctrl-C (${dashboard?.url ?? stack.apiUrl}).`);
-      await untilInterrupted();
+      await signals.nextInterrupt();
     }
   } finally {
-    await shutdown();
+    if (!signals.quitting) {
+      try {
+        await shutdown();
+      } finally {
+        cleanup();
+      }
+    }
   }
 }
 
@@ -148,6 +222,7 @@ async function oneRun(
   flags: LocalFlags,
   config: ReturnType<typeof loadRunConfig>,
   dataDir: string,
+  signals: LocalSignals,
 ): Promise<void> {
   const api = new ApiClient({ url: stack.apiUrl, key: async () => stack.operatorKey });
   const { runId, types } = await startOrResume(api, flags, config, dataDir);
@@ -159,27 +234,32 @@ async function oneRun(
   mkdirSync(logDir, { recursive: true });
   say(`  runner logs:  ${logDir}`);
   const runners = types.map((instanceType) => startLocalRunner(stack, flags, runId, instanceType, logDir));
+  let stoppedRunners: Promise<void> | undefined;
+  const stopRunners = (): Promise<void> =>
+    (stoppedRunners ??= (async () => {
+      for (const r of runners) r.handle.stop();
+      await Promise.all(runners.map((r) => r.handle.done.catch(() => undefined)));
+      for (const r of runners) r.log.end();
+    })());
+  signals.steps.stopRunners = stopRunners;
   let run: RunView;
-  const interrupt = (): void => {
+  signals.onFirstInterrupt(() => {
     say(
-      '\nInterrupted: ending the run early (POST /run/stop) and keeping what completed. Ctrl-C again to quit now.',
+      '\nInterrupted: ending the run early (POST /run/stop) and keeping what completed. Ctrl-C again to quit now (the runners are stopped first).',
     );
-    process.once('SIGINT', () => process.exit(130));
     api.stopRun().catch(() => undefined);
-  };
-  process.once('SIGINT', interrupt);
+  });
   try {
     run = await watchRun(api, { withKey: true, runId });
   } finally {
-    process.removeListener('SIGINT', interrupt);
-    for (const r of runners) r.handle.stop();
-    await Promise.all(runners.map((r) => r.handle.done.catch(() => undefined)));
-    for (const r of runners) r.log.end();
+    signals.onFirstInterrupt(undefined);
+    if (!signals.quitting) await stopRunners();
   }
   say(summaryLine(run));
   if (run.status === 'assembly_failed' || !run.gzip_url) {
+    const kept = flags.dataDir ? undefined : keepRunnerLogs(logDir, runId, flags.resultsDir);
     throw new CliError(
-      `run ${runId} ended ${run.status} without an archive: ${run.assembly_error ?? 'no reason given'}`,
+      `run ${runId} ended ${run.status} without an archive: ${run.assembly_error ?? 'no reason given'}${kept ? `; the runner logs are kept in ${kept}` : ''}`,
     );
   }
   const report = await saveResults(runId, { url: run.gzip_url }, flags.resultsDir);
@@ -234,6 +314,23 @@ async function startOrResume(
     `\n== run ${started.run_id}: ${started.tasks_created} tasks on ${types.length} local instance type(s), ${flags.workload} workload ==`,
   );
   return { runId: started.run_id, types };
+}
+
+/**
+ * Without --data-dir the runner logs live in the temp data dir, removed at exit; a run without an
+ * archive has nothing else to show for itself, so its logs move next to results/<run-id>/.
+ */
+function keepRunnerLogs(logDir: string, runId: number, resultsRoot?: string): string | undefined {
+  const target = `${resultsDirFor(runId, resultsRoot)}-runner-logs`;
+  try {
+    rmSync(target, { recursive: true, force: true });
+    mkdirSync(dirname(target), { recursive: true });
+    cpSync(logDir, target, { recursive: true });
+    return target;
+  } catch (err) {
+    say(`  (the runner logs could not be kept in ${target}: ${(err as Error).message})`);
+    return undefined;
+  }
 }
 
 function startLocalRunner(
@@ -293,11 +390,4 @@ async function requireDocker(): Promise<void> {
       `--workload docker needs a Docker engine, and none answered (${(err as Error).message}); start dockerd, or set BENCHFLEET_DOCKER_HOST=unix:///path/to/docker.sock`,
     );
   }
-}
-
-function untilInterrupted(): Promise<void> {
-  return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
 }

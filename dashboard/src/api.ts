@@ -24,7 +24,8 @@ export interface ApiClient {
   /** `undefined` when no run exists yet (404 `not_found`). */
   getRun(key?: string): Promise<RunView | undefined>;
   listTasks(limit: number, cursor?: string): Promise<TaskListResponse>;
-  stopRun(key: string): Promise<MessageResponse>;
+  /** Stops run `runId` only: the API answers 404 `not_found`, stopping nothing, when another run is current. */
+  stopRun(key: string, runId: number): Promise<MessageResponse>;
   /**
    * The API's clock, estimated from the `Date` header of its last answer when the API exposes it
    * (`Access-Control-Expose-Headers: Date`); the browser's clock otherwise. Heartbeat ages use it,
@@ -122,11 +123,11 @@ export function createApiClient(
       if (!res.ok) throw await readError(res);
       return json<TaskListResponse>(res);
     },
-    async stopRun(key) {
+    async stopRun(key, runId) {
       const res = await call('/run/stop', {
         method: 'POST',
         headers: { ...auth(key), 'Content-Type': 'application/json' },
-        body: '{}',
+        body: JSON.stringify({ run_id: runId }),
       });
       if (!res.ok) throw await readError(res);
       return json<MessageResponse>(res);

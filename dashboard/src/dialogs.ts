@@ -61,6 +61,8 @@ export function setupStopDialog(hooks: DialogHooks, currentRun: () => RunView | 
   const input = byId<HTMLInputElement>('stop-key');
   const error = byId('stop-error');
   const confirm = byId<HTMLButtonElement>('stop-confirm');
+  /** The run the dialog was opened for: the one it stops, even if another run started meanwhile. */
+  let runId: number | undefined;
 
   const askForKey = (ask: boolean): void => {
     show(byId('stop-key-label'), ask);
@@ -74,6 +76,7 @@ export function setupStopDialog(hooks: DialogHooks, currentRun: () => RunView | 
   byId('stop-button').addEventListener('click', () => {
     const run = currentRun();
     if (!run) return;
+    runId = run.run_id;
     const t = run.tasks;
     setText(
       byId('stop-text'),
@@ -104,10 +107,11 @@ export function setupStopDialog(hooks: DialogHooks, currentRun: () => RunView | 
       input.focus();
       return;
     }
+    if (runId === undefined) return;
     confirm.disabled = true;
     show(error, false);
     try {
-      const res = await hooks.api.stopRun(key);
+      const res = await hooks.api.stopRun(key, runId);
       saveKey(key);
       renderKeyState();
       dialog.close();
@@ -125,6 +129,9 @@ export function setupStopDialog(hooks: DialogHooks, currentRun: () => RunView | 
       }
       const code = err instanceof ApiError ? ` (HTTP ${err.status})` : '';
       fail(`The run was not stopped: ${errorWords(err)}${code}`);
+      // not_found: the run ended or another one started since the dialog opened; the API's words
+      // say which, and the page behind the dialog catches up
+      if (err instanceof ApiError && err.status === 404) hooks.changed();
     } finally {
       confirm.disabled = false;
     }

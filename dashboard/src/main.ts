@@ -56,7 +56,9 @@ class Dashboard {
   private again = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private cursors: Array<string | undefined> = [undefined];
+  /** The page asked for, and the page `tasks` belongs to: they differ while a page turn loads. */
   private page = 0;
+  private shownPage = 0;
   private refreshes = 0;
   private readonly summary = new Summary();
   private readonly table = new TaskTable();
@@ -91,6 +93,8 @@ class Dashboard {
   }
 
   private turn(delta: number): void {
+    // a turn while the previous one loads would read the old page's cursor: ignore it
+    if (this.shownPage !== this.page) return;
     if (delta > 0 && !this.tasks?.next_cursor) return;
     if (delta < 0 && this.page === 0) return;
     if (delta > 0) this.cursors[this.page + 1] = this.tasks?.next_cursor ?? undefined;
@@ -154,6 +158,7 @@ class Dashboard {
       // a new run: the old run's task page must not show under it, even if the next call fails
       this.cursors = [undefined];
       this.page = 0;
+      this.shownPage = 0;
       this.tasks = undefined;
     }
     this.run = run;
@@ -162,14 +167,17 @@ class Dashboard {
       this.tasks = undefined;
       return;
     }
+    const page = this.page;
     try {
-      this.tasks = await this.api.listTasks(PAGE_SIZE, this.cursors[this.page]);
+      this.tasks = await this.api.listTasks(PAGE_SIZE, this.cursors[page]);
+      this.shownPage = page;
     } catch (err) {
       // a cursor from an older listing may no longer be valid: fall back to the first page
-      if (!(err instanceof ApiError && err.status === 400 && this.page > 0)) throw err;
+      if (!(err instanceof ApiError && err.status === 400 && page > 0)) throw err;
       this.cursors = [undefined];
       this.page = 0;
       this.tasks = await this.api.listTasks(PAGE_SIZE);
+      this.shownPage = 0;
     }
   }
 
@@ -192,16 +200,17 @@ class Dashboard {
     this.summary.render(this.run, now, this.sentKey);
     const tasks = this.tasks?.tasks ?? [];
     this.table.render(tasks, this.run.tasks.failed, now);
-    const first = this.page * PAGE_SIZE;
+    const first = this.shownPage * PAGE_SIZE; // the label always describes the rows shown
     setText(
       byId('page-label'),
       tasks.length
         ? `${first + 1}–${first + tasks.length} of ${this.run.tasks.total}`
         : `0 of ${this.run.tasks.total}`,
     );
-    byId('page-prev').setAttribute('aria-disabled', String(this.page === 0));
-    byId('page-next').setAttribute('aria-disabled', String(!this.tasks?.next_cursor));
-    show(byId('page-prev').parentElement!, this.page > 0 || Boolean(this.tasks?.next_cursor));
+    const loading = this.shownPage !== this.page;
+    byId('page-prev').setAttribute('aria-disabled', String(loading || this.shownPage === 0));
+    byId('page-next').setAttribute('aria-disabled', String(loading || !this.tasks?.next_cursor));
+    show(byId('page-prev').parentElement!, this.shownPage > 0 || Boolean(this.tasks?.next_cursor));
   }
 }
 

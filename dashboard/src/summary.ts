@@ -98,9 +98,15 @@ export class Summary {
   private renderArchive(run: RunView, sentKey: boolean): void {
     const box = byId('archive');
     const state = archiveState(run, sentKey);
-    // Rebuilt only when the state changes, so a focused download link keeps its focus.
-    const sig = JSON.stringify(state);
-    if (box.dataset.sig === sig) return;
+    // Rebuilt only when what it says changes, not when the link does: `gzip_url` is presigned
+    // afresh on every request, so the href is updated in place and a focused link keeps its focus
+    // (and the live region is not announced again on every poll).
+    const sig = JSON.stringify(state.kind === 'link' ? { kind: state.kind } : state);
+    if (box.dataset.sig === sig) {
+      const link = box.querySelector('#download-link');
+      if (state.kind === 'link' && link) setAttr(link, 'href', state.url);
+      return;
+    }
     box.dataset.sig = sig;
     box.replaceChildren();
     setAttr(box, 'class', `archive archive-${state.kind}`);

@@ -76,6 +76,11 @@ describe('dashboard build and local server', () => {
       '/dashboard/%2e%2e/package.json',
       '/dashboard/build.ts',
       '/app.js',
+      // names of Object.prototype's properties are not files either
+      '/dashboard/constructor',
+      '/dashboard/__proto__',
+      '/dashboard/toString',
+      '/dashboard/hasOwnProperty',
     ]) {
       expect((await fetch(new URL(p, server.url))).status).toBe(404);
     }

@@ -1,7 +1,7 @@
 // The local stand-ins: dynalite (DynamoDB) and s3rver (S3) on 127.0.0.1, in their own process,
 // with the table and bucket created from the shared definitions, and SDK clients pointed at them.
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
@@ -141,6 +141,7 @@ export async function startLocalServices(
   opts: { dataDir?: string; dynamoPort?: number; s3Port?: number; instrument?: InstrumentClients } = {},
 ): Promise<LocalServices> {
   let s3Dir: string;
+  let ownS3Dir: string | undefined; // made here, so removed here by stop()
   const dynaliteOpts: Record<string, unknown> = { createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
   if (opts.dataDir) {
     mkdirSync(join(opts.dataDir, 'dynamodb'), { recursive: true });
@@ -149,12 +150,19 @@ export async function startLocalServices(
     s3Dir = join(opts.dataDir, 's3');
   } else {
     s3Dir = mkdtempSync(join(tmpdir(), 'benchfleet-s3-'));
+    ownS3Dir = s3Dir;
   }
+  const removeOwnS3Dir = (): void => {
+    if (ownS3Dir) rmSync(ownS3Dir, { recursive: true, force: true });
+  };
   const { standIns, dynamoPort, s3Port } = await StandIns.start({
     dynalite: dynaliteOpts,
     dynamoPort: opts.dynamoPort ?? 0,
     s3: { address: '127.0.0.1', silent: true, directory: s3Dir },
     s3Port: opts.s3Port ?? 0,
+  }).catch((err: unknown) => {
+    removeOwnS3Dir();
+    throw err;
   });
 
   const ddbEndpoint = `http://127.0.0.1:${dynamoPort}`;
@@ -163,11 +171,22 @@ export async function startLocalServices(
   const s3 = new S3Client(
     s3ClientConfig({ endpoint: s3Endpoint, region, credentials: s3Credentials, forcePathStyle: true }),
   );
+  const stop = async (): Promise<void> => {
+    ddb.destroy();
+    s3.destroy();
+    await standIns.stop();
+    removeOwnS3Dir();
+  };
   opts.instrument?.({ ddb, s3 });
-  await createTable(ddb, DEFAULT_TABLE_NAME);
-  await s3.send(new CreateBucketCommand({ Bucket: LOCAL_BUCKET })).catch((err: { name?: string }) => {
-    if (err.name !== 'BucketAlreadyOwnedByYou' && err.name !== 'BucketAlreadyExists') throw err;
-  });
+  try {
+    await createTable(ddb, DEFAULT_TABLE_NAME);
+    await s3.send(new CreateBucketCommand({ Bucket: LOCAL_BUCKET })).catch((err: { name?: string }) => {
+      if (err.name !== 'BucketAlreadyOwnedByYou' && err.name !== 'BucketAlreadyExists') throw err;
+    });
+  } catch (err) {
+    await stop().catch(() => undefined); // nothing of a failed start outlives it
+    throw err;
+  }
   return {
     ddbEndpoint,
     s3Endpoint,
@@ -178,11 +197,7 @@ export async function startLocalServices(
     standInsPid: standIns.pid,
     stopS3: () => standIns.request('stopS3'),
     startS3: () => standIns.request('startS3'),
-    async stop() {
-      ddb.destroy();
-      s3.destroy();
-      await standIns.stop();
-    },
+    stop,
   };
 }
 

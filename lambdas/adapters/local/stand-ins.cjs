@@ -50,6 +50,26 @@ async function stopS3() {
   await closed;
 }
 
+/**
+ * dynalite opens its LevelDB only at the first request, so on a data dir another process holds it
+ * would report ready and then crash ("Database is closed"): open it once here first, and say why.
+ */
+async function checkDynamoPath(path) {
+  if (!path) return;
+  const { Level } = require(require.resolve('level', { paths: [require.resolve('dynalite')] }));
+  const probe = new Level(path);
+  try {
+    await probe.open();
+  } catch (err) {
+    throw new Error(
+      `the local DynamoDB data in ${path} cannot be opened (${err?.cause?.message ?? err?.message}): ` +
+        'another benchfleet local is probably using this data dir; stop it or use another --data-dir',
+    );
+  } finally {
+    await probe.close().catch(() => undefined);
+  }
+}
+
 const handlers = {
   stopS3,
   startS3: async () => {
@@ -77,6 +97,7 @@ process.on('message', (msg) => {
 });
 
 (async () => {
+  await checkDynamoPath(config.dynalite?.path);
   ddbServer = dynalite(config.dynalite);
   const dynamoPort = await listen(ddbServer, config.dynamoPort ?? 0);
   config.s3Port = await startS3(config.s3Port ?? 0);

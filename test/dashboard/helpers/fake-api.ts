@@ -10,6 +10,7 @@ import {
   MessageResponse,
   type Provider,
   RunView,
+  StopRequest,
   type TaskCounts,
   TaskListResponse,
   type TaskStatus,
@@ -36,6 +37,10 @@ export class FakeApi {
   readonly forced = new Map<string, { status: number; error: ErrorBody['error']; message: string }>();
   /** Requests seen, for assertions: `GET /run auth=yes`. */
   readonly log: string[] = [];
+  /** The bodies of POST /run/stop, as sent. */
+  readonly stopBodies: string[] = [];
+  /** Download URLs handed out so far: each GET /run with the key presigns afresh, as the real API does. */
+  private presigned = 0;
   /** How far the API's clock is from the test's (negative: behind); sent in an exposed Date header. */
   clockOffsetMs = 0;
   private server: Server | undefined;
@@ -48,7 +53,11 @@ export class FakeApi {
   }
 
   async listen(): Promise<void> {
-    const server = createServer((req, res) => this.handle(req, res));
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => this.handle(req, res, Buffer.concat(chunks).toString('utf8')));
+    });
     await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
     this.port = (server.address() as AddressInfo).port;
     this.server = server;
@@ -143,7 +152,8 @@ export class FakeApi {
       row.counts[t.status] += 1;
       byType.set(key, row);
     }
-    const gzip = withKey && this.run.archive_key ? `${this.url}/download/results.tar.gz?sig=fresh` : null;
+    const gzip =
+      withKey && this.run.archive_key ? `${this.url}/download/results.tar.gz?sig=${++this.presigned}` : null;
     return RunView.parse({
       ...this.run,
       tasks: counts,
@@ -153,7 +163,7 @@ export class FakeApi {
   }
 
   // returns undefined, not void, so each branch can end with `return send(...)`
-  private handle(req: IncomingMessage, res: ServerResponse): undefined {
+  private handle(req: IncomingMessage, res: ServerResponse, body: string): undefined {
     const url = new URL(req.url ?? '/', 'http://x');
     const auth = req.headers.authorization;
     const keyOk = auth === `Bearer ${this.operatorKey}`;
@@ -201,7 +211,21 @@ export class FakeApi {
       return send(200, TaskListResponse, { run_id: this.run.run_id, tasks: page, next_cursor: next });
     }
     if (route === 'POST /run/stop') {
+      this.stopBodies.push(body);
       if (!keyOk) return error(401, 'unauthorized', 'Missing or invalid API key');
+      let wanted: StopRequest;
+      try {
+        wanted = StopRequest.parse(body ? JSON.parse(body) : {});
+      } catch {
+        return error(400, 'invalid_request', 'the body is not a stop request');
+      }
+      if (this.run && wanted.run_id !== undefined && wanted.run_id !== this.run.run_id) {
+        return error(
+          404,
+          'not_found',
+          `run ${wanted.run_id} is not in progress: the current run is ${this.run.run_id} (${this.run.status}); nothing was stopped`,
+        );
+      }
       if (this.run?.status !== 'running') return error(404, 'not_found', 'No run in progress');
       const active: TaskStatus[] = ['pending', 'claimed', 'running'];
       this.tasks = this.tasks.map((t) => (active.includes(t.status) ? { ...t, status: 'cancelled' } : t));
