@@ -64,14 +64,20 @@ describe('dashboard polls against a stand-in API', () => {
     d = await h.open(api.url);
     const { page } = d;
     await page.waitForFunction(() => document.querySelector('#page-label')?.textContent === '1–100 of 300');
-    // a slow network: the page fetch is still in flight at the second click
+    // a slow network: the page fetch is held until both clicks have landed (a fixed delay was not
+    // enough on a loaded CI machine: the first page sometimes arrived before the second click)
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
     await page.route('**/run/tasks**', async (route) => {
-      await new Promise((r) => setTimeout(r, 400));
+      await held;
       await route.continue();
     });
     const next = page.getByRole('button', { name: 'Next' });
     await next.click();
     await next.click();
+    release();
     await page.waitForFunction(() => document.querySelector('#page-label')?.textContent === '101–200 of 300');
     await d.refreshes(2); // and it stays so
     const shown = async () =>
