@@ -2,56 +2,23 @@
 // dashboard's types, the CLI and the tests all import from here, so a field is defined once.
 import * as z from 'zod';
 import { PROVIDERS, Provider, RunStatus, TaskStatus } from './enums';
+import {
+  clipped,
+  InstanceTypeName,
+  MAX_ERROR_MESSAGE,
+  MAX_INSTANCE_TYPES_PER_RUN,
+  MAX_TASKS_PER_RUN,
+  omittable,
+  RubyVersion,
+  RunId,
+  rounded,
+  TASK_ID_FACTOR,
+} from './fields';
 
 // Defined in enums.ts so the archive formats can share them without an import cycle.
 export * from './enums';
-
-export const MAX_TASKS_PER_RUN = 10_000;
-/** Task ids are `run_id * TASK_ID_FACTOR + n` (n from 1), so they are unique across runs. */
-export const TASK_ID_FACTOR = 100_000;
-export const MAX_BODY_BYTES = 64 * 1024;
-export const MAX_ERROR_MESSAGE = 4_000;
-/**
- * Distinct instance types per run. Each adds its queue's counters to the one run item, which
- * DynamoDB caps at 400 KB: about 6,000 types overflow it (a 500 from the write), 1,000 leave room
- * for the task sets of a full 10,000-task run.
- */
-export const MAX_INSTANCE_TYPES_PER_RUN = 1_000;
-
-export const InstanceTypeName = z
-  .string()
-  .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
-export const RubyVersion = z
-  .string()
-  .regex(/^(head|\d+\.\d+(\.\d+)?(-[A-Za-z0-9.]+)?)$/, 'must look like 3.4.7, 3.4, 3.5.0-preview1 or head');
-/**
- * A non-negative number rounded to `decimals` places: DynamoDB cannot store magnitudes below 1e-130
- * (a 5e-324 would fail the write with a 500), and no caller needs more precision.
- */
-const rounded = (decimals: number) => {
-  const f = 10 ** decimals;
-  return z.number().transform((v) => Math.round(v * f) / f);
-};
-
-/**
- * A free-text field from a runner, cut to `max` characters rather than refused: losing a whole
- * fail or heartbeat over a long stack trace would cost more than its tail (the body is capped anyway).
- */
-const clipped = (max: number) =>
-  z.string().transform((s) => (s.length > max ? `${s.slice(0, max - 1)}…` : s));
-
-/** An optional field where `null` means the same as leaving it out, as older runners send it. */
-const omittable = <T extends z.ZodType>(schema: T) =>
-  schema
-    .nullish()
-    .transform((v) => v ?? undefined)
-    .optional();
-
-export const RunId = z
-  .number()
-  .int()
-  .positive()
-  .max(Math.floor(Number.MAX_SAFE_INTEGER / TASK_ID_FACTOR) - 1);
+// The limits and single-field schemas the bodies below are made of.
+export * from './fields';
 
 const InstanceList = z
   .array(InstanceTypeName)
