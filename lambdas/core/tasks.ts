@@ -168,6 +168,12 @@ const fenceOf = (req: { runner_id: string; attempt?: number | undefined }): Fenc
   attempt: req.attempt,
 });
 
+/** Whether the runner (and attempt) of `fence` holds the unfinished task: what the store's fence checks. */
+const holds = (task: TaskRecord, fence: Fence): boolean =>
+  (task.status === 'claimed' || task.status === 'running') &&
+  task.runner_id === fence.runner_id &&
+  (fence.attempt === undefined || fence.attempt === task.attempt);
+
 /** Why a fenced write was refused: the error a client should see. */
 async function refusal(
   deps: Deps,
@@ -260,11 +266,7 @@ export async function completeTask(
   if (!(await deps.results.exists(key))) {
     // a task this runner no longer holds (reaped, cancelled, someone else's) is refused for that
     const { task, error } = await refusal(deps, taskId, fence);
-    const held =
-      (task.status === 'claimed' || task.status === 'running') &&
-      task.runner_id === fence.runner_id &&
-      (fence.attempt === undefined || fence.attempt === task.attempt);
-    if (!held) throw error;
+    if (!holds(task, fence)) throw error;
     throw new ConflictError(
       'result_not_uploaded',
       `task ${taskId} has no result at ${key}: upload result.tar.gz to the presigned URL first`,
@@ -374,10 +376,6 @@ export async function uploadUrls(deps: Deps, taskId: number, req: UploadUrlsRequ
   const task = await deps.store.getTask(runId, index);
   if (!task) throw new NotFoundError(`task ${taskId} does not exist`);
   const fence = fenceOf(req);
-  const held =
-    (task.status === 'claimed' || task.status === 'running') &&
-    task.runner_id === fence.runner_id &&
-    (fence.attempt === undefined || fence.attempt === task.attempt);
-  if (!held) throw (await refusal(deps, taskId, fence)).error;
+  if (!holds(task, fence)) throw (await refusal(deps, taskId, fence)).error;
   return presignedUrls(deps, task);
 }
