@@ -76,7 +76,13 @@ describe('dashboard polls against a stand-in API', () => {
     });
     const next = page.getByRole('button', { name: 'Next' });
     await next.click();
-    await next.click();
+    // the second click is forced: the page marks Next aria-disabled while it loads (on its next 1 s
+    // tick), and Playwright would wait for it to be enabled, which it never is while the fetch is
+    // held. A user's double click lands whatever the attribute says.
+    await next.click({ force: true });
+    await page.waitForFunction(
+      () => document.getElementById('page-next')?.getAttribute('aria-disabled') === 'true',
+    );
     release();
     await page.waitForFunction(() => document.querySelector('#page-label')?.textContent === '101–200 of 300');
     await d.refreshes(2); // and it stays so
