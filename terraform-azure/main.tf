@@ -109,23 +109,27 @@ resource "azurerm_subnet_network_security_group_association" "runners" {
   network_security_group_id = azurerm_network_security_group.runners.id
 }
 
-# The bastion takes SSH from ssh_source_cidrs, the one inbound door into the run's network.
+# The bastion takes SSH from ssh_source_cidrs, the one inbound door into the run's network. With
+# none given (the default) there is no allow rule at all: the deny below shuts every door.
 resource "azurerm_network_security_group" "bastion" {
   name                = "${local.name}-bastion-nsg"
   location            = azurerm_resource_group.run.location
   resource_group_name = azurerm_resource_group.run.name
   tags                = local.tags
 
-  security_rule {
-    name                       = "allow-ssh"
-    priority                   = 100
-    direction                  = "Inbound"
-    access                     = "Allow"
-    protocol                   = "Tcp"
-    source_port_range          = "*"
-    destination_port_range     = "22"
-    source_address_prefixes    = var.ssh_source_cidrs
-    destination_address_prefix = "*"
+  dynamic "security_rule" {
+    for_each = length(var.ssh_source_cidrs) > 0 ? [var.ssh_source_cidrs] : []
+    content {
+      name                       = "allow-ssh"
+      priority                   = 100
+      direction                  = "Inbound"
+      access                     = "Allow"
+      protocol                   = "Tcp"
+      source_port_range          = "*"
+      destination_port_range     = "22"
+      source_address_prefixes    = security_rule.value
+      destination_address_prefix = "*"
+    }
   }
 
   security_rule {

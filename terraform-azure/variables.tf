@@ -76,9 +76,14 @@ variable "bastion_ssh_public_key" {
 }
 
 variable "ssh_source_cidrs" {
-  description = "Source address ranges allowed to SSH to the bastion; narrow this to the operator's address."
+  description = "Source address ranges (CIDR) allowed to SSH to the bastion, e.g. the operator's address/32. Empty (the default): no SSH from outside at all."
   type        = list(string)
-  default     = ["0.0.0.0/0"]
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.ssh_source_cidrs : can(cidrhost(c, 0))])
+    error_message = "Each ssh_source_cidrs entry must be a CIDR range such as 203.0.113.7/32."
+  }
 }
 
 variable "tags" {

@@ -32,6 +32,12 @@ export function register(program: Command): void {
       'OpenSSH public key for the Azure bastion (default: ~/.ssh/id_ed25519.pub or id_rsa.pub)',
     )
     .option(
+      '--ssh-cidr <cidr>',
+      'address range allowed to SSH to the Azure bastion, e.g. 203.0.113.7/32; repeat for more (default: none, SSH closed)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option(
       '--results-dir <dir>',
       'where results/<run-id>/ goes (default: results, or BENCHFLEET_RESULTS_DIR)',
     )

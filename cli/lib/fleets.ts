@@ -39,6 +39,8 @@ export async function deployMeta(): Promise<MetaOutputs> {
 export interface AzureOptions {
   region: string;
   sshPublicKey: string;
+  /** --ssh-cidr: who may SSH to the bastion; none, nobody */
+  sshSourceCidrs: string[];
 }
 
 export interface Launch {
@@ -102,6 +104,7 @@ export function fleetLaunches(
           plan,
           region: azure.region,
           sshPublicKey: azure.sshPublicKey,
+          sshSourceCidrs: azure.sshSourceCidrs,
         });
         ensureStateDir();
         writeAzureTfvars(azureVarFile(runId), vars);

@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { isCidr } from '../../lambdas/shared/azure-tfvars';
 import type { RunConfig, RunView } from '../../lambdas/shared/contract';
 import { estimateCost, type FleetPlan, planFleet } from '../../lambdas/shared/fleet-plan';
 import { UnknownInstanceTypeError } from '../../lambdas/shared/instance-types';
@@ -35,6 +36,7 @@ export interface StartFlags {
   taskMinutes: string;
   azureRegion: string;
   sshPublicKey?: string;
+  sshCidr?: string[];
   resultsDir?: string;
   apiKey?: string;
 }
@@ -197,6 +199,13 @@ function planOf(config: RunConfig): FleetPlan {
 }
 
 async function azureOptions(flags: StartFlags): Promise<AzureOptions> {
+  const sshSourceCidrs = flags.sshCidr ?? [];
+  const bad = sshSourceCidrs.find((c) => !isCidr(c));
+  if (bad !== undefined) {
+    throw new CliError(
+      `--ssh-cidr ${bad} is not a CIDR range: give one such as 203.0.113.7/32 (your address)`,
+    );
+  }
   const candidates = flags.sshPublicKey
     ? [flags.sshPublicKey]
     : [join(homedir(), '.ssh', 'id_ed25519.pub'), join(homedir(), '.ssh', 'id_rsa.pub')];
@@ -211,7 +220,7 @@ async function azureOptions(flags: StartFlags): Promise<AzureOptions> {
       'terraform was not found: install Terraform >= 1.6 for the Azure fleet, or set BENCHFLEET_TERRAFORM',
     );
   }
-  return { region: flags.azureRegion, sshPublicKey: readFileSync(file, 'utf8').trim() };
+  return { region: flags.azureRegion, sshPublicKey: readFileSync(file, 'utf8').trim(), sshSourceCidrs };
 }
 
 async function preflight(

@@ -1,6 +1,7 @@
 // What the master CLI hands terraform-azure/: the tfvars JSON (variables.tf declares each key) and
 // the terraform argv. Kept beside the fleet plan so the CLI and the tests build it one way.
 import { writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { RunConfig } from './contract';
 import { type FleetPlan, vmCounts } from './fleet-plan';
@@ -19,7 +20,7 @@ export interface AzureTfvarsInput {
   region: string;
   sshPublicKey: string;
   tags?: Record<string, string>;
-  /** Who may SSH to the bastion; terraform's default is anyone. */
+  /** Who may SSH to the bastion (CIDR ranges); terraform's default, none, lets nobody in. */
   sshSourceCidrs?: string[];
 }
 
@@ -58,6 +59,11 @@ export function azureTfvars(input: AzureTfvarsInput): AzureTfvars {
   ] as const) {
     if (value.length === 0 || /[\r\n]/.test(value)) throw new Error(`the ${name} must be one non-empty line`);
   }
+  for (const cidr of input.sshSourceCidrs ?? []) {
+    if (!isCidr(cidr)) {
+      throw new Error(`SSH source range ${JSON.stringify(cidr)} is not a CIDR range such as 203.0.113.7/32`);
+    }
+  }
   return {
     run_id: input.runId,
     api_url: input.apiUrl,
@@ -70,6 +76,15 @@ export function azureTfvars(input: AzureTfvarsInput): AzureTfvars {
     tags: { ...(input.tags ?? {}) },
     ...(input.sshSourceCidrs ? { ssh_source_cidrs: [...input.sshSourceCidrs] } : {}),
   };
+}
+
+/** An IPv4 or IPv6 range with its prefix length, as terraform's cidrhost() accepts it. */
+export function isCidr(value: string): boolean {
+  const m = /^([^/\s]+)\/(\d{1,3})$/.exec(value);
+  if (!m) return false;
+  const family = isIP(m[1] as string);
+  const bits = Number(m[2]);
+  return family !== 0 && bits <= (family === 4 ? 32 : 128);
 }
 
 /** Writes the var file readable by its owner only: it holds the runner key and a presigned URL. */

@@ -149,7 +149,19 @@ const overlap = (a: FakeCall, b: FakeCall): boolean => a.started < b.ended && b.
 
 it('deploys, launches both fleets in parallel, runs, downloads, builds the site and tears the fleets down', async () => {
   const [r, runId] = await Promise.all([
-    runCli(['start', '--config', configFile, '--yes', '--json', '--ssh-public-key', keyFile]),
+    runCli([
+      'start',
+      '--config',
+      configFile,
+      '--yes',
+      '--json',
+      '--ssh-public-key',
+      keyFile,
+      '--ssh-cidr',
+      '203.0.113.7/32',
+      '--ssh-cidr',
+      '2001:db8::/48',
+    ]),
     playRunners(),
   ]);
   expect(r.stderr).toContain('vCPU quotas:');
@@ -199,6 +211,7 @@ it('deploys, launches both fleets in parallel, runs, downloads, builds the site 
     api_key: RUNNER,
     fleet: { Standard_D2pls_v6: 1 },
     region: 'eastus',
+    ssh_source_cidrs: ['203.0.113.7/32', '2001:db8::/48'],
   });
   expect(String(apply?.tfvars?.runner_artifact_url)).toMatch(
     /^https:\/\/artifact-bucket\.s3\..*runner\/runner\.js\?/,
@@ -264,6 +277,22 @@ it('launches without zones, with a warning, when EC2 will not say where types ar
   expect(deploy?.fleetPlan?.plan).toEqual([
     expect.not.objectContaining({ availability_zone: expect.anything() }),
   ]);
+});
+
+it('refuses an --ssh-cidr that is not a range before launching anything', async () => {
+  const r = await runCli([
+    'start',
+    '--config',
+    configFile,
+    '--yes',
+    '--ssh-public-key',
+    keyFile,
+    '--ssh-cidr',
+    '203.0.113.7',
+  ]);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain('--ssh-cidr 203.0.113.7 is not a CIDR range');
+  expect(box.calls().filter((c) => c.tool === 'cdk' || c.tool === 'terraform')).toEqual([]);
 });
 
 it('says which tool is missing before launching anything', async () => {

@@ -122,9 +122,19 @@ describe('terraform-azure resources', () => {
     }
   });
 
-  it('lets nothing in from the internet but SSH to the bastion', () => {
+  it('lets nothing in from the internet but SSH to the bastion, and that only from ssh_source_cidrs', () => {
     expect(mod.resources.azurerm_network_security_rule).toBeUndefined(); // every rule is inline, below
-    const rules = (nsg: string): Block[] => resource('azurerm_network_security_group', nsg).security_rule;
+    // the bastion's allow rule exists only when ssh_source_cidrs is not empty: a dynamic block
+    const ssh = resource('azurerm_network_security_group', 'bastion').dynamic.security_rule;
+    expect(ssh).toHaveLength(1);
+    expect(ssh[0].for_each).toBe('${length(var.ssh_source_cidrs) > 0 ? [var.ssh_source_cidrs] : []}');
+    expect(mod.variables.ssh_source_cidrs?.default).toEqual([]); // closed unless the operator opens it
+    expect(mod.variables.ssh_source_cidrs?.validation?.[0]?.condition).toContain('cidrhost(c, 0)');
+    const rules = (nsg: string): Block[] => {
+      const group = resource('azurerm_network_security_group', nsg);
+      const dynamic = (group.dynamic?.security_rule ?? []).flatMap((d: Block) => d.content);
+      return [...group.security_rule, ...dynamic];
+    };
     for (const nsg of ['runners', 'bastion']) {
       const inbound = rules(nsg).filter((r) => r.direction === 'Inbound');
       const allows = inbound.filter((r) => r.access === 'Allow');
@@ -148,7 +158,7 @@ describe('terraform-azure resources', () => {
     });
     expect(rules('runners').find((r) => r.access === 'Allow')?.source_address_prefixes).toBeUndefined();
     expect(rules('bastion').find((r) => r.access === 'Allow')).toMatchObject({
-      source_address_prefixes: '${var.ssh_source_cidrs}',
+      source_address_prefixes: '${security_rule.value}',
     });
     expect(resource('azurerm_network_interface', 'bastion').ip_configuration[0].private_ip_address).toBe(
       '${local.bastion_private_ip}',

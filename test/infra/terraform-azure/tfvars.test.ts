@@ -5,6 +5,7 @@ import {
   type AzureTfvarsInput,
   azureTerraformArgs,
   azureTfvars,
+  isCidr,
   writeAzureTfvars,
 } from '../../../lambdas/shared/azure-tfvars';
 import { RunConfig } from '../../../lambdas/shared/contract';
@@ -54,6 +55,23 @@ describe('azureTfvars', () => {
       tags: { team: 'ruby' },
       ssh_source_cidrs: ['203.0.113.7/32'],
     });
+  });
+
+  it('takes only CIDR ranges as SSH sources, as terraform cidrhost() does', () => {
+    for (const good of ['203.0.113.7/32', '0.0.0.0/0', '2001:db8::/48', '::/0'])
+      expect(isCidr(good)).toBe(true);
+    for (const bad of [
+      '203.0.113.7',
+      '203.0.113.7/33',
+      '2001:db8::/129',
+      'example.com/32',
+      ' 10.0.0.0/8',
+      '',
+    ])
+      expect([bad, isCidr(bad)]).toEqual([bad, false]);
+    expect(() => azureTfvars(input({ sshSourceCidrs: ['10.0.0.0/8', '10.0.0.1'] }))).toThrow(
+      'SSH source range "10.0.0.1" is not a CIDR range',
+    );
   });
 
   it('leaves optional inputs to the module defaults', () => {
