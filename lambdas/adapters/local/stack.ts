@@ -91,6 +91,17 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     ...(opts.instrument ? { instrument: opts.instrument } : {}),
   });
+  // A start that fails from here on (a port in use, an unreadable keys.json, a resume that cannot
+  // reach the stand-ins) must not leave the stand-ins' process running behind the caller's back.
+  try {
+    return await startOn(services, opts);
+  } catch (err) {
+    await services.stop().catch(() => undefined);
+    throw err;
+  }
+}
+
+async function startOn(services: LocalServices, opts: LocalStackOptions): Promise<LocalStack> {
   const keys = resolveKeys(opts);
   const schedule = new LocalSchedule();
   const deps: Deps = {
@@ -141,7 +152,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const timer = setInterval(() => void reapNow(), (opts.reaperIntervalS ?? 60) * 1000);
   timer.unref();
 
-  await resumeInFlight(deps);
+  try {
+    await resumeInFlight(deps);
+  } catch (err) {
+    clearInterval(timer);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw err;
+  }
 
   return {
     apiUrl: `http://127.0.0.1:${port}`,
