@@ -45,6 +45,8 @@ export interface E2eResult {
   /** start answer to the last complete answer: the phase cpu_ms covers */
   tasks_s: number;
   overhead_ms: number[];
+  /** overhead_ms in its three parts, per task (see `parts` in measure) */
+  overhead_parts_ms: { setup: number[]; upload: number[]; complete: number[] };
   claim_gap_ms: number[];
   run: Usage;
   /** one reaper pass over the run's active tasks; duration_ms is the pass's own time */
@@ -263,6 +265,9 @@ async function measure(shape: { tasks: number; slots: number }): Promise<E2eResu
       if (id) runningAt.set(Number(id), l.ts);
     }
     const overhead_ms: number[] = [];
+    // where the overhead goes: claim answer -> "running task" (the runner's set-up), result PUT
+    // start -> complete sent (the upload), complete sent -> its answer (the API's complete)
+    const overhead_parts_ms = { setup: [] as number[], upload: [] as number[], complete: [] as number[] };
     const claim_gap_ms: number[] = [];
     const lastComplete = new Map<string, number>();
     const claimedAt = new Map<number, number>();
@@ -277,7 +282,12 @@ async function measure(shape: { tasks: number; slots: number }): Promise<E2eResu
         const c = claimedAt.get(e.taskId);
         const w0 = runningAt.get(e.taskId);
         const w1 = putStarts.get(e.taskId);
-        if (c !== undefined && w0 !== undefined && w1 !== undefined) overhead_ms.push(e.t1 - c - (w1 - w0));
+        if (c !== undefined && w0 !== undefined && w1 !== undefined) {
+          overhead_ms.push(e.t1 - c - (w1 - w0));
+          overhead_parts_ms.setup.push(w0 - c);
+          overhead_parts_ms.upload.push(e.t0 - w1);
+          overhead_parts_ms.complete.push(e.t1 - e.t0);
+        }
       }
     }
 
@@ -325,6 +335,7 @@ async function measure(shape: { tasks: number; slots: number }): Promise<E2eResu
       wall_s,
       tasks_s,
       overhead_ms,
+      overhead_parts_ms,
       claim_gap_ms,
       run: runUsage,
       reaper_pass,
@@ -401,6 +412,11 @@ function timings(bench: string, r: E2eResult): string {
     slots: r.slots,
     overhead_median_ms: round(quantile(r.overhead_ms, 0.5)),
     overhead_p99_ms: round(quantile(r.overhead_ms, 0.99)),
+    overhead_parts_median_ms: {
+      setup: round(quantile(r.overhead_parts_ms.setup, 0.5)),
+      upload: round(quantile(r.overhead_parts_ms.upload, 0.5)),
+      complete: round(quantile(r.overhead_parts_ms.complete, 0.5)),
+    },
     claim_gap_median_ms: round(quantile(r.claim_gap_ms, 0.5)),
     claim_gap_p99_ms: round(quantile(r.claim_gap_ms, 0.99)),
     wall_s: round(r.wall_s),
