@@ -63,7 +63,8 @@ async function run(o: RunnerOptions, log: Logger, stop: AbortSignal): Promise<Ru
   const slots = planSlots(topo, o.slots);
   const hostId = o.hostId ?? (await detectHostId(o.provider));
   await mkdir(o.workDir, { recursive: true });
-  // the stop cuts API retries short (STOP_BUDGET_S), so a complete or fail retried on 5xx still ends in time
+  // the stop cuts API retries and uploads short (STOP_BUDGET_S a step, and all of them by one
+  // deadline STOP_TOTAL_S after the stop), so a fail still gets through before systemd's SIGKILL
   const api = new ApiClient({
     apiUrl: o.apiUrl,
     apiKey: o.apiKey,
@@ -71,6 +72,8 @@ async function run(o: RunnerOptions, log: Logger, stop: AbortSignal): Promise<Ru
     maxRetryS: o.maxRetryS,
     signal: stop,
     stopBudgetS: o.stopBudgetS,
+    stopTotalS: o.stopTotalS,
+    failReserveS: o.failReserveS,
   });
   const executor = makeExecutor(o, hostId);
   // before the first claim: containers a crashed runner left would share the slots' CPUs

@@ -12,6 +12,7 @@ import {
   type UploadUrlsRequest,
 } from '../lambdas/shared/contract';
 import { errorText, type Logger } from './log';
+import { FAIL_RESERVE_S, STOP_BUDGET_S, STOP_TOTAL_S, StopDeadline } from './stop-deadline';
 
 /** The API answered with a 4xx (other than a retried 404): retrying will not help. */
 export class ApiError extends Error {
@@ -40,49 +41,22 @@ export interface ApiClientOptions {
   requestTimeoutMs?: number;
   /**
    * The runner's stop (SIGTERM). Once it fires, a call's remaining retries and its request in flight
-   * get at most STOP_BUDGET_S more (counted from the stop, or from the call's start if it came after):
+   * get at most STOP_BUDGET_S more (counted from the stop, or from the call's start if it came after),
+   * and every call ends by the runner-wide deadline, STOP_TOTAL_S after the stop (`stopDeadline`):
    * the host has seconds to live, and a fail or complete should still get through in them.
    */
   signal?: AbortSignal;
   /** Test hook: STOP_BUDGET_S otherwise. */
   stopBudgetS?: number;
+  /** Test hook: STOP_TOTAL_S otherwise. */
+  stopTotalS?: number;
+  /** Test hook: FAIL_RESERVE_S otherwise. */
+  failReserveS?: number;
 }
 
-/** What an API call, or a result PUT, may still take once the runner is told to stop, in seconds. */
-export const STOP_BUDGET_S = 20;
+export { FAIL_RESERVE_S, STOP_BUDGET_S, STOP_TOTAL_S };
 /** Node's timers cannot wait longer than 2^31-1 ms (about 24.8 days); a longer delay fires at once. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/**
- * Aborts `graceMs` after `stop` fires (or after it is created, if `stop` already has), so work in
- * flight at a shutdown gets a short grace instead of its full timeout. `at` is that moment (epoch ms;
- * Infinity until the stop). Call dispose() when the work is over.
- */
-export class StopCap {
-  readonly signal: AbortSignal;
-  at = Number.POSITIVE_INFINITY;
-  private readonly ctl = new AbortController();
-  private timer?: NodeJS.Timeout;
-  private readonly onStop = (): void => {
-    this.at = Date.now() + this.graceMs;
-    this.timer = setTimeout(
-      () => this.ctl.abort(new Error(`cut short ${this.graceMs / 1000} s after the stop`)),
-      this.graceMs,
-    );
-  };
-  constructor(
-    private readonly stop: AbortSignal | undefined,
-    private readonly graceMs: number,
-  ) {
-    this.signal = this.ctl.signal;
-    if (stop?.aborted) this.onStop();
-    else stop?.addEventListener('abort', this.onStop, { once: true });
-  }
-  dispose(): void {
-    clearTimeout(this.timer);
-    this.stop?.removeEventListener('abort', this.onStop);
-  }
-}
 
 export interface CallOptions {
   /** Retry budget for this call in seconds; 0 = one attempt. Defaults to the client's. */
@@ -91,6 +65,8 @@ export interface CallOptions {
   retry404?: boolean;
   /** Stops retrying (not the request in flight) at once when aborted (claims, at a stop). */
   signal?: AbortSignal;
+  /** Ends the call after a stop, instead of the client's `stopDeadline` (a share of it, from sooner()). */
+  deadline?: StopDeadline;
 }
 
 export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
@@ -112,11 +88,24 @@ export const backoffMs = (n: number): number => {
 };
 
 export class ApiClient {
-  constructor(private readonly opts: ApiClientOptions) {}
+  /**
+   * The runner-wide end of network work after the stop (`signal`): every call ends by it, and
+   * uploads take their caps from it too (`uploadTarball`).
+   */
+  readonly stopDeadline: StopDeadline;
+
+  constructor(private readonly opts: ApiClientOptions) {
+    this.stopDeadline = new StopDeadline(opts.signal, (opts.stopTotalS ?? STOP_TOTAL_S) * 1000);
+  }
 
   /** What a call, or a PUT in flight, may still take once the runner is stopping, in seconds. */
   get stopBudgetS(): number {
     return this.opts.stopBudgetS ?? STOP_BUDGET_S;
+  }
+
+  /** The end of the stop deadline kept for the fail report: the error upload must leave it, in seconds. */
+  get failReserveS(): number {
+    return this.opts.failReserveS ?? FAIL_RESERVE_S;
   }
 
   /** How long a call may go on retrying without an answer (--max-retry-s); uploads use it too. */
@@ -138,8 +127,13 @@ export class ApiClient {
     return this.call(`/tasks/${taskId}/heartbeat`, body, HeartbeatResponse, { budgetS: 0 });
   }
 
-  uploadUrls(taskId: number, body: UploadUrlsRequest, budgetS?: number): Promise<PresignedUrls> {
-    return this.call(`/tasks/${taskId}/upload-urls`, body, PresignedUrls, { budgetS });
+  uploadUrls(
+    taskId: number,
+    body: UploadUrlsRequest,
+    budgetS?: number,
+    deadline?: StopDeadline,
+  ): Promise<PresignedUrls> {
+    return this.call(`/tasks/${taskId}/upload-urls`, body, PresignedUrls, { budgetS, deadline });
   }
 
   complete(taskId: number, body: CompleteRequest, budgetS?: number): Promise<unknown> {
@@ -159,9 +153,10 @@ export class ApiClient {
     const budgetMs = (co.budgetS ?? this.opts.maxRetryS) * 1000;
     const started = Date.now();
     const url = this.opts.apiUrl.replace(/\/+$/, '') + path;
-    // A stop (SIGTERM) during the call shortens what is left of it to the stop budget.
+    // A stop (SIGTERM) during the call shortens what is left of it to the stop budget, and to
+    // the runner-wide deadline, whichever ends first.
     const stop = this.opts.signal;
-    const cap = new StopCap(stop, this.stopBudgetS * 1000);
+    const cap = (co.deadline ?? this.stopDeadline).cap(stop, this.stopBudgetS * 1000);
     let lastProblem = '';
     try {
       for (let n = 0; ; n++) {

@@ -41,6 +41,10 @@ export interface RunnerOptions {
   signal?: AbortSignal;
   /** Test hook: what API calls and PUTs in flight may still take after a stop (20 s otherwise). */
   stopBudgetS?: number;
+  /** Test hook: when after a stop all network work must be over (STOP_TOTAL_S, 45 s, otherwise). */
+  stopTotalS?: number;
+  /** Test hook: the end of that deadline the error upload leaves to the fail (FAIL_RESERVE_S, 10 s). */
+  failReserveS?: number;
   /** Test hook: a fixed topology instead of sysfs. */
   topology?: CpuTopology;
 }

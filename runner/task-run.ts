@@ -200,6 +200,7 @@ export async function runTask(
     log,
     signal: ctl.signal,
     stopGraceS: d.api.stopBudgetS,
+    deadline: d.api.stopDeadline,
   };
   // After SIGTERM (even one that comes mid-upload) the host has seconds to live: short budgets so
   // the fail still gets through. Otherwise the result, which may have taken hours, is retried for
@@ -209,7 +210,8 @@ export async function runTask(
     interrupted()
       ? { attempts: 2, budgetS: 0, urlBudgetS: 10 }
       : { attempts: 5, budgetS: kind === 'result' ? d.api.retryBudgetS : 0, urlBudgetS: 120 };
-  // After a stop the API client cuts ack retries short itself (STOP_BUDGET_S): the fail still gets through.
+  // After a stop the API client cuts ack retries short itself (STOP_BUDGET_S each, and all by the
+  // runner's stop deadline, STOP_TOTAL_S): the fail still gets through before systemd's SIGKILL.
   let outcome: TaskOutcome = 'failed';
   let ack: AckResult = { kind: 'none', why: 'no report was sent' };
   try {
@@ -253,13 +255,28 @@ export async function runTask(
       setStatus('error', `${failure.type}: ${failure.message}`);
       const file = join(dir, 'error.tar.gz');
       let errorKey: string | null = null;
+      // After a stop the error upload (logs only) may use the stop deadline but for its last
+      // failReserveS, which the fail keeps for itself; with less left it is not even tried.
+      const share = d.api.stopDeadline.sooner(
+        d.api.failReserveS * 1000,
+        "the error upload's share of the stop deadline",
+      );
       try {
-        await packError(meta, logsDir, file);
-        const up = await uploadTarball(target, 'error', file, limitsFor('error'));
-        if (up.ok) errorKey = up.key;
-        else log.warn(`error.tar.gz not uploaded: ${up.reason}`);
+        if (share.leftMs() <= 0) {
+          const leftS = Math.max(0, d.api.stopDeadline.leftMs() / 1000).toFixed(1);
+          log.warn(
+            `error.tar.gz not uploaded: the runner is stopping and only ${leftS} s are left before its stop deadline, kept for the fail report (it has the last ${d.api.failReserveS} s)`,
+          );
+        } else {
+          await packError(meta, logsDir, file);
+          const up = await uploadTarball({ ...target, deadline: share }, 'error', file, limitsFor('error'));
+          if (up.ok) errorKey = up.key;
+          else log.warn(`error.tar.gz not uploaded: ${up.reason}`);
+        }
       } catch (err) {
         log.warn(`cannot write error.tar.gz: ${errorText(err)}`);
+      } finally {
+        share.dispose();
       }
       hb.acking = true; // as for complete: heartbeats go on until fail is acknowledged
       const body = {

@@ -3,10 +3,13 @@
 // upload, as they do after a 403.
 // S3 giving no answer (network, 5xx, 429) is retried like an API call, within a time budget: a
 // result that took hours to make is not thrown away for a minute of S3 or network trouble.
+// After the runner's stop, every step of the upload (upload-urls, each PUT) also ends by the
+// target's stop deadline, and the retries end once it has passed.
 import { readFile } from 'node:fs/promises';
 import type { PresignedUrls } from '../lambdas/shared/contract';
-import { type ApiClient, ApiError, backoffMs, STOP_BUDGET_S, StopCap, sleep } from './api-client';
+import { type ApiClient, ApiError, backoffMs, sleep } from './api-client';
 import { errorText, type Logger } from './log';
+import { STOP_BUDGET_S, StopCap, type StopDeadline } from './stop-deadline';
 
 export interface UploadTarget {
   api: ApiClient;
@@ -26,6 +29,11 @@ export interface UploadTarget {
   signal?: AbortSignal;
   /** What a PUT in flight may still take after `signal` aborts, in seconds; STOP_BUDGET_S by default. */
   stopGraceS?: number;
+  /**
+   * The runner's stop deadline (`api.stopDeadline`), or the share of it this upload may use
+   * (`sooner()`): upload-urls calls and PUTs end by it. None: only `stopGraceS` caps them.
+   */
+  deadline?: StopDeadline;
 }
 
 export type UploadOutcome =
@@ -62,6 +70,7 @@ export async function uploadTarball(
         t.taskId,
         { runner_id: t.runnerId, attempt: t.attempt },
         limits.urlBudgetS,
+        t.deadline,
       );
     } catch (err) {
       if (err instanceof ApiError && err.status === 409)
@@ -78,6 +87,7 @@ export async function uploadTarball(
   // Already aborted (a shutdown before the upload): the caller's short limits apply as they are.
   const stop = t.signal?.aborted ? undefined : t.signal;
   const started = Date.now();
+  const pastDeadline = (): boolean => (t.deadline?.leftMs() ?? 1) <= 0;
   let last = '';
   let tries = 0;
   for (;;) {
@@ -85,9 +95,9 @@ export async function uploadTarball(
     const key = kind === 'result' ? urls.result_key : urls.error_key;
     let refused = false;
     tries++;
-    // a PUT that would finish within the grace is not thrown away at a stop
+    // a PUT that would finish within the grace (and the stop deadline) is not thrown away at a stop
     const graceS = t.stopGraceS ?? STOP_BUDGET_S;
-    const cap = new StopCap(t.signal, graceS * 1000);
+    const cap = new StopCap(t.signal, graceS * 1000, t.deadline);
     try {
       const res = await fetch(url, {
         method: 'PUT',
@@ -100,15 +110,18 @@ export async function uploadTarball(
       last = `HTTP ${res.status}`;
       refused = res.status < 500 && res.status !== 429;
     } catch (err) {
-      last = cap.signal.aborted
-        ? `the PUT was still going ${graceS} s after the task was stopped`
-        : `network: ${errorText(err)}`;
+      last = !cap.signal.aborted
+        ? `network: ${errorText(err)}`
+        : cap.byDeadline
+          ? `the PUT was cut off: ${errorText(cap.signal.reason)}`
+          : `the PUT was still going ${graceS} s after the task was stopped`;
     } finally {
       cap.dispose();
     }
     t.log.warn(`upload of ${kind}.tar.gz failed`, { try: tries, problem: last });
     const wait = backoffMs(tries - 1);
-    if (stop?.aborted) break;
+    // no further try once the task is stopped, or once the stop deadline has passed
+    if (stop?.aborted || pastDeadline()) break;
     const withinBudget = !refused && Date.now() - started + wait <= limits.budgetS * 1000;
     if (tries >= limits.attempts && !withinBudget) break;
     if (last === 'HTTP 403' || onClaimUrls) {
@@ -116,10 +129,8 @@ export async function uploadTarball(
       const next = await fresh();
       if ('ok' in next) return next;
       urls = next;
-    } else {
-      await sleep(wait, stop);
-      if (stop?.aborted) break; // an abort ends the wait: no further try
-    }
+    } else await sleep(wait, stop);
+    if (stop?.aborted || pastDeadline()) break; // an abort ends the wait: no further try
   }
   return {
     ok: false,

@@ -76,6 +76,9 @@ export function runnerBootScript(o: RunnerBootOptions): string[] {
     `ExecStart=\${NODE_BIN} ${RUNNER_DIR}/runner.js ${runnerArgs(o).join(' ')}`,
     'Restart=on-failure',
     'RestartSec=15',
+    // SIGTERM, then SIGKILL after this (systemd's default, said outright): the runner's stop
+    // deadline (STOP_TOTAL_S, 45 s) stays well under it, so its fail reports get out first.
+    'TimeoutStopSec=90',
     '[Install]',
     'WantedBy=multi-user.target',
     'UNIT',

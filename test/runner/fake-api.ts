@@ -34,6 +34,8 @@ export class FakeApi {
   readonly tasks: FakeTask[];
   readonly objects = new Map<string, Buffer>();
   readonly calls: string[] = [];
+  /** When each of `calls` came in (epoch ms), index for index. */
+  readonly callTimes: number[] = [];
   /** While true every request's connection is dropped (the API is "away"). */
   down = false;
   /** Status codes answered to the next PUTs, in order; then 200. */
@@ -48,6 +50,11 @@ export class FakeApi {
   urlsStatus?: number;
   /** fail answers this status (a 5xx: "no answer") instead of recording the task. */
   failStatus?: number;
+  /**
+   * The claim's URLs work, valid this many seconds: under the runner's margin, so it asks
+   * upload-urls first, but they serve as its fallback. Unset: they have already expired (403).
+   */
+  claimUrlsValidS?: number;
   /** Delay before answering a PUT, to make the upload phase long enough to observe. */
   putDelayMs = 0;
   /** Called with each heartbeat, after it is recorded. */
@@ -133,6 +140,7 @@ export class FakeApi {
     const raw = Buffer.concat(chunks);
     const url = new URL(req.url ?? '/', 'http://x');
     this.calls.push(`${req.method} ${url.pathname}`);
+    this.callTimes.push(Date.now());
     if (this.down) return 'drop';
     if (req.method === 'PUT' && url.pathname.startsWith('/s3/')) {
       if (url.searchParams.get('gen') === '-1') return { status: 403, body: '<Error>expired</Error>' };
@@ -152,8 +160,12 @@ export class FakeApi {
       if (!t) return { status: 200, body: { status: 'done' } };
       t.status = 'claimed';
       t.runnerId = String(body.runner_id);
-      // Claim URLs are already expired: the runner must fetch fresh ones before uploading.
-      return { status: 200, body: { status: 'assigned', task: t.task, presigned_urls: this.urls(t, true) } };
+      // Claim URLs are already expired (unless claimUrlsValidS): the runner must fetch fresh ones.
+      const presigned =
+        this.claimUrlsValidS === undefined
+          ? this.urls(t, true)
+          : { ...this.urls(t), expires_in_seconds: this.claimUrlsValidS };
+      return { status: 200, body: { status: 'assigned', task: t.task, presigned_urls: presigned } };
     }
     const m = /^\/tasks\/(\d+)\/(heartbeat|complete|fail|upload-urls)$/.exec(url.pathname);
     const t = m ? this.byId(Number(m[1])) : undefined;

@@ -54,6 +54,21 @@ export const waitFor = async (cond: () => boolean, timeoutMs = 20_000, what = 'c
   }
 };
 
+/** The runner's result, or a failure when it takes longer than `ms` after the stop. */
+export async function doneWithin<T>(done: Promise<T>, ms: number): Promise<{ res: T; tookMs: number }> {
+  const t0 = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the runner was still busy ${ms} ms after the stop`)), ms);
+  });
+  try {
+    const res = await Promise.race([done, late]);
+    return { res, tookMs: Date.now() - t0 };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface Proxy {
   url: string;
   /** While down, every connection is dropped: the API is "away" for the runner. */

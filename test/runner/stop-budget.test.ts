@@ -4,27 +4,12 @@
 // the PUT's 120 s timeout. A PUT that finishes within the budget still counts.
 import { createRunner } from '../../runner/agent';
 import { FakeApi } from './fake-api';
-import { testRunner, waitFor } from './helpers';
+import { doneWithin, testRunner, waitFor } from './helpers';
 
 let api: FakeApi;
 afterEach(async () => {
   await api?.stop();
 });
-
-/** The runner's result, or a failure when it takes longer than `ms` after the stop. */
-async function doneWithin<T>(done: Promise<T>, ms: number): Promise<{ res: T; tookMs: number }> {
-  const t0 = Date.now();
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the runner was still busy ${ms} ms after the stop`)), ms);
-  });
-  try {
-    const res = await Promise.race([done, late]);
-    return { res, tookMs: Date.now() - t0 };
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 it('a stop while complete is retried on 503 gives it the stop budget, not --max-retry-s', async () => {
   api = await new FakeApi({ tasks: 1 }).start();

@@ -143,6 +143,9 @@ describe('the runner service', () => {
     ]) {
       expect(unit.split('\n')).toContain(line);
     }
+    // SIGKILL 90 s after SIGTERM, well after the runner's stop deadline (STOP_TOTAL_S)
+    const service = unit.split('\n').slice(unit.split('\n').indexOf('[Service]'));
+    expect(service).toContain('TimeoutStopSec=90');
     const rendered = render();
     expect(rendered).toContain('  - [systemctl, enable, --now, docker.service, benchfleet-runner.service]\n');
     expect(rendered).toMatch(/^packages:\n {2}- docker\.io\n/m);
