@@ -271,6 +271,32 @@ describe('the archive builder', () => {
   });
 });
 
+describe('a re-assembly', () => {
+  it('dates entries by the records, not the clock, so building the run again gives the same bytes', async () => {
+    const tasks = await seedRun();
+    const listingKey = storageKeys.assemblyScratch(RUN_ID, 'again.jsonl');
+    await writeListing(s3.store, listingKey, pages(tasks, 5));
+    const build = async (key: string, now: Date): Promise<Buffer> => {
+      await buildArchive(s3.store, RUN, readListing(s3.store, listingKey), {
+        archiveKey: key,
+        now,
+        limits: LIMITS,
+      });
+      const chunks: Buffer[] = [];
+      for await (const c of (await s3.store.getStream(key)) ?? []) chunks.push(c as Buffer);
+      return Buffer.concat(chunks);
+    };
+    const first = await build('runs/again/1.tar.gz', NOW);
+    const second = await build('runs/again/2.tar.gz', new Date(NOW.getTime() + 3_600_000));
+    expect(second.equals(first)).toBe(true);
+    const dated = await readArchive(first);
+    const mtime = (name: string): string | undefined =>
+      dated.find((e) => e.name === name)?.mtime?.toISOString();
+    expect(mtime('c7g.large-1/output.txt')).toBe(tasks[0]?.finished_at);
+    expect(mtime('manifest.json')).toBe(RUN.finished_at);
+  });
+});
+
 describe('failures of the store', () => {
   it('turns a result stream that breaks mid-read into a TransientError and leaves no archive', async () => {
     const key = 'runs/1/tasks/1/result.tar.gz';

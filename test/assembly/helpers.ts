@@ -116,6 +116,7 @@ export interface ArchiveEntry {
   name: string;
   type: string;
   data: Buffer;
+  mtime: Date | undefined;
 }
 
 /** Every entry of a tar.gz stream, in order. */
@@ -127,7 +128,12 @@ export async function readArchive(source: Readable | Buffer): Promise<ArchiveEnt
   for await (const entry of ex) {
     const chunks: Buffer[] = [];
     for await (const c of entry) chunks.push(c as Buffer);
-    entries.push({ name: entry.header.name, type: entry.header.type ?? 'file', data: Buffer.concat(chunks) });
+    entries.push({
+      name: entry.header.name,
+      type: entry.header.type ?? 'file',
+      data: Buffer.concat(chunks),
+      mtime: entry.header.mtime,
+    });
   }
   return entries;
 }

@@ -7,6 +7,10 @@
 // manifest.json is the last entry written (it lists every task's files and assembly_error, known
 // only once the tarballs have been read) but sits at the top level of the archive, beside the
 // `<instance_type>-<run>/` folders. Tar readers do not care about entry order.
+//
+// Entries are dated by the records, not the clock: a task's files by when the task finished, the
+// manifest by when the run did. Building the same run again gives the same bytes (gzip writes no
+// time of its own), so a re-assembly can be checked against an earlier archive.
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import archiver, { type Archiver } from 'archiver';
 import type { Manifest, ManifestTask, RunStatus } from '../../shared/contract';
@@ -36,7 +40,7 @@ export interface BuildProgress {
 
 export interface BuildOptions {
   archiveKey: string;
-  /** entry timestamps */
+  /** the date of entries whose record has none (a task or run without finished_at) */
   now: Date;
   limits?: EntryLimits;
   /** called every `progressEvery` tasks (default 250) and once at the end */
@@ -100,9 +104,9 @@ export async function buildArchive(
     const fetched = ordered(tasks, opts.prefetch ?? 4, (task) =>
       fetchTask(results, task, run.run_id, limits),
     );
-    for await (const task of fetched) {
+    for await (const item of fetched) {
       if (uploadError) throw uploadError;
-      const entry = await appendTask(archive, task, opts.now);
+      const entry = await appendTask(archive, item, dateOf(item.task.finished_at, opts.now));
       manifestTasks.push(JSON.stringify(entry));
       progress.tasks += 1;
       progress.files += entry.files.length;
@@ -111,7 +115,12 @@ export async function buildArchive(
         opts.onProgress({ ...progress, bytes: archive.pointer() });
       }
     }
-    await appendEntry(archive, manifestText(run, manifestTasks), 'manifest.json', opts.now);
+    await appendEntry(
+      archive,
+      manifestText(run, manifestTasks),
+      'manifest.json',
+      dateOf(run.finished_at, opts.now),
+    );
     await archive.finalize();
   } catch (err) {
     // destroy, not abort: abort ends the stream cleanly and the store would keep a truncated archive.
@@ -159,8 +168,14 @@ async function fetchTask(
   return { task, role: source.role, contents: await readTarball(stream, source.role, limits) };
 }
 
-/** Appends a fetched task's files in order and returns its manifest entry. */
-async function appendTask(archive: Archiver, fetched: FetchedTask, now: Date): Promise<ManifestTask> {
+/** A record's ISO time as a Date, or `fallback` when it has none (or an unreadable one). */
+function dateOf(iso: string | null, fallback: Date): Date {
+  const ms = iso === null ? Number.NaN : Date.parse(iso);
+  return Number.isNaN(ms) ? fallback : new Date(ms);
+}
+
+/** Appends a fetched task's files in order, dated `date`, and returns its manifest entry. */
+async function appendTask(archive: Archiver, fetched: FetchedTask, date: Date): Promise<ManifestTask> {
   const { task, role, contents } = fetched;
   const entry: ManifestTask = {
     id: task.id,
@@ -186,7 +201,7 @@ async function appendTask(archive: Archiver, fetched: FetchedTask, now: Date): P
   const folder = role === 'result' ? base : `${base}/error`;
   for (const file of contents.files) {
     const path = `${folder}/${file.name}`;
-    await appendEntry(archive, file.data, path, now);
+    await appendEntry(archive, file.data, path, date);
     entry.files.push(path);
   }
   const problems = [problemOf(contents, role), role === 'result' ? otherAttempt(contents, task) : null];
