@@ -10,7 +10,14 @@
 import { FINISHED_STATUSES, RETRYABLE_ERROR_TYPES, type TaskCounts } from '../shared/contract';
 import { StaleStateError } from './errors';
 import { type Deps, queueKey, type RunRecord, type TaskRecord } from './ports';
-import { cancelActive, drainIfFinished, failAssembly, finishCreating, triggerAssembly } from './runs';
+import {
+  cancelActive,
+  drainIfFinished,
+  failAssembly,
+  finishCreating,
+  switchScheduleOff,
+  triggerAssembly,
+} from './runs';
 import { markRunning, settleFinished, settleRequeued } from './tasks';
 import { countsOf, retryEntry } from './views';
 
@@ -46,7 +53,7 @@ export async function reap(deps: Deps): Promise<ReapReport> {
   const pointer = await deps.store.getPointer();
   const run = pointer && (await deps.store.getRun(pointer.run_id));
   if (!pointer || !run) {
-    await deps.schedule.setEnabled(false);
+    await switchScheduleOff(deps);
     report.actions.push('no run: schedule disabled');
     return report;
   }
@@ -64,7 +71,7 @@ export async function reap(deps: Deps): Promise<ReapReport> {
   }
   if (run.status === 'complete' || run.status === 'cancelled' || run.status === 'assembly_failed') {
     if (pointer.active) await deps.store.releasePointer(run.run_id);
-    await deps.schedule.setEnabled(false);
+    await switchScheduleOff(deps);
     report.actions.push('run ended: schedule disabled');
     return report;
   }

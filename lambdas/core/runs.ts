@@ -322,7 +322,21 @@ export async function failAssembly(deps: Deps, runId: number, reason: string): P
 
 async function endRun(deps: Deps, runId: number): Promise<void> {
   await deps.store.releasePointer(runId);
+  await switchScheduleOff(deps);
+}
+
+/**
+ * Switches the reaper schedule off, then looks again. A start makes its run current (createRun,
+ * acquirePointer) before it switches the schedule on, so a start whose switch-on landed before
+ * this switch-off is seen here, and the schedule goes back on: whatever the interleaving, it ends
+ * on while a run is active. Without the second look, a reaper pass or an assembly ending the
+ * previous run could leave the next one with no reaper at all.
+ */
+export async function switchScheduleOff(deps: Deps): Promise<void> {
   await deps.schedule.setEnabled(false);
+  const pointer = await deps.store.getPointer();
+  const run = pointer && (await deps.store.getRun(pointer.run_id));
+  if (run && ACTIVE_STATUSES.includes(run.status)) await deps.schedule.setEnabled(true);
 }
 
 /** POST /run/assemble: a run left `assembly_failed` is assembled again as a new execution. */

@@ -1,7 +1,7 @@
 // Starts, stops, re-assemblies and late reports that race each other or fail midway: each answers a
 // 4xx that says what happened (never a 500), and no run is left where nothing will move it on.
 import { reap } from '../../../lambdas/core/reaper';
-import { failAssembly, getRunOrThrow, startRun, stopRun } from '../../../lambdas/core/runs';
+import { completeAssembly, failAssembly, getRunOrThrow, startRun, stopRun } from '../../../lambdas/core/runs';
 import { claimTask, heartbeat } from '../../../lambdas/core/tasks';
 import type { RunConfig } from '../../../lambdas/shared/contract';
 import { client, OPERATOR } from '../../helpers/api';
@@ -123,4 +123,36 @@ it("a repeat of a runner's own fail still succeeds (its first answer was lost)",
   const first = await api.fail(claim.task.id, 'r1', 'benchmark_failed', extra);
   const repeat = await api.fail(claim.task.id, 'r1', 'benchmark_failed', extra);
   expect([first.status, repeat.status]).toEqual([200, 200]);
+});
+
+it('a reaper pass that switches the schedule off as the next run starts leaves it on for that run', async () => {
+  const a = await startRun(h.deps, { ...cfg, runs_per_instance_type: 1 });
+  await stopRun(h.deps);
+  await completeAssembly(h.deps, a.run_id, `runs/${a.run_id}/results.tar.gz`);
+  // a pass reads the ended run A; its switch-off is slow (throttled), and run B starts meanwhile
+  const real = h.deps.schedule.setEnabled.bind(h.deps.schedule);
+  let reached: () => void = () => undefined;
+  const atOff = new Promise<void>((r) => {
+    reached = r;
+  });
+  let go: () => void = () => undefined;
+  const gate = new Promise<void>((r) => {
+    go = r;
+  });
+  let held = false;
+  h.deps.schedule.setEnabled = async (on: boolean) => {
+    if (!on && !held) {
+      held = true;
+      reached();
+      await gate;
+    }
+    return real(on);
+  };
+  const pass = reap(h.deps);
+  await atOff;
+  const b = await startRun(h.deps, cfg);
+  go();
+  await pass;
+  expect((await getRunOrThrow(h.deps, b.run_id)).status).toBe('running');
+  expect(scheduleOn()).toBe(true);
 });
