@@ -303,7 +303,7 @@ export class DynamoRunStore implements RunStore {
     index: number,
     fence: Fence | null,
     fields: FinishFields,
-    opts: { from?: TaskStatus[]; heartbeatAt?: string | null } = {},
+    opts: { from?: TaskStatus[]; heartbeatAt?: string | null; gen?: number } = {},
   ): Promise<TaskRecord | undefined> {
     const e = new Expr()
       .set(ACTIVE_INDEX.pk, keys.activePartition(runId))
@@ -312,6 +312,7 @@ export class DynamoRunStore implements RunStore {
     for (const [k, v] of Object.entries(fields)) e.set(k, v);
     this.fence(e, fence);
     if (opts.heartbeatAt !== undefined) e.whenEq('heartbeat_at', opts.heartbeatAt);
+    if (opts.gen !== undefined) e.whenEq('gen', opts.gen);
     const out = await this.update(keys.task(runId, index), e);
     return out ? itemToTask(out) : undefined;
   }

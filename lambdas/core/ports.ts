@@ -187,7 +187,7 @@ export interface RunStore {
     index: number,
     fence: Fence | null,
     fields: FinishFields,
-    opts?: { from?: TaskStatus[]; heartbeatAt?: string | null },
+    opts?: { from?: TaskStatus[]; heartbeatAt?: string | null; gen?: number },
   ): Promise<TaskRecord | undefined>;
   /**
    * Back to pending for another attempt (or after a stranded claim): gen + 1, stays active.

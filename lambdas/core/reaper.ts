@@ -270,7 +270,12 @@ async function failUntakenRetries(
     if (t.status !== 'pending' || t.requeued_at === null || busy.has(queueKey(t))) continue;
     if (ageSeconds(now, t.requeued_at) < limit) continue;
     const message = `requeued at ${t.requeued_at} for another attempt, but no ${t.instance_type} runner was left to take it within ${run.pending_timeout_minutes} minutes`;
-    const failed = await failAs(deps, run, t.index, now, 'no_runner', message, { from: ['pending'] });
+    // of the generation read: a runner that took the retry and requeued it again meanwhile made
+    // a new one, which is not this pass's to judge
+    const failed = await failAs(deps, run, t.index, now, 'no_runner', message, {
+      from: ['pending'],
+      gen: t.gen,
+    });
     if (!failed) continue; // a runner claimed it meanwhile
     await deps.store.takeRetry(run.run_id, queueKey(t), retryEntry(t.gen, t.index));
     await settleFinished(deps, failed);

@@ -3,9 +3,9 @@
 // run or failed and the run drained, never waiting forever.
 import { MAX_REFUNDS, reap } from '../../../lambdas/core/reaper';
 import { getRunOrThrow, startRun } from '../../../lambdas/core/runs';
-import { claimTask, completeTask, heartbeat } from '../../../lambdas/core/tasks';
+import { claimTask, completeTask, failTask, heartbeat } from '../../../lambdas/core/tasks';
 import type { ClaimResponse, RunConfig } from '../../../lambdas/shared/contract';
-import { type CoreHarness, startCore } from './core-helpers';
+import { type CoreHarness, expectCountsMatch, startCore } from './core-helpers';
 
 let h: CoreHarness;
 beforeEach(async () => {
@@ -115,4 +115,42 @@ it('a retry waits while a runner of its type is busy, and fails as no_runner onc
   const run = await getRunOrThrow(h.deps, run_id);
   expect(run.status).toBe('assembling');
   expect(run.retry).toEqual({ 'local:a': [] });
+});
+
+it('a retry taken and requeued again during a reaper pass is not failed by that pass', async () => {
+  const { run_id } = await startRun(h.deps, cfg({ runs_per_instance_type: 1, max_attempts: 3 }));
+  const first = taskOf(await claim(run_id, 'r1'));
+  await failTask(h.deps, first.id, { runner_id: 'r1', attempt: 1, error_type: 'interrupted' });
+  h.advance(31 * 60_000); // nobody took the retry for longer than pending_timeout_minutes
+  // the pass pauses at its no_runner write; meanwhile r2 arrives, takes the retry, and fails at once
+  const real = h.deps.store.finishTask.bind(h.deps.store);
+  let reached: () => void = () => undefined;
+  const atWrite = new Promise<void>((r) => {
+    reached = r;
+  });
+  let go: () => void = () => undefined;
+  const gate = new Promise<void>((r) => {
+    go = r;
+  });
+  h.deps.store.finishTask = async (...args) => {
+    if (args[3].error_type === 'no_runner') {
+      reached();
+      await gate;
+    }
+    return real(...args);
+  };
+  const pass = reap(h.deps);
+  await atWrite;
+  const second = taskOf(await claim(run_id, 'r2'));
+  await failTask(h.deps, second.id, { runner_id: 'r2', attempt: 2, error_type: 'docker_error' });
+  go();
+  expect((await pass).reaped).toEqual([]);
+  h.deps.store.finishTask = real;
+  // attempt 3 is waiting for a runner, as r2's fail asked, and the run's sets agree with the task
+  const [task] = await h.allTasks(run_id);
+  expect(task).toMatchObject({ status: 'pending', attempt: 2, gen: 2 });
+  const run = await getRunOrThrow(h.deps, run_id);
+  expect(run.status).toBe('running');
+  expectCountsMatch(run, await h.allTasks(run_id));
+  expect(run.retry['local:a']).toHaveLength(1);
 });
