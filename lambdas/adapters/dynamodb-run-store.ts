@@ -5,8 +5,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BatchGetItemCommand,
-  BatchWriteItemCommand,
-  ConditionalCheckFailedException,
   DeleteItemCommand,
   type DynamoDBClient,
   type DynamoDBClientConfig,
@@ -41,9 +39,9 @@ import {
   itemToTask,
   runSetsExpr,
   runToItem,
-  taskToItem,
   toAttrs,
 } from './dynamodb-codec';
+import { isConditionFailure, writeMissingTasks, writeTaskBatches } from './dynamodb-task-writes';
 import { adaptClient } from './sdk-client';
 
 /**
@@ -55,10 +53,6 @@ import { adaptClient } from './sdk-client';
 export function dynamoClientConfig(extra: DynamoDBClientConfig = {}): DynamoDBClientConfig {
   return { cacheMiddleware: true, ...extra };
 }
-
-const isConditionFailure = (err: unknown): boolean =>
-  err instanceof ConditionalCheckFailedException ||
-  (err as { name?: string }).name === 'ConditionalCheckFailedException';
 
 export class DynamoRunStore implements RunStore {
   constructor(
@@ -145,24 +139,11 @@ export class DynamoRunStore implements RunStore {
   }
 
   async putTasks(tasks: TaskRecord[]): Promise<void> {
-    const chunks: TaskRecord[][] = [];
-    for (let i = 0; i < tasks.length; i += 25) chunks.push(tasks.slice(i, i + 25));
-    // a few batches in flight: fast on DynamoDB, and gentle with dynalite's single event loop
-    const lanes = Array.from({ length: 4 }, async (_, lane) => {
-      for (let c = lane; c < chunks.length; c += 4) {
-        let requests = (chunks[c] ?? []).map((t) => ({ PutRequest: { Item: toAttrs(taskToItem(t)) } }));
-        for (let tries = 0; requests.length > 0; tries++) {
-          if (tries > 8)
-            throw new Error(`could not write ${requests.length} task items: DynamoDB kept them unprocessed`);
-          if (tries > 0) await sleep(50 * 2 ** tries);
-          const out = await this.ddb.send(
-            new BatchWriteItemCommand({ RequestItems: { [this.table]: requests } }),
-          );
-          requests = (out.UnprocessedItems?.[this.table] ?? []) as typeof requests;
-        }
-      }
-    });
-    await Promise.all(lanes);
+    await writeTaskBatches(this.ddb, this.table, tasks);
+  }
+
+  async putMissingTasks(tasks: TaskRecord[]): Promise<void> {
+    await writeMissingTasks(this.ddb, this.table, tasks);
   }
 
   async setRunStatus(
@@ -170,11 +151,19 @@ export class DynamoRunStore implements RunStore {
     from: StoredRunStatus[],
     to: StoredRunStatus,
     fields: Parameters<RunStore['setRunStatus']>[3] = {},
+    opts: Parameters<RunStore['setRunStatus']>[4] = {},
   ): Promise<RunRecord> {
     const e = new Expr().set('status', to).whenIn('status', from);
+    if (opts.notStopped) {
+      e.when(`attribute_not_exists(${e.name('stopped')}) OR ${e.name('stopped')} = ${e.value(false)}`);
+    }
     for (const [k, v] of Object.entries(fields)) e.set(k, v);
     const out = await this.update(keys.run(runId), e);
-    if (!out) throw new StaleStateError(`run ${runId} is not ${from.join(' or ')}`);
+    if (!out) {
+      throw new StaleStateError(
+        `run ${runId} is not ${from.join(' or ')}${opts.notStopped ? ' (or was stopped)' : ''}`,
+      );
+    }
     return itemToRun(out);
   }
 

@@ -132,8 +132,17 @@ export interface RunStore {
   createRun(run: RunRecord): Promise<void>; // StaleStateError when it exists
   deleteRun(runId: number): Promise<void>;
   getRun(runId: number): Promise<RunRecord | undefined>;
+  /** Writes the task items as they are given, fast (batches): for the one writer of a new run. */
   putTasks(tasks: TaskRecord[]): Promise<void>;
-  /** Conditional status change; returns the new record. StaleStateError when not in `from`. */
+  /**
+   * Writes only the task items that do not exist yet (one conditional put each): for a writer that
+   * may not be the only one, so a task that has moved on (claimed, completed) is never overwritten.
+   */
+  putMissingTasks(tasks: TaskRecord[]): Promise<void>;
+  /**
+   * Conditional status change; returns the new record. StaleStateError when not in `from`, or when
+   * `notStopped` is set and the run was stopped.
+   */
   setRunStatus(
     runId: number,
     from: StoredRunStatus[],
@@ -150,6 +159,7 @@ export interface RunStore {
         | 'execution_started'
       >
     >,
+    opts?: { notStopped?: boolean },
   ): Promise<RunRecord>;
   setExecutionStarted(runId: number, attempt: number): Promise<void>;
   markNoRunner(runId: number, queue: QueueDef): Promise<void>; // StaleStateError if a claim came first

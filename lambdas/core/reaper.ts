@@ -10,12 +10,12 @@
 import { FINISHED_STATUSES, RETRYABLE_ERROR_TYPES, type TaskCounts } from '../shared/contract';
 import { StaleStateError } from './errors';
 import { type Deps, queueKey, type RunRecord, type TaskRecord } from './ports';
+import { failAssembly, switchScheduleOff } from './run-assembly';
 import {
   cancelActive,
   drainIfFinished,
-  failAssembly,
   finishCreating,
-  switchScheduleOff,
+  RESUME_CREATING_AFTER_S,
   triggerAssembly,
 } from './runs';
 import { markRunning, settleFinished, settleRequeued } from './tasks';
@@ -63,9 +63,9 @@ export async function reap(deps: Deps): Promise<ReapReport> {
   const now = deps.clock();
 
   if (run.status === 'creating') {
-    if (ageSeconds(now, run.created_at) > 60) {
-      await finishCreating(deps, run);
-      report.actions.push('resumed a run left creating');
+    if (ageSeconds(now, run.created_at) > RESUME_CREATING_AFTER_S) {
+      const outcome = await finishCreating(deps, run);
+      report.actions.push(`resumed a run left creating: ${outcome}`);
     }
     return report;
   }

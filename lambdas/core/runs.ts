@@ -1,11 +1,10 @@
-// Runs: start, read, stop, and the hooks the assembly workflow calls.
-import {
-  FINISHED_STATUSES,
-  type RunConfig,
-  type RunView,
-  type StartRunResponse,
-  type TaskListQuery,
-  type TaskListResponse,
+// Runs: start (and a start resumed), read, stop; how a run ends is in run-assembly.ts.
+import type {
+  RunConfig,
+  RunView,
+  StartRunResponse,
+  TaskListQuery,
+  TaskListResponse,
 } from '../shared/contract';
 import { eachLimited } from './each-limited';
 import { ConflictError, InvalidInputError, NotFoundError, StaleStateError } from './errors';
@@ -13,9 +12,9 @@ import type { Deps, RunRecord, TaskRecord } from './ports';
 import { buildRun } from './run-records';
 import { countsOf, finishedCount, taskView } from './views';
 
-const ACTIVE_STATUSES = ['creating', 'running', 'assembling'];
+export const ACTIVE_STATUSES = ['creating', 'running', 'assembling'];
 /** Task writes in flight at once when a stop or an assembly touches every unfinished task. */
-const WRITE_LANES = 8;
+export const WRITE_LANES = 8;
 
 /** The current (newest) run, or NotFoundError when none was ever started. */
 export async function currentRun(deps: Deps): Promise<RunRecord> {
@@ -88,10 +87,7 @@ export async function startRun(deps: Deps, cfg: RunConfig): Promise<StartRunResp
     await deps.store.deleteRun(runId);
     throw err;
   }
-  try {
-    await finishCreating(deps, run, tasks);
-  } catch (err) {
-    if (!(err instanceof StaleStateError)) throw err;
+  if ((await finishCreating(deps, run, tasks)) === 'stopped') {
     throw new ConflictError(
       'run_in_progress',
       `run ${runId} was stopped while its tasks were being created; it ends cancelled with no results`,
@@ -112,14 +108,44 @@ export async function startRun(deps: Deps, cfg: RunConfig): Promise<StartRunResp
 }
 
 /**
- * Writes the tasks and opens the run for claims. Idempotent: the reaper resumes a run left `creating`.
- * A StaleStateError means the run was stopped meanwhile. The schedule is switched on again at the
- * end: a reaper pass that read the previous, ended run may have switched it off during the start.
+ * A run left `creating` this long is resumed by the reaper: its start died, or a write failed. It
+ * must be longer than the start function can live (its timeout is 29 s, API Gateway's limit), so
+ * the start's own batch writes, which overwrite, are over before a resume begins.
  */
-export async function finishCreating(deps: Deps, run: RunRecord, tasks?: TaskRecord[]): Promise<void> {
-  await deps.store.putTasks(tasks ?? buildRun(run.run_id, run.config, run.created_at).tasks);
-  await deps.store.setRunStatus(run.run_id, ['creating'], 'running');
+export const RESUME_CREATING_AFTER_S = 60;
+
+/**
+ * Writes the tasks and opens the run for claims: `opened`, or `stopped` when a stop came during
+ * `creating` (then this ends the run: every task cancelled, the assembly started). `tasks` are the
+ * start's, written in batches; without them (the reaper resuming a run left `creating`, maybe in two
+ * passes at once) only the missing items are written, so no task that moved on is overwritten.
+ * The schedule is switched on again at the end: a reaper pass that read the previous, ended run may
+ * have switched it off during the start.
+ */
+export async function finishCreating(
+  deps: Deps,
+  run: RunRecord,
+  tasks?: TaskRecord[],
+): Promise<'opened' | 'stopped'> {
+  if (tasks) await deps.store.putTasks(tasks);
+  else await deps.store.putMissingTasks(buildRun(run.run_id, run.config, run.created_at).tasks);
+  let outcome: 'opened' | 'stopped' = 'opened';
+  try {
+    await deps.store.setRunStatus(run.run_id, ['creating'], 'running', {}, { notStopped: true });
+  } catch (err) {
+    if (!(err instanceof StaleStateError)) throw err;
+    const now = await getRunOrThrow(deps, run.run_id);
+    if (now.stopped) {
+      outcome = 'stopped';
+      // a second writer that gets here too loses this status change: the run is ended either way
+      if (now.status === 'creating')
+        await endEarly(deps, run.run_id, 'creating').catch((e: unknown) => {
+          if (!(e instanceof StaleStateError)) throw e;
+        });
+    } // else another writer (a resume) opened it first
+  }
   await deps.schedule.setEnabled(true);
+  return outcome;
 }
 
 export async function getRunView(deps: Deps, withKey: boolean): Promise<RunView> {
@@ -209,27 +235,44 @@ export async function stopRun(deps: Deps, runId?: number): Promise<{ message: st
   if (run.status !== 'running' && run.status !== 'creating') {
     throw new NotFoundError(`no run in progress: run ${run.run_id} is already ${run.status}`);
   }
-  const now = deps.clock().toISOString();
-  let stopped: RunRecord;
+  if (run.status === 'creating') {
+    // Its tasks are still being written: the writer (the start, or the reaper resuming it) sees
+    // the mark when it is done and ends the run then, so no task item lands after the assembly.
+    try {
+      await deps.store.setRunStatus(run.run_id, ['creating'], 'creating', { stopped: true });
+      return {
+        message: `run ${run.run_id} stopped while its tasks were being created: they are cancelled as soon as they are written, and the archive is built with no results`,
+        run_id: run.run_id,
+      };
+    } catch (err) {
+      if (!(err instanceof StaleStateError)) throw err; // opened meanwhile: stopped below
+    }
+  }
   try {
-    // From here no claim can take a ticket: takeTicket requires status `running`.
-    stopped = await deps.store.setRunStatus(run.run_id, ['running', 'creating'], 'assembling', {
-      stopped: true,
-      finished_at: now,
-      assembly_started_at: now,
-      assembly_attempt: 1,
-    });
+    await endEarly(deps, run.run_id, 'running');
   } catch (err) {
     if (err instanceof StaleStateError)
       throw new NotFoundError(`no run in progress: run ${run.run_id} just finished`);
     throw err;
   }
-  await cancelActive(deps, stopped);
-  await triggerAssembly(deps, stopped);
   return {
     message: `run ${run.run_id} stopped: unfinished tasks are cancelled and the archive is being built from the completed ones`,
     run_id: run.run_id,
   };
+}
+
+/** A stopped run to assembling: its unfinished tasks cancelled, the assembly started. */
+async function endEarly(deps: Deps, runId: number, from: 'running' | 'creating'): Promise<void> {
+  const now = deps.clock().toISOString();
+  // From here no claim can take a ticket: takeTicket requires status `running`.
+  const stopped = await deps.store.setRunStatus(runId, [from], 'assembling', {
+    stopped: true,
+    finished_at: now,
+    assembly_started_at: now,
+    assembly_attempt: 1,
+  });
+  await cancelActive(deps, stopped);
+  await triggerAssembly(deps, stopped);
 }
 
 /** Cancels claimed and running tasks of a stopped run, so their next heartbeat answers `abort`. */
@@ -252,127 +295,4 @@ export async function cancelActive(deps: Deps, run: RunRecord): Promise<void> {
       { from: ['pending', 'claimed', 'running'] },
     );
   });
-}
-
-/**
- * First step of assembly. For a stopped run, writes `cancelled` to every task still unfinished (and
- * `failed`/no_runner to a no-runner queue's pending tasks), so the task items agree with the counts.
- */
-export async function prepareAssembly(deps: Deps, runId: number): Promise<RunRecord> {
-  const run = await getRunOrThrow(deps, runId);
-  const now = deps.clock().toISOString();
-  for await (const page of iterateTasks(deps, runId)) {
-    const unfinished = page.filter((t) => !FINISHED_STATUSES.includes(t.status));
-    await eachLimited(unfinished, WRITE_LANES, async (t) => {
-      const view = taskView(t, run);
-      if (view.status === 'failed' || view.status === 'cancelled') {
-        await deps.store.finishTask(
-          runId,
-          t.index,
-          null,
-          {
-            status: view.status,
-            finished_at: now,
-            error_type: view.error_type,
-            error_message:
-              view.error_type === 'no_runner'
-                ? `no runner claimed any ${t.instance_type} task within ${run.pending_timeout_minutes} minutes`
-                : 'the run was ended early',
-          },
-          { from: ['pending', 'claimed', 'running'] },
-        );
-        await deps.store.clearActive(runId, t.index, view.status);
-      }
-    });
-  }
-  return getRunOrThrow(deps, runId);
-}
-
-export async function completeAssembly(deps: Deps, runId: number, archiveKey: string): Promise<RunRecord> {
-  const run = await getRunOrThrow(deps, runId);
-  const status = run.stopped ? 'cancelled' : 'complete';
-  let done: RunRecord;
-  try {
-    done = await deps.store.setRunStatus(runId, ['assembling'], status, {
-      archive_key: archiveKey,
-      assembly_error: null,
-      finished_at: run.finished_at ?? deps.clock().toISOString(),
-    });
-  } catch (err) {
-    if (!(err instanceof StaleStateError)) throw err;
-    done = await getRunOrThrow(deps, runId); // a repeated finalize: already done
-  }
-  await endRun(deps, runId);
-  return done;
-}
-
-export async function failAssembly(deps: Deps, runId: number, reason: string): Promise<RunRecord> {
-  let failed: RunRecord;
-  try {
-    failed = await deps.store.setRunStatus(runId, ['assembling'], 'assembly_failed', {
-      assembly_error: reason.slice(0, 2000),
-    });
-  } catch (err) {
-    if (!(err instanceof StaleStateError)) throw err;
-    failed = await getRunOrThrow(deps, runId);
-  }
-  await endRun(deps, runId);
-  return failed;
-}
-
-async function endRun(deps: Deps, runId: number): Promise<void> {
-  await deps.store.releasePointer(runId);
-  await switchScheduleOff(deps);
-}
-
-/**
- * Switches the reaper schedule off, then looks again. A start makes its run current (createRun,
- * acquirePointer) before it switches the schedule on, so a start whose switch-on landed before
- * this switch-off is seen here, and the schedule goes back on: whatever the interleaving, it ends
- * on while a run is active. Without the second look, a reaper pass or an assembly ending the
- * previous run could leave the next one with no reaper at all.
- */
-export async function switchScheduleOff(deps: Deps): Promise<void> {
-  await deps.schedule.setEnabled(false);
-  const pointer = await deps.store.getPointer();
-  const run = pointer && (await deps.store.getRun(pointer.run_id));
-  if (run && ACTIVE_STATUSES.includes(run.status)) await deps.schedule.setEnabled(true);
-}
-
-/** POST /run/assemble: a run left `assembly_failed` is assembled again as a new execution. */
-export async function reassembleRun(deps: Deps): Promise<{ message: string; run_id: number }> {
-  const run = await currentRun(deps);
-  if (run.status === 'complete' || run.status === 'cancelled') {
-    throw new NotFoundError(
-      `no run to assemble again: run ${run.run_id} is already ${run.status}, with its archive at ${run.archive_key}`,
-    );
-  }
-  if (run.status !== 'assembly_failed') {
-    throw new ConflictError(
-      'run_in_progress',
-      `run ${run.run_id} is ${run.status}; only an assembly_failed run is assembled again`,
-    );
-  }
-  const pointer = await deps.store.getPointer();
-  if (pointer?.run_id !== run.run_id)
-    throw new NotFoundError(`run ${run.run_id} is no longer the current run`);
-  const attempt = run.assembly_attempt + 1;
-  let again: RunRecord;
-  try {
-    again = await deps.store.setRunStatus(run.run_id, ['assembly_failed'], 'assembling', {
-      assembly_attempt: attempt,
-      assembly_started_at: deps.clock().toISOString(),
-      execution_started: false,
-      assembly_error: null,
-    });
-  } catch (err) {
-    if (!(err instanceof StaleStateError)) throw err;
-    throw new ConflictError(
-      'run_in_progress',
-      `assembly of run ${run.run_id} was just started again by another request; watch GET /run`,
-    );
-  }
-  await deps.schedule.setEnabled(true);
-  await triggerAssembly(deps, again);
-  return { message: `assembly of run ${run.run_id} started again (attempt ${attempt})`, run_id: run.run_id };
 }

@@ -1,5 +1,5 @@
 import type { Deps } from '../core/ports';
-import { reassembleRun } from '../core/runs';
+import { reassembleRun } from '../core/run-assembly';
 import { onAws } from '../shared/deps';
 import { httpRoute } from '../shared/http';
 

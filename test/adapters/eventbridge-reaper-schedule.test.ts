@@ -3,7 +3,8 @@ import { DisableRuleCommand, EnableRuleCommand, EventBridgeClient } from '@aws-s
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { EventBridgeReaperSchedule } from '../../lambdas/adapters/eventbridge-reaper-schedule';
-import { completeAssembly, startRun, stopRun } from '../../lambdas/core/runs';
+import { completeAssembly } from '../../lambdas/core/run-assembly';
+import { startRun, stopRun } from '../../lambdas/core/runs';
 import { type CoreHarness, startCore } from '../unit/core/core-helpers';
 
 const events = mockClient(EventBridgeClient);

@@ -12,7 +12,8 @@ import type {
 } from '../../shared/workflow';
 import { failureReason } from '../../shared/workflow';
 import type { Deps } from '../ports';
-import { completeAssembly, failAssembly, iterateTasks, prepareAssembly } from '../runs';
+import { completeAssembly, failAssembly, prepareAssembly } from '../run-assembly';
+import { iterateTasks } from '../runs';
 import { writeListing } from './listing';
 
 export const LISTING_NAME = 'tasks.jsonl';

@@ -1,14 +1,8 @@
 // Claims under real concurrency against dynalite, and a handler dying between its writes.
 import type { Deps, RunStore } from '../../../lambdas/core/ports';
 import { reap } from '../../../lambdas/core/reaper';
-import {
-  completeAssembly,
-  failAssembly,
-  getRunOrThrow,
-  reassembleRun,
-  startRun,
-  stopRun,
-} from '../../../lambdas/core/runs';
+import { completeAssembly, failAssembly, reassembleRun } from '../../../lambdas/core/run-assembly';
+import { getRunOrThrow, startRun, stopRun } from '../../../lambdas/core/runs';
 import { claimTask, completeTask, failTask, heartbeat, settleRequeued } from '../../../lambdas/core/tasks';
 import { retryEntry } from '../../../lambdas/core/views';
 import type { RunConfig } from '../../../lambdas/shared/contract';

@@ -1,7 +1,8 @@
 // Starts, stops, re-assemblies and late reports that race each other or fail midway: each answers a
 // 4xx that says what happened (never a 500), and no run is left where nothing will move it on.
 import { reap } from '../../../lambdas/core/reaper';
-import { completeAssembly, failAssembly, getRunOrThrow, startRun, stopRun } from '../../../lambdas/core/runs';
+import { completeAssembly, failAssembly } from '../../../lambdas/core/run-assembly';
+import { getRunOrThrow, startRun, stopRun } from '../../../lambdas/core/runs';
 import { claimTask, heartbeat } from '../../../lambdas/core/tasks';
 import type { RunConfig } from '../../../lambdas/shared/contract';
 import { client, OPERATOR } from '../../helpers/api';
@@ -30,7 +31,7 @@ it('a start whose task writes fail leaves the reaper on, and the reaper opens th
 
   h.advance(61_000);
   const report = await reap(h.deps);
-  expect(report.actions).toContain('resumed a run left creating');
+  expect(report.actions).toContain('resumed a run left creating: opened');
   expect((await getRunOrThrow(h.deps, runId)).status).toBe('running');
   const claim = await claimTask(h.deps, { provider: 'local', instance_type: 'a', runner_id: 'r1' }, runId);
   expect(claim.status).toBe('assigned');
@@ -45,29 +46,6 @@ it('a start whose schedule cannot be switched on is undone: the next start succe
   h.deps.schedule.setEnabled = real;
   const again = await startRun(h.deps, cfg);
   expect((await getRunOrThrow(h.deps, again.run_id)).status).toBe('running');
-});
-
-it('a stop while the start is still writing tasks: the start answers 409, the run is stopped', async () => {
-  const real = h.deps.store.putTasks.bind(h.deps.store);
-  let release: () => void = () => undefined;
-  const gate = new Promise<void>((r) => {
-    release = r;
-  });
-  h.deps.store.putTasks = async (tasks) => {
-    await gate;
-    return real(tasks);
-  };
-  const start = startRun(h.deps, cfg).then(
-    () => 'started',
-    (err: Error & { code?: string }) => `${err.name} ${err.code}: ${err.message}`,
-  );
-  while (!(await h.deps.store.getPointer())?.active) await new Promise((r) => setTimeout(r, 10));
-  const stop = await stopRun(h.deps);
-  release();
-  expect(await start).toMatch(/^ConflictError run_in_progress: run \d+ was stopped while its tasks/);
-  const run = await getRunOrThrow(h.deps, stop.run_id);
-  expect(run).toMatchObject({ status: 'assembling', stopped: true });
-  expect(h.assembly.starts).toEqual([String(stop.run_id)]);
 });
 
 it('two concurrent starts without run_id: one 201, the other 409 run_in_progress', async () => {
