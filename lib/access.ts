@@ -2,7 +2,7 @@
 // grants that follow. One table, so a reviewer checks least privilege in one place:
 // - every HTTP route reads both API keys (httpRoute compares the Bearer token against both);
 // - `startsAssembly`: the transition that drains a run starts the workflow (complete, fail, stop,
-//   the reaper, POST /run/assemble);
+//   the reaper, POST /run/assemble, and a start that finds it was stopped while writing its tasks);
 // - `switchesReaper`: start and re-assemble enable the schedule, the end of a run disables it.
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -35,7 +35,7 @@ export type StepHandlerName =
 export type FunctionName = HandlerName | 'reap' | 'not-found' | StepHandlerName;
 
 export const USES: Readonly<Record<FunctionName, Uses>> = {
-  'start-run': { table: 'RW', readsKeys: true, switchesReaper: true },
+  'start-run': { table: 'RW', readsKeys: true, startsAssembly: true, switchesReaper: true },
   'get-run': { table: 'R', readsKeys: true, results: ['presign-archive'] },
   'list-tasks': { table: 'R', readsKeys: true },
   'stop-run': { table: 'RW', readsKeys: true, startsAssembly: true },

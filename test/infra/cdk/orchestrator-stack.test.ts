@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import type { CfnResource } from 'aws-cdk-lib';
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { RESUME_CREATING_AFTER_S } from '../../../lambdas/core/runs';
 import { LambdaEnv } from '../../../lambdas/shared/env';
 import { NOT_FOUND_HANDLER, ROUTES, routeKey } from '../../../lambdas/shared/routes';
 import { ACTIVE_INDEX, KEY } from '../../../lambdas/shared/table';
@@ -205,11 +206,18 @@ describe('least privilege', () => {
 
   it('grants StartExecution and the reaper switch only to the functions that use them', () => {
     const smArn = 'stateMachine:Benchfleet-assembly';
-    for (const name of ['stop-run', 'complete-task', 'fail-task', 'assemble-run', 'reap'] as const) {
+    for (const name of [
+      'stop-run',
+      'complete-task',
+      'fail-task',
+      'assemble-run',
+      'reap',
+      'start-run',
+    ] as const) {
       const s = statementsOf(name).find((x) => actionsOf(x).includes('states:StartExecution'));
       expect(JSON.stringify(s?.Resource)).toContain(smArn);
     }
-    for (const name of ['get-run', 'claim-task', 'heartbeat-task', 'start-run'] as const) {
+    for (const name of ['get-run', 'claim-task', 'heartbeat-task'] as const) {
       expect(allowed(name)).not.toContain('states:StartExecution');
     }
     for (const name of ['start-run', 'reap', 'assembly-finalize', 'assembly-mark-failed'] as const) {
@@ -222,6 +230,13 @@ describe('least privilege', () => {
     for (const name of ['assembly-list-tasks', 'assembly-build-archive', 'reap'] as const) {
       expect(allowed(name)).not.toContain('secretsmanager:GetSecretValue');
     }
+  });
+});
+
+describe('timeouts', () => {
+  it('ends the start function before the reaper would resume its run: its batch writes never meet a resume', () => {
+    const timeout = template.toJSON().Resources[logicalId(fn('start-run'))].Properties.Timeout as number;
+    expect(timeout).toBeLessThan(RESUME_CREATING_AFTER_S);
   });
 });
 
