@@ -92,6 +92,7 @@ export function itemToRun(item: Item): RunRecord {
     verified: {},
     retry: {},
     no_runner: {},
+    idle: {},
     running: numSet(item[SET_ATTRS.running]),
     completed: numSet(item[SET_ATTRS.completed]),
     failed: numSet(item[SET_ATTRS.failed]),
@@ -109,6 +110,9 @@ export function itemToRun(item: Item): RunRecord {
     run.verified[k] = num(item[a.verified]) ?? q.base;
     run.retry[k] = [...numSet(item[a.retry])].sort((x, y) => x - y);
     run.no_runner[k] = item[a.noRunner] === true;
+    const idleNext = num(item[a.idleNext]);
+    const idleAt = str(item[a.idleAt]);
+    if (idleNext != null && idleAt !== null) run.idle[k] = { next: idleNext, at: idleAt };
   }
   return run;
 }

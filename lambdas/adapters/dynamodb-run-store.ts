@@ -175,19 +175,31 @@ export class DynamoRunStore implements RunStore {
     );
   }
 
-  async markNoRunner(runId: number, q: QueueDef): Promise<void> {
+  async markNoRunner(runId: number, q: QueueDef, from = q.base): Promise<void> {
     const a = queueAttrs(q.provider, q.instance_type);
-    const indices = Array.from({ length: q.count }, (_, i) => q.base + i);
+    const end = q.base + q.count;
+    const indices = Array.from({ length: end - from }, (_, i) => from + i);
     const e = new Expr()
       .set(a.noRunner, true)
-      .set(a.verified, q.base + q.count)
+      .set(a.verified, end)
       .add(SET_ATTRS.failed, new Set(indices))
       .whenEq('status', 'running')
-      .whenEq(a.next, q.base);
+      .whenEq(a.next, from);
+    if (from > q.base) e.whenEq(a.idleNext, from);
     e.setRaw(`${e.name(a.next)} = ${e.name(a.end)}`);
     if (!(await this.update(keys.run(runId), e, 'NONE'))) {
       throw new StaleStateError(`queue ${q.instance_type} of run ${runId} was claimed from or the run ended`);
     }
+  }
+
+  async markIdle(runId: number, q: QueueDef, next: number, at: string): Promise<boolean> {
+    const a = queueAttrs(q.provider, q.instance_type);
+    const e = new Expr()
+      .set(a.idleNext, next)
+      .set(a.idleAt, at)
+      .whenEq('status', 'running')
+      .whenEq(a.next, next);
+    return (await this.update(keys.run(runId), e, 'NONE')) !== undefined;
   }
 
   async takeTicket(runId: number, queue: string): Promise<number | undefined> {

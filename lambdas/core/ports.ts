@@ -35,6 +35,8 @@ export interface RunRecord {
   retry: Record<string, number[]>;
   /** per queue key: set when the reaper failed the queue as `no_runner` */
   no_runner: Record<string, boolean>;
+  /** per queue key: the reaper's mark of a queue that looked abandoned (see failAbandonedQueues) */
+  idle: Record<string, { next: number; at: string }>;
   running: Set<number>;
   completed: Set<number>;
   failed: Set<number>;
@@ -162,7 +164,14 @@ export interface RunStore {
     opts?: { notStopped?: boolean },
   ): Promise<RunRecord>;
   setExecutionStarted(runId: number, attempt: number): Promise<void>;
-  markNoRunner(runId: number, queue: QueueDef): Promise<void>; // StaleStateError if a claim came first
+  /**
+   * Fails a queue's tickets from `from` (its base: a queue never claimed from) as no_runner: no ticket
+   * can be taken after. StaleStateError if a claim came first, or (from above the base) if the queue
+   * is not marked idle at `from`.
+   */
+  markNoRunner(runId: number, queue: QueueDef, from?: number): Promise<void>;
+  /** Marks a queue that looks abandoned at `next` (only while it still is): false if a claim came first. */
+  markIdle(runId: number, queue: QueueDef, next: number, at: string): Promise<boolean>;
   /** `ADD next 1` guarded by `next < end` and run status running: the index, or undefined. */
   takeTicket(runId: number, queue: string): Promise<number | undefined>;
   /** Removes one retry entry (conditional on it being there): true when this caller won it. */

@@ -4,8 +4,8 @@
 // - finishes the bookkeeping of any transition whose handler died between its two writes;
 // - requeues a task whose claim took a ticket but died before writing the task;
 // - gives back the attempt of a claim whose runner never heartbeated (its claim answer was lost);
-// - fails a queue nobody ever claimed from within `pending_timeout_minutes` as `no_runner`, and a
-//   retry nobody took within that time once no runner of its queue is left;
+// - fails as `no_runner`: a queue nobody ever claimed from within `pending_timeout_minutes`, and,
+//   once no runner of a queue is left, a retry or the tasks nobody took within that time;
 // - drains the run, restarts an assembly that never started, resumes a run left `creating`.
 import { FINISHED_STATUSES, RETRYABLE_ERROR_TYPES, type TaskCounts } from '../shared/contract';
 import { StaleStateError } from './errors';
@@ -114,6 +114,7 @@ export async function reap(deps: Deps): Promise<ReapReport> {
   await repairStrandedTickets(deps, run, now, report);
   await failUnclaimedQueues(deps, run, now, report);
   await failUntakenRetries(deps, run, active, now, report);
+  await failAbandonedQueues(deps, run, active, now, report);
   const fresh = await deps.store.getRun(run.run_id);
   if (fresh) await drainIfFinished(deps, fresh);
   return report;
@@ -280,6 +281,49 @@ async function failUntakenRetries(
     await deps.store.takeRetry(run.run_id, queueKey(t), retryEntry(t.gen, t.index));
     await settleFinished(deps, failed);
     report.reaped.push(t.id);
+  }
+}
+
+/**
+ * A type whose runners all died after its first claim: tickets are left, none of its tasks is
+ * claimed or running, and no retry waits (those are failUntakenRetries'). A live runner takes a
+ * ticket whenever one is left, so nobody is there, except in the moment between a runner's complete
+ * and its next claim. So the first pass that finds the queue so marks the `next` it saw, and a pass
+ * `pending_timeout_minutes` later that finds the same `next` fails the untaken tasks as `no_runner`:
+ * any claim in between changes `next` and voids the mark.
+ */
+async function failAbandonedQueues(
+  deps: Deps,
+  run: RunRecord,
+  active: TaskRecord[],
+  now: Date,
+  report: ReapReport,
+): Promise<void> {
+  const busy = new Set(active.filter((t) => t.status === 'claimed' || t.status === 'running').map(queueKey));
+  for (const q of run.queues) {
+    const k = queueKey(q);
+    const next = run.next[k] ?? q.base;
+    const end = q.base + q.count;
+    if (run.no_runner[k] || next === q.base || next >= end || busy.has(k)) continue;
+    if ((run.retry[k] ?? []).length > 0 || (run.verified[k] ?? q.base) < next) continue;
+    const mark = run.idle[k];
+    if (mark?.next !== next) {
+      await deps.store.markIdle(run.run_id, q, next, now.toISOString());
+      continue;
+    }
+    if (ageSeconds(now, mark.at) < run.pending_timeout_minutes * 60) continue;
+    try {
+      await deps.store.markNoRunner(run.run_id, q, next);
+    } catch (err) {
+      if (err instanceof StaleStateError) continue; // a runner claimed meanwhile
+      throw err;
+    }
+    report.no_runner.push(q.instance_type);
+    const message = `no ${q.instance_type} runner took a task since ${mark.at} (its VMs died or left?): ${end - next} of its tasks never started`;
+    for (let i = next; i < end; i++) {
+      const failed = await failAs(deps, run, i, now, 'no_runner', message, { from: ['pending'], gen: 0 });
+      if (failed) await deps.store.clearActive(run.run_id, i, 'failed');
+    }
   }
 }
 

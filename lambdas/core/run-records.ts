@@ -64,6 +64,7 @@ export function buildRun(
     verified: {},
     retry: {},
     no_runner: {},
+    idle: {},
     running: new Set(),
     completed: new Set(),
     failed: new Set(),

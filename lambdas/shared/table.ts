@@ -62,6 +62,9 @@ export const queueAttrs = (provider: string, instanceType: string) => ({
   retry: `q_retry:${provider}:${instanceType}`,
   /** true once the reaper failed this queue as `no_runner` */
   noRunner: `q_norunner:${provider}:${instanceType}`,
+  /** the reaper's mark of a queue that looked abandoned: the `next` it saw, and when (ISO) */
+  idleNext: `q_idlenext:${provider}:${instanceType}`,
+  idleAt: `q_idleat:${provider}:${instanceType}`,
 });
 
 /** Run-item number sets of task indices, the source of the per-status counts of GET /run. */

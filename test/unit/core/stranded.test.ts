@@ -154,3 +154,45 @@ it('a retry taken and requeued again during a reaper pass is not failed by that 
   expectCountsMatch(run, await h.allTasks(run_id));
   expect(run.retry['local:a']).toHaveLength(1);
 });
+
+it('a type whose runners all died after its first claims: its untaken tasks fail as no_runner and the run drains', async () => {
+  const { run_id } = await startRun(
+    h.deps,
+    cfg({ runs_per_instance_type: 3, max_attempts: 2, pending_timeout_minutes: 10 }),
+  );
+  const first = taskOf(await claim(run_id, 'r1'));
+  await heartbeat(h.deps, first.id, { runner_id: 'r1', status: 'running' });
+  // r1's VM dies with two tasks never taken; the reaper runs every minute for two hours
+  for (let minute = 0; minute < 120; minute += 1) {
+    h.advance(60_000);
+    await reap(h.deps);
+  }
+  const tasks = await h.allTasks(run_id);
+  expect(tasks.map((t) => [t.status, t.error_type])).toEqual([
+    ['failed', 'no_runner'], // its retry: nobody was left to take it
+    ['failed', 'no_runner'],
+    ['failed', 'no_runner'],
+  ]);
+  expect(tasks[1]?.error_message).toMatch(/no a runner took a task since .*: 2 of its tasks never started/);
+  const run = await getRunOrThrow(h.deps, run_id);
+  expect(run.status).toBe('assembling');
+  expectCountsMatch(run, tasks);
+});
+
+it('a live runner between its complete and its next claim does not make its type look abandoned', async () => {
+  const { run_id } = await startRun(h.deps, cfg({ runs_per_instance_type: 3, pending_timeout_minutes: 10 }));
+  const t0 = taskOf(await claim(run_id, 'r1'));
+  await heartbeat(h.deps, t0.id, { runner_id: 'r1', status: 'running' });
+  h.advance(40 * 60_000); // a long task; its heartbeats are on time
+  await heartbeat(h.deps, t0.id, { runner_id: 'r1', status: 'running' });
+  await finish(run_id, t0.id, 'r1');
+  await reap(h.deps); // lands between r1's complete and its next claim: the queue looks idle now
+  const t1 = taskOf(await claim(run_id, 'r1'));
+  await finish(run_id, t1.id, 'r1');
+  h.advance(11 * 60_000); // past pending_timeout_minutes since that pass
+  expect((await reap(h.deps)).no_runner).toEqual([]); // the claim since then voided the mark
+  const t2 = taskOf(await claim(run_id, 'r1'));
+  await finish(run_id, t2.id, 'r1');
+  expect((await getRunOrThrow(h.deps, run_id)).status).toBe('assembling');
+  expect((await h.allTasks(run_id)).map((t) => t.status)).toEqual(['completed', 'completed', 'completed']);
+});
