@@ -138,13 +138,8 @@ export class DynamoRunStore implements RunStore {
     return out.Item ? fromAttrs(out.Item) : undefined;
   }
 
-  async putTasks(tasks: TaskRecord[]): Promise<void> {
-    await writeTaskBatches(this.ddb, this.table, tasks);
-  }
-
-  async putMissingTasks(tasks: TaskRecord[]): Promise<void> {
-    await writeMissingTasks(this.ddb, this.table, tasks);
-  }
+  putTasks = (tasks: TaskRecord[]): Promise<void> => writeTaskBatches(this.ddb, this.table, tasks);
+  putMissingTasks = (tasks: TaskRecord[]): Promise<void> => writeMissingTasks(this.ddb, this.table, tasks);
 
   async setRunStatus(
     runId: number,
