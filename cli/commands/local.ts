@@ -2,123 +2,52 @@
 // (dynalite, s3rver, the API, the reaper, in-process assembly) and the dashboard; with --serve it
 // only serves them, otherwise it posts the config, runs one local runner per instance type, shows
 // live progress, and unpacks the archive into results/<run-id>/ with the site built there.
-import { cpSync, createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { serveDashboard } from '../../dashboard/serve';
-import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
+import type { LocalStack } from '../../lambdas/adapters/local/stack';
 import type { RunView } from '../../lambdas/shared/contract';
 import { createRunner, type RunnerHandle } from '../../runner/agent';
 import { loadRunConfig } from '../config';
 import { ApiClient, ApiError } from '../lib/api';
-import { resultsDirFor } from '../lib/archive';
 import { type DataDirLock, lockDataDir } from '../lib/data-dir-lock';
-import { action, CliError } from '../lib/errors';
+import { action, CliError, describe } from '../lib/errors';
+import { checkLocalFlags, type LocalFlags, type LocalSettings, localOptions } from '../lib/local-flags';
+import { routeHandlerLogs } from '../lib/local-logs';
+import { checkResultsRoot, keepArchive, keepRunnerLogs } from '../lib/local-results';
 import { LocalSignals } from '../lib/local-signals';
 import { printJson } from '../lib/options';
-import { summaryLine, watchRun } from '../lib/progress';
+import { watchRun } from '../lib/progress';
 import { saveResults } from '../lib/results';
-
-interface LocalFlags {
-  config: string;
-  workload: 'synthetic' | 'docker';
-  keep?: boolean;
-  serve?: boolean;
-  port?: string;
-  dashboardPort: string;
-  dataDir?: string;
-  apiKey?: string;
-  runnerKey?: string;
-  heartbeatTimeoutS: string;
-  reaperIntervalS: string;
-  resultsDir?: string;
-  slots: string;
-  syntheticSize: string;
-  image?: string;
-  rubyBenchDir?: string;
-  json?: boolean;
-}
 
 const say = (line = ''): void => {
   process.stderr.write(`${line}\n`);
 };
 
-const positive = (value: string, flag: string): number => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0)
-    throw new CliError(`${flag} must be a number of zero or more, got "${value}"`);
-  return n;
-};
-
-/** Intervals and timeouts: 0 would make the reaper spin or fail every task at once. */
-const aboveZero = (value: string, flag: string): number => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0)
-    throw new CliError(`${flag} must be a number of seconds above zero, got "${value}"`);
-  return n;
-};
-
 export function register(program: Command): void {
-  program
-    .command('local')
-    .description(
-      'run everything on this machine: API, runners, assembly, results/<run-id>/ and the site (what npm start runs)',
-    )
-    .option('-c, --config <file>', 'run config (JSON with comments)', 'runs/local.json')
-    .option(
-      '--workload <kind>',
-      'synthetic (built-in micro-benchmarks, offline) or docker (ruby-bench in containers)',
-      'synthetic',
-    )
-    .option('--keep', 'leave the API and the dashboard up after the run (Ctrl-C stops them)')
-    .option('--serve', 'only serve the API and the dashboard; start runs with `benchfleet start` or curl')
-    .option('--port <n>', 'API port (default 8787 with --serve, any free port otherwise; 0 = any)')
-    .option('--dashboard-port <n>', 'dashboard port (0 = any free port)', '0')
-    .option(
-      '--data-dir <dir>',
-      'keep the local DynamoDB, S3 and keys here; a restart resumes what was in flight',
-    )
-    .option('--api-key <key>', 'operator key (env BENCHFLEET_API_KEY; generated when absent)')
-    .option('--runner-key <key>', 'runner key (env BENCHFLEET_RUNNER_KEY; generated when absent)')
-    .option('--heartbeat-timeout-s <s>', 'fail tasks silent for this long', '120')
-    .option('--reaper-interval-s <s>', 'how often the reaper runs', '60')
-    .option(
-      '--results-dir <dir>',
-      'where results/<run-id>/ goes (default: results, or BENCHFLEET_RESULTS_DIR)',
-    )
-    .option('--slots <n>', 'slots per local runner: a number, auto (one per vCPU) or cores', 'auto')
-    .option(
-      '--synthetic-size <n>',
-      'work per synthetic benchmark (0 = instant, 1 = a few seconds a task)',
-      '1',
-    )
-    .option('--image <name>', 'container image for --workload docker (default ruby:<ruby_version>)')
-    .option(
-      '--ruby-bench-dir <dir>',
-      'a local ruby-bench checkout mounted into the containers (offline docker runs)',
-    )
-    .option('--json', 'print the final report as JSON on stdout')
-    .action(action('local', runLocal));
+  localOptions(
+    program
+      .command('local')
+      .description(
+        'run everything on this machine: API, runners, assembly, results/<run-id>/ and the site (what npm start runs)',
+      ),
+  ).action(action('local', runLocal));
 }
 
+/** Everything that can be refused is, in this order, before the data dir, the stack or a run. */
 async function runLocal(flags: LocalFlags): Promise<void> {
-  if (flags.workload !== 'synthetic' && flags.workload !== 'docker') {
-    throw new CliError(`--workload must be synthetic or docker, got "${flags.workload}"`);
-  }
+  const settings = checkLocalFlags(flags);
   const config = flags.serve ? undefined : loadRunConfig(flags.config);
   if (config && (config.aws?.length || config.azure?.length)) {
     throw new CliError(
       `${flags.config} lists aws or azure instance types; \`benchfleet local\` runs provider local only (use \`benchfleet start\` for clouds)`,
     );
   }
-  const settings: Settings = {
-    port: positive(flags.port ?? (flags.serve ? '8787' : '0'), '--port'),
-    dashboardPort: positive(flags.dashboardPort, '--dashboard-port'),
-    heartbeatTimeoutS: aboveZero(flags.heartbeatTimeoutS, '--heartbeat-timeout-s'),
-    reaperIntervalS: aboveZero(flags.reaperIntervalS, '--reaper-interval-s'),
-  };
-  if (flags.workload === 'docker') await requireDocker();
+  if (!flags.serve) checkResultsRoot(flags.resultsDir);
+  if (settings.workload === 'docker') await requireDocker();
+  routeHandlerLogs(flags); // before the stack loads the handlers' logger
   const signals = new LocalSignals({ say });
   try {
     await serveOrRun(flags, config, settings, signals);
@@ -131,32 +60,27 @@ async function runLocal(flags: LocalFlags): Promise<void> {
   if (signals.quitting) await signals.parked(); // the quit ends the process
 }
 
-interface Settings {
-  port: number;
-  dashboardPort: number;
-  heartbeatTimeoutS: number;
-  reaperIntervalS: number;
-}
-
 /**
  * Everything from the data dir on, inside one try/finally: whatever happens after the temp data dir
- * is made (a start error, a Ctrl-C during start-up, a failed run), it is removed and the data dir's
- * lock released. A quit (second Ctrl-C, SIGTERM) runs the same steps itself, bounded in time.
+ * is made (a start error, a Ctrl-C during start-up, a failed run), it is removed (unless it holds
+ * an archive that could not be unpacked) and the data dir's lock released. A quit (second Ctrl-C,
+ * SIGTERM) runs the same steps itself, bounded in time.
  */
 async function serveOrRun(
   flags: LocalFlags,
   config: ReturnType<typeof loadRunConfig> | undefined,
-  settings: Settings,
+  settings: LocalSettings,
   signals: LocalSignals,
 ): Promise<void> {
   const dataDir = flags.dataDir ? resolve(flags.dataDir) : mkdtempSync(join(tmpdir(), 'benchfleet-local-'));
+  const data: DataDir = { dir: dataDir, keep: Boolean(flags.dataDir) };
   let lock: DataDirLock | undefined;
   let cleaned = false;
   const cleanup = (): void => {
     if (cleaned) return;
     cleaned = true;
     lock?.release();
-    if (!flags.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    if (!data.keep) rmSync(dataDir, { recursive: true, force: true });
   };
   let starting: Promise<LocalStack> | undefined;
   let stack: LocalStack | undefined;
@@ -172,6 +96,9 @@ async function serveOrRun(
   signals.steps.cleanup = cleanup;
   try {
     lock = lockDataDir(dataDir);
+    // Loaded here, not above: the handlers' logger reads its level when it is made (local-logs.ts).
+    const { startLocalStack } =
+      require('../../lambdas/adapters/local/stack') as typeof import('../../lambdas/adapters/local/stack');
     starting = startLocalStack({
       port: settings.port,
       dataDir,
@@ -201,7 +128,7 @@ async function serveOrRun(
       await signals.nextInterrupt();
       return;
     }
-    await oneRun(stack, flags, config as NonNullable<typeof config>, dataDir, signals);
+    await oneRun(stack, flags, settings, config as NonNullable<typeof config>, data, signals);
     if (flags.keep) {
       say(`\nThe API and the dashboard stay up until Ctrl-C (${dashboard?.url ?? stack.apiUrl}).`);
       await signals.nextInterrupt();
@@ -217,13 +144,21 @@ async function serveOrRun(
   }
 }
 
+/** The data dir, and whether it outlives this process (--data-dir, or it holds a kept archive). */
+interface DataDir {
+  dir: string;
+  keep: boolean;
+}
+
 async function oneRun(
   stack: LocalStack,
   flags: LocalFlags,
+  settings: LocalSettings,
   config: ReturnType<typeof loadRunConfig>,
-  dataDir: string,
+  data: DataDir,
   signals: LocalSignals,
 ): Promise<void> {
+  const dataDir = data.dir;
   const api = new ApiClient({ url: stack.apiUrl, key: async () => stack.operatorKey });
   const { runId, types } = await startOrResume(api, flags, config, dataDir);
   if (flags.workload === 'synthetic')
@@ -233,7 +168,9 @@ async function oneRun(
   const logDir = join(dataDir, 'runner-logs');
   mkdirSync(logDir, { recursive: true });
   say(`  runner logs:  ${logDir}`);
-  const runners = types.map((instanceType) => startLocalRunner(stack, flags, runId, instanceType, logDir));
+  const runners = types.map((instanceType) =>
+    startLocalRunner(stack, flags, settings, runId, instanceType, logDir),
+  );
   let stoppedRunners: Promise<void> | undefined;
   const stopRunners = (): Promise<void> =>
     (stoppedRunners ??= (async () => {
@@ -255,14 +192,26 @@ async function oneRun(
     signals.onFirstInterrupt(undefined);
     if (!signals.quitting) await stopRunners();
   }
-  say(summaryLine(run));
+  // watchRun's last block already ends with the run's summary line
   if (run.status === 'assembly_failed' || !run.gzip_url) {
     const kept = flags.dataDir ? undefined : keepRunnerLogs(logDir, runId, flags.resultsDir);
     throw new CliError(
       `run ${runId} ended ${run.status} without an archive: ${run.assembly_error ?? 'no reason given'}${kept ? `; the runner logs are kept in ${kept}` : ''}`,
     );
   }
-  const report = await saveResults(runId, { url: run.gzip_url }, flags.resultsDir);
+  const url = run.gzip_url;
+  const report = await saveResults(runId, { url }, flags.resultsDir).catch(async (err: unknown) => {
+    // The results folder passed its check before the run; if unpacking fails anyway, the archive
+    // must not go with the temp data dir.
+    const where = await keepArchive(url, dataDir, runId);
+    data.keep = true;
+    const kept = flags.dataDir
+      ? ''
+      : `; the data dir ${dataDir} is not removed: delete it once you have the results`;
+    throw new CliError(`run ${runId} is ${run.status}, but ${describe(err)}; ${where}${kept}`, {
+      cause: err,
+    });
+  });
   say('\n== done ==');
   say(`  results:   ${report.results_dir}`);
   if (report.site) say(`  site:      ${report.site}`);
@@ -316,48 +265,30 @@ async function startOrResume(
   return { runId: started.run_id, types };
 }
 
-/**
- * Without --data-dir the runner logs live in the temp data dir, removed at exit; a run without an
- * archive has nothing else to show for itself, so its logs move next to results/<run-id>/.
- */
-function keepRunnerLogs(logDir: string, runId: number, resultsRoot?: string): string | undefined {
-  const target = `${resultsDirFor(runId, resultsRoot)}-runner-logs`;
-  try {
-    rmSync(target, { recursive: true, force: true });
-    mkdirSync(dirname(target), { recursive: true });
-    cpSync(logDir, target, { recursive: true });
-    return target;
-  } catch (err) {
-    say(`  (the runner logs could not be kept in ${target}: ${(err as Error).message})`);
-    return undefined;
-  }
-}
-
 function startLocalRunner(
   stack: LocalStack,
   flags: LocalFlags,
+  settings: LocalSettings,
   runId: number,
   instanceType: string,
   logDir: string,
 ): { handle: RunnerHandle; log: NodeJS.WritableStream & { end(): void } } {
   const log = createWriteStream(join(logDir, `${instanceType}.log`), { flags: 'a' });
-  const slots =
-    flags.slots === 'auto' || flags.slots === 'cores' ? flags.slots : positive(flags.slots, '--slots');
   const handle = createRunner({
     apiUrl: stack.apiUrl,
     apiKey: stack.runnerKey,
     provider: 'local',
     instanceType,
     runId,
-    slots,
-    executor: flags.workload,
-    syntheticSize: positive(flags.syntheticSize, '--synthetic-size'),
-    heartbeatS: Math.max(1, Math.min(30, positive(flags.heartbeatTimeoutS, '--heartbeat-timeout-s') / 4)),
+    slots: settings.slots,
+    executor: settings.workload,
+    syntheticSize: settings.syntheticSize,
+    heartbeatS: Math.max(1, Math.min(30, settings.heartbeatTimeoutS / 4)),
     hostId: `local-${instanceType}`,
     workDir: join(logDir, '..', 'runner-work', instanceType),
     ...(flags.image ? { image: flags.image } : {}),
     ...(dockerHost() ? { dockerHost: dockerHost() } : {}),
-    ...(flags.rubyBenchDir ? { rubyBenchDir: resolve(flags.rubyBenchDir) } : {}),
+    ...(settings.rubyBenchDir ? { rubyBenchDir: settings.rubyBenchDir } : {}),
     maxRetryS: 60,
     logWrite: (line) => log.write(line.endsWith('\n') ? line : `${line}\n`),
   });

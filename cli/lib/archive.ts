@@ -15,8 +15,12 @@ export interface UnpackResult {
 }
 
 /** BENCHFLEET_RESULTS_DIR moves the results root (default `results/`). */
+export function resultsRootFor(root?: string): string {
+  return resolve(root ?? process.env.BENCHFLEET_RESULTS_DIR ?? 'results');
+}
+
 export function resultsDirFor(runId: number, root?: string): string {
-  return resolve(root ?? process.env.BENCHFLEET_RESULTS_DIR ?? 'results', String(runId));
+  return resolve(resultsRootFor(root), String(runId));
 }
 
 /**

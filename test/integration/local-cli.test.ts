@@ -1,6 +1,7 @@
 // `benchfleet local` end to end, as a user runs it: a child process, exit 0, results/<id>/ with
 // every task's output.txt, a manifest that agrees, and the site.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Manifest } from '../../lambdas/shared/contract';
@@ -25,6 +26,8 @@ it('runs a complete local run into results/<run-id>/ with a manifest that agrees
   ]);
   expect(out.stderr).toContain('== done ==');
   expect(out.code).toBe(0);
+  // the progress block ends with the final summary line, printed once
+  expect(out.stderr.match(/^run \d+ complete: /gm)).toHaveLength(1);
   const report = JSON.parse(out.stdout) as {
     run: { run_id: number; status: string };
     results: { results_dir: string; site: string };
@@ -79,4 +82,43 @@ it('puts the results under BENCHFLEET_RESULTS_DIR when --results-dir is not give
   const report = JSON.parse(out.stdout) as { run: { run_id: number }; results: { results_dir: string } };
   expect(report.results.results_dir).toBe(join(root, String(report.run.run_id)));
   expect(existsSync(join(root, String(report.run.run_id), 'site', 'index.html'))).toBe(true);
+}, 180_000);
+
+it('keeps stdout valid JSON with --json --verbose: the handler logs go to stderr', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bf-cli-'));
+  const config = join(dir, 'run.json');
+  writeFileSync(config, '{"ruby_version": "3.4.7", "runs_per_instance_type": 1, "local": ["solo"]}\n');
+  const args = ['local', '--config', config, '--results-dir', join(dir, 'results'), '--synthetic-size', '0'];
+  // runCli sets POWERTOOLS_LOG_LEVEL=WARN, as bin/benchfleet.js does by default; --verbose asks for INFO
+  const out = await runCli([...args, '--json', '--verbose']);
+  expect(out.code).toBe(0);
+  const report = JSON.parse(out.stdout) as { run: { status: string } };
+  expect(report.run.status).toBe('complete');
+  expect(out.stderr).toMatch(/^\{"level":"INFO","message":"archive built"/m);
+}, 180_000);
+
+it('keeps the archive, and says where, when it cannot be unpacked after the run', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bf-cli-'));
+  const config = join(dir, 'run.json');
+  writeFileSync(config, '{"ruby_version": "3.4.7", "runs_per_instance_type": 1, "local": ["solo"]}\n');
+  const tmp = join(dir, 'tmp');
+  mkdirSync(tmp);
+  const preload = join(__dirname, '..', 'cli', 'fakes', 'fail-unpack.cjs');
+  const out = await runCli(
+    ['local', '--config', config, '--results-dir', join(dir, 'results'), '--synthetic-size', '0'],
+    { TMPDIR: tmp, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${preload}` },
+  );
+  expect(out.code).toBe(1);
+  const m = /the archive is kept in (\S+results-(\d+)\.tar\.gz): unpack it with/.exec(out.stderr);
+  expect(m).not.toBeNull();
+  const [, archive = '', runId = ''] = m as RegExpExecArray;
+  expect(out.stderr).toContain(`run ${runId} is complete, but`);
+  expect(out.stderr).toContain('ENOSPC');
+  // the temp data dir holding it is not removed at exit, and says so
+  const dataDir = join(tmp, readdirSync(tmp).find((f) => f.startsWith('benchfleet-local-')) ?? 'none');
+  expect(archive).toBe(join(dataDir, `results-${runId}.tar.gz`));
+  expect(out.stderr).toContain(`the data dir ${dataDir} is not removed`);
+  const listing = execFileSync('tar', ['-tzf', archive], { encoding: 'utf8' });
+  expect(listing).toMatch(/manifest\.json/);
+  expect(listing).toMatch(/solo-1\/output\.txt/);
 }, 180_000);

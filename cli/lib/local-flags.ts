@@ -1,0 +1,173 @@
+// The options of `benchfleet local`, and their checks: every flag is read and refused here, before
+// the stack or a run starts, so a typo never leaves a half-made run behind (with --data-dir, the
+// next call would resume it). A refusal names the flag, what it takes, and what it got.
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { MAX_TIMER_S } from '../../runner/options';
+import type { SlotsSetting } from '../../runner/topology';
+import { CliError } from './errors';
+
+export interface LocalFlags {
+  config: string;
+  workload: string;
+  keep?: boolean;
+  serve?: boolean;
+  port?: string;
+  dashboardPort: string;
+  dataDir?: string;
+  apiKey?: string;
+  runnerKey?: string;
+  heartbeatTimeoutS: string;
+  reaperIntervalS: string;
+  resultsDir?: string;
+  slots: string;
+  syntheticSize: string;
+  image?: string;
+  rubyBenchDir?: string;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+/** The flags as values, all checked. */
+export interface LocalSettings {
+  workload: 'synthetic' | 'docker';
+  port: number;
+  dashboardPort: number;
+  heartbeatTimeoutS: number;
+  reaperIntervalS: number;
+  slots: SlotsSetting;
+  syntheticSize: number;
+  rubyBenchDir?: string;
+}
+
+export function localOptions(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', 'run config (JSON with comments)', 'runs/local.json')
+    .option(
+      '--workload <kind>',
+      'synthetic (built-in micro-benchmarks, offline) or docker (ruby-bench in containers)',
+      'synthetic',
+    )
+    .option('--keep', 'leave the API and the dashboard up after the run (Ctrl-C stops them)')
+    .option(
+      '--serve',
+      'only serve the API and the dashboard (and print the keys); you start the run and its runners (see below)',
+    )
+    .option('--port <n>', 'API port (default 8787 with --serve, any free port otherwise; 0 = any)')
+    .option('--dashboard-port <n>', 'dashboard port (0 = any free port)', '0')
+    .option(
+      '--data-dir <dir>',
+      'keep the local DynamoDB, S3 and keys here; a restart resumes what was in flight',
+    )
+    .option('--api-key <key>', 'operator key (env BENCHFLEET_API_KEY; generated when absent)')
+    .option('--runner-key <key>', 'runner key (env BENCHFLEET_RUNNER_KEY; generated when absent)')
+    .option('--heartbeat-timeout-s <s>', 'fail tasks silent for this long', '120')
+    .option('--reaper-interval-s <s>', 'how often the reaper runs', '60')
+    .option(
+      '--results-dir <dir>',
+      'where results/<run-id>/ goes (default: results, or BENCHFLEET_RESULTS_DIR)',
+    )
+    .option(
+      '--slots <n>',
+      'slots per local runner: auto (one per vCPU), cores (one per physical core) or 1 to 1024',
+      'auto',
+    )
+    .option(
+      '--synthetic-size <n>',
+      'work per synthetic benchmark (0 = instant, 1 = a few seconds a task)',
+      '1',
+    )
+    .option('--image <name>', 'container image for --workload docker (default ruby:<ruby_version>)')
+    .option(
+      '--ruby-bench-dir <dir>',
+      'a local ruby-bench checkout mounted into the containers (offline docker runs)',
+    )
+    .option('--json', 'print the final report as JSON on stdout (everything else goes to stderr)')
+    .option(
+      '--verbose',
+      "also show the handlers' INFO logs (JSON lines, on stderr); POWERTOOLS_LOG_LEVEL sets any level",
+    )
+    .addHelpText(
+      'after',
+      [
+        '',
+        'With --serve, start a run (POST /run/start, operator key) and attach a runner per instance type:',
+        '  curl -X POST <API>/run/start -H "authorization: Bearer <operator key>" \\',
+        '    -H "content-type: application/json" \\',
+        '    -d \'{"ruby_version":"3.4.7","runs_per_instance_type":2,"local":["local-a"]}\'',
+        '  node scripts/build-runner.mjs   # once: builds dist/runner.js',
+        '  node dist/runner.js --provider local --instance-type local-a --executor synthetic \\',
+        '    --api <API> --api-key <runner key>',
+        '`benchfleet status` and `watch` with --api-url <API> follow it (runner flags: runner/README.md).',
+      ].join('\n'),
+    );
+}
+
+const refuse = (flag: string, accepted: string, value: string): CliError =>
+  new CliError(`${flag} must be ${accepted}, got "${value}"`);
+
+const number = (value: string): number => (value.trim() === '' ? Number.NaN : Number(value));
+
+function port(value: string, flag: string): number {
+  const n = number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw refuse(flag, 'a whole number from 0 to 65535 (0 = any free port)', value);
+  return n;
+}
+
+/** Intervals and timeouts: 0 would make the reaper spin or fail every task at once. */
+function seconds(value: string, flag: string): number {
+  const n = number(value);
+  if (!Number.isFinite(n) || n <= 0) throw refuse(flag, 'a number of seconds above zero', value);
+  if (n > MAX_TIMER_S)
+    throw refuse(
+      flag,
+      `at most ${MAX_TIMER_S} seconds (about 24.8 days, the longest wait of a Node timer)`,
+      value,
+    );
+  return n;
+}
+
+function slots(value: string): SlotsSetting {
+  if (value === 'auto' || value === 'cores') return value;
+  const n = number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1024)
+    throw refuse('--slots', 'auto, cores or a whole number from 1 to 1024', value);
+  return n;
+}
+
+function syntheticSize(value: string): number {
+  const n = number(value);
+  if (!Number.isFinite(n) || n < 0)
+    throw refuse('--synthetic-size', 'a number of zero or more (0 = instant)', value);
+  return n;
+}
+
+function folder(value: string, flag: string): string {
+  const dir = resolve(value);
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    // missing: refused below
+  }
+  if (!isDir) throw refuse(flag, 'an existing folder', value);
+  return dir;
+}
+
+/** Reads every flag, or refuses the first bad one; touches nothing. */
+export function checkLocalFlags(flags: LocalFlags): LocalSettings {
+  if (flags.workload !== 'synthetic' && flags.workload !== 'docker')
+    throw refuse('--workload', 'synthetic or docker', flags.workload);
+  return {
+    workload: flags.workload,
+    port: port(flags.port ?? (flags.serve ? '8787' : '0'), '--port'),
+    dashboardPort: port(flags.dashboardPort, '--dashboard-port'),
+    heartbeatTimeoutS: seconds(flags.heartbeatTimeoutS, '--heartbeat-timeout-s'),
+    reaperIntervalS: seconds(flags.reaperIntervalS, '--reaper-interval-s'),
+    slots: slots(flags.slots),
+    syntheticSize: syntheticSize(flags.syntheticSize),
+    ...(flags.rubyBenchDir !== undefined && { rubyBenchDir: folder(flags.rubyBenchDir, '--ruby-bench-dir') }),
+  };
+}

@@ -1,0 +1,72 @@
+// Where `benchfleet local` leaves what a run produced: the results folder is checked before the run
+// starts, and what cannot go there (runner logs of a run without an archive, an archive that could
+// not be unpacked) is kept rather than removed with the temp data dir.
+import { cpSync, createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { resultsDirFor, resultsRootFor } from './archive';
+import { CliError } from './errors';
+
+const say = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+/**
+ * Creates the results root (--results-dir, BENCHFLEET_RESULTS_DIR or `results`) and writes and
+ * removes a probe file in it, so a folder the run could not write is refused before the run, not
+ * found after it.
+ */
+export function checkResultsRoot(root?: string): string {
+  const dir = resultsRootFor(root);
+  const probe = join(dir, `.benchfleet-write-check-${process.pid}`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(probe, '');
+    rmSync(probe, { force: true });
+  } catch (err) {
+    throw new CliError(
+      `cannot write the results folder ${dir} (${(err as Error).message}); pass a folder you can write with --results-dir (or BENCHFLEET_RESULTS_DIR), or fix that path`,
+    );
+  }
+  return dir;
+}
+
+/**
+ * Without --data-dir the runner logs live in the temp data dir, removed at exit; a run without an
+ * archive has nothing else to show for itself, so its logs move next to results/<run-id>/.
+ */
+export function keepRunnerLogs(logDir: string, runId: number, resultsRoot?: string): string | undefined {
+  const target = `${resultsDirFor(runId, resultsRoot)}-runner-logs`;
+  try {
+    rmSync(target, { recursive: true, force: true });
+    mkdirSync(dirname(target), { recursive: true });
+    cpSync(logDir, target, { recursive: true });
+    return target;
+  } catch (err) {
+    say(`  (the runner logs could not be kept in ${target}: ${(err as Error).message})`);
+    return undefined;
+  }
+}
+
+/**
+ * The archive could not be unpacked into results/<run-id>/ (checked writable before the run, so
+ * a full disk, or a folder changed meanwhile). It lives in the local S3 inside the data dir: a copy
+ * is written next to it, as one file, and the caller keeps the data dir. Answers what to tell the
+ * user about where the archive is.
+ */
+export async function keepArchive(url: string, dataDir: string, runId: number): Promise<string> {
+  const file = join(dataDir, `results-${runId}.tar.gz`);
+  try {
+    const res = await fetch(url);
+    if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+    await pipeline(
+      Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
+      createWriteStream(file),
+    );
+    return `the archive is kept in ${file}: unpack it with \`mkdir -p DIR && tar -xzf ${file} -C DIR\` into a folder DIR you can write, then build the site with \`benchfleet site DIR\``;
+  } catch (err) {
+    rmSync(file, { force: true });
+    return `the archive could not be copied out (${(err as Error).message}) and stays in the data dir's local S3, under ${join(dataDir, 's3')}`;
+  }
+}
