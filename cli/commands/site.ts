@@ -1,4 +1,5 @@
 // `benchfleet site <dir>`: builds the comparison site from an unpacked results folder.
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { buildSite } from '../../site/build';
 
@@ -26,6 +27,8 @@ export function register(program: Command): void {
     .option('--json', 'print {outDir, indexHtml, warnings} as JSON on stdout')
     .action(async (dir: string, flags: SiteFlags) => {
       try {
+        // A price file the user named must be read; the site builder alone would only warn.
+        if (flags.prices !== undefined) await readPrices(flags.prices);
         const result = await buildSite({
           resultsDir: dir,
           ...(flags.out !== undefined && { outDir: flags.out }),
@@ -48,4 +51,14 @@ export function register(program: Command): void {
         process.exitCode = 1;
       }
     });
+}
+
+async function readPrices(file: string): Promise<void> {
+  try {
+    await readFile(file);
+  } catch (err) {
+    throw new Error(
+      `cannot read the price file ${file} (${(err as Error).message}); fix the path, or leave out --prices`,
+    );
+  }
 }
