@@ -1,7 +1,7 @@
 // `benchfleet start --config FILE`: the spec's master script. Run id, preflight, meta stack, the
 // AWS and Azure fleets in parallel, POST /run/start, live progress, archive into results/<id>/,
 // site, and the fleets torn down (unless --keep-fleet). The flow lives in cli/lib/start-run.ts.
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { action } from '../lib/errors';
 import type { StartFlags } from '../lib/start-run';
 
@@ -31,11 +31,13 @@ export function register(program: Command): void {
       '--ssh-public-key <file>',
       'OpenSSH public key for the Azure bastion (default: ~/.ssh/id_ed25519.pub or id_rsa.pub)',
     )
-    .option(
-      '--ssh-cidr <cidr>',
-      'address range allowed to SSH to the Azure bastion, e.g. 203.0.113.7/32; repeat for more (default: none, SSH closed)',
-      (value: string, previous: string[]) => [...previous, value],
-      [] as string[],
+    .addOption(
+      new Option(
+        '--ssh-cidr <cidr>',
+        'address range allowed to SSH to the Azure bastion, e.g. 203.0.113.7/32; repeat for more',
+      )
+        .argParser((value: string, previous: string[]) => [...previous, value])
+        .default([] as string[], 'none, SSH closed'),
     )
     .option(
       '--results-dir <dir>',
