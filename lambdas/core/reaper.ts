@@ -252,6 +252,11 @@ async function failUnclaimedQueues(deps: Deps, run: RunRecord, now: Date, report
   }
 }
 
+/** Queues with a task claimed or running: a runner of that type is alive. */
+function busyQueues(active: TaskRecord[]): Set<string> {
+  return new Set(active.filter((t) => t.status === 'claimed' || t.status === 'running').map(queueKey));
+}
+
 /**
  * A retry waits for a runner of its instance type. While one of that queue's tasks is claimed or
  * running, a runner is alive and will take it when it is free; once none is and the retry has
@@ -265,7 +270,7 @@ async function failUntakenRetries(
   now: Date,
   report: ReapReport,
 ): Promise<void> {
-  const busy = new Set(active.filter((t) => t.status === 'claimed' || t.status === 'running').map(queueKey));
+  const busy = busyQueues(active);
   const limit = run.pending_timeout_minutes * 60;
   for (const t of active) {
     if (t.status !== 'pending' || t.requeued_at === null || busy.has(queueKey(t))) continue;
@@ -299,7 +304,7 @@ async function failAbandonedQueues(
   now: Date,
   report: ReapReport,
 ): Promise<void> {
-  const busy = new Set(active.filter((t) => t.status === 'claimed' || t.status === 'running').map(queueKey));
+  const busy = busyQueues(active);
   for (const q of run.queues) {
     const k = queueKey(q);
     const next = run.next[k] ?? q.base;
