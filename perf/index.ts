@@ -3,6 +3,10 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
+// stdout is the benchmarks' JSON lines: the in-process handlers' INFO logs (the local assembly's
+// progress) would be mixed in, so only their warnings and errors show, unless asked for
+process.env.POWERTOOLS_LOG_LEVEL ||= 'WARN';
+
 async function main(): Promise<void> {
   const all = readdirSync(__dirname)
     .filter((f) => f.endsWith('.bench.ts'))
