@@ -152,6 +152,7 @@ export function itemToTask(item: Item): TaskRecord {
     s3_result_key: str(item.s3_result_key),
     s3_error_key: str(item.s3_error_key),
     requeued_at: str(item.requeued_at),
+    requeued_by: str(item.requeued_by),
     refunds: Number(item.refunds ?? 0),
     debug_mode: item.debug_mode === true,
     active: item[ACTIVE_INDEX.pk] !== undefined,

@@ -319,6 +319,7 @@ export class DynamoRunStore implements RunStore {
     expect: { status: TaskStatus[]; gen: number; fence?: Fence | null; heartbeatAt?: string | null },
     fields: {
       requeued_at: string;
+      requeued_by?: string | null;
       error_type?: string | null;
       error_message?: string | null;
       refund?: boolean;
@@ -328,6 +329,7 @@ export class DynamoRunStore implements RunStore {
       .set('status', 'pending')
       .set('runner_id', null)
       .set('requeued_at', fields.requeued_at)
+      .set('requeued_by', fields.requeued_by ?? null)
       .set('last_error_type', fields.error_type ?? null)
       .set('last_error_message', fields.error_message ?? null)
       .set(ACTIVE_INDEX.pk, keys.activePartition(runId))

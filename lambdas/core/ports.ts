@@ -77,6 +77,11 @@ export interface TaskRecord {
   s3_error_key: string | null;
   /** when the task last went back to pending for a retry: the reaper's clock for `no_runner` */
   requeued_at: string | null;
+  /**
+   * the runner's fail that sent it back, as `runner_id attempt error_type` (null when the reaper
+   * did): a repeat of that fail, whose answer was lost, is recognised and succeeds
+   */
+  requeued_by: string | null;
   /** claims given back by the reaper because their runner never heartbeated (bounded) */
   refunds: number;
   debug_mode: boolean;
@@ -218,6 +223,7 @@ export interface RunStore {
     expect: { status: TaskStatus[]; gen: number; fence?: Fence | null; heartbeatAt?: string | null },
     fields: {
       requeued_at: string;
+      requeued_by?: string | null;
       error_type?: string | null;
       error_message?: string | null;
       refund?: boolean;

@@ -41,6 +41,7 @@ export function buildRun(
         s3_result_key: null,
         s3_error_key: null,
         requeued_at: null,
+        requeued_by: null,
         refunds: 0,
         debug_mode: false,
         active: false,

@@ -298,8 +298,9 @@ export async function failTask(deps: Deps, taskId: number, req: FailRequest): Pr
   const fence = fenceOf(req);
   const current = await deps.store.getTask(runId, index);
   if (!current) throw new NotFoundError(`task ${taskId} does not exist`);
-  // A repeat of this runner's own fail (its answer was lost) succeeds; a fail after the reaper or a
-  // stop ended the task is refused below, so the runner learns its report was not recorded.
+  // A repeat of this runner's own fail (its answer was lost) succeeds, whether that fail ended the
+  // task or sent it back for another attempt; a fail after the reaper or a stop ended the task is
+  // refused below, so the runner learns its report was not recorded.
   if (
     current.status === 'failed' &&
     current.runner_id === req.runner_id &&
@@ -308,6 +309,12 @@ export async function failTask(deps: Deps, taskId: number, req: FailRequest): Pr
   ) {
     await settleFinished(deps, current);
     return { message: `task ${taskId} failed` };
+  }
+  const by = requeuedBy(req.runner_id, req.attempt ?? current.attempt, req.error_type);
+  if (current.requeued_by === by && current.gen > 0) {
+    return {
+      message: `task ${taskId} failed (${req.error_type}); it was already queued for another attempt`,
+    };
   }
   // Recorded only if it is really there (older runners name it even after a failed upload), but a
   // failure is recorded even while S3 does not answer: the failure itself is what matters, its logs
@@ -325,7 +332,7 @@ export async function failTask(deps: Deps, taskId: number, req: FailRequest): Pr
       runId,
       index,
       { status: ['claimed', 'running'], gen: current.gen, fence },
-      { ...fields, requeued_at: deps.clock().toISOString() },
+      { ...fields, requeued_at: deps.clock().toISOString(), requeued_by: by },
     );
     if (requeued) {
       await settleRequeued(deps, requeued);
@@ -348,6 +355,10 @@ export async function failTask(deps: Deps, taskId: number, req: FailRequest): Pr
   }
   throw (await refusal(deps, taskId, fence)).error;
 }
+
+/** Who sent a task back for another attempt, as its repeat would say it. */
+const requeuedBy = (runnerId: string, attempt: number, errorType: string): string =>
+  `${runnerId} ${attempt} ${errorType}`;
 
 /**
  * A task back to pending: out of the running set, into its queue's retry set. Two requeues of one

@@ -168,6 +168,7 @@ export function taskRecord(runId: number, index: number, fields: Partial<TaskRec
     s3_result_key: null,
     s3_error_key: null,
     requeued_at: null,
+    requeued_by: null,
     refunds: 0,
     debug_mode: false,
     active: false,

@@ -103,6 +103,25 @@ it("a repeat of a runner's own fail still succeeds (its first answer was lost)",
   expect([first.status, repeat.status]).toEqual([200, 200]);
 });
 
+it("a repeat of a runner's fail that queued another attempt succeeds too, and queues nothing more", async () => {
+  const { run_id } = await startRun(h.deps, { ...cfg, runs_per_instance_type: 1, max_attempts: 3 });
+  const who = (runner: string) => ({ provider: 'local' as const, instance_type: 'a', runner_id: runner });
+  const claim = await claimTask(h.deps, who('r1'), run_id);
+  if (claim.status !== 'assigned') throw new Error(`expected a task, got ${claim.status}`);
+  const api = client(h.stack.apiUrl);
+  const first = await api.fail(claim.task.id, 'r1', 'docker_error', { attempt: 1 });
+  const repeat = await api.fail(claim.task.id, 'r1', 'docker_error', { attempt: 1 });
+  expect([first.status, repeat.status]).toEqual([200, 200]);
+  // r2 takes attempt 2; r1's fail, repeated once more, still changes nothing
+  const second = await claimTask(h.deps, who('r2'), run_id);
+  expect(second).toMatchObject({ status: 'assigned', task: { attempt: 2 } });
+  expect((await api.fail(claim.task.id, 'r1', 'docker_error', { attempt: 1 })).status).toBe(200);
+  expect((await h.allTasks(run_id))[0]).toMatchObject({ status: 'claimed', runner_id: 'r2', attempt: 2 });
+  expect((await getRunOrThrow(h.deps, run_id)).retry['local:a']).toEqual([]);
+  // a different report from r1 for that attempt is still refused
+  expect((await api.fail(claim.task.id, 'r1', 'benchmark_failed', { attempt: 1 })).status).toBe(409);
+});
+
 it('a reaper pass that switches the schedule off as the next run starts leaves it on for that run', async () => {
   const a = await startRun(h.deps, { ...cfg, runs_per_instance_type: 1 });
   await stopRun(h.deps);
