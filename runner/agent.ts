@@ -14,6 +14,18 @@ import { runShutdownCommand, shouldShutDown } from './shutdown';
 import { runTask, type TaskDeps } from './task-run';
 import { planSlots, readTopology, type Slot } from './topology';
 
+/** What a claim answer's `wait` may ask, in seconds: never a busy loop, never an hour asleep. */
+export const WAIT_BOUNDS_S = { min: 1, max: 300 };
+/**
+ * Failures that say this host cannot run tasks (its container engine, its disk), not that a
+ * benchmark failed. After INFRA_STREAK of them in a row, the host's slots wait before each claim,
+ * longer each time, so healthy hosts take the queue instead of this one failing it in seconds.
+ */
+const INFRA_ERRORS = new Set(['docker_error', 'provision_failed']);
+export const INFRA_STREAK = 3;
+/** Test hook default: the first back-off, doubled per further failure, capped at 15 minutes. */
+export const INFRA_BACKOFF_S = 60;
+
 export interface RunnerResult {
   /** 0 when every slot ended on `done` (or a requested stop); 1 when the API stayed away or refused. */
   exitCode: number;
@@ -90,6 +102,7 @@ async function run(o: RunnerOptions, log: Logger, stop: AbortSignal): Promise<Ru
     provider: o.provider,
     instanceType: o.instanceType,
     stopSignal: stop,
+    executorGraceS: o.executorGraceS,
   };
   const result: RunnerResult = {
     exitCode: 0,
@@ -105,7 +118,10 @@ async function run(o: RunnerOptions, log: Logger, stop: AbortSignal): Promise<Ru
     executor: o.executor,
     cpus: slots.map((s) => s.cpu).join(','),
   });
-  await Promise.all(slots.map((slot) => runSlot(o, deps, slot, `${hostId}-${slot.index}`, stop, result)));
+  const health = { infraStreak: 0 };
+  await Promise.all(
+    slots.map((slot) => runSlot(o, deps, slot, `${hostId}-${slot.index}`, stop, result, health)),
+  );
   result.interrupted = stop.aborted;
   log.info(
     `all slots exited: ${result.tasksCompleted} completed, ${result.tasksFailed} failed` +
@@ -130,6 +146,7 @@ async function runSlot(
   runnerId: string,
   stop: AbortSignal,
   result: RunnerResult,
+  health: { infraStreak: number },
 ): Promise<void> {
   const log = deps.log.child({ slot: slot.index });
   const d = { ...deps, log };
@@ -138,6 +155,17 @@ async function runSlot(
   let cleaning: Promise<unknown> = Promise.resolve();
   try {
     while (!stop.aborted) {
+      if (health.infraStreak >= INFRA_STREAK) {
+        const backoffS = Math.min(
+          900,
+          (o.infraBackoffS ?? INFRA_BACKOFF_S) * 2 ** (health.infraStreak - INFRA_STREAK),
+        );
+        log.warn(
+          `this host failed its last ${health.infraStreak} tasks with docker_error or provision_failed: waiting ${backoffS} s before claiming again, so healthy hosts take the work (check the container engine and the disk)`,
+        );
+        await sleep(backoffS * 1000, stop);
+        if (stop.aborted) break;
+      }
       let ans: Awaited<ReturnType<ApiClient['claim']>>;
       try {
         ans = await deps.api.claim(
@@ -158,15 +186,19 @@ async function runSlot(
         return;
       }
       if (ans.status === 'wait') {
-        log.debug(`nothing to do yet; waiting ${ans.retry_after_seconds} s`);
-        await sleep(Math.max(0, ans.retry_after_seconds) * 1000, stop);
+        // bounded, and spread a little so a host's slots do not claim in lockstep
+        const waitS = Math.min(WAIT_BOUNDS_S.max, Math.max(WAIT_BOUNDS_S.min, ans.retry_after_seconds || 0));
+        log.debug(`nothing to do yet; waiting ${waitS} s`);
+        await sleep(waitS * 1000 * (1 + Math.random() * 0.2), stop);
         continue;
       }
-      const { outcome, cleanup } = await runTask(d, slot, runnerId, ans.task, ans.presigned_urls);
+      const { outcome, cleanup, errorType } = await runTask(d, slot, runnerId, ans.task, ans.presigned_urls);
       cleaning = Promise.all([cleaning, cleanup]);
       if (outcome === 'completed') result.tasksCompleted++;
       else if (outcome === 'failed') result.tasksFailed++;
       else result.tasksUnacknowledged++;
+      if (outcome === 'completed') health.infraStreak = 0;
+      else if (errorType !== undefined && INFRA_ERRORS.has(errorType)) health.infraStreak++;
     }
   } finally {
     await cleaning;

@@ -45,6 +45,10 @@ export interface RunnerOptions {
   stopTotalS?: number;
   /** Test hook: the end of that deadline the error upload leaves to the fail (FAIL_RESERVE_S, 10 s). */
   failReserveS?: number;
+  /** Test hook: how long an aborted executor may take to stop (EXECUTOR_GRACE_S, 30 s, otherwise). */
+  executorGraceS?: number;
+  /** Test hook: the first back-off after INFRA_STREAK infrastructure failures (60 s otherwise). */
+  infraBackoffS?: number;
   /** Test hook: a fixed topology instead of sysfs. */
   topology?: CpuTopology;
 }

@@ -26,6 +26,37 @@ export interface TaskDeps {
   instanceType: string;
   /** Aborts on SIGTERM: the task fails as `interrupted`. */
   stopSignal: AbortSignal;
+  /** Test hook: EXECUTOR_GRACE_S otherwise. */
+  executorGraceS?: number;
+}
+
+/**
+ * How long an executor may take to stop once its task is aborted (timeout, cancel, SIGTERM) before
+ * the task is reported anyway: a container engine that stops answering must not keep a task, and
+ * its heartbeats, going for ever. Under the runner's stop deadline (45 s) with room for the fail.
+ */
+export const EXECUTOR_GRACE_S = 30;
+
+/** The executor did not stop within EXECUTOR_GRACE_S of its task's abort. */
+class Abandoned extends Error {}
+
+/** `work`, or an Abandoned rejection `graceMs` after `signal` aborts, whichever comes first. */
+function abandonAfter<T>(work: Promise<T>, signal: AbortSignal, graceMs: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = (): void => {
+      timer = setTimeout(
+        () => reject(new Abandoned(`the executor did not stop within ${graceMs / 1000} s`)),
+        graceMs,
+      );
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    });
+  });
 }
 
 export type TaskOutcome = 'completed' | 'failed' | 'unacknowledged';
@@ -33,6 +64,8 @@ export type TaskOutcome = 'completed' | 'failed' | 'unacknowledged';
 export interface TaskEnd {
   outcome: TaskOutcome;
   cleanup: Promise<void>;
+  /** the error type the task failed with (reported or not) */
+  errorType?: string;
 }
 type AbortReason = 'cancelled' | 'timeout' | 'interrupted';
 
@@ -131,6 +164,7 @@ export async function runTask(
   const cpuBefore = readCpuTimes();
   let result: ExecResult | undefined;
   let failure: { type: string; message: string } | undefined;
+  let abandoned: string | undefined;
   try {
     await mkdir(outDir, { recursive: true });
     await mkdir(logsDir, { recursive: true });
@@ -143,7 +177,7 @@ export async function runTask(
       executor: d.executor.name,
     });
     try {
-      result = await d.executor.run({
+      const run = d.executor.run({
         task,
         slot,
         outDir,
@@ -154,7 +188,14 @@ export async function runTask(
         onStdout: (chunk) => progress.push(chunk),
         onStatus: setStatus,
       });
+      result = await abandonAfter(run, ctl.signal, (d.executorGraceS ?? EXECUTOR_GRACE_S) * 1000);
     } catch (err) {
+      if (err instanceof Abandoned) {
+        abandoned = err.message;
+        log.error(
+          `${err.message} of the task's abort; reporting it anyway (is the container engine answering?)`,
+        );
+      }
       failure =
         err instanceof ExecError
           ? { type: err.errorType, message: err.message }
@@ -162,7 +203,10 @@ export async function runTask(
     }
   }
   clearTimeout(timeout);
-  if (abortReason) failure = { type: abortReason, message: `task ${abortReason}` };
+  if (abortReason) {
+    const more = abandoned ? `; ${abandoned} after it, so its container or process may still be running` : '';
+    failure = { type: abortReason, message: `task ${abortReason}${more}` };
+  }
   const outputs = await findOutputs(outDir);
   if (!failure && !outputs.txt) {
     failure = {
@@ -300,14 +344,18 @@ export async function runTask(
   }
   if (ack.kind === 'none') {
     log.error(`the API never acknowledged task ${task.id}; its files stay in ${dir} (${ack.why})`);
-    return { outcome: 'unacknowledged', cleanup: Promise.resolve() };
+    return { outcome: 'unacknowledged', cleanup: Promise.resolve(), errorType: failure?.type };
   }
   if (d.debug && outcome === 'failed') {
     log.info(`debug: keeping ${dir} for inspection`);
-    return { outcome, cleanup: Promise.resolve() };
+    return { outcome, cleanup: Promise.resolve(), errorType: failure?.type };
   }
   // acknowledged: the files are the API's now, and the slot claims its next task meanwhile
-  return { outcome, cleanup: rm(dir, { recursive: true, force: true }).catch(() => undefined) };
+  return {
+    outcome,
+    cleanup: rm(dir, { recursive: true, force: true }).catch(() => undefined),
+    errorType: failure?.type,
+  };
 }
 
 async function rubyDescription(jsonPath: string | undefined): Promise<string | null> {

@@ -4,6 +4,9 @@ import { spawn } from 'node:child_process';
 import { openLogFiles } from './log-files';
 import { type ExecContext, ExecError, type ExecResult, type Executor } from './types';
 
+/** How long a finished command's output pipes may stay open before the runner goes on. */
+const DRAIN_MS = 2000;
+
 export class CommandExecutor implements Executor {
   readonly name = 'command';
   constructor(private readonly command: string) {}
@@ -45,10 +48,26 @@ export class CommandExecutor implements Executor {
         child.on('error', (err) =>
           reject(new ExecError('benchmark_failed', `cannot start sh: ${err.message}`)),
         );
-        child.on('close', (c, sig) => {
+        child.on('exit', (c, sig) => {
           ctx.signal.removeEventListener('abort', kill);
-          if (ctx.signal.aborted) reject(new ExecError('cancelled', 'command stopped'));
-          else resolve(c ?? (sig ? 128 : 1));
+          const settle = (): void => {
+            if (ctx.signal.aborted) reject(new ExecError('cancelled', 'command stopped'));
+            else resolve(c ?? (sig ? 128 : 1));
+          };
+          // The command is over, but a process it left running (`cmd &`) may hold the output pipes
+          // open: read what comes for a moment, then go on without it, and stop what is left of
+          // its group (it would share the slot's CPU with the next task).
+          const drain = setTimeout(() => {
+            ctx.log.warn(`the command exited but left processes holding its output open; stopping them`);
+            kill();
+            child.stdout.destroy();
+            child.stderr.destroy();
+            settle();
+          }, DRAIN_MS);
+          child.once('close', () => {
+            clearTimeout(drain);
+            settle();
+          });
         });
       });
       return { exitCode: code, image: null, dockerVersion: null, rubyBenchRef: null };

@@ -1,5 +1,6 @@
 // The command executor: a shell command in the task folder, given the out path and the task's
 // settings in the environment; its output files and logs end up in the tarball.
+import { execFileSync } from 'node:child_process';
 import { storageKeys } from '../../lambdas/shared/contract';
 import { startRunner } from '../../runner/agent';
 import { FakeApi, untar } from './fake-api';
@@ -60,4 +61,24 @@ it('kills the whole process tree on timeout', async () => {
   expect(res.tasksFailed).toBe(1);
   expect(api.tasks[0]?.fail?.error_type).toBe('timeout');
   expect(Date.now() - t0).toBeLessThan(10_000);
+});
+
+it('completes a command that exits but leaves a process holding its output, and stops that process', async () => {
+  api = await new FakeApi({ tasks: 1 }).start();
+  const marker = `bf-leftover-${process.pid}-${Date.now()}`;
+  const res = await startRunner(
+    testRunner(api.url, {
+      executor: 'command',
+      // the leftover is named by its argument, so the test can look for it afterwards
+      command: `sh -c 'sleep 30; echo ${marker}' & echo "fib 1.0" > "$BENCHFLEET_OUT_PATH/output_001.txt"; exit 0`,
+      slots: 1,
+      taskTimeoutS: 20,
+    }).input,
+  );
+  expect(res.tasksCompleted).toBe(1);
+  expect(api.tasks[0]?.status).toBe('completed');
+  const left = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.includes(marker) && !l.includes('ps -eo'));
+  expect(left).toEqual([]);
 });
