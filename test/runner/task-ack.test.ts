@@ -30,9 +30,10 @@ it('keeps heartbeating while complete is refused with 5xx, and completes once it
   expect(res).toMatchObject({ tasksCompleted: 1, tasksUnacknowledged: 0 });
   expect(api.tasks[0]?.status).toBe('completed');
   expect(api.calls.filter((c) => c.endsWith('/complete')).length).toBeGreaterThan(1);
-  // no heartbeat after the acknowledgement, and none of the 409s it would get turned into an abort
+  // no heartbeat after the acknowledgement, and none of the 409s it would get turned into an abort:
+  // one sent just before the last complete may reach the API after it (its own connection), no more
   const last = api.calls.lastIndexOf(`POST /tasks/${api.tasks[0]?.task.id}/complete`);
-  expect(api.calls.slice(last + 1).some((c) => c.endsWith('/heartbeat'))).toBe(false);
+  expect(api.calls.slice(last + 1).filter((c) => c.endsWith('/heartbeat')).length).toBeLessThanOrEqual(1);
   expect(r.lines.join('\n')).not.toMatch(/stopping the task/);
 });
 
