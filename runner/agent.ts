@@ -51,6 +51,7 @@ export function makeExecutor(o: RunnerOptions, hostId?: string): Executor {
     image: o.image,
     rubyBenchRef: o.rubyBenchRef,
     rubyBenchDir: o.rubyBenchDir,
+    rubyBenchRepo: o.rubyBenchRepo,
     hostId,
   });
 }

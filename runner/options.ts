@@ -21,6 +21,8 @@ export interface RunnerOptions {
   command?: string;
   rubyBenchRef?: string;
   rubyBenchDir?: string;
+  /** Where containers clone ruby-bench from when no checkout is mounted (a mirror; GitHub otherwise). */
+  rubyBenchRepo?: string;
   image?: string;
   dockerHost?: string;
   heartbeatS: number;

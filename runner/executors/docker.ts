@@ -19,6 +19,8 @@ export interface DockerOptions {
   rubyBenchRef?: string;
   /** A local ruby-bench checkout mounted read-only instead of cloning (offline use). */
   rubyBenchDir?: string;
+  /** Where the container clones ruby-bench from (a mirror); RUBY_BENCH_REPO otherwise. */
+  rubyBenchRepo?: string;
   /** Labels this runner's containers (`benchfleet.host`), so its start-up sweep spares other runners'. */
   hostId?: string;
 }
@@ -44,13 +46,20 @@ export function dockerClient(host?: string): Docker {
   return new Docker({ host: u.hostname, port: Number(u.port || 2375) });
 }
 
+/**
+ * The script's exit status when ruby-bench cannot be fetched (no network, GitHub down, no git in
+ * the image): the host's trouble, not the benchmark's, so the task fails as provision_failed,
+ * which is retried, rather than benchmark_failed, which is not.
+ */
+const FETCH_FAILED = 97;
+
 // Clone at the pinned ref unless a checkout is mounted; `./run_benchmarks.rb` honours its shebang.
 const SCRIPT = `set -e
 if [ -f /ruby-bench/run_benchmarks.rb ]; then cd /ruby-bench
 else
-  git clone -q "$BENCHFLEET_RUBY_BENCH_REPO" /tmp/ruby-bench
+  git clone -q "$BENCHFLEET_RUBY_BENCH_REPO" /tmp/ruby-bench || exit ${FETCH_FAILED}
   cd /tmp/ruby-bench
-  git checkout -q "$BENCHFLEET_RUBY_BENCH_REF"
+  git checkout -q "$BENCHFLEET_RUBY_BENCH_REF" || exit ${FETCH_FAILED}
 fi
 exec ./run_benchmarks.rb --no-sudo --no-pinning --out_path=/results "$@"`;
 
@@ -77,7 +86,8 @@ export class DockerExecutor implements Executor {
     await this.ensureImage(image, ctx);
     if (ctx.signal.aborted) throw new ExecError('cancelled', 'stopped during provision');
 
-    const env = [`BENCHFLEET_RUBY_BENCH_REF=${ref}`, `BENCHFLEET_RUBY_BENCH_REPO=${RUBY_BENCH_REPO}`];
+    const repo = this.opts.rubyBenchRepo ?? RUBY_BENCH_REPO;
+    const env = [`BENCHFLEET_RUBY_BENCH_REF=${ref}`, `BENCHFLEET_RUBY_BENCH_REPO=${repo}`];
     for (const [k, v] of Object.entries(ctx.task.ruby_bench_env ?? {})) env.push(`${k}=${v}`);
     const binds = [`${ctx.outDir}:/results`];
     if (this.opts.rubyBenchDir) binds.push(`${this.opts.rubyBenchDir}:/ruby-bench:ro`);
@@ -122,6 +132,13 @@ export class DockerExecutor implements Executor {
       await Promise.race([ended, new Promise((r) => (drainTimer = setTimeout(r, 2000)))]);
       clearTimeout(drainTimer);
       if (ctx.signal.aborted) throw new ExecError('cancelled', 'container stopped', StatusCode);
+      if (StatusCode === FETCH_FAILED) {
+        throw new ExecError(
+          'provision_failed',
+          `cannot fetch ruby-bench ${ref} from ${repo} in the container (git clone or checkout failed; see logs/stderr.log)`,
+          StatusCode,
+        );
+      }
       return { exitCode: StatusCode, image, dockerVersion: version, rubyBenchRef: ref };
     } catch (err) {
       if (err instanceof ExecError) throw err;

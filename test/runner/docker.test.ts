@@ -125,6 +125,18 @@ describeEngine('docker executor on a real engine', () => {
     expect(JSON.parse(files.get('meta.json') ?? '')).toMatchObject({ exit_code: 1 });
   });
 
+  it('fails as provision_failed, which is retried, when ruby-bench cannot be fetched in the container', async () => {
+    api = await new FakeApi({ tasks: 1 }).start();
+    const res = await startRunner(
+      run({ slots: 1, rubyBenchDir: undefined, rubyBenchRepo: 'file:///nonexistent/ruby-bench.git' }).input,
+    );
+    expect(res.tasksFailed).toBe(1);
+    expect(api.tasks[0]?.fail).toMatchObject({ error_type: 'provision_failed' });
+    expect(api.tasks[0]?.fail?.error_message).toMatch(
+      /cannot fetch ruby-bench .* from file:\/\/\/nonexistent/,
+    );
+  });
+
   it('fails as provision_failed when an absent image cannot be pulled', async () => {
     api = await new FakeApi({ tasks: 1 }).start();
     const res = await startRunner(run({ slots: 1, image: 'benchfleet-absent/nothing:none' }).input);
