@@ -1,6 +1,6 @@
 // How often a runner claims when it should hold back: a `wait` answer with an odd retry_after, and a
 // host whose container engine fails every task (it must not burn the queue of its instance type).
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRunner, INFRA_STREAK } from '../../runner/agent';
 import { FakeApi } from './fake-api';
@@ -15,6 +15,21 @@ afterEach(async () => {
   api = undefined;
   engine = undefined;
 });
+
+/**
+ * A Docker engine on loopback that answers the runner's start-up sweep (no leftover containers) and
+ * hands every other request to `rest`; its address, as --docker-host takes it.
+ */
+async function fakeEngine(rest: (res: ServerResponse) => void): Promise<string> {
+  const e = createServer((req, res) => {
+    if (!req.url?.includes('/containers/json')) return rest(res);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('[]');
+  });
+  engine = e;
+  await new Promise<void>((r) => e.listen(0, '127.0.0.1', r));
+  return `tcp://127.0.0.1:${(e.address() as AddressInfo).port}`;
+}
 
 const claimsOf = (a: FakeApi): number => a.calls.filter((c) => c.endsWith('/claim')).length;
 
@@ -37,17 +52,13 @@ it('a host whose engine fails every task backs off after a few, leaving the queu
   const a = await new FakeApi({ tasks: 50 }).start();
   api = a;
   // answers the start-up sweep, then refuses everything, as an engine with a full disk does
-  const e = createServer((req, res) => {
-    const sweep = req.url?.includes('/containers/json') ?? false;
-    res.writeHead(sweep ? 200 : 500, { 'content-type': 'application/json' });
-    res.end(sweep ? '[]' : '{"message":"no space left on device"}');
-  });
-  engine = e;
-  await new Promise<void>((r) => e.listen(0, '127.0.0.1', r));
   const r = testRunner(a.url, {
     slots: 1,
     executor: 'docker',
-    dockerHost: `tcp://127.0.0.1:${(e.address() as AddressInfo).port}`,
+    dockerHost: await fakeEngine((res) => {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{"message":"no space left on device"}');
+    }),
     infraBackoffS: 30,
   });
   const h = createRunner(r.input);
@@ -69,18 +80,10 @@ it('a task whose container engine stops answering is reported past its timeout a
   const a = await new FakeApi({ tasks: 1 }).start();
   api = a;
   // answers the start-up sweep, then wedges: accepts connections, never answers
-  const e = createServer((req, res) => {
-    if (req.url?.includes('/containers/json')) {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('[]');
-    }
-  });
-  engine = e;
-  await new Promise<void>((r) => e.listen(0, '127.0.0.1', r));
   const r = testRunner(a.url, {
     slots: 1,
     executor: 'docker',
-    dockerHost: `tcp://127.0.0.1:${(e.address() as AddressInfo).port}`,
+    dockerHost: await fakeEngine(() => undefined),
     taskTimeoutS: 1,
     executorGraceS: 1,
   });

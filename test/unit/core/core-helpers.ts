@@ -119,3 +119,26 @@ export function crashAfter(store: RunStore, method: keyof RunStore, times = 1): 
     },
   });
 }
+
+/**
+ * Holds a wrapped call: `wait()` inside it resolves `reached` and waits until `release()`, so a test
+ * can act while the call is paused at a chosen point.
+ */
+export function gate(): { reached: Promise<void>; wait: () => Promise<void>; release: () => void } {
+  let arrive: () => void = () => undefined;
+  let release: () => void = () => undefined;
+  const reached = new Promise<void>((r) => {
+    arrive = r;
+  });
+  const open = new Promise<void>((r) => {
+    release = r;
+  });
+  return {
+    reached,
+    release,
+    wait: async () => {
+      arrive();
+      await open;
+    },
+  };
+}

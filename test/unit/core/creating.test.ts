@@ -6,7 +6,7 @@ import { prepareAssembly } from '../../../lambdas/core/run-assembly';
 import { getRunOrThrow, startRun, stopRun } from '../../../lambdas/core/runs';
 import { claimTask, completeTask, heartbeat } from '../../../lambdas/core/tasks';
 import type { RunConfig } from '../../../lambdas/shared/contract';
-import { type CoreHarness, expectCountsMatch, startCore } from './core-helpers';
+import { type CoreHarness, expectCountsMatch, gate, startCore } from './core-helpers';
 
 const cfg: RunConfig = { ruby_version: '3.4.7', runs_per_instance_type: 3, local: ['a'] };
 let h: CoreHarness;
@@ -24,26 +24,6 @@ async function startThatDies(): Promise<number> {
   await expect(startRun(h.deps, cfg)).rejects.toThrow('injected');
   h.deps.store.putTasks = real;
   return (await h.deps.store.getPointer())?.run_id as number;
-}
-
-/** A gate: `held` resolves when the wrapped call is reached, `release` lets it go on. */
-function gate(): { reached: Promise<void>; wait: () => Promise<void>; release: () => void } {
-  let arrive: () => void = () => undefined;
-  let release: () => void = () => undefined;
-  const reached = new Promise<void>((r) => {
-    arrive = r;
-  });
-  const open = new Promise<void>((r) => {
-    release = r;
-  });
-  return {
-    reached,
-    release,
-    wait: async () => {
-      arrive();
-      await open;
-    },
-  };
 }
 
 it('two reaper passes resume one run: the slower one writes over nothing that was claimed or done', async () => {

@@ -6,7 +6,7 @@ import { getRunOrThrow, startRun, stopRun } from '../../../lambdas/core/runs';
 import { claimTask, heartbeat } from '../../../lambdas/core/tasks';
 import type { RunConfig } from '../../../lambdas/shared/contract';
 import { client, OPERATOR } from '../../helpers/api';
-import { type CoreHarness, startCore } from './core-helpers';
+import { type CoreHarness, gate, startCore } from './core-helpers';
 
 const cfg: RunConfig = { ruby_version: '3.4.7', runs_per_instance_type: 2, local: ['a'] };
 let h: CoreHarness;
@@ -128,27 +128,19 @@ it('a reaper pass that switches the schedule off as the next run starts leaves i
   await completeAssembly(h.deps, a.run_id, `runs/${a.run_id}/results.tar.gz`);
   // a pass reads the ended run A; its switch-off is slow (throttled), and run B starts meanwhile
   const real = h.deps.schedule.setEnabled.bind(h.deps.schedule);
-  let reached: () => void = () => undefined;
-  const atOff = new Promise<void>((r) => {
-    reached = r;
-  });
-  let go: () => void = () => undefined;
-  const gate = new Promise<void>((r) => {
-    go = r;
-  });
+  const off = gate();
   let held = false;
   h.deps.schedule.setEnabled = async (on: boolean) => {
     if (!on && !held) {
       held = true;
-      reached();
-      await gate;
+      await off.wait();
     }
     return real(on);
   };
   const pass = reap(h.deps);
-  await atOff;
+  await off.reached;
   const b = await startRun(h.deps, cfg);
-  go();
+  off.release();
   await pass;
   expect((await getRunOrThrow(h.deps, b.run_id)).status).toBe('running');
   expect(scheduleOn()).toBe(true);

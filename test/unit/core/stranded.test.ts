@@ -5,7 +5,7 @@ import { MAX_REFUNDS, reap } from '../../../lambdas/core/reaper';
 import { getRunOrThrow, startRun } from '../../../lambdas/core/runs';
 import { claimTask, completeTask, failTask, heartbeat } from '../../../lambdas/core/tasks';
 import type { ClaimResponse, RunConfig } from '../../../lambdas/shared/contract';
-import { type CoreHarness, expectCountsMatch, startCore } from './core-helpers';
+import { type CoreHarness, expectCountsMatch, gate, startCore } from './core-helpers';
 
 let h: CoreHarness;
 beforeEach(async () => {
@@ -124,26 +124,16 @@ it('a retry taken and requeued again during a reaper pass is not failed by that 
   h.advance(31 * 60_000); // nobody took the retry for longer than pending_timeout_minutes
   // the pass pauses at its no_runner write; meanwhile r2 arrives, takes the retry, and fails at once
   const real = h.deps.store.finishTask.bind(h.deps.store);
-  let reached: () => void = () => undefined;
-  const atWrite = new Promise<void>((r) => {
-    reached = r;
-  });
-  let go: () => void = () => undefined;
-  const gate = new Promise<void>((r) => {
-    go = r;
-  });
+  const write = gate();
   h.deps.store.finishTask = async (...args) => {
-    if (args[3].error_type === 'no_runner') {
-      reached();
-      await gate;
-    }
+    if (args[3].error_type === 'no_runner') await write.wait();
     return real(...args);
   };
   const pass = reap(h.deps);
-  await atWrite;
+  await write.reached;
   const second = taskOf(await claim(run_id, 'r2'));
   await failTask(h.deps, second.id, { runner_id: 'r2', attempt: 2, error_type: 'docker_error' });
-  go();
+  write.release();
   expect((await pass).reaped).toEqual([]);
   h.deps.store.finishTask = real;
   // attempt 3 is waiting for a runner, as r2's fail asked, and the run's sets agree with the task
