@@ -42,10 +42,19 @@ const readOrUndefined: ReadFile = (path) => {
   }
 };
 
-/** Reads the topology from sysfs; without it, every CPU counts as its own core. */
-export function readTopology(read: ReadFile = readOrUndefined): CpuTopology {
+/**
+ * Reads the topology from sysfs; without it, every CPU counts as its own core. A host that tells
+ * nothing (no sysfs, and os.cpus() empty, as in some containers) counts as one CPU: a runner with
+ * no slot would exit at once, and on a VM power its host off with the queue untouched.
+ */
+export function readTopology(
+  read: ReadFile = readOrUndefined,
+  cpuCount: () => number = () => cpus().length,
+): CpuTopology {
   const online = read('/sys/devices/system/cpu/online');
-  const list = online ? parseCpuList(online) : cpus().map((_, i) => i);
+  let list = online ? parseCpuList(online) : [];
+  if (list.length === 0) list = Array.from({ length: cpuCount() }, (_, i) => i);
+  if (list.length === 0) list = [0];
   const siblings = new Map<number, number[]>();
   for (const cpu of list) {
     const s = read(`/sys/devices/system/cpu/cpu${cpu}/topology/thread_siblings_list`);
@@ -65,6 +74,8 @@ export function planSlots(topo: CpuTopology, setting: SlotsSetting): Slot[] {
     // More slots than CPUs wraps around: useful for tests and I/O-bound workloads, noted in meta.
     chosen = Array.from({ length: setting }, (_, i) => topo.cpus[i % topo.cpus.length] ?? 0);
   }
+  // a sibling list that names only offline CPUs leaves `cores` with none: one slot, not zero
+  if (chosen.length === 0) chosen = topo.cpus.slice(0, 1);
   return chosen.map((cpu, index) => ({
     index,
     cpu,
