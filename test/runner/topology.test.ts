@@ -30,12 +30,20 @@ describe('topology and slots', () => {
 
   it('plans one slot, not none, on a host that reports no CPUs', () => {
     // no sysfs and an empty os.cpus(): zero slots would exit at once and power the VM off
-    const blind = readTopology(() => undefined, () => 0);
+    const blind = readTopology(
+      () => undefined,
+      () => 0,
+    );
     expect(blind.cpus).toEqual([0]);
     expect(planSlots(blind, 'auto').map((s) => s.cpu)).toEqual([0]);
     expect(planSlots(blind, 'cores').map((s) => s.cpu)).toEqual([0]);
     // an unreadable online list falls back to os.cpus()
-    expect(readTopology((p) => (p.endsWith('/online') ? '\n' : undefined), () => 3).cpus).toEqual([0, 1, 2]);
+    expect(
+      readTopology(
+        (p) => (p.endsWith('/online') ? '\n' : undefined),
+        () => 3,
+      ).cpus,
+    ).toEqual([0, 1, 2]);
     // siblings that name only offline CPUs: `cores` keeps one slot
     const odd = readTopology((p) =>
       p.endsWith('/online') ? '1\n' : p.includes('cpu1/') ? '0-1\n' : undefined,
