@@ -313,7 +313,15 @@ export async function runTask(
           );
         } else {
           await packError(meta, logsDir, file);
-          const up = await uploadTarball({ ...target, deadline: share }, 'error', file, limitsFor('error'));
+          // a timeout ends the task, not the runner: its logs, which explain the timeout, get the
+          // PUT's own limits; only a stop (or a cancel: the task is no longer ours) cuts them short
+          const signal = abortReason === 'cancelled' ? ctl.signal : d.stopSignal;
+          const up = await uploadTarball(
+            { ...target, signal, deadline: share },
+            'error',
+            file,
+            limitsFor('error'),
+          );
           if (up.ok) errorKey = up.key;
           else log.warn(`error.tar.gz not uploaded: ${up.reason}`);
         }

@@ -66,3 +66,15 @@ it('a PUT that finishes within the stop budget still completes the task', async 
   expect(api.tasks[0]?.status).toBe('completed');
   expect(api.tasks[1]?.status).toBe('pending');
 });
+
+it('a timed-out task uploads its error.tar.gz with the normal PUT limits, not the stop budget', async () => {
+  // A timeout aborts the task, not the runner: its logs are what explains the timeout, and a PUT
+  // longer than the stop budget (large logs, a slow link) must still get through.
+  api = await new FakeApi({ tasks: 1 }).start();
+  api.putDelayMs = 2_500;
+  const r = testRunner(api.url, { slots: 1, syntheticSize: 1000, taskTimeoutS: 0.5, stopBudgetS: 1 });
+  const { res } = await doneWithin(createRunner(r.input).done, 20_000);
+  expect(res).toMatchObject({ tasksFailed: 1, tasksUnacknowledged: 0 });
+  expect(api.tasks[0]?.fail).toMatchObject({ error_type: 'timeout', s3_error_key: expect.any(String) });
+  expect([...api.objects.keys()].some((k) => k.endsWith('error.tar.gz'))).toBe(true);
+});
