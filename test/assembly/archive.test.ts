@@ -328,3 +328,67 @@ describe('failures of the store', () => {
     expect(await s3.store.exists('runs/1/results.tar.gz')).toBe(false);
   });
 });
+
+describe('a retried task', () => {
+  it("leaves out an earlier attempt's error.tar.gz when the last attempt uploaded none", async () => {
+    // error keys are per task: attempt 1 (docker_error) uploaded its logs; attempt 2 failed with
+    // upload_failed and uploaded nothing, so the object is still attempt 1's
+    const runId = 3;
+    const stale = taskRecord(runId, 0, {
+      status: 'failed',
+      attempt: 2,
+      runner_id: 'runner-2',
+      error_type: 'upload_failed',
+      s3_result_key: null,
+      s3_error_key: storageKeys.error(runId, runId * 100_000 + 1),
+    });
+    const own = taskRecord(runId, 1, {
+      status: 'failed',
+      attempt: 2,
+      runner_id: 'runner-3',
+      error_type: 'benchmark_failed',
+      s3_result_key: null,
+      s3_error_key: storageKeys.error(runId, runId * 100_000 + 2),
+    });
+    const meta = (runner_id: string, attempt: number) => JSON.stringify({ runner_id, attempt });
+    await putBytes(
+      s3,
+      storageKeys.error(runId, runId * 100_000 + 1),
+      await makeTarball([
+        { name: 'logs/docker.log', data: 'attempt 1: pull failed\n' },
+        { name: 'meta.json', data: meta('runner-1', 1) },
+      ]),
+    );
+    await putBytes(
+      s3,
+      storageKeys.error(runId, runId * 100_000 + 2),
+      await makeTarball([
+        { name: 'logs/stderr.log', data: 'attempt 2: exit 1\n' },
+        { name: 'meta.json', data: meta('runner-3', 2) },
+      ]),
+    );
+    const archiveKey = storageKeys.archive(runId);
+    await buildArchive(
+      s3.store,
+      { ...RUN, run_id: runId },
+      (async function* () {
+        yield stale;
+        yield own;
+      })(),
+      { archiveKey, now: NOW },
+    );
+    const got = await archiveEntries(archiveKey);
+    const manifest = Manifest.parse(JSON.parse(got.find((e) => e.name === 'manifest.json')!.data.toString()));
+    expect(manifest.tasks[0]).toMatchObject({ files: [], error_type: 'upload_failed' });
+    expect(manifest.tasks[0]?.assembly_error).toMatch(
+      /^error\.tar\.gz comes from attempt 1 of runner runner-1, not from the last attempt \(attempt 2 of runner runner-2\)/,
+    );
+    // the last attempt's own error files are kept as before
+    expect(manifest.tasks[1]).toMatchObject({ assembly_error: null });
+    expect(got.map((e) => e.name).sort()).toEqual([
+      `${manifest.tasks[1]?.instance_type}-${manifest.tasks[1]?.run}/error/logs/stderr.log`,
+      `${manifest.tasks[1]?.instance_type}-${manifest.tasks[1]?.run}/error/meta.json`,
+      'manifest.json',
+    ]);
+  });
+});

@@ -197,6 +197,13 @@ async function appendTask(archive: Archiver, fetched: FetchedTask, date: Date): 
     entry.assembly_error = `${role} tarball missing`;
     return entry;
   }
+  const other = otherAttempt(contents, task);
+  if (role === 'error' && other) {
+    // error keys are per task too: an earlier attempt's logs, left there when the last attempt
+    // uploaded none, are not the last failure's; Decisions keep only the last attempt's files
+    entry.assembly_error = `error.tar.gz comes from ${other.from}, not from the last attempt (${other.last}), which uploaded none: its files are left out`;
+    return entry;
+  }
   const base = taskFolder(task.instance_type, task.run);
   const folder = role === 'result' ? base : `${base}/error`;
   for (const file of contents.files) {
@@ -204,17 +211,22 @@ async function appendTask(archive: Archiver, fetched: FetchedTask, date: Date): 
     await appendEntry(archive, file.data, path, date);
     entry.files.push(path);
   }
-  const problems = [problemOf(contents, role), role === 'result' ? otherAttempt(contents, task) : null];
+  const stale = other
+    ? `result.tar.gz comes from ${other.from}, not from ${other.last} that completed the task: a ` +
+      'reaped attempt uploaded it after the task completed; its files are kept as they are'
+    : null;
+  const problems = [problemOf(contents, role), stale];
   entry.assembly_error = problems.filter((p) => p !== null).join('; ') || null;
   return entry;
 }
 
 /**
- * Result keys are per task, not per attempt, so a reaped attempt whose runner came back can still
- * PUT to its (unexpired) URL after another attempt completed. Its meta.json says so: the files are
- * kept, as a valid run of the same task, and the manifest says whose they are.
+ * Tarball keys are per task, not per attempt, so a tarball can come from another attempt than the
+ * task's last: a reaped attempt whose runner came back can still PUT its result to its (unexpired)
+ * URL after another attempt completed, and an earlier attempt's error.tar.gz stays when the last
+ * attempt uploads none. Its meta.json says so; `from` and `last` name the two for messages.
  */
-function otherAttempt(contents: TarballContents, task: ListedTask): string | null {
+function otherAttempt(contents: TarballContents, task: ListedTask): { from: string; last: string } | null {
   const raw = contents.files.find((f) => f.name === 'meta.json')?.data.toString('utf8');
   let meta: { attempt?: unknown; runner_id?: unknown };
   try {
@@ -229,11 +241,10 @@ function otherAttempt(contents: TarballContents, task: ListedTask): string | nul
     (runner === undefined || runner === task.runner_id)
   )
     return null;
-  return (
-    `result.tar.gz comes from attempt ${attempt ?? '?'} of runner ${runner ?? '?'}, not from attempt ` +
-    `${task.attempt} of runner ${task.runner_id ?? '?'} that completed the task: a reaped attempt ` +
-    'uploaded it after the task completed; its files are kept as they are'
-  );
+  return {
+    from: `attempt ${attempt ?? '?'} of runner ${runner ?? '?'}`,
+    last: `attempt ${task.attempt} of runner ${task.runner_id ?? '?'}`,
+  };
 }
 
 /**
