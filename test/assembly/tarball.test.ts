@@ -32,6 +32,23 @@ describe('readTarball', () => {
     expect(reversed.files.map((f) => [f.name, f.data.toString()])).toEqual([['output.txt', 'renamed']]);
   });
 
+  it('never mixes two ruby-bench runs: the newest output_NNN set wins whatever the tar order', async () => {
+    // `tar -C dir .` lists a directory unsorted; a runner that reused its out path left two sets
+    const got = await read([
+      { name: './output_001.txt', data: 'old txt' },
+      { name: './output_002.txt', data: 'new txt' },
+      { name: './output_002.json', data: '{"new":true}' },
+      { name: './output_001.json', data: '{"old":true}' },
+      { name: './output_001.csv', data: 'old csv' },
+    ]);
+    expect(Object.fromEntries(got.files.map((f) => [f.name, f.data.toString()]))).toEqual({
+      'output.txt': 'new txt',
+      'output.json': '{"new":true}',
+    });
+    // the older run's csv, which the newer one lacks, is left out with a word, not passed off as new
+    expect(got.problems).toEqual(['output_001.csv left out: an older ruby-bench run than output_002.txt']);
+  });
+
   it('keeps nested logs, ignores unexpected names and directories silently', async () => {
     const got = await read([
       { name: './', type: 'directory' },

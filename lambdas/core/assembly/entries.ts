@@ -24,7 +24,11 @@ export const DEFAULT_LIMITS: EntryLimits = {
 export type EntryKind = 'output' | 'meta' | 'log';
 
 export type EntryDecision =
-  | { keep: true; name: string; kind: EntryKind }
+  /**
+   * `set`: for ruby-bench's raw `output_NNN.*`, kept under the `output.*` name, its NNN (one
+   * ruby-bench run's files share it); absent for every other file
+   */
+  | { keep: true; name: string; kind: EntryKind; set?: number }
   /** `problem` set: worth an assembly_error; unset: silently ignored (directories, other files) */
   | { keep: false; problem?: string };
 
@@ -35,6 +39,7 @@ const SEGMENT = /^[A-Za-z0-9._+-]{1,128}$/;
 const OUTPUT = /^output\.(txt|json|csv)$/;
 // ruby-bench's own names, for runners that do not rename them (the Rails-era runners).
 const RAW_OUTPUT = /^output_\d{1,6}\.(txt|json|csv)$/;
+const RAW_SET = /^output_(\d{1,6})\.(?:txt|json|csv)$/;
 
 /** tar-stream header types: only `file` (and its old `contiguous-file` spelling) is a regular file. */
 const REGULAR = new Set(['file', 'contiguous-file']);
@@ -71,7 +76,8 @@ export function decideEntry(
   if (!kind) return { keep: false };
   const cap = kind === 'log' ? limits.maxLogFileBytes : limits.maxFileBytes;
   if (size > cap) return { keep: false, problem: `over the ${cap}-byte cap: ${name} (${size} bytes)` };
-  return { keep: true, name: canonicalName(segments), kind };
+  const set = segments.length === 1 ? RAW_SET.exec(name)?.[1] : undefined;
+  return { keep: true, name: canonicalName(segments), kind, ...(set ? { set: Number(set) } : {}) };
 }
 
 function kindOf(role: TarballRole, segments: string[]): EntryKind | undefined {

@@ -31,7 +31,9 @@ export async function readTarball(
   role: TarballRole,
   limits: EntryLimits,
 ): Promise<TarballContents> {
-  const kept = new Map<string, { data: Buffer; fallback: boolean }>();
+  // set: the NNN of a raw `output_NNN.*` kept as `output.*`; Infinity for every other file
+  // from: the entry's own name (`output_002.txt` for a file kept as `output.txt`)
+  const kept = new Map<string, { data: Buffer; set: number; from: string }>();
   const problems: string[] = [];
   let sourceError: Error | undefined;
   let total = 0;
@@ -60,11 +62,13 @@ export async function readTarball(
         entry.resume();
         continue;
       }
-      const fallback = decision.name !== normalized(name);
+      const set = decision.set ?? Number.POSITIVE_INFINITY;
       const prior = kept.get(decision.name);
-      // `output.txt` beats a raw `output_001.txt`; otherwise the later entry wins, as tar does.
-      // Decided before the cap: a dropped entry, or the one a later entry replaces, costs nothing.
-      if (prior && !prior.fallback && fallback) {
+      // `output.txt` beats a raw `output_001.txt`, and `output_002.txt` beats `output_001.txt`
+      // whatever their order in the tarball (`tar -C dir .` lists a directory unsorted); between
+      // equals the later entry wins, as tar does. Decided before the cap: a dropped entry, or the
+      // one a later entry replaces, costs nothing.
+      if (prior && prior.set > set) {
         entry.resume();
         continue;
       }
@@ -78,7 +82,7 @@ export async function readTarball(
       for await (const chunk of entry) chunks.push(chunk as Buffer);
       const data = Buffer.concat(chunks);
       total += data.byteLength - replaced;
-      kept.set(decision.name, { data, fallback });
+      kept.set(decision.name, { data, set, from: normalized(name) });
     }
   } catch (err) {
     if (sourceError) {
@@ -95,8 +99,25 @@ export async function readTarball(
   if (sourceError) {
     throw new TransientError(`reading the tarball failed: ${sourceError.message}`, { cause: sourceError });
   }
+  dropOlderSets(kept, problems);
   const files = [...kept.entries()].map(([name, { data }]) => ({ name, data }));
   return { files, problems };
+}
+
+/**
+ * Raw outputs of several ruby-bench runs (`output_001.*`, `output_002.*`: a runner that reused its
+ * out path) are never mixed: only the newest set's files stay, so `output.txt` and `output.json`
+ * always describe the same run.
+ */
+function dropOlderSets(kept: Map<string, { set: number; from: string }>, problems: string[]): void {
+  const sets = [...kept.values()].filter((k) => Number.isFinite(k.set));
+  if (sets.length === 0) return;
+  const newest = sets.reduce((a, b) => (b.set > a.set ? b : a));
+  for (const [name, { set, from }] of kept) {
+    if (!Number.isFinite(set) || set === newest.set) continue;
+    kept.delete(name);
+    problems.push(`${from} left out: an older ruby-bench run than ${newest.from}`);
+  }
 }
 
 class Unreadable extends Error {}
