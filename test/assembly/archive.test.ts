@@ -130,7 +130,7 @@ async function seedRun(): Promise<TaskRecord[]> {
     result(9),
     await makeTarball([
       { name: 'output.txt', data: 'ok\n' },
-      { name: 'logs/huge.log', data: 'x'.repeat(5000) },
+      { name: 'logs/huge.log', data: `${'x'.repeat(4000)}${'y'.repeat(990)}the error\n` },
       { name: 'dev-null', type: 'character-device' },
     ]),
   );
@@ -197,6 +197,7 @@ describe('the archive builder', () => {
         'Standard_D2s_v5-3/output.json',
         'Standard_D2s_v5-3/output.csv',
         'local-1-1/output.txt',
+        'local-1-1/logs/huge.log',
       ].sort(),
     );
     expect(entries.every((e) => e.type === 'file')).toBe(true);
@@ -255,8 +256,14 @@ describe('the archive builder', () => {
     expect(task(6)).toMatchObject({ provider: 'azure', files: [], assembly_error: 'result tarball missing' });
     expect(task(7)).toMatchObject({ files: [], assembly_error: 'empty or truncated tarball' });
     expect(task(8).assembly_error).toBeNull();
-    expect(task(9).files).toEqual(['local-1-1/output.txt']);
-    expect(task(9).assembly_error).toMatch(/over the 1000-byte cap: logs\/huge\.log/);
+    // a log over its cap keeps its tail, where the error is, and says what was cut
+    expect(task(9).files).toEqual(['local-1-1/output.txt', 'local-1-1/logs/huge.log']);
+    expect(task(9).assembly_error).toMatch(
+      /logs\/huge\.log cut to its last 1000 bytes: it is 5000 bytes, over the cap per log/,
+    );
+    expect(byName('local-1-1/logs/huge.log')).toBe(
+      `[benchfleet: the first 4000 bytes of this log were left out; it was over the 1000-byte cap per log]\n${'y'.repeat(990)}the error\n`,
+    );
     expect(task(9).assembly_error).toMatch(/character-device refused/);
     expect(task(10)).toMatchObject({ status: 'cancelled', files: [], assembly_error: null });
     expect(task(11)).toMatchObject({ files: [], assembly_error: 'empty or truncated tarball' });

@@ -49,6 +49,28 @@ describe('readTarball', () => {
     expect(got.problems).toEqual(['output_001.csv left out: an older ruby-bench run than output_002.txt']);
   });
 
+  it('keeps the tail of a log over its cap, read in many chunks, and counts only that', async () => {
+    const log = Buffer.alloc(3_000_000, 'a');
+    log.write('THE END\n', log.length - 8);
+    const limits = { ...DEFAULT_LIMITS, maxLogFileBytes: 100_000, maxTaskBytes: 150_000 };
+    const got = await read(
+      [
+        { name: 'logs/stderr.log', data: log },
+        { name: 'output.txt', data: 'ok' },
+      ],
+      limits,
+    );
+    const kept = got.files.find((f) => f.name === 'logs/stderr.log')?.data.toString() ?? '';
+    expect(kept.split('\n')[0]).toBe(
+      '[benchfleet: the first 2900000 bytes of this log were left out; it was over the 100000-byte cap per log]',
+    );
+    expect(kept.endsWith(`${'a'.repeat(99_992)}THE END\n`)).toBe(true);
+    expect(got.files.map((f) => f.name)).toEqual(['logs/stderr.log', 'output.txt']);
+    expect(got.problems).toEqual([
+      'logs/stderr.log cut to its last 100000 bytes: it is 3000000 bytes, over the cap per log',
+    ]);
+  });
+
   it('keeps nested logs, ignores unexpected names and directories silently', async () => {
     const got = await read([
       { name: './', type: 'directory' },

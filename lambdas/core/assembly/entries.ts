@@ -28,7 +28,8 @@ export type EntryDecision =
    * `set`: for ruby-bench's raw `output_NNN.*`, kept under the `output.*` name, its NNN (one
    * ruby-bench run's files share it); absent for every other file
    */
-  | { keep: true; name: string; kind: EntryKind; set?: number }
+  /** `tail`: a log over its cap keeps only its last `tail` bytes, where an error usually is */
+  | { keep: true; name: string; kind: EntryKind; set?: number; tail?: number }
   /** `problem` set: worth an assembly_error; unset: silently ignored (directories, other files) */
   | { keep: false; problem?: string };
 
@@ -75,6 +76,7 @@ export function decideEntry(
   }
   if (!kind) return { keep: false };
   const cap = kind === 'log' ? limits.maxLogFileBytes : limits.maxFileBytes;
+  if (size > cap && kind === 'log') return { keep: true, name, kind, tail: cap };
   if (size > cap) return { keep: false, problem: `over the ${cap}-byte cap: ${name} (${size} bytes)` };
   const set = segments.length === 1 ? RAW_SET.exec(name)?.[1] : undefined;
   return { keep: true, name: canonicalName(segments), kind, ...(set ? { set: Number(set) } : {}) };

@@ -73,14 +73,24 @@ export async function readTarball(
         continue;
       }
       const replaced = prior?.data.byteLength ?? 0;
-      if (total - replaced + size > limits.maxTaskBytes) {
+      if (total - replaced + Math.min(size, decision.tail ?? size) > limits.maxTaskBytes) {
         problems.push(`over the ${limits.maxTaskBytes}-byte cap per task: ${decision.name}`);
         entry.resume();
         continue;
       }
-      const chunks: Buffer[] = [];
-      for await (const chunk of entry) chunks.push(chunk as Buffer);
-      const data = Buffer.concat(chunks);
+      let data: Buffer;
+      if (decision.tail === undefined) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of entry) chunks.push(chunk as Buffer);
+        data = Buffer.concat(chunks);
+      } else {
+        const cut = size - decision.tail;
+        problems.push(
+          `${decision.name} cut to its last ${decision.tail} bytes: it is ${size} bytes, over the cap per log`,
+        );
+        const note = `[benchfleet: the first ${cut} bytes of this log were left out; it was over the ${decision.tail}-byte cap per log]\n`;
+        data = Buffer.concat([Buffer.from(note), await tailOf(entry, decision.tail)]);
+      }
       total += data.byteLength - replaced;
       kept.set(decision.name, { data, set, from: normalized(name) });
     }
@@ -118,6 +128,23 @@ function dropOlderSets(kept: Map<string, { set: number; from: string }>, problem
     kept.delete(name);
     problems.push(`${from} left out: an older ruby-bench run than ${newest.from}`);
   }
+}
+
+/** The last `n` bytes of a stream, holding at most about 3n at a time. */
+async function tailOf(stream: AsyncIterable<unknown>, n: number): Promise<Buffer> {
+  let chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of stream) {
+    chunks.push(chunk as Buffer);
+    length += (chunk as Buffer).byteLength;
+    if (length > 2 * n) {
+      const joined = Buffer.concat(chunks);
+      chunks = [joined.subarray(joined.byteLength - n)];
+      length = n;
+    }
+  }
+  const joined = Buffer.concat(chunks);
+  return joined.subarray(Math.max(0, joined.byteLength - n));
 }
 
 class Unreadable extends Error {}
