@@ -15,7 +15,7 @@ export function register(program: Command): void {
     action('status', async (flags: ApiCommandFlags) => {
       const api = new ApiClient(apiTarget(flags));
       // The key is optional here: with one, the answer also carries the archive URL.
-      const withKey = Boolean(flags.apiKey ?? process.env.BENCHFLEET_API_KEY);
+      const withKey = Boolean(flags.apiKey || process.env.BENCHFLEET_API_KEY);
       const run = await api.getRun(withKey).catch((err: unknown) => {
         if (err instanceof ApiError && err.status === 404) {
           throw new CliError(

@@ -20,7 +20,9 @@ export function register(program: Command): void {
       if (flags.json) return printJson(answer);
       out(answer.message);
       const id = answer.run_id ?? 'RUN_ID';
-      out('The archive is being built: follow it with `benchfleet watch`.');
+      // `watch` must ask the same API: name --api-url when it came from the flag.
+      const watch = flags.apiUrl ? `benchfleet watch --api-url ${api.url}` : 'benchfleet watch';
+      out(`The archive is being built: follow it with \`${watch}\`.`);
       out(resultsHint(id, api.url));
     }),
   );

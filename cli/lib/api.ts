@@ -1,5 +1,6 @@
 // The CLI's client of the run API: GET /run, GET /run/tasks, POST /run/start and /run/stop, with
-// the operator key from --api-key, BENCHFLEET_API_KEY, or the deployment's Secrets Manager secret.
+// the operator key from --api-key, BENCHFLEET_API_KEY, or (for the deployment's own API only) the
+// deployment's Secrets Manager secret.
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   ErrorBody,
@@ -10,7 +11,7 @@ import {
   type TaskView,
 } from '../../lambdas/shared/contract';
 import { CliError } from './errors';
-import { readOutputs } from './state';
+import { isDeploymentApi, readOutputs, trimUrl } from './state';
 
 export interface ApiFlags {
   apiUrl?: string;
@@ -21,32 +22,60 @@ export interface ApiTarget {
   url: string;
   /** Lazily resolved: `status` and `watch` work without a key (reads are public). */
   key: () => Promise<string>;
+  /** What to tell a person whose key got a 401: where it came from and how to fix it. */
+  keyHint?: string;
 }
 
-/** Where the API is and how to get its operator key, from flags, env, then `.benchfleet/outputs.json`. */
+/**
+ * Where the API is and how to get its operator key: the URL from --api-url, BENCHFLEET_API_URL,
+ * then `.benchfleet/outputs.json`; the key from --api-key, BENCHFLEET_API_KEY, then the
+ * deployment's Secrets Manager secret, which is only ever sent to the deployment's own API.
+ */
 export function apiTarget(flags: ApiFlags): ApiTarget {
   const outputs = readOutputs();
-  const url = flags.apiUrl ?? process.env.BENCHFLEET_API_URL ?? outputs?.ApiUrl;
-  if (!url) {
+  const [given, urlFrom] = flags.apiUrl
+    ? [flags.apiUrl, '--api-url']
+    : process.env.BENCHFLEET_API_URL
+      ? [process.env.BENCHFLEET_API_URL, 'BENCHFLEET_API_URL']
+      : [outputs?.ApiUrl, '.benchfleet/outputs.json'];
+  if (!given) {
     throw new CliError(
       'no API to talk to: run `benchfleet deploy` first (it records the API URL in .benchfleet/outputs.json), or pass --api-url',
     );
   }
-  let cached: Promise<string> | undefined;
-  const key = (): Promise<string> => {
-    const given = flags.apiKey ?? process.env.BENCHFLEET_API_KEY;
-    if (given) return Promise.resolve(given);
-    if (!outputs) {
-      return Promise.reject(
-        new CliError(
-          'this needs the operator key: pass --api-key or set BENCHFLEET_API_KEY (or deploy from this folder)',
-        ),
-      );
-    }
-    cached ??= readSecret(outputs.OperatorKeySecretArn, 'operator key');
-    return cached;
-  };
-  return { url: url.replace(/\/+$/, ''), key };
+  const url = trimUrl(given);
+  const flagKey = flags.apiKey || undefined;
+  const envKey = process.env.BENCHFLEET_API_KEY || undefined;
+  if (flagKey || envKey) {
+    const keyHint = flagKey
+      ? 'the operator key is wrong: check --api-key'
+      : 'the operator key is wrong: check BENCHFLEET_API_KEY, set in your environment, or unset it';
+    return { url, key: () => Promise.resolve((flagKey ?? envKey) as string), keyHint };
+  }
+  if (outputs && isDeploymentApi(url, outputs)) {
+    let cached: Promise<string> | undefined;
+    const key = (): Promise<string> => {
+      cached ??= readSecret(outputs.OperatorKeySecretArn, 'operator key');
+      return cached;
+    };
+    const keyHint =
+      `the operator key is wrong: the API refused the deployment's key from Secrets Manager ` +
+      `(${outputs.OperatorKeySecretArn}); if the stack was redeployed, \`benchfleet deploy\` ` +
+      'refreshes .benchfleet/outputs.json, or pass --api-key';
+    return { url, key, keyHint };
+  }
+  const problem = outputs
+    ? `the API at ${url} (from ${urlFrom}) is not this folder's deployment (${trimUrl(outputs.ApiUrl)}), ` +
+      "so the deployment's operator key is not sent there"
+    : `the API at ${url} (from ${urlFrom}) needs its operator key for this`;
+  const missing = new CliError(
+    `${problem}: pass that API's key with --api-key KEY or set BENCHFLEET_API_KEY ` +
+      '(`benchfleet local` prints its keys when it starts)' +
+      (outputs
+        ? `, or ${urlFrom === '--api-url' ? 'drop --api-url' : 'unset BENCHFLEET_API_URL'} to use the deployment's API`
+        : ''),
+  );
+  return { url, key: () => Promise.reject(missing) };
 }
 
 export async function readSecret(arn: string, what: string): Promise<string> {
@@ -129,8 +158,7 @@ export class ApiClient {
     if (!res.ok) {
       const err = ErrorBody.safeParse(json);
       const detail = err.success ? `${err.data.error}: ${err.data.message}` : text.slice(0, 200);
-      const hint =
-        res.status === 401 ? ' (the operator key is wrong: check --api-key / BENCHFLEET_API_KEY)' : '';
+      const hint = res.status === 401 ? ` (${unauthorizedHint(this.target, withKey)})` : '';
       throw new ApiError(
         res.status,
         err.success ? err.data.error : 'unknown',
@@ -139,6 +167,12 @@ export class ApiClient {
     }
     return json as T;
   }
+}
+
+/** A 401 names where the key came from, never a flag the user did not pass. */
+function unauthorizedHint(target: ApiTarget, sentKey: boolean): string {
+  if (!sentKey) return 'this API wants an operator key: pass --api-key KEY or set BENCHFLEET_API_KEY';
+  return target.keyHint ?? 'the operator key is wrong';
 }
 
 export class ApiError extends CliError {

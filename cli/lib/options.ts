@@ -14,7 +14,7 @@ export function apiOptions(cmd: Command): Command {
     )
     .option(
       '--api-key <key>',
-      'the operator key (default: BENCHFLEET_API_KEY, else read from Secrets Manager)',
+      "the operator key (default: BENCHFLEET_API_KEY, else, for the deployment's own API, read from Secrets Manager)",
     );
 }
 

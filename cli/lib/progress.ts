@@ -78,7 +78,17 @@ export interface WatchOptions {
   runId?: number;
 }
 
-const MAX_FAILED_POLLS = 12;
+export const MAX_FAILED_POLLS = 12;
+/** Throttling (429, as API Gateway answers) and request timeouts pass like a 5xx does. */
+const TRANSIENT_4XX: ReadonlyMap<number, string> = new Map([
+  [429, 'the API is throttling the polls (Too Many Requests), retrying'],
+  [408, 'the API timed out a poll (Request Timeout), retrying'],
+]);
+
+function retryNote(err: unknown): string {
+  const transient = err instanceof ApiError ? TRANSIENT_4XX.get(err.status) : undefined;
+  return transient ?? `polling failed, retrying: ${(err as Error).message}`;
+}
 
 /** Polls until the run is complete, cancelled or assembly_failed; answers the last view. */
 export async function watchRun(api: ApiClient, opts: WatchOptions = {}): Promise<RunView> {
@@ -102,10 +112,12 @@ export async function watchRun(api: ApiClient, opts: WatchOptions = {}): Promise
           'no run has been started on this deployment yet: `benchfleet start --config FILE`',
         );
       }
-      if (err instanceof ApiError && err.status < 500) throw err;
+      if (err instanceof ApiError && err.status < 500 && !TRANSIENT_4XX.has(err.status)) throw err;
       failures += 1;
       if (failures >= MAX_FAILED_POLLS) throw err;
-      process.stderr.write(`(polling failed, retrying: ${(err as Error).message})\n`);
+      process.stderr.write(`(${retryNote(err)})\n`);
+      // The note sits below the drawn block: start the next one afresh rather than redraw over it.
+      drawn = 0;
       await sleep(pollMs());
       continue;
     }

@@ -70,17 +70,31 @@ export function requireOutputs(): MetaOutputs {
   return outputs;
 }
 
+/** An API URL without its trailing slashes, so `https://x/` and `https://x` compare equal. */
+export const trimUrl = (url: string): string => url.replace(/\/+$/, '');
+
+/** Whether `url` is this folder's deployment's API (ApiUrl in `.benchfleet/outputs.json`). */
+export function isDeploymentApi(url: string, outputs: MetaOutputs | undefined = readOutputs()): boolean {
+  return outputs !== undefined && trimUrl(outputs.ApiUrl) === trimUrl(url);
+}
+
 /**
  * How to get a finished run's results: `benchfleet download` reads the deployment's results
- * bucket, so it only works where `.benchfleet/outputs.json` exists; against another API (a local
- * one, `benchfleet local --serve`) the archive link comes from `benchfleet status` with the key.
+ * bucket, so it only fits the deployment's own API; another API's archive (a local one,
+ * `benchfleet local --serve`) is the `gzip_url` of its GET /run, which `benchfleet status` shows
+ * with the key.
  */
 export function resultsHint(runId: number | string, apiUrl: string): string {
-  if (readOutputs()) return `Get the results with \`benchfleet download ${runId}\``;
+  const outputs = readOutputs();
+  if (isDeploymentApi(apiUrl, outputs)) return `Get the results with \`benchfleet download ${runId}\``;
+  const url = trimUrl(apiUrl);
   return (
-    `Get the archive's link with \`benchfleet status --api-url ${apiUrl} --api-key <operator key>\` ` +
-    `(its "archive:" line), unpack it into results/${runId}/ (\`tar -xzf\`) and build the site with ` +
-    `\`benchfleet site results/${runId}\``
+    `Get the archive's link with \`benchfleet status --api-url ${url} --api-key <operator key>\` ` +
+    `(its "archive:" line, GET /run's gzip_url), unpack it into results/${runId}/ (\`tar -xzf\`) and ` +
+    `build the site with \`benchfleet site results/${runId}\`` +
+    (outputs
+      ? ` (\`benchfleet download\` reads the bucket of this folder's deployment at ${trimUrl(outputs.ApiUrl)}, not this API's)`
+      : '')
   );
 }
 
