@@ -36,8 +36,25 @@ export function register(program: Command): void {
         // require, not import(): tsx runs the CLI as CommonJS.
         const { GetObjectCommand, S3Client } =
           require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
+        const { NodeHttpHandler } =
+          require('@smithy/node-http-handler') as typeof import('@smithy/node-http-handler');
         const { saveResults } = require('../lib/results') as typeof import('../lib/results');
-        const s3 = new S3Client({ requestChecksumCalculation: 'WHEN_REQUIRED' });
+        const { idleTimeoutMs, TransferStalledError } =
+          require('../lib/archive') as typeof import('../lib/archive');
+        const idleMs = idleTimeoutMs();
+        const retry = `retry with \`benchfleet download ${runId}\``;
+        const s3 = new S3Client({
+          requestChecksumCalculation: 'WHEN_REQUIRED',
+          // A stalled S3 must not hang the command: no connection in 10 s, no answer within the idle
+          // timeout, or a socket quiet for longer than that (a backstop: while the body streams, the
+          // unpacker's own idle timer fires first, with a clearer message) all give up.
+          requestHandler: new NodeHttpHandler({
+            connectionTimeout: 10_000,
+            requestTimeout: idleMs,
+            throwOnRequestTimeout: true,
+            socketTimeout: idleMs + 5_000,
+          }),
+        });
         try {
           const obj = await s3
             .send(new GetObjectCommand({ Bucket: bucket, Key: key }))
@@ -45,6 +62,12 @@ export function register(program: Command): void {
               if (err.name === 'NoSuchKey' || err.name === 'NotFound') {
                 throw new CliError(
                   `s3://${bucket}/${key} does not exist: run ${runId} has no archive yet (see \`benchfleet status\`) or the id is wrong`,
+                );
+              }
+              if (err.name === 'TimeoutError') {
+                const tries = (err as { $metadata?: { attempts?: number } }).$metadata?.attempts;
+                throw new CliError(
+                  `s3://${bucket}/${key} did not answer within ${idleMs / 1000} s${tries ? ` (${tries} tries)` : ''}, so the download was given up; check the network and ${retry}`,
                 );
               }
               if (err.name === 'AccessDenied') {
@@ -59,7 +82,10 @@ export function register(program: Command): void {
             runId,
             { stream: obj.Body as NodeJS.ReadableStream },
             flags.resultsDir,
-          );
+          ).catch((err: unknown) => {
+            if (err instanceof TransferStalledError) throw new CliError(`${err.message}; ${retry}`);
+            throw err;
+          });
           if (flags.json) return printJson(report);
           out(`results: ${report.results_dir}`);
           if (report.site) out(`site:    ${report.site}`);

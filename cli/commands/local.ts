@@ -16,7 +16,7 @@ import { type DataDirLock, lockDataDir } from '../lib/data-dir-lock';
 import { action, CliError, describe } from '../lib/errors';
 import { checkLocalFlags, type LocalFlags, type LocalSettings, localOptions } from '../lib/local-flags';
 import { routeHandlerLogs } from '../lib/local-logs';
-import { checkResultsRoot, keepArchive, keepRunnerLogs } from '../lib/local-results';
+import { checkResultsRoot, deliverEarlierRun, keepArchive, keepRunnerLogs } from '../lib/local-results';
 import { LocalSignals } from '../lib/local-signals';
 import { printJson } from '../lib/options';
 import { watchRun } from '../lib/progress';
@@ -201,6 +201,8 @@ async function oneRun(
   }
   const url = run.gzip_url;
   const report = await saveResults(runId, { url }, flags.resultsDir).catch(async (err: unknown) => {
+    // A quit stopped the download (its half-written copy is gone): the quit owns the end.
+    if (signals.quitting) throw err;
     // The results folder passed its check before the run; if unpacking fails anyway, the archive
     // must not go with the temp data dir.
     const where = await keepArchive(url, dataDir, runId);
@@ -226,7 +228,8 @@ async function oneRun(
 /**
  * Starts the config's run, or, when the data dir's current run is still `running` or `assembling`
  * (an earlier `benchfleet local` on it was killed), attaches to that run instead: /run/start would
- * refuse with run_in_progress. Answers the run id and the instance types to start runners for.
+ * refuse with run_in_progress. A current run that ended with an archive that never reached the
+ * results folder is delivered first. Answers the run id and the instance types to start runners for.
  */
 async function startOrResume(
   api: ApiClient,
@@ -257,6 +260,7 @@ async function startOrResume(
     if (types.length) say(`  ${types.length} local instance type(s), ${flags.workload} workload`);
     return { runId: current.run_id, types };
   }
+  if (current) await deliverEarlierRun(current, dataDir, flags.resultsDir);
   const started = await api.startRun({ ...config, run_id: config.run_id ?? Math.floor(Date.now() / 1000) });
   const types = config.local ?? [];
   say(

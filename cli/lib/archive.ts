@@ -1,9 +1,11 @@
 // Unpacking results.tar.gz into results/<run-id>/: streamed (gunzip -> tar-stream -> files), and
-// an entry that would land outside the folder (absolute, `..`, links) is refused, not written.
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { Readable } from 'node:stream';
+// an entry that would land outside the folder (absolute, `..`, links) is refused, not written. A
+// transfer that goes quiet is given up after an idle timeout, and a quit (Ctrl-C, SIGTERM) while
+// unpacking removes the half-written copy before the process ends.
+import { createWriteStream, existsSync, renameSync, rmSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract } from 'tar-stream';
@@ -24,28 +26,135 @@ export function resultsDirFor(runId: number, root?: string): string {
 }
 
 /**
- * Unpacks a gzipped tar stream into `dir`. The bytes go to a sibling `<dir>.partial-<pid>` first;
- * only a complete archive replaces `dir` (so a re-download is exact), and a failed or interrupted
- * one is deleted and leaves the previous results of `dir` as they were.
+ * How long a transfer may go without a byte before it is given up: BENCHFLEET_IDLE_TIMEOUT_MS
+ * (milliseconds), 60 s by default.
  */
-export async function unpackArchive(source: NodeJS.ReadableStream, dir: string): Promise<UnpackResult> {
+export function idleTimeoutMs(): number {
+  const raw = process.env.BENCHFLEET_IDLE_TIMEOUT_MS?.trim();
+  const ms = raw ? Number(raw) : Number.NaN;
+  return Number.isFinite(ms) && ms > 0 ? ms : 60_000;
+}
+
+/** A transfer that went quiet (no answer, or no byte for the idle timeout) and was given up. */
+export class TransferStalledError extends CliError {
+  override name = 'TransferStalledError';
+}
+
+export interface UnpackOptions {
+  /** Gives up when no byte arrives for this long (default: idleTimeoutMs()). */
+  idleMs?: number;
+}
+
+/**
+ * Unpacks a gzipped tar stream into `dir`. The bytes go to a sibling `<dir>.partial-<pid>` first;
+ * only a complete archive replaces `dir` (so a re-download is exact), and a failed, stalled or
+ * interrupted one is deleted and leaves the previous results of `dir` as they were. Copies left by
+ * processes that are gone (killed with SIGKILL, a power cut) are removed first.
+ */
+export async function unpackArchive(
+  source: NodeJS.ReadableStream,
+  dir: string,
+  opts: UnpackOptions = {},
+): Promise<UnpackResult> {
   const target = resolve(dir);
   const partial = `${target}.partial-${process.pid}`;
-  await rm(partial, { recursive: true, force: true });
-  await mkdir(partial, { recursive: true });
-  let files: number;
+  await removeStalePartials(target);
+  const guard = guardPartial(target, partial);
   try {
-    files = await unpackInto(source, partial, target);
-  } catch (err) {
-    await rm(partial, { recursive: true, force: true }).catch(() => undefined);
-    const kept = (await exists(target))
-      ? `the previous results in ${target} were kept`
-      : `nothing was written to ${target}`;
-    const message = `${(err as Error).message}; ${kept}`;
-    throw new CliError(message, { cause: err });
+    await rm(partial, { recursive: true, force: true });
+    await mkdir(partial, { recursive: true });
+    let files: number;
+    try {
+      files = await unpackInto(source, partial, target, opts.idleMs ?? idleTimeoutMs());
+    } catch (err) {
+      await rm(partial, { recursive: true, force: true }).catch(() => undefined);
+      const message = `${(err as Error).message}; ${await keptNote(target)}`;
+      if (err instanceof TransferStalledError) throw new TransferStalledError(message, { cause: err });
+      throw new CliError(message, { cause: err });
+    }
+    await replaceDir(partial, target);
+    return { dir: target, files };
+  } finally {
+    guard.dispose();
   }
-  await replaceDir(partial, target);
-  return { dir: target, files };
+}
+
+async function keptNote(target: string): Promise<string> {
+  return (await exists(target))
+    ? `the previous results in ${target} were kept`
+    : `nothing was written to ${target}`;
+}
+
+/** `<dir>.partial-<pid>` folders whose process is no longer alive: nothing will finish them. */
+async function removeStalePartials(target: string): Promise<void> {
+  const prefix = `${basename(target)}.partial-`;
+  const names = await readdir(dirname(target)).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = name.startsWith(prefix) ? name.slice(prefix.length) : '';
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid || isAlive(Number(pid))) continue;
+    await rm(join(dirname(target), name), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
+  }
+}
+
+const QUIT_SIGNALS: ReadonlyArray<[NodeJS.Signals, number, string]> = [
+  ['SIGINT', 130, 'Interrupted'],
+  ['SIGTERM', 143, 'Terminated'],
+  ['SIGHUP', 129, 'Hung up'],
+];
+
+/**
+ * While unpacking, a quit must not leave the half-written copy behind. A process 'exit' listener
+ * removes it whoever ends the process (`local`'s own quit calls process.exit). A signal nobody else
+ * answers (`download`, `start`) is answered here: the copy is removed and the process exits 130
+ * (SIGINT), 143 (SIGTERM) or 129 (SIGHUP). A signal that others answer is left to them.
+ */
+function guardPartial(target: string, partial: string): { dispose(): void } {
+  const old = `${target}.old-${process.pid}`;
+  const clean = (): void => {
+    try {
+      rmSync(partial, { recursive: true, force: true });
+      // cut off between replaceDir's two renames: put the previous results back
+      if (existsSync(old)) {
+        if (existsSync(target)) rmSync(old, { recursive: true, force: true });
+        else renameSync(old, target);
+      }
+    } catch {
+      // the process is ending; nothing better to do
+    }
+  };
+  const handlers = QUIT_SIGNALS.map(([signal, code, what]) => {
+    const handler = (): void => {
+      if (process.listenerCount(signal) > 1) return; // its owner quits; the 'exit' listener cleans up
+      clean();
+      const kept = existsSync(target)
+        ? `the previous results in ${target} were kept`
+        : `nothing was written to ${target}`;
+      try {
+        process.stderr.write(`\n${what}: unpacking stopped and its half-written copy removed; ${kept}\n`);
+      } catch {
+        // a closed terminal (SIGHUP) cannot be written to
+      }
+      process.exit(code);
+    };
+    process.on(signal, handler);
+    return [signal, handler] as const;
+  });
+  process.on('exit', clean);
+  return {
+    dispose(): void {
+      for (const [signal, handler] of handlers) process.removeListener(signal, handler);
+      process.removeListener('exit', clean);
+    },
+  };
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -75,7 +184,12 @@ async function replaceDir(fresh: string, target: string): Promise<void> {
 }
 
 /** Streams the archive into `root`; `shownAs` is the folder named in errors. */
-async function unpackInto(source: NodeJS.ReadableStream, root: string, shownAs: string): Promise<number> {
+async function unpackInto(
+  source: NodeJS.ReadableStream,
+  root: string,
+  shownAs: string,
+  idleMs: number,
+): Promise<number> {
   let files = 0;
   const ex = extract();
   ex.on('entry', (header, stream, next) => {
@@ -130,7 +244,7 @@ async function unpackInto(source: NodeJS.ReadableStream, root: string, shownAs: 
   });
   const input = source instanceof Readable ? source : Readable.from(source as AsyncIterable<Buffer>);
   try {
-    await pipeline(input, createGunzip(), ex);
+    await pipeline(input, stallWatch(idleMs), createGunzip(), ex);
   } catch (err) {
     if (err instanceof CliError) throw err;
     throw new CliError(`cannot unpack the archive into ${shownAs}: ${(err as Error).message}`, {
@@ -140,15 +254,93 @@ async function unpackInto(source: NodeJS.ReadableStream, root: string, shownAs: 
   return files;
 }
 
-/** Fetches a (presigned) URL and unpacks it. */
-export async function downloadAndUnpack(url: string, dir: string): Promise<UnpackResult> {
-  const res = await fetch(url);
+const seconds = (ms: number): string => `${Number((ms / 1000).toFixed(1))} s`;
+
+function amount(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/**
+ * Passes the bytes through, and fails with a TransferStalledError when none arrives for `idleMs`
+ * (counted from its creation, then from each chunk).
+ */
+export function stallWatch(idleMs: number): Transform {
+  let bytes = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const watch = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length;
+      arm();
+      done(null, chunk);
+    },
+    flush(done) {
+      clearTimeout(timer);
+      done();
+    },
+    destroy(err, done) {
+      clearTimeout(timer);
+      done(err);
+    },
+  });
+  const arm = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      watch.destroy(
+        new TransferStalledError(
+          `the download stalled: no data arrived for ${seconds(idleMs)} (${amount(bytes)} received), so it was given up`,
+        ),
+      );
+    }, idleMs);
+  };
+  arm();
+  return watch;
+}
+
+/**
+ * GETs `url`, giving up (TransferStalledError) when the answer's headers do not come within
+ * `idleMs`. `abort` closes the connection, for a caller that stops reading the body.
+ */
+export async function fetchWithin(url: string, idleMs: number): Promise<{ res: Response; abort(): void }> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), idleMs);
+  try {
+    const res = await fetch(url, { signal: controller.signal });
+    return { res, abort: () => controller.abort() };
+  } catch (err) {
+    if (!controller.signal.aborted) throw err;
+    throw new TransferStalledError(
+      `the archive link did not answer within ${seconds(idleMs)}, so the download was given up`,
+      { cause: err },
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Fetches a (presigned) URL and unpacks it; a stalled transfer is given up after `idleMs`. */
+export async function downloadAndUnpack(
+  url: string,
+  dir: string,
+  opts: UnpackOptions = {},
+): Promise<UnpackResult> {
+  const idleMs = opts.idleMs ?? idleTimeoutMs();
+  const { res, abort } = await fetchWithin(url, idleMs).catch(async (err: unknown) => {
+    if (!(err instanceof TransferStalledError)) throw err;
+    throw new TransferStalledError(`${err.message}; ${await keptNote(resolve(dir))}`, { cause: err });
+  });
   if (!res.ok || !res.body) {
+    abort();
     throw new CliError(
       `downloading the archive failed: HTTP ${res.status} from its link. Links expire after an hour: ` +
         '`benchfleet status --api-key <operator key>` prints a fresh one (its "archive:" line), and with ' +
         'an AWS deployment `benchfleet download <run-id>` reads the archive from the bucket directly',
     );
   }
-  return unpackArchive(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), dir);
+  const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
+  return unpackArchive(body, dir, { idleMs }).catch((err: unknown) => {
+    abort(); // a stalled or refused archive: do not keep the connection open
+    throw err;
+  });
 }
