@@ -156,10 +156,36 @@ function folder(value: string, flag: string): string {
   return dir;
 }
 
+/**
+ * An empty or blank key (`--api-key ""`, `BENCHFLEET_API_KEY=`) would be taken as the key, match
+ * no caller (every call a 401) and be saved in the data dir: refused, as a typo is. The flag wins
+ * over the variable, so the variable is checked only without the flag.
+ */
+function key(
+  flag: string,
+  value: string | undefined,
+  variable: string,
+  generated: string,
+  env: NodeJS.ProcessEnv,
+): void {
+  if (value !== undefined) {
+    if (value.trim() === '')
+      throw refuse(flag, 'a non-blank key (leave the flag out to have one generated)', value);
+    return;
+  }
+  const set = env[variable];
+  if (set !== undefined && set.trim() === '')
+    throw new CliError(
+      `${variable} is set but ${set === '' ? 'empty' : 'blank'}: unset it to have ${generated} generated, or set it to the key`,
+    );
+}
+
 /** Reads every flag, or refuses the first bad one; touches nothing. */
-export function checkLocalFlags(flags: LocalFlags): LocalSettings {
+export function checkLocalFlags(flags: LocalFlags, env: NodeJS.ProcessEnv = process.env): LocalSettings {
   if (flags.workload !== 'synthetic' && flags.workload !== 'docker')
     throw refuse('--workload', 'synthetic or docker', flags.workload);
+  key('--api-key', flags.apiKey, 'BENCHFLEET_API_KEY', 'an operator key', env);
+  key('--runner-key', flags.runnerKey, 'BENCHFLEET_RUNNER_KEY', 'a runner key', env);
   return {
     workload: flags.workload,
     port: port(flags.port ?? (flags.serve ? '8787' : '0'), '--port'),

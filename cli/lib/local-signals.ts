@@ -1,13 +1,27 @@
-// How `benchfleet local` answers Ctrl-C and SIGTERM. A first Ctrl-C goes to the current phase when
-// it has something gentle to do (during a run: end the run early and keep what completed; while
-// serving: stop serving). A second Ctrl-C, a first one with nothing gentle to do, or SIGTERM at any
-// time quits: each runner is stopped and waited for (bounded), then the local services are shut
-// down (bounded), then the temp data dir is removed, and the process exits 130 (SIGINT) or 143
-// (SIGTERM). One more signal after that exits at once.
+// How `benchfleet local` answers Ctrl-C, SIGTERM and SIGHUP. A first Ctrl-C goes to the current
+// phase when it has something gentle to do (during a run: end the run early and keep what
+// completed; while serving: stop serving). A second Ctrl-C, a first one with nothing gentle to do,
+// or SIGTERM or SIGHUP (the terminal was closed) at any time quits: each runner is stopped and
+// waited for (bounded), then the local services are shut down (bounded), then the temp data dir is
+// removed, and the process exits 130 (SIGINT), 143 (SIGTERM) or 129 (SIGHUP). One more Ctrl-C or
+// SIGTERM after that exits at once; one more SIGHUP does not, as a closing terminal sends it twice
+// (the shell forwards its own, and the kernel sends one to the foreground group).
+//
+// A closed terminal also makes writes to stdout and stderr fail (EIO, or EPIPE for a pipe whose
+// reader is gone). Those errors are ignored from the start, so neither the quit's messages nor a
+// progress line written just before the signal arrives can crash the process before its cleanup.
 
-export type QuitSignal = 'SIGINT' | 'SIGTERM';
+export type QuitSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
 
-export const exitCodeFor = (signal: QuitSignal): number => (signal === 'SIGINT' ? 130 : 143);
+const EXIT_CODES: Record<QuitSignal, number> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
+
+export const exitCodeFor = (signal: QuitSignal): number => EXIT_CODES[signal];
+
+const QUIT_WORDS: Record<QuitSignal, string> = {
+  SIGHUP: 'Hung up (the terminal was closed)',
+  SIGINT: 'Interrupted',
+  SIGTERM: 'Terminated',
+};
 
 /** What a quit does, in this order; each step is filled in once the thing it stops exists. */
 export interface QuitSteps {
@@ -27,10 +41,13 @@ export interface LocalSignalOptions {
   /** Tests replace these. */
   exit?: (code: number) => void;
   target?: NodeJS.EventEmitter;
+  /** Whose write errors are ignored; default stdout and stderr when `target` is the process. */
+  outputs?: NodeJS.EventEmitter[];
 }
 
-const SIGNALS: QuitSignal[] = ['SIGINT', 'SIGTERM'];
+const SIGNALS: QuitSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const ok = (): 'ok' => 'ok';
+const ignore = (): void => undefined;
 
 export class LocalSignals {
   readonly steps: QuitSteps = {};
@@ -39,16 +56,19 @@ export class LocalSignals {
   private quitSignal: QuitSignal | undefined;
   private readonly handlers = new Map<QuitSignal, () => void>();
   private readonly target: NodeJS.EventEmitter;
+  private readonly outputs: NodeJS.EventEmitter[];
   private readonly exit: (code: number) => void;
 
   constructor(private readonly opts: LocalSignalOptions) {
     this.target = opts.target ?? process;
+    this.outputs = opts.outputs ?? (this.target === process ? [process.stdout, process.stderr] : []);
     this.exit = opts.exit ?? ((code) => process.exit(code));
     for (const signal of SIGNALS) {
       const handler = (): void => this.receive(signal);
       this.handlers.set(signal, handler);
       this.target.on(signal, handler);
     }
+    for (const output of this.outputs) output.on('error', ignore);
   }
 
   /** The signal a quit is under way for, if any: the main flow then leaves the cleanup to it. */
@@ -85,11 +105,22 @@ export class LocalSignals {
   dispose(): void {
     for (const [signal, handler] of this.handlers) this.target.removeListener(signal, handler);
     this.handlers.clear();
+    for (const output of this.outputs) output.removeListener('error', ignore);
+  }
+
+  /** A line for the person; with the terminal gone it is lost, never an error. */
+  private say(line: string): void {
+    try {
+      this.opts.say(line);
+    } catch {
+      // nowhere to write to
+    }
   }
 
   private receive(signal: QuitSignal): void {
     if (this.quitSignal) {
-      this.opts.say(`\n${signal}: quitting at once.`);
+      if (signal === 'SIGHUP') return; // the closing terminal's second hang-up: the quit goes on
+      this.say(`\n${signal}: quitting at once.`);
       this.exit(exitCodeFor(signal));
       return;
     }
@@ -104,9 +135,9 @@ export class LocalSignals {
   private async quit(signal: QuitSignal): Promise<void> {
     const again = signal === 'SIGINT' && this.interrupted;
     this.quitSignal = signal;
-    const what = signal === 'SIGTERM' ? 'Terminated' : again ? 'Interrupted again' : 'Interrupted';
-    const once = signal === 'SIGINT' ? 'Ctrl-C once more' : 'another signal';
-    this.opts.say(
+    const what = again ? 'Interrupted again' : QUIT_WORDS[signal];
+    const once = signal === 'SIGINT' ? 'Ctrl-C once more' : 'Ctrl-C or SIGTERM';
+    this.say(
       `\n${what}: stopping the runners and the local services, then quitting (${once} quits at once).`,
     );
     const { stopRunners, shutdown, cleanup } = this.steps;
@@ -115,7 +146,7 @@ export class LocalSignals {
     try {
       cleanup?.();
     } catch (err) {
-      this.opts.say(`  (cleaning up failed: ${(err as Error).message})`);
+      this.say(`  (cleaning up failed: ${(err as Error).message})`);
     }
     this.exit(exitCodeFor(signal));
   }
@@ -129,6 +160,6 @@ export class LocalSignals {
     const settled = step.then(ok, ok);
     const outcome = await Promise.race([settled, late]);
     clearTimeout(timer);
-    if (outcome === 'late') this.opts.say(`  (gave up waiting for ${what} after ${ms / 1000} s)`);
+    if (outcome === 'late') this.say(`  (gave up waiting for ${what} after ${ms / 1000} s)`);
   }
 }

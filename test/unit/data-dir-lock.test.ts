@@ -13,7 +13,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 it('writes its pid, refuses a dir a live process holds, and releases only its own lock', () => {
   const lock = lockDataDir(join(dir, 'data'));
-  expect(readFileSync(lock.file, 'utf8').trim()).toBe(String(process.pid));
+  expect(readFileSync(lock.file, 'utf8').split('\n')[0]).toBe(String(process.pid));
   // the parent of this process is alive: its lock is respected
   writeFileSync(lock.file, `${process.ppid}\n`);
   expect(() => lockDataDir(join(dir, 'data'))).toThrow(
@@ -27,7 +27,7 @@ it('takes over the lock of a process that is gone', () => {
   const gone = spawnSync(process.execPath, ['-e', '']).pid;
   writeFileSync(join(dir, LOCK_FILE), `${gone}\n`);
   const lock = lockDataDir(dir);
-  expect(readFileSync(lock.file, 'utf8').trim()).toBe(String(process.pid));
+  expect(readFileSync(lock.file, 'utf8').split('\n')[0]).toBe(String(process.pid));
   lock.release();
   lock.release();
   expect(existsSync(lock.file)).toBe(false);

@@ -1,10 +1,7 @@
 // The local mode's orchestrator: the stand-ins, the same handlers behind an HTTP server built from
 // the shared route table, the reaper on a timer, and the assembly workflow run in-process.
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import {
   type ApiKeys,
@@ -23,6 +20,7 @@ import { matchRoute, routeKey, unmatchedRoute } from '../../shared/routes';
 import { localContext } from '../../shared/task';
 import { DynamoRunStore } from '../dynamodb-run-store';
 import { S3ResultStore } from '../s3-result-store';
+import { resolveKeys } from './keys';
 import { type InstrumentClients, type LocalServices, startLocalServices } from './services';
 
 export interface LocalStackOptions {
@@ -62,23 +60,6 @@ class LocalSchedule implements ReaperSchedule {
   }
 }
 
-const newKey = (): string => randomBytes(24).toString('base64url');
-
-/** Keys persist in the data dir so runners keep working across a restart of the local server. */
-function resolveKeys(opts: LocalStackOptions): ApiKeys {
-  const file = opts.dataDir ? join(opts.dataDir, 'keys.json') : undefined;
-  const saved = file && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as ApiKeys) : undefined;
-  const keys = {
-    operator: opts.operatorKey ?? saved?.operator ?? newKey(),
-    runner: opts.runnerKey ?? saved?.runner ?? newKey(),
-  };
-  if (file) {
-    mkdirSync(opts.dataDir as string, { recursive: true });
-    writeFileSync(file, JSON.stringify(keys), { mode: 0o600 });
-  }
-  return keys;
-}
-
 function defaultAssembly(deps: Deps): AssemblyTrigger & { idle?: () => Promise<void> } {
   // Loaded lazily: the workflow interpreter is only needed once a run drains.
   const { LocalAssembly } = require('./local-assembly') as typeof import('./local-assembly');
@@ -87,22 +68,23 @@ function defaultAssembly(deps: Deps): AssemblyTrigger & { idle?: () => Promise<v
 }
 
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
+  // Before the stand-ins: a damaged keys.json is refused without starting anything.
+  const keys = resolveKeys(opts);
   const services = await startLocalServices({
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     ...(opts.instrument ? { instrument: opts.instrument } : {}),
   });
-  // A start that fails from here on (a port in use, an unreadable keys.json, a resume that cannot
+  // A start that fails from here on (a port in use, a resume that cannot
   // reach the stand-ins) must not leave the stand-ins' process running behind the caller's back.
   try {
-    return await startOn(services, opts);
+    return await startOn(services, opts, keys);
   } catch (err) {
     await services.stop().catch(() => undefined);
     throw err;
   }
 }
 
-async function startOn(services: LocalServices, opts: LocalStackOptions): Promise<LocalStack> {
-  const keys = resolveKeys(opts);
+async function startOn(services: LocalServices, opts: LocalStackOptions, keys: ApiKeys): Promise<LocalStack> {
   const schedule = new LocalSchedule();
   const deps: Deps = {
     keys: async () => keys,

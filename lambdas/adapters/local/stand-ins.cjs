@@ -16,10 +16,11 @@ const config = JSON.parse(process.argv[2] ?? '{}');
 const send = (msg) => {
   if (process.connected) process.send(msg);
 };
-// The parent decides when the stand-ins stop: Ctrl-C reaches the whole process group, and the
-// parent may still have writes to make while it shuts down.
+// The parent decides when the stand-ins stop: Ctrl-C (and a closing terminal's SIGHUP) reaches the
+// whole process group, and the parent may still have writes to make while it shuts down.
 process.on('SIGINT', () => undefined);
 process.on('SIGTERM', () => undefined);
+process.on('SIGHUP', () => undefined);
 process.on('disconnect', () => process.exit(0));
 
 let ddbServer;

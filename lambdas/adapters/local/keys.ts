@@ -1,0 +1,111 @@
+// The local mode's API keys: given ones win, else the ones saved in the data dir's keys.json (so
+// runners keep working across a restart of the local server), else new ones.
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  closeSync,
+  fchmodSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import type { ApiKeys } from '../../core/ports';
+
+const newKey = (): string => randomBytes(24).toString('base64url');
+
+const KEYS_FILE = 'keys.json';
+
+/** A usable key: a non-blank string. '' (an empty BENCHFLEET_API_KEY, or an old keys.json) is none. */
+const usable = (key: unknown): key is string => typeof key === 'string' && key.trim() !== '';
+
+/** The saved keys, or undefined when there is no keys.json; a keys.json that is not an object throws. */
+function readSavedKeys(file: string): Partial<Record<keyof ApiKeys, unknown>> | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(
+      `cannot read ${file} (${(err as Error).message}): it holds this data dir's keys; check its owner and permissions`,
+    );
+  }
+  let saved: unknown;
+  try {
+    saved = JSON.parse(text);
+  } catch (err) {
+    throw damaged(file, text.trim() === '' ? 'it is empty' : (err as Error).message);
+  }
+  if (typeof saved !== 'object' || saved === null || Array.isArray(saved))
+    throw damaged(file, 'it is not a JSON object');
+  return saved as Partial<Record<keyof ApiKeys, unknown>>;
+}
+
+const damaged = (file: string, why: string): Error =>
+  new Error(
+    `${file} cannot be used (${why}): it holds this data dir's operator and runner keys. Either ` +
+      'delete it and start again to have new keys made (they are printed at the start; the runners ' +
+      '`benchfleet local` starts get them, but runners you started yourself on this data dir must be ' +
+      'restarted with the new runner key), or start with both --api-key and --runner-key set to the ' +
+      'keys to keep, which rewrites it',
+  );
+
+/**
+ * Writes keys.json through a temp file in the same folder and a rename, so a start cut short
+ * (kill -9, a full disk) leaves the old file or the new one, never half of one.
+ */
+function writeKeysFile(file: string, keys: ApiKeys): void {
+  const temp = `${file}.${process.pid}.tmp`;
+  try {
+    const fd = openSync(temp, 'w', 0o600);
+    try {
+      fchmodSync(fd, 0o600); // a leftover temp file keeps its mode otherwise
+      writeSync(fd, `${JSON.stringify(keys)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, file);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * Keys persist in the data dir so runners keep working across a restart of the local server. A
+ * key given (not blank) wins; else the saved one (not blank); else a new one. keys.json is written
+ * only when its keys change, and is readable by its owner only.
+ */
+export function resolveKeys(opts: { dataDir?: string; operatorKey?: string; runnerKey?: string }): ApiKeys {
+  const given = { operator: opts.operatorKey, runner: opts.runnerKey };
+  if (!opts.dataDir)
+    return {
+      operator: usable(given.operator) ? given.operator : newKey(),
+      runner: usable(given.runner) ? given.runner : newKey(),
+    };
+  const file = join(opts.dataDir, KEYS_FILE);
+  let saved: Partial<Record<keyof ApiKeys, unknown>> | undefined;
+  try {
+    saved = readSavedKeys(file);
+  } catch (err) {
+    // with both keys given the saved ones are not needed: a damaged file is simply replaced
+    if (!usable(given.operator) || !usable(given.runner)) throw err;
+  }
+  const pick = (which: keyof ApiKeys): string => {
+    const key = given[which];
+    if (usable(key)) return key;
+    const kept = saved?.[which];
+    return usable(kept) ? kept : newKey();
+  };
+  const keys = { operator: pick('operator'), runner: pick('runner') };
+  mkdirSync(opts.dataDir, { recursive: true });
+  if (saved?.operator !== keys.operator || saved?.runner !== keys.runner) writeKeysFile(file, keys);
+  else if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600); // made by an older version
+  return keys;
+}
