@@ -340,7 +340,11 @@ export async function downloadAndUnpack(
   }
   const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
   return unpackArchive(body, dir, { idleMs }).catch((err: unknown) => {
-    abort(); // a stalled or refused archive: do not keep the connection open
+    // a stalled or refused archive, or an unpack that failed before reading (a full disk): close
+    // the connection; the body, perhaps never read, must not turn the abort into an unhandled error
+    body.on('error', () => undefined);
+    body.destroy();
+    abort();
     throw err;
   });
 }
