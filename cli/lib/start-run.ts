@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { isCidr } from '../../lambdas/shared/azure-tfvars';
-import type { RunConfig, RunView } from '../../lambdas/shared/contract';
+import type { RunConfig, RunView, StartRunResponse } from '../../lambdas/shared/contract';
 import { estimateCost, type FleetPlan, planFleet } from '../../lambdas/shared/fleet-plan';
 import { UnknownInstanceTypeError } from '../../lambdas/shared/instance-types';
 import { loadRunConfig } from '../config';
@@ -26,7 +26,8 @@ import {
 } from './preflight';
 import { watchRun } from './progress';
 import { type ResultsReport, saveResults } from './results';
-import { readOutputs } from './state';
+import { type QuitPlan, StartSignals } from './start-signals';
+import { FLEET_STACK, readOutputs } from './state';
 
 export interface StartFlags {
   config: string;
@@ -78,32 +79,16 @@ export async function start(flags: StartFlags): Promise<void> {
   const outputs = await deployMeta();
   // The plan as preflight placed it: each AWS type in a zone that offers it.
   const launches = fleetLaunches(runId, config, report.plan, outputs, azure);
-  const failed = await inParallel(launches, 'up');
-  if (failed.length > 0) {
-    for (const f of failed) log(`${f.provider} fleet failed: ${describe(f.error)}`);
-    // Even with --keep-fleet: VMs of a run that never starts would only wait and cost money.
-    await teardown(launches, flags, runId, true);
-    throw new CliError(
-      `the ${failed.map((f) => f.provider).join(' and ')} fleet could not be launched; the run was not started`,
-    );
-  }
-
+  const fleets: Fleets = { runId, flags, standing: new Set(launches) };
   const api = new ApiClient(
     apiTarget({ apiUrl: outputs.ApiUrl, ...(flags.apiKey && { apiKey: flags.apiKey }) }),
   );
+  // From here to the end of the teardown (but for the watch), a quit tears the fleets down first.
+  const quit = new StartSignals({ say: log });
   try {
-    const started = await api.startRun({ ...config, run_id: runId });
-    log(
-      `\n== run ${started.run_id}: ${started.tasks_created} task(s) created; dashboard: ${outputs.DashboardUrl} ==`,
-    );
-  } catch (err) {
-    await teardown(launches, flags, runId, true);
-    if (err instanceof ApiError && err.code === 'run_in_progress') {
-      throw new CliError(
-        `another run is in progress (${err.message}); wait for it or end it with \`benchfleet stop\``,
-      );
-    }
-    throw err;
+    await launchAndStart(quit, fleets, api, { ...config, run_id: runId }, outputs.DashboardUrl);
+  } finally {
+    quit.dispose();
   }
 
   const stopHint = (): void => {
@@ -128,15 +113,22 @@ export async function start(flags: StartFlags): Promise<void> {
 
   let results: ResultsReport | undefined;
   let downloadError: unknown;
-  if (final.gzip_url) {
-    try {
-      results = await saveResults(runId, { url: final.gzip_url }, flags.resultsDir);
-    } catch (err) {
-      downloadError = err;
-      log(`the download failed (${describe(err)}); retry with \`benchfleet download ${runId}\``);
+  const gzipUrl = final.gzip_url;
+  quit.guard(afterRunPlan(fleets, () => results, Boolean(gzipUrl)));
+  try {
+    if (gzipUrl) {
+      try {
+        // Not waited for by a quit: the archive stays in S3, and a half-written copy is removed on exit.
+        results = await quit.step(() => saveResults(runId, { url: gzipUrl }, flags.resultsDir), false);
+      } catch (err) {
+        downloadError = err;
+        log(`the download failed (${describe(err)}); retry with \`benchfleet download ${runId}\``);
+      }
     }
+    await teardown(fleets, false, quit);
+  } finally {
+    quit.dispose();
   }
-  await teardown(launches, flags, runId);
 
   const summary = {
     run_id: runId,
@@ -250,13 +242,128 @@ async function preflight(
   };
 }
 
-async function teardown(launches: Launch[], flags: StartFlags, runId: number, always = false): Promise<void> {
-  if ((flags.keepFleet && !always) || launches.length === 0) return;
-  log(`\nTearing down the fleets of run ${runId} (pass --keep-fleet to keep them)`);
-  const failed = await inParallel(launches, 'down');
+/** The fleets of a run that may be up: each from its launch until its teardown went through. */
+interface Fleets {
+  runId: number;
+  flags: StartFlags;
+  standing: Set<Launch>;
+}
+
+/** Launches the fleets and POSTs /run/start; a failure or a quit tears down what was launched. */
+async function launchAndStart(
+  quit: StartSignals,
+  fleets: Fleets,
+  api: ApiClient,
+  config: RunConfig & { run_id: number },
+  dashboard: string,
+): Promise<void> {
+  const runId = config.run_id;
+  let starting: Promise<StartRunResponse> | undefined;
+  quit.guard({
+    now: () =>
+      starting
+        ? `run ${runId} was being started: waiting for the API's answer, then tearing down its fleets`
+        : `run ${runId} was not started: waiting for the launch commands to end, then tearing down what they launched`,
+    cleanUp: async () => {
+      if (
+        await starting?.then(
+          () => true,
+          () => false,
+        )
+      ) {
+        log(`Run ${runId} started meanwhile: stopping it`);
+        await api.stopRun().then(
+          () => log(`  run ${runId} stopped`),
+          (err: unknown) => log(`  could not stop it (${describe(err)}): \`benchfleet stop\` ends it`),
+        );
+      }
+      await teardown(fleets, true);
+      log(leftUp(fleets));
+    },
+    leftUp: () =>
+      `${starting ? `Run ${runId} may have started: \`benchfleet stop\` ends it. ` : ''}${leftUp(fleets)}`,
+  });
+  const failed = await quit.step(() => inParallel([...fleets.standing], 'up'));
+  if (failed.length > 0) {
+    for (const f of failed) log(`${f.provider} fleet failed: ${describe(f.error)}`);
+    // Even with --keep-fleet: VMs of a run that never starts would only wait and cost money.
+    await teardown(fleets, true, quit);
+    throw new CliError(
+      `the ${failed.map((f) => f.provider).join(' and ')} fleet could not be launched; the run was not started`,
+    );
+  }
+  try {
+    const started = await quit.step(() => {
+      starting = api.startRun(config);
+      return starting;
+    });
+    log(`\n== run ${started.run_id}: ${started.tasks_created} task(s) created; dashboard: ${dashboard} ==`);
+  } catch (err) {
+    await teardown(fleets, true, quit);
+    if (err instanceof ApiError && err.code === 'run_in_progress') {
+      throw new CliError(
+        `another run is in progress (${err.message}); wait for it or end it with \`benchfleet stop\``,
+      );
+    }
+    throw err;
+  }
+}
+
+/** After the watch: the archive stays in S3 whatever happens; the fleets go unless --keep-fleet. */
+function afterRunPlan(fleets: Fleets, results: () => ResultsReport | undefined, archived: boolean): QuitPlan {
+  const { runId, flags } = fleets;
+  const saved = (): string => {
+    const dir = results()?.results_dir;
+    if (dir) return `the results of run ${runId} are in ${dir}`;
+    return archived
+      ? `the results of run ${runId} stay in S3: \`benchfleet download ${runId}\` fetches them`
+      : `run ${runId} has ended`;
+  };
+  return {
+    now: () =>
+      `${saved()}; ${flags.keepFleet ? 'its fleets stay up (--keep-fleet): `benchfleet nuke` removes them' : 'tearing down its fleets before quitting'}`,
+    ...(!flags.keepFleet && {
+      cleanUp: async () => {
+        await teardown(fleets);
+        log(leftUp(fleets));
+      },
+    }),
+    leftUp: () => `${saved()}. ${leftUp(fleets)}`,
+  };
+}
+
+/** What may still be up, and how to remove it. */
+function leftUp({ runId, standing }: Fleets): string {
+  const names = [...standing].map((l) =>
+    l.provider === 'aws'
+      ? `the AWS fleet (stack ${FLEET_STACK})`
+      : `the Azure fleet (terraform workspace run-${runId})`,
+  );
+  if (names.length === 0) return `The fleets of run ${runId} are torn down.`;
+  return `May be left up: ${names.join(' and ')}; \`benchfleet nuke\` removes ${names.length > 1 ? 'them' : 'it'}.`;
+}
+
+/**
+ * Tears down the fleets still standing; true when none is left. The main flow passes `quit`, so
+ * that a quit parks it (the quit's clean-up runs the teardown again for what is left).
+ */
+async function teardown(fleets: Fleets, always = false, quit?: StartSignals): Promise<boolean> {
+  const launches = [...fleets.standing];
+  if (launches.length === 0) return true;
+  if (fleets.flags.keepFleet && !always) return false;
+  log(
+    `\nTearing down the fleets of run ${fleets.runId}${quit && !always ? ' (pass --keep-fleet to keep them)' : ''}`,
+  );
+  const down = async (): Promise<Awaited<ReturnType<typeof inParallel>>> => {
+    const failed = await inParallel(launches, 'down');
+    for (const l of launches) if (!failed.some((f) => f.provider === l.provider)) fleets.standing.delete(l);
+    return failed;
+  };
+  const failed = await (quit ? quit.step(down) : down());
   for (const f of failed) {
     log(
       `${f.provider} fleet teardown failed: ${describe(f.error)}; \`benchfleet nuke\` removes what is left`,
     );
   }
+  return failed.length === 0;
 }

@@ -14,8 +14,24 @@ function finish(code) {
   if (process.env.FAKE_LOG) fs.appendFileSync(process.env.FAKE_LOG, `${JSON.stringify(entry)}\n`);
   process.exit(code);
 }
+// FAKE_SLOW="<argv prefix>|<argv prefix>": those calls take FAKE_SLOW_MS (default 60 s) instead of
+// FAKE_SLEEP_MS, so a test can signal the CLI while they run. A slow call that gets SIGINT or
+// SIGTERM logs itself with that `signal` and dies of it, as the real tools do.
+const slow = (process.env.FAKE_SLOW ?? '')
+  .split('|')
+  .some((p) => p && [tool, ...args].join(' ').startsWith(p));
+if (slow) {
+  for (const sig of ['SIGINT', 'SIGTERM']) {
+    process.once(sig, () => {
+      entry.signal = sig;
+      entry.ended = Date.now();
+      if (process.env.FAKE_LOG) fs.appendFileSync(process.env.FAKE_LOG, `${JSON.stringify(entry)}\n`);
+      process.kill(process.pid, sig);
+    });
+  }
+}
 function later(fn) {
-  setTimeout(fn, sleepMs);
+  setTimeout(fn, slow ? Number(process.env.FAKE_SLOW_MS ?? 60_000) : sleepMs);
 }
 function fails() {
   const f = process.env.FAKE_FAIL; // e.g. "cdk destroy" fails every call whose argv starts so
