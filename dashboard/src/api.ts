@@ -37,7 +37,11 @@ export interface ApiClient {
 /** Below this the Date header (1 s resolution, plus the round trip) cannot tell skew from noise. */
 const SKEW_THRESHOLD_MS = 5_000;
 
-const TIMEOUT_MS = 10_000;
+/**
+ * How long one call may take, from sending the request to the last byte of its body: a body that
+ * stalls after the headers (a connection dropped mid-answer, a proxy that hangs) is cut off too.
+ */
+export const TIMEOUT_MS = 10_000;
 
 /** Words for a status code when the body had no usable message (a proxy's HTML error page, say). */
 function fallbackMessage(status: number): string {
@@ -67,6 +71,7 @@ async function readError(res: Response): Promise<ApiError> {
 export function createApiClient(
   baseUrl: string,
   fetchImpl: typeof fetch = fetch.bind(globalThis),
+  timeoutMs = TIMEOUT_MS,
 ): ApiClient {
   const base = baseUrl.replace(/\/+$/, '');
   let skewMs = 0;
@@ -78,16 +83,32 @@ export function createApiClient(
     skewMs = Math.abs(skew) > SKEW_THRESHOLD_MS ? skew : 0;
   }
 
-  async function call(path: string, init: RequestInit = {}): Promise<Response> {
+  /**
+   * One request and the reading of its answer (`read`), under one abort timer: the timer is cleared
+   * only once the body has been read, so neither the headers nor the body can keep a caller waiting
+   * for longer than `timeoutMs`.
+   */
+  async function call<T>(path: string, init: RequestInit, read: (res: Response) => Promise<T>): Promise<T> {
     const ctrl = new AbortController();
-    const timer = setTimeout(() => ctrl.abort(), TIMEOUT_MS);
+    const timer = setTimeout(() => ctrl.abort(), timeoutMs);
     try {
-      // no-store: a cached GET /run would freeze the page on old counts
-      const res = await fetchImpl(base + path, { cache: 'no-store', ...init, signal: ctrl.signal });
+      let res: Response;
+      try {
+        // no-store: a cached GET /run would freeze the page on old counts
+        res = await fetchImpl(base + path, { cache: 'no-store', ...init, signal: ctrl.signal });
+      } catch (err) {
+        throw new UnreachableError(`Cannot reach the API at ${base}`, { cause: err });
+      }
       noteClock(res);
-      return res;
-    } catch (err) {
-      throw new UnreachableError(`Cannot reach the API at ${base}`, { cause: err });
+      try {
+        return await read(res);
+      } catch (err) {
+        // whatever `read` made of the aborted body (bad JSON, a fallback error), it was a timeout
+        if (ctrl.signal.aborted) {
+          throw new UnreachableError(`The API at ${base} stopped answering mid-response`, { cause: err });
+        }
+        throw err;
+      }
     } finally {
       clearTimeout(timer);
     }
@@ -106,31 +127,35 @@ export function createApiClient(
   return {
     baseUrl: base,
     serverNow: () => Date.now() + skewMs,
-    async getRun(key) {
-      const res = await call('/run', key ? { headers: auth(key) } : {});
-      if (res.status === 404) {
-        const err = await readError(res);
-        if (err.code === 'not_found') return undefined;
-        throw err;
-      }
-      if (!res.ok) throw await readError(res);
-      return json<RunView>(res);
+    getRun(key) {
+      return call('/run', key ? { headers: auth(key) } : {}, async (res) => {
+        if (res.status === 404) {
+          const err = await readError(res);
+          if (err.code === 'not_found') return undefined;
+          throw err;
+        }
+        if (!res.ok) throw await readError(res);
+        return json<RunView>(res);
+      });
     },
-    async listTasks(limit, cursor) {
+    listTasks(limit, cursor) {
       const q = new URLSearchParams({ limit: String(limit) });
       if (cursor !== undefined) q.set('cursor', cursor);
-      const res = await call(`/run/tasks?${q}`);
-      if (!res.ok) throw await readError(res);
-      return json<TaskListResponse>(res);
+      return call(`/run/tasks?${q}`, {}, async (res) => {
+        if (!res.ok) throw await readError(res);
+        return json<TaskListResponse>(res);
+      });
     },
-    async stopRun(key, runId) {
-      const res = await call('/run/stop', {
+    stopRun(key, runId) {
+      const init: RequestInit = {
         method: 'POST',
         headers: { ...auth(key), 'Content-Type': 'application/json' },
         body: JSON.stringify({ run_id: runId }),
+      };
+      return call('/run/stop', init, async (res) => {
+        if (!res.ok) throw await readError(res);
+        return json<MessageResponse>(res);
       });
-      if (!res.ok) throw await readError(res);
-      return json<MessageResponse>(res);
     },
   };
 }

@@ -43,6 +43,19 @@ export function show(node: HTMLElement, visible: boolean): void {
 }
 
 /**
+ * Focuses the first candidate that can take the focus (one that is connected and not hidden).
+ * A dialog returns focus to the control that opened it; when a refresh removed or hid that control
+ * meanwhile, focus would fall to <body>, the top of the page, for a keyboard or screen-reader user.
+ */
+export function focusFirst(...candidates: Array<HTMLElement | null | undefined>): void {
+  for (const c of candidates) {
+    if (!c) continue;
+    c.focus();
+    if (document.activeElement === c) return;
+  }
+}
+
+/**
  * Keeps `container`'s children in the order of `items`, one element per key: existing elements are
  * updated and moved only when out of place, new ones created, vanished ones removed.
  */

@@ -1,7 +1,7 @@
 // Entry point: reads config.json, then polls GET /run and one page of GET /run/tasks, updating the
 // page in place. Every 5 s while visible, every 30 s while the tab is hidden, at once on return.
 import type { RunView, TaskListResponse } from '../../lambdas/shared/contract';
-import { type ApiClient, ApiError, createApiClient, UnreachableError } from './api';
+import { type ApiClient, ApiError, createApiClient, TIMEOUT_MS, UnreachableError } from './api';
 import { renderKeyState, setupKeyDialog, setupStopDialog } from './dialogs';
 import { byId, setText, show, toggleClass } from './dom';
 import { formatClock } from './format';
@@ -15,16 +15,46 @@ const PAGE_SIZE = 100;
 interface Config {
   apiUrl: string;
   refreshSeconds?: number;
+  /** How long one API call may take, body included (default TIMEOUT_MS); tests shorten it. */
+  timeoutSeconds?: number;
 }
 
 async function loadConfig(): Promise<Config> {
-  const res = await fetch('config.json', { cache: 'no-store' });
-  if (!res.ok) throw new Error(`config.json answered HTTP ${res.status}`);
-  const cfg = (await res.json()) as Partial<Config>;
-  if (typeof cfg.apiUrl !== 'string' || !/^https?:\/\//.test(cfg.apiUrl)) {
-    throw new Error('config.json has no http(s) apiUrl');
+  // a config.json that hangs (headers or body) must not leave the page at "Loading…" for good
+  const ctrl = new AbortController();
+  const timer = setTimeout(() => ctrl.abort(), TIMEOUT_MS);
+  try {
+    const res = await fetch('config.json', { cache: 'no-store', signal: ctrl.signal });
+    if (!res.ok) throw new Error(`config.json answered HTTP ${res.status}`);
+    const cfg = (await res.json()) as Partial<Config>;
+    if (typeof cfg.apiUrl !== 'string' || !/^https?:\/\//.test(cfg.apiUrl)) {
+      throw new Error('config.json has no http(s) apiUrl');
+    }
+    return cfg as Config;
+  } catch (err) {
+    if (ctrl.signal.aborted) throw new Error('config.json did not arrive in time', { cause: err });
+    throw err;
+  } finally {
+    clearTimeout(timer);
   }
-  return cfg as Config;
+}
+
+/** A positive number of seconds from config.json, kept within [min, max]; `fallback` otherwise. */
+function seconds(value: unknown, fallback: number, min: number, max: number): number {
+  const n = Number(value);
+  return Number.isFinite(n) && n > 0 ? Math.min(Math.max(n, min), max) : fallback;
+}
+
+/** What one refresh read: committed to the page all at once, so a frame never mixes two answers. */
+interface Snapshot {
+  run: RunView | undefined;
+  /** Always the list of `run` (same run_id), or undefined. */
+  tasks: TaskListResponse | undefined;
+  sentKey: boolean;
+  /** The page `tasks` is. */
+  page: number;
+  /** Paging starts over: a new run, or a cursor the API no longer accepted. */
+  reset: boolean;
 }
 
 let flashTimer: ReturnType<typeof setTimeout> | undefined;
@@ -62,10 +92,13 @@ class Dashboard {
   private refreshes = 0;
   private readonly summary = new Summary();
   private readonly table = new TaskTable();
+  private syncStopDialog: (run: RunView | undefined) => void = () => undefined;
 
   constructor(
     private readonly api: ApiClient,
     private readonly visibleMs: number,
+    /** A refresh that has not settled by then is given up (each call has its own, shorter timeout). */
+    private readonly watchdogMs: number,
   ) {}
 
   start(): void {
@@ -77,7 +110,7 @@ class Dashboard {
       },
     };
     setupKeyDialog(hooks);
-    setupStopDialog(hooks, () => this.run);
+    this.syncStopDialog = setupStopDialog(hooks, () => this.run);
     byId('retry-now').addEventListener('click', () => void this.refresh());
     byId('page-prev').addEventListener('click', () => this.turn(-1));
     byId('page-next').addEventListener('click', () => this.turn(1));
@@ -114,7 +147,7 @@ class Dashboard {
     }
     this.inFlight = true;
     try {
-      await this.fetchAll();
+      this.commit(await this.fetchWithin(this.watchdogMs));
       this.lastOk = Date.now();
       notice(undefined);
     } catch (err) {
@@ -141,43 +174,79 @@ class Dashboard {
     }
   }
 
-  private async fetchAll(): Promise<void> {
-    let key = getKey();
-    let run: RunView | undefined;
+  /**
+   * fetchAll, given up after `ms`: a second guard, beside each call's own timeout, so that nothing
+   * can keep `inFlight` set (and polling stopped) for good. A late answer of a given-up refresh is
+   * dropped: only the snapshot returned here is ever committed.
+   */
+  private async fetchWithin(ms: number): Promise<Snapshot> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const watchdog = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new UnreachableError(`No answer from the API within ${Math.round(ms / 1000)} s`)),
+        ms,
+      );
+    });
     try {
-      run = await this.api.getRun(key);
+      return await Promise.race([this.fetchAll(), watchdog]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private commit(s: Snapshot): void {
+    this.run = s.run;
+    this.tasks = s.tasks;
+    this.sentKey = s.sentKey;
+    if (s.reset) {
+      // a new run: the old run's cursors and page number mean nothing for it
+      this.cursors = [undefined];
+      this.page = 0;
+    }
+    this.shownPage = s.page;
+  }
+
+  private async readRun(): Promise<{ run: RunView | undefined; sentKey: boolean }> {
+    const key = getKey();
+    try {
+      return { run: await this.api.getRun(key), sentKey: key !== undefined };
     } catch (err) {
       if (!(key && err instanceof ApiError && err.status === 401)) throw err;
       forgetKey();
       renderKeyState();
       flash(`The saved operator key was not accepted (${err.message}); it has been forgotten.`);
-      key = undefined;
-      run = await this.api.getRun();
+      return { run: await this.api.getRun(), sentKey: false };
     }
-    if (run?.run_id !== this.run?.run_id) {
-      // a new run: the old run's task page must not show under it, even if the next call fails
-      this.cursors = [undefined];
-      this.page = 0;
-      this.shownPage = 0;
-      this.tasks = undefined;
-    }
-    this.run = run;
-    this.sentKey = key !== undefined;
-    if (!run) {
-      this.tasks = undefined;
-      return;
-    }
-    const page = this.page;
-    try {
-      this.tasks = await this.api.listTasks(PAGE_SIZE, this.cursors[page]);
-      this.shownPage = page;
-    } catch (err) {
-      // a cursor from an older listing may no longer be valid: fall back to the first page
-      if (!(err instanceof ApiError && err.status === 400 && page > 0)) throw err;
-      this.cursors = [undefined];
-      this.page = 0;
-      this.tasks = await this.api.listTasks(PAGE_SIZE);
-      this.shownPage = 0;
+  }
+
+  private async fetchAll(): Promise<Snapshot> {
+    // GET /run, then GET /run/tasks: a run can start (or end) between the two. A list of another
+    // run is never shown under this run's heading: the pair is read again, from GET /run.
+    for (let attempt = 1; ; attempt += 1) {
+      const { run, sentKey } = await this.readRun();
+      const fresh = run?.run_id !== this.run?.run_id;
+      if (!run) return { run, tasks: undefined, sentKey, page: 0, reset: fresh };
+      let page = fresh ? 0 : this.page;
+      let reset = fresh;
+      let tasks: TaskListResponse;
+      try {
+        tasks = await this.api.listTasks(PAGE_SIZE, fresh ? undefined : this.cursors[page]);
+      } catch (err) {
+        // a cursor from an older listing may no longer be valid: fall back to the first page
+        if (!(err instanceof ApiError && err.status === 400 && page > 0)) throw err;
+        page = 0;
+        reset = true;
+        tasks = await this.api.listTasks(PAGE_SIZE);
+      }
+      if (tasks.run_id === run.run_id) return { run, tasks, sentKey, page, reset };
+      if (attempt >= 2) {
+        // twice in a row: keep the last consistent figures, say so, and try again on the next poll
+        throw new ApiError(
+          0,
+          'run_changed',
+          `the task list was of run ${tasks.run_id}, not of run ${run.run_id}.`,
+        );
+      }
     }
   }
 
@@ -186,6 +255,7 @@ class Dashboard {
       setText(byId('updated'), `Updated ${formatClock(new Date(this.lastOk).toISOString(), Date.now())}`);
     }
     const now = this.api.serverNow(); // ages are measured on the API's clock, not the browser's
+    this.syncStopDialog(this.run);
     const known = this.lastOk !== undefined;
     show(byId('loading'), !known);
     show(byId('idle'), known && !this.run);
@@ -226,9 +296,12 @@ async function boot(): Promise<void> {
     setTimeout(() => void boot(), 5000);
     return;
   }
-  const seconds =
-    cfg.refreshSeconds && cfg.refreshSeconds > 0 ? Math.min(Math.max(cfg.refreshSeconds, 1), 60) : 5;
-  new Dashboard(createApiClient(cfg.apiUrl), seconds * 1000).start();
+  const refreshMs = seconds(cfg.refreshSeconds, 5, 1, 60) * 1000;
+  const timeoutMs = seconds(cfg.timeoutSeconds, TIMEOUT_MS / 1000, 1, 60) * 1000;
+  // the watchdog leaves room for three calls, each within its own timeout: the usual two, and one
+  // more (the retry without a refused key, a page-1 fallback); it only catches what nothing else does
+  const api = createApiClient(cfg.apiUrl, undefined, timeoutMs);
+  new Dashboard(api, refreshMs, 3 * timeoutMs).start();
 }
 
 void boot();

@@ -1,6 +1,6 @@
 // The top of the page: run facts, status counts, one bar per instance type and the archive.
 import type { RunView, TaskCounts } from '../../lambdas/shared/contract';
-import { byId, el, KeyedList, setAttr, setText, show } from './dom';
+import { byId, el, focusFirst, KeyedList, setAttr, setText, show } from './dom';
 import {
   archiveState,
   barSegments,
@@ -108,39 +108,42 @@ export class Summary {
       return;
     }
     box.dataset.sig = sig;
-    box.replaceChildren();
+    // a keyboard user on the box's button (just back from the key dialog it opened, say) keeps the
+    // focus in the box: on the new link or button, not on <body> at the top of the page
+    const hadFocus = box.contains(document.activeElement);
+    box.replaceChildren(...archiveContent(state));
     setAttr(box, 'class', `archive archive-${state.kind}`);
-    const unlock = (): HTMLButtonElement =>
-      el('button', { type: 'button', class: 'link', 'data-action': 'enter-key' }, 'Enter the operator key');
-    switch (state.kind) {
-      case 'none':
-        return;
-      case 'assembling':
-        box.append('Building the results archive…');
-        return;
-      case 'failed':
-        box.append(`The results archive could not be built: ${state.reason}`);
-        return;
-      case 'link':
-        box.append(
-          el(
-            'a',
-            { href: state.url, id: 'download-link', class: 'download', rel: 'noopener' },
-            'Download results.tar.gz',
-          ),
-          ' (the link is fresh for a limited time; it renews on every refresh)',
-        );
-        return;
-      case 'locked':
-        box.append('The results archive is ready. ', unlock(), ' to unlock its download link.');
-        return;
-      case 'key_rejected':
-        box.append(
-          'The results archive is ready, but the saved key did not unlock its link. ',
-          unlock(),
-          '.',
-        );
-        return;
+    if (hadFocus) {
+      focusFirst(
+        box.querySelector<HTMLElement>('#download-link, [data-action="enter-key"]'),
+        byId('run-heading'),
+      );
     }
+  }
+}
+
+function archiveContent(state: ReturnType<typeof archiveState>): Array<Node | string> {
+  const unlock = (): HTMLButtonElement =>
+    el('button', { type: 'button', class: 'link', 'data-action': 'enter-key' }, 'Enter the operator key');
+  switch (state.kind) {
+    case 'none':
+      return [];
+    case 'assembling':
+      return ['Building the results archive…'];
+    case 'failed':
+      return [`The results archive could not be built: ${state.reason}`];
+    case 'link':
+      return [
+        el(
+          'a',
+          { href: state.url, id: 'download-link', class: 'download', rel: 'noopener' },
+          'Download results.tar.gz',
+        ),
+        ' (the link is fresh for a limited time; it renews on every refresh)',
+      ];
+    case 'locked':
+      return ['The results archive is ready. ', unlock(), ' to unlock its download link.'];
+    case 'key_rejected':
+      return ['The results archive is ready, but the saved key did not unlock its link. ', unlock(), '.'];
   }
 }

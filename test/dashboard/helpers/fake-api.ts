@@ -35,6 +35,11 @@ export class FakeApi {
   tasks: TaskView[] = [];
   /** Routes (`POST /run/stop`) made to answer this error instead, as the real API would in that state. */
   readonly forced = new Map<string, { status: number; error: ErrorBody['error']; message: string }>();
+  /**
+   * Routes (`GET /run`) whose next answer stalls: headers and the start of a JSON body are sent,
+   * then nothing more while the connection stays open, as when a connection drops mid-answer.
+   */
+  readonly stallOnce = new Set<string>();
   /** Requests seen, for assertions: `GET /run auth=yes`. */
   readonly log: string[] = [];
   /** The bodies of POST /run/stop, as sent. */
@@ -188,6 +193,11 @@ export class FakeApi {
       return;
     }
     const route = `${req.method} ${url.pathname}`;
+    if (this.stallOnce.delete(route)) {
+      res.writeHead(200, { ...cors, 'Content-Type': 'application/json' });
+      res.write('{"run_id": ');
+      return;
+    }
     const forced = this.forced.get(route);
     if (forced) return error(forced.status, forced.error, forced.message);
     if (route === 'GET /download/results.tar.gz') {

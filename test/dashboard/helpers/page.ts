@@ -6,10 +6,22 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildDashboardInto, type DashboardServer, serveDashboard } from '../../../dashboard/serve';
 import { launchBrowser } from '../../helpers/browser';
 
+export interface OpenOptions {
+  /**
+   * Fields laid over the served config.json, as the page reads it: `{ timeoutSeconds: 2 }` makes a
+   * test of the request timeout take seconds instead of the page's default 10.
+   */
+  config?: Record<string, unknown>;
+}
+
 export interface DashboardHarness {
   browser: Browser;
   distDir: string;
-  open(apiUrl: string, viewport?: { width: number; height: number }): Promise<OpenDashboard>;
+  open(
+    apiUrl: string,
+    viewport?: { width: number; height: number },
+    opts?: OpenOptions,
+  ): Promise<OpenDashboard>;
   close(): Promise<void>;
 }
 
@@ -32,10 +44,17 @@ export async function dashboardHarness(): Promise<DashboardHarness> {
   return {
     browser,
     distDir,
-    async open(apiUrl, viewport = { width: 1280, height: 900 }) {
+    async open(apiUrl, viewport = { width: 1280, height: 900 }, opts = {}) {
       // one second between refreshes keeps the tests short; the page's default is 5 s
       const server = await serveDashboard({ apiUrl, distDir, refreshSeconds: 1 });
       const context = await browser.newContext({ viewport, acceptDownloads: true });
+      const extra = opts.config;
+      if (extra) {
+        await context.route('**/dashboard/config.json', async (route) => {
+          const res = await route.fetch();
+          await route.fulfill({ response: res, json: { ...(await res.json()), ...extra } });
+        });
+      }
       const page = await context.newPage();
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
