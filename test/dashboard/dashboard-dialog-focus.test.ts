@@ -1,8 +1,7 @@
 // The dialogs against refreshes that change the page behind them: a stop is sent at most once, and
 // keyboard focus never falls to <body> when the control that opened a dialog is gone or hidden.
 import type { Page } from 'playwright-core';
-import { FakeApi } from './helpers/fake-api';
-import { type DashboardHarness, dashboardHarness, type OpenDashboard } from './helpers/page';
+import { fakeApiSuite } from './helpers/page';
 
 jest.setTimeout(120_000);
 
@@ -15,28 +14,12 @@ const focused = (page: Page): Promise<string> =>
   });
 
 describe('dashboard dialogs while the page refreshes behind them', () => {
-  let h: DashboardHarness;
-  let api: FakeApi;
-  let d: OpenDashboard;
-
-  beforeAll(async () => {
-    h = await dashboardHarness();
-  });
-  afterAll(() => h.close());
-  beforeEach(async () => {
-    api = new FakeApi();
-    await api.listen();
-  });
-  afterEach(async () => {
-    expect(d.errors).toEqual([]);
-    await d.close();
-    await api.close();
-  });
+  const s = fakeApiSuite();
 
   it('sends one stop: while it is on its way the dialog cannot be dismissed or reopened into a second', async () => {
-    api.startRun(1764000301, [['local', 'small']], 2);
-    d = await h.open(api.url);
-    const { page } = d;
+    s.api.startRun(1764000301, [['local', 'small']], 2);
+    s.d = await s.h.open(s.api.url);
+    const { page } = s.d;
     let release: () => void = () => undefined;
     const held = new Promise<void>((r) => {
       release = r;
@@ -49,7 +32,7 @@ describe('dashboard dialogs while the page refreshes behind them', () => {
     const confirmDisabled = () =>
       page.evaluate(() => (document.getElementById('stop-confirm') as HTMLButtonElement).disabled);
     await page.getByRole('button', { name: 'End run early' }).click();
-    await dialog.getByLabel('Operator key').fill(api.operatorKey);
+    await dialog.getByLabel('Operator key').fill(s.api.operatorKey);
     await dialog.getByRole('button', { name: 'End run', exact: true }).click();
     await page.waitForFunction(() => (document.getElementById('stop-confirm') as HTMLButtonElement).disabled);
     // "nothing happens": the user tries to get out; neither Escape nor "Keep running" closes it
@@ -69,37 +52,37 @@ describe('dashboard dialogs while the page refreshes behind them', () => {
     await dialog.waitFor();
     expect(await confirmDisabled()).toBe(true);
     await dialog.getByLabel('Operator key').press('Enter'); // implicit submission: nothing either
-    expect(api.stopBodies).toEqual([]); // still held
+    expect(s.api.stopBodies).toEqual([]); // still held
     release();
     await page.locator('#run-status', { hasText: 'Ended early' }).waitFor();
     await dialog.waitFor({ state: 'hidden' });
-    await d.refreshes(1);
-    expect(api.stopBodies.map((b) => JSON.parse(b))).toEqual([{ run_id: 1764000301 }]);
+    await s.d.refreshes(1);
+    expect(s.api.stopBodies.map((b) => JSON.parse(b))).toEqual([{ run_id: 1764000301 }]);
     expect(await page.locator('#stop-error').isHidden()).toBe(true);
     expect(await focused(page)).toBe('run-heading');
   });
 
   it('keeps focus on the new download link after a key entered from the archive box unlocks it', async () => {
-    api.startRun(1764000300, [['local', 'small']], 2);
-    api.finish('complete');
-    d = await h.open(api.url);
-    const { page } = d;
+    s.api.startRun(1764000300, [['local', 'small']], 2);
+    s.api.finish('complete');
+    s.d = await s.h.open(s.api.url);
+    const { page } = s.d;
     const unlock = page.locator('#archive [data-action="enter-key"]');
     await unlock.waitFor();
     await unlock.focus();
     await page.keyboard.press('Enter');
-    await page.locator('#key-input').fill(api.operatorKey);
+    await page.locator('#key-input').fill(s.api.operatorKey);
     await page.keyboard.press('Enter');
     await page.locator('#download-link').waitFor();
-    await d.refreshes(1);
+    await s.d.refreshes(1);
     expect(await focused(page)).toBe('download-link');
   });
 
   it('keeps focus on the new unlock button when a key entered from the archive box is refused', async () => {
-    api.startRun(1764000303, [['local', 'small']], 2);
-    api.finish('complete');
-    d = await h.open(api.url);
-    const { page } = d;
+    s.api.startRun(1764000303, [['local', 'small']], 2);
+    s.api.finish('complete');
+    s.d = await s.h.open(s.api.url);
+    const { page } = s.d;
     const unlock = page.locator('#archive [data-action="enter-key"]');
     await unlock.waitFor();
     await unlock.focus();
@@ -107,22 +90,22 @@ describe('dashboard dialogs while the page refreshes behind them', () => {
     await page.locator('#key-input').fill('wrong-key');
     await page.keyboard.press('Enter');
     await page.locator('#archive', { hasText: 'the saved key did not unlock its link' }).waitFor();
-    await d.refreshes(1);
+    await s.d.refreshes(1);
     expect(await focused(page)).toBe('enter-key');
   });
 
   for (const how of ['the Close button', 'Escape'] as const) {
     it(`says when the run ended by itself with the stop dialog open, and keeps focus on dismissal by ${how}`, async () => {
-      api.startRun(1764000302, [['local', 'small']], 1);
-      d = await h.open(api.url);
-      const { page } = d;
+      s.api.startRun(1764000302, [['local', 'small']], 1);
+      s.d = await s.h.open(s.api.url);
+      const { page } = s.d;
       await page.getByRole('button', { name: 'End run early' }).click();
       const dialog = page.getByRole('dialog', { name: 'End this run early?' });
       await dialog.waitFor();
-      api.update(0, { status: 'completed', runner_id: 'r-1', finished_at: new Date().toISOString() });
-      api.finish('complete');
+      s.api.update(0, { status: 'completed', runner_id: 'r-1', finished_at: new Date().toISOString() });
+      s.api.finish('complete');
       await page.locator('#run-status', { hasText: 'Complete' }).waitFor();
-      await d.refreshes(1);
+      await s.d.refreshes(1);
       // "End run early", which the dialog would return focus to, is hidden behind it now; the
       // dialog says the run is over instead of offering to end it
       const alert = dialog.getByRole('alert');
@@ -139,7 +122,7 @@ describe('dashboard dialogs while the page refreshes behind them', () => {
         cancelLabel: 'Close',
         focus: 'run-heading',
       });
-      expect(api.stopBodies).toEqual([]);
+      expect(s.api.stopBodies).toEqual([]);
     });
   }
 });

@@ -2,8 +2,7 @@
 // easily be put in on demand (stale heartbeats, failures with messages, many pages, outages).
 
 import { screenshotPath } from '../helpers/browser';
-import { FakeApi } from './helpers/fake-api';
-import { type DashboardHarness, dashboardHarness, type OpenDashboard } from './helpers/page';
+import { fakeApiSuite } from './helpers/page';
 
 const secondsAgo = (s: number): string => new Date(Date.now() - s * 1000).toISOString();
 
@@ -11,26 +10,10 @@ const secondsAgo = (s: number): string => new Date(Date.now() - s * 1000).toISOS
 jest.setTimeout(120_000);
 
 describe('dashboard against a stand-in API', () => {
-  let h: DashboardHarness;
-  let api: FakeApi;
-  let d: OpenDashboard;
-
-  beforeAll(async () => {
-    h = await dashboardHarness();
-  });
-  afterAll(() => h.close());
-  beforeEach(async () => {
-    api = new FakeApi();
-    await api.listen();
-  });
-  afterEach(async () => {
-    expect(d.errors).toEqual([]);
-    await d.close();
-    await api.close();
-  });
+  const s = fakeApiSuite();
 
   function busyRun(): void {
-    api.startRun(
+    s.api.startRun(
       1764000000,
       [
         ['aws', 'c7g.large'],
@@ -40,29 +23,29 @@ describe('dashboard against a stand-in API', () => {
       4,
     );
     const running = { status: 'running' as const, runner_id: 'i-0abc', claimed_at: secondsAgo(200) };
-    api.update(0, { status: 'completed', runner_id: 'i-0abc', finished_at: secondsAgo(40) });
-    api.update(1, {
+    s.api.update(0, { status: 'completed', runner_id: 'i-0abc', finished_at: secondsAgo(40) });
+    s.api.update(1, {
       ...running,
       heartbeat_at: secondsAgo(8),
       heartbeat_status: 'running',
       current_benchmark: 'fib',
       progress_pct: 42,
     });
-    api.update(2, {
+    s.api.update(2, {
       ...running,
       heartbeat_at: secondsAgo(95),
       heartbeat_status: 'running',
       current_benchmark: 'nbody',
       progress_pct: 10,
     });
-    api.update(4, {
+    s.api.update(4, {
       status: 'failed',
       runner_id: 'i-0def',
       error_type: 'docker_error',
       error_message: 'image ruby:3.4.7 not found',
       finished_at: secondsAgo(30),
     });
-    api.update(8, {
+    s.api.update(8, {
       ...running,
       runner_id: 'vm-az-1',
       heartbeat_at: secondsAgo(3),
@@ -71,17 +54,17 @@ describe('dashboard against a stand-in API', () => {
   }
 
   it('shows the idle state when no run exists, then picks up a run by itself', async () => {
-    d = await h.open(api.url);
-    await d.page.getByRole('heading', { name: 'No run yet' }).waitFor();
+    s.d = await s.h.open(s.api.url);
+    await s.d.page.getByRole('heading', { name: 'No run yet' }).waitFor();
     busyRun();
-    await d.page.getByRole('heading', { name: /Run 1764000000/ }).waitFor();
-    expect(await d.page.locator('#idle').isHidden()).toBe(true);
+    await s.d.page.getByRole('heading', { name: /Run 1764000000/ }).waitFor();
+    expect(await s.d.page.locator('#idle').isHidden()).toBe(true);
   });
 
   it('shows counts, bars, stale heartbeats and failures with their error type and message', async () => {
     busyRun();
-    d = await h.open(api.url);
-    const { page } = d;
+    s.d = await s.h.open(s.api.url);
+    const { page } = s.d;
     await page.locator('#task-rows tr').first().waitFor();
     expect(await page.locator('#run-status').textContent()).toBe('Running');
     expect(await page.locator('#overall-text').textContent()).toBe(
@@ -91,7 +74,7 @@ describe('dashboard against a stand-in API', () => {
     expect(await page.locator('#types li').first().textContent()).toContain('1 of 4 finished');
     const stale = page.locator('#task-rows tr.stale');
     expect(await stale.count()).toBe(1);
-    expect(await stale.getAttribute('data-task-id')).toBe(String(api.task(2).id));
+    expect(await stale.getAttribute('data-task-id')).toBe(String(s.api.task(2).id));
     expect(await stale.locator('.stale-badge').isVisible()).toBe(true);
     expect(await page.locator('#stale-note').textContent()).toMatch(
       /^1 task without a heartbeat for over a minute/,
@@ -100,34 +83,34 @@ describe('dashboard against a stand-in API', () => {
     expect(await failed.count()).toBe(1);
     expect(await failed.textContent()).toContain('docker_error');
     expect(await failed.textContent()).toContain('image ruby:3.4.7 not found');
-    expect(await page.locator(`tr[data-task-id="${api.task(1).id}"] progress`).getAttribute('value')).toBe(
+    expect(await page.locator(`tr[data-task-id="${s.api.task(1).id}"] progress`).getAttribute('value')).toBe(
       '42',
     );
     await page.screenshot({ path: screenshotPath('dashboard-stand-in.png'), fullPage: true });
   });
 
   it('measures heartbeat ages on the API clock when the browser clock is off', async () => {
-    api.clockOffsetMs = -10 * 60_000; // the API's clock is ten minutes behind this browser's
-    api.startRun(1764000002, [['aws', 'c7g.large']], 1);
-    const apiNow = Date.now() + api.clockOffsetMs;
-    api.update(0, {
+    s.api.clockOffsetMs = -10 * 60_000; // the API's clock is ten minutes behind this browser's
+    s.api.startRun(1764000002, [['aws', 'c7g.large']], 1);
+    const apiNow = Date.now() + s.api.clockOffsetMs;
+    s.api.update(0, {
       status: 'running',
       runner_id: 'i-0abc',
       claimed_at: new Date(apiNow - 20_000).toISOString(),
       heartbeat_at: new Date(apiNow - 5_000).toISOString(),
       heartbeat_status: 'running',
     });
-    d = await h.open(api.url);
-    const row = d.page.locator('#task-rows tr').first();
+    s.d = await s.h.open(s.api.url);
+    const row = s.d.page.locator('#task-rows tr').first();
     await row.waitFor();
     expect(await row.locator('.hb-text').textContent()).toMatch(/^running · \d+s ago$/);
     expect((await row.getAttribute('class')) ?? '').not.toContain('stale');
   });
 
   it('updates rows in place: the same row nodes, the scroll position and a text selection survive a refresh', async () => {
-    api.startRun(1764000001, [['local', 'local-small']], 150); // more rows than fit, two pages
-    d = await h.open(api.url, { width: 1000, height: 500 });
-    const { page } = d;
+    s.api.startRun(1764000001, [['local', 'local-small']], 150); // more rows than fit, two pages
+    s.d = await s.h.open(s.api.url, { width: 1000, height: 500 });
+    const { page } = s.d;
     await page.locator('#task-rows tr').first().waitFor();
     expect(await page.locator('#task-rows tr').count()).toBe(100);
     // the row at the top of the viewport must stay put on screen while rows above it change
@@ -146,7 +129,7 @@ describe('dashboard against a stand-in API', () => {
       getSelection()!.addRange(range);
     });
     const before = await topOf(20);
-    api.update(2, {
+    s.api.update(2, {
       status: 'running',
       runner_id: 'r-1',
       claimed_at: secondsAgo(5),
@@ -154,7 +137,7 @@ describe('dashboard against a stand-in API', () => {
       heartbeat_status: 'running',
       progress_pct: 55,
     });
-    await d.refreshes(2);
+    await s.d.refreshes(2);
     const after = await page.evaluate(() => ({
       scrolled: window.scrollY >= 900,
       selected: getSelection()!.toString(),
@@ -179,8 +162,8 @@ describe('dashboard against a stand-in API', () => {
 
   it('refuses a wrong key in words, then stops the run with the right one, asking for the key only once', async () => {
     busyRun();
-    d = await h.open(api.url);
-    const { page } = d;
+    s.d = await s.h.open(s.api.url);
+    const { page } = s.d;
     await page.getByRole('button', { name: 'End run early' }).click();
     const dialog = page.getByRole('dialog', { name: 'End this run early?' });
     await dialog.getByLabel('Operator key').fill('wrong-key');
@@ -189,9 +172,9 @@ describe('dashboard against a stand-in API', () => {
     expect(await dialog.getByRole('alert').textContent()).toBe(
       'The run was not stopped: Missing or invalid API key (HTTP 401)',
     );
-    expect(api.run?.status).toBe('running');
+    expect(s.api.run?.status).toBe('running');
 
-    await dialog.getByLabel('Operator key').fill(api.operatorKey);
+    await dialog.getByLabel('Operator key').fill(s.api.operatorKey);
     await dialog.getByRole('button', { name: 'End run' }).click();
     await page.locator('#flash', { hasText: 'Run cancelled successfully' }).waitFor();
     await page.locator('#run-status', { hasText: 'Ended early' }).waitFor();
@@ -199,7 +182,7 @@ describe('dashboard against a stand-in API', () => {
     // the key was kept for the tab: the archive link comes without asking again
     await page.locator('#download-link').waitFor();
     expect(await page.locator('#key-state').textContent()).toBe('Operator key saved for this tab');
-    expect(api.log.filter((l) => l.startsWith('POST /run/stop'))).toEqual([
+    expect(s.api.log.filter((l) => l.startsWith('POST /run/stop'))).toEqual([
       'POST /run/stop auth=bad',
       'POST /run/stop auth=good',
     ]);
@@ -207,16 +190,16 @@ describe('dashboard against a stand-in API', () => {
 
   it("shows 409 and 500 answers in the API's own words", async () => {
     busyRun();
-    api.forced.set('POST /run/stop', {
+    s.api.forced.set('POST /run/stop', {
       status: 409,
       error: 'run_in_progress',
       message: 'the run is already assembling',
     });
-    d = await h.open(api.url);
-    const { page } = d;
+    s.d = await s.h.open(s.api.url);
+    const { page } = s.d;
     await page.getByRole('button', { name: 'End run early' }).click();
     const dialog = page.getByRole('dialog', { name: 'End this run early?' });
-    await dialog.getByLabel('Operator key').fill(api.operatorKey);
+    await dialog.getByLabel('Operator key').fill(s.api.operatorKey);
     await dialog.getByRole('button', { name: 'End run', exact: true }).click();
     await dialog.getByRole('alert').waitFor();
     expect(await dialog.getByRole('alert').textContent()).toBe(
@@ -225,26 +208,26 @@ describe('dashboard against a stand-in API', () => {
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
 
-    api.forced.set('GET /run', {
+    s.api.forced.set('GET /run', {
       status: 500,
       error: 'internal',
       message: 'internal error (request 42): see the API logs',
     });
     await page.locator('#notice', { hasText: 'internal error (request 42)' }).waitFor();
-    api.forced.delete('GET /run');
+    s.api.forced.delete('GET /run');
     await page.locator('#notice').waitFor({ state: 'hidden' });
   });
 
   it('says the archive is ready without a key, and a key entered from the keyboard unlocks the link', async () => {
     busyRun();
-    api.finish('complete');
-    d = await h.open(api.url);
-    const { page } = d;
+    s.api.finish('complete');
+    s.d = await s.h.open(s.api.url);
+    const { page } = s.d;
     await page.locator('#archive', { hasText: 'The results archive is ready' }).waitFor();
     expect(await page.locator('#download-link').count()).toBe(0);
     await page.getByRole('button', { name: 'Enter the operator key' }).focus();
     await page.keyboard.press('Enter');
-    await page.keyboard.type(api.operatorKey);
+    await page.keyboard.type(s.api.operatorKey);
     await page.keyboard.press('Enter');
     const link = page.locator('#download-link');
     await link.waitFor();
@@ -255,15 +238,15 @@ describe('dashboard against a stand-in API', () => {
 
   it('says why the archive could not be built, and puts the progress in the tab title', async () => {
     busyRun();
-    api.finish('complete');
-    api.run = {
-      ...api.run!,
+    s.api.finish('complete');
+    s.api.run = {
+      ...s.api.run!,
       status: 'assembly_failed',
       archive_key: null,
       assembly_error: 'S3 upload failed: 503 Slow Down',
     };
-    d = await h.open(api.url);
-    const { page } = d;
+    s.d = await s.h.open(s.api.url);
+    const { page } = s.d;
     await page
       .locator('#archive', { hasText: 'could not be built: S3 upload failed: 503 Slow Down' })
       .waitFor();
@@ -273,23 +256,23 @@ describe('dashboard against a stand-in API', () => {
 
   it('shows a notice while the API is unreachable and clears it when the API is back', async () => {
     busyRun();
-    d = await h.open(api.url);
-    const { page } = d;
+    s.d = await s.h.open(s.api.url);
+    const { page } = s.d;
     await page.locator('#task-rows tr').first().waitFor();
-    await api.close();
+    await s.api.close();
     const notice = page.getByRole('alert');
     await notice.waitFor();
-    expect(await notice.textContent()).toContain(`Cannot reach the API at ${api.url}`);
+    expect(await notice.textContent()).toContain(`Cannot reach the API at ${s.api.url}`);
     expect(await page.locator('#task-rows tr').count()).toBe(12); // last known figures stay
-    await api.listen();
+    await s.api.listen();
     await page.locator('#notice').waitFor({ state: 'hidden' });
   });
 
   it('polls slowly while the tab is hidden and at once when it comes back', async () => {
     busyRun();
-    d = await h.open(api.url);
-    const { page } = d;
-    await d.refreshes(2);
+    s.d = await s.h.open(s.api.url);
+    const { page } = s.d;
+    await s.d.refreshes(2);
     const setHidden = (hidden: boolean) =>
       page.evaluate((v) => {
         Object.defineProperty(document, 'hidden', { configurable: true, get: () => v });
@@ -301,13 +284,13 @@ describe('dashboard against a stand-in API', () => {
     await page.waitForTimeout(3500); // visible, this page polls every second
     expect(await count()).toBeLessThanOrEqual(before + 1); // at most the one already in flight
     await setHidden(false);
-    await d.refreshes(1);
+    await s.d.refreshes(1);
   });
 
   it('is usable at phone width: no sideways scrolling, tasks as cards', async () => {
     busyRun();
-    d = await h.open(api.url, { width: 390, height: 844 });
-    const { page } = d;
+    s.d = await s.h.open(s.api.url, { width: 390, height: 844 });
+    const { page } = s.d;
     await page.locator('#task-rows tr').first().waitFor();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);

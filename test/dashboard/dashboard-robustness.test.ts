@@ -1,63 +1,46 @@
 // What must not freeze or mislead the page: an answer whose body stalls after the headers, a run
 // that starts between GET /run and GET /run/tasks, and 4- and 5-digit counts at phone width.
 import type { Provider } from '../../lambdas/shared/contract';
-import { FakeApi } from './helpers/fake-api';
-import { type DashboardHarness, dashboardHarness, type OpenDashboard } from './helpers/page';
+import { fakeApiSuite } from './helpers/page';
 
 jest.setTimeout(120_000);
 
 describe('dashboard robustness against a stand-in API', () => {
-  let h: DashboardHarness;
-  let api: FakeApi;
-  let d: OpenDashboard;
-
-  beforeAll(async () => {
-    h = await dashboardHarness();
-  });
-  afterAll(() => h.close());
-  beforeEach(async () => {
-    api = new FakeApi();
-    await api.listen();
-  });
-  afterEach(async () => {
-    expect(d.errors).toEqual([]);
-    await d.close();
-    await api.close();
-  });
+  const s = fakeApiSuite();
 
   it('keeps polling after a GET /run whose body stalls: the call times out and the page recovers', async () => {
-    api.startRun(1764000200, [['local', 'small']], 2);
+    s.api.startRun(1764000200, [['local', 'small']], 2);
     // a 2 s request timeout instead of the page's 10 s keeps this test short
-    d = await h.open(api.url, undefined, { config: { timeoutSeconds: 2 } });
-    const { page } = d;
+    s.d = await s.h.open(s.api.url, undefined, { config: { timeoutSeconds: 2 } });
+    const { page } = s.d;
     await page.locator('#overall-text', { hasText: '0 of 2 finished' }).waitFor();
     // one answer sends its headers and `{"run_id": `, then nothing; the API is healthy afterwards
-    api.stallOnce.add('GET /run');
-    api.update(0, { status: 'completed', runner_id: 'r-1', finished_at: new Date().toISOString() });
-    api.update(1, { status: 'completed', runner_id: 'r-1', finished_at: new Date().toISOString() });
+    s.api.stallOnce.add('GET /run');
+    s.api.update(0, { status: 'completed', runner_id: 'r-1', finished_at: new Date().toISOString() });
+    s.api.update(1, { status: 'completed', runner_id: 'r-1', finished_at: new Date().toISOString() });
     // before the fix the body was read without a timeout: the refresh never ended and polling stopped
     await page
       .locator('#overall-text', { hasText: '2 of 2 finished: 2 completed' })
       .waitFor({ timeout: 10_000 });
-    expect(api.stallOnce.size).toBe(0); // the stalled answer was sent
+    expect(s.api.stallOnce.size).toBe(0); // the stalled answer was sent
     await page.locator('#notice').waitFor({ state: 'hidden', timeout: 5_000 });
-    await d.refreshes(1); // and it keeps polling
+    await s.d.refreshes(1); // and it keeps polling
   });
 
   it('never shows one run’s tasks under another run’s heading when a run starts mid-refresh', async () => {
     const A = 1764000500;
     const B = 1764000600;
-    api.startRun(A, [['local', 'small']], 3);
-    d = await h.open(api.url);
-    const { page } = d;
+    s.api.startRun(A, [['local', 'small']], 3);
+    s.d = await s.h.open(s.api.url);
+    const { page } = s.d;
     await page.locator('#task-rows tr').first().waitFor();
     let switchNow = false;
     await page.route('**/run/tasks**', async (route) => {
       if (switchNow) {
         switchNow = false;
         // `benchfleet start` of the next run lands between this refresh's GET /run and its task list
-        api.startRun(B, [['aws', 'c7g.large']], 5);
-        api.update(0, { status: 'failed', error_type: 'no_runner', error_message: 'no runner came' });
+        s.api.startRun(B, [['aws', 'c7g.large']], 5);
+        s.api.update(0, { status: 'failed', error_type: 'no_runner', error_message: 'no runner came' });
       }
       await route.continue();
     });
@@ -85,10 +68,10 @@ describe('dashboard robustness against a stand-in API', () => {
     });
     switchNow = true;
     await page.locator('#run-id', { hasText: String(B) }).waitFor();
-    await d.refreshes(2);
+    await s.d.refreshes(2);
     expect(await page.evaluate(() => [...(window as unknown as { seen: Set<string> }).seen])).toEqual([]);
     expect(await page.locator('#page-label').textContent()).toBe('1–5 of 5');
-    expect(await page.locator('#failed li').getAttribute('data-task-id')).toBe(String(api.task(0).id));
+    expect(await page.locator('#failed li').getAttribute('data-task-id')).toBe(String(s.api.task(0).id));
     expect(await page.locator('#notice').isHidden()).toBe(true);
   });
 
@@ -101,15 +84,15 @@ describe('dashboard robustness against a stand-in API', () => {
     ];
     /** `perType` tasks of each of the four types: the first type's cancelled, the second's completed. */
     const sizedRun = (runId: number, perType: number): void => {
-      api.startRun(runId, types, perType);
+      s.api.startRun(runId, types, perType);
       for (let i = 0; i < perType; i += 1) {
-        api.tasks[i] = { ...api.tasks[i]!, status: 'cancelled' };
-        api.tasks[perType + i] = { ...api.tasks[perType + i]!, status: 'completed' };
+        s.api.tasks[i] = { ...s.api.tasks[i]!, status: 'cancelled' };
+        s.api.tasks[perType + i] = { ...s.api.tasks[perType + i]!, status: 'completed' };
       }
     };
     sizedRun(1764000400, 1250); // 5000 in total: every count has 4 digits
-    d = await h.open(api.url, { width: 390, height: 844 });
-    const { page } = d;
+    s.d = await s.h.open(s.api.url, { width: 390, height: 844 });
+    const { page } = s.d;
     const overflow = () =>
       page.evaluate(() => {
         const ul = document.getElementById('counts')!;

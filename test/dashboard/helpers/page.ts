@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { buildDashboardInto, type DashboardServer, serveDashboard } from '../../../dashboard/serve';
 import { launchBrowser } from '../../helpers/browser';
+import { FakeApi } from './fake-api';
 
 export interface OpenOptions {
   /**
@@ -92,4 +93,33 @@ export async function dashboardHarness(): Promise<DashboardHarness> {
       rmSync(distDir, { recursive: true, force: true });
     },
   };
+}
+
+/** What one test of a stand-in-API suite works with; `d` is set by the test (`s.d = await s.h.open(…)`). */
+export interface FakeApiSuite {
+  h: DashboardHarness;
+  api: FakeApi;
+  d: OpenDashboard;
+}
+
+/**
+ * Registers the hooks every stand-in-API dashboard suite shares: one browser per file, a fresh
+ * FakeApi per test, and after each test no page errors, the page and the API closed.
+ */
+export function fakeApiSuite(): FakeApiSuite {
+  const s = {} as FakeApiSuite;
+  beforeAll(async () => {
+    s.h = await dashboardHarness();
+  });
+  afterAll(() => s.h.close());
+  beforeEach(async () => {
+    s.api = new FakeApi();
+    await s.api.listen();
+  });
+  afterEach(async () => {
+    expect(s.d.errors).toEqual([]);
+    await s.d.close();
+    await s.api.close();
+  });
+  return s;
 }
