@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { MAX_FAILED_POLLS } from '../../cli/lib/progress';
-import { runCli, type Sandbox, sandbox } from './helpers';
+import { fakeOutputs, runCli, type Sandbox, sandbox } from './helpers';
 
 const SECRET = 'CLOUD-OPERATOR-SECRET';
 const ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:operator';
@@ -88,21 +88,7 @@ function stopAccepting(key: string): Handler {
 
 function writeOutputs(dir: string, apiUrl: string): void {
   mkdirSync(join(dir, '.benchfleet'), { recursive: true });
-  writeFileSync(
-    join(dir, '.benchfleet', 'outputs.json'),
-    JSON.stringify({
-      Benchfleet: {
-        ApiUrl: apiUrl,
-        DashboardUrl: 'https://dashboard.example.invalid/',
-        OperatorKeySecretArn: ARN,
-        RunnerKeySecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:runner',
-        ResultsBucket: 'results-bucket',
-        ArtifactBucket: 'artifact-bucket',
-        RunnerArtifactKey: 'runner/runner.js',
-        StateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:assembly',
-      },
-    }),
-  );
+  writeFileSync(join(dir, '.benchfleet', 'outputs.json'), JSON.stringify(fakeOutputs(apiUrl, ARN)));
 }
 
 const CLOUD = 'https://cloud-api.example.invalid';

@@ -12,7 +12,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { pack } from 'tar-stream';
 import { downloadAndUnpack, unpackArchive } from '../../cli/lib/archive';
-import { runCli, type Sandbox, sandbox } from './helpers';
+import { fakeOutputs, runCli, type Sandbox, sandbox } from './helpers';
 
 const s3 = mockClient(S3Client);
 let box: Sandbox;
@@ -235,18 +235,7 @@ it('a second download replaces the first copy and builds its site again', async 
 });
 
 it('deploy runs cdk deploy of the meta stack and prints its outputs', async () => {
-  process.env.FAKE_CDK_OUTPUTS = JSON.stringify({
-    Benchfleet: {
-      ApiUrl: 'https://api.example.invalid/',
-      DashboardUrl: 'https://dashboard.example.invalid/',
-      OperatorKeySecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:operator',
-      RunnerKeySecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:runner',
-      ResultsBucket: 'results-bucket',
-      ArtifactBucket: 'artifact-bucket',
-      RunnerArtifactKey: 'runner/runner.js',
-      StateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:assembly',
-    },
-  });
+  process.env.FAKE_CDK_OUTPUTS = JSON.stringify(fakeOutputs('https://api.example.invalid/'));
   const r = await runCli(['deploy']);
   expect(r.code).toBe(0);
   expect(box.calls().map((c) => [c.tool, ...c.args].join(' '))).toEqual([

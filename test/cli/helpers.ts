@@ -118,3 +118,21 @@ export function sandbox(env: Record<string, string> = {}): Sandbox {
 }
 
 export const argv = (c: FakeCall): string => [c.tool, ...c.args].join(' ');
+
+const FAKE_OPERATOR_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:operator';
+
+/** The meta stack's outputs as `cdk deploy --outputs-file` writes them, with fake names and ARNs. */
+export function fakeOutputs(apiUrl: string, operatorKeySecretArn = FAKE_OPERATOR_ARN) {
+  return {
+    Benchfleet: {
+      ApiUrl: apiUrl,
+      DashboardUrl: 'https://dashboard.example.invalid/',
+      OperatorKeySecretArn: operatorKeySecretArn,
+      RunnerKeySecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:runner',
+      ResultsBucket: 'results-bucket',
+      ArtifactBucket: 'artifact-bucket',
+      RunnerArtifactKey: 'runner/runner.js',
+      StateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:assembly',
+    },
+  };
+}

@@ -7,10 +7,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalSignals } from '../../cli/lib/local-signals';
-import { startLocalStack } from '../../lambdas/adapters/local/stack';
-import type { TaskListResponse } from '../../lambdas/shared/contract';
 import { ROOT } from '../helpers/cli';
-import { eventually, processesMentioning } from '../helpers/cli-process';
+import { eventually, expectInFlightTasksInterrupted, processesMentioning } from '../helpers/cli-process';
 
 jest.setTimeout(180_000);
 
@@ -152,16 +150,7 @@ describe('benchfleet local, hung up', () => {
     await eventually('the stand-ins to exit', () => (processesMentioning(data).length ? undefined : true));
 
     // the runner reached the API before the stand-ins went: the task in flight is not left running
-    const stack = await startLocalStack({ dataDir: data, reaperIntervalS: 3600 });
-    try {
-      const page = (await (await fetch(`${stack.apiUrl}/run/tasks`)).json()) as TaskListResponse;
-      const statuses = page.tasks.map((t) => t.status);
-      expect(statuses).not.toContain('running');
-      expect(statuses).not.toContain('claimed');
-      expect(page.tasks.filter((t) => t.error_type === 'interrupted').length).toBeGreaterThan(0);
-    } finally {
-      await stack.stop();
-    }
+    await expectInFlightTasksInterrupted(data);
   });
 
   it('removes the temp data dir even when stdout and stderr are gone (EPIPE), exiting 129', async () => {

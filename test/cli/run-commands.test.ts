@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
-import { runCli, type Sandbox, sandbox } from './helpers';
+import { fakeOutputs, runCli, type Sandbox, sandbox } from './helpers';
 
 const OPERATOR = 'cli-run-operator';
 let stack: LocalStack;
@@ -95,21 +95,7 @@ it('watch says how to get the results: `download` only where a deployment is rec
 
   // With the deployment's outputs, download is the way.
   mkdirSync(join(box.dir, '.benchfleet'), { recursive: true });
-  writeFileSync(
-    join(box.dir, '.benchfleet', 'outputs.json'),
-    JSON.stringify({
-      Benchfleet: {
-        ApiUrl: stack.apiUrl,
-        DashboardUrl: 'https://dashboard.example.invalid/',
-        OperatorKeySecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:operator',
-        RunnerKeySecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:runner',
-        ResultsBucket: 'results-bucket',
-        ArtifactBucket: 'artifact-bucket',
-        RunnerArtifactKey: 'runner/runner.js',
-        StateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:assembly',
-      },
-    }),
-  );
+  writeFileSync(join(box.dir, '.benchfleet', 'outputs.json'), JSON.stringify(fakeOutputs(stack.apiUrl)));
   const deployed = await runCli(['watch']);
   expect(deployed.code).toBe(0);
   expect(deployed.stdout).toContain(`Get the results with \`benchfleet download ${runId}\``);

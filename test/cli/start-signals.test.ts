@@ -15,7 +15,7 @@ import { StartSignals } from '../../cli/lib/start-signals';
 import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
 import { ROOT } from '../helpers/cli';
 import { eventually } from '../helpers/cli-process';
-import { argv, type FakeCall, type Sandbox, sandbox } from './helpers';
+import { argv, type FakeCall, fakeOutputs, type Sandbox, sandbox } from './helpers';
 
 jest.setTimeout(180_000);
 
@@ -181,18 +181,7 @@ describe('benchfleet start, interrupted', () => {
         { currentValue: 0, limit: 100, name: { value: 'cores', localizedValue: 'Total Regional vCPUs' } },
         { currentValue: 0, limit: 20, name: { value: 'standardDPLSv6Family' } },
       ]),
-      FAKE_CDK_OUTPUTS: JSON.stringify({
-        Benchfleet: {
-          ApiUrl: stack.apiUrl,
-          DashboardUrl: 'https://dashboard.example.invalid/',
-          OperatorKeySecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:operator',
-          RunnerKeySecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:runner',
-          ResultsBucket: 'results-bucket',
-          ArtifactBucket: 'artifact-bucket',
-          RunnerArtifactKey: 'runner/runner.js',
-          StateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:assembly',
-        },
-      }),
+      FAKE_CDK_OUTPUTS: JSON.stringify(fakeOutputs(stack.apiUrl)),
     });
   });
   afterEach(() => {

@@ -15,7 +15,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
 import { installZones } from './fake-zones';
-import { argv, type FakeCall, runCli, type Sandbox, sandbox } from './helpers';
+import { argv, type FakeCall, fakeOutputs, runCli, type Sandbox, sandbox } from './helpers';
 
 const OPERATOR = 'cli-test-operator';
 const RUNNER = 'cli-test-runner';
@@ -66,18 +66,7 @@ beforeEach(() => {
     FAKE_SLEEP_MS: '100',
     FAKE_RENDEZVOUS: mkdtempSync(join(tmpdir(), 'bf-rendezvous-')),
     FAKE_AZ_USAGE: usage,
-    FAKE_CDK_OUTPUTS: JSON.stringify({
-      Benchfleet: {
-        ApiUrl: stack.apiUrl,
-        DashboardUrl: 'https://dashboard.example.invalid/',
-        OperatorKeySecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:operator',
-        RunnerKeySecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:runner',
-        ResultsBucket: 'results-bucket',
-        ArtifactBucket: 'artifact-bucket',
-        RunnerArtifactKey: 'runner/runner.js',
-        StateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:assembly',
-      },
-    }),
+    FAKE_CDK_OUTPUTS: JSON.stringify(fakeOutputs(stack.apiUrl)),
   });
   sm.reset();
   sq.reset();

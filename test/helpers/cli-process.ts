@@ -3,6 +3,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startLocalStack } from '../../lambdas/adapters/local/stack';
+import type { TaskListResponse } from '../../lambdas/shared/contract';
 import { ROOT } from './cli';
 
 export interface Exit {
@@ -85,5 +87,23 @@ export async function eventually<T>(what: string, probe: () => T | undefined, ms
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * After a quit of `benchfleet local --data-dir dir`: the runners reached the API before the
+ * stand-ins went, so no task is left claimed or running, and the ones in flight were reported
+ * `interrupted`. Reopens the data dir's stack to look.
+ */
+export async function expectInFlightTasksInterrupted(dataDir: string): Promise<void> {
+  const stack = await startLocalStack({ dataDir, reaperIntervalS: 3600 });
+  try {
+    const page = (await (await fetch(`${stack.apiUrl}/run/tasks`)).json()) as TaskListResponse;
+    const statuses = page.tasks.map((t) => t.status);
+    expect(statuses).not.toContain('running');
+    expect(statuses).not.toContain('claimed');
+    expect(page.tasks.filter((t) => t.error_type === 'interrupted').length).toBeGreaterThan(0);
+  } finally {
+    await stack.stop();
   }
 }

@@ -7,9 +7,12 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalStack } from '../../lambdas/adapters/local/stack';
-import type { TaskListResponse } from '../../lambdas/shared/contract';
-import { CliProcess, eventually, processesMentioning } from '../helpers/cli-process';
+import {
+  CliProcess,
+  eventually,
+  expectInFlightTasksInterrupted,
+  processesMentioning,
+} from '../helpers/cli-process';
 
 jest.setTimeout(180_000);
 
@@ -72,16 +75,7 @@ it('SIGTERM mid-run stops the runners (their tasks fail as interrupted), the ser
   expect(processesMentioning(data)).toEqual([]);
 
   // the runner told the API before it went: the task in flight is not left running
-  const stack = await startLocalStack({ dataDir: data, reaperIntervalS: 3600 });
-  try {
-    const page = (await (await fetch(`${stack.apiUrl}/run/tasks`)).json()) as TaskListResponse;
-    const statuses = page.tasks.map((t) => t.status);
-    expect(statuses).not.toContain('running');
-    expect(statuses).not.toContain('claimed');
-    expect(page.tasks.filter((t) => t.error_type === 'interrupted').length).toBeGreaterThan(0);
-  } finally {
-    await stack.stop();
-  }
+  await expectInFlightTasksInterrupted(data);
 });
 
 it('a second Ctrl-C quits, but removes the temp data dir and leaves no stand-ins behind', async () => {
