@@ -1,5 +1,6 @@
 // Runs the cloud commands in-process (so aws-sdk-client-mock reaches their SDK clients) with
 // fake cdk, terraform and az executables first on PATH that log their calls.
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -135,4 +136,14 @@ export function fakeOutputs(apiUrl: string, operatorKeySecretArn = FAKE_OPERATOR
       StateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:assembly',
     },
   };
+}
+
+/** What `start` tests feed the fakes: a result tarball the fake runner uploads, an SSH public key. */
+export function startFiles(prefix: string): { dir: string; tarball: Buffer; keyFile: string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  writeFileSync(join(dir, 'output.txt'), 'fib 1.0\n');
+  execFileSync('tar', ['-czf', join(dir, 'result.tar.gz'), '-C', dir, 'output.txt']);
+  const keyFile = join(dir, 'id.pub');
+  writeFileSync(keyFile, 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFAKEFAKEFAKE test@example\n');
+  return { dir, tarball: readFileSync(join(dir, 'result.tar.gz')), keyFile };
 }

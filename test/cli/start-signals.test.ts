@@ -4,18 +4,17 @@
 // The rules on a stand-in emitter first, then the real CLI as a terminal's foreground job (its own
 // process group, signalled whole: fake cdk and terraform get the Ctrl-C too), against the local
 // API in this process, a fake AWS endpoint, and fake cloud commands that log their calls.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StartSignals } from '../../cli/lib/start-signals';
 import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
 import { ROOT } from '../helpers/cli';
 import { eventually } from '../helpers/cli-process';
-import { argv, type FakeCall, fakeOutputs, type Sandbox, sandbox } from './helpers';
+import { argv, type FakeCall, fakeOutputs, type Sandbox, sandbox, startFiles } from './helpers';
 
 jest.setTimeout(180_000);
 
@@ -150,12 +149,9 @@ describe('benchfleet start, interrupted', () => {
     awsServer = fakeAws();
     await new Promise<void>((r) => awsServer.listen(0, '127.0.0.1', r));
     awsUrl = `http://127.0.0.1:${(awsServer.address() as AddressInfo).port}`;
-    const dir = mkdtempSync(join(tmpdir(), 'bf-start-signals-'));
-    writeFileSync(join(dir, 'output.txt'), 'fib 1.0\n');
-    execFileSync('tar', ['-czf', join(dir, 'result.tar.gz'), '-C', dir, 'output.txt']);
-    tarball = readFileSync(join(dir, 'result.tar.gz'));
-    keyFile = join(dir, 'id.pub');
-    writeFileSync(keyFile, 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFAKEFAKEFAKE test@example\n');
+    const files = startFiles('bf-start-signals-');
+    const dir = files.dir;
+    ({ tarball, keyFile } = files);
     configFile = join(dir, 'run.json');
     writeFileSync(
       configFile,

@@ -1,6 +1,5 @@
 // `benchfleet start` end to end against the real local API stack: fake cdk/terraform/az on PATH,
 // AWS SDK calls mocked. The test plays the runners, so the run assembles and start downloads it.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +14,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
 import { installZones } from './fake-zones';
-import { argv, type FakeCall, fakeOutputs, runCli, type Sandbox, sandbox } from './helpers';
+import { argv, type FakeCall, fakeOutputs, runCli, type Sandbox, sandbox, startFiles } from './helpers';
 
 const OPERATOR = 'cli-test-operator';
 const RUNNER = 'cli-test-runner';
@@ -47,12 +46,9 @@ beforeAll(async () => {
   // The in-process API would print its CloudWatch metric lines into the CLI's stdout.
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   stack = await startLocalStack({ operatorKey: OPERATOR, runnerKey: RUNNER, reaperIntervalS: 3600 });
-  const dir = mkdtempSync(join(tmpdir(), 'bf-start-'));
-  writeFileSync(join(dir, 'output.txt'), 'fib 1.0\n');
-  execFileSync('tar', ['-czf', join(dir, 'result.tar.gz'), '-C', dir, 'output.txt']);
-  tarball = readFileSync(join(dir, 'result.tar.gz'));
-  keyFile = join(dir, 'id.pub');
-  writeFileSync(keyFile, 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFAKEFAKEFAKE test@example\n');
+  const files = startFiles('bf-start-');
+  const dir = files.dir;
+  ({ tarball, keyFile } = files);
   configFile = join(dir, 'run.json');
   writeFileSync(
     configFile,
