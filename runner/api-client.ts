@@ -140,8 +140,18 @@ export class ApiClient {
     return this.call(`/tasks/${taskId}/complete`, body, undefined, { budgetS });
   }
 
-  fail(taskId: number, body: FailRequest, budgetS?: number): Promise<unknown> {
-    return this.call(`/tasks/${taskId}/fail`, body, undefined, { budgetS });
+  async fail(taskId: number, body: FailRequest, budgetS?: number): Promise<unknown> {
+    const path = `/tasks/${taskId}/fail`;
+    if (this.stopDeadline.leftMs() > 0) return this.call(path, body, undefined, { budgetS });
+    // The stop deadline has passed before the fail, which comes last (an executor slow to die is
+    // not bounded by it): one try of its own, failReserveS long, rather than none. systemd's
+    // SIGKILL is still about STOP_TOTAL_S away, and without the fail the task waits for the reaper.
+    const lastChance = new StopDeadline(this.opts.signal, this.failReserveS * 1000, "the fail's last try");
+    try {
+      return await this.call(path, body, undefined, { budgetS: 0, deadline: lastChance });
+    } finally {
+      lastChance.dispose();
+    }
   }
 
   async call<T>(

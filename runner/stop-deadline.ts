@@ -5,7 +5,9 @@
 // - each step's own cap, StopCap: STOP_BUDGET_S (from the stop, or from the step's start if it
 //   began after), so one slow step cannot eat the whole deadline.
 // A step ends at whichever comes first. The error upload works to a deadline FAIL_RESERVE_S
-// earlier (sooner()), so the fail report, which comes last, always has that much time left.
+// earlier (sooner()), so the fail report, which comes last, always has that much time left; a fail
+// that still comes after the deadline (an executor slow to die is not bounded by it) gets one try
+// of FAIL_RESERVE_S of its own (ApiClient.fail), well inside systemd's stop timeout.
 import { setMaxListeners } from 'node:events';
 
 /** What an API call, or a result PUT, may still take once the runner is told to stop, in seconds. */

@@ -7,6 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRunner } from '../../runner/agent';
+import { ApiClient } from '../../runner/api-client';
+import { createLogger } from '../../runner/log';
 import { FAIL_RESERVE_S, STOP_BUDGET_S, STOP_TOTAL_S, StopDeadline } from '../../runner/stop-deadline';
 import { FakeApi } from './fake-api';
 import { doneWithin, testRunner, waitFor } from './helpers';
@@ -158,4 +160,32 @@ it("keeps the stop deadline well inside the systemd units' stop timeout, and a s
   // a PUT in flight and then the fail, each with its own full cap, fit in the deadline
   expect(2 * STOP_BUDGET_S).toBeLessThanOrEqual(STOP_TOTAL_S);
   expect(FAIL_RESERVE_S).toBeLessThan(STOP_TOTAL_S - STOP_BUDGET_S);
+});
+
+it('gives the fail one try of its own when the stop deadline passed before it', async () => {
+  // an executor slow to die is not bounded by the deadline: the fail can come after it has passed
+  api = await new FakeApi({ tasks: 1 }).start();
+  const claimed = (await (
+    await fetch(`${api.url}/tasks/claim`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ provider: 'local', instance_type: 'fake.small', runner_id: 'r-0' }),
+    })
+  ).json()) as { task: { id: number } };
+  const stop = new AbortController();
+  const client = new ApiClient({
+    apiUrl: api.url,
+    apiKey: 'k',
+    log: createLogger({ json: false, write: () => undefined }),
+    maxRetryS: 600,
+    signal: stop.signal,
+    stopTotalS: 0.1,
+    failReserveS: 2,
+  });
+  stop.abort();
+  await new Promise((r) => setTimeout(r, 300));
+  expect(client.stopDeadline.leftMs()).toBeLessThan(0);
+  await client.fail(claimed.task.id, { runner_id: 'r-0', error_type: 'interrupted', attempt: 1 });
+  expect(api.tasks[0]?.fail).toMatchObject({ error_type: 'interrupted' });
+  client.stopDeadline.dispose();
 });
