@@ -217,11 +217,14 @@ async function oneRun(
   say('\n== done ==');
   say(`  results:   ${report.results_dir}`);
   if (report.site) say(`  site:      ${report.site}`);
-  const failed = run.tasks.failed + run.tasks.cancelled;
   say(
     `  tasks:     ${run.tasks.completed} completed, ${run.tasks.failed} failed, ${run.tasks.cancelled} cancelled of ${run.tasks.total}`,
   );
-  if (failed > 0) say('  failed tasks and their reasons are listed in the site and in manifest.json');
+  const unfinished = [
+    run.tasks.failed > 0 ? 'failed tasks and their reasons' : '',
+    run.tasks.cancelled > 0 ? 'cancelled tasks' : '',
+  ].filter(Boolean);
+  if (unfinished.length) say(`  ${unfinished.join(' and ')} are listed in the site and in manifest.json`);
   if (flags.json) printJson({ run, results: report });
 }
 

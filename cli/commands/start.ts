@@ -47,7 +47,7 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       '\nNeeds AWS credentials (and `az login` plus terraform for Azure types). Tools: BENCHFLEET_CDK (default `npx cdk`),\nBENCHFLEET_TERRAFORM, BENCHFLEET_AZ override the commands. State is kept in .benchfleet/.\n' +
-        'Ctrl-C (or SIGTERM) during the launch, the download or the teardown tears the fleets down before quitting\n' +
+        'Ctrl-C (or SIGTERM, SIGHUP) during the launch, the download or the teardown tears the fleets down before quitting\n' +
         '(not with --keep-fleet once the run has ended); a second one quits at once. During the watch the run goes on.',
     )
     .action(action('start', (flags: StartFlags) => lazy().start(flags)));
