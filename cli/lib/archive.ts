@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract } from 'tar-stream';
 import { CliError } from './errors';
+import { exitCodeFor, QUIT_SIGNALS, QUIT_WORDS } from './local-signals';
 
 export interface UnpackResult {
   dir: string;
@@ -105,12 +106,6 @@ function isAlive(pid: number): boolean {
   }
 }
 
-const QUIT_SIGNALS: ReadonlyArray<[NodeJS.Signals, number, string]> = [
-  ['SIGINT', 130, 'Interrupted'],
-  ['SIGTERM', 143, 'Terminated'],
-  ['SIGHUP', 129, 'Hung up'],
-];
-
 /**
  * While unpacking, a quit must not leave the half-written copy behind. A process 'exit' listener
  * removes it whoever ends the process (`local`'s own quit calls process.exit). A signal nobody else
@@ -131,7 +126,7 @@ function guardPartial(target: string, partial: string): { dispose(): void } {
       // the process is ending; nothing better to do
     }
   };
-  const handlers = QUIT_SIGNALS.map(([signal, code, what]) => {
+  const handlers = QUIT_SIGNALS.map((signal) => {
     const handler = (): void => {
       if (process.listenerCount(signal) > 1) return; // its owner quits; the 'exit' listener cleans up
       clean();
@@ -139,11 +134,13 @@ function guardPartial(target: string, partial: string): { dispose(): void } {
         ? `the previous results in ${target} were kept`
         : `nothing was written to ${target}`;
       try {
-        process.stderr.write(`\n${what}: unpacking stopped and its half-written copy removed; ${kept}\n`);
+        process.stderr.write(
+          `\n${QUIT_WORDS[signal]}: unpacking stopped and its half-written copy removed; ${kept}\n`,
+        );
       } catch {
         // a closed terminal (SIGHUP) cannot be written to
       }
-      process.exit(code);
+      process.exit(exitCodeFor(signal));
     };
     process.on(signal, handler);
     return [signal, handler] as const;

@@ -17,7 +17,8 @@ const EXIT_CODES: Record<QuitSignal, number> = { SIGHUP: 129, SIGINT: 130, SIGTE
 
 export const exitCodeFor = (signal: QuitSignal): number => EXIT_CODES[signal];
 
-const QUIT_WORDS: Record<QuitSignal, string> = {
+/** How a quit by each signal is announced (also by `start` and by an interrupted unpack). */
+export const QUIT_WORDS: Record<QuitSignal, string> = {
   SIGHUP: 'Hung up (the terminal was closed)',
   SIGINT: 'Interrupted',
   SIGTERM: 'Terminated',
@@ -45,7 +46,8 @@ export interface LocalSignalOptions {
   outputs?: NodeJS.EventEmitter[];
 }
 
-const SIGNALS: QuitSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/** The signals that quit the CLI, each with its exit code (exitCodeFor). */
+export const QUIT_SIGNALS: readonly QuitSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const ok = (): 'ok' => 'ok';
 const ignore = (): void => undefined;
 
@@ -63,7 +65,7 @@ export class LocalSignals {
     this.target = opts.target ?? process;
     this.outputs = opts.outputs ?? (this.target === process ? [process.stdout, process.stderr] : []);
     this.exit = opts.exit ?? ((code) => process.exit(code));
-    for (const signal of SIGNALS) {
+    for (const signal of QUIT_SIGNALS) {
       const handler = (): void => this.receive(signal);
       this.handlers.set(signal, handler);
       this.target.on(signal, handler);

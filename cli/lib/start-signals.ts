@@ -8,7 +8,7 @@
 // usually fails at once; the clean-up starts only once it has settled (its tools have exited), and
 // from the signal on the main flow is parked: a step's outcome is never delivered to it.
 import { describe } from './errors';
-import { exitCodeFor, type QuitSignal } from './local-signals';
+import { exitCodeFor, QUIT_SIGNALS, QUIT_WORDS, type QuitSignal } from './local-signals';
 
 export interface QuitPlan {
   /** What the first signal does, e.g. `run 7 was not started; tearing down its fleets`. */
@@ -28,12 +28,6 @@ export interface StartSignalOptions {
   outputs?: NodeJS.EventEmitter[];
 }
 
-const SIGNALS: QuitSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-const WORDS: Record<QuitSignal, string> = {
-  SIGINT: 'Interrupted',
-  SIGTERM: 'Terminated',
-  SIGHUP: 'Hung up (the terminal was closed)',
-};
 const ignore = (): void => undefined;
 const parked = (): Promise<never> => new Promise(() => undefined);
 
@@ -53,7 +47,7 @@ export class StartSignals {
   /** Answers the signals with `plan` from now on, until the next guard() or dispose(). */
   guard(plan: QuitPlan): void {
     if (this.handlers.size === 0) {
-      for (const signal of SIGNALS) {
+      for (const signal of QUIT_SIGNALS) {
         const handler = (): void => this.receive(signal);
         this.handlers.set(signal, handler);
         this.target.on(signal, handler);
@@ -104,7 +98,7 @@ export class StartSignals {
     if (!plan) return;
     if (this.quitSignal) {
       if (signal === 'SIGHUP') return; // the closing terminal's second hang-up: the clean-up goes on
-      const what = signal === this.quitSignal ? `${WORDS[signal]} again` : WORDS[signal];
+      const what = signal === this.quitSignal ? `${QUIT_WORDS[signal]} again` : QUIT_WORDS[signal];
       this.say(`\n${what}: quitting at once. ${plan.leftUp()}`);
       this.exit(exitCodeFor(signal));
       return;
@@ -112,7 +106,7 @@ export class StartSignals {
     this.quitSignal = signal;
     const cleanUp = plan.cleanUp;
     const again = signal === 'SIGINT' ? 'Ctrl-C again' : 'a second SIGINT or SIGTERM';
-    this.say(`\n${WORDS[signal]}: ${plan.now()}${cleanUp ? ` (${again} quits at once)` : ''}.`);
+    this.say(`\n${QUIT_WORDS[signal]}: ${plan.now()}${cleanUp ? ` (${again} quits at once)` : ''}.`);
     if (!cleanUp) {
       this.exit(exitCodeFor(signal));
       return;
