@@ -306,7 +306,11 @@ export async function runTask(
         "the error upload's share of the stop deadline",
       );
       try {
-        if (share.leftMs() <= 0) {
+        if (abortReason === 'cancelled') {
+          // Stopped or reaped: the task's keys now belong to the API (a stop's assembly may be
+          // reading them, a retry's runner may write them), so this attempt writes nothing more.
+          log.info('error.tar.gz not uploaded: the task is no longer ours (cancelled, or reaped)');
+        } else if (share.leftMs() <= 0) {
           const leftS = Math.max(0, d.api.stopDeadline.leftMs() / 1000).toFixed(1);
           log.warn(
             `error.tar.gz not uploaded: the runner is stopping and only ${leftS} s are left before its stop deadline, kept for the fail report (it has the last ${d.api.failReserveS} s)`,
@@ -314,10 +318,9 @@ export async function runTask(
         } else {
           await packError(meta, logsDir, file);
           // a timeout ends the task, not the runner: its logs, which explain the timeout, get the
-          // PUT's own limits; only a stop (or a cancel: the task is no longer ours) cuts them short
-          const signal = abortReason === 'cancelled' ? ctl.signal : d.stopSignal;
+          // PUT's own limits; only a stop cuts them short
           const up = await uploadTarball(
-            { ...target, signal, deadline: share },
+            { ...target, signal: d.stopSignal, deadline: share },
             'error',
             file,
             limitsFor('error'),

@@ -158,6 +158,25 @@ describe('runner against a fake API', () => {
     expect(r.lines.join('\n')).toMatch(/the API answered the heartbeat with abort/);
     expect(r.lines.join('\n')).toMatch(/fail answered 409 task_finished/);
     expect(Date.now() - cancelledAt).toBeLessThan(5000);
+    // the task's keys are no longer this attempt's: no error.tar.gz is written
+    expect(api.calls.filter((c) => c.startsWith('PUT'))).toEqual([]);
+  });
+
+  it("a task reaped under it (heartbeat 409): stops at once and writes nothing to the task's keys", async () => {
+    api = await new FakeApi({ tasks: 1 }).start();
+    api.onHeartbeat = (t, hb) => {
+      if (hb.status === 'running') api.reap(t.task.id);
+    };
+    const r = testRunner(api.url, { slots: 1, syntheticSize: 1000, heartbeatS: 0.5 });
+    const res = await startRunner(r.input);
+    expect(res.tasksFailed).toBe(1);
+    const t = api.tasks[0];
+    expect(t).toMatchObject({ status: 'failed', reaped: true });
+    expect(t?.fail).toBeUndefined();
+    expect(r.lines.join('\n')).toMatch(/stopping the task: HTTP 409 task_finished: task is failed/);
+    expect(r.lines.join('\n')).toMatch(/error\.tar\.gz not uploaded: the task is no longer ours/);
+    expect(api.calls.filter((c) => c.startsWith('PUT'))).toEqual([]);
+    expect(api.objects.size).toBe(0);
   });
 
   it('fails a task that passes --task-timeout-s as timeout', async () => {

@@ -18,6 +18,8 @@ export interface FakeTask {
   heartbeats: HeartbeatRequest[];
   complete?: CompleteRequest;
   fail?: FailRequest;
+  /** Failed by the API's reaper: its heartbeats answer 409, as the real API's do. */
+  reaped?: boolean;
 }
 
 export interface FakeApiOptions {
@@ -113,6 +115,12 @@ export class FakeApi {
     return this.tasks.find((t) => t.task.id === id);
   }
 
+  /** Fails a claimed task as the reaper does (heartbeat_timeout). */
+  reap(id: number): void {
+    const t = this.byId(id);
+    if (t && t.status === 'claimed') Object.assign(t, { status: 'failed', reaped: true });
+  }
+
   cancel(id: number): void {
     const t = this.byId(id);
     if (t && (t.status === 'pending' || t.status === 'claimed')) t.status = 'cancelled';
@@ -175,6 +183,7 @@ export class FakeApi {
       case 'heartbeat':
         t.heartbeats.push(body as unknown as HeartbeatRequest);
         this.onHeartbeat?.(t, body as unknown as HeartbeatRequest);
+        if (t.reaped) return { status: 409, body: { error: 'task_finished', message: 'task is failed' } };
         return { status: 200, body: { action: t.status === 'cancelled' ? 'abort' : 'continue' } };
       case 'upload-urls':
         if (this.urlsStatus) return { status: this.urlsStatus, body: { error: 'internal', message: 'x' } };
