@@ -291,7 +291,8 @@ async function measure(shape: { tasks: number; slots: number }): Promise<E2eResu
       }
     }
 
-    // marginal costs: one reaper pass over active tasks, then heartbeats of one running task
+    // marginal costs: one reaper pass over the example run with all 33 tasks running (each on
+    // its own runner, as with one VM per task), then heartbeats of one running task
     const next = (await (
       await post('/run/start', {
         ruby_version: '3.4.7',
@@ -300,13 +301,16 @@ async function measure(shape: { tasks: number; slots: number }): Promise<E2eResu
         run_id: started.run_id + 1,
       })
     ).json()) as { run_id: number; tasks: Array<{ id: number }> };
-    const claim = (await (
-      await post(
-        `/runs/${next.run_id}/tasks/claim`,
-        { provider: 'local', instance_type: 'm', runner_id: 'm-1' },
-        stack.runnerKey,
-      )
-    ).json()) as { task: { id: number } };
+    const claimAs = async (runnerId: string): Promise<{ task: { id: number } }> =>
+      (await (
+        await post(
+          `/runs/${next.run_id}/tasks/claim`,
+          { provider: 'local', instance_type: 'm', runner_id: runnerId },
+          stack.runnerKey,
+        )
+      ).json()) as { task: { id: number } };
+    const claim = await claimAs('m-1');
+    for (let n = 2; n <= next.tasks.length; n++) await claimAs(`m-${n}`);
     usage = emptyUsage();
     const r0 = performance.now();
     await stack.reapNow();
