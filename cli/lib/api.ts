@@ -1,6 +1,7 @@
 // The CLI's client of the run API: GET /run, GET /run/tasks, POST /run/start and /run/stop, with
 // the operator key from --api-key, BENCHFLEET_API_KEY, or (for the deployment's own API only) the
 // deployment's Secrets Manager secret.
+import { timingSafeEqual } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   ErrorBody,
@@ -24,6 +25,8 @@ export interface ApiTarget {
   key: () => Promise<string>;
   /** What to tell a person whose key got a 401: where it came from and how to fix it. */
   keyHint?: string;
+  /** Where a key the person gave came from; none: the deployment's secret (or no key at all). */
+  givenBy?: '--api-key' | 'BENCHFLEET_API_KEY';
 }
 
 /**
@@ -50,7 +53,8 @@ export function apiTarget(flags: ApiFlags): ApiTarget {
     const keyHint = flagKey
       ? 'the operator key is wrong: check --api-key'
       : 'the operator key is wrong: check BENCHFLEET_API_KEY, set in your environment, or unset it';
-    return { url, key: () => Promise.resolve((flagKey ?? envKey) as string), keyHint };
+    const givenBy = flagKey ? '--api-key' : 'BENCHFLEET_API_KEY';
+    return { url, key: () => Promise.resolve((flagKey ?? envKey) as string), keyHint, givenBy };
   }
   if (outputs && isDeploymentApi(url, outputs)) {
     let cached: Promise<string> | undefined;
@@ -76,6 +80,51 @@ export function apiTarget(flags: ApiFlags): ApiTarget {
         : ''),
   );
   return { url, key: () => Promise.reject(missing) };
+}
+
+/**
+ * Before `start` launches its paid fleets: a key given by --api-key or BENCHFLEET_API_KEY (say, one
+ * `benchfleet local` printed) would get its 401 only once they are up. No API route checks a key
+ * without side effects, so it is compared here with the deployment's operator key secret; a
+ * different one is refused. Answers a note when the secret cannot be read (the key may be right).
+ */
+export async function checkGivenKey(
+  target: ApiTarget,
+  secretArn: string,
+  runId: number,
+): Promise<string | undefined> {
+  if (!target.givenBy) return undefined;
+  const given =
+    target.givenBy === '--api-key'
+      ? 'the operator key from --api-key'
+      : 'the operator key in BENCHFLEET_API_KEY';
+  let expected: string;
+  try {
+    expected = await readSecret(secretArn, 'operator key');
+  } catch (err) {
+    const e = err as Error;
+    const why = e.cause instanceof Error ? e.cause.name : e.message;
+    return `${given} was not checked against the deployment's: its secret ${secretArn} could not be read (${why}); going on with it`;
+  }
+  if (sameKey(await target.key(), expected)) return undefined;
+  const [what, fix] =
+    target.givenBy === '--api-key'
+      ? [given, "drop --api-key to use the deployment's key, or pass that key"]
+      : [
+          `${given} (set in your environment)`,
+          "`unset BENCHFLEET_API_KEY` to use the deployment's key, or set it to that key",
+        ];
+  throw new CliError(
+    `${what} is not this deployment's operator key (its secret ${secretArn} holds another one; a key \`benchfleet local\` printed?). ` +
+      `Run ${runId} was not started and no fleet was launched: ${fix}.`,
+  );
+}
+
+/** Constant-time, as the API compares keys (lambdas/shared/http.ts, whose helper is not exported). */
+function sameKey(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 export async function readSecret(arn: string, what: string): Promise<string> {

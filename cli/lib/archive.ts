@@ -1,7 +1,7 @@
 // Unpacking results.tar.gz into results/<run-id>/: streamed (gunzip -> tar-stream -> files), and
 // an entry that would land outside the folder (absolute, `..`, links) is refused, not written. A
 // transfer that goes quiet is given up after an idle timeout, and a quit (Ctrl-C, SIGTERM) while
-// unpacking removes the half-written copy before the process ends.
+// unpacking removes the half-written copy before the process ends (an abort signal, at once).
 import { createWriteStream, existsSync, renameSync, rmSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -44,6 +44,8 @@ export class TransferStalledError extends CliError {
 export interface UnpackOptions {
   /** Gives up when no byte arrives for this long (default: idleTimeoutMs()). */
   idleMs?: number;
+  /** Stops the transfer (the half-written copy is removed, as for a failed one). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -66,7 +68,7 @@ export async function unpackArchive(
     await mkdir(partial, { recursive: true });
     let files: number;
     try {
-      files = await unpackInto(source, partial, target, opts.idleMs ?? idleTimeoutMs());
+      files = await unpackInto(source, partial, target, opts.idleMs ?? idleTimeoutMs(), opts.signal);
     } catch (err) {
       await rm(partial, { recursive: true, force: true }).catch(() => undefined);
       const message = `${(err as Error).message}; ${await keptNote(target)}`;
@@ -186,6 +188,7 @@ async function unpackInto(
   root: string,
   shownAs: string,
   idleMs: number,
+  signal?: AbortSignal,
 ): Promise<number> {
   let files = 0;
   const ex = extract();
@@ -241,8 +244,9 @@ async function unpackInto(
   });
   const input = source instanceof Readable ? source : Readable.from(source as AsyncIterable<Buffer>);
   try {
-    await pipeline(input, stallWatch(idleMs), createGunzip(), ex);
+    await pipeline(input, stallWatch(idleMs), createGunzip(), ex, { signal });
   } catch (err) {
+    if (signal?.aborted) throw new CliError(`the download into ${shownAs} was stopped`, { cause: err });
     if (err instanceof CliError) throw err;
     throw new CliError(`cannot unpack the archive into ${shownAs}: ${(err as Error).message}`, {
       cause: err,
@@ -297,13 +301,19 @@ export function stallWatch(idleMs: number): Transform {
 
 /**
  * GETs `url`, giving up (TransferStalledError) when the answer's headers do not come within
- * `idleMs`. `abort` closes the connection, for a caller that stops reading the body.
+ * `idleMs`. `abort` closes the connection, for a caller that stops reading the body; so does `stop`.
  */
-export async function fetchWithin(url: string, idleMs: number): Promise<{ res: Response; abort(): void }> {
+export async function fetchWithin(
+  url: string,
+  idleMs: number,
+  stop?: AbortSignal,
+): Promise<{ res: Response; abort(): void }> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), idleMs);
   try {
-    const res = await fetch(url, { signal: controller.signal });
+    const res = await fetch(url, {
+      signal: stop ? AbortSignal.any([controller.signal, stop]) : controller.signal,
+    });
     return { res, abort: () => controller.abort() };
   } catch (err) {
     if (!controller.signal.aborted) throw err;
@@ -323,7 +333,7 @@ export async function downloadAndUnpack(
   opts: UnpackOptions = {},
 ): Promise<UnpackResult> {
   const idleMs = opts.idleMs ?? idleTimeoutMs();
-  const { res, abort } = await fetchWithin(url, idleMs).catch(async (err: unknown) => {
+  const { res, abort } = await fetchWithin(url, idleMs, opts.signal).catch(async (err: unknown) => {
     if (!(err instanceof TransferStalledError)) throw err;
     throw new TransferStalledError(`${err.message}; ${await keptNote(resolve(dir))}`, { cause: err });
   });
@@ -336,7 +346,7 @@ export async function downloadAndUnpack(
     );
   }
   const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
-  return unpackArchive(body, dir, { idleMs }).catch((err: unknown) => {
+  return unpackArchive(body, dir, { ...opts, idleMs }).catch((err: unknown) => {
     // a stalled or refused archive, or an unpack that failed before reading (a full disk): close
     // the connection; the body, perhaps never read, must not turn the abort into an unhandled error
     body.on('error', () => undefined);

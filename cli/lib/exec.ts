@@ -1,6 +1,6 @@
 // Running cdk, terraform and az: their output streams to stderr under a heading (prefixed when
 // two run at once), and a missing tool or a missing login becomes a message that says what to do.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { CliError, CredentialsError, ToolMissingError } from './errors';
 
 export type Tool = 'cdk' | 'terraform' | 'az';
@@ -35,6 +35,45 @@ const CREDENTIAL_PATTERNS: Array<[RegExp, string]> = [
   ],
 ];
 
+// While `start` guards a phase (cli/lib/start-signals.ts), each tool runs in a process group (and
+// session) of its own, and a quit signal reaches it only as the CLI forwards it: exactly once,
+// whether it came from the terminal (a Ctrl-C goes to the foreground group, which the tools are no
+// longer in) or to the CLI's pid alone (`kill PID`, a job runner). Twice, terraform and cdk would
+// abort at once instead of stopping cleanly; never, the launch in flight would run to its end
+// before the teardown. The price: a SIGKILL to the CLI's group leaves them running. Elsewhere
+// (deploy, nuke, preflight) the tools share the CLI's group, and a Ctrl-C reaches them with it.
+const tools = {
+  ownGroups: false,
+  running: new Set<ChildProcess>(),
+  /** The signal forwarded by a quit: until resumeTools(), the step it ends starts no new tool. */
+  interrupted: undefined as NodeJS.Signals | undefined,
+};
+
+/** Tools started from now on run in process groups of their own (on) or in the CLI's (off). */
+export function isolateTools(on: boolean): void {
+  tools.ownGroups = on;
+}
+
+/**
+ * Sends `signal` to every tool running in its own group (the whole group: `npx` and the cdk it
+ * runs), and keeps the step in flight from starting another one (terraform's apply after init).
+ */
+export function interruptTools(signal: NodeJS.Signals): void {
+  tools.interrupted = signal;
+  for (const child of tools.running) {
+    try {
+      if (child.pid) process.kill(-child.pid, signal);
+    } catch {
+      // it has just exited
+    }
+  }
+}
+
+/** The interrupted step has settled: the quit's clean-up may start tools again. */
+export function resumeTools(): void {
+  tools.interrupted = undefined;
+}
+
 export interface RunOptions {
   /** Printed above the output, e.g. `deploy the meta stack`. */
   heading?: string;
@@ -59,6 +98,7 @@ export async function runTool(tool: Tool, args: string[], opts: RunOptions = {})
   const [cmd, ...pre] = toolCommand(tool);
   if (cmd === undefined) throw new ToolMissingError(`${tool} has an empty command; ${INSTALL_HINTS[tool]}`);
   const shown = [cmd, ...pre, ...args].join(' ');
+  if (tools.interrupted) throw new CliError(`\`${shown}\` was not started: quitting (${tools.interrupted})`);
   const out = process.stderr;
   if (!opts.quiet) {
     if (opts.heading) out.write(`\n== ${opts.heading} ==\n`);
@@ -67,7 +107,12 @@ export async function runTool(tool: Tool, args: string[], opts: RunOptions = {})
   const child = spawn(cmd, [...pre, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },
+    detached: tools.ownGroups,
   });
+  if (tools.ownGroups) {
+    tools.running.add(child);
+    child.once('close', () => tools.running.delete(child)).once('error', () => tools.running.delete(child));
+  }
   let stdout = '';
   let stderr = '';
   const stream = (text: string, buffered: { rest: string }): void => {

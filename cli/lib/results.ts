@@ -11,16 +11,22 @@ export interface ResultsReport {
   site_error: string | null;
 }
 
-/** Unpacks from a URL (the API's presigned `gzip_url`) or a stream (S3 GetObject), then builds the site. */
+/**
+ * Unpacks from a URL (the API's presigned `gzip_url`) or a stream (S3 GetObject), then builds the
+ * site. `signal` stops the download (its half-written copy is removed).
+ */
 export async function saveResults(
   runId: number,
   source: { url: string } | { stream: NodeJS.ReadableStream },
   root?: string,
+  signal?: AbortSignal,
 ): Promise<ResultsReport> {
   const dir = resultsDirFor(runId, root);
   process.stderr.write(`\n== download the archive of run ${runId} into ${dir} ==\n`);
   const { files } =
-    'url' in source ? await downloadAndUnpack(source.url, dir) : await unpackArchive(source.stream, dir);
+    'url' in source
+      ? await downloadAndUnpack(source.url, dir, { signal })
+      : await unpackArchive(source.stream, dir, { signal });
   process.stderr.write(`  unpacked ${files} file(s)\n`);
   try {
     const site = await buildSite({ resultsDir: dir });

@@ -9,7 +9,7 @@ import type { RunConfig, RunView, StartRunResponse } from '../../lambdas/shared/
 import { estimateCost, type FleetPlan, planFleet } from '../../lambdas/shared/fleet-plan';
 import { UnknownInstanceTypeError } from '../../lambdas/shared/instance-types';
 import { loadRunConfig } from '../config';
-import { ApiClient, ApiError, apiTarget } from './api';
+import { ApiClient, ApiError, apiTarget, checkGivenKey } from './api';
 import { CliError, describe, ToolMissingError } from './errors';
 import { toolAvailable } from './exec';
 import { type AzureOptions, deployMeta, fleetLaunches, inParallel, type Launch } from './fleets';
@@ -77,12 +77,13 @@ export async function start(flags: StartFlags): Promise<void> {
 
   log(`\nRun ${runId}: deploying`);
   const outputs = await deployMeta();
+  const target = apiTarget({ apiUrl: outputs.ApiUrl, ...(flags.apiKey && { apiKey: flags.apiKey }) });
+  const note = await checkGivenKey(target, outputs.OperatorKeySecretArn, runId);
+  if (note) log(`  note: ${note}`);
+  const api = new ApiClient(target);
   // The plan as preflight placed it: each AWS type in a zone that offers it.
   const launches = fleetLaunches(runId, config, report.plan, outputs, azure);
   const fleets: Fleets = { runId, flags, standing: new Set(launches) };
-  const api = new ApiClient(
-    apiTarget({ apiUrl: outputs.ApiUrl, ...(flags.apiKey && { apiKey: flags.apiKey }) }),
-  );
   // From here to the end of the teardown (but for the watch), a quit tears the fleets down first.
   const quit = new StartSignals({ say: log });
   try {
@@ -118,8 +119,11 @@ export async function start(flags: StartFlags): Promise<void> {
   try {
     if (gzipUrl) {
       try {
-        // Not waited for by a quit: the archive stays in S3, and a half-written copy is removed on exit.
-        results = await quit.step(() => saveResults(runId, { url: gzipUrl }, flags.resultsDir), false);
+        // A quit stops it rather than wait: the archive stays in S3, the half-written copy is removed.
+        results = await quit.step(
+          (quitting) => saveResults(runId, { url: gzipUrl }, flags.resultsDir, quitting),
+          false,
+        );
       } catch (err) {
         downloadError = err;
         log(`the download failed (${describe(err)}); retry with \`benchfleet download ${runId}\``);

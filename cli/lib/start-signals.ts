@@ -4,10 +4,14 @@
 // down) before exiting 130 (SIGINT), 143 (SIGTERM) or 129 (SIGHUP); a second Ctrl-C or SIGTERM
 // quits at once and names what may be left up. A closing terminal's second SIGHUP is ignored.
 //
-// The terminal's Ctrl-C reaches cdk and terraform too (same process group), so the step in flight
-// usually fails at once; the clean-up starts only once it has settled (its tools have exited), and
-// from the signal on the main flow is parked: a step's outcome is never delivered to it.
+// While guarded, cdk and terraform run in process groups of their own (cli/lib/exec.ts), so each
+// signal answered here is forwarded to them exactly once, whether it came from the terminal or to
+// the CLI's pid alone; they stop cleanly, so the step in flight fails soon. A hang-up is passed on
+// as SIGTERM: their output goes to the CLI, not to the closed terminal, so they can still stop
+// cleanly. The clean-up starts only once the step has settled (its tools have exited), and from the
+// signal on the main flow is parked: a step's outcome is never delivered to it.
 import { describe } from './errors';
+import { interruptTools, isolateTools, resumeTools } from './exec';
 import { exitCodeFor, QUIT_SIGNALS, QUIT_WORDS, type QuitSignal } from './local-signals';
 
 export interface QuitPlan {
@@ -35,6 +39,7 @@ export class StartSignals {
   private plan: QuitPlan | undefined;
   private quitSignal: QuitSignal | undefined;
   private inFlight: Promise<unknown> = Promise.resolve();
+  private readonly quitting = new AbortController();
   private readonly handlers = new Map<QuitSignal, () => void>();
   private readonly target: NodeJS.EventEmitter;
   private readonly outputs: NodeJS.EventEmitter[];
@@ -53,6 +58,7 @@ export class StartSignals {
         this.target.on(signal, handler);
       }
       for (const output of this.outputs) output.on('error', ignore);
+      isolateTools(true);
     }
     this.plan = plan;
   }
@@ -63,17 +69,18 @@ export class StartSignals {
     for (const [signal, handler] of this.handlers) this.target.removeListener(signal, handler);
     this.handlers.clear();
     for (const output of this.outputs) output.removeListener('error', ignore);
+    isolateTools(false);
     this.plan = undefined;
   }
 
   /**
    * Runs one step of the guarded flow. A quit waits for it to settle first when `wait` (it runs
-   * cdk or terraform); once a quit is under way the step's outcome never reaches the caller, and a
-   * step asked for then is not started.
+   * cdk or terraform), else aborts it through the signal `work` gets (a download); once a quit is
+   * under way the step's outcome never reaches the caller, and a step asked for then is not started.
    */
-  step<T>(work: () => Promise<T>, wait = true): Promise<T> {
+  step<T>(work: (quitting: AbortSignal) => Promise<T>, wait = true): Promise<T> {
     if (this.quitSignal) return parked();
-    const running = work();
+    const running = work(this.quitting.signal);
     if (wait) this.inFlight = running;
     return running.then(
       (value) => (this.quitSignal ? parked() : value),
@@ -98,12 +105,15 @@ export class StartSignals {
     if (!plan) return;
     if (this.quitSignal) {
       if (signal === 'SIGHUP') return; // the closing terminal's second hang-up: the clean-up goes on
+      interruptTools(signal); // as a second Ctrl-C at the terminal would: they stop at once
       const what = signal === this.quitSignal ? `${QUIT_WORDS[signal]} again` : QUIT_WORDS[signal];
       this.say(`\n${what}: quitting at once. ${plan.leftUp()}`);
       this.exit(exitCodeFor(signal));
       return;
     }
     this.quitSignal = signal;
+    interruptTools(signal === 'SIGHUP' ? 'SIGTERM' : signal);
+    this.quitting.abort();
     const cleanUp = plan.cleanUp;
     const again = signal === 'SIGINT' ? 'Ctrl-C again' : 'a second SIGINT or SIGTERM';
     this.say(`\n${QUIT_WORDS[signal]}: ${plan.now()}${cleanUp ? ` (${again} quits at once)` : ''}.`);
@@ -113,7 +123,10 @@ export class StartSignals {
     }
     void this.inFlight
       .then(ignore, ignore)
-      .then(cleanUp)
+      .then(() => {
+        resumeTools();
+        return cleanUp();
+      })
       .catch((err: unknown) => this.say(`${describe(err)}. ${plan.leftUp()}`))
       .finally(() => this.exit(exitCodeFor(signal)));
   }

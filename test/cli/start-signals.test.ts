@@ -2,8 +2,9 @@
 // while the archive downloads tears the fleets down before exiting 130 or 143 (with --keep-fleet it
 // leaves them and says `benchfleet nuke`); a second one quits at once, naming what may be left up.
 // The rules on a stand-in emitter first, then the real CLI as a terminal's foreground job (its own
-// process group, signalled whole: fake cdk and terraform get the Ctrl-C too), against the local
-// API in this process, a fake AWS endpoint, and fake cloud commands that log their calls.
+// process group, signalled whole, or its pid alone as `kill PID` does; fake cdk and terraform run
+// in groups of their own and get each signal once, from the CLI), against the local API in this
+// process, a fake AWS endpoint, and fake cloud commands that log their calls.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
@@ -226,10 +227,14 @@ describe('benchfleet start, interrupted', () => {
     const signal = (sig: NodeJS.Signals): void => {
       process.kill(-(child.pid as number), sig);
     };
-    return { stderr: () => stderr, exited, waitFor, signal };
+    // `kill PID` from another shell, or a job runner: the CLI alone gets it.
+    const signalCli = (sig: NodeJS.Signals): void => {
+      process.kill(child.pid as number, sig);
+    };
+    return { stderr: () => stderr, exited, waitFor, signal, signalCli };
   }
 
-  type Call = FakeCall & { signal?: string };
+  type Call = FakeCall & { signal?: string; signals?: string[]; ownGroup?: boolean };
   const calls = (): Call[] => box.calls().filter((c) => c.args[0] !== '--version');
   const lines = (): string[] => calls().map(argv);
 
@@ -302,8 +307,11 @@ describe('benchfleet start, interrupted', () => {
     const all = calls();
     const deploy = all.find((c) => argv(c).startsWith('cdk deploy BenchfleetFleet'));
     const apply = all.find((c) => c.tool === 'terraform' && c.args[1] === 'apply');
-    expect(deploy?.signal).toBe('SIGINT');
-    expect(apply?.signal).toBe('SIGINT');
+    // Each got the Ctrl-C once (twice, terraform and cdk would abort at once instead of stopping
+    // cleanly): not from the terminal, as they run in groups of their own, but from the CLI.
+    expect(deploy?.signals).toEqual(['SIGINT']);
+    expect(apply?.signals).toEqual(['SIGINT']);
+    expect(deploy?.ownGroup && apply?.ownGroup).toBe(true);
     const destroy = all.find((c) => argv(c).startsWith('cdk destroy BenchfleetFleet'));
     const tfDestroy = all.find((c) => c.tool === 'terraform' && c.args[1] === 'destroy');
     expect(destroy && tfDestroy).toBeTruthy();
@@ -313,6 +321,34 @@ describe('benchfleet start, interrupted', () => {
     }
     expect(existsSync(join(box.dir, '.benchfleet', `azure-${runId}.tfvars.json`))).toBe(false);
     expect((await api('GET', '/run', OPERATOR)).run_id).toBe(before.run_id); // no run was started
+  });
+
+  it('forwards a SIGTERM sent to the CLI alone to cdk and terraform, so the launch ends soon, then tears down and exits 143', async () => {
+    process.env.FAKE_SLOW = LAUNCH;
+    process.env.FAKE_SLOW_MS = '30000';
+    const p = start([]);
+    const runId = Number((await p.waitFor(/Run (\d+): deploying/))[1]);
+    await p.waitFor(/\[aws\] fake cdk: deploy BenchfleetFleet/);
+    await p.waitFor(/\[azure\] fake terraform: -chdir=terraform-azure apply/);
+    const at = Date.now();
+    p.signalCli('SIGTERM');
+    expect(await p.exited).toBe(143);
+    expect(Date.now() - at).toBeLessThan(15_000); // not the launch's 30 s
+    expect(p.stderr()).toContain(
+      `Terminated: run ${runId} was not started: waiting for the launch commands to end, then tearing down what they launched (a second SIGINT or SIGTERM quits at once).`,
+    );
+    expect(p.stderr()).toContain(`The fleets of run ${runId} are torn down.`);
+    const all = calls();
+    const deploy = all.find((c) => argv(c).startsWith('cdk deploy BenchfleetFleet'));
+    const apply = all.find((c) => c.tool === 'terraform' && c.args[1] === 'apply');
+    expect(deploy?.signals).toEqual(['SIGTERM']);
+    expect(apply?.signals).toEqual(['SIGTERM']);
+    const downs = all.filter((c) => c.args[0] === 'destroy' || c.args[1] === 'destroy');
+    expect(downs).toHaveLength(2);
+    for (const down of downs) {
+      expect(down.signal).toBeUndefined();
+      expect(down.started).toBeGreaterThanOrEqual(Math.max(deploy?.ended ?? 0, apply?.ended ?? 0));
+    }
   });
 
   it('quits at once on a second Ctrl-C during the teardown, naming the fleets left up and `benchfleet nuke`', async () => {
@@ -367,6 +403,27 @@ describe('benchfleet start, interrupted', () => {
     );
     expect(lines()).toContainEqual(expect.stringMatching(/^terraform -chdir=terraform-azure destroy /));
     expect(readdirSync(p.results)).toEqual([]); // no half-written copy, no results folder
+  });
+
+  it('on a Ctrl-C while the archive downloads: the download stops at once, before the teardown ends', async () => {
+    process.env.FAKE_SLOW = 'cdk destroy';
+    process.env.FAKE_SLOW_MS = '8000';
+    const p = await stuckInDownload([]);
+    p.signal('SIGINT');
+    await p.waitFor(/\[aws\] fake cdk: destroy BenchfleetFleet/);
+    // the connection is closed and the half-written copy removed while cdk destroy still runs
+    await p.waitFor(/slow-fetch: the archive download was cancelled/);
+    await eventually('the half-written copy removed', () =>
+      readdirSync(p.results).length === 0 ? true : undefined,
+    );
+    expect(lines().filter((l) => l.startsWith('cdk destroy'))).toEqual([]); // not ended yet
+    expect(await p.exited).toBe(130);
+    expect(p.stderr()).toContain(
+      `Interrupted: the results of run ${p.runId} stay in S3: \`benchfleet download ${p.runId}\` fetches them; tearing down its fleets before quitting`,
+    );
+    expect(p.stderr()).not.toContain('the download failed');
+    expect(p.stderr()).toContain(`The fleets of run ${p.runId} are torn down.`);
+    expect(readdirSync(p.results)).toEqual([]);
   });
 
   it('on SIGTERM while the archive downloads with --keep-fleet: fleets kept, `benchfleet nuke` named, exit 143', async () => {

@@ -330,3 +330,72 @@ it('tears both fleets down, even with --keep-fleet, when one cannot be launched'
   expect(lines).toContainEqual(expect.stringMatching(/^terraform -chdir=terraform-azure destroy /));
   expect((await api('GET', '/run', OPERATOR)).run_id).toBe(before.run_id);
 });
+
+describe('a key given by --api-key or BENCHFLEET_API_KEY, checked before the fleets launch', () => {
+  const ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:operator';
+  const launched = (): string[] =>
+    box
+      .calls()
+      .map(argv)
+      .filter((l) => l.startsWith('cdk deploy BenchfleetFleet') || l.startsWith('terraform -chdir'));
+
+  it('refuses a BENCHFLEET_API_KEY that is not the deployment key, naming it, and launches nothing', async () => {
+    process.env.BENCHFLEET_API_KEY = 'a-key-printed-by-benchfleet-local';
+    const before = await api('GET', '/run', OPERATOR);
+    const r = await runCli(['start', '--config', configFile, '--yes', '--ssh-public-key', keyFile]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /the operator key in BENCHFLEET_API_KEY \(set in your environment\) is not this deployment's/,
+    );
+    expect(r.stderr).toContain(ARN);
+    expect(r.stderr).toMatch(/Run \d+ was not started and no fleet was launched/);
+    expect(r.stderr).toContain("`unset BENCHFLEET_API_KEY` to use the deployment's key");
+    expect(launched()).toEqual([]);
+    expect((await api('GET', '/run', OPERATOR)).run_id).toBe(before.run_id);
+  });
+
+  it('refuses an --api-key that is not the deployment key, and says to drop it', async () => {
+    const r = await runCli([
+      'start',
+      '--config',
+      configFile,
+      '--yes',
+      '--ssh-public-key',
+      keyFile,
+      '--api-key',
+      'not-the-operator-key',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("the operator key from --api-key is not this deployment's");
+    expect(r.stderr).toContain("drop --api-key to use the deployment's key");
+    expect(r.stderr).not.toContain('BENCHFLEET_API_KEY');
+    expect(launched()).toEqual([]);
+  });
+
+  it('goes on with the given key, saying so in one line, when the secret cannot be read', async () => {
+    sm.on(GetSecretValueCommand, { SecretId: ARN }).rejects(
+      Object.assign(new Error('not allowed to read it'), { name: 'AccessDeniedException' }),
+    );
+    process.env.BENCHFLEET_API_KEY = 'a-key-printed-by-benchfleet-local';
+    const r = await runCli(['start', '--config', configFile, '--yes', '--ssh-public-key', keyFile]);
+    expect(r.stderr).toMatch(
+      /\n {2}note: the operator key in BENCHFLEET_API_KEY was not checked against the deployment's: its secret .*:operator could not be read \(AccessDeniedException\); going on with it\n/,
+    );
+    // as before the check: launched, refused by the API, torn down
+    expect(launched()).toContainEqual(expect.stringMatching(/^cdk deploy BenchfleetFleet/));
+    expect(r.stderr).toContain('check BENCHFLEET_API_KEY');
+    expect(box.calls().map(argv)).toContainEqual(expect.stringMatching(/^cdk destroy BenchfleetFleet/));
+    expect(r.code).toBe(1);
+  });
+
+  it('launches with a given key that is the deployment key', async () => {
+    process.env.BENCHFLEET_API_KEY = OPERATOR;
+    process.env.FAKE_RENDEZVOUS = '';
+    process.env.FAKE_FAIL = 'terraform -chdir=terraform-azure apply';
+    const r = await runCli(['start', '--config', configFile, '--yes', '--ssh-public-key', keyFile]);
+    expect(r.stderr).not.toContain("is not this deployment's");
+    expect(r.stderr).not.toContain('was not checked');
+    expect(launched()).toContainEqual(expect.stringMatching(/^cdk deploy BenchfleetFleet/));
+    expect(r.stderr).toContain('the azure fleet could not be launched');
+  });
+});

@@ -16,17 +16,31 @@ function finish(code) {
 }
 // FAKE_SLOW="<argv prefix>|<argv prefix>": those calls take FAKE_SLOW_MS (default 60 s) instead of
 // FAKE_SLEEP_MS, so a test can signal the CLI while they run. A slow call that gets SIGINT or
-// SIGTERM logs itself with that `signal` and dies of it, as the real tools do.
+// SIGTERM stops as the real tools do: cleanly, in FAKE_STOP_MS (default 300 ms), or at once on a
+// second signal; then it logs itself with the first `signal` and every one it got (`signals`),
+// and dies of the first. It also logs whether it leads a process group of its own (`ownGroup`).
 const slow = (process.env.FAKE_SLOW ?? '')
   .split('|')
   .some((p) => p && [tool, ...args].join(' ').startsWith(p));
 if (slow) {
+  const pgid = require('node:child_process').execFileSync('ps', ['-o', 'pgid=', '-p', String(process.pid)]);
+  entry.ownGroup = Number(String(pgid).trim()) === process.pid;
+  const die = () => {
+    entry.ended = Date.now();
+    if (process.env.FAKE_LOG) fs.appendFileSync(process.env.FAKE_LOG, `${JSON.stringify(entry)}\n`);
+    process.removeAllListeners(entry.signal);
+    process.kill(process.pid, entry.signal);
+  };
+  let stopping;
   for (const sig of ['SIGINT', 'SIGTERM']) {
-    process.once(sig, () => {
+    process.on(sig, () => {
+      entry.signals = [...(entry.signals ?? []), sig];
+      if (stopping) {
+        clearTimeout(stopping);
+        return die();
+      }
       entry.signal = sig;
-      entry.ended = Date.now();
-      if (process.env.FAKE_LOG) fs.appendFileSync(process.env.FAKE_LOG, `${JSON.stringify(entry)}\n`);
-      process.kill(process.pid, sig);
+      stopping = setTimeout(die, Number(process.env.FAKE_STOP_MS ?? 300));
     });
   }
 }
