@@ -2,9 +2,9 @@
 // that unlocks the archive's download link. Native <dialog>: focus trap and Escape come for free.
 import type { RunView } from '../../lambdas/shared/contract';
 import { type ApiClient, ApiError } from './api';
-import { byId, focusFirst, setText, show } from './dom';
+import { byId, focusFirst, setText, show, toggleClass } from './dom';
 import { RUN_STATUS_LABEL } from './format';
-import { forgetKey, getKey, saveKey } from './key';
+import { forgetKey, getKey, type KeyStatus, keyStatus, refuseKey, saveKey } from './key';
 
 export interface DialogHooks {
   api: ApiClient;
@@ -29,10 +29,24 @@ function keepFocusOnClose(dialog: HTMLDialogElement, candidates: () => Array<HTM
   });
 }
 
+/** What the header says about the key, and what its button offers. */
+const KEY_WORDS: Record<KeyStatus, { state: string; button: string }> = {
+  none: { state: 'No operator key', button: 'Enter key' },
+  unchecked: { state: 'Operator key saved for this tab, not checked yet', button: 'Change key' },
+  accepted: { state: 'Operator key saved for this tab and accepted', button: 'Change key' },
+  refused: { state: 'The saved operator key was refused', button: 'Re-enter key' },
+};
+
+/** Said when a key is saved: no API route checks a key without doing something with it. */
+export const KEY_SAVED_WORDS =
+  'Operator key saved for this tab, not checked yet: the API checks it when it is first used ' +
+  "(to end the run early, or to unlock the archive's download link).";
+
 export function renderKeyState(): void {
-  const has = getKey() !== undefined;
-  setText(byId('key-state'), has ? 'Operator key saved for this tab' : 'No operator key');
-  setText(byId('key-button'), has ? 'Change key' : 'Enter key');
+  const status = keyStatus();
+  setText(byId('key-state'), KEY_WORDS[status].state);
+  toggleClass(byId('key-state'), 'key-refused', status === 'refused');
+  setText(byId('key-button'), KEY_WORDS[status].button);
 }
 
 export function setupKeyDialog(hooks: DialogHooks): () => void {
@@ -51,7 +65,7 @@ export function setupKeyDialog(hooks: DialogHooks): () => void {
     input.value = '';
     dialog.close();
     renderKeyState();
-    hooks.changed();
+    hooks.changed(KEY_SAVED_WORDS);
   });
   byId('key-cancel').addEventListener('click', () => dialog.close());
   byId('key-forget').addEventListener('click', () => {
@@ -170,7 +184,7 @@ export function setupStopDialog(
     show(error, false);
     try {
       const res = await hooks.api.stopRun(key, runId);
-      saveKey(key);
+      saveKey(key, 'accepted');
       renderKeyState();
       const wasOpen = dialog.open;
       dialog.close();
@@ -178,20 +192,25 @@ export function setupStopDialog(
       if (wasOpen) byId('run-heading').focus();
       hooks.changed(res.message || 'The run was ended early.');
     } catch (err) {
-      if (err instanceof ApiError && err.status === 401) {
-        // a rejected key is not worth keeping: ask for it again
-        if (!typed) forgetKey();
+      const refused = err instanceof ApiError && err.status === 401;
+      // a refused key is not worth keeping (refuseKey forgets it when it is the saved one): ask again
+      const savedRefused = refused && refuseKey(key);
+      if (refused) {
         renderKeyState();
         askForKey(true);
         input.select();
         input.focus();
       }
       const code = err instanceof ApiError ? ` (HTTP ${err.status})` : '';
-      const words = `The run was not stopped: ${errorWords(err)}${code}`;
+      const words = savedRefused
+        ? `The run was not stopped: the saved operator key was refused (${errorWords(err).replace(/\.$/, '')}, HTTP 401). Enter the right key.`
+        : `The run was not stopped: ${errorWords(err)}${code}`;
       fail(words);
       // not_found: the run ended or another one started since the dialog opened; the API's words
       // say which, and the page behind the dialog catches up (with the words, if the dialog is shut)
       if (!dialog.open) hooks.changed(words);
+      // the page behind says so too, in place of an earlier "saved, not checked yet"
+      else if (savedRefused) hooks.changed('The saved operator key was refused; it has been forgotten.');
       else if (err instanceof ApiError && err.status === 404) hooks.changed();
     } finally {
       setSending(false);

@@ -4,6 +4,12 @@ import type { RunStatus, RunView, TaskCounts, TaskStatus, TaskView } from '../..
 /** A heartbeat older than this stands out (the runner beats every 30 s; the reaper gives up at 120 s). */
 export const STALE_AFTER_MS = 60_000;
 
+/** STALE_AFTER_MS in words, for the note that counts stale tasks: `a minute`, `90 s`. */
+export function staleAfterWords(ms = STALE_AFTER_MS): string {
+  if (ms % 60_000 !== 0) return `${Math.round(ms / 1000)} s`;
+  return ms === 60_000 ? 'a minute' : `${ms / 60_000} minutes`;
+}
+
 /** Display order of task statuses: finished first in bars, so progress grows from the left. */
 export const STATUS_ORDER = [
   'completed',
@@ -130,12 +136,20 @@ export type ArchiveState =
   | { kind: 'key_rejected' };
 
 /**
+ * True when the API hands `gzip_url` to a valid key (the archive is built and the run is over), so a
+ * GET /run sent with a key and answered without the URL means the API refused that key.
+ */
+export function archiveUnlockable(run: Pick<RunView, 'status' | 'archive_key'>): boolean {
+  return run.archive_key !== null && (run.status === 'complete' || run.status === 'cancelled');
+}
+
+/**
  * What to say about the results archive. `gzip_url` comes only with a valid key, so a ready archive
- * without one is `locked` (no key sent) or `key_rejected` (a key was sent and did not unlock it).
+ * without one is `key_rejected` when the saved key was refused, and `locked` otherwise.
  */
 export function archiveState(
   run: Pick<RunView, 'status' | 'gzip_url' | 'archive_key' | 'assembly_error'>,
-  sentKey: boolean,
+  keyRefused: boolean,
 ): ArchiveState {
   const url = safeHttpUrl(run.gzip_url);
   if (url) return { kind: 'link', url };
@@ -145,5 +159,31 @@ export function archiveState(
   }
   const ready = run.archive_key !== null || run.status === 'complete' || run.status === 'cancelled';
   if (!ready) return { kind: 'none' };
-  return sentKey ? { kind: 'key_rejected' } : { kind: 'locked' };
+  return keyRefused ? { kind: 'key_rejected' } : { kind: 'locked' };
+}
+
+/** The rows of the task table on screen: tasks `first`–`last` (1-based), or the whole run. */
+export interface PageScope {
+  first: number;
+  last: number;
+  /** The page holds every task of the run: what it shows is the run's. */
+  whole: boolean;
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** The stale-heartbeat note; it can only speak for the page of tasks the page has read. */
+export function staleNote(stale: number, oldestMs: number, scope: PageScope): string {
+  const what = `${plural(stale, 'task')} without a heartbeat for over ${staleAfterWords()} (oldest ${formatDuration(oldestMs)})`;
+  return scope.whole ? what : `On this page: ${what}. Other pages are checked only when shown.`;
+}
+
+/** Beside the failed tasks listed (those of the page on screen): how many the whole run has. */
+export function failedNote(shown: number, total: number, scope: PageScope): string {
+  if (scope.whole || shown >= total) return '';
+  const page = `this page of the task table (tasks ${scope.first}–${scope.last})`;
+  if (shown === 0) {
+    return `${plural(total, 'failed task')} in this run, none on ${page}. Turn its pages to see ${total === 1 ? 'it' : 'them'}.`;
+  }
+  return `${shown} of ${total} failed tasks shown: those on ${page}. Turn its pages to see the others.`;
 }

@@ -1,16 +1,23 @@
 // Entry point: reads config.json, then polls GET /run and one page of GET /run/tasks, updating the
-// page in place. Every 5 s while visible, every 30 s while the tab is hidden, at once on return.
+// page in place. Every `refreshSeconds` (5 s by default) while visible, every HIDDEN_MS while the
+// tab is hidden, at once on return.
 import type { RunView, TaskListResponse } from '../../lambdas/shared/contract';
 import { type ApiClient, ApiError, createApiClient, TIMEOUT_MS, UnreachableError } from './api';
 import { renderKeyState, setupKeyDialog, setupStopDialog } from './dialogs';
 import { byId, setText, show, toggleClass } from './dom';
-import { formatClock } from './format';
-import { forgetKey, getKey } from './key';
+import { archiveUnlockable, formatClock } from './format';
+import { acceptKey, getKey, keyStatus, refuseKey } from './key';
 import { Summary } from './summary';
 import { TaskTable } from './tasks';
 
+/** The refresh interval of a hidden tab; the notice states it from here too. */
 const HIDDEN_MS = 30_000;
+/** How soon a page that could not read config.json tries again. */
+const CONFIG_RETRY_MS = 5_000;
 const PAGE_SIZE = 100;
+
+/** `5 s`: an interval as the page states it. */
+const inSeconds = (ms: number): string => `${Math.round(ms / 1000)} s`;
 
 interface Config {
   apiUrl: string;
@@ -50,7 +57,8 @@ interface Snapshot {
   run: RunView | undefined;
   /** Always the list of `run` (same run_id), or undefined. */
   tasks: TaskListResponse | undefined;
-  sentKey: boolean;
+  /** The key GET /run was sent with, if any: the answer says whether the API accepted it. */
+  sentKey: string | undefined;
   /** The page `tasks` is. */
   page: number;
   /** Paging starts over: a new run, or a cursor the API no longer accepted. */
@@ -80,8 +88,9 @@ function notice(words: string | undefined, canRetry = true): void {
 class Dashboard {
   private run: RunView | undefined;
   private tasks: TaskListResponse | undefined;
-  private sentKey = false;
   private lastOk: number | undefined;
+  /** Why the last refresh failed, for the notice; its retry interval is added when it is shown. */
+  private problem: string | undefined;
   private inFlight = false;
   private again = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -115,6 +124,7 @@ class Dashboard {
     byId('page-prev').addEventListener('click', () => this.turn(-1));
     byId('page-next').addEventListener('click', () => this.turn(1));
     document.addEventListener('visibilitychange', () => {
+      this.showProblem(); // the interval the notice states changes with the tab's visibility
       if (document.hidden) this.schedule();
       else void this.refresh();
     });
@@ -135,9 +145,26 @@ class Dashboard {
     void this.refresh();
   }
 
+  /** The interval in use now: the one the poller waits, and the one the notice states. */
+  private delayMs(): number {
+    return document.hidden ? HIDDEN_MS : this.visibleMs;
+  }
+
   private schedule(): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.refresh(), document.hidden ? HIDDEN_MS : this.visibleMs);
+    this.timer = setTimeout(() => void this.refresh(), this.delayMs());
+  }
+
+  private showProblem(): void {
+    if (this.problem === undefined) {
+      notice(undefined);
+      return;
+    }
+    const hidden = document.hidden ? ' while this tab is hidden' : '';
+    const since = this.lastOk
+      ? ` The figures below are from ${formatClock(new Date(this.lastOk).toISOString(), Date.now())}.`
+      : '';
+    notice(`${this.problem} Retrying every ${inSeconds(this.delayMs())}${hidden}.${since}`);
   }
 
   async refresh(): Promise<void> {
@@ -149,18 +176,14 @@ class Dashboard {
     try {
       this.commit(await this.fetchWithin(this.watchdogMs));
       this.lastOk = Date.now();
-      notice(undefined);
+      this.problem = undefined;
     } catch (err) {
-      const since = this.lastOk
-        ? ` The figures below are from ${formatClock(new Date(this.lastOk).toISOString(), Date.now())}.`
-        : '';
-      const every = `Retrying every ${Math.round(this.visibleMs / 1000)} s.`;
-      const what =
+      this.problem =
         err instanceof UnreachableError
           ? `Cannot reach the API at ${this.api.baseUrl}.`
           : `The API answered with an error: ${err instanceof Error ? err.message : String(err)}`;
-      notice(`${what} ${every}${since}`);
     } finally {
+      this.showProblem();
       this.inFlight = false;
       this.refreshes += 1;
       document.body.dataset.refreshes = String(this.refreshes);
@@ -197,7 +220,7 @@ class Dashboard {
   private commit(s: Snapshot): void {
     this.run = s.run;
     this.tasks = s.tasks;
-    this.sentKey = s.sentKey;
+    this.judgeKey(s);
     if (s.reset) {
       // a new run: the old run's cursors and page number mean nothing for it
       this.cursors = [undefined];
@@ -206,16 +229,35 @@ class Dashboard {
     this.shownPage = s.page;
   }
 
-  private async readRun(): Promise<{ run: RunView | undefined; sentKey: boolean }> {
+  /**
+   * What an answer to GET /run with the key says about it: a download link means accepted; none,
+   * for a run whose archive the API unlocks for a valid key, means refused. Only the key that was
+   * sent is judged: one saved while the request was on its way waits for its own answer.
+   */
+  private judgeKey(s: Snapshot): void {
+    if (s.sentKey === undefined || !s.run) return;
+    if (s.run.gzip_url) {
+      if (acceptKey(s.sentKey))
+        flash("The operator key was accepted: it unlocked the archive's download link.");
+    } else if (archiveUnlockable(s.run) && refuseKey(s.sentKey)) {
+      flash(
+        "The saved operator key was refused: it did not unlock the archive's download link. Enter it again.",
+      );
+    }
+    renderKeyState();
+  }
+
+  private async readRun(): Promise<{ run: RunView | undefined; sentKey: string | undefined }> {
     const key = getKey();
     try {
-      return { run: await this.api.getRun(key), sentKey: key !== undefined };
+      return { run: await this.api.getRun(key), sentKey: key };
     } catch (err) {
+      // reads are public and the API ignores a wrong key on them; a 401 here is a proxy's doing
       if (!(key && err instanceof ApiError && err.status === 401)) throw err;
-      forgetKey();
+      refuseKey(key);
       renderKeyState();
-      flash(`The saved operator key was not accepted (${err.message}); it has been forgotten.`);
-      return { run: await this.api.getRun(), sentKey: false };
+      flash(`The saved operator key was refused (${err.message}); it has been forgotten. Enter it again.`);
+      return { run: await this.api.getRun(), sentKey: undefined };
     }
   }
 
@@ -267,10 +309,15 @@ class Dashboard {
     const t = this.run.tasks;
     // the tab title alone tells a watcher how far the run is
     document.title = `${t.completed + t.failed + t.cancelled}/${t.total} · Run ${this.run.run_id} · Benchfleet`;
-    this.summary.render(this.run, now, this.sentKey);
+    this.summary.render(this.run, now, keyStatus() === 'refused');
     const tasks = this.tasks?.tasks ?? [];
-    this.table.render(tasks, this.run.tasks.failed, now);
     const first = this.shownPage * PAGE_SIZE; // the label always describes the rows shown
+    const whole = this.shownPage === 0 && !this.tasks?.next_cursor;
+    this.table.render(tasks, this.run.tasks.failed, now, {
+      first: first + 1,
+      last: first + tasks.length,
+      whole,
+    });
     setText(
       byId('page-label'),
       tasks.length
@@ -290,10 +337,10 @@ async function boot(): Promise<void> {
     cfg = await loadConfig();
   } catch (err) {
     notice(
-      `This page cannot find its API: ${err instanceof Error ? err.message : String(err)}. Retrying in 5 s.`,
+      `This page cannot find its API: ${err instanceof Error ? err.message : String(err)}. Retrying in ${inSeconds(CONFIG_RETRY_MS)}.`,
       false,
     );
-    setTimeout(() => void boot(), 5000);
+    setTimeout(() => void boot(), CONFIG_RETRY_MS);
     return;
   }
   const refreshMs = seconds(cfg.refreshSeconds, 5, 1, 60) * 1000;

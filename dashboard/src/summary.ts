@@ -71,7 +71,8 @@ export class Summary {
     },
   );
 
-  render(run: RunView, now: number, sentKey: boolean): void {
+  /** `keyRefused`: the saved key was refused, so a ready archive says so rather than just "locked". */
+  render(run: RunView, now: number, keyRefused: boolean): void {
     setText(byId('run-id'), String(run.run_id));
     const badge = byId('run-status');
     setText(badge, RUN_STATUS_LABEL[run.status] ?? run.status);
@@ -92,12 +93,12 @@ export class Summary {
       ...STATUS_ORDER.map((s) => ({ status: s, count: run.tasks[s] })),
     ]);
     this.types.render(run.instance_types);
-    this.renderArchive(run, sentKey);
+    this.renderArchive(run, keyRefused);
   }
 
-  private renderArchive(run: RunView, sentKey: boolean): void {
+  private renderArchive(run: RunView, keyRefused: boolean): void {
     const box = byId('archive');
-    const state = archiveState(run, sentKey);
+    const state = archiveState(run, keyRefused);
     // Rebuilt only when what it says changes, not when the link does: `gzip_url` is presigned
     // afresh on every request, so the href is updated in place and a focused link keeps its focus
     // (and the live region is not announced again on every poll).

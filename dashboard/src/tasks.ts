@@ -1,7 +1,8 @@
-// The live task table (one page of GET /run/tasks) and the failed tasks of that page.
+// The live task table (one page of GET /run/tasks) and the failed tasks of that page. The notes
+// drawn from the rows say they cover the page on screen whenever the run has more than one page.
 import type { TaskView } from '../../lambdas/shared/contract';
 import { byId, el, KeyedList, setAttr, setText, show, toggleClass } from './dom';
-import { clampPct, formatAge, formatDuration, isStale, parseTime } from './format';
+import { clampPct, failedNote, formatAge, isStale, type PageScope, parseTime, staleNote } from './format';
 
 const COLUMNS = [
   'Task',
@@ -115,30 +116,24 @@ export class TaskTable {
   );
 
   /** `failedTotal` is the run's count; the list can only show the failures on this page. */
-  render(tasks: readonly TaskView[], failedTotal: number, now: number): void {
+  render(tasks: readonly TaskView[], failedTotal: number, now: number, scope: PageScope): void {
     this.now = now;
     this.rows.render(tasks);
     show(byId('tasks-empty'), tasks.length === 0);
 
     const stale = tasks.filter((t) => isStale(t, now));
-    const note = byId('stale-note');
-    show(note, stale.length > 0);
+    const staleBox = byId('stale-note');
+    show(staleBox, stale.length > 0);
     if (stale.length > 0) {
       const oldest = Math.max(...stale.map((t) => now - (parseTime(t.heartbeat_at ?? t.claimed_at) ?? now)));
-      setText(
-        note,
-        `${stale.length} task${stale.length === 1 ? '' : 's'} without a heartbeat for over a minute (oldest ${formatDuration(oldest)})`,
-      );
+      setText(staleBox, staleNote(stale.length, oldest, scope));
     }
 
     const failed = tasks.filter((t) => t.status === 'failed');
     this.failed.render(failed);
     show(byId('failed-section'), failedTotal > 0);
-    setText(
-      byId('failed-note'),
-      failed.length === failedTotal
-        ? ''
-        : `${failedTotal} failed in this run; the ${failed.length} on the shown page of the task table are listed here.`,
-    );
+    const failedWords = failedNote(failed.length, failedTotal, scope);
+    setText(byId('failed-note'), failedWords);
+    show(byId('failed-note'), failedWords !== '');
   }
 }

@@ -181,7 +181,9 @@ describe('dashboard against a stand-in API', () => {
     expect(await page.getByRole('button', { name: 'End run early' }).isHidden()).toBe(true);
     // the key was kept for the tab: the archive link comes without asking again
     await page.locator('#download-link').waitFor();
-    expect(await page.locator('#key-state').textContent()).toBe('Operator key saved for this tab');
+    expect(await page.locator('#key-state').textContent()).toBe(
+      'Operator key saved for this tab and accepted',
+    );
     expect(s.api.log.filter((l) => l.startsWith('POST /run/stop'))).toEqual([
       'POST /run/stop auth=bad',
       'POST /run/stop auth=good',

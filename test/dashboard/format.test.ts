@@ -1,12 +1,16 @@
 import {
   archiveState,
+  archiveUnlockable,
   barSegments,
   describeCounts,
+  failedNote,
   formatAge,
   formatDuration,
   isStale,
   runElapsed,
   safeHttpUrl,
+  staleAfterWords,
+  staleNote,
 } from '../../dashboard/src/format';
 
 const NOW = Date.parse('2026-11-24T12:00:00Z');
@@ -56,7 +60,7 @@ describe('dashboard formatting', () => {
     expect(safeHttpUrl('https://bucket.s3.amazonaws.com/r.tar.gz?X-Amz=1')).toContain('https://');
   });
 
-  it('tells a locked archive from one the key did not unlock', () => {
+  it('tells a locked archive from one the saved key was refused for', () => {
     const run = {
       status: 'complete' as const,
       gzip_url: null,
@@ -74,5 +78,35 @@ describe('dashboard formatting', () => {
       kind: 'failed',
       reason: 'S3 said no',
     });
+  });
+
+  it('knows when a GET /run with a valid key carries the download link', () => {
+    const run = { status: 'complete' as const, archive_key: 'runs/1/results.tar.gz' };
+    expect(archiveUnlockable(run)).toBe(true);
+    expect(archiveUnlockable({ ...run, status: 'cancelled' })).toBe(true);
+    expect(archiveUnlockable({ ...run, status: 'assembling' })).toBe(false);
+    expect(archiveUnlockable({ ...run, archive_key: null })).toBe(false);
+  });
+
+  it('says when a note covers only the page of tasks on screen, with the run count beside it', () => {
+    const whole = { first: 1, last: 12, whole: true };
+    const page2 = { first: 101, last: 200, whole: false };
+    expect([staleAfterWords(), staleAfterWords(90_000), staleAfterWords(120_000)]).toEqual([
+      'a minute',
+      '90 s',
+      '2 minutes',
+    ]);
+    expect(staleNote(2, 95_000, whole)).toBe('2 tasks without a heartbeat for over a minute (oldest 1m 35s)');
+    expect(staleNote(1, 61_000, page2)).toBe(
+      'On this page: 1 task without a heartbeat for over a minute (oldest 1m 01s). Other pages are checked only when shown.',
+    );
+    expect(failedNote(3, 3, whole)).toBe('');
+    expect(failedNote(3, 3, page2)).toBe('');
+    expect(failedNote(3, 41, page2)).toBe(
+      '3 of 41 failed tasks shown: those on this page of the task table (tasks 101–200). Turn its pages to see the others.',
+    );
+    expect(failedNote(0, 41, page2)).toBe(
+      '41 failed tasks in this run, none on this page of the task table (tasks 101–200). Turn its pages to see them.',
+    );
   });
 });
