@@ -14,9 +14,16 @@ import { loadRunConfig } from '../config';
 import { ApiClient, ApiError } from '../lib/api';
 import { type DataDirLock, lockDataDir } from '../lib/data-dir-lock';
 import { action, CliError, describe } from '../lib/errors';
-import { checkLocalFlags, type LocalFlags, type LocalSettings, localOptions } from '../lib/local-flags';
+import {
+  checkLocalFlags,
+  givenFlags,
+  type LocalFlags,
+  type LocalSettings,
+  localOptions,
+} from '../lib/local-flags';
 import { routeHandlerLogs } from '../lib/local-logs';
 import { checkResultsRoot, deliverEarlierRun, keepArchive, keepRunnerLogs } from '../lib/local-results';
+import { recordRun, resumeSettings } from '../lib/local-run-record';
 import { LocalSignals } from '../lib/local-signals';
 import { printJson } from '../lib/options';
 import { watchRun } from '../lib/progress';
@@ -36,9 +43,12 @@ export function register(program: Command): void {
   ).action(action('local', runLocal));
 }
 
-/** Everything that can be refused is, in this order, before the data dir, the stack or a run. */
-async function runLocal(flags: LocalFlags): Promise<void> {
-  const settings = checkLocalFlags(flags);
+/**
+ * Everything that can be refused is, in this order, before the data dir, the stack or a run; only
+ * a resume's flags wait for the stack, to be held against the run they would resume (startOrResume).
+ */
+async function runLocal(flags: LocalFlags, cmd: Command): Promise<void> {
+  const settings = checkLocalFlags(flags, process.env, givenFlags(cmd));
   const config = flags.serve ? undefined : loadRunConfig(flags.config);
   if (config && (config.aws?.length || config.azure?.length)) {
     throw new CliError(
@@ -160,17 +170,15 @@ async function oneRun(
 ): Promise<void> {
   const dataDir = data.dir;
   const api = new ApiClient({ url: stack.apiUrl, key: async () => stack.operatorKey });
-  const { runId, types } = await startOrResume(api, flags, config, dataDir);
-  if (flags.workload === 'synthetic')
+  const { runId, types, measured } = await startOrResume(api, flags, settings, config, dataDir);
+  if (measured.workload === 'synthetic')
     say(
       '  (synthetic: built-in micro-benchmarks timed in Node, not ruby-bench; use --workload docker for the real suite)',
     );
   const logDir = join(dataDir, 'runner-logs');
   mkdirSync(logDir, { recursive: true });
   say(`  runner logs:  ${logDir}`);
-  const runners = types.map((instanceType) =>
-    startLocalRunner(stack, flags, settings, runId, instanceType, logDir),
-  );
+  const runners = types.map((instanceType) => startLocalRunner(stack, measured, runId, instanceType, logDir));
   let stoppedRunners: Promise<void> | undefined;
   const stopRunners = (): Promise<void> =>
     (stoppedRunners ??= (async () => {
@@ -231,15 +239,17 @@ async function oneRun(
 /**
  * Starts the config's run, or, when the data dir's current run is still `running` or `assembling`
  * (an earlier `benchfleet local` on it was killed), attaches to that run instead: /run/start would
- * refuse with run_in_progress. A current run that ended with an archive that never reached the
- * results folder is delivered first. Answers the run id and the instance types to start runners for.
+ * refuse with run_in_progress; it goes on with the workload it was started with (local-run-record).
+ * A current run that ended with an archive that never reached the results folder is delivered
+ * first. Answers the run id, the instance types to start runners for, and the settings to run with.
  */
 async function startOrResume(
   api: ApiClient,
   flags: LocalFlags,
+  settings: LocalSettings,
   config: ReturnType<typeof loadRunConfig>,
   dataDir: string,
-): Promise<{ runId: number; types: string[] }> {
+): Promise<{ runId: number; types: string[]; measured: LocalSettings }> {
   const current = await api.getRun(true).catch((err: unknown) => {
     if (err instanceof ApiError && err.status === 404) return undefined;
     throw err;
@@ -250,6 +260,10 @@ async function startOrResume(
       current.status === 'running'
         ? current.instance_types.filter((t) => t.provider === 'local').map((t) => t.instance_type)
         : [];
+    // a run being assembled has no task left to measure: no flag of this call changes it
+    const resumed: { settings: LocalSettings; note?: string } = types.length
+      ? resumeSettings(dataDir, current.run_id, settings)
+      : { settings };
     say(
       `\n== resuming run ${current.run_id} from the data dir ${dataDir}: an earlier \`benchfleet local\` left it ${current.status} ==`,
     );
@@ -260,21 +274,24 @@ async function startOrResume(
       say(
         `  ${c.claimed + c.running} task(s) were in flight when it stopped: they fail as heartbeat_timeout after --heartbeat-timeout-s (${flags.heartbeatTimeoutS} s) and are retried while attempts remain`,
       );
-    if (types.length) say(`  ${types.length} local instance type(s), ${flags.workload} workload`);
-    return { runId: current.run_id, types };
+    if (resumed.note) say(resumed.note);
+    if (types.length) say(`  ${types.length} local instance type(s), ${resumed.settings.workload} workload`);
+    if (resumed.settings.workload === 'docker' && settings.workload !== 'docker') await requireDocker();
+    return { runId: current.run_id, types, measured: resumed.settings };
   }
   if (current) await deliverEarlierRun(current, dataDir, flags.resultsDir);
-  const started = await api.startRun({ ...config, run_id: config.run_id ?? Math.floor(Date.now() / 1000) });
+  const runId = config.run_id ?? Math.floor(Date.now() / 1000);
+  recordRun(dataDir, runId, settings); // before the run exists: a resume never finds it unrecorded
+  const started = await api.startRun({ ...config, run_id: runId });
   const types = config.local ?? [];
   say(
-    `\n== run ${started.run_id}: ${started.tasks_created} tasks on ${types.length} local instance type(s), ${flags.workload} workload ==`,
+    `\n== run ${started.run_id}: ${started.tasks_created} tasks on ${types.length} local instance type(s), ${settings.workload} workload ==`,
   );
-  return { runId: started.run_id, types };
+  return { runId: started.run_id, types, measured: settings };
 }
 
 function startLocalRunner(
   stack: LocalStack,
-  flags: LocalFlags,
   settings: LocalSettings,
   runId: number,
   instanceType: string,
@@ -293,7 +310,7 @@ function startLocalRunner(
     heartbeatS: Math.max(1, Math.min(30, settings.heartbeatTimeoutS / 4)),
     hostId: `local-${instanceType}`,
     workDir: join(logDir, '..', 'runner-work', instanceType),
-    ...(flags.image ? { image: flags.image } : {}),
+    ...(settings.image ? { image: settings.image } : {}),
     ...(dockerHost() ? { dockerHost: dockerHost() } : {}),
     ...(settings.rubyBenchDir ? { rubyBenchDir: settings.rubyBenchDir } : {}),
     maxRetryS: 60,

@@ -6,9 +6,21 @@
 // pids come back after a reboot or a container restart, so a live pid alone proves nothing. The
 // start time tells; for a lock of an older benchfleet (the pid alone), the command line does (a
 // process that is neither Node nor mentions benchfleet is not one). Without /proc a live pid is
-// taken at its word.
-import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+// taken at its word. Servers starting together on one stale lock each see it stale; the takeover
+// (takeOver below) lets exactly one of them replace it, and the others then find a live owner.
+import {
+  closeSync,
+  fstatSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { basename, join } from 'node:path';
+import { writeFileAtomic } from '../../lambdas/adapters/local/atomic-write';
 import { CliError } from './errors';
 
 export const LOCK_FILE = 'benchfleet.lock';
@@ -63,24 +75,42 @@ function commandLine(pid: number, proc: string): string[] | undefined {
 interface Lock {
   pid: number;
   started?: string;
+  /** Which file was read, and what it said: a taker replaces only the very lock it judged. */
+  ino: number;
+  text: string;
+  mtimeMs: number;
 }
 
 /** The lock's owner; undefined when there is no lock; a NaN pid when it is garbage or half made. */
 function readLock(file: string): Lock | undefined {
-  let text: string;
+  let fd: number;
   try {
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
+  let text: string;
+  let stat: ReturnType<typeof fstatSync>;
+  try {
+    stat = fstatSync(fd);
+    text = readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
   const [first = '', ...rest] = text.split('\n');
   const started = rest.map((l) => /^started (\d+)$/.exec(l.trim())?.[1]).find(Boolean);
-  return { pid: Number.parseInt(first.trim(), 10), ...(started ? { started } : {}) };
+  return {
+    pid: Number.parseInt(first.trim(), 10),
+    ...(started ? { started } : {}),
+    ino: stat.ino,
+    text,
+    mtimeMs: stat.mtimeMs,
+  };
 }
 
 /** Why the live process with the lock's pid is not the benchfleet that made the lock; undefined when it may be. */
-function notTheOwner(lock: Lock, proc: string): string | undefined {
+function notTheOwner(lock: Pick<Lock, 'pid' | 'started'>, proc: string): string | undefined {
   const argv = commandLine(lock.pid, proc);
   const runs = argv?.length ? `; it runs \`${argv.join(' ').slice(0, 100)}\`` : '';
   if (lock.started !== undefined) {
@@ -115,6 +145,11 @@ function createExclusive(file: string, content: string): void {
   }
 }
 
+/** Blocks this thread for `ms` (the lock is taken before anything else runs). */
+const pause = (ms: number): void => {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+};
+
 export function lockDataDir(dir: string, opts: LockOptions = {}): DataDirLock {
   const proc = opts.proc ?? '/proc';
   const say = opts.say ?? ((line: string) => void process.stderr.write(`${line}\n`));
@@ -122,22 +157,27 @@ export function lockDataDir(dir: string, opts: LockOptions = {}): DataDirLock {
   const file = join(dir, LOCK_FILE);
   const started = processStartTime(process.pid, proc);
   const mine = `${process.pid}\n${started ? `started ${started}\n` : ''}`;
-  for (let attempt = 0; attempt < 5; attempt++) {
+  const held = (): DataDirLock => {
+    let released = false;
+    return {
+      file,
+      release() {
+        if (released) return;
+        released = true;
+        try {
+          if (readLock(file)?.text === mine) unlinkSync(file);
+        } catch {
+          // gone already, or the dir with it
+        }
+      },
+    };
+  };
+  // a takeover by another server takes milliseconds; this bounds a lock that never settles
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
     try {
       createExclusive(file, mine);
-      let released = false;
-      return {
-        file,
-        release() {
-          if (released) return;
-          released = true;
-          try {
-            if (readLock(file)?.pid === process.pid) unlinkSync(file);
-          } catch {
-            // gone already, or the dir with it
-          }
-        },
-      };
+      return held();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
@@ -145,30 +185,65 @@ export function lockDataDir(dir: string, opts: LockOptions = {}): DataDirLock {
     if (lock === undefined) continue; // released meanwhile: try again
     if (Number.isNaN(lock.pid)) {
       // being written by a starting server without hard links, or garbage: look again shortly
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
-      if (Number.isNaN(readLock(file)?.pid ?? 0)) takeOverStale(file);
+      pause(100);
+      const again = readLock(file);
+      if (again && Number.isNaN(again.pid) && takeOver(file, again, mine, proc)) return held();
       continue;
     }
+    let why: string | undefined;
     if (lock.pid !== process.pid && pidAlive(lock.pid)) {
-      const why = notTheOwner(lock, proc);
+      why = notTheOwner(lock, proc);
       if (why === undefined)
         throw new CliError(
           `data dir ${dir} is in use by benchfleet pid ${lock.pid}; stop it or use another --data-dir (the lock is ${file}: delete it if no benchfleet runs on this data dir)`,
         );
-      say(`Taking over the lock ${file}: its pid ${lock.pid} is alive, but ${why}.`);
     }
-    takeOverStale(file);
+    if (takeOver(file, lock, mine, proc)) {
+      if (why) say(`Taking over the lock ${file}: its pid ${lock.pid} is alive, but ${why}.`);
+      return held();
+    }
   }
   throw new CliError(`could not lock the data dir ${dir} (${file} keeps changing); try again`);
 }
 
-/** Moves a stale lock out of the way (rename is atomic, so two takers cannot both remove it). */
-function takeOverStale(file: string): void {
-  const aside = `${file}.stale.${process.pid}`;
-  try {
-    renameSync(file, aside);
-    unlinkSync(aside);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+/**
+ * Replaces the stale lock `seen` with `mine`; false when another server is taking it over or got
+ * there first (the caller reads the lock again and finds its owner). Two servers that judged the
+ * same lock stale must not both win, nor the slower remove the faster's fresh lock: the right to
+ * replace `seen` is a marker named after its file, made exclusively; its holder checks that the
+ * lock is still `seen` and only then renames its own over it (atomic: never a moment without a
+ * lock). A marker whose maker died during its takeover passes the right to the next number.
+ */
+function takeOver(file: string, seen: Lock, mine: string, proc: string): boolean {
+  const marker = (n: number): string => `${file}.takeover-${seen.ino}-${n}`;
+  for (let n = 1; ; n++) {
+    try {
+      createExclusive(marker(n), mine);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const taker = readLock(marker(n));
+      if (taker === undefined) return false; // that takeover just ended
+      if (!takerGone(taker, proc)) {
+        pause(20); // another server at it: its lock shows up shortly
+        return false;
+      }
+      continue;
+    }
+    try {
+      const now = readLock(file);
+      if (now?.ino !== seen.ino || now.text !== seen.text) return false;
+      writeFileAtomic(file, mine);
+      // the markers of takers that died guard a lock that is gone now
+      for (let k = 1; k < n; k++) rmSync(marker(k), { force: true });
+      return readLock(file)?.text === mine;
+    } finally {
+      rmSync(marker(n), { force: true });
+    }
   }
+}
+
+/** A takeover marker's maker is gone (or it is a half-made marker older than a takeover lasts). */
+function takerGone(taker: Lock, proc: string): boolean {
+  if (Number.isNaN(taker.pid)) return Date.now() - taker.mtimeMs > 1000;
+  return taker.pid === process.pid || !pidAlive(taker.pid) || notTheOwner(taker, proc) !== undefined;
 }

@@ -38,7 +38,10 @@ export interface LocalSettings {
   reaperIntervalS: number;
   slots: SlotsSetting;
   syntheticSize: number;
+  image?: string;
   rubyBenchDir?: string;
+  /** The flags given on the command line (givenFlags), as against left at their defaults. */
+  given: ReadonlySet<keyof LocalFlags>;
 }
 
 export function localOptions(cmd: Command): Command {
@@ -58,7 +61,7 @@ export function localOptions(cmd: Command): Command {
     .option('--dashboard-port <n>', 'dashboard port (0 = any free port)', '0')
     .option(
       '--data-dir <dir>',
-      'keep the local DynamoDB, S3 and keys here; a restart resumes what was in flight',
+      'keep the local DynamoDB, S3 and keys here; a restart resumes what was in flight, with the workload it was started with',
     )
     .option('--api-key <key>', 'operator key (env BENCHFLEET_API_KEY; generated when absent)')
     .option('--runner-key <key>', 'runner key (env BENCHFLEET_RUNNER_KEY; generated when absent)')
@@ -181,7 +184,11 @@ function key(
 }
 
 /** Reads every flag, or refuses the first bad one; touches nothing. */
-export function checkLocalFlags(flags: LocalFlags, env: NodeJS.ProcessEnv = process.env): LocalSettings {
+export function checkLocalFlags(
+  flags: LocalFlags,
+  env: NodeJS.ProcessEnv = process.env,
+  given: ReadonlySet<keyof LocalFlags> = new Set(),
+): LocalSettings {
   if (flags.workload !== 'synthetic' && flags.workload !== 'docker')
     throw refuse('--workload', 'synthetic or docker', flags.workload);
   key('--api-key', flags.apiKey, 'BENCHFLEET_API_KEY', 'an operator key', env);
@@ -194,6 +201,17 @@ export function checkLocalFlags(flags: LocalFlags, env: NodeJS.ProcessEnv = proc
     reaperIntervalS: seconds(flags.reaperIntervalS, '--reaper-interval-s'),
     slots: slots(flags.slots),
     syntheticSize: syntheticSize(flags.syntheticSize),
+    ...(flags.image ? { image: flags.image } : {}),
     ...(flags.rubyBenchDir !== undefined && { rubyBenchDir: folder(flags.rubyBenchDir, '--ruby-bench-dir') }),
+    given,
   };
+}
+
+/** The flags given on the command line, as against left at their defaults (commander's source). */
+export function givenFlags(cmd: Command): ReadonlySet<keyof LocalFlags> {
+  return new Set(
+    cmd.options
+      .map((o) => o.attributeName() as keyof LocalFlags)
+      .filter((name) => cmd.getOptionValueSource(name) === 'cli'),
+  );
 }

@@ -1,9 +1,18 @@
 // benchfleet.lock and reused pids (cli/lib/data-dir-lock.ts): a lock whose pid is alive but is not
 // the benchfleet that made it (pids come back after a reboot or a container restart) is taken over,
-// saying so; a lock of a live owner is refused, naming the lock file. Real processes stand in for
-// the reused pids.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// saying so; a lock of a live owner is refused, naming the lock file; a takeover left half done by a
+// server that died does not block the next. Real processes stand in for the reused pids.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LOCK_FILE, lockDataDir, processStartTime } from '../../cli/lib/data-dir-lock';
@@ -30,6 +39,9 @@ async function live(command: string, args: string[]): Promise<number> {
   await new Promise((resolve, reject) => child.once('spawn', resolve).once('error', reject));
   return child.pid as number;
 }
+
+/** A pid that was a process and is no more. */
+const gonePid = (): number => spawnSync('true').pid as number;
 
 function lockOf(opts: { proc?: string } = {}): {
   said: string[];
@@ -86,6 +98,20 @@ it('refuses a lock whose owner is alive, naming the lock file', async () => {
   expect(take).toThrow(`in use by benchfleet pid ${node}`);
   expect(said).toEqual([]);
   expect(readFileSync(lockFile, 'utf8')).toBe(`${node}\n`);
+});
+
+it('takes over a stale lock past the marker of a server that died during its own takeover', () => {
+  writeFileSync(lockFile, `${gonePid()}\nstarted 1\n`);
+  // the right to replace this lock, made by a server that died before it used it
+  const marker = `${lockFile}.takeover-${statSync(lockFile).ino}-1`;
+  writeFileSync(marker, `${gonePid()}\nstarted 1\n`);
+  const { said, take } = lockOf();
+  const lock = take();
+  expect(readFileSync(lockFile, 'utf8').split('\n')[0]).toBe(String(process.pid));
+  expect(said).toEqual([]);
+  expect(readdirSync(dir)).toEqual([LOCK_FILE]); // the dead server's marker is cleared too
+  lock.release();
+  expect(readdirSync(dir)).toEqual([]);
 });
 
 it('without /proc, a live pid is taken at its word, as before', async () => {

@@ -1,21 +1,10 @@
 // The local mode's API keys: given ones win, else the ones saved in the data dir's keys.json (so
 // runners keep working across a restart of the local server), else new ones.
 import { randomBytes } from 'node:crypto';
-import {
-  chmodSync,
-  closeSync,
-  fchmodSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ApiKeys } from '../../core/ports';
+import { writeFileAtomic } from './atomic-write';
 
 const newKey = (): string => randomBytes(24).toString('base64url');
 
@@ -56,28 +45,6 @@ const damaged = (file: string, why: string): Error =>
   );
 
 /**
- * Writes keys.json through a temp file in the same folder and a rename, so a start cut short
- * (kill -9, a full disk) leaves the old file or the new one, never half of one.
- */
-function writeKeysFile(file: string, keys: ApiKeys): void {
-  const temp = `${file}.${process.pid}.tmp`;
-  try {
-    const fd = openSync(temp, 'w', 0o600);
-    try {
-      fchmodSync(fd, 0o600); // a leftover temp file keeps its mode otherwise
-      writeSync(fd, `${JSON.stringify(keys)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, file);
-  } catch (err) {
-    rmSync(temp, { force: true });
-    throw err;
-  }
-}
-
-/**
  * Keys persist in the data dir so runners keep working across a restart of the local server. A
  * key given (not blank) wins; else the saved one (not blank); else a new one. keys.json is written
  * only when its keys change, and is readable by its owner only.
@@ -105,7 +72,8 @@ export function resolveKeys(opts: { dataDir?: string; operatorKey?: string; runn
   };
   const keys = { operator: pick('operator'), runner: pick('runner') };
   mkdirSync(opts.dataDir, { recursive: true });
-  if (saved?.operator !== keys.operator || saved?.runner !== keys.runner) writeKeysFile(file, keys);
+  if (saved?.operator !== keys.operator || saved?.runner !== keys.runner)
+    writeFileAtomic(file, `${JSON.stringify(keys)}\n`, 0o600);
   else if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600); // made by an older version
   return keys;
 }
