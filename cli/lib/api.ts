@@ -1,7 +1,6 @@
 // The CLI's client of the run API: GET /run, GET /run/tasks, POST /run/start and /run/stop, with
 // the operator key from --api-key, BENCHFLEET_API_KEY, or (for the deployment's own API only) the
 // deployment's Secrets Manager secret.
-import { timingSafeEqual } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   ErrorBody,
@@ -11,6 +10,7 @@ import {
   type TaskListResponse,
   type TaskView,
 } from '../../lambdas/shared/contract';
+import { sameSecret } from '../../lambdas/shared/secret';
 import { CliError } from './errors';
 import { isDeploymentApi, readOutputs, trimUrl } from './state';
 
@@ -106,7 +106,7 @@ export async function checkGivenKey(
     const why = e.cause instanceof Error ? e.cause.name : e.message;
     return `${given} was not checked against the deployment's: its secret ${secretArn} could not be read (${why}); going on with it`;
   }
-  if (sameKey(await target.key(), expected)) return undefined;
+  if (sameSecret(await target.key(), expected)) return undefined;
   const [what, fix] =
     target.givenBy === '--api-key'
       ? [given, "drop --api-key to use the deployment's key, or pass that key"]
@@ -118,13 +118,6 @@ export async function checkGivenKey(
     `${what} is not this deployment's operator key (its secret ${secretArn} holds another one; a key \`benchfleet local\` printed?). ` +
       `Run ${runId} was not started and no fleet was launched: ${fix}.`,
   );
-}
-
-/** Constant-time, as the API compares keys (lambdas/shared/http.ts, whose helper is not exported). */
-function sameKey(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 export async function readSecret(arn: string, what: string): Promise<string> {

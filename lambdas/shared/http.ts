@@ -1,7 +1,6 @@
 // The one middy chain for HTTP routes: key check, body size, JSON, zod, and the one mapping from
 // domain errors to status codes. A client's mistake is always a 4xx with a JSON body that says
 // what to fix; anything unexpected is a 500 with no internals.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import middy, { type MiddyfiedHandler } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import * as z from 'zod';
@@ -10,6 +9,7 @@ import type { ApiKeys } from '../core/ports';
 import { type ErrorBody, type ErrorCode, MAX_BODY_BYTES } from './contract';
 import { logger } from './logger';
 import { type Access, CORS_EXPOSED_HEADERS } from './routes';
+import { sameSecret } from './secret';
 
 export const STATUS_OF: Record<ErrorCode, number> = {
   invalid_request: 400,
@@ -47,13 +47,6 @@ export interface Reply {
 }
 
 export type HttpHandler = MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, Context>;
-
-/** Constant-time comparison, also in length: both sides are hashed to the same size first. */
-function sameSecret(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b) && given.length === expected.length;
-}
 
 export function callerOf(authorization: string | undefined, keys: ApiKeys): Caller {
   const m = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
