@@ -306,8 +306,8 @@ export async function runTask(
         "the error upload's share of the stop deadline",
       );
       try {
-        if (abortReason === 'cancelled') {
-          // Stopped or reaped: the task's keys now belong to the API (a stop's assembly may be
+        if (failure.type === 'cancelled') {
+          // Stopped or reaped (a heartbeat's abort or 404/409, or upload-urls' 409): the task's keys now belong to the API (a stop's assembly may be
           // reading them, a retry's runner may write them), so this attempt writes nothing more.
           log.info('error.tar.gz not uploaded: the task is no longer ours (cancelled, or reaped)');
         } else if (share.leftMs() <= 0) {

@@ -47,8 +47,9 @@ export function apiTarget(flags: ApiFlags): ApiTarget {
     );
   }
   const url = trimUrl(given);
-  const flagKey = flags.apiKey || undefined;
-  const envKey = process.env.BENCHFLEET_API_KEY || undefined;
+  // trimmed, as the API trims the token it gets (a key pasted with a space, or read from a CRLF file)
+  const flagKey = flags.apiKey?.trim() || undefined;
+  const envKey = process.env.BENCHFLEET_API_KEY?.trim() || undefined;
   if (flagKey || envKey) {
     const keyHint = flagKey
       ? 'the operator key is wrong: check --api-key'

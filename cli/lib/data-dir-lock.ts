@@ -203,7 +203,9 @@ export function lockDataDir(dir: string, opts: LockOptions = {}): DataDirLock {
       return held();
     }
   }
-  throw new CliError(`could not lock the data dir ${dir} (${file} keeps changing); try again`);
+  throw new CliError(
+    `could not lock the data dir ${dir} (${file} keeps changing); try again, and if no benchfleet runs on this data dir, delete ${file} and any ${basename(file)}.takeover-* beside it`,
+  );
 }
 
 /**
@@ -242,8 +244,15 @@ function takeOver(file: string, seen: Lock, mine: string, proc: string): boolean
   }
 }
 
+/** A takeover marker this old is left by a taker that died (a takeover takes milliseconds). */
+const MARKER_DEAD_MS = 5000;
+
 /** A takeover marker's maker is gone (or it is a half-made marker older than a takeover lasts). */
 function takerGone(taker: Lock, proc: string): boolean {
-  if (Number.isNaN(taker.pid)) return Date.now() - taker.mtimeMs > 1000;
+  const age = Date.now() - taker.mtimeMs;
+  if (Number.isNaN(taker.pid)) return age > 1000;
+  // a takeover lasts milliseconds: an old marker is a dead taker's even when its pid is alive
+  // again (without /proc a live pid cannot be told from a reused one)
+  if (age > MARKER_DEAD_MS) return true;
   return taker.pid === process.pid || !pidAlive(taker.pid) || notTheOwner(taker, proc) !== undefined;
 }

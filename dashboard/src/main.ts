@@ -254,9 +254,10 @@ class Dashboard {
     } catch (err) {
       // reads are public and the API ignores a wrong key on them; a 401 here is a proxy's doing
       if (!(key && err instanceof ApiError && err.status === 401)) throw err;
-      refuseKey(key);
-      renderKeyState();
-      flash(`The saved operator key was refused (${err.message}); it has been forgotten. Enter it again.`);
+      if (refuseKey(key)) {
+        renderKeyState();
+        flash(`The saved operator key was refused (${err.message}); it has been forgotten. Enter it again.`);
+      }
       return { run: await this.api.getRun(), sentKey: undefined };
     }
   }

@@ -18,16 +18,24 @@ import { taskView } from './views';
 /**
  * First step of assembly. For a stopped run, writes `cancelled` to every task still unfinished (and
  * `failed`/no_runner to a no-runner queue's pending tasks), so the task items agree with the counts.
- * A finished task still in the active index is one whose complete or fail died between its task
- * write and the run's sets (a Lambda timeout) while a stop ended the run: its bookkeeping is done
- * here, as the reaper does for a running run, since nothing would count it once the run has ended.
+ * A finished task still in the active index but not in the run's sets is one whose complete or
+ * fail died between its two writes (a Lambda timeout) while a stop ended the run: its bookkeeping
+ * is done here, as the reaper does for a running run, since nothing would count it once the run
+ * has ended. The others (the tasks a stop cancelled) only leave the active index.
  */
 export async function prepareAssembly(deps: Deps, runId: number): Promise<RunRecord> {
   const run = await getRunOrThrow(deps, runId);
   const now = deps.clock().toISOString();
   for await (const page of iterateTasks(deps, runId)) {
     const unsettled = page.filter((t) => t.active && FINISHED_STATUSES.includes(t.status));
-    await eachLimited(unsettled, WRITE_LANES, (t) => settleFinished(deps, t));
+    await eachLimited(unsettled, WRITE_LANES, async (t) => {
+      const status = t.status as 'completed' | 'failed' | 'cancelled';
+      // Counted already (or, cancelled by a stop, counted as the rest): only the index entry is
+      // left, and the run item, large and hot, is not rewritten for it.
+      if (run[status].has(t.index) || (run.stopped && status === 'cancelled')) {
+        await deps.store.clearActive(runId, t.index, status);
+      } else await settleFinished(deps, t);
+    });
     const unfinished = page.filter((t) => !FINISHED_STATUSES.includes(t.status));
     await eachLimited(unfinished, WRITE_LANES, async (t) => {
       const view = taskView(t, run);

@@ -200,6 +200,15 @@ describe('a 401 names the key that was sent', () => {
     expect(r.stderr).not.toContain('--api-key');
   });
 
+  it('a key given with surrounding whitespace (pasted, or read from a CRLF file) is sent trimmed', async () => {
+    process.env.BENCHFLEET_API_URL = api.url;
+    process.env.BENCHFLEET_API_KEY = ' right\r\n';
+    api.handle = stopAccepting('right');
+    expect((await runCli(['stop'])).code).toBe(0);
+    delete process.env.BENCHFLEET_API_KEY;
+    expect((await runCli(['stop', '--api-key', '  right '])).code).toBe(0);
+  });
+
   it('--api-key: names the flag', async () => {
     api.handle = stopAccepting('right');
     const r = await runCli(['stop', '--api-url', api.url, '--api-key', 'wrong']);

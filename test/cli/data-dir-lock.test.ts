@@ -11,6 +11,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -110,6 +111,19 @@ it('takes over a stale lock past the marker of a server that died during its own
   expect(readFileSync(lockFile, 'utf8').split('\n')[0]).toBe(String(process.pid));
   expect(said).toEqual([]);
   expect(readdirSync(dir)).toEqual([LOCK_FILE]); // the dead server's marker is cleared too
+  lock.release();
+  expect(readdirSync(dir)).toEqual([]);
+});
+
+it("without /proc, a dead taker's old marker does not block for good, though its pid is alive again", async () => {
+  const sleeper = await live('sleep', ['300']);
+  writeFileSync(lockFile, `${gonePid()}\n`);
+  const marker = `${lockFile}.takeover-${statSync(lockFile).ino}-1`;
+  writeFileSync(marker, `${sleeper}\n`); // its pid now belongs to a live process
+  const old = new Date(Date.now() - 60_000);
+  utimesSync(marker, old, old); // a takeover lasts milliseconds: this one's taker died long ago
+  const lock = lockOf({ proc: join(dir, 'no-proc') }).take();
+  expect(readFileSync(lockFile, 'utf8').split('\n')[0]).toBe(String(process.pid));
   lock.release();
   expect(readdirSync(dir)).toEqual([]);
 });

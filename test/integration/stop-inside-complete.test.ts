@@ -64,3 +64,32 @@ it('a complete that died between its two writes during a stop: the ended run cou
     await stack.stop();
   }
 }, 60_000);
+
+it('a plain stop rewrites the run item for no cancelled task, and leaves none in the active index', async () => {
+  const stack = await startTestStack({ heartbeatTimeoutS: 60, reaperIntervalS: 3600 });
+  const api = client(stack.apiUrl);
+  try {
+    const n = 12;
+    const runId = (await api.start({ runs_per_instance_type: n, local: ['cx'] })).body.run_id;
+    for (let i = 0; i < n; i++) {
+      const c = ClaimResponse.parse((await api.claim(runId, 'cx', `cx-${i}`)).body);
+      if (c.status !== 'assigned') throw new Error(`expected a task, got ${c.status}`);
+    }
+    const store = stack.deps.store as RunStore;
+    const original = store.applyRunSets.bind(store);
+    let runWrites = 0;
+    store.applyRunSets = (id, change) => {
+      runWrites++;
+      return original(id, change);
+    };
+    expect((await api.call('POST', '/run/stop', { key: OPERATOR })).status).toBe(200);
+    await waitFor('the run ended', async () => (await api.run()).body.status === 'cancelled');
+    store.applyRunSets = original;
+    expect(runWrites).toBe(0);
+    const tasks = (await stack.deps.store.listTasks(runId, 1000)).tasks;
+    expect(tasks.filter((t) => t.active || t.status !== 'cancelled')).toEqual([]);
+    expect((await api.run(OPERATOR)).body.tasks).toMatchObject({ cancelled: n, completed: 0 });
+  } finally {
+    await stack.stop();
+  }
+}, 60_000);

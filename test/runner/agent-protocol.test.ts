@@ -179,6 +179,23 @@ describe('runner against a fake API', () => {
     expect(api.objects.size).toBe(0);
   });
 
+  it('a task found cancelled by upload-urls (409) during result retries writes no error.tar.gz', async () => {
+    api = await new FakeApi({ tasks: 1 }).start();
+    api.claimUrlsValidS = 3600; // the claim's URLs are good: the first PUT uses them
+    const t = api.tasks[0] as NonNullable<(typeof api.tasks)[0]>;
+    const resultKey = storageKeys.result(t.task.run_id, t.task.id);
+    api.putFail = (key) => {
+      if (key !== resultKey) return undefined;
+      api.cancel(t.task.id); // a stop lands while S3 refuses the result PUT
+      return 500;
+    };
+    const res = await startRunner(testRunner(api.url, { slots: 1, syntheticSize: 0, heartbeatS: 30 }).input);
+    expect(res.tasksFailed).toBe(1);
+    expect(t.status).toBe('cancelled');
+    expect(api.calls.filter((c) => c.endsWith('/upload-urls'))).toHaveLength(1);
+    expect(api.objects.size).toBe(0);
+  });
+
   it('fails a task that passes --task-timeout-s as timeout', async () => {
     api = await new FakeApi({ tasks: 1 }).start();
     const res = await startRunner(
