@@ -30,7 +30,7 @@ const MEASURED = [
 type Measured = Pick<LocalSettings, 'workload' | (typeof MEASURED)[number]['key']>;
 
 /** The file's shape: `{"run_id": 1, "workload": "docker", "image": "ruby:3.4"}`. */
-interface RunRecord {
+interface LocalRunRecord {
   run_id: number;
   workload: Workload;
   synthetic_size?: number;
@@ -47,7 +47,7 @@ export function recordRun(dataDir: string, runId: number, settings: LocalSetting
 }
 
 /** The record, or undefined when there is none; a damaged one is refused, saying what to do. */
-function readRunRecord(file: string): RunRecord | undefined {
+function readRunRecord(file: string): LocalRunRecord | undefined {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -55,9 +55,9 @@ function readRunRecord(file: string): RunRecord | undefined {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new CliError(`cannot read ${file} (${(err as Error).message}); check its owner and permissions`);
   }
-  let record: Partial<RunRecord> | undefined;
+  let record: Partial<LocalRunRecord> | undefined;
   try {
-    record = JSON.parse(text) as Partial<RunRecord>;
+    record = JSON.parse(text) as Partial<LocalRunRecord>;
   } catch {
     // refused below
   }
@@ -70,7 +70,7 @@ function readRunRecord(file: string): RunRecord | undefined {
     throw new CliError(
       `${file} is damaged: it records the workload the data dir's run was started with; delete it to resume that run with the flags given now`,
     );
-  return record as RunRecord;
+  return record as LocalRunRecord;
 }
 
 const phrase = (flag: string, value: unknown): string =>

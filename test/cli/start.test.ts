@@ -57,6 +57,10 @@ beforeAll(async () => {
 });
 afterAll(() => stack.stop());
 
+/** `benchfleet start` on the test's config and SSH key, with `--yes`, and any further flags. */
+const runStart = (...extra: string[]) =>
+  runCli(['start', '--config', configFile, '--yes', '--ssh-public-key', keyFile, ...extra]);
+
 beforeEach(() => {
   box = sandbox({
     FAKE_SLEEP_MS: '100',
@@ -230,7 +234,7 @@ it('deploys, launches both fleets in parallel, runs, downloads, builds the site 
 
 it('stops before launching anything when a vCPU quota is short', async () => {
   sq.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 1 } });
-  const r = await runCli(['start', '--config', configFile, '--yes', '--ssh-public-key', keyFile]);
+  const r = await runStart();
   expect(r.code).toBe(1);
   expect(r.stderr).toContain('SHORT aws Running On-Demand Standard');
   expect(r.stderr).toContain('not enough vCPU quota, nothing was launched');
@@ -239,7 +243,7 @@ it('stops before launching anything when a vCPU quota is short', async () => {
 
 it('names an AWS type no zone of the region offers, and launches nothing', async () => {
   installZones(ec2, { 'us-east-1a': ['c7a.large'], 'us-east-1b': ['m7g.large'] });
-  const r = await runCli(['start', '--config', configFile, '--yes', '--ssh-public-key', keyFile]);
+  const r = await runStart();
   expect(r.code).toBe(1);
   expect(r.stderr).toContain('not offered in any availability zone of us-east-1: aws:c7g.medium.');
   expect(box.calls().filter((c) => c.tool === 'cdk' || c.args.includes('apply'))).toEqual([]);
@@ -253,7 +257,7 @@ it('launches without zones, with a warning, when EC2 will not say where types ar
   ec2.on(DescribeInstanceTypeOfferingsCommand).rejects(denied);
   process.env.FAKE_FAIL = 'terraform -chdir=terraform-azure apply';
   process.env.FAKE_RENDEZVOUS = '';
-  const r = await runCli(['start', '--config', configFile, '--yes', '--ssh-public-key', keyFile]);
+  const r = await runStart();
   expect(r.stderr).toContain(
     'warning: could not read which availability zones offer the AWS types (AWS call failed: UnauthorizedOperation',
   );
@@ -265,16 +269,7 @@ it('launches without zones, with a warning, when EC2 will not say where types ar
 });
 
 it('refuses an --ssh-cidr that is not a range before launching anything', async () => {
-  const r = await runCli([
-    'start',
-    '--config',
-    configFile,
-    '--yes',
-    '--ssh-public-key',
-    keyFile,
-    '--ssh-cidr',
-    '203.0.113.7',
-  ]);
+  const r = await runStart('--ssh-cidr', '203.0.113.7');
   expect(r.code).toBe(1);
   expect(r.stderr).toContain('--ssh-cidr 203.0.113.7 is not a CIDR range');
   expect(box.calls().filter((c) => c.tool === 'cdk' || c.tool === 'terraform')).toEqual([]);
@@ -282,7 +277,7 @@ it('refuses an --ssh-cidr that is not a range before launching anything', async 
 
 it('says which tool is missing before launching anything', async () => {
   process.env.BENCHFLEET_TERRAFORM = 'terraform-not-installed-here';
-  const r = await runCli(['start', '--config', configFile, '--yes', '--ssh-public-key', keyFile]);
+  const r = await runStart();
   expect(r.code).toBe(1);
   expect(r.stderr).toContain('terraform was not found');
   expect(box.calls().filter((c) => c.tool === 'cdk')).toEqual([]);
@@ -299,7 +294,7 @@ it('refuses to launch while another run is in progress on the deployment', async
     local: ['x'],
   });
   try {
-    const r = await runCli(['start', '--config', configFile, '--yes', '--ssh-public-key', keyFile]);
+    const r = await runStart();
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`run ${started.run_id} is still running`);
     expect(box.calls().filter((c) => c.tool === 'cdk' || c.args[0] === 'vm')).toEqual([]);
@@ -342,7 +337,7 @@ describe('a key given by --api-key or BENCHFLEET_API_KEY, checked before the fle
   it('refuses a BENCHFLEET_API_KEY that is not the deployment key, naming it, and launches nothing', async () => {
     process.env.BENCHFLEET_API_KEY = 'a-key-printed-by-benchfleet-local';
     const before = await api('GET', '/run', OPERATOR);
-    const r = await runCli(['start', '--config', configFile, '--yes', '--ssh-public-key', keyFile]);
+    const r = await runStart();
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
       /the operator key in BENCHFLEET_API_KEY \(set in your environment\) is not this deployment's/,
@@ -355,16 +350,7 @@ describe('a key given by --api-key or BENCHFLEET_API_KEY, checked before the fle
   });
 
   it('refuses an --api-key that is not the deployment key, and says to drop it', async () => {
-    const r = await runCli([
-      'start',
-      '--config',
-      configFile,
-      '--yes',
-      '--ssh-public-key',
-      keyFile,
-      '--api-key',
-      'not-the-operator-key',
-    ]);
+    const r = await runStart('--api-key', 'not-the-operator-key');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("the operator key from --api-key is not this deployment's");
     expect(r.stderr).toContain("drop --api-key to use the deployment's key");
@@ -377,7 +363,7 @@ describe('a key given by --api-key or BENCHFLEET_API_KEY, checked before the fle
       Object.assign(new Error('not allowed to read it'), { name: 'AccessDeniedException' }),
     );
     process.env.BENCHFLEET_API_KEY = 'a-key-printed-by-benchfleet-local';
-    const r = await runCli(['start', '--config', configFile, '--yes', '--ssh-public-key', keyFile]);
+    const r = await runStart();
     expect(r.stderr).toMatch(
       /\n {2}note: the operator key in BENCHFLEET_API_KEY was not checked against the deployment's: its secret .*:operator could not be read \(AccessDeniedException\); going on with it\n/,
     );
@@ -392,7 +378,7 @@ describe('a key given by --api-key or BENCHFLEET_API_KEY, checked before the fle
     process.env.BENCHFLEET_API_KEY = OPERATOR;
     process.env.FAKE_RENDEZVOUS = '';
     process.env.FAKE_FAIL = 'terraform -chdir=terraform-azure apply';
-    const r = await runCli(['start', '--config', configFile, '--yes', '--ssh-public-key', keyFile]);
+    const r = await runStart();
     expect(r.stderr).not.toContain("is not this deployment's");
     expect(r.stderr).not.toContain('was not checked');
     expect(launched()).toContainEqual(expect.stringMatching(/^cdk deploy BenchfleetFleet/));
