@@ -80,6 +80,31 @@ describe('the assembly definition', () => {
     expect(JSON.parse(JSON.stringify(cdk))).toEqual(cdk); // survives DefinitionBody.fromString
   });
 
+  it("passes the interpreter's definition validator, which LocalAssembly skips at start", () => {
+    // the validator aws-local-stepfunctions runs unless told not to, with its own options
+    const validate = require('asl-validator') as (
+      d: unknown,
+      o: { checkArn: boolean; checkPaths: boolean },
+    ) => { isValid: boolean; errorsText: (sep?: string) => string };
+    const opts = { checkArn: true, checkPaths: true };
+    const arns = Object.fromEntries(
+      ASSEMBLY_STEPS.map((s) => [s, `arn:aws:lambda:eu-west-1:123456789012:function:bf-${s}`]),
+    ) as Record<StepName, string>;
+    for (const def of [assemblyDefinition(localAssemblyResources()), assemblyDefinition(arns)]) {
+      const verdict = validate(structuredClone(def), opts);
+      expect({ valid: verdict.isValid, errors: verdict.errorsText('; ') }).toEqual({
+        valid: true,
+        errors: '',
+      });
+    }
+    // and it does catch a broken machine: a Catch that leads nowhere
+    const broken = structuredClone(assemblyDefinition(localAssemblyResources()));
+    (broken.States.Finalize as AslTaskState).Catch = [
+      { ErrorEquals: ['States.ALL'], Next: 'Nowhere', ResultPath: '$.error' },
+    ];
+    expect(validate(broken, opts).isValid).toBe(false);
+  });
+
   it('retries every working step on TransientError with backoff and sends anything left to MarkFailed', () => {
     const def = assemblyDefinition(localAssemblyResources());
     for (const step of ['ListTasks', 'BuildArchive', 'Finalize'] as const) {
