@@ -93,6 +93,7 @@ export async function checkGivenKey(
   target: ApiTarget,
   secretArn: string,
   runId: number,
+  runnerSecretArn?: string,
 ): Promise<string | undefined> {
   if (!target.givenBy) return undefined;
   const given =
@@ -107,7 +108,8 @@ export async function checkGivenKey(
     const why = e.cause instanceof Error ? e.cause.name : e.message;
     return `${given} was not checked against the deployment's: its secret ${secretArn} could not be read (${why}); going on with it`;
   }
-  if (sameSecret(await target.key(), expected)) return undefined;
+  const key = await target.key();
+  if (sameSecret(key, expected)) return undefined;
   const [what, fix] =
     target.givenBy === '--api-key'
       ? [given, "drop --api-key to use the deployment's key, or pass that key"]
@@ -115,10 +117,17 @@ export async function checkGivenKey(
           `${given} (set in your environment)`,
           "`unset BENCHFLEET_API_KEY` to use the deployment's key, or set it to that key",
         ];
-  throw new CliError(
-    `${what} is not this deployment's operator key (its secret ${secretArn} holds another one; a key \`benchfleet local\` printed?). ` +
-      `Run ${runId} was not started and no fleet was launched: ${fix}.`,
-  );
+  // the runner key, copied from the runners' side, is the likeliest mix-up: say so rather than guess
+  const isRunnerKey =
+    runnerSecretArn !== undefined &&
+    (await readSecret(runnerSecretArn, 'runner key').then(
+      (runnerKey) => sameSecret(key, runnerKey),
+      () => false,
+    ));
+  const why = isRunnerKey
+    ? `is this deployment's runner key (the one its VMs get, in ${runnerSecretArn}), which may not start runs`
+    : `is not this deployment's operator key (its secret ${secretArn} holds another one; a key \`benchfleet local\` printed?)`;
+  throw new CliError(`${what} ${why}. Run ${runId} was not started and no fleet was launched: ${fix}.`);
 }
 
 export async function readSecret(arn: string, what: string): Promise<string> {

@@ -78,7 +78,7 @@ export async function start(flags: StartFlags): Promise<void> {
   log(`\nRun ${runId}: deploying`);
   const outputs = await deployMeta();
   const target = apiTarget({ apiUrl: outputs.ApiUrl, ...(flags.apiKey && { apiKey: flags.apiKey }) });
-  const note = await checkGivenKey(target, outputs.OperatorKeySecretArn, runId);
+  const note = await checkGivenKey(target, outputs.OperatorKeySecretArn, runId, outputs.RunnerKeySecretArn);
   if (note) log(`  note: ${note}`);
   const api = new ApiClient(target);
   // The plan as preflight placed it: each AWS type in a zone that offers it.

@@ -358,6 +358,16 @@ describe('a key given by --api-key or BENCHFLEET_API_KEY, checked before the fle
     expect(launched()).toEqual([]);
   });
 
+  it('names the runner key when that is what --api-key holds, and launches nothing', async () => {
+    const r = await runStart('--api-key', RUNNER);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /the operator key from --api-key is this deployment's runner key \(the one its VMs get, in .*:secret:runner\), which may not start runs\. Run \d+ was not started and no fleet was launched: drop --api-key/,
+    );
+    expect(r.stderr).not.toContain('benchfleet local');
+    expect(launched()).toEqual([]);
+  });
+
   it('goes on with the given key, saying so in one line, when the secret cannot be read', async () => {
     sm.on(GetSecretValueCommand, { SecretId: ARN }).rejects(
       Object.assign(new Error('not allowed to read it'), { name: 'AccessDeniedException' }),
