@@ -13,13 +13,15 @@ export interface ResultsReport {
 
 /**
  * Unpacks from a URL (the API's presigned `gzip_url`) or a stream (S3 GetObject), then builds the
- * site. `signal` stops the download (its half-written copy is removed).
+ * site. `signal` stops the download (its half-written copy is removed). `onUnpacked` is told the
+ * folder once every file is in it, before the site is built.
  */
 export async function saveResults(
   runId: number,
   source: { url: string } | { stream: NodeJS.ReadableStream },
   root?: string,
   signal?: AbortSignal,
+  onUnpacked?: (dir: string) => void,
 ): Promise<ResultsReport> {
   const dir = resultsDirFor(runId, root);
   process.stderr.write(`\n== download the archive of run ${runId} into ${dir} ==\n`);
@@ -28,6 +30,7 @@ export async function saveResults(
       ? await downloadAndUnpack(source.url, dir, { signal })
       : await unpackArchive(source.stream, dir, { signal });
   process.stderr.write(`  unpacked ${files} file(s)\n`);
+  onUnpacked?.(dir);
   try {
     const site = await buildSite({ resultsDir: dir });
     process.stderr.write(`  site built: ${site.indexHtml}\n`);

@@ -113,15 +113,19 @@ export async function start(flags: StartFlags): Promise<void> {
   }
 
   let results: ResultsReport | undefined;
+  let unpacked: string | undefined;
   let downloadError: unknown;
   const gzipUrl = final.gzip_url;
-  quit.guard(afterRunPlan(fleets, () => results, Boolean(gzipUrl)));
+  quit.guard(afterRunPlan(fleets, () => ({ dir: unpacked, site: Boolean(results?.site) }), Boolean(gzipUrl)));
   try {
     if (gzipUrl) {
       try {
         // A quit stops it rather than wait: the archive stays in S3, the half-written copy is removed.
         results = await quit.step(
-          (quitting) => saveResults(runId, { url: gzipUrl }, flags.resultsDir, quitting),
+          (quitting) =>
+            saveResults(runId, { url: gzipUrl }, flags.resultsDir, quitting, (dir) => {
+              unpacked = dir;
+            }),
           false,
         );
       } catch (err) {
@@ -247,7 +251,7 @@ async function preflight(
 }
 
 /** The fleets of a run that may be up: each from its launch until its teardown went through. */
-interface Fleets {
+export interface Fleets {
   runId: number;
   flags: StartFlags;
   standing: Set<Launch>;
@@ -313,26 +317,35 @@ async function launchAndStart(
   }
 }
 
+/** How far the results got: unpacked into `dir` (complete), and the site built there. */
+export interface SavedSoFar {
+  dir: string | undefined;
+  site: boolean;
+}
+
 /** After the watch: the archive stays in S3 whatever happens; the fleets go unless --keep-fleet. */
-function afterRunPlan(fleets: Fleets, results: () => ResultsReport | undefined, archived: boolean): QuitPlan {
+export function afterRunPlan(fleets: Fleets, saved: () => SavedSoFar, archived: boolean): QuitPlan {
   const { runId, flags } = fleets;
-  const saved = (): string => {
-    const dir = results()?.results_dir;
-    if (dir) return `the results of run ${runId} are in ${dir}`;
+  const where = (): string => {
+    const { dir, site } = saved();
+    if (dir && site) return `the results of run ${runId} are in ${dir}`;
+    // a quit while the site is being built: the files are all there, the page may not be
+    if (dir)
+      return `the results of run ${runId} are in ${dir}; if its site is unfinished, \`benchfleet site ${dir}\` builds it`;
     return archived
       ? `the results of run ${runId} stay in S3: \`benchfleet download ${runId}\` fetches them`
       : `run ${runId} has ended`;
   };
   return {
     now: () =>
-      `${saved()}; ${flags.keepFleet ? 'its fleets stay up (--keep-fleet): `benchfleet nuke` removes them' : 'tearing down its fleets before quitting'}`,
+      `${where()}; ${flags.keepFleet ? 'its fleets stay up (--keep-fleet): `benchfleet nuke` removes them' : 'tearing down its fleets before quitting'}`,
     ...(!flags.keepFleet && {
       cleanUp: async () => {
         await teardown(fleets);
         log(leftUp(fleets));
       },
     }),
-    leftUp: () => `${saved()}. ${leftUp(fleets)}`,
+    leftUp: () => `${where()}. ${leftUp(fleets)}`,
   };
 }
 
