@@ -5,7 +5,7 @@
 // the run starts. On resume a flag left out takes the recorded value (and says so); one given
 // with another value is refused. A data dir without a record of its run (an older benchfleet, a
 // run started over --serve) resumes with the flags given, as before.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../lambdas/adapters/local/atomic-write';
 import { CliError } from './errors';
@@ -73,6 +73,14 @@ function readRunRecord(file: string): LocalRunRecord | undefined {
   return record as LocalRunRecord;
 }
 
+const isFolder = (path: string): boolean => {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
 const phrase = (flag: string, value: unknown): string =>
   value === undefined ? `without ${flag}` : `with ${flag} ${value}`;
 
@@ -110,6 +118,12 @@ export function resumeSettings(
     Object.assign(resumed, { [key]: was });
     adopted.push(was === undefined ? `without ${flag}` : `${flag} ${was}`);
   }
+  // a checkout the run was started with may have been moved or deleted since: every task would fail
+  const checkout = resumed.rubyBenchDir;
+  if (checkout !== undefined && resumed.workload === 'docker' && !isFolder(checkout))
+    throw new CliError(
+      `run ${runId} in the data dir ${dataDir} was started with --ruby-bench-dir ${checkout}, which is no longer a folder; put the ruby-bench checkout back there to resume it, or start a new run with another --data-dir`,
+    );
   if (!adopted.length) return { settings: resumed };
   return {
     settings: resumed,

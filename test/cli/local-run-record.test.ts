@@ -3,7 +3,7 @@
 // another value is refused naming both, flags of the other workload do not matter, and a data dir
 // without a record of its run resumes with the flags given. The flags are parsed by the real
 // `local` options, so "given" is what commander saw on the command line.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -86,6 +86,19 @@ it("refuses another --image, --ruby-bench-dir or --synthetic-size than the run's
   const resumed = resumeSettings(dir, RUN, settingsOf('--image', 'ruby:3.3'));
   expect(resumed.settings).toMatchObject({ workload: 'synthetic', syntheticSize: 0 });
   expect(resumed.note).toContain('resuming with --synthetic-size 0, as the run was started');
+});
+
+it('refuses to resume a docker run whose recorded ruby-bench checkout is gone, naming it', () => {
+  const checkout = join(dir, 'ruby-bench');
+  mkdirSync(checkout);
+  recordRun(dir, RUN, settingsOf('--workload', 'docker', '--ruby-bench-dir', checkout));
+  expect(resumeSettings(dir, RUN, settingsOf()).settings).toMatchObject({ rubyBenchDir: checkout });
+  rmSync(checkout, { recursive: true });
+  expect(() => resumeSettings(dir, RUN, settingsOf())).toThrow(
+    `run ${RUN} in the data dir ${dir} was started with --ruby-bench-dir ${checkout}, which is no longer a folder; put the ruby-bench checkout back there to resume it, or start a new run with another --data-dir`,
+  );
+  writeFileSync(checkout, 'a file now'); // something else in its place
+  expect(() => resumeSettings(dir, RUN, settingsOf('--workload', 'docker'))).toThrow('no longer a folder');
 });
 
 it('resumes with the flags given when the data dir has no record of its run (an older benchfleet)', () => {
