@@ -7,4 +7,4 @@ process.env.POWERTOOLS_LOG_LEVEL ||= 'WARN';
 // tsx resolves the tsconfig `paths` (@benchfleet/aws-sdk) from this tsconfig, whatever the cwd.
 process.env.TSX_TSCONFIG_PATH ??= require('node:path').join(__dirname, '..', 'tsconfig.json');
 require('tsx/cjs');
-require('../cli/main.ts');
+require('../cli/main.ts').main();

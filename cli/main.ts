@@ -37,11 +37,17 @@ export function buildProgram(): Command {
   return program;
 }
 
-if (require.main === module || process.argv[1]?.endsWith('benchfleet.js')) {
+/**
+ * Runs the CLI: bin/benchfleet.js calls it, whatever name it was started under (a symlink named
+ * `benchfleet` from npm link, npx or a global install).
+ */
+export function main(argv: string[] = process.argv): void {
   buildProgram()
-    .parseAsync(process.argv)
+    .parseAsync(argv)
     .catch((err: unknown) => {
       process.stderr.write(`benchfleet: ${(err as Error).message}\n`);
       process.exitCode = 1;
     });
 }
+
+if (require.main === module) main(); // `tsx cli/main.ts ...`

@@ -1,7 +1,7 @@
 // The real `benchfleet` binary (tsx, CommonJS), not the in-process harness: catches what jest's
 // transform hides, such as a lazy load that only resolves under swc.
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -26,4 +26,16 @@ it('loads the lazily required flows of nuke and start from the real binary', asy
     code: 1,
     stderr: expect.stringContaining('cannot read the config (no such file)'),
   });
+});
+
+it('runs under any name it is linked as (npm link, npx and global installs make a `benchfleet` symlink)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bf-bin-'));
+  const linked = join(dir, 'benchfleet');
+  symlinkSync(BIN, linked);
+  const version = await run(linked, ['--version'], { cwd: dir });
+  expect(version.stdout.trim()).toBe(require('../../package.json').version);
+  const bad = await run(linked, ['local', '--bogus'], { cwd: dir }).catch(
+    (err: { code: number; stderr: string }) => err,
+  );
+  expect(bad).toMatchObject({ code: 1, stderr: expect.stringContaining("unknown option '--bogus'") });
 });
