@@ -193,8 +193,12 @@ export class ApiClient {
         signal: AbortSignal.timeout(30_000),
       });
     } catch (err) {
+      const local = /^https?:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:|\/|$)/.test(this.target.url);
+      const check = local
+        ? 'that `benchfleet local` is still serving it (it stops with its run unless --keep or --serve)'
+        : 'that the meta stack is deployed';
       throw new CliError(
-        `cannot reach the API at ${this.target.url} (${(err as Error).message}); check the URL or that the meta stack is deployed`,
+        `cannot reach the API at ${this.target.url} (${(err as Error).message}); check the URL or ${check}`,
         { cause: err },
       );
     }

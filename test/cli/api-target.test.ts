@@ -179,6 +179,21 @@ describe('the operator key goes only where it belongs', () => {
   });
 });
 
+describe('an API that does not answer', () => {
+  it('on this machine: points at `benchfleet local`; elsewhere: at the meta stack', async () => {
+    const local = await runCli(['status', '--api-url', 'http://127.0.0.1:1']);
+    expect(local.code).toBe(1);
+    expect(local.stderr).toContain(
+      'cannot reach the API at http://127.0.0.1:1 (fetch failed); check the URL or that `benchfleet local` is still serving it',
+    );
+    expect(local.stderr).not.toContain('meta stack');
+    // refused at once like any closed port, without a DNS look-up; not a name `local` serves on
+    const remote = await runCli(['status', '--api-url', 'http://0.0.0.0:1']);
+    expect(remote.code).toBe(1);
+    expect(remote.stderr).toContain('check the URL or that the meta stack is deployed');
+  });
+});
+
 describe('a 401 names the key that was sent', () => {
   it("the deployment's key from Secrets Manager: says so, does not blame --api-key", async () => {
     writeOutputs(box.dir, api.url);
