@@ -58,15 +58,19 @@ export function callerOf(authorization: string | undefined, keys: ApiKeys): Call
   return operator ? 'operator' : runner ? 'runner' : null;
 }
 
-function authorize(access: Access, caller: Caller, hadHeader: boolean): void {
+function authorize(access: Access, caller: Caller, header: string | undefined): void {
   if (access === 'public') return;
   if (caller === 'operator') return;
   if (access === 'runner' && caller === 'runner') return;
   if (caller === 'runner')
     throw new UnauthorizedError('the runner key may not call this route: use the operator key');
-  throw new UnauthorizedError(
-    hadHeader ? 'the API key is wrong' : 'missing API key: send "Authorization: Bearer <key>"',
-  );
+  if (header === undefined)
+    throw new UnauthorizedError('missing API key: send "Authorization: Bearer <key>"');
+  if (!/^Bearer\s+\S/i.test(header))
+    throw new UnauthorizedError(
+      'the Authorization header must be "Bearer <key>", the word Bearer, a space, then the key',
+    );
+  throw new UnauthorizedError('the API key is wrong');
 }
 
 const issuesOf = (err: z.ZodError): string[] =>
@@ -136,7 +140,7 @@ export function httpRoute<B extends z.ZodType, Q extends z.ZodType>(
     .handler(async (event) => {
       const header = event.headers?.authorization ?? event.headers?.Authorization;
       const caller = callerOf(header, await opts.keys());
-      authorize(opts.access, caller, header !== undefined);
+      authorize(opts.access, caller, header);
       const body = bodySchema.safeParse(parseBody(event));
       if (!body.success) throw new InvalidInputError(issuesOf(body.error));
       const query = querySchema.safeParse(event.queryStringParameters ?? {});

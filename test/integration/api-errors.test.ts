@@ -57,6 +57,21 @@ describe('keys', () => {
     },
   );
 
+  it('says how to send a key sent without the Bearer scheme, and takes it no more than a wrong one', async () => {
+    const before = await snapshot();
+    for (const authorization of [OPERATOR, `Token ${OPERATOR}`, 'Bearer', 'Bearer  ']) {
+      const res = await fetch(`${stack.apiUrl}/run/stop`, { method: 'POST', headers: { authorization } });
+      const answer = { status: res.status, body: (await res.json()) as unknown };
+      expectError(answer, 401, 'unauthorized');
+      expect(ErrorBody.parse(answer.body).message).toBe(
+        'the Authorization header must be "Bearer <key>", the word Bearer, a space, then the key',
+      );
+    }
+    const wrong = await api.call('POST', '/run/stop', { key: 'wrong' });
+    expect(ErrorBody.parse(wrong.body).message).toBe('the API key is wrong');
+    expect(await snapshot()).toBe(before);
+  });
+
   it('shows gzip_url only to a caller with a key (null while no archive exists)', async () => {
     const pub = await api.run(null);
     expect(pub.status).toBe(200);
