@@ -12,7 +12,7 @@ import {
 } from '../../lambdas/shared/contract';
 import { sameSecret } from '../../lambdas/shared/secret';
 import { CliError } from './errors';
-import { isDeploymentApi, readOutputs, trimUrl } from './state';
+import { isDeploymentApi, isLoopbackUrl, readOutputs, trimUrl } from './state';
 
 export interface ApiFlags {
   apiUrl?: string;
@@ -193,8 +193,7 @@ export class ApiClient {
         signal: AbortSignal.timeout(30_000),
       });
     } catch (err) {
-      const local = /^https?:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:|\/|$)/.test(this.target.url);
-      const check = local
+      const check = isLoopbackUrl(this.target.url)
         ? 'that `benchfleet local` is still serving it (it stops with its run unless --keep or --serve)'
         : 'that the meta stack is deployed';
       throw new CliError(

@@ -84,12 +84,20 @@ export function isDeploymentApi(url: string, outputs: MetaOutputs | undefined = 
  * `benchfleet local --serve`) is the `gzip_url` of its GET /run, which `benchfleet status` shows
  * with the key.
  */
+/** An API on this machine (as `benchfleet local` serves it), by its URL. */
+export const isLoopbackUrl = (url: string): boolean =>
+  /^https?:\/\/(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:|\/|$)/.test(url);
+
 export function resultsHint(runId: number | string, apiUrl: string): string {
   const outputs = readOutputs();
   if (isDeploymentApi(apiUrl, outputs)) return `Get the results with \`benchfleet download ${runId}\``;
   const url = trimUrl(apiUrl);
+  // a `benchfleet local` run (not --serve) saves its own results: only the other runs need this
+  const local = isLoopbackUrl(url)
+    ? `A run \`benchfleet local\` started itself is saved into results/${runId}/ by it; for one started over --serve: `
+    : '';
   return (
-    `Get the archive's link with \`benchfleet status --api-url ${url} --api-key <operator key>\` ` +
+    `${local}${local ? 'get' : 'Get'} the archive's link with \`benchfleet status --api-url ${url} --api-key <operator key>\` ` +
     `(its "archive:" line, GET /run's gzip_url), unpack it into results/${runId}/ (\`tar -xzf\`) and ` +
     `build the site with \`benchfleet site results/${runId}\`` +
     (outputs

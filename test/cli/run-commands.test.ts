@@ -89,7 +89,7 @@ it('watch says how to get the results: `download` only where a deployment is rec
   expect(local.stdout).toContain(`run ${runId} cancelled`);
   expect(local.stdout).not.toContain('benchfleet download');
   expect(local.stdout).toContain(
-    `Get the archive's link with \`benchfleet status --api-url ${stack.apiUrl} --api-key <operator key>\``,
+    `A run \`benchfleet local\` started itself is saved into results/${runId}/ by it; for one started over --serve: get the archive's link with \`benchfleet status --api-url ${stack.apiUrl} --api-key <operator key>\``,
   );
   expect(local.stdout).toContain(`\`benchfleet site results/${runId}\``);
 
