@@ -1,6 +1,7 @@
 // The limits and the single-field schemas of the HTTP contract (contract.ts builds the bodies from
 // them and re-exports this module, so callers import everything from the contract).
 import * as z from 'zod';
+import './zod-words'; // plain validation messages, for every schema
 
 export const MAX_TASKS_PER_RUN = 10_000;
 /** Task ids are `run_id * TASK_ID_FACTOR + n` (n from 1), so they are unique across runs. */
@@ -43,8 +44,11 @@ export const omittable = <T extends z.ZodType>(schema: T) =>
     .transform((v) => v ?? undefined)
     .optional();
 
+const MAX_RUN_ID = Math.floor(Number.MAX_SAFE_INTEGER / TASK_ID_FACTOR) - 1;
 export const RunId = z
   .number()
   .int()
   .positive()
-  .max(Math.floor(Number.MAX_SAFE_INTEGER / TASK_ID_FACTOR) - 1);
+  .max(MAX_RUN_ID, {
+    error: `must be at most ${MAX_RUN_ID}: task ids are run_id * ${TASK_ID_FACTOR} + n, and must stay safe integers`,
+  });

@@ -10,6 +10,7 @@ import { type ErrorBody, type ErrorCode, MAX_BODY_BYTES } from './contract';
 import { logger } from './logger';
 import { type Access, CORS_EXPOSED_HEADERS } from './routes';
 import { sameSecret } from './secret';
+import { onePerField } from './zod-words';
 
 export const STATUS_OF: Record<ErrorCode, number> = {
   invalid_request: 400,
@@ -74,7 +75,7 @@ function authorize(access: Access, caller: Caller, header: string | undefined): 
 }
 
 const issuesOf = (err: z.ZodError): string[] =>
-  err.issues.map((i) => {
+  onePerField(err.issues).map((i) => {
     const where = i.path.length ? i.path.join('.') : '(body)';
     if (i.code === 'unrecognized_keys') return `unknown field(s): ${i.keys.join(', ')}`;
     return `${where}: ${i.message}`;
@@ -141,6 +142,9 @@ export function httpRoute<B extends z.ZodType, Q extends z.ZodType>(
       const header = event.headers?.authorization ?? event.headers?.Authorization;
       const caller = callerOf(header, await opts.keys());
       authorize(opts.access, caller, header);
+      // every path parameter of the API is an id: a bad one is the mistake to name, not the body
+      const path = (event.pathParameters ?? {}) as Record<string, string>;
+      for (const name of Object.keys(path)) pathId(path, name);
       const body = bodySchema.safeParse(parseBody(event));
       if (!body.success) throw new InvalidInputError(issuesOf(body.error));
       const query = querySchema.safeParse(event.queryStringParameters ?? {});
@@ -148,7 +152,7 @@ export function httpRoute<B extends z.ZodType, Q extends z.ZodType>(
       const reply = await run({
         body: body.data,
         query: query.data,
-        path: event.pathParameters ?? {},
+        path,
         caller,
       } as HttpInput<z.infer<B>, z.infer<Q>>);
       return {

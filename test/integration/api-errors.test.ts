@@ -157,13 +157,38 @@ describe('bad bodies', () => {
 
 describe('bad ids', () => {
   const taskRoutes = ROUTES.filter((r) => r.path.includes('{id}'));
-  it.each(taskRoutes.map((r) => [r.path]))('%s: a non-numeric id is a 400 naming id', async (path) => {
-    const answer = await api.call('POST', path.replace('{id}', 'abc'), {
-      key: RUNNER,
-      body: { runner_id: 'r' },
+  it.each(taskRoutes.map((r) => [r.path]))(
+    '%s: a non-numeric id is a 400 naming id, before anything about the body',
+    async (path) => {
+      const answer = await api.call('POST', path.replace('{id}', 'abc'), {
+        key: RUNNER,
+        body: { runner_id: 'r' },
+      });
+      expectError(answer, 400, 'invalid_request');
+      expect((answer.body as { message: string }).message).toBe('id: must be a positive integer, got "abc"');
+    },
+  );
+
+  it('names a bad run id of the claim route, before anything about the body', async () => {
+    const answer = await api.call('POST', '/runs/abc/tasks/claim', { key: RUNNER, body: { runner_id: '' } });
+    expectError(answer, 400, 'invalid_request');
+    expect((answer.body as { message: string }).message).toBe(
+      'run_id: must be a positive integer, got "abc"',
+    );
+  });
+
+  it('says each bad body field once, in plain words', async () => {
+    const answer = await api.call('POST', '/run/start', {
+      key: OPERATOR,
+      body: { run_id: 1e300, ruby_version: 3, runs_per_instance_type: 1.5, local: ['a'] },
     });
     expectError(answer, 400, 'invalid_request');
-    expect((answer.body as { message: string }).message).toContain('id');
+    const message = (answer.body as { message: string }).message;
+    expect(message).toContain('run_id: must be at most 90071992546: task ids are run_id * 100000 + n');
+    expect(message).toContain('ruby_version: must be a string, got 3');
+    expect(message).toContain('runs_per_instance_type: must be a whole number, got 1.5');
+    expect(message.match(/run_id:/g)).toHaveLength(1);
+    expect(message).not.toMatch(/Too big|Too small|Invalid input|expected/);
   });
 
   it.each(taskRoutes.map((r) => [r.path]))('%s: an unknown task id is a 404', async (path) => {
