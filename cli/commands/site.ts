@@ -1,5 +1,6 @@
 // `benchfleet site <dir>`: builds the comparison site from an unpacked results folder.
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { buildSite } from '../../site/build';
 
@@ -29,6 +30,7 @@ export function register(program: Command): void {
       try {
         // A price file the user named must be read; the site builder alone would only warn.
         if (flags.prices !== undefined) await readPrices(flags.prices);
+        await requireResults(dir);
         const result = await buildSite({
           resultsDir: dir,
           ...(flags.out !== undefined && { outDir: flags.out }),
@@ -51,6 +53,29 @@ export function register(program: Command): void {
         process.exitCode = 1;
       }
     });
+}
+
+/**
+ * A folder with no manifest.json and no task folder is not a results folder (a wrong path, or the
+ * parent `results/`): refused, rather than an empty site written into it.
+ */
+async function requireResults(dir: string): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return undefined; // the builder says so
+    throw err;
+  });
+  if (entries === undefined) return;
+  const names = entries.map((e) => e.name);
+  if (names.includes('manifest.json')) return;
+  const folders = entries.filter((e) => e.isDirectory() && e.name !== 'site');
+  if (folders.some((e) => /-\d+$/.test(e.name))) return;
+  const runs = folders.filter((e) => /^\d+$/.test(e.name)).map((e) => e.name);
+  throw new Error(
+    `${dir} holds no results: no manifest.json and no <instance_type>-<run>/ folder` +
+      (runs.length
+        ? `; it holds run folders: try \`benchfleet site ${join(dir, runs.sort().at(-1) as string)}\``
+        : '; point it at results/<run-id>'),
+  );
 }
 
 async function readPrices(file: string): Promise<void> {

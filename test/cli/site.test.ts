@@ -1,5 +1,5 @@
 // `benchfleet site` options the CLI checks itself (the site builder's own cases are in test/site/).
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -39,8 +39,27 @@ it('fails, naming the file, when the --prices file cannot be read, and builds no
 
 it('reads a --prices file that exists, and needs none by default', async () => {
   const dir = resultsFolder();
+  writeFileSync(join(dir, 'manifest.json'), '{}');
   const prices = join(dir, 'prices.json');
   writeFileSync(prices, '{"a": 0.1}\n');
   expect((await site([dir, '--prices', prices, '--json'])).code).toBe(0);
   expect((await site([dir, '--json'])).code).toBe(0);
+});
+
+it('refuses a folder that holds no results, and points at the run folders inside it', async () => {
+  const root = resultsFolder();
+  const empty = await site([root]);
+  expect(empty.code).toBe(1);
+  expect(empty.err).toBe(
+    `benchfleet site: ${root} holds no results: no manifest.json and no <instance_type>-<run>/ folder; point it at results/<run-id>\n`,
+  );
+  expect(existsSync(join(root, 'site'))).toBe(false);
+  mkdirSync(join(root, '1700000001'));
+  mkdirSync(join(root, '1700000002'));
+  const parent = await site([root]);
+  expect(parent.code).toBe(1);
+  expect(parent.err).toContain(`it holds run folders: try \`benchfleet site ${join(root, '1700000002')}\``);
+  // a run whose tasks all failed still has its manifest: built, with the builder's warning
+  writeFileSync(join(root, 'manifest.json'), '{}');
+  expect((await site([root])).code).toBe(0);
 });
