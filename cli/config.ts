@@ -1,6 +1,7 @@
 // Run configs: the spec's JSON with comments allowed (its own example has one). Every error names
 // the file, the line and column, and the field, so an operator can fix a config without guessing.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   findNodeAtLocation,
   getNodeValue,
@@ -24,6 +25,12 @@ export class ConfigError extends Error {
 
 type Path = ReadonlyArray<string | number>;
 
+/**
+ * The default of `benchfleet local --config`: the project's own runs/local.json, wherever the CLI is
+ * started from (a --config given on the command line is relative to the current folder).
+ */
+export const LOCAL_CONFIG = join(__dirname, '..', 'runs', 'local.json');
+
 /** Reads, parses and validates a run config; throws ConfigError naming file, line and field. */
 export function loadRunConfig(file: string): RunConfig {
   let text: string;
@@ -32,7 +39,12 @@ export function loadRunConfig(file: string): RunConfig {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a folder' : String(err);
-    throw new ConfigError(file, [`${file}: cannot read the config (${why}); check the --config path`]);
+    // the default was not typed by the user: do not send them to check a --config they never gave
+    const fix =
+      file === LOCAL_CONFIG
+        ? 'it is the default run config, which comes with Benchfleet: restore it (git restore runs/local.json), or name another with --config'
+        : 'check the --config path';
+    throw new ConfigError(file, [`${file}: cannot read the config (${why}); ${fix}`]);
   }
   return parseRunConfig(text, file);
 }

@@ -30,17 +30,18 @@ export function register(program: Command): void {
         if (!/^\d+$/.test(id) || !parsed.success)
           throw new CliError(`"${id}" is not a run id (a positive integer)`);
         const runId = parsed.data;
-        const bucket = flags.bucket ?? requireOutputs().ResultsBucket;
-        const key = storageKeys.archive(runId);
         // Loaded here so `benchfleet --help` stays quick.
         // require, not import(): tsx runs the CLI as CommonJS.
+        const { idleTimeoutMs, resultsRootFor, TransferStalledError } =
+          require('../lib/archive') as typeof import('../lib/archive');
+        resultsRootFor(flags.resultsDir); // a blank one is refused before S3 is asked
+        const bucket = flags.bucket ?? requireOutputs().ResultsBucket;
+        const key = storageKeys.archive(runId);
         const { GetObjectCommand, S3Client } =
           require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
         const { NodeHttpHandler } =
           require('@smithy/node-http-handler') as typeof import('@smithy/node-http-handler');
         const { saveResults } = require('../lib/results') as typeof import('../lib/results');
-        const { idleTimeoutMs, TransferStalledError } =
-          require('../lib/archive') as typeof import('../lib/archive');
         const idleMs = idleTimeoutMs();
         const retry = `retry with \`benchfleet download ${runId}\``;
         const s3 = new S3Client({

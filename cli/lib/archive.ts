@@ -17,8 +17,24 @@ export interface UnpackResult {
   files: number;
 }
 
-/** BENCHFLEET_RESULTS_DIR moves the results root (default `results/`). */
+/**
+ * Why the results root given (--results-dir wins over BENCHFLEET_RESULTS_DIR) cannot be used:
+ * an empty or blank one would resolve to the current folder and scatter the results there.
+ */
+export function blankResultsRoot(root: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (root !== undefined)
+    return root.trim() === ''
+      ? `--results-dir must be a non-blank folder (leave the flag out for the default: BENCHFLEET_RESULTS_DIR, else ./results), got "${root}"`
+      : undefined;
+  const set = env.BENCHFLEET_RESULTS_DIR;
+  if (set === undefined || set.trim() !== '') return undefined;
+  return `BENCHFLEET_RESULTS_DIR is set but ${set === '' ? 'empty' : 'blank'}: unset it to have the results go to ./results, or set it to a folder`;
+}
+
+/** BENCHFLEET_RESULTS_DIR moves the results root (default `results/`); a blank one is refused. */
 export function resultsRootFor(root?: string): string {
+  const blank = blankResultsRoot(root, process.env);
+  if (blank) throw new CliError(blank);
   return resolve(root ?? process.env.BENCHFLEET_RESULTS_DIR ?? 'results');
 }
 

@@ -153,7 +153,14 @@ const pause = (ms: number): void => {
 export function lockDataDir(dir: string, opts: LockOptions = {}): DataDirLock {
   const proc = opts.proc ?? '/proc';
   const say = opts.say ?? ((line: string) => void process.stderr.write(`${line}\n`));
-  mkdirSync(dir, { recursive: true });
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    // checkLocalFlags refuses such a path first; this covers one that changed since
+    throw new CliError(
+      `cannot make the data dir ${dir} (${(err as Error).message}); pass a folder you can write with --data-dir (a missing one is made), or fix that path`,
+    );
+  }
   const file = join(dir, LOCK_FILE);
   const started = processStartTime(process.pid, proc);
   const mine = `${process.pid}\n${started ? `started ${started}\n` : ''}`;

@@ -1,11 +1,14 @@
 // The options of `benchfleet local`, and their checks: every flag is read and refused here, before
 // the stack or a run starts, so a typo never leaves a half-made run behind (with --data-dir, the
 // next call would resume it). A refusal names the flag, what it takes, and what it got.
-import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { type Command, Option } from 'commander';
+import { KEYS_FILE, keyClash } from '../../lambdas/adapters/local/keys';
 import { MAX_TIMER_S } from '../../runner/options';
 import type { SlotsSetting } from '../../runner/topology';
+import { LOCAL_CONFIG } from '../config';
+import { blankResultsRoot } from './archive';
 import { CliError } from './errors';
 
 export interface LocalFlags {
@@ -46,7 +49,13 @@ export interface LocalSettings {
 
 export function localOptions(cmd: Command): Command {
   return cmd
-    .option('-c, --config <file>', 'run config (JSON with comments)', 'runs/local.json')
+    .addOption(
+      // the project's own file whatever the current folder (a --config given is relative to that folder)
+      new Option('-c, --config <file>', 'run config (JSON with comments)').default(
+        LOCAL_CONFIG,
+        'runs/local.json in the Benchfleet folder',
+      ),
+    )
     .option(
       '--workload <kind>',
       'synthetic (built-in micro-benchmarks, offline) or docker (ruby-bench in containers)',
@@ -148,6 +157,7 @@ function syntheticSize(value: string): number {
 }
 
 function folder(value: string, flag: string): string {
+  if (value.trim() === '') throw refuse(flag, 'an existing folder', value); // resolve('') is the cwd
   const dir = resolve(value);
   let isDir = false;
   try {
@@ -183,7 +193,80 @@ function key(
     );
 }
 
-/** Reads every flag, or refuses the first bad one; touches nothing. */
+/**
+ * --data-dir: blank would be taken as no data dir (a temp one, removed at exit), so what the user
+ * asked to keep would not be kept. The folder is made when missing, so a path that is, or runs
+ * through, a file (or cannot be written) would only fail later with a bare EEXIST or ENOTDIR: it is
+ * refused here, by looking only.
+ */
+function dataDir(value: string): string {
+  if (value.trim() === '')
+    throw refuse(
+      '--data-dir',
+      'a non-blank folder (leave the flag out for a temporary data dir, removed at exit)',
+      value,
+    );
+  const dir = resolve(value);
+  const why = dataDirProblem(dir);
+  if (why)
+    throw new CliError(
+      `cannot use the data dir ${dir} (${why}); pass a folder you can write with --data-dir (a missing one is made), or fix that path`,
+    );
+  return dir;
+}
+
+/** What stops `dir` being made (if missing) and written; undefined when nothing does. */
+function dataDirProblem(dir: string): string | undefined {
+  for (let at = dir; ; at = dirname(at)) {
+    let stat: ReturnType<typeof statSync>;
+    try {
+      stat = statSync(at);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // missing, or under a file: the first folder (or file) above tells
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && dirname(at) !== at) continue;
+      return (err as Error).message;
+    }
+    const it = at === dir ? 'it' : at;
+    if (!stat.isDirectory()) return `${it} is ${stat.isFile() ? 'a file, not a folder' : 'not a folder'}`;
+    try {
+      accessSync(at, constants.W_OK | constants.X_OK);
+    } catch {
+      return `${it} is not writable`;
+    }
+    return undefined;
+  }
+}
+
+/**
+ * The runner key (the one runners, and in the cloud the VMs, get) must not be the operator key, or
+ * it could start and stop runs: the keys given (flag, else variable) must differ, from each other
+ * and from the key saved for the other role in the data dir's keys.json.
+ */
+function differentKeys(flags: LocalFlags, env: NodeJS.ProcessEnv, dir: string | undefined): void {
+  const operatorKey = flags.apiKey ?? env.BENCHFLEET_API_KEY;
+  const runnerKey = flags.runnerKey ?? env.BENCHFLEET_RUNNER_KEY;
+  const same = keyClash({ ...(dir ? { dataDir: dir } : {}), operatorKey, runnerKey });
+  if (!same) return;
+  const op = flags.apiKey !== undefined ? '--api-key' : 'BENCHFLEET_API_KEY';
+  const run = flags.runnerKey !== undefined ? '--runner-key' : 'BENCHFLEET_RUNNER_KEY';
+  const file = dir ? join(dir, KEYS_FILE) : KEYS_FILE;
+  const operator = same.operator === 'given' ? `from ${op}` : `saved in ${file}`;
+  const runner = same.runner === 'given' ? `from ${run}` : `saved in ${file}`;
+  const fix =
+    same.operator === 'given' && same.runner === 'given'
+      ? 'give two different keys'
+      : same.operator === 'given'
+        ? `use another key for ${op}`
+        : same.runner === 'given'
+          ? `use another key for ${run}`
+          : `delete ${file} to have new keys made, or give two different keys with --api-key and --runner-key`;
+  throw new CliError(
+    `the operator key ${operator} is the same as the runner key ${runner}; the two keys must differ (the runners get the runner key, which must not be able to start or stop runs): ${fix}`,
+  );
+}
+
+/** Reads every flag, or refuses the first bad one; touches nothing (it reads the data dir's keys.json). */
 export function checkLocalFlags(
   flags: LocalFlags,
   env: NodeJS.ProcessEnv = process.env,
@@ -193,6 +276,10 @@ export function checkLocalFlags(
     throw refuse('--workload', 'synthetic or docker', flags.workload);
   key('--api-key', flags.apiKey, 'BENCHFLEET_API_KEY', 'an operator key', env);
   key('--runner-key', flags.runnerKey, 'BENCHFLEET_RUNNER_KEY', 'a runner key', env);
+  const dir = flags.dataDir === undefined ? undefined : dataDir(flags.dataDir);
+  const blankResults = blankResultsRoot(flags.resultsDir, env);
+  if (blankResults) throw new CliError(blankResults);
+  differentKeys(flags, env, dir);
   return {
     workload: flags.workload,
     port: port(flags.port ?? (flags.serve ? '8787' : '0'), '--port'),
