@@ -23,6 +23,7 @@ import {
 } from '../lib/local-flags';
 import { routeHandlerLogs } from '../lib/local-logs';
 import { checkResultsRoot, deliverEarlierRun, keepArchive, keepRunnerLogs } from '../lib/local-results';
+import { nowSeconds, RunFolder } from '../lib/local-run-folder';
 import { recordRun, resumeSettings } from '../lib/local-run-record';
 import { LocalSignals } from '../lib/local-signals';
 import { printJson } from '../lib/options';
@@ -32,6 +33,8 @@ import { saveResults } from '../lib/results';
 const say = (line = ''): void => {
   process.stderr.write(`${line}\n`);
 };
+
+const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 export function register(program: Command): void {
   localOptions(
@@ -59,8 +62,9 @@ async function runLocal(flags: LocalFlags, cmd: Command): Promise<void> {
   if (settings.workload === 'docker') await requireDocker();
   routeHandlerLogs(flags); // before the stack loads the handlers' logger
   const signals = new LocalSignals({ say });
+  const folder = config ? new RunFolder(flags.resultsDir, flags.config) : undefined;
   try {
-    await serveOrRun(flags, config, settings, signals);
+    await serveOrRun(flags, config, settings, signals, folder);
   } catch (err) {
     if (!signals.quitting) throw err; // after a quit began, errors are the shutdown's echoes
   } finally {
@@ -73,14 +77,16 @@ async function runLocal(flags: LocalFlags, cmd: Command): Promise<void> {
 /**
  * Everything from the data dir on, inside one try/finally: whatever happens after the temp data dir
  * is made (a start error, a Ctrl-C during start-up, a failed run), it is removed (unless it holds
- * an archive that could not be unpacked) and the data dir's lock released. A quit (second Ctrl-C,
- * SIGTERM) runs the same steps itself, bounded in time.
+ * an archive that could not be unpacked), the data dir's lock released, and the run's results
+ * folder, taken before the run and still empty, removed (local-run-folder.ts). A quit (second
+ * Ctrl-C, SIGTERM) runs the same steps itself, bounded in time.
  */
 async function serveOrRun(
   flags: LocalFlags,
   config: ReturnType<typeof loadRunConfig> | undefined,
   settings: LocalSettings,
   signals: LocalSignals,
+  folder: RunFolder | undefined,
 ): Promise<void> {
   const dataDir = flags.dataDir ? resolve(flags.dataDir) : mkdtempSync(join(tmpdir(), 'benchfleet-local-'));
   const data: DataDir = { dir: dataDir, keep: Boolean(flags.dataDir) };
@@ -89,6 +95,7 @@ async function serveOrRun(
   const cleanup = (): void => {
     if (cleaned) return;
     cleaned = true;
+    folder?.atExit();
     lock?.release();
     if (!data.keep) rmSync(dataDir, { recursive: true, force: true });
   };
@@ -105,6 +112,9 @@ async function serveOrRun(
   signals.steps.shutdown = shutdown;
   signals.steps.cleanup = cleanup;
   try {
+    // A new run takes its results folder before anything starts; with --data-dir, once the data
+    // dir's latest run is known (startOrResume), as a run to resume there needs none.
+    if (folder && !flags.dataDir) folder.take(config?.run_id, nowSeconds());
     lock = lockDataDir(dataDir);
     // Loaded here, not above: the handlers' logger reads its level when it is made (local-logs.ts).
     const { startLocalStack } =
@@ -138,7 +148,8 @@ async function serveOrRun(
       await signals.nextInterrupt();
       return;
     }
-    await oneRun(stack, flags, settings, config as NonNullable<typeof config>, data, signals);
+    const run = { config: config as NonNullable<typeof config>, folder: folder as RunFolder };
+    await oneRun(stack, flags, settings, run, data, signals);
     if (flags.keep) {
       say(`\nThe API and the dashboard stay up until Ctrl-C (${dashboard?.url ?? stack.apiUrl}).`);
       await signals.nextInterrupt();
@@ -160,17 +171,23 @@ interface DataDir {
   keep: boolean;
 }
 
+/** The config to run, and the results folder it takes (RunFolder). */
+interface NewRun {
+  config: ReturnType<typeof loadRunConfig>;
+  folder: RunFolder;
+}
+
 async function oneRun(
   stack: LocalStack,
   flags: LocalFlags,
   settings: LocalSettings,
-  config: ReturnType<typeof loadRunConfig>,
+  next: NewRun,
   data: DataDir,
   signals: LocalSignals,
 ): Promise<void> {
   const dataDir = data.dir;
   const api = new ApiClient({ url: stack.apiUrl, key: async () => stack.operatorKey });
-  const { runId, types, measured } = await startOrResume(api, flags, settings, config, dataDir);
+  const { runId, types, measured } = await startOrResume(api, flags, settings, next, dataDir);
   if (measured.workload === 'synthetic')
     say(
       '  (synthetic: built-in micro-benchmarks timed in Node, not ruby-bench; use --workload docker for the real suite)',
@@ -202,6 +219,7 @@ async function oneRun(
   }
   // watchRun's last block already ends with the run's summary line
   if (run.status === 'assembly_failed' || !run.gzip_url) {
+    next.folder.release(); // this run delivers nothing, now or later
     const kept = flags.dataDir ? undefined : keepRunnerLogs(logDir, runId, flags.resultsDir);
     throw new CliError(
       `run ${runId} ended ${run.status} without an archive: ${run.assembly_error ?? 'no reason given'}${kept ? `; the runner logs are kept in ${kept}` : ''}`,
@@ -222,6 +240,7 @@ async function oneRun(
       cause: err,
     });
   });
+  next.folder.keep();
   say('\n== done ==');
   say(`  results:   ${report.results_dir}`);
   if (report.site) say(`  site:      ${report.site}`);
@@ -247,7 +266,7 @@ async function startOrResume(
   api: ApiClient,
   flags: LocalFlags,
   settings: LocalSettings,
-  config: ReturnType<typeof loadRunConfig>,
+  { config, folder }: NewRun,
   dataDir: string,
 ): Promise<{ runId: number; types: string[]; measured: LocalSettings }> {
   const current = await api.getRun(true).catch((err: unknown) => {
@@ -275,18 +294,25 @@ async function startOrResume(
         `  ${c.claimed + c.running} task(s) were in flight when it stopped: they fail as heartbeat_timeout after --heartbeat-timeout-s (${flags.heartbeatTimeoutS} s) and are retried while attempts remain`,
       );
     if (resumed.note) say(resumed.note);
-    if (types.length) say(`  ${types.length} local instance type(s), ${resumed.settings.workload} workload`);
+    if (types.length)
+      say(`  ${count(types.length, 'local instance type')}, ${resumed.settings.workload} workload`);
     if (resumed.settings.workload === 'docker' && settings.workload !== 'docker') await requireDocker();
     return { runId: current.run_id, types, measured: resumed.settings };
   }
   if (current) await deliverEarlierRun(current, dataDir, flags.resultsDir);
-  const runId = config.run_id ?? Math.floor(Date.now() / 1000);
+  // Without --data-dir the folder was taken before the stack started. A new id must also be greater
+  // than the data dir's latest run's, or /run/start refuses it.
+  const runId =
+    folder.runId ?? folder.take(config.run_id, Math.max(nowSeconds(), (current?.run_id ?? 0) + 1));
   recordRun(dataDir, runId, settings); // before the run exists: a resume never finds it unrecorded
   const started = await api.startRun({ ...config, run_id: runId });
+  // the run lives on in the data dir after a quit: a restart delivers it into this folder
+  if (flags.dataDir) folder.keep();
   const types = config.local ?? [];
   say(
-    `\n== run ${started.run_id}: ${started.tasks_created} tasks on ${types.length} local instance type(s), ${settings.workload} workload ==`,
+    `\n== run ${started.run_id}: ${count(started.tasks_created, 'task')} on ${count(types.length, 'local instance type')}, ${settings.workload} workload ==`,
   );
+  if (folder.note) say(folder.note);
   return { runId: started.run_id, types, measured: settings };
 }
 

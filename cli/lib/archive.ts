@@ -2,7 +2,7 @@
 // an entry that would land outside the folder (absolute, `..`, links) is refused, not written. A
 // transfer that goes quiet is given up after an idle timeout, and a quit (Ctrl-C, SIGTERM) while
 // unpacking removes the half-written copy before the process ends (an abort signal, at once).
-import { createWriteStream, existsSync, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -40,6 +40,15 @@ export function resultsRootFor(root?: string): string {
 
 export function resultsDirFor(runId: number, root?: string): string {
   return resolve(resultsRootFor(root), String(runId));
+}
+
+/** Anything but an empty folder (what `local` takes before a run, local-run-folder.ts) or nothing. */
+export function holdsResults(path: string): boolean {
+  try {
+    return !statSync(path).isDirectory() || readdirSync(path).length > 0;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -99,7 +108,7 @@ export async function unpackArchive(
 }
 
 async function keptNote(target: string): Promise<string> {
-  return (await exists(target))
+  return holdsResults(target)
     ? `the previous results in ${target} were kept`
     : `nothing was written to ${target}`;
 }
@@ -148,7 +157,7 @@ function guardPartial(target: string, partial: string): { dispose(): void } {
     const handler = (): void => {
       if (process.listenerCount(signal) > 1) return; // its owner quits; the 'exit' listener cleans up
       clean();
-      const kept = existsSync(target)
+      const kept = holdsResults(target)
         ? `the previous results in ${target} were kept`
         : `nothing was written to ${target}`;
       try {
@@ -181,6 +190,15 @@ async function exists(path: string): Promise<boolean> {
 
 /** Puts the complete `fresh` folder at `target`: the old one is moved aside, then deleted. */
 async function replaceDir(fresh: string, target: string): Promise<void> {
+  // An empty target (a `local` run's, taken before the run) goes in one rename: never missing for a
+  // moment in which another run could take its name. If that fails, the way below says why.
+  if (!holdsResults(target)) {
+    const moved = await rename(fresh, target).then(
+      () => true,
+      () => false,
+    );
+    if (moved) return;
+  }
   const old = `${target}.old-${process.pid}`;
   await rm(old, { recursive: true, force: true });
   const hadOld = await exists(target);

@@ -2,13 +2,21 @@
 // starts, what cannot go there (runner logs of a run without an archive, an archive that could not
 // be unpacked) is kept rather than removed with the temp data dir, and a run that finished after an
 // earlier `benchfleet local --data-dir` stopped is delivered by the next one.
-import { cpSync, createWriteStream, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RunView } from '../../lambdas/shared/contract';
-import { fetchWithin, idleTimeoutMs, resultsDirFor, resultsRootFor, stallWatch } from './archive';
+import {
+  fetchWithin,
+  holdsResults,
+  idleTimeoutMs,
+  resultsDirFor,
+  resultsRootFor,
+  stallWatch,
+} from './archive';
 import { CliError, describe } from './errors';
+import { runnerLogsDirFor } from './local-run-folder';
 import { saveResults } from './results';
 
 const say = (line: string): void => {
@@ -40,7 +48,7 @@ export function checkResultsRoot(root?: string): string {
  * archive has nothing else to show for itself, so its logs move next to results/<run-id>/.
  */
 export function keepRunnerLogs(logDir: string, runId: number, resultsRoot?: string): string | undefined {
-  const target = `${resultsDirFor(runId, resultsRoot)}-runner-logs`;
+  const target = runnerLogsDirFor(runId, resultsRoot);
   try {
     rmSync(target, { recursive: true, force: true });
     mkdirSync(dirname(target), { recursive: true });
@@ -95,7 +103,8 @@ export async function deliverEarlierRun(
 ): Promise<boolean> {
   if (!run.gzip_url || run.status === 'running' || run.status === 'assembling') return false;
   const dir = resultsDirFor(run.run_id, resultsRoot);
-  if (existsSync(dir)) return false;
+  // an empty folder is the one the run took before it started (local-run-folder.ts)
+  if (holdsResults(dir)) return false;
   say(
     `\n== run ${run.run_id} ended ${run.status} after the last \`benchfleet local\` on this data dir stopped, and its results never reached ${dir}: delivering them before the new run ==`,
   );

@@ -77,7 +77,7 @@ it('resumes a docker run with its workload and image, refuses other ones, and re
   // a docker run, quit while its first task waits for the image: left running, tasks to go
   const first = start(['--workload', 'docker', '--image', IMAGE]);
   const runId = Number(
-    (await first.waitFor(/^== run (\d+): 4 tasks on 1 local instance type\(s\), docker workload ==$/m))[1],
+    (await first.waitFor(/^== run (\d+): 4 tasks on 1 local instance type, docker workload ==$/m))[1],
   );
   await eventually('the first task to ask for the image', () => pulling(0), 60_000);
   first.signal('SIGTERM');
@@ -108,7 +108,7 @@ it('resumes a docker run with its workload and image, refuses other ones, and re
   );
   await eventually('the resumed runner to ask the engine for the image', () => pulling(before), 60_000);
   expect(resumed.stderr).toContain(`== resuming run ${runId} from the data dir ${data}`);
-  expect(resumed.stderr).toContain('  1 local instance type(s), docker workload\n');
+  expect(resumed.stderr).toContain('  1 local instance type, docker workload\n');
   expect(resumed.stderr).not.toContain('(synthetic: ');
   resumed.signal('SIGTERM');
   expect((await resumed.exited).code).toBe(143);
@@ -118,7 +118,7 @@ it('resumes a docker run with its workload and image, refuses other ones, and re
   const older = await runCli([...args, '--synthetic-size', '0'], env);
   expect(older.code).toBe(0);
   expect(older.stderr).toContain(`== resuming run ${runId} from the data dir ${data}`);
-  expect(older.stderr).toContain('  1 local instance type(s), synthetic workload\n');
+  expect(older.stderr).toContain('  1 local instance type, synthetic workload\n');
   expect(older.stderr).not.toContain('resuming with --workload');
   expect(existsSync(join(results, String(runId), 'manifest.json'))).toBe(true);
 });

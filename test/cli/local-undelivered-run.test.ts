@@ -2,7 +2,7 @@
 // never reached results/<run-id>/ (the run finished while the last `local` was quitting, or it died
 // during the download): the restart delivers that run first and says so, or, when it cannot,
 // prints where the archive is and how to unpack it; then it runs the config as usual.
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli';
@@ -46,7 +46,9 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 it('delivers the finished run whose results never reached the results folder, then runs the config', async () => {
-  rmSync(join(results, String(first)), { recursive: true }); // as a quit during the run leaves it
+  // as a quit during the run leaves it: the folder the run took before it started, empty
+  rmSync(join(results, String(first)), { recursive: true });
+  mkdirSync(join(results, String(first)));
   const again = await local();
   const delivering = again.stderr.indexOf(
     `== run ${first} ended complete after the last \`benchfleet local\` on this data dir stopped, and its results never reached ${join(results, String(first))}: delivering them before the new run ==`,

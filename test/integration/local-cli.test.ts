@@ -114,6 +114,9 @@ it('keeps the archive, and says where, when it cannot be unpacked after the run'
   const [, archive = '', runId = ''] = m as RegExpExecArray;
   expect(out.stderr).toContain(`run ${runId} is complete, but`);
   expect(out.stderr).toContain('ENOSPC');
+  // the results folder the run took before it started is gone again, and named as nothing written
+  expect(readdirSync(join(dir, 'results'))).toEqual([]);
+  expect(out.stderr).not.toContain('the previous results');
   // the temp data dir holding it is not removed at exit, and says so
   const dataDir = join(tmp, readdirSync(tmp).find((f) => f.startsWith('benchfleet-local-')) ?? 'none');
   expect(archive).toBe(join(dataDir, `results-${runId}.tar.gz`));

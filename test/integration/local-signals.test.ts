@@ -184,5 +184,7 @@ it('keeps the runner logs next to results/<run-id>/ when the run ends without an
   const kept = m[2] as string;
   expect(kept).toBe(join(dir, 'results', `${m[1]}-runner-logs`));
   expect(readdirSync(kept)).toEqual(['small.log']);
+  // the results folder the run took before it started is gone again: it delivered nothing
+  expect(readdirSync(join(dir, 'results'))).toEqual([`${m[1]}-runner-logs`]);
   expect(leftInTmp()).toEqual([]);
 });
