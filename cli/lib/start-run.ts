@@ -10,6 +10,7 @@ import { estimateCost, type FleetPlan, planFleet } from '../../lambdas/shared/fl
 import { UnknownInstanceTypeError } from '../../lambdas/shared/instance-types';
 import { loadRunConfig } from '../config';
 import { ApiClient, ApiError, apiTarget, checkGivenKey } from './api';
+import { resultsRootFor } from './archive';
 import { CliError, describe, ToolMissingError } from './errors';
 import { toolAvailable } from './exec';
 import { type AzureOptions, deployMeta, fleetLaunches, inParallel, type Launch } from './fleets';
@@ -46,6 +47,7 @@ const log = (line = ''): boolean => process.stderr.write(`${line}\n`);
 
 export async function start(flags: StartFlags): Promise<void> {
   const config = loadRunConfig(flags.config);
+  resultsRootFor(flags.resultsDir); // a blank --results-dir or BENCHFLEET_RESULTS_DIR: refused now, not after the run
   const plan = planOf(config);
   if (plan.aws.length + plan.azure.length === 0) {
     throw new CliError(

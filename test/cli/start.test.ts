@@ -326,6 +326,13 @@ it('tears both fleets down, even with --keep-fleet, when one cannot be launched'
   expect((await api('GET', '/run', OPERATOR)).run_id).toBe(before.run_id);
 });
 
+it('refuses a blank --results-dir before anything is deployed or launched', async () => {
+  const r = await runStart('--results-dir', ' ');
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain('--results-dir must be a non-blank folder');
+  expect(box.calls()).toEqual([]);
+});
+
 describe('a key given by --api-key or BENCHFLEET_API_KEY, checked before the fleets launch', () => {
   const ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:operator';
   const launched = (): string[] =>
