@@ -71,6 +71,17 @@ export function register(program: Command): void {
                   `s3://${bucket}/${key} did not answer within ${idleMs / 1000} s${tries ? ` (${tries} tries)` : ''}, so the download was given up; check the network and ${retry}`,
                 );
               }
+              // the SDK's own words for a machine without AWS set up say neither what nor how
+              if (err.message === 'Region is missing') {
+                throw new CliError(
+                  `no AWS region to reach s3://${bucket} in: set AWS_REGION (or AWS_PROFILE, for a profile with a region), or run \`aws configure\``,
+                );
+              }
+              if (err.name === 'CredentialsProviderError') {
+                throw new CliError(
+                  `no AWS credentials to read s3://${bucket}/${key} with: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run \`aws configure\` (${err.message})`,
+                );
+              }
               if (err.name === 'AccessDenied') {
                 throw new CliError(
                   `access to s3://${bucket}/${key} was denied: use credentials of the deployment's account`,

@@ -62,6 +62,27 @@ beforeEach(() => {
 });
 afterEach(() => box.restore());
 
+it('says how to set AWS up when the SDK has no region or no credentials', async () => {
+  s3.on(GetObjectCommand).rejects(new Error('Region is missing'));
+  const noRegion = await runCli(['download', '1700000001', '--bucket', 'my-results']);
+  expect(noRegion.code).toBe(1);
+  expect(noRegion.stderr).toContain(
+    'no AWS region to reach s3://my-results in: set AWS_REGION (or AWS_PROFILE, for a profile with a region), or run `aws configure`',
+  );
+  s3.reset();
+  s3.on(GetObjectCommand).rejects(
+    Object.assign(new Error('Could not load credentials from any providers'), {
+      name: 'CredentialsProviderError',
+    }),
+  );
+  const noCredentials = await runCli(['download', '1700000001', '--bucket', 'my-results']);
+  expect(noCredentials.code).toBe(1);
+  expect(noCredentials.stderr).toContain(
+    'no AWS credentials to read s3://my-results/runs/1700000001/results.tar.gz with: set AWS_PROFILE',
+  );
+  expect(existsSync(join(box.dir, 'results', '1700000001'))).toBe(false);
+});
+
 it('fetches the archive from the results bucket, unpacks it and builds the site', async () => {
   const body = await tarGz([
     { name: 'manifest.json', body: manifest },
