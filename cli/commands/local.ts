@@ -34,6 +34,9 @@ const say = (line = ''): void => {
   process.stderr.write(`${line}\n`);
 };
 
+/** The runners' task folders, in the data dir. */
+const RUNNER_WORK = 'runner-work';
+
 const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 export function register(program: Command): void {
@@ -116,6 +119,9 @@ async function serveOrRun(
     // dir's latest run is known (startOrResume), as a run to resume there needs none.
     if (folder && !flags.dataDir) folder.take(config?.run_id, nowSeconds());
     lock = lockDataDir(dataDir);
+    // The runners work in the data dir: what is left there is from a `local` that was killed before
+    // it could clean up (its runners died with it; the lock says none is running now)
+    rmSync(join(dataDir, RUNNER_WORK), { recursive: true, force: true });
     // Loaded here, not above: the handlers' logger reads its level when it is made (local-logs.ts).
     const { startLocalStack } =
       require('../../lambdas/adapters/local/stack') as typeof import('../../lambdas/adapters/local/stack');
@@ -335,7 +341,7 @@ function startLocalRunner(
     syntheticSize: settings.syntheticSize,
     heartbeatS: Math.max(1, Math.min(30, settings.heartbeatTimeoutS / 4)),
     hostId: `local-${instanceType}`,
-    workDir: join(logDir, '..', 'runner-work', instanceType),
+    workDir: join(logDir, '..', RUNNER_WORK, instanceType),
     ...(settings.image ? { image: settings.image } : {}),
     ...(dockerHost() ? { dockerHost: dockerHost() } : {}),
     ...(settings.rubyBenchDir ? { rubyBenchDir: settings.rubyBenchDir } : {}),

@@ -49,7 +49,12 @@ it('delivers the finished run whose results never reached the results folder, th
   // as a quit during the run leaves it: the folder the run took before it started, empty
   rmSync(join(results, String(first)), { recursive: true });
   mkdirSync(join(results, String(first)));
+  // and the task folder of a runner killed with its `local` (SIGKILL: nothing cleaned up)
+  const stale = join(dataDir, 'runner-work', 'solo', 'task-170000000101-a1-s0');
+  mkdirSync(join(stale, 'out'), { recursive: true });
+  writeFileSync(join(stale, 'out', 'output_001.txt'), 'half a result\n');
   const again = await local();
+  expect(existsSync(stale)).toBe(false);
   const delivering = again.stderr.indexOf(
     `== run ${first} ended complete after the last \`benchfleet local\` on this data dir stopped, and its results never reached ${join(results, String(first))}: delivering them before the new run ==`,
   );
