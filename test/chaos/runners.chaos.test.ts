@@ -52,12 +52,23 @@ it('a runner SIGKILLed mid-task: its task fails heartbeat_timeout and the run dr
 }, 120_000);
 
 /** The victim's table item once the reaper has failed it: waits for it, however slow the host. */
-function reaped(taskId: number) {
-  return waitFor(
+async function reaped(taskId: number) {
+  const failed = await waitFor(
     `task ${taskId} failed by the reaper`,
     async () => (await tasksOf(stack)).find((t) => t.id === taskId && t.status === 'failed'),
     60_000,
   );
+  // and its pass has ended: the run's sets, then the task leaves the active index (the snapshots
+  // taken after this must not catch the reaper's own bookkeeping in flight)
+  await waitFor(
+    `task ${taskId} out of the active index`,
+    async () => {
+      const item = (await tableItems(stack)).find((i) => Number(i.id) === taskId);
+      return item && item.active_pk === undefined ? item : undefined;
+    },
+    60_000,
+  );
+  return failed;
 }
 
 /** The calls about `taskId` the API answered from `from` on, as `POST /tasks/<id>/<what> <status> <error>`. */
