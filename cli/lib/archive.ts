@@ -227,9 +227,11 @@ async function unpackInto(
   let files = 0;
   const ex = extract();
   ex.on('entry', (header, stream, next) => {
+    // The entry stream is torn down with the extractor (a refused entry, a failed write, a quit's
+    // abort at any moment, even before the file's pipeline listens); the extractor's error is the
+    // one reported below, so the entry's own copy of it must not go unhandled.
+    stream.on('error', () => undefined);
     const fail = (err: Error): void => {
-      // The entry stream is torn down with the extractor; its error is the one reported below.
-      stream.on('error', () => undefined);
       ex.destroy(err);
     };
     const name = header.name.replace(/^\.\/+/, '');

@@ -128,6 +128,34 @@ describe('unpackArchive', () => {
     expect(existsSync(join(box.dir, 'evil.txt'))).toBe(false);
   });
 
+  it('a stop while an entry is being set up ends it with a CliError, not an uncaught stream error', async () => {
+    // the exact window: the entry's stream is open, its file's pipeline not yet listening (a
+    // Ctrl-C of `start` there crashed the CLI before it tore the fleets down)
+    const body = await tarGz([
+      { name: 't-0/output.txt', body: 'x'.repeat(20_000) },
+      { name: 't-1/output.txt', body: 'y' },
+    ]);
+    const stop = new AbortController();
+    const fsp = require('node:fs/promises') as typeof import('node:fs/promises'); // not a copy
+    const realMkdir = fsp.mkdir;
+    const made: string[] = [];
+    const spy = jest.spyOn(fsp, 'mkdir').mockImplementation(((path: string, opts: never) => {
+      made.push(String(path));
+      if (String(path).endsWith('t-0')) stop.abort();
+      return realMkdir(path, opts);
+    }) as typeof fsp.mkdir);
+    const dir = join(box.dir, 'unpack-stopped');
+    try {
+      await expect(unpackArchive(Readable.from([body]), dir, { signal: stop.signal })).rejects.toThrow(
+        `the download into ${dir} was stopped`,
+      );
+    } finally {
+      spy.mockRestore();
+    }
+    expect(made).toContainEqual(expect.stringMatching(/t-0$/)); // the stop came where meant
+    expect(readdirSync(box.dir).filter((f) => f.startsWith('unpack-stopped'))).toEqual([]);
+  });
+
   it('accepts ./-prefixed entries as tar -C dir . makes them', async () => {
     const dir = join(box.dir, 'unpack-ok');
     const res = await unpackArchive(
