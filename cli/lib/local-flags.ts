@@ -156,16 +156,19 @@ function syntheticSize(value: string): number {
   return n;
 }
 
+/** Whether `path` is a folder now (missing or unreadable: not). */
+export function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 function folder(value: string, flag: string): string {
   if (value.trim() === '') throw refuse(flag, 'an existing folder', value); // resolve('') is the cwd
   const dir = resolve(value);
-  let isDir = false;
-  try {
-    isDir = statSync(dir).isDirectory();
-  } catch {
-    // missing: refused below
-  }
-  if (!isDir) throw refuse(flag, 'an existing folder', value);
+  if (!isFolder(dir)) throw refuse(flag, 'an existing folder', value);
   return dir;
 }
 

@@ -5,11 +5,11 @@
 // the run starts. On resume a flag left out takes the recorded value (and says so); one given
 // with another value is refused. A data dir without a record of its run (an older benchfleet, a
 // run started over --serve) resumes with the flags given, as before.
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../lambdas/adapters/local/atomic-write';
 import { CliError } from './errors';
-import type { LocalFlags, LocalSettings } from './local-flags';
+import { isFolder, type LocalFlags, type LocalSettings } from './local-flags';
 
 export const RUN_RECORD_FILE = 'local-run.json';
 
@@ -72,14 +72,6 @@ function readRunRecord(file: string): LocalRunRecord | undefined {
     );
   return record as LocalRunRecord;
 }
-
-const isFolder = (path: string): boolean => {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-};
 
 const phrase = (flag: string, value: unknown): string =>
   value === undefined ? `without ${flag}` : `with ${flag} ${value}`;
