@@ -16,6 +16,8 @@ async function site(args: string[]): Promise<{ code: number; out: string; err: s
     jest.spyOn(console, 'warn').mockImplementation((s) => err.push(`${s}\n`)),
     jest.spyOn(console, 'error').mockImplementation((s) => err.push(`${s}\n`)),
   ];
+  // a code left by another suite of this worker must not be read as this command's
+  process.exitCode = undefined;
   try {
     await program.parseAsync(['node', 'benchfleet', 'site', ...args]);
     return { code: Number(process.exitCode ?? 0), out: out.join(''), err: err.join('') };

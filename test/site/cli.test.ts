@@ -13,6 +13,8 @@ async function runCli(args: string[]): Promise<{ out: string; err: string; code:
   const log = jest.spyOn(console, 'log').mockImplementation((s) => out.push(`${s}\n`));
   const warn = jest.spyOn(console, 'warn').mockImplementation((s) => err.push(`${s}\n`));
   const error = jest.spyOn(console, 'error').mockImplementation((s) => err.push(`${s}\n`));
+  // a code left by another suite of this worker must not be read as this command's
+  process.exitCode = undefined;
   try {
     await program.parseAsync(['node', 'benchfleet', 'site', ...args]);
     return { out: out.join(''), err: err.join(''), code: process.exitCode as number | undefined };
