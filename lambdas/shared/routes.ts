@@ -101,6 +101,16 @@ export function matchRoute(method: string, path: string): MatchedRoute | undefin
 export const methodsAt = (path: string): Array<Route['method']> =>
   (['GET', 'POST'] as const).filter((m) => matchRoute(m, path) !== undefined);
 
+/**
+ * A CORS preflight: an OPTIONS request, which no route of the table takes. In AWS it reaches the
+ * `$default` route (which catches every undefined method and path, OPTIONS included), and API
+ * Gateway adds its configured CORS headers to the answer; the local server adds the same ones.
+ */
+export const isPreflight = (method: string): boolean => method.toUpperCase() === 'OPTIONS';
+
+/** The answer to a preflight, from the `$default` route's Lambda and the local server alike. */
+export const PREFLIGHT: { readonly status: 204; readonly body: '' } = { status: 204, body: '' };
+
 /** The answer to a request no route matches: the `not_found` error body of every other 404. */
 export interface Unmatched {
   status: 404;
@@ -108,8 +118,8 @@ export interface Unmatched {
 }
 
 /**
- * What a request outside the table gets, from the local server and from the `$default` route's
- * Lambda alike. A known path with another method is a 404 too (the API's error codes have no
+ * What a request outside the table gets (a preflight aside: `PREFLIGHT`), from the local server
+ * and from the `$default` route's Lambda alike. A known path with another method is a 404 too (the API's error codes have no
  * 405), whose message names the methods the path takes.
  */
 export function unmatchedRoute(method: string, path: string): Unmatched {

@@ -77,6 +77,8 @@ export class OrchestratorApi extends Construct {
     }
     // Without it API Gateway answers an unknown path or method with its own `{"message":"Not
     // Found"}`; the API's errors are JSON `{error, message}`, as the local server answers them.
+    // It also catches every CORS preflight (no route takes OPTIONS): the function answers those
+    // 204 (lambdas/shared/routes.ts PREFLIGHT) and the CORS setting above adds the headers.
     new apigwv2.HttpRoute(this, 'DefaultRoute', {
       httpApi: this.httpApi,
       routeKey: apigwv2.HttpRouteKey.DEFAULT,

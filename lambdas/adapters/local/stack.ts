@@ -16,7 +16,7 @@ import { HTTP_HANDLERS } from '../../handlers';
 import { MAX_BODY_BYTES } from '../../shared/contract';
 import { CORS_HEADERS } from '../../shared/http';
 import { logger } from '../../shared/logger';
-import { matchRoute, routeKey, unmatchedRoute } from '../../shared/routes';
+import { isPreflight, matchRoute, PREFLIGHT, routeKey, unmatchedRoute } from '../../shared/routes';
 import { localContext } from '../../shared/task';
 import { DynamoRunStore } from '../dynamodb-run-store';
 import { S3ResultStore } from '../s3-result-store';
@@ -215,7 +215,7 @@ async function serve(
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const method = (req.method ?? 'GET').toUpperCase();
-  if (method === 'OPTIONS') return send(res, 204, '');
+  if (isPreflight(method)) return send(res, PREFLIGHT.status, PREFLIGHT.body);
   const match = matchRoute(method, url.pathname);
   if (!match) {
     // The same answer as the cloud's `$default` route (lambdas/handlers/not-found.ts).
