@@ -1,9 +1,17 @@
 // Running cdk, terraform and az: their output streams to stderr under a heading (prefixed when
 // two run at once), and a missing tool or a missing login becomes a message that says what to do.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { isAbsolute, resolve } from 'node:path';
 import { CliError, CredentialsError, ToolMissingError } from './errors';
 
 export type Tool = 'cdk' | 'terraform' | 'az';
+
+/**
+ * The checkout this CLI runs from (as cli/config.ts finds runs/local.json), whatever the current
+ * folder: every tool starts here, so `npx cdk` finds cdk.json and the project's own CDK CLI (not
+ * the network), and terraform's `-chdir=terraform-azure` is this checkout's module.
+ */
+export const PROJECT_ROOT = resolve(__dirname, '..', '..');
 
 /**
  * How each tool is invoked. `npx cdk` uses the project's pinned CDK CLI; BENCHFLEET_CDK,
@@ -12,7 +20,11 @@ export type Tool = 'cdk' | 'terraform' | 'az';
  */
 export function toolCommand(tool: Tool): string[] {
   const override = process.env[`BENCHFLEET_${tool.toUpperCase()}`];
-  if (override?.trim()) return override.trim().split(/\s+/);
+  if (override?.trim()) {
+    const [cmd, ...rest] = override.trim().split(/\s+/);
+    // A relative path in the override means the current folder's, not the project root's.
+    return [cmd?.includes('/') && !isAbsolute(cmd) ? resolve(cmd) : (cmd ?? ''), ...rest];
+  }
   return tool === 'cdk' ? ['npx', 'cdk'] : [tool];
 }
 
@@ -30,8 +42,8 @@ const CREDENTIAL_PATTERNS: Array<[RegExp, string]> = [
     'AWS credentials are missing or expired: sign in (aws sso login, or set AWS_PROFILE / AWS_ACCESS_KEY_ID) and try again',
   ],
   [
-    /az login|Please run 'az login'|Error building AzureRM Client|AADSTS\d+|subscription .* not found|No subscription found/i,
-    'Azure credentials are missing or expired: run `az login` (and `az account set --subscription ...`) and try again',
+    /az login|Please run 'az login'|Error building AzureRM Client|AADSTS\d+|subscription .* not found|No subscription found|subscription_id. is a required provider property/i,
+    'Azure credentials or the subscription are missing or expired: run `az login` (and `az account set --subscription ...`), or set ARM_SUBSCRIPTION_ID (with ARM_CLIENT_ID/ARM_CLIENT_SECRET/ARM_TENANT_ID for a service principal), and try again',
   ],
 ];
 
@@ -106,6 +118,7 @@ export async function runTool(tool: Tool, args: string[], opts: RunOptions = {})
   }
   const child = spawn(cmd, [...pre, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: PROJECT_ROOT,
     env: { ...process.env, ...opts.env },
     detached: tools.ownGroups,
   });
@@ -145,10 +158,14 @@ export async function runTool(tool: Tool, args: string[], opts: RunOptions = {})
   if (code !== 0 && !opts.allowFailure) {
     const all = `${stdout}\n${stderr}`;
     for (const [pattern, advice] of CREDENTIAL_PATTERNS) {
-      if (pattern.test(all)) throw new CredentialsError(`${tool} ${args[0] ?? ''} failed: ${advice}`);
+      // `terraform init failed`, not `terraform -chdir=terraform-azure failed`
+      const step = args.find((a) => !a.startsWith('-')) ?? '';
+      if (pattern.test(all)) throw new CredentialsError(`${tool} ${step} failed: ${advice}`);
     }
     if (/--app is required/.test(all)) {
-      throw new CliError('cdk found no app: run benchfleet from the project folder (where cdk.json is)');
+      throw new CliError(
+        `cdk found no app: ${PROJECT_ROOT} has no cdk.json (restore it: git restore cdk.json)`,
+      );
     }
     const tail =
       opts.quiet || opts.capture ? `\n${lastLines(stderr || stdout, 8)}` : ' (its output is above)';

@@ -6,7 +6,7 @@ import { azureTerraformArgs, azureTfvars, writeAzureTfvars } from '../../lambdas
 import type { RunConfig } from '../../lambdas/shared/contract';
 import type { FleetPlan, FleetPlanFileInput } from '../../lambdas/shared/fleet-plan';
 import { readSecret } from './api';
-import { CliError } from './errors';
+import { CliError, CredentialsError, ToolMissingError } from './errors';
 import { runTool } from './exec';
 import {
   azureVarFile,
@@ -23,6 +23,49 @@ import {
 
 /** How long the runner download URL in Azure user data stays valid: VMs fetch it at first boot. */
 const ARTIFACT_URL_SECONDS = 6 * 3600;
+
+const SUBSCRIPTION_HINT =
+  'run `az login` (and `az account set --subscription ...` to pick one), or set ARM_SUBSCRIPTION_ID';
+
+/**
+ * terraform's environment for terraform-azure: its azurerm ~> 4.0 needs a subscription id even
+ * when `az login` gave it credentials. A given ARM_SUBSCRIPTION_ID wins; else az's current one.
+ */
+export async function azureTerraformEnv(): Promise<NodeJS.ProcessEnv> {
+  if (process.env.ARM_SUBSCRIPTION_ID?.trim()) return {};
+  const what = 'terraform-azure needs an Azure subscription id';
+  let answer: Awaited<ReturnType<typeof runTool>>;
+  try {
+    answer = await runTool('az', ['account', 'show', '--query', 'id', '-o', 'tsv'], {
+      capture: true,
+      quiet: true,
+      allowFailure: true,
+    });
+  } catch (err) {
+    if (!(err instanceof ToolMissingError)) throw err;
+    throw new ToolMissingError(
+      `${what} and az was not found to read it: install the Azure CLI (https://learn.microsoft.com/cli/azure/install-azure-cli) and run \`az login\`, or set ARM_SUBSCRIPTION_ID`,
+      { cause: err },
+    );
+  }
+  const id = answer.stdout.trim();
+  if (answer.code !== 0 || !/^[\w-]+$/.test(id)) {
+    const said = (answer.stderr.trim() || answer.stdout.trim()).split('\n').at(-1)?.slice(0, 200);
+    throw new CredentialsError(
+      `${what} and \`az account show\` gave none${said ? ` (${said})` : ''}: ${SUBSCRIPTION_HINT}`,
+    );
+  }
+  return { ARM_SUBSCRIPTION_ID: id };
+}
+
+/** The Azure environment of one command, read on first use and kept: az is asked once. */
+export function azureEnvOnce(): () => Promise<NodeJS.ProcessEnv> {
+  let env: Promise<NodeJS.ProcessEnv> | undefined;
+  return () => {
+    env ??= azureTerraformEnv();
+    return env;
+  };
+}
 
 export async function deployMeta(): Promise<MetaOutputs> {
   ensureStateDir();
@@ -88,9 +131,13 @@ export function fleetLaunches(
   }
   if (plan.azure.length > 0) {
     if (!azure) throw new CliError('the config lists azure instance types but no Azure options were given');
+    const azureEnv = azureEnvOnce();
+    // Until terraform starts, nothing is up in Azure and a teardown has nothing to destroy.
+    let terraformStarted = false;
     launches.push({
       provider: 'azure',
       up: async () => {
+        const env = await azureEnv();
         const [runnerKey, artifactUrl] = await Promise.all([
           readSecret(outputs.RunnerKeySecretArn, 'runner key'),
           presignArtifact(outputs),
@@ -109,8 +156,10 @@ export function fleetLaunches(
         ensureStateDir();
         writeAzureTfvars(azureVarFile(runId), vars);
         const steps = azureTerraformArgs('apply', runId, azureVarFile(runId));
+        terraformStarted = true;
         for (const [i, args] of steps.entries()) {
           await runTool('terraform', args, {
+            env,
             ...(i === 0 && {
               heading: `azure: terraform apply of terraform-azure (${plan.azure.reduce((n, e) => n + e.vm_count, 0)} VMs + bastion)`,
             }),
@@ -118,7 +167,10 @@ export function fleetLaunches(
           });
         }
       },
-      down: () => destroyAzureFleet(runId),
+      down: async () => {
+        if (terraformStarted) await destroyAzureFleet(runId, azureEnv);
+        else removeFile(azureVarFile(runId));
+      },
     });
   }
   return launches;
@@ -148,10 +200,15 @@ export async function destroyAwsFleet(runId: number): Promise<void> {
   removeFile(fleetFile(runId));
 }
 
-export async function destroyAzureFleet(runId: number): Promise<void> {
+export async function destroyAzureFleet(
+  runId: number,
+  azureEnv: () => Promise<NodeJS.ProcessEnv> = azureTerraformEnv,
+): Promise<void> {
+  const env = await azureEnv();
   const steps = azureTerraformArgs('destroy', runId, azureVarFile(runId));
   for (const [i, args] of steps.entries()) {
     await runTool('terraform', args, {
+      env,
       ...(i === 0 && { heading: `azure: terraform destroy of run ${runId}'s fleet` }),
       label: 'azure',
     });

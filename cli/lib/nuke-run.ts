@@ -2,7 +2,7 @@
 // second look. Kept apart from the command so `benchfleet --help` does not load the cloud SDKs.
 import { CliError, describe } from './errors';
 import { runTool, toolAvailable } from './exec';
-import { destroyAzureFleet } from './fleets';
+import { azureEnvOnce, destroyAzureFleet } from './fleets';
 import { out, printJson } from './options';
 import { confirm } from './preflight';
 import { FLEET_STACK, fleetFile, META_STACK, removeFile, runsWithFiles } from './state';
@@ -116,9 +116,18 @@ async function destroyAzureRuns(dryRun: boolean, notes: string[]): Promise<void>
     );
     return;
   }
+  const azureEnv = azureEnvOnce();
+  try {
+    await azureEnv();
+  } catch (err) {
+    const msg = `skipped terraform destroy (${describe(err)}); the Azure sweep deletes the resource groups`;
+    log(msg);
+    notes.push(msg);
+    return;
+  }
   for (const id of runs) {
     try {
-      await destroyAzureFleet(id);
+      await destroyAzureFleet(id, azureEnv);
     } catch (err) {
       const msg = `terraform destroy of run ${id} failed (${describe(err)}); the Azure sweep deletes its resource group`;
       log(msg);

@@ -64,7 +64,7 @@ export function requireOutputs(): MetaOutputs {
   const outputs = readOutputs();
   if (!outputs) {
     throw new CliError(
-      `no deployment found (${outputsFile()} is missing): run \`benchfleet deploy\` first, from the project folder`,
+      `no deployment found (${outputsFile()} is missing): run \`benchfleet deploy\` first from this folder, or set BENCHFLEET_STATE_DIR to that deployment's .benchfleet folder`,
     );
   }
   return outputs;

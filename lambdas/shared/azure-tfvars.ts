@@ -6,6 +6,10 @@ import { resolve } from 'node:path';
 import type { RunConfig } from './contract';
 import { type FleetPlan, vmCounts } from './fleet-plan';
 
+/**
+ * terraform's `-chdir`: relative to the project root, where the CLI starts every tool
+ * (cli/lib/exec.ts PROJECT_ROOT), so it names this checkout's module from any current folder.
+ */
 export const AZURE_TF_DIR = 'terraform-azure';
 
 export interface AzureTfvarsInput {

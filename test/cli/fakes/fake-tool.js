@@ -1,13 +1,15 @@
 #!/usr/bin/env node
-// A stand-in for cdk, terraform and az: records each call (argv, start and end time, and the
-// files it was handed) as one JSON line in $FAKE_LOG, and answers like the real tool would.
+// A stand-in for cdk, terraform and az: records each call (argv, folder, start and end time, and
+// the files it was handed) as one JSON line in $FAKE_LOG, and answers like the real tool would.
 // Usage: fake-tool.js <tool> args...  (the `cdk`, `terraform`, `az` wrappers beside it call this).
 const fs = require('node:fs');
 
 const [tool, ...args] = process.argv.slice(2);
 const started = Date.now();
 const sleepMs = Number(process.env.FAKE_SLEEP_MS ?? 0);
-const entry = { tool, args, started };
+// Where it was started, and the Azure subscription terraform was handed (azurerm 4 needs one).
+const entry = { tool, args, started, cwd: process.cwd() };
+if (tool === 'terraform') entry.subscription = process.env.ARM_SUBSCRIPTION_ID ?? null;
 
 function finish(code) {
   entry.ended = Date.now();
@@ -82,7 +84,30 @@ function rendezvous(then) {
   poll();
 }
 
-if (fails()) {
+// As the real tools: cdk reads cdk.json from the folder it is started in, and terraform changes
+// to its -chdir folder, relative to that one, before anything else.
+const chdir = args.find((a) => a.startsWith('-chdir='))?.slice('-chdir='.length);
+
+if (tool === 'az' && args[0] === 'account' && args[1] === 'show') {
+  // The subscription lookup before terraform: logged to $FAKE_ACCOUNT_LOG (when set), not
+  // $FAKE_LOG, so the fleet tests' call lists keep to the fleets' own commands.
+  // FAKE_AZ_LOGGED_OUT=1 answers as az does before `az login`.
+  if (process.env.FAKE_ACCOUNT_LOG)
+    fs.appendFileSync(process.env.FAKE_ACCOUNT_LOG, `${JSON.stringify(entry)}\n`);
+  if (process.env.FAKE_AZ_LOGGED_OUT) {
+    console.error("ERROR: Please run 'az login' to setup account.");
+    process.exit(1);
+  }
+  const id = process.env.FAKE_AZ_SUBSCRIPTION ?? '00000000-0000-4000-8000-00000000beef';
+  console.log(args.includes('tsv') ? id : JSON.stringify({ id, name: 'fake subscription' }));
+  process.exit(0);
+} else if (tool === 'cdk' && !fs.existsSync('cdk.json')) {
+  console.error('--app is required either in command-line, in cdk.json or in ~/.cdk.json');
+  finish(1);
+} else if (tool === 'terraform' && chdir !== undefined && !fs.existsSync(chdir)) {
+  console.error(`Error handling -chdir option: chdir ${chdir}: no such file or directory`);
+  finish(1);
+} else if (fails()) {
   console.error(process.env.FAKE_FAIL_MESSAGE ?? `fake ${tool}: failing as FAKE_FAIL asks`);
   finish(1);
 } else if (tool === 'cdk') {
