@@ -84,6 +84,8 @@ export interface AzureOptions {
   sshPublicKey: string;
   /** --ssh-cidr: who may SSH to the bastion; none, nobody */
   sshSourceCidrs: string[];
+  /** terraform's environment (azureTerraformEnv), when read up front: before anything deploys */
+  terraformEnv?: NodeJS.ProcessEnv;
 }
 
 export interface Launch {
@@ -131,7 +133,8 @@ export function fleetLaunches(
   }
   if (plan.azure.length > 0) {
     if (!azure) throw new CliError('the config lists azure instance types but no Azure options were given');
-    const azureEnv = azureEnvOnce();
+    const known = azure.terraformEnv;
+    const azureEnv = known ? async () => known : azureEnvOnce();
     // Until terraform starts, nothing is up in Azure and a teardown has nothing to destroy.
     let terraformStarted = false;
     launches.push({

@@ -13,7 +13,14 @@ import { ApiClient, ApiError, apiTarget, checkGivenKey } from './api';
 import { resultsRootFor } from './archive';
 import { CliError, describe, ToolMissingError } from './errors';
 import { toolAvailable } from './exec';
-import { type AzureOptions, deployMeta, fleetLaunches, inParallel, type Launch } from './fleets';
+import {
+  type AzureOptions,
+  azureTerraformEnv,
+  deployMeta,
+  fleetLaunches,
+  inParallel,
+  type Launch,
+} from './fleets';
 import { printJson } from './options';
 import { placeAwsFleet } from './placement';
 import {
@@ -222,7 +229,10 @@ async function azureOptions(flags: StartFlags): Promise<AzureOptions> {
       'terraform was not found: install Terraform >= 1.6 for the Azure fleet, or set BENCHFLEET_TERRAFORM',
     );
   }
-  return { region: flags.azureRegion, sshPublicKey: readFileSync(file, 'utf8').trim(), sshSourceCidrs };
+  // the subscription is looked up now, so a missing one stops the run before the meta stack deploys
+  const terraformEnv = await azureTerraformEnv();
+  const sshPublicKey = readFileSync(file, 'utf8').trim();
+  return { region: flags.azureRegion, sshPublicKey, sshSourceCidrs, terraformEnv };
 }
 
 async function preflight(

@@ -283,6 +283,19 @@ it('says which tool is missing before launching anything', async () => {
   expect(box.calls().filter((c) => c.tool === 'cdk')).toEqual([]);
 });
 
+it('stops before deploying when az has no subscription for the Azure fleet', async () => {
+  delete process.env.ARM_SUBSCRIPTION_ID;
+  process.env.FAKE_AZ_LOGGED_OUT = '1';
+  const r = await runStart();
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/needs an Azure subscription id.*run `az login`.*or set ARM_SUBSCRIPTION_ID/);
+  // only the probe that terraform is installed ran
+  const launched = box
+    .calls()
+    .filter((c) => c.tool === 'cdk' || (c.tool === 'terraform' && c.args[0] !== '--version'));
+  expect(launched).toEqual([]);
+});
+
 it('refuses to launch while another run is in progress on the deployment', async () => {
   const outputs = JSON.parse(String(process.env.FAKE_CDK_OUTPUTS));
   const { mkdirSync } = await import('node:fs');
