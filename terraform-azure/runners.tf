@@ -91,6 +91,15 @@ resource "azurerm_linux_virtual_machine" "runner" {
 
   # Managed boot diagnostics: the serial log shows cloud-init even when SSH never comes up.
   boot_diagnostics {}
+
+  # The subnet has no default outbound access: a runner that boots before the NAT gateway (or its
+  # NSG) is on the subnet cannot install Docker or fetch runner.js, and idles until the teardown.
+  # Nothing in the VM's arguments names these associations, so terraform needs telling.
+  depends_on = [
+    azurerm_subnet_nat_gateway_association.runners,
+    azurerm_nat_gateway_public_ip_association.run,
+    azurerm_subnet_network_security_group_association.runners,
+  ]
 }
 
 # A powered-off VM still bills for its compute; a deallocated one does not. The runner's shutdown

@@ -183,6 +183,17 @@ describe('terraform-azure resources', () => {
     expect(resource('azurerm_subnet', 'runners').default_outbound_access_enabled).toBe(false);
   });
 
+  it('boots runners only once the NAT and the NSG are on their subnet', () => {
+    // cloud-init installs Docker and fetches runner.js at first boot, and the subnet has no other way out
+    expect(resource('azurerm_linux_virtual_machine', 'runner').depends_on).toEqual(
+      expect.arrayContaining([
+        '${azurerm_subnet_nat_gateway_association.runners}',
+        '${azurerm_nat_gateway_public_ip_association.run}',
+        '${azurerm_subnet_network_security_group_association.runners}',
+      ]),
+    );
+  });
+
   it('allows SSH keys only, on the bastion and the runners', () => {
     for (const vm of ['bastion', 'runner']) {
       const block = resource('azurerm_linux_virtual_machine', vm);
