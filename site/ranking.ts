@@ -2,16 +2,23 @@
 // baseline, over the benchmarks every ranked type completed. A sum of times would let the
 // longest benchmarks decide alone; ratios give every benchmark the same weight.
 import type { Cell } from './aggregate';
-import { geomean, type Interval, mean, ratioInterval } from './stats';
+import { type Interval, mean, ratioInterval } from './stats';
 
 export interface RankRow {
   instanceType: string;
-  /** Baseline time / this type's time, geometric mean over the common benchmarks; > 1 is faster. */
+  /**
+   * Baseline time / this type's time, each the geometric mean over the type's runs that have every
+   * common benchmark and over those benchmarks; > 1 is faster. The interval rests on the same runs.
+   */
   relSpeed: number;
-  /** 95 % interval across runs; null for the baseline itself or with fewer than two usable runs. */
+  /** 95 % interval across runs, centred on relSpeed; null for the baseline or too few runs. */
   ci: Interval | null;
-  /** Runs that have every common benchmark (the ones the interval rests on). */
+  /** Why there is no interval (shown beside the dash); null when there is one, or for the baseline. */
+  ciNote: string | null;
+  /** Runs that have every common benchmark (the ones the point and the interval rest on). */
   runsUsed: number;
+  /** Runs with results that lack a common benchmark (it failed there), left out of the estimate. */
+  runsLacking: number[];
   geomeanMs: number;
   noisyCells: number;
   pricePerHour: number | null;
@@ -33,22 +40,49 @@ export interface Ranking {
 
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Per run: mean log time over the common benchmarks, for runs that have all of them. */
-function runLogMeans(cells: Map<string, Cell>, common: string[]): number[] {
+interface TypeEstimate {
+  /** ln of the type's geometric mean time over the common benchmarks. */
+  logMs: number;
+  /** Per run with every common benchmark, by run number: its mean log time over them. */
+  runLogs: number[];
+  runsLacking: number[];
+}
+
+/**
+ * One estimator for the point and the interval: the mean over runs of each run's mean log time,
+ * over the runs that have every common benchmark (a run that lacks one would compare a different
+ * set of benchmarks). Only when no run has them all does the point fall back to per-benchmark
+ * means of every run's logs (the same value when no run lacks one), and then there is no interval.
+ */
+function estimate(cells: Map<string, Cell>, common: string[]): TypeEstimate | null {
   const perRun = new Map<number, number[]>();
+  const perBench: number[] = [];
   for (const bench of common) {
+    const logs: number[] = [];
     for (const r of cells.get(bench)?.runs ?? []) {
-      // A run without a usable (positive) time lacks this benchmark, so it is not counted below.
+      // A run without a usable (positive) time lacks this benchmark.
       if (!(r.ms > 0) || !Number.isFinite(r.ms)) continue;
-      const logs = perRun.get(r.run) ?? [];
       logs.push(Math.log(r.ms));
-      perRun.set(r.run, logs);
+      perRun.set(r.run, [...(perRun.get(r.run) ?? []), Math.log(r.ms)]);
     }
+    if (logs.length === 0) return null;
+    perBench.push(mean(logs));
   }
-  return [...perRun.entries()]
-    .filter(([, logs]) => logs.length === common.length)
-    .sort(([a], [b]) => a - b)
-    .map(([, logs]) => mean(logs));
+  const runs = [...perRun.keys()].sort((a, b) => a - b);
+  const complete = runs.filter((r) => perRun.get(r)!.length === common.length);
+  const runLogs = complete.map((r) => mean(perRun.get(r)!));
+  const logMs = runLogs.length > 0 ? mean(runLogs) : mean(perBench);
+  if (!Number.isFinite(logMs)) return null;
+  return { logMs, runLogs, runsLacking: runs.filter((r) => !complete.includes(r)) };
+}
+
+function runsText(type: string, e: TypeEstimate): string {
+  const n = e.runLogs.length;
+  const lacking =
+    e.runsLacking.length === 0
+      ? ''
+      : ` (run ${e.runsLacking.join(', ')} lack${e.runsLacking.length === 1 ? 's' : ''} a compared benchmark)`;
+  return `${type} has ${n}${lacking}`;
 }
 
 export function rankInstanceTypes(
@@ -82,22 +116,23 @@ export function rankInstanceTypes(
       warnings.push(`${exe}: no benchmark was completed on every instance type, so there is no ranking`);
     return empty;
   }
-  const gm = new Map<string, number>();
+  const est = new Map<string, TypeEstimate>();
   for (const t of types) {
-    const g = geomean(common.map((b) => byType.get(t)!.get(b)!.meanMs));
-    if (g !== null) gm.set(t, g);
+    const e = estimate(byType.get(t)!, common);
+    if (e !== null) est.set(t, e);
     else {
       // The parsers leave 0 ms out already; this keeps NaN and Infinity off the page regardless.
       warnings.push(`${exe}: ${t} has a mean time of 0 ms or less on a compared benchmark; not ranked`);
       unranked.push(t);
     }
   }
-  const ranked = types.filter((t) => gm.has(t));
+  const ranked = types.filter((t) => est.has(t));
   if (ranked.length === 0) return empty;
-  let baseline = ranked.reduce((slow, t) => (gm.get(t)! > gm.get(slow)! ? t : slow));
+  const logMs = (t: string): number => est.get(t)!.logMs;
+  let baseline = ranked.reduce((slow, t) => (logMs(t) > logMs(slow) ? t : slow));
   let baselineChosen: Ranking['baselineChosen'] = 'slowest';
   if (opts.baseline !== undefined) {
-    if (gm.has(opts.baseline)) {
+    if (est.has(opts.baseline)) {
       baseline = opts.baseline;
       baselineChosen = 'given';
     } else {
@@ -106,18 +141,24 @@ export function rankInstanceTypes(
       );
     }
   }
-  const baseLogs = runLogMeans(byType.get(baseline)!, common);
+  const base = est.get(baseline)!;
   const rows: RankRow[] = ranked.map((t) => {
-    const relSpeed = gm.get(baseline)! / gm.get(t)!;
-    const logs = runLogMeans(byType.get(t)!, common);
+    const e = est.get(t)!;
+    // = exp(mean(base run logs) - mean(this type's run logs)) whenever both sides have a full run
+    const relSpeed = Math.exp(base.logMs - e.logMs);
+    const ci = t === baseline ? null : ratioInterval(e.runLogs, base.runLogs);
     const price = opts.prices?.[t] ?? null;
     return {
       instanceType: t,
       relSpeed,
-      // ln(relSpeed) = mean(base logs) - mean(type logs): the interval of that difference.
-      ci: t === baseline ? null : ratioInterval(relSpeed, logs, baseLogs),
-      runsUsed: logs.length,
-      geomeanMs: gm.get(t)!,
+      ci,
+      ciNote:
+        t === baseline || ci !== null
+          ? null
+          : `no interval: it needs two or more runs with every compared benchmark on both sides; ${runsText(t, e)}, ${runsText(baseline, base)}`,
+      runsUsed: e.runLogs.length,
+      runsLacking: e.runsLacking,
+      geomeanMs: Math.exp(e.logMs),
       noisyCells: common.filter((b) => byType.get(t)!.get(b)!.noisy).length,
       pricePerHour: price,
       speedPerDollar: price !== null && price > 0 ? relSpeed / price : null,

@@ -11,12 +11,6 @@ export function sampleStddev(xs: readonly number[]): number | null {
   return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
 }
 
-/** Geometric mean of positive numbers; null when there are none or one is 0, negative or not finite. */
-export function geomean(xs: readonly number[]): number | null {
-  if (xs.length === 0 || xs.some((x) => !(x > 0) || !Number.isFinite(x))) return null;
-  return Math.exp(mean(xs.map(Math.log)));
-}
-
 // Two-sided 95 % quantiles of Student's t; degrees of freedom between rows round down, which
 // widens the interval a little rather than narrowing it.
 const T975: ReadonlyArray<readonly [number, number]> = [
@@ -53,17 +47,15 @@ export interface Interval {
 }
 
 /**
- * 95 % interval of exp(mean(b) - mean(a)) given a's and b's per-run log values: Welch's t on the
- * difference of the means, so each side keeps its own run count and spread.
+ * exp(mean(b) - mean(a)) and its 95 % interval, from a's and b's per-run log values: Welch's t on
+ * the difference of the means, so each side keeps its own run count and spread. The point is
+ * computed here from the same values, so the interval is always centred on it (in log scale).
  */
-export function ratioInterval(
-  point: number,
-  logsA: readonly number[],
-  logsB: readonly number[],
-): Interval | null {
+export function ratioInterval(logsA: readonly number[], logsB: readonly number[]): Interval | null {
   const sa = sampleStddev(logsA);
   const sb = sampleStddev(logsB);
   if (sa === null || sb === null) return null;
+  const point = Math.exp(mean(logsB) - mean(logsA));
   const va = sa ** 2 / logsA.length;
   const vb = sb ** 2 / logsB.length;
   const se = Math.sqrt(va + vb);

@@ -2,9 +2,19 @@
 // benchmark is the fixture's time times a factor, so ratios to the baseline are ratios of factors.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Cell } from '../../site/aggregate';
 import { aggregate } from '../../site/aggregate';
 import { loadResults } from '../../site/load';
-import { FIXTURES, metaFor, scaledJson, standardRun, tempDir, writeTask } from './helpers/run-folder';
+import { rankInstanceTypes } from '../../site/ranking';
+import {
+  FIXTURES,
+  metaFor,
+  RUN_MULTIPLIERS,
+  scaledJson,
+  standardRun,
+  tempDir,
+  writeTask,
+} from './helpers/run-folder';
 
 async function aggregated(dir: string, opts: Parameters<typeof aggregate>[1] = {}) {
   return aggregate(await loadResults(dir), opts);
@@ -15,6 +25,12 @@ const varOfMean3 = (xs: [number, number, number]): number => {
   const m = (xs[0] + xs[1] + xs[2]) / 3;
   return ((xs[0] - m) ** 2 + (xs[1] - m) ** 2 + (xs[2] - m) ** 2) / 2 / 3;
 };
+
+// Each type's time is the geometric mean over its runs, so the run multipliers of
+// helpers/run-folder.ts (arithmetic mean 1) leave their geometric mean in the ratio.
+const gmRuns = (type: 'm5.large' | 'c7a.large'): number =>
+  Math.cbrt(RUN_MULTIPLIERS[type]!.reduce((a, b) => a * b));
+const RUNS_M5_OVER_C7A = gmRuns('m5.large') / gmRuns('c7a.large'); // 0.99987 / 0.99997
 
 describe('the standard run: three types, three runs each, one type that never ran', () => {
   let dir: string;
@@ -35,9 +51,15 @@ describe('the standard run: three types, three runs each, one type that never ra
     expect(r?.rows.map((row) => row.instanceType)).toEqual(['c8g.large', 'c7a.large', 'm5.large']);
     const speed = Object.fromEntries(r!.rows.map((row) => [row.instanceType, row.relSpeed]));
     // c7a.large: fib 0.5, nbody 0.8, str_concat 0.9 of m5.large's time
-    expect(speed['c7a.large']).toBeCloseTo(Math.cbrt((1 / 0.5) * (1 / 0.8) * (1 / 0.9)), 9); // 1.4057
+    expect(speed['c7a.large']).toBeCloseTo(
+      Math.cbrt((1 / 0.5) * (1 / 0.8) * (1 / 0.9)) * RUNS_M5_OVER_C7A,
+      9,
+    ); // 1.4056
     // c8g.large: fib 0.4, nbody 0.5, str_concat 0.8; read from output.txt, rounded to 0.1 ms
-    expect(speed['c8g.large']).toBeCloseTo(Math.cbrt((1 / 0.4) * (1 / 0.5) * (1 / 0.8)), 3); // 1.8420
+    expect(speed['c8g.large']).toBeCloseTo(
+      Math.cbrt((1 / 0.4) * (1 / 0.5) * (1 / 0.8)) * gmRuns('m5.large'),
+      3,
+    ); // 1.8418
     expect(speed['m5.large']).toBe(1);
   });
 
@@ -84,10 +106,10 @@ describe('the standard run: three types, three runs each, one type that never ra
   it('lists benchmarks that failed everywhere they ran', async () => {
     const agg = await aggregated(dir);
     expect(agg.failures).toEqual([
-      { exe: 'ruby', instanceType: 'c8g.large', bench: 'binarytrees', runs: [1, 2, 3] },
-      { exe: 'ruby', instanceType: 'c7a.large', bench: 'rack', runs: [1, 2, 3] },
-      { exe: 'ruby', instanceType: 'c8g.large', bench: 'rack', runs: [1, 2, 3] },
-      { exe: 'ruby', instanceType: 'm5.large', bench: 'rack', runs: [1, 2, 3] },
+      { exe: 'ruby', instanceType: 'c8g.large', bench: 'binarytrees', runs: [1, 2, 3], resultRuns: [] },
+      { exe: 'ruby', instanceType: 'c7a.large', bench: 'rack', runs: [1, 2, 3], resultRuns: [] },
+      { exe: 'ruby', instanceType: 'c8g.large', bench: 'rack', runs: [1, 2, 3], resultRuns: [] },
+      { exe: 'ruby', instanceType: 'm5.large', bench: 'rack', runs: [1, 2, 3], resultRuns: [] },
     ]);
     expect(agg.benchmarks.ruby).toEqual(['binarytrees', 'fib', 'nbody', 'rack', 'str_concat']);
   });
@@ -97,8 +119,11 @@ describe('the standard run: three types, three runs each, one type that never ra
     expect(r?.baselineChosen).toBe('given');
     const speed = Object.fromEntries(r!.rows.map((row) => [row.instanceType, row.relSpeed]));
     expect(speed['c7a.large']).toBe(1);
-    expect(speed['m5.large']).toBeCloseTo(Math.cbrt(0.5 * 0.8 * 0.9), 9); // 0.7114
-    expect(speed['c8g.large']).toBeCloseTo(Math.cbrt((0.5 / 0.4) * (0.8 / 0.5) * (0.9 / 0.8)), 3); // 1.3104
+    expect(speed['m5.large']).toBeCloseTo(Math.cbrt(0.5 * 0.8 * 0.9) / RUNS_M5_OVER_C7A, 9); // 0.7115
+    expect(speed['c8g.large']).toBeCloseTo(
+      Math.cbrt((0.5 / 0.4) * (0.8 / 0.5) * (0.9 / 0.8)) * gmRuns('c7a.large'),
+      3,
+    ); // 1.3104
   });
 
   it('falls back to the slowest type when the baseline has no results, and says so', async () => {
@@ -113,7 +138,10 @@ describe('the standard run: three types, three runs each, one type that never ra
     const [r] = (await aggregated(dir, { prices: { 'm5.large': 0.096, 'c7a.large': 0.1 } })).rankings;
     const row = (t: string) => r!.rows.find((x) => x.instanceType === t)!;
     expect(row('m5.large').speedPerDollar).toBeCloseTo(1 / 0.096, 9);
-    expect(row('c7a.large').speedPerDollar).toBeCloseTo(Math.cbrt(2 * 1.25 * (1 / 0.9)) / 0.1, 9);
+    expect(row('c7a.large').speedPerDollar).toBeCloseTo(
+      (Math.cbrt(2 * 1.25 * (1 / 0.9)) * RUNS_M5_OVER_C7A) / 0.1,
+      9,
+    );
     expect(row('c8g.large').speedPerDollar).toBeNull();
   });
 });
@@ -181,5 +209,103 @@ describe('ranking rules', () => {
     expect(agg.warnings).toEqual([
       'ruby: no benchmark was completed on every instance type, so there is no ranking',
     ]);
+  });
+});
+
+describe('one estimator for the point and its interval', () => {
+  /** A cell as aggregate.ts makes it: the arithmetic mean of its runs' times. */
+  const cell = (instanceType: string, bench: string, runs: Array<[number, number]>): Cell => {
+    const ms = runs.map(([, t]) => t);
+    return {
+      exe: 'ruby',
+      instanceType,
+      bench,
+      runs: runs.map(([run, t]) => ({ run, ms: t, rssMiB: null, iterStddevPct: null, siblingBusy: false })),
+      meanMs: ms.reduce((a, b) => a + b, 0) / ms.length,
+      stddevMs: null,
+      cv: null,
+      minMs: Math.min(...ms),
+      maxMs: Math.max(...ms),
+      rssMiB: null,
+      noisy: false,
+      noise: [],
+      failedRuns: [],
+    };
+  };
+
+  it('centres the interval on the point when a run lacks a benchmark (fast run 4 failed y)', () => {
+    // base: x and y take 200 ms, 10 % more on x in run 2 and on y in run 3.
+    // fast: exactly half of base in runs 1-3; in run 4 x took 20 ms and y failed (N/A).
+    const cells = [
+      cell('base', 'x', [
+        [1, 200],
+        [2, 220],
+        [3, 200],
+      ]),
+      cell('base', 'y', [
+        [1, 200],
+        [2, 200],
+        [3, 220],
+      ]),
+      cell('fast', 'x', [
+        [1, 100],
+        [2, 110],
+        [3, 100],
+        [4, 20],
+      ]),
+      cell('fast', 'y', [
+        [1, 100],
+        [2, 100],
+        [3, 110],
+      ]),
+    ];
+    const warnings: string[] = [];
+    const r = rankInstanceTypes('ruby', ['base', 'fast'], cells, { baseline: 'base' }, warnings);
+    const fast = r.rows.find((row) => row.instanceType === 'fast')!;
+    // The runs with both benchmarks are 1-3 on each side, and there fast is exactly twice as fast.
+    expect(fast.relSpeed).toBeCloseTo(2, 12);
+    expect(fast.runsUsed).toBe(3);
+    expect(fast.runsLacking).toEqual([4]);
+    // Per-run mean logs on each side: c, c + a, c + a with a = ln(1.1) / 2. Sample variance a^2/3,
+    // variance of the mean a^2/9 per side; Welch df = (2v)^2 / (2 v^2 / 2) = 4, t = 2.776.
+    const a = Math.log(1.1) / 2;
+    const half = 2.776 * Math.sqrt((2 * a ** 2) / 9); // 0.06236
+    expect(fast.ci!.low).toBeCloseTo(2 * Math.exp(-half), 9); // 1.8791
+    expect(fast.ci!.high).toBeCloseTo(2 * Math.exp(half), 9); // 2.1287
+    // The geometric mean of the per-benchmark arithmetic means (the old point) would be
+    // 206.67 / sqrt(82.5 * 103.33) = 2.238, outside the interval its own runs give.
+    const oldPoint = 206.666666 / Math.sqrt(82.5 * 103.333333);
+    expect(oldPoint).toBeGreaterThan(fast.ci!.high);
+    expect(fast.geomeanMs).toBeCloseTo((200 / 2) * Math.exp((2 * a) / 3), 9);
+    expect(warnings).toEqual([]);
+  });
+
+  it('says why there is no interval when a side has fewer than two full runs', () => {
+    const cells = [
+      cell('base', 'x', [
+        [1, 200],
+        [2, 220],
+      ]),
+      cell('base', 'y', [
+        [1, 200],
+        [2, 200],
+      ]),
+      cell('fast', 'x', [
+        [1, 100],
+        [2, 110],
+      ]),
+      cell('fast', 'y', [[1, 100]]),
+    ];
+    const r = rankInstanceTypes('ruby', ['base', 'fast'], cells, { baseline: 'base' }, []);
+    const fast = r.rows.find((row) => row.instanceType === 'fast')!;
+    expect(fast.ci).toBeNull();
+    expect(fast.runsUsed).toBe(1);
+    // base's runs 1 and 2 against fast's run 1: 200 * 1.1^(1/4) against 100
+    expect(fast.relSpeed).toBeCloseTo(2 * 1.1 ** 0.25, 12);
+    expect(fast.ciNote).toBe(
+      'no interval: it needs two or more runs with every compared benchmark on both sides; ' +
+        'fast has 1 (run 2 lacks a compared benchmark), base has 2',
+    );
+    expect(r.rows.find((row) => row.instanceType === 'base')!.ciNote).toBeNull();
   });
 });
