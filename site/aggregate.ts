@@ -37,7 +37,10 @@ export interface BenchFailure {
   exe: string;
   instanceType: string;
   bench: string;
+  /** Runs where ruby-bench printed N/A for it. */
   runs: number[];
+  /** Runs that have a result for it: empty when it failed in every run that tried it. */
+  resultRuns: number[];
 }
 
 export interface Aggregate {
@@ -46,9 +49,11 @@ export interface Aggregate {
   /** Per executable, every benchmark that has a value or a failure anywhere, sorted. */
   benchmarks: Record<string, string[]>;
   cells: Cell[];
-  /** (executable, instance type, benchmark) that failed in every run that tried it. */
+  /** (executable, instance type, benchmark) that failed in at least one run, partly or in all. */
   failures: BenchFailure[];
   rankings: Ranking[];
+  /** Why there is no result at all (no executable), shown in the empty sections; null otherwise. */
+  noResults: string | null;
   warnings: string[];
 }
 
@@ -146,7 +151,8 @@ export function aggregate(run: LoadedRun, opts: AggregateOptions = {}): Aggregat
   for (const [k, runs] of failed) {
     const [exe, type, bench] = split(k);
     note(exe, bench);
-    if (!values.has(k)) failures.push({ exe, instanceType: type, bench, runs: runs.sort((a, b) => a - b) });
+    const resultRuns = (values.get(k) ?? []).map((v) => v.run).sort((a, b) => a - b);
+    failures.push({ exe, instanceType: type, bench, runs: runs.sort((a, b) => a - b), resultRuns });
   }
   cells.sort(
     (a, b) => byName(a.exe, b.exe) || byName(a.bench, b.bench) || byName(a.instanceType, b.instanceType),
@@ -167,7 +173,24 @@ export function aggregate(run: LoadedRun, opts: AggregateOptions = {}): Aggregat
       warnings,
     ),
   );
-  if (executables.length === 0)
-    warnings.push('no benchmark result could be read from any task; nothing to rank');
-  return { executables, instanceTypes, benchmarks, cells, failures, rankings, warnings };
+  const noResults = executables.length === 0 ? whyNoResults(run.tasks) : null;
+  if (noResults !== null) warnings.push(`${noResults}; nothing to rank`);
+  return { executables, instanceTypes, benchmarks, cells, failures, rankings, noResults, warnings };
+}
+
+/** A run where every task failed is not a reading problem: say what happened to the tasks. */
+function whyNoResults(tasks: TaskResult[]): string {
+  if (tasks.some((t) => t.outcome === 'completed' || t.outcome === 'benchmarks_failed'))
+    return 'no benchmark result could be read from any task';
+  if (tasks.length === 0) return 'no task has results (the folder has no task)';
+  const count = (...o: TaskResult['outcome'][]): number => tasks.filter((t) => o.includes(t.outcome)).length;
+  const parts = [
+    [count('failed'), 'failed'],
+    [count('cancelled'), 'cancelled'],
+    [count('missing', 'unfinished'), 'missing or unfinished'],
+  ] as const;
+  return `no task has results (${parts
+    .filter(([n]) => n > 0)
+    .map(([n, what]) => `${n} ${what}`)
+    .join(', ')})`;
 }

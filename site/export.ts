@@ -5,7 +5,10 @@ import type { LoadedRun } from './model';
 
 function csvField(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = typeof v === 'number' ? String(Number(v.toPrecision(12))) : String(v);
+  let s = typeof v === 'number' ? String(Number(v.toPrecision(12))) : String(v);
+  // Names come from runners: a text starting like a formula gets a leading ' so a spreadsheet
+  // shows it rather than running it (OWASP's CSV injection advice). Numbers stay numbers.
+  if (typeof v !== 'number' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

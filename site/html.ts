@@ -28,7 +28,13 @@ export function num(v: number | null | undefined, digits = 1): string {
   return v === null || v === undefined ? '–' : v.toFixed(digits);
 }
 
-/** A stable id for anchors: `yjit-str_concat` -> `b-yjit-str_concat`. */
+/**
+ * A stable id for anchors: `yjit`, `str_concat` -> `b-yjit-str_concat`. Any other character is
+ * written as `.<hex code>.`, and `-` only separates the parts, so distinct names never share an
+ * id (`a.b` -> `b-ruby-a.2e.b`, `a_b` -> `b-ruby-a_b`).
+ */
 export function anchor(...parts: string[]): string {
-  return `b-${parts.join('-').replace(/[^A-Za-z0-9_-]/g, '_')}`;
+  const part = (p: string): string =>
+    [...p].map((c) => (/[A-Za-z0-9_]/.test(c) ? c : `.${c.codePointAt(0)!.toString(16)}.`)).join('');
+  return `b-${parts.map(part).join('-')}`;
 }

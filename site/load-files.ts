@@ -14,8 +14,11 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** A manifest whose run status may be unknown (null): a status never guessed, so never "complete". */
+export type ReadManifest = Omit<Manifest, 'status'> & { status: Manifest['status'] | null };
+
 /** A manifest, or null when nothing usable is in it (then folder names alone describe the run). */
-export function readManifest(text: string, warnings: string[]): Manifest | null {
+export function readManifest(text: string, warnings: string[]): ReadManifest | null {
   const doc = parseJson(text, 'manifest.json', warnings);
   if (doc === undefined) return null;
   const full = Manifest.safeParse(doc);
@@ -34,11 +37,19 @@ export function readManifest(text: string, warnings: string[]): Manifest | null 
       );
   });
   const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+  const status = Manifest.shape.status.safeParse(doc.status).data ?? null;
+  if (status === null) {
+    warnings.push(
+      doc.status === undefined
+        ? 'manifest.json has no run status; shown as unknown'
+        : `manifest.json: the run status ${JSON.stringify(doc.status).slice(0, 80)} is not one benchfleet writes; shown as unknown`,
+    );
+  }
   warnings.push('manifest.json does not fully match the expected shape; used the fields that do');
   return {
     run_id: typeof doc.run_id === 'number' ? doc.run_id : 0,
     ruby_version: str(doc.ruby_version) ?? '',
-    status: Manifest.shape.status.safeParse(doc.status).data ?? 'complete',
+    status,
     config: isRecord(doc.config) ? doc.config : {},
     created_at: str(doc.created_at) ?? '',
     finished_at: str(doc.finished_at),

@@ -1,9 +1,10 @@
 // Reads a results folder (`manifest.json` and `<instance_type>-<run>/` folders) into tasks.
 // Bad files never stop the build: each problem becomes a warning that names the file.
+import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Manifest, ManifestTask } from '../lambdas/shared/contract';
-import { readManifest, readMeta } from './load-files';
+import type { ManifestTask } from '../lambdas/shared/contract';
+import { type ReadManifest, readManifest, readMeta } from './load-files';
 import type { LoadedRun, TaskResult } from './model';
 import { parseOutputFiles } from './parse-output';
 
@@ -36,6 +37,18 @@ async function isDir(path: string): Promise<boolean> {
     (s) => s.isDirectory(),
     () => false,
   );
+}
+
+/**
+ * The folders among a folder's entries. A task folder may be a symlink (results gathered from
+ * elsewhere): one that resolves to a folder counts.
+ */
+export async function folderNames(dir: string, entries: Dirent[]): Promise<string[]> {
+  const folders: string[] = [];
+  for (const e of entries) {
+    if (e.isDirectory() || (e.isSymbolicLink() && (await isDir(join(dir, e.name))))) folders.push(e.name);
+  }
+  return folders;
 }
 
 function outcomeOf(task: ManifestTask): Pick<TaskResult, 'outcome' | 'reason'> {
@@ -130,14 +143,15 @@ export async function loadResults(resultsDir: string, skip: string[] = []): Prom
   });
   const warnings: string[] = [];
   const manifestText = await readText(join(resultsDir, 'manifest.json'), warnings, 'manifest.json');
-  const manifest: Manifest | null = manifestText === undefined ? null : readManifest(manifestText, warnings);
+  const manifest: ReadManifest | null =
+    manifestText === undefined ? null : readManifest(manifestText, warnings);
   const tasks = new Map<string, TaskResult>();
   for (const mt of manifest?.tasks ?? []) {
     const folder = `${mt.instance_type}-${mt.run}`;
     if (tasks.has(folder)) warnings.push(`manifest.json lists ${folder} twice; kept the last entry`);
     tasks.set(folder, newTask(folder, mt.instance_type, mt.run, mt));
   }
-  const folders = entries.filter((e) => e.isDirectory()).map((e) => e.name);
+  const folders = await folderNames(resultsDir, entries);
   for (const name of folders.sort()) {
     const m = FOLDER.exec(name);
     if (skip.includes(name)) continue;

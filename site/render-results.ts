@@ -6,8 +6,18 @@ import type { Ranking } from './ranking';
 
 function ciText(r: Ranking, row: Ranking['rows'][number]): string {
   if (row.instanceType === r.baseline) return 'baseline';
-  if (!row.ci) return '<span class="muted" title="needs two or more runs on both sides">–</span>';
+  if (!row.ci) return `<span class="muted" title="${esc(row.ciNote ?? 'no interval')}">–</span>`;
   return `${row.ci.low.toFixed(3)} – ${row.ci.high.toFixed(3)}`;
+}
+
+/** Runs the estimate rests on, and how many more had results but lack a compared benchmark. */
+function runsCell(row: Ranking['rows'][number]): string {
+  if (row.runsLacking.length === 0) return `<td class="n">${row.runsUsed}</td>`;
+  const lacking = row.runsLacking.join(', ');
+  return (
+    `<td class="n" title="run ${lacking} lack${row.runsLacking.length === 1 ? 's' : ''} a compared benchmark (it failed there) and is left out">` +
+    `${row.runsUsed} of ${row.runsUsed + row.runsLacking.length}</td>`
+  );
 }
 
 export function rankingSection(r: Ranking): string {
@@ -17,15 +27,16 @@ export function rankingSection(r: Ranking): string {
   }
   const how =
     `Relative speed = geometric mean over ${r.common.length} benchmark${r.common.length === 1 ? '' : 's'} of ` +
-    `(baseline time / this type's time); baseline <strong>${esc(r.baseline)}</strong> ` +
+    `(baseline time / this type's time), each time the geometric mean over the runs that completed all of them; ` +
+    `baseline <strong>${esc(r.baseline)}</strong> ` +
     `(${r.baselineChosen === 'given' ? 'chosen with --baseline' : 'the slowest type'}). ` +
-    'The interval is a 95 % confidence interval across runs. Above 1 is faster than the baseline.';
+    'The interval is a 95 % confidence interval across those runs. Above 1 is faster than the baseline.';
   const rows = r.rows
     .map(
       (row, k) =>
         `<tr${row.instanceType === r.baseline ? ' class="baseline"' : ''}><td class="n">${k + 1}</td>` +
         `<th scope="row">${esc(row.instanceType)}</th><td class="n strong">${ratio(row.relSpeed)}</td>` +
-        `<td class="n">${ciText(r, row)}</td><td class="n">${row.runsUsed}</td>` +
+        `<td class="n">${ciText(r, row)}</td>${runsCell(row)}` +
         `<td class="n">${ms(row.geomeanMs)}</td>` +
         `<td class="n">${row.noisyCells > 0 ? `<span class="flag">${row.noisyCells} noisy</span>` : '0'}</td></tr>`,
     )
@@ -94,9 +105,12 @@ function matrixCell(c: Cell | undefined, fastest: number, failedRuns: number[] |
     ...c.noise,
     ...(c.failedRuns.length > 0 ? [`failed in run ${c.failedRuns.join(', ')}`] : []),
   ].join('\n');
+  // A failure in some runs is shown in the cell, not only on hover: its mean is of the other runs.
+  const failedMark =
+    c.failedRuns.length > 0 ? ` <span class="flag">failed in run ${c.failedRuns.join(', ')}</span>` : '';
   return (
     `<td class="${tier}${c.noisy ? ' noisy' : ''}" title="${esc(title)}">${ms(c.meanMs)}` +
-    `<small> ±${pct(c.cv)}</small>${c.noisy ? ' <span class="flag">noisy</span>' : ''}</td>`
+    `<small> ±${pct(c.cv)}</small>${c.noisy ? ' <span class="flag">noisy</span>' : ''}${failedMark}</td>`
   );
 }
 
@@ -125,7 +139,8 @@ export function matrixSection(exe: string, agg: Aggregate): string {
   });
   return (
     `<h3>${esc(exe)}</h3><p class="muted">Columns in ranking order. Colour: time against the fastest type ` +
-    'for that benchmark (green: within 2 %, light green: 10 %, yellow: 25 %, red: slower). Hover a cell for every run.</p>' +
+    'for that benchmark (green: within 2 %, light green: 10 %, yellow: 25 %, red: slower). ' +
+    'A cell marked “failed in run N” is the mean of its other runs. Hover a cell for every run.</p>' +
     `<div class="scroll"><table class="matrix"><thead><tr><th>benchmark</th>` +
     types.map((t) => `<th>${esc(t)}</th>`).join('') +
     `</tr></thead><tbody>${rows.join('')}</tbody></table></div>`
@@ -140,7 +155,7 @@ export function chartsSection(exe: string, agg: Aggregate): string {
       .sort((a, b) => order.indexOf(a.instanceType) - order.indexOf(b.instanceType));
     const failedOn = agg.failures
       .filter((f) => f.exe === exe && f.bench === bench)
-      .map((f) => f.instanceType);
+      .map((f) => esc(f.instanceType) + (f.resultRuns.length > 0 ? ` in run ${f.runs.join(', ')}` : ''));
     const chart =
       cs.length === 0
         ? '<p class="warn">No results.</p>'
@@ -156,8 +171,7 @@ export function chartsSection(exe: string, agg: Aggregate): string {
             })),
             { format: formatMs, unit: `${bench} time in ms` },
           );
-    const failedNote =
-      failedOn.length > 0 ? `<p class="warn">Failed on ${failedOn.map(esc).join(', ')}.</p>` : '';
+    const failedNote = failedOn.length > 0 ? `<p class="warn">Failed on ${failedOn.join(', ')}.</p>` : '';
     return `<figure id="${anchor(exe, bench)}"><figcaption>${esc(bench)}</figcaption>${chart}${failedNote}</figure>`;
   });
   return `<h3>${esc(exe)}</h3><div class="charts">${cards.join('')}</div>`;

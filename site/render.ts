@@ -51,7 +51,7 @@ function summary(input: PageInput): string {
 function warningsSection(warnings: string[]): string {
   if (warnings.length === 0) return '';
   return (
-    `<section id="warnings" class="warnings"><h2>What could not be read (${warnings.length})</h2>` +
+    `<section id="warnings" class="warnings"><h2>Problems with the results (${warnings.length})</h2>` +
     `<ul>${warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></section>`
   );
 }
@@ -84,7 +84,9 @@ function failuresSection(run: LoadedRun, agg: Aggregate): string {
   const bad = run.tasks.filter((t) => t.outcome !== 'completed');
   const tasks =
     bad.length === 0
-      ? '<p>Every task has results.</p>'
+      ? agg.failures.length === 0
+        ? '<p>Every task has results.</p>'
+        : '<p>Every task has results, but some benchmarks failed in them (below).</p>'
       : '<table><thead><tr><th>task</th><th>provider</th><th>outcome</th><th>attempt</th><th>runner</th><th>reason</th></tr></thead><tbody>' +
         bad
           .map(
@@ -95,15 +97,19 @@ function failuresSection(run: LoadedRun, agg: Aggregate): string {
           )
           .join('') +
         '</tbody></table>';
+  // Every failed run is listed, also where the benchmark has results from other runs.
   const benches =
     agg.failures.length === 0
       ? ''
       : "<h3>Benchmarks that failed (N/A in ruby-bench's table)</h3><ul>" +
         agg.failures
-          .map(
-            (f) =>
-              `<li>${esc(f.bench)} (${esc(f.exe)}) on ${esc(f.instanceType)}, run ${f.runs.join(', ')}</li>`,
-          )
+          .map((f) => {
+            const others =
+              f.resultRuns.length === 0
+                ? ''
+                : ` (run ${f.resultRuns.join(', ')} ${f.resultRuns.length === 1 ? 'has a result' : 'have results'})`;
+            return `<li>${esc(f.bench)} (${esc(f.exe)}) on ${esc(f.instanceType)}, run ${f.runs.join(', ')}${others}</li>`;
+          })
           .join('') +
         '</ul>';
   return tasks + benches;
@@ -112,15 +118,13 @@ function failuresSection(run: LoadedRun, agg: Aggregate): string {
 export function renderPage(input: PageInput): string {
   const { agg } = input;
   const title = `Ruby benchmarks by instance type: run ${input.run.runId ?? input.label}`;
-  const per = (f: (exe: string) => string): string => agg.executables.map(f).join('');
+  // Every result section says so when the run has no result at all, rather than stay empty.
+  const none = `<p class="warn">No results${agg.noResults === null ? '' : `: ${esc(agg.noResults)}`}.</p>`;
+  const per = (f: (exe: string) => string): string => agg.executables.map(f).join('') || none;
   const sections: Array<[string, string, string]> = [
-    [
-      'ranking',
-      'Ranking',
-      agg.rankings.map((r) => rankingSection(r)).join('') || '<p class="warn">No results.</p>',
-    ],
+    ['ranking', 'Ranking', agg.rankings.map((r) => rankingSection(r)).join('') || none],
     ...(input.hasPrices
-      ? ([['price', 'Price-performance', agg.rankings.map(priceSection).join('')]] as Array<
+      ? ([['price', 'Price-performance', agg.rankings.map(priceSection).join('') || none]] as Array<
           [string, string, string]
         >)
       : []),

@@ -2,7 +2,7 @@
 export const STYLE_CSS = `:root {
   --fg: #1d2330; --muted: #667085; --line: #d9dee7; --bg: #fff; --panel: #f6f8fb;
   --bar: #5b7db8; --hl: #c9853a; --best: #d8f0dc; --good: #eaf6e2; --mid: #fbf3d9; --slow: #f9e0dc;
-  --warn: #9a3412;
+  --warn: #9a3412; --cell-note: #475467;
 }
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); }
@@ -32,7 +32,7 @@ tr.baseline { background: #fff6ea; }
 .scroll { overflow-x: auto; }
 .hosts td, .hosts th { white-space: nowrap; }
 .matrix td { text-align: right; white-space: nowrap; }
-.matrix td small { color: var(--muted); }
+.matrix td small { color: var(--cell-note); }
 .matrix td.best { background: var(--best); }
 .matrix td.good { background: var(--good); }
 .matrix td.mid { background: var(--mid); }

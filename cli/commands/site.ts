@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { buildSite } from '../../site/build';
+import { folderNames } from '../../site/load';
 
 interface SiteFlags {
   out?: string;
@@ -67,9 +68,9 @@ async function requireResults(dir: string): Promise<void> {
   if (entries === undefined) return;
   const names = entries.map((e) => e.name);
   if (names.includes('manifest.json')) return;
-  const folders = entries.filter((e) => e.isDirectory() && e.name !== 'site');
-  if (folders.some((e) => /-\d+$/.test(e.name))) return;
-  const runs = folders.filter((e) => /^\d+$/.test(e.name)).map((e) => e.name);
+  const folders = (await folderNames(dir, entries)).filter((name) => name !== 'site');
+  if (folders.some((name) => /-\d+$/.test(name))) return;
+  const runs = folders.filter((name) => /^\d+$/.test(name));
   throw new Error(
     `${dir} holds no results: no manifest.json and no <instance_type>-<run>/ folder` +
       (runs.length

@@ -1,5 +1,5 @@
 // `benchfleet site` options the CLI checks itself (the site builder's own cases are in test/site/).
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -64,4 +64,15 @@ it('refuses a folder that holds no results, and points at the run folders inside
   // a run whose tasks all failed still has its manifest: built, with the builder's warning
   writeFileSync(join(root, 'manifest.json'), '{}');
   expect((await site([root])).code).toBe(0);
+});
+
+it('takes task folders that are symlinks to folders, as the builder reads them', async () => {
+  const root = resultsFolder();
+  const elsewhere = resultsFolder();
+  mkdirSync(join(elsewhere, 'c7g.large-1'));
+  symlinkSync(join(elsewhere, 'c7g.large-1'), join(root, 'c7g.large-1'));
+  const built = await site([root, '--json']);
+  expect(built.err).toBe('');
+  expect(built.code).toBe(0);
+  expect(existsSync(join(root, 'site', 'index.html'))).toBe(true);
 });

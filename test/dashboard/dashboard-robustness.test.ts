@@ -1,5 +1,6 @@
 // What must not freeze or mislead the page: an answer whose body stalls after the headers, a run
-// that starts between GET /run and GET /run/tasks, and 4- and 5-digit counts at phone width.
+// that starts between GET /run and GET /run/tasks, 4- and 5-digit counts and the longest names
+// the API allows at phone width.
 import type { Provider } from '../../lambdas/shared/contract';
 import { fakeApiSuite } from './helpers/page';
 
@@ -120,5 +121,55 @@ describe('dashboard robustness against a stand-in API', () => {
       '5 digits at 390 px': none,
       '5 digits at 360 px': none,
     });
+  });
+
+  it('does not scroll sideways or cut off cards with the longest names the API allows', async () => {
+    // 64 characters: the longest instance type a config takes and the longest error_type kept
+    const longType = `Standard_HB176-144rs_v4_${'x'.repeat(40)}`;
+    const longError = 'E'.repeat(64);
+    expect(longType).toHaveLength(64);
+    s.api.startRun(1764000700, [['azure', longType]], 2);
+    const now = new Date().toISOString();
+    s.api.update(0, {
+      status: 'running',
+      runner_id: `runner-${'y'.repeat(120)}`,
+      claimed_at: now,
+      heartbeat_at: now,
+      heartbeat_status: 'running',
+      current_benchmark: 'b'.repeat(200),
+      progress_pct: 10,
+    });
+    s.api.update(1, {
+      status: 'failed',
+      runner_id: 'r-1',
+      error_type: longError,
+      error_message: 'm'.repeat(500),
+      finished_at: now,
+    });
+    s.d = await s.h.open(s.api.url, { width: 360, height: 800 });
+    const { page } = s.d;
+    await page.locator('#failed li').first().waitFor();
+    const measure = () =>
+      page.evaluate(() => {
+        // every element whose content is wider than its box and does not scroll it into view
+        const clipped = Array.from(document.querySelectorAll('main *'))
+          .filter((el) => {
+            const style = getComputedStyle(el);
+            return (
+              el.scrollWidth > el.clientWidth + 1 &&
+              !['auto', 'scroll'].includes(style.overflowX) &&
+              el.closest('.table-wrap, [data-scroll]') === null
+            );
+          })
+          .map((el) => `${el.tagName.toLowerCase()}.${el.className}`);
+        return { page: document.documentElement.scrollWidth - window.innerWidth, clipped };
+      });
+    const seen: Record<string, unknown> = {};
+    for (const width of [390, 360]) {
+      await page.setViewportSize({ width, height: 800 });
+      seen[`${width} px`] = await measure();
+    }
+    const none = { page: 0, clipped: [] };
+    expect(seen).toEqual({ '390 px': none, '360 px': none });
   });
 });

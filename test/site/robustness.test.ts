@@ -143,8 +143,10 @@ describe('manifest.json problems', () => {
     const run = await loadResults(dir);
     expect(run.runId).toBe(42);
     expect(run.tasks.map((t) => t.folder)).toEqual(['a-1']);
+    expect(run.status).toBeNull(); // shown as unknown, never guessed to be complete
     expect(run.warnings).toEqual([
       expect.stringMatching(/^manifest\.json: task #2 is malformed \(.*\); skipped$/),
+      'manifest.json has no run status; shown as unknown',
       'manifest.json does not fully match the expected shape; used the fields that do',
     ]);
   });
@@ -171,8 +173,10 @@ describe('manifest.json problems', () => {
 describe('edge folders', () => {
   it('builds a page for an empty results folder', async () => {
     const site = await buildSite({ resultsDir: tempDir() });
-    expect(site.warnings).toEqual(['no benchmark result could be read from any task; nothing to rank']);
-    expect(readFileSync(site.indexHtml, 'utf8')).toContain('No results.');
+    expect(site.warnings).toEqual(['no task has results (the folder has no task); nothing to rank']);
+    expect(readFileSync(site.indexHtml, 'utf8')).toContain(
+      '<p class="warn">No results: no task has results (the folder has no task).</p>',
+    );
   });
 
   it('does not read its own output folder as a task when built twice', async () => {
