@@ -206,10 +206,11 @@ export class DynamoRunStore implements RunStore {
     return out ? Number(out[a.next]) - 1 : undefined;
   }
 
-  async takeRetry(runId: number, queue: string, entry: number): Promise<boolean> {
+  async takeRetry(runId: number, queue: string, entry: number, claim = false): Promise<boolean> {
     const q = parseQueueKey(queue);
     const a = queueAttrs(q.provider, q.instance_type);
     const e = new Expr().delete(a.retry, new Set([entry])).whenEq('status', 'running');
+    if (claim) e.remove(a.idleNext, a.idleAt); // a runner showed life: the queue is not abandoned
     e.when(`contains(${e.name(a.retry)}, ${e.value(entry)})`);
     return (await this.update(keys.run(runId), e, 'NONE')) !== undefined;
   }
@@ -316,22 +317,18 @@ export class DynamoRunStore implements RunStore {
   async requeueTask(
     runId: number,
     index: number,
-    expect: { status: TaskStatus[]; gen: number; fence?: Fence | null; heartbeatAt?: string | null },
-    fields: {
-      requeued_at: string;
-      requeued_by?: string | null;
-      error_type?: string | null;
-      error_message?: string | null;
-      refund?: boolean;
-    },
+    expect: Parameters<RunStore['requeueTask']>[2],
+    fields: Parameters<RunStore['requeueTask']>[3],
   ): Promise<TaskRecord | undefined> {
     const e = new Expr()
       .set('status', 'pending')
       .set('runner_id', null)
       .set('requeued_at', fields.requeued_at)
-      .set('requeued_by', fields.requeued_by ?? null)
-      .set('last_error_type', fields.error_type ?? null)
-      .set('last_error_message', fields.error_message ?? null)
+      // undefined keeps what is there (Expr.set skips it): the reaper's repair of a half-done requeue
+      // must not erase who asked for it (the runner's repeat is known by it) nor the attempt's error
+      .set('requeued_by', fields.requeued_by)
+      .set('last_error_type', fields.error_type)
+      .set('last_error_message', fields.error_message)
       .set(ACTIVE_INDEX.pk, keys.activePartition(runId))
       .set(ACTIVE_INDEX.sk, index)
       .add('gen', 1)
@@ -389,6 +386,8 @@ export class DynamoRunStore implements RunStore {
           ':hi': `${keys.taskPrefix}~`,
         }),
         Limit: limit,
+        // the assembly lists the tasks right after the last complete: a stale page would leave it out
+        ConsistentRead: true,
       }),
     );
     const tasks = (out.Items ?? []).map((item) => itemToTask(fromAttrs(item)));

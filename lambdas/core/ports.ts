@@ -35,7 +35,10 @@ export interface RunRecord {
   retry: Record<string, number[]>;
   /** per queue key: set when the reaper failed the queue as `no_runner` */
   no_runner: Record<string, boolean>;
-  /** per queue key: the reaper's mark of a queue that looked abandoned (see failAbandonedQueues) */
+  /**
+   * per queue key: the reaper's mark of a queue that looked abandoned (see failAbandonedQueues); a
+   * ticket taken since moves `next` past it, a retry taken clears it
+   */
   idle: Record<string, { next: number; at: string }>;
   running: Set<number>;
   completed: Set<number>;
@@ -179,8 +182,11 @@ export interface RunStore {
   markIdle(runId: number, queue: QueueDef, next: number, at: string): Promise<boolean>;
   /** `ADD next 1` guarded by `next < end` and run status running: the index, or undefined. */
   takeTicket(runId: number, queue: string): Promise<number | undefined>;
-  /** Removes one retry entry (conditional on it being there): true when this caller won it. */
-  takeRetry(runId: number, queue: string, entry: number): Promise<boolean>;
+  /**
+   * Removes one retry entry (conditional on it being there): true when this caller won it. A `claim`
+   * also clears the queue's idle mark in the same write: a runner of that type is alive.
+   */
+  takeRetry(runId: number, queue: string, entry: number, claim?: boolean): Promise<boolean>;
   advanceVerified(runId: number, queue: string, from: number, to: number): Promise<void>;
   applyRunSets(runId: number, change: RunSetChange): Promise<RunRecord>;
 
@@ -216,6 +222,7 @@ export interface RunStore {
   /**
    * Back to pending for another attempt (or after a stranded claim): gen + 1, stays active.
    * `refund` gives back the attempt of a claim that never started (its runner never heartbeated).
+   * `requeued_by` and the error are kept as they are when not given (undefined), set when given.
    */
   requeueTask(
     runId: number,

@@ -5,12 +5,13 @@
 // - requeues a task whose claim took a ticket but died before writing the task;
 // - gives back the attempt of a claim whose runner never heartbeated (its claim answer was lost);
 // - fails as `no_runner`: a queue nobody ever claimed from within `pending_timeout_minutes`, and,
-//   once no runner of a queue is left, a retry or the tasks nobody took within that time;
+//   once no runner of a queue has shown life for that time, its retries and the tasks nobody took;
 // - drains the run, restarts an assembly that never started, resumes a run left `creating`.
 import { FINISHED_STATUSES, RETRYABLE_ERROR_TYPES, type TaskCounts } from '../shared/contract';
 import { StaleStateError } from './errors';
 import { type Deps, queueKey, type RunRecord, type TaskRecord } from './ports';
 import { failAssembly, switchScheduleOff } from './run-assembly';
+import { markRunning, settleFinished, settleRequeued } from './run-sets';
 import {
   cancelActive,
   drainIfFinished,
@@ -18,7 +19,6 @@ import {
   RESUME_CREATING_AFTER_S,
   triggerAssembly,
 } from './runs';
-import { markRunning, settleFinished, settleRequeued } from './tasks';
 import { countsOf, retryEntry } from './views';
 
 export interface ReapReport {
@@ -113,7 +113,6 @@ export async function reap(deps: Deps): Promise<ReapReport> {
   await dropStaleRetryEntries(deps, run, active);
   await repairStrandedTickets(deps, run, now, report);
   await failUnclaimedQueues(deps, run, now, report);
-  await failUntakenRetries(deps, run, active, now, report);
   await failAbandonedQueues(deps, run, active, now, report);
   const fresh = await deps.store.getRun(run.run_id);
   if (fresh) await drainIfFinished(deps, fresh);
@@ -148,6 +147,7 @@ async function reapIfSilent(
       { status: ['claimed', 'running'], gen: t.gen, heartbeatAt: t.heartbeat_at },
       {
         requeued_at: now.toISOString(),
+        requeued_by: null, // the reaper's: no runner's repeated fail matches it
         error_type: 'heartbeat_timeout',
         error_message: refund
           ? `runner ${t.runner_id ?? '?'} claimed the task at ${t.claimed_at} but never sent a heartbeat (its claim answer was probably lost); requeued without using an attempt`
@@ -170,7 +170,10 @@ async function reapIfSilent(
   }
 }
 
-/** A pending task in the active index must be in its queue's retry set; if not, a requeue or a retry claim died midway. */
+/**
+ * A pending task in the active index must be in its queue's retry set; if not, a requeue or a retry
+ * claim died midway. Who requeued it and why are kept: the runner whose fail died may repeat it.
+ */
 async function repairRequeue(deps: Deps, run: RunRecord, t: TaskRecord, report: ReapReport): Promise<void> {
   const q = queueKey(t);
   if ((run.retry[q] ?? []).includes(retryEntry(t.gen, t.index))) return;
@@ -258,44 +261,15 @@ function busyQueues(active: TaskRecord[]): Set<string> {
 }
 
 /**
- * A retry waits for a runner of its instance type. While one of that queue's tasks is claimed or
- * running, a runner is alive and will take it when it is free; once none is and the retry has
- * waited `pending_timeout_minutes`, nobody is left (the VMs died or left), and it fails as
- * `no_runner` so the run can drain.
- */
-async function failUntakenRetries(
-  deps: Deps,
-  run: RunRecord,
-  active: TaskRecord[],
-  now: Date,
-  report: ReapReport,
-): Promise<void> {
-  const busy = busyQueues(active);
-  const limit = run.pending_timeout_minutes * 60;
-  for (const t of active) {
-    if (t.status !== 'pending' || t.requeued_at === null || busy.has(queueKey(t))) continue;
-    if (ageSeconds(now, t.requeued_at) < limit) continue;
-    const message = `requeued at ${t.requeued_at} for another attempt, but no ${t.instance_type} runner was left to take it within ${run.pending_timeout_minutes} minutes`;
-    // of the generation read: a runner that took the retry and requeued it again meanwhile made
-    // a new one, which is not this pass's to judge
-    const failed = await failAs(deps, run, t.index, now, 'no_runner', message, {
-      from: ['pending'],
-      gen: t.gen,
-    });
-    if (!failed) continue; // a runner claimed it meanwhile
-    await deps.store.takeRetry(run.run_id, queueKey(t), retryEntry(t.gen, t.index));
-    await settleFinished(deps, failed);
-    report.reaped.push(t.id);
-  }
-}
-
-/**
- * A type whose runners all died after its first claim: tickets are left, none of its tasks is
- * claimed or running, and no retry waits (those are failUntakenRetries'). A live runner takes a
- * ticket whenever one is left, so nobody is there, except in the moment between a runner's complete
- * and its next claim. So the first pass that finds the queue so marks the `next` it saw, and a pass
- * `pending_timeout_minutes` later that finds the same `next` fails the untaken tasks as `no_runner`:
- * any claim in between changes `next` and voids the mark.
+ * A type whose runners all died after its first claim: none of its tasks is claimed or running, and
+ * tickets are left or retries wait. A live runner is never away for long (it takes a ticket while
+ * one is left, then a retry), but the moment between its complete and its next claim looks the same,
+ * and a retry may wait for as long as the tasks ahead of it take (tickets come first). So the first
+ * pass that finds the queue so marks the `next` it saw, and a pass `pending_timeout_minutes` later
+ * that finds the mark still there fails the untaken tasks and the waiting retries as `no_runner`.
+ * Any claim in between voids the mark: a ticket moves `next`, a retry taken clears it. A pass that
+ * finds the queue busy under a mark (written as a claim raced it) renews it, so an old mark never
+ * judges a runner that was busy all along.
  */
 async function failAbandonedQueues(
   deps: Deps,
@@ -309,27 +283,59 @@ async function failAbandonedQueues(
     const k = queueKey(q);
     const next = run.next[k] ?? q.base;
     const end = q.base + q.count;
-    if (run.no_runner[k] || next === q.base || next >= end || busy.has(k)) continue;
-    if ((run.retry[k] ?? []).length > 0 || (run.verified[k] ?? q.base) < next) continue;
-    const mark = run.idle[k];
-    if (mark?.next !== next) {
+    const mark = run.idle[k]?.next === next ? run.idle[k] : undefined;
+    if (busy.has(k)) {
+      if (mark) await deps.store.markIdle(run.run_id, q, next, now.toISOString());
+      continue;
+    }
+    const untaken = !run.no_runner[k] && next > q.base && next < end;
+    const retries = active.filter(
+      (t) => t.status === 'pending' && t.requeued_at !== null && queueKey(t) === k,
+    );
+    if ((!untaken && retries.length === 0) || (run.verified[k] ?? q.base) < next) continue;
+    if (!mark) {
       await deps.store.markIdle(run.run_id, q, next, now.toISOString());
       continue;
     }
     if (ageSeconds(now, mark.at) < run.pending_timeout_minutes * 60) continue;
-    try {
-      await deps.store.markNoRunner(run.run_id, q, next);
-    } catch (err) {
-      if (err instanceof StaleStateError) continue; // a runner claimed meanwhile
-      throw err;
+    if (untaken) {
+      try {
+        await deps.store.markNoRunner(run.run_id, q, next);
+      } catch (err) {
+        if (err instanceof StaleStateError) continue; // a runner claimed meanwhile
+        throw err;
+      }
+      report.no_runner.push(q.instance_type);
+      const message = `no ${q.instance_type} runner took a task since ${mark.at} (its VMs died or left?): ${end - next} of its tasks never started`;
+      for (let i = next; i < end; i++) {
+        const failed = await failAs(deps, run, i, now, 'no_runner', message, { from: ['pending'], gen: 0 });
+        if (failed) await deps.store.clearActive(run.run_id, i, 'failed');
+      }
     }
-    report.no_runner.push(q.instance_type);
-    const message = `no ${q.instance_type} runner took a task since ${mark.at} (its VMs died or left?): ${end - next} of its tasks never started`;
-    for (let i = next; i < end; i++) {
-      const failed = await failAs(deps, run, i, now, 'no_runner', message, { from: ['pending'], gen: 0 });
-      if (failed) await deps.store.clearActive(run.run_id, i, 'failed');
-    }
+    for (const t of retries) await failUntakenRetry(deps, run, t, now, report);
   }
+}
+
+/** A retry of a queue nobody is left in, once it has waited `pending_timeout_minutes` itself. */
+async function failUntakenRetry(
+  deps: Deps,
+  run: RunRecord,
+  t: TaskRecord,
+  now: Date,
+  report: ReapReport,
+): Promise<void> {
+  if (ageSeconds(now, t.requeued_at) < run.pending_timeout_minutes * 60) return;
+  const message = `requeued at ${t.requeued_at} for another attempt, but no ${t.instance_type} runner was left to take it within ${run.pending_timeout_minutes} minutes`;
+  // of the generation read: a runner that took the retry and requeued it again meanwhile made
+  // a new one, which is not this pass's to judge
+  const failed = await failAs(deps, run, t.index, now, 'no_runner', message, {
+    from: ['pending'],
+    gen: t.gen,
+  });
+  if (!failed) return; // a runner claimed it meanwhile
+  await deps.store.takeRetry(run.run_id, queueKey(t), retryEntry(t.gen, t.index));
+  await settleFinished(deps, failed);
+  report.reaped.push(t.id);
 }
 
 /** A failure the reaper decides (no runner's fence), conditional on what it read. */

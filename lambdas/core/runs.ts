@@ -8,7 +8,7 @@ import type {
 } from '../shared/contract';
 import { eachLimited } from './each-limited';
 import { ConflictError, InvalidInputError, NotFoundError, StaleStateError } from './errors';
-import type { Deps, RunRecord, TaskRecord } from './ports';
+import { type Deps, queueKey, type RunRecord, type TaskRecord } from './ports';
 import { buildRun } from './run-records';
 import { countsOf, finishedCount, taskView } from './views';
 
@@ -275,16 +275,31 @@ async function endEarly(deps: Deps, runId: number, from: 'running' | 'creating')
   await triggerAssembly(deps, stopped);
 }
 
-/** Cancels claimed and running tasks of a stopped run, so their next heartbeat answers `abort`. */
+/**
+ * Cancels the unfinished tasks of a stopped run, so their next heartbeat answers `abort`: those in
+ * the active index, and those whose claim took a ticket (or a retry) before the stop but has not
+ * yet written its task, which no index shows. `run` is the run as the stop left it: no ticket can
+ * be taken after that write, so every such task lies below its queue's `next` and in none of the
+ * run's sets; cancelled while still pending, its claim's write then loses and the claim answers
+ * `done`, as every claim after a stop does. (The same sweep catches a claim the eventually
+ * consistent index does not show yet.)
+ */
 export async function cancelActive(deps: Deps, run: RunRecord): Promise<void> {
   const now = deps.clock().toISOString();
-  const unfinished = (await deps.store.queryActive(run.run_id)).filter(
+  const active = (await deps.store.queryActive(run.run_id)).filter(
     (t) => t.status === 'claimed' || t.status === 'running' || t.status === 'pending',
   );
-  await eachLimited(unfinished, WRITE_LANES, async (t) => {
+  const indexes = new Set(active.map((t) => t.index));
+  for (const q of run.queues) {
+    for (let i = q.base; i < (run.next[queueKey(q)] ?? q.base); i++) {
+      if (!(run.completed.has(i) || run.failed.has(i) || run.cancelled.has(i) || run.running.has(i)))
+        indexes.add(i);
+    }
+  }
+  await eachLimited([...indexes], WRITE_LANES, async (index) => {
     await deps.store.finishTask(
       run.run_id,
-      t.index,
+      index,
       null,
       {
         status: 'cancelled',

@@ -19,15 +19,20 @@ import {
 } from '../shared/contract';
 import { ConflictError, InvalidInputError, NotFoundError, TransientError } from './errors';
 import { type Deps, type Fence, type QueueDef, queueKey, type RunRecord, type TaskRecord } from './ports';
-import { drainIfFinished, getRunOrThrow } from './runs';
-import { retryEntry, splitRetryEntry } from './views';
+import { markRunning, settleFinished, settleRequeued } from './run-sets';
+import { getRunOrThrow } from './runs';
+import { splitRetryEntry } from './views';
+
+// the run-set bookkeeping, from its own module; run-assembly.ts and tests import it from here
+export { markRunning, settleFinished, settleRequeued };
 
 /** How often a claim retries after losing a race before answering `wait`. */
 const CLAIM_ROUNDS = 6;
 
 /**
  * A run's config never changes after start, so a warm process keeps it: an assigned claim then
- * costs two DynamoDB calls (ticket, task) instead of three. Bounded: only recent runs matter.
+ * costs two DynamoDB calls (ticket, task) instead of three. Bounded: only recent runs matter. (A
+ * stop between a claim's ticket and its task write is the stop's to handle: see cancelActive.)
  */
 type RunFacts = Pick<RunRecord, 'config' | 'ruby_version'>;
 const runConfigs = new Map<number, Promise<RunFacts>>();
@@ -83,7 +88,7 @@ export async function claimTask(deps: Deps, req: ClaimRequest, pathRunId?: numbe
     const retries = run.retry[queue] ?? [];
     if (retries.length > 0) {
       const entry = retries[Math.floor(Math.random() * retries.length)] as number;
-      if (await deps.store.takeRetry(runId, queue, entry)) {
+      if (await deps.store.takeRetry(runId, queue, entry, true)) {
         const { gen, index: i } = splitRetryEntry(entry);
         const task = await deps.store.claimTask(runId, i, gen, req.runner_id, now());
         if (task) return assigned(task, run, await presignedUrls(deps, task));
@@ -227,28 +232,6 @@ export async function heartbeat(
   throw error;
 }
 
-/**
- * Adds a task to the run's running set. A concurrent fail may requeue the task between its
- * promotion and this write (and remove it from the set first), so the task is read back and the
- * add undone when it is no longer running: in every interleaving the set ends up agreeing.
- */
-export async function markRunning(deps: Deps, runId: number, index: number): Promise<void> {
-  await deps.store.applyRunSets(runId, { add: { running: [index] } });
-  const now = await deps.store.getTask(runId, index);
-  if (now?.status !== 'running') await deps.store.applyRunSets(runId, { remove: { running: [index] } });
-}
-
-/** Moves a finished task's index into the run's sets, leaves the active index, and drains the run. */
-export async function settleFinished(deps: Deps, task: TaskRecord): Promise<void> {
-  const status = task.status as 'completed' | 'failed' | 'cancelled';
-  const run = await deps.store.applyRunSets(task.run_id, {
-    add: { [status]: [task.index] },
-    remove: { running: [task.index] },
-  });
-  await deps.store.clearActive(task.run_id, task.index, status);
-  await drainIfFinished(deps, run);
-}
-
 export async function completeTask(
   deps: Deps,
   taskId: number,
@@ -298,24 +281,9 @@ export async function failTask(deps: Deps, taskId: number, req: FailRequest): Pr
   const fence = fenceOf(req);
   const current = await deps.store.getTask(runId, index);
   if (!current) throw new NotFoundError(`task ${taskId} does not exist`);
-  // A repeat of this runner's own fail (its answer was lost) succeeds, whether that fail ended the
-  // task or sent it back for another attempt; a fail after the reaper or a stop ended the task is
-  // refused below, so the runner learns its report was not recorded.
-  if (
-    current.status === 'failed' &&
-    current.runner_id === req.runner_id &&
-    current.error_type === req.error_type &&
-    (req.attempt === undefined || req.attempt === current.attempt)
-  ) {
-    await settleFinished(deps, current);
-    return { message: `task ${taskId} failed` };
-  }
   const by = requeuedBy(req.runner_id, req.attempt ?? current.attempt, req.error_type);
-  if (current.requeued_by === by && current.gen > 0) {
-    return {
-      message: `task ${taskId} failed (${req.error_type}); it was already queued for another attempt`,
-    };
-  }
+  const repeat = await repeatedFail(deps, current, req, by);
+  if (repeat) return repeat;
   // Recorded only if it is really there (older runners name it even after a failed upload), but a
   // failure is recorded even while S3 does not answer: the failure itself is what matters, its logs
   // are a bonus, and then the runner's word is taken.
@@ -353,34 +321,45 @@ export async function failTask(deps: Deps, taskId: number, req: FailRequest): Pr
       return { message: `task ${taskId} failed` };
     }
   }
-  throw (await refusal(deps, taskId, fence)).error;
+  // The write lost: to a copy of this same fail in flight at once (the runner retried a request
+  // whose answer was slow), which is a repeat like any other; or to the reaper or a stop.
+  const { task: now, error } = await refusal(deps, taskId, fence);
+  const late = await repeatedFail(deps, now, req, by);
+  if (late) return late;
+  throw error;
+}
+
+/**
+ * A repeat of this runner's own fail (its answer was lost) succeeds, whether that fail ended the
+ * task or sent it back for another attempt; a fail after the reaper or a stop ended the task is
+ * refused, so the runner learns its report was not recorded. undefined when `task` shows no repeat.
+ */
+async function repeatedFail(
+  deps: Deps,
+  task: TaskRecord,
+  req: FailRequest,
+  by: string,
+): Promise<{ message: string } | undefined> {
+  if (
+    task.status === 'failed' &&
+    task.runner_id === req.runner_id &&
+    task.error_type === req.error_type &&
+    (req.attempt === undefined || req.attempt === task.attempt)
+  ) {
+    await settleFinished(deps, task); // idempotent: also repairs what a dead handler left undone
+    return { message: `task ${task.id} failed` };
+  }
+  if (task.requeued_by === by && task.gen > 0) {
+    return {
+      message: `task ${task.id} failed (${req.error_type}); it was already queued for another attempt`,
+    };
+  }
+  return undefined;
 }
 
 /** Who sent a task back for another attempt, as its repeat would say it. */
 const requeuedBy = (runnerId: string, attempt: number, errorType: string): string =>
   `${runnerId} ${attempt} ${errorType}`;
-
-/**
- * A task back to pending: out of the running set, into its queue's retry set. Two requeues of one
- * task can race (the reaper repairs a requeue it saw midway while the first one settles), each
- * adding an entry under its own generation. The write returns the run as it now is, so the later
- * of the two sees both entries: it reads the task back and keeps only the entry of the task's
- * current generation, and the pending count never counts a task twice.
- */
-export async function settleRequeued(deps: Deps, task: TaskRecord): Promise<void> {
-  const queue = queueKey(task);
-  const run = await deps.store.applyRunSets(task.run_id, {
-    remove: { running: [task.index] },
-    addRetry: [{ queue, entry: retryEntry(task.gen, task.index) }],
-  });
-  const forIndex = (run.retry[queue] ?? []).filter((e) => splitRetryEntry(e).index === task.index);
-  if (forIndex.length < 2) return;
-  const now = await deps.store.getTask(task.run_id, task.index);
-  const valid = now?.status === 'pending' ? retryEntry(now.gen, task.index) : undefined;
-  const stale = forIndex.filter((e) => e !== valid);
-  if (stale.length > 0)
-    await deps.store.applyRunSets(task.run_id, { removeRetry: stale.map((entry) => ({ queue, entry })) });
-}
 
 export async function uploadUrls(deps: Deps, taskId: number, req: UploadUrlsRequest): Promise<PresignedUrls> {
   const { runId, index } = locate(taskId);

@@ -62,7 +62,10 @@ export const queueAttrs = (provider: string, instanceType: string) => ({
   retry: `q_retry:${provider}:${instanceType}`,
   /** true once the reaper failed this queue as `no_runner` */
   noRunner: `q_norunner:${provider}:${instanceType}`,
-  /** the reaper's mark of a queue that looked abandoned: the `next` it saw, and when (ISO) */
+  /**
+   * the reaper's mark of a queue that looked abandoned: the `next` it saw, and when (ISO); a claim
+   * voids it (a ticket moves `next`, a retry taken removes the mark)
+   */
   idleNext: `q_idlenext:${provider}:${instanceType}`,
   idleAt: `q_idleat:${provider}:${instanceType}`,
 });

@@ -1,11 +1,14 @@
 // Tasks that could be stranded with nobody left to run them: a claim whose answer was lost, a claim
 // whose task write failed on the last ticket, a retry whose runners all died. Each ends with the task
 // run or failed and the run drained, never waiting forever.
+
+import type { Deps } from '../../../lambdas/core/ports';
 import { MAX_REFUNDS, reap } from '../../../lambdas/core/reaper';
 import { getRunOrThrow, startRun } from '../../../lambdas/core/runs';
 import { claimTask, completeTask, failTask, heartbeat } from '../../../lambdas/core/tasks';
 import type { ClaimResponse, RunConfig } from '../../../lambdas/shared/contract';
 import { type CoreHarness, expectCountsMatch, gate, startCore } from './core-helpers';
+import { hooked } from './store-hooks';
 
 let h: CoreHarness;
 beforeEach(async () => {
@@ -105,8 +108,13 @@ it('a retry waits while a runner of its type is busy, and fails as no_runner onc
     await beat();
     expect((await reap(h.deps)).reaped).toEqual([]);
   }
-  // r2 finishes and its VM is gone too: nobody is left to take the retry
+  // r2 finishes and its VM is gone too: nobody is left to take the retry. The first pass that finds
+  // nobody busy cannot tell that from r2 between its complete and its next claim: it only marks.
   await finish(run_id, busy.id, 'r2');
+  h.advance(60_000);
+  expect((await reap(h.deps)).reaped).toEqual([]);
+  h.advance(9 * 60_000);
+  expect((await reap(h.deps)).reaped).toEqual([]);
   h.advance(60_000);
   expect((await reap(h.deps)).reaped).toEqual([dies.id]);
   const task = (await h.allTasks(run_id)).find((t) => t.id === dies.id);
@@ -117,10 +125,95 @@ it('a retry waits while a runner of its type is busy, and fails as no_runner onc
   expect(run.retry).toEqual({ 'local:a': [] });
 });
 
+it('a retry waits for a live runner between its complete and its next claim, however long it has waited', async () => {
+  const { run_id } = await startRun(
+    h.deps,
+    cfg({ runs_per_instance_type: 3, max_attempts: 2, pending_timeout_minutes: 10 }),
+  );
+  // one runner, one slot: its first task is interrupted and queued for attempt 2
+  const first = taskOf(await claim(run_id, 'r1'));
+  await heartbeat(h.deps, first.id, { runner_id: 'r1', status: 'running', attempt: 1 });
+  await failTask(h.deps, first.id, { runner_id: 'r1', attempt: 1, error_type: 'interrupted' });
+  // tickets come before retries: it takes the next task, a long one, while the retry waits
+  const long = taskOf(await claim(run_id, 'r1'));
+  expect(long.id).not.toBe(first.id);
+  for (let minute = 0; minute < 15; minute++) {
+    h.advance(60_000);
+    await heartbeat(h.deps, long.id, { runner_id: 'r1', status: 'running', attempt: 1 });
+    await reap(h.deps);
+  }
+  await finish(run_id, long.id, 'r1');
+  // a pass lands between r1's complete and its next claim: the retry has waited 15 minutes
+  expect((await reap(h.deps)).reaped).toEqual([]);
+  expect((await h.allTasks(run_id)).find((t) => t.id === first.id)).toMatchObject({ status: 'pending' });
+  const last = taskOf(await claim(run_id, 'r1'));
+  await finish(run_id, last.id, 'r1');
+  const retry = taskOf(await claim(run_id, 'r1'));
+  expect(retry).toMatchObject({ id: first.id, attempt: 2 });
+  await finish(run_id, retry.id, 'r1');
+  expect((await getRunOrThrow(h.deps, run_id)).status).toBe('assembling');
+  expect((await h.allTasks(run_id)).map((t) => t.status)).toEqual(['completed', 'completed', 'completed']);
+});
+
+it('a runner that takes a retry and fails it between two passes counts as alive for the other retries', async () => {
+  const { run_id } = await startRun(
+    h.deps,
+    cfg({ runs_per_instance_type: 3, max_attempts: 3, pending_timeout_minutes: 10 }),
+  );
+  for (let i = 0; i < 2; i++) {
+    const t = taskOf(await claim(run_id, 'r1'));
+    await failTask(h.deps, t.id, { runner_id: 'r1', attempt: 1, error_type: 'docker_error' });
+  }
+  const long = taskOf(await claim(run_id, 'r1'));
+  await heartbeat(h.deps, long.id, { runner_id: 'r1', status: 'running', attempt: 1 });
+  h.advance(60_000);
+  await reap(h.deps); // r1 is busy
+  await heartbeat(h.deps, long.id, { runner_id: 'r1', status: 'running', attempt: 1 });
+  await finish(run_id, long.id, 'r1');
+  await reap(h.deps); // nobody busy: the queue is marked
+  expect((await getRunOrThrow(h.deps, run_id)).idle['local:a']).toMatchObject({ next: 3 });
+  h.advance(9 * 60_000);
+  // r1 takes one retry and its docker fails at once again, all between two passes
+  const quick = taskOf(await claim(run_id, 'r1'));
+  await failTask(h.deps, quick.id, { runner_id: 'r1', attempt: 2, error_type: 'docker_error' });
+  h.advance(2 * 60_000);
+  // 11 minutes since the mark, but r1 claimed 2 minutes ago: the other retry still waits for it
+  expect((await reap(h.deps)).reaped).toEqual([]);
+  expect((await h.allTasks(run_id)).filter((t) => t.status === 'pending')).toHaveLength(2);
+});
+
+it("a pass's idle mark that lands just after a runner took a retry does not judge that runner later", async () => {
+  const { run_id } = await startRun(h.deps, cfg({ max_attempts: 3, pending_timeout_minutes: 10 }));
+  for (let i = 0; i < 2; i++) {
+    const t = taskOf(await claim(run_id, 'r1'));
+    await failTask(h.deps, t.id, { runner_id: 'r1', attempt: 1, error_type: 'docker_error' });
+  }
+  await reap(h.deps); // checks the tickets taken
+  // the next pass finds nobody busy; its mark is written just after r1 takes a retry
+  const mark = gate();
+  const marking: Deps = { ...h.deps, store: hooked(h.deps.store, { markIdle: () => mark.wait() }) };
+  const pass = reap(marking);
+  await mark.reached;
+  const retry = taskOf(await claim(run_id, 'r1'));
+  mark.release();
+  await pass;
+  for (let minute = 0; minute < 15; minute++) {
+    h.advance(60_000);
+    await heartbeat(h.deps, retry.id, { runner_id: 'r1', status: 'running', attempt: 2 });
+    await reap(h.deps); // r1 is busy: the mark is renewed
+  }
+  await finish(run_id, retry.id, 'r1');
+  // a pass between r1's complete and its next claim: the other retry waits for it
+  expect((await reap(h.deps)).reaped).toEqual([]);
+  expect(taskOf(await claim(run_id, 'r1'))).toMatchObject({ attempt: 2 });
+});
+
 it('a retry taken and requeued again during a reaper pass is not failed by that pass', async () => {
   const { run_id } = await startRun(h.deps, cfg({ runs_per_instance_type: 1, max_attempts: 3 }));
   const first = taskOf(await claim(run_id, 'r1'));
   await failTask(h.deps, first.id, { runner_id: 'r1', attempt: 1, error_type: 'interrupted' });
+  await reap(h.deps); // checks the ticket r1 took
+  await reap(h.deps); // nobody is busy: marks the queue
   h.advance(31 * 60_000); // nobody took the retry for longer than pending_timeout_minutes
   // the pass pauses at its no_runner write; meanwhile r2 arrives, takes the retry, and fails at once
   const real = h.deps.store.finishTask.bind(h.deps.store);
