@@ -1,7 +1,7 @@
 // `npm run perf -- e2e`: a local run of 200 tasks with a zero-length workload (synthetic, size 0)
 // and 8 in-process runner slots, timed from the runner's side by wrapping fetch:
 // - overhead per task = (claim answer -> complete answer) minus workload, where workload is the
-//   runner's "running task N" log line -> the start of its result PUT (executor plus packing);
+//   runner's "running task N" log line -> its "uploading result.tar.gz" line, just before the PUT;
 // - claim gap = a slot's complete answer -> the same slot's next assigned claim answer.
 // It also counts what the cost bench prices: API calls by route (with their mean latency, the
 // Lambda duration estimate), DynamoDB calls and consumed capacity (SDK middleware sets
@@ -159,11 +159,7 @@ async function measure(shape: { tasks: number; slots: number }): Promise<E2eResu
     const method = (init?.method ?? 'GET').toUpperCase();
     const t0 = Date.now();
     if (url.origin === stack.services.s3Endpoint) {
-      if (method === 'PUT') {
-        usage.s3.put++;
-        const id = /\/tasks\/(\d+)\/result\.tar\.gz$/.exec(url.pathname)?.[1];
-        if (id && !putStarts.has(Number(id))) putStarts.set(Number(id), t0);
-      } else usage.s3.get++;
+      usage.s3.get++; // the runners' PUTs go through node:http: counted from their log below
       return realFetch(input, init);
     }
     const res = await realFetch(input, init);
@@ -229,8 +225,13 @@ async function measure(shape: { tasks: number; slots: number }): Promise<E2eResu
         hostId: instanceType,
         workDir: mkdtempSync(join(tmpdir(), 'bf-e2e-')),
         logWrite: (line) => {
-          const l = JSON.parse(line) as { ts: string; msg: string };
+          const l = JSON.parse(line) as { ts: string; msg: string; task?: number };
           logs.push({ ts: Date.parse(l.ts), msg: l.msg });
+          // each result PUT (runner/upload.ts logs one line per try, just before it)
+          if (/^uploading (result|error)\.tar\.gz$/.test(l.msg)) {
+            usage.s3.put++;
+            if (l.task !== undefined && !putStarts.has(l.task)) putStarts.set(l.task, Date.parse(l.ts));
+          }
         },
       }),
     );

@@ -45,7 +45,7 @@ export interface RunnerHandle {
 
 export function makeExecutor(o: RunnerOptions, hostId?: string): Executor {
   if (o.executor === 'synthetic') return new SyntheticExecutor({ size: o.syntheticSize });
-  if (o.executor === 'command') return new CommandExecutor(o.command ?? '');
+  if (o.executor === 'command') return new CommandExecutor(o.command ?? '', [o.apiKey]);
   return new DockerExecutor({
     dockerHost: o.dockerHost,
     image: o.image,
@@ -53,6 +53,8 @@ export function makeExecutor(o: RunnerOptions, hostId?: string): Executor {
     rubyBenchDir: o.rubyBenchDir,
     rubyBenchRepo: o.rubyBenchRepo,
     hostId,
+    callTimeoutMs: o.dockerCallTimeoutS === undefined ? undefined : o.dockerCallTimeoutS * 1000,
+    pingIntervalMs: o.dockerPingS === undefined ? undefined : o.dockerPingS * 1000,
   });
 }
 

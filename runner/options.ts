@@ -51,6 +51,10 @@ export interface RunnerOptions {
   executorGraceS?: number;
   /** Test hook: the first back-off after INFRA_STREAK infrastructure failures (60 s otherwise). */
   infraBackoffS?: number;
+  /** Test hook: how long each Docker engine call may take (ENGINE_CALL_TIMEOUT_MS, 30 s, otherwise). */
+  dockerCallTimeoutS?: number;
+  /** Test hook: how often a running container's engine is checked (ENGINE_PING_MS, 30 s, otherwise). */
+  dockerPingS?: number;
   /** Test hook: a fixed topology instead of sysfs. */
   topology?: CpuTopology;
 }
@@ -63,6 +67,13 @@ export const MAX_TIMER_S = 2147483;
 
 export const DEFAULT_SHUTDOWN_COMMAND = 'shutdown -h now';
 
+/**
+ * On Linux, /var/tmp: the root disk. /tmp is a tmpfs of half the RAM on Amazon Linux 2023, which
+ * a few large logs and tarballs fill, failing every task of the host.
+ */
+export const DEFAULT_WORK_DIR =
+  process.platform === 'linux' ? '/var/tmp/benchfleet-runner' : join(tmpdir(), 'benchfleet-runner');
+
 export const DEFAULTS = {
   slots: 'auto' as SlotsSetting,
   executor: 'docker' as ExecutorName,
@@ -71,7 +82,7 @@ export const DEFAULTS = {
   shutdownOnDone: false,
   shutdownCommand: DEFAULT_SHUTDOWN_COMMAND,
   debug: false,
-  workDir: join(tmpdir(), 'benchfleet-runner'),
+  workDir: DEFAULT_WORK_DIR,
   json: false,
   syntheticSize: 1,
   maxRetryS: 600,

@@ -3,8 +3,10 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClaimedTask, HeartbeatStatus, PresignedUrls, RunnerMeta } from '../lambdas/shared/contract';
+import { Abandoned, abandonAfter } from './abandon';
 import { type AckResult, acknowledge } from './ack';
 import { type ApiClient, ApiError } from './api-client';
+import { diskProblem } from './disk';
 import { ExecError, type ExecResult, type Executor } from './executors/types';
 import { errorText, type Logger } from './log';
 import type { HostFacts } from './meta';
@@ -36,28 +38,6 @@ export interface TaskDeps {
  * its heartbeats, going for ever. Under the runner's stop deadline (45 s) with room for the fail.
  */
 export const EXECUTOR_GRACE_S = 30;
-
-/** The executor did not stop within EXECUTOR_GRACE_S of its task's abort. */
-class Abandoned extends Error {}
-
-/** `work`, or an Abandoned rejection `graceMs` after `signal` aborts, whichever comes first. */
-function abandonAfter<T>(work: Promise<T>, signal: AbortSignal, graceMs: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
-    const onAbort = (): void => {
-      timer = setTimeout(
-        () => reject(new Abandoned(`the executor did not stop within ${graceMs / 1000} s`)),
-        graceMs,
-      );
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-    });
-  });
-}
 
 export type TaskOutcome = 'completed' | 'failed' | 'unacknowledged';
 /** How a task ended, and the removal of its work dir, already started (the slot need not wait). */
@@ -169,7 +149,10 @@ export async function runTask(
     await mkdir(outDir, { recursive: true });
     await mkdir(logsDir, { recursive: true });
   } catch (err) {
-    failure = { type: 'provision_failed', message: `cannot prepare ${dir}: ${errorText(err)}` };
+    failure = {
+      type: 'provision_failed',
+      message: diskProblem(err, dir) ?? `cannot prepare ${dir}: ${errorText(err)}`,
+    };
   }
   if (!failure) {
     setStatus('provision', `${d.executor.name} executor`);
@@ -264,11 +247,16 @@ export async function runTask(
       const file = join(dir, 'result.tar.gz');
       const up = await packResult(outputs, meta, logsDir, file)
         .then(() => uploadTarball(target, 'result', file, limitsFor('result')))
-        .catch((err: unknown) => ({
-          ok: false as const,
-          reason: `cannot write result.tar.gz: ${errorText(err)}`,
-          finished: false,
-        }));
+        .catch((err: unknown) => {
+          // a full disk is this host's trouble: provision_failed, which counts toward its back-off
+          const disk = diskProblem(err, file);
+          return {
+            ok: false as const,
+            reason: disk ?? `cannot write ${file}: ${errorText(err)}`,
+            finished: false,
+            disk,
+          };
+        });
       if (up.ok && abortReason === 'cancelled') {
         // the heartbeat said abort (or 404/409) during the upload: the task is not ours to complete
         failure = {
@@ -290,7 +278,8 @@ export async function runTask(
         }
       } else {
         // retries cut short by a shutdown or a cancel fail the task as that, not as upload_failed
-        const type = up.finished ? 'cancelled' : (abortReason ?? 'upload_failed');
+        const local = 'disk' in up && up.disk ? 'provision_failed' : 'upload_failed';
+        const type = up.finished ? 'cancelled' : (abortReason ?? local);
         failure = { type, message: up.reason };
       }
     }

@@ -5,10 +5,11 @@
 // result that took hours to make is not thrown away for a minute of S3 or network trouble.
 // After the runner's stop, every step of the upload (upload-urls, each PUT) also ends by the
 // target's stop deadline, and the retries end once it has passed.
-import { readFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { PresignedUrls } from '../lambdas/shared/contract';
 import { type ApiClient, ApiError, backoffMs, sleep } from './api-client';
 import { errorText, type Logger } from './log';
+import { putFile } from './put-file';
 import { STOP_BUDGET_S, StopCap, type StopDeadline } from './stop-deadline';
 
 export interface UploadTarget {
@@ -58,9 +59,10 @@ export async function uploadTarball(
   file: string,
   limits: UploadLimits = { attempts: 5, budgetS: 0, urlBudgetS: 120 },
 ): Promise<UploadOutcome> {
-  let body: Blob;
+  // streamed from the file on each try (put-file.ts): never held in memory whole
+  let size: number;
   try {
-    body = new Blob([new Uint8Array(await readFile(file))]);
+    size = (await stat(file)).size;
   } catch (err) {
     return { ok: false, reason: `cannot read ${file}: ${errorText(err)}`, finished: false };
   }
@@ -98,17 +100,19 @@ export async function uploadTarball(
     // a PUT that would finish within the grace (and the stop deadline) is not thrown away at a stop
     const graceS = t.stopGraceS ?? STOP_BUDGET_S;
     const cap = new StopCap(t.signal, graceS * 1000, t.deadline);
+    // one line per PUT: a long upload shows in the log (and the e2e bench times the workload by it)
+    t.log.info(`uploading ${kind}.tar.gz`, { bytes: size, try: tries });
     try {
-      const res = await fetch(url, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/gzip' },
-        body,
-        signal: AbortSignal.any([AbortSignal.timeout(120_000), cap.signal]),
-      });
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.ok) return { ok: true, key };
-      last = `HTTP ${res.status}`;
-      refused = res.status < 500 && res.status !== 429;
+      const status = await putFile(
+        url,
+        file,
+        size,
+        'application/gzip',
+        AbortSignal.any([AbortSignal.timeout(120_000), cap.signal]),
+      );
+      if (status >= 200 && status < 300) return { ok: true, key };
+      last = `HTTP ${status}`;
+      refused = status < 500 && status !== 429;
     } catch (err) {
       last = !cap.signal.aborted
         ? `network: ${errorText(err)}`

@@ -4,6 +4,13 @@
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import { errorText, type Logger } from '../log';
+import {
+  ENGINE_CALL_TIMEOUT_MS,
+  ENGINE_PING_MS,
+  killedFromOutside,
+  watchEngine,
+  within,
+} from './docker-engine';
 import { openLogFiles } from './log-files';
 import { type ExecContext, ExecError, type ExecResult, type Executor } from './types';
 
@@ -23,21 +30,15 @@ export interface DockerOptions {
   rubyBenchRepo?: string;
   /** Labels this runner's containers (`benchfleet.host`), so its start-up sweep spares other runners'. */
   hostId?: string;
+  /** How long each engine call may take; ENGINE_CALL_TIMEOUT_MS otherwise. */
+  callTimeoutMs?: number;
+  /** How often the engine is checked while a container runs; ENGINE_PING_MS otherwise. */
+  pingIntervalMs?: number;
 }
 
 /** Every task container carries this label (the task id): the start-up sweep looks for it. */
 export const TASK_LABEL = 'benchfleet.task';
 const HOST_LABEL = 'benchfleet.host';
-/** An engine that accepts the connection but never answers must not hold the runner's start. */
-const SWEEP_TIMEOUT_MS = 30_000;
-
-function within<T>(ms: number, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the Docker engine did not answer within ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
 
 export function dockerClient(host?: string): Docker {
   if (!host) return new Docker();
@@ -69,8 +70,10 @@ export class DockerExecutor implements Executor {
   // yjit); a Ruby without YJIT only stops the percent at 50 before the task completes.
   readonly expectedPasses = 2;
   private readonly docker: Docker;
+  private readonly callMs: number;
   constructor(private readonly opts: DockerOptions) {
     this.docker = dockerClient(opts.dockerHost);
+    this.callMs = opts.callTimeoutMs ?? ENGINE_CALL_TIMEOUT_MS;
   }
 
   async run(ctx: ExecContext): Promise<ExecResult> {
@@ -78,7 +81,7 @@ export class DockerExecutor implements Executor {
     const ref = ctx.task.ruby_bench_ref ?? this.opts.rubyBenchRef ?? DEFAULT_RUBY_BENCH_REF;
     let version: string;
     try {
-      version = (await this.docker.version()).Version;
+      version = (await within(this.callMs, this.docker.version())).Version;
     } catch (err) {
       throw new ExecError('docker_error', `the Docker engine does not answer: ${errorText(err)}`);
     }
@@ -93,17 +96,24 @@ export class DockerExecutor implements Executor {
     if (this.opts.rubyBenchDir) binds.push(`${this.opts.rubyBenchDir}:/ruby-bench:ro`);
     let container: Docker.Container;
     try {
-      container = await this.docker.createContainer({
-        Image: image,
-        Cmd: ['sh', '-c', SCRIPT, 'sh', ...(ctx.task.benchmarks ?? [])],
-        Env: env,
-        Labels: {
-          [TASK_LABEL]: String(ctx.task.id),
-          'benchfleet.slot': String(ctx.slot.index),
-          ...(this.opts.hostId ? { [HOST_LABEL]: this.opts.hostId } : {}),
-        },
-        HostConfig: { CpusetCpus: String(ctx.slot.cpu), Binds: binds, NetworkMode: await this.networkMode() },
-      });
+      container = await within(
+        this.callMs,
+        this.docker.createContainer({
+          Image: image,
+          Cmd: ['sh', '-c', SCRIPT, 'sh', ...(ctx.task.benchmarks ?? [])],
+          Env: env,
+          Labels: {
+            [TASK_LABEL]: String(ctx.task.id),
+            'benchfleet.slot': String(ctx.slot.index),
+            ...(this.opts.hostId ? { [HOST_LABEL]: this.opts.hostId } : {}),
+          },
+          HostConfig: {
+            CpusetCpus: String(ctx.slot.cpu),
+            Binds: binds,
+            NetworkMode: await this.networkMode(),
+          },
+        }),
+      );
     } catch (err) {
       throw new ExecError('docker_error', `cannot create the container: ${errorText(err)}`);
     }
@@ -118,20 +128,29 @@ export class DockerExecutor implements Executor {
     const kill = (): void => {
       container.kill().catch(() => undefined); // already gone is fine
     };
+    let watch: ReturnType<typeof watchEngine> | undefined;
     try {
-      const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+      const stream = await within(
+        this.callMs,
+        container.attach({ stream: true, stdout: true, stderr: true }),
+      );
       this.docker.modem.demuxStream(stream, outTap, errTap);
       const ended = new Promise((r) => stream.on('end', r));
       ctx.signal.addEventListener('abort', kill, { once: true });
-      await container.start();
+      await within(this.callMs, container.start());
+      watch = watchEngine(this.docker, this.opts.pingIntervalMs ?? ENGINE_PING_MS, this.callMs);
       ctx.onStatus('running', `ruby-bench ${ref} in ${image} on cpu ${ctx.slot.cpu}`);
       if (ctx.signal.aborted) kill();
-      const { StatusCode } = (await container.wait()) as { StatusCode: number };
+      // a wait on an engine that stopped answering never settles: the watch ends it
+      const { StatusCode } = (await Promise.race([container.wait(), watch.dead])) as { StatusCode: number };
+      watch.stop();
       // Let the last log bytes drain before the files are closed.
       let drainTimer: NodeJS.Timeout | undefined;
       await Promise.race([ended, new Promise((r) => (drainTimer = setTimeout(r, 2000)))]);
       clearTimeout(drainTimer);
       if (ctx.signal.aborted) throw new ExecError('cancelled', 'container stopped', StatusCode);
+      const killed = await killedFromOutside(container, StatusCode, this.callMs);
+      if (killed && !ctx.signal.aborted) throw new ExecError('docker_error', killed, StatusCode);
       if (StatusCode === FETCH_FAILED) {
         throw new ExecError(
           'provision_failed',
@@ -144,8 +163,9 @@ export class DockerExecutor implements Executor {
       if (err instanceof ExecError) throw err;
       throw new ExecError('docker_error', `container failed: ${errorText(err)}`);
     } finally {
+      watch?.stop();
       ctx.signal.removeEventListener('abort', kill);
-      await container.remove({ force: true }).catch(() => undefined);
+      await within(this.callMs, container.remove({ force: true })).catch(() => undefined);
       await logs.close();
     }
   }
@@ -161,7 +181,7 @@ export class DockerExecutor implements Executor {
     let found: Docker.ContainerInfo[];
     try {
       found = await within(
-        SWEEP_TIMEOUT_MS,
+        this.callMs,
         this.docker.listContainers({ all: true, filters: { label: [TASK_LABEL] } }),
       );
     } catch (err) {
@@ -176,7 +196,7 @@ export class DockerExecutor implements Executor {
     const removed: string[] = [];
     for (const c of mine) {
       try {
-        await within(SWEEP_TIMEOUT_MS, this.docker.getContainer(c.Id).remove({ force: true }));
+        await within(this.callMs, this.docker.getContainer(c.Id).remove({ force: true }));
         removed.push(`${c.Id.slice(0, 12)} (task ${c.Labels?.[TASK_LABEL]}, ${c.State})`);
       } catch (err) {
         log.warn(`cannot remove the orphaned container ${c.Id.slice(0, 12)}: ${errorText(err)}`, {
@@ -192,14 +212,14 @@ export class DockerExecutor implements Executor {
 
   private async ensureImage(image: string, ctx: ExecContext): Promise<void> {
     try {
-      await this.docker.getImage(image).inspect();
+      await within(this.callMs, this.docker.getImage(image).inspect());
       return;
     } catch {
       // absent: pull it below
     }
     ctx.onStatus('provision', `pulling ${image}`);
     try {
-      const stream = await this.docker.pull(image);
+      const stream = await within(this.callMs, this.docker.pull(image));
       await new Promise<void>((resolve, reject) => {
         // A stalled pull must not outlive the task's timeout or an abort.
         ctx.signal.addEventListener('abort', () => reject(new Error('stopped during the pull')), {
@@ -230,7 +250,7 @@ export class DockerExecutor implements Executor {
   /** The default bridge when the engine has one; engines started with --bridge=none have not. */
   private async networkMode(): Promise<string> {
     try {
-      await this.docker.getNetwork('bridge').inspect();
+      await within(this.callMs, this.docker.getNetwork('bridge').inspect());
       return 'bridge';
     } catch {
       return 'none';

@@ -2,10 +2,17 @@
 // an uncaught 'error' event: that would kill the whole runner, every slot with it, and leave a
 // Docker container running on its CPU. The failure is logged once per file, further writes to
 // that file are dropped, and the task goes on (its results, if they can be written, still count).
+// Each file is capped (LOG_CAP_BYTES): a benchmark that floods its output must not fill the disk,
+// nor make a tarball too large to upload and lose a finished result. The first half of the cap is
+// written as it comes; the last half is held back, in memory, and written at close after a line
+// saying how much was cut.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { Logger } from '../log';
+
+/** What each of stdout.log and stderr.log keeps at most: its first and last 8 MiB. */
+export const LOG_CAP_BYTES = 16 * 1024 * 1024;
 
 export interface LogFiles {
   out(chunk: Buffer | string): void;
@@ -16,7 +23,7 @@ export interface LogFiles {
   close(): Promise<void>;
 }
 
-export function openLogFiles(logsDir: string, log: Logger): LogFiles {
+export function openLogFiles(logsDir: string, log: Logger, capBytes = LOG_CAP_BYTES): LogFiles {
   const problems: string[] = [];
   const open = (name: string): { write(chunk: Buffer | string): void; close(): Promise<void> } => {
     const path = join(logsDir, name);
@@ -29,11 +36,42 @@ export function openLogFiles(logsDir: string, log: Logger): LogFiles {
       problems.push(problem);
       log.warn(`${problem}; the task goes on without the rest of ${name} (free disk space on this host)`);
     });
+    const headCap = Math.floor(capBytes / 2);
+    const tailCap = capBytes - headCap;
+    let headLen = 0;
+    let total = 0;
+    const tail: Buffer[] = [];
+    let tailLen = 0;
     return {
       write: (chunk) => {
-        if (!failed) stream.write(chunk);
+        if (failed) return;
+        const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        total += b.length;
+        const head = b.subarray(0, headCap - headLen);
+        if (head.length > 0) {
+          stream.write(head);
+          headLen += head.length;
+        }
+        if (head.length === b.length) return;
+        // a copy: the chunk may be a view of a larger pooled buffer
+        const rest = Buffer.from(b.subarray(head.length));
+        tail.push(rest);
+        tailLen += rest.length;
+        while (tail.length > 1 && tailLen - (tail[0]?.length ?? 0) >= tailCap)
+          tailLen -= tail.shift()?.length ?? 0;
       },
       close: async () => {
+        if (!failed && tailLen > 0) {
+          const kept = Buffer.concat(tail).subarray(Math.max(0, tailLen - tailCap));
+          const cut = total - headLen - kept.length;
+          if (cut > 0) {
+            stream.write(
+              `\n[benchfleet: ${cut} bytes of ${name} cut here; it keeps the first ${headLen} and the last ${kept.length} of ${total} bytes]\n`,
+            );
+          }
+          stream.write(kept);
+        }
+        tail.length = 0;
         if (!stream.destroyed) stream.end();
         await finished(stream).catch(() => undefined);
       },

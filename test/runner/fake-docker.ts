@@ -34,6 +34,12 @@ export class FakeDocker {
   readonly calls: string[] = [];
   /** What each container prints. */
   output = { stdout: 'Running benchmark "fib" (1/1)\n', stderr: 'a line on stderr\n' };
+  /** Started containers run until killed, rather than exiting at once. */
+  hold = false;
+  /** Every request is taken and never answered: an engine that hangs. */
+  hang = false;
+  /** Container inspects report State.OOMKilled (the kernel's OOM killer ended the container). */
+  oomKilled = false;
   /** Called with each request as it comes ("METHOD /path"). */
   onCall?: (call: string) => void;
   private server?: Server;
@@ -67,6 +73,7 @@ export class FakeDocker {
     const path = url.pathname.replace(/^\/v[\d.]+/, '');
     this.calls.push(`${method} ${path}`);
     this.onCall?.(`${method} ${path}`);
+    if (this.hang) return;
     const json = (code: number, b: unknown): void => {
       res.writeHead(code, { 'content-type': 'application/json' });
       res.end(JSON.stringify(b));
@@ -101,10 +108,12 @@ export class FakeDocker {
       this.created.push(spec.Labels ?? {});
       return json(201, { Id });
     }
-    const m = /^\/containers\/([^/]+)(?:\/(attach|start|wait|kill))?$/.exec(path);
+    const m = /^\/containers\/([^/]+)(?:\/(attach|start|wait|kill|json))?$/.exec(path);
     const c = m?.[1] ? this.containers.get(m[1]) : undefined;
     if (!m || !c) return json(404, { message: `no such container or route: ${path}` });
     switch (m[2]) {
+      case 'json':
+        return json(200, { Id: c.Id, State: { Status: c.State, OOMKilled: this.oomKilled } });
       case 'attach':
         res.writeHead(200, { 'content-type': 'application/vnd.docker.raw-stream' });
         res.flushHeaders();
@@ -115,6 +124,7 @@ export class FakeDocker {
         res.writeHead(204);
         res.end();
         setTimeout(() => {
+          if (this.hold) return;
           c.attach?.write(frame(1, this.output.stdout));
           c.attach?.write(frame(2, this.output.stderr));
           if (c.results) writeFileSync(`${c.results}/output_001.txt`, 'fib  1.0 ± 0.0%\n');

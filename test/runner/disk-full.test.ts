@@ -1,0 +1,35 @@
+// A host whose work dir is full (AL2023's /tmp is a small tmpfs) cannot write result.tar.gz: that is
+// this host's trouble, not the upload's nor the benchmark's. The task fails as provision_failed
+// (retried elsewhere) with a message naming the full disk and the path, and the host backs off.
+// The full disk is /dev/full, which refuses every write with ENOSPC, linked where the tarball goes.
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { startRunner } from '../../runner/agent';
+import { FakeApi } from './fake-api';
+import { testRunner } from './helpers';
+
+const full = existsSync('/dev/full') ? it : it.skip;
+let api: FakeApi;
+afterEach(() => api.stop());
+
+full('fails as provision_failed saying the disk is full, and backs off after three', async () => {
+  api = await new FakeApi({ tasks: 4, benchmarks: ['fib'] }).start();
+  const r = testRunner(api.url, { slots: 1, infraBackoffS: 0.05 });
+  for (const t of api.tasks) {
+    const dir = join(r.workDir, `task-${t.task.id}-a1-s0`);
+    mkdirSync(dir, { recursive: true });
+    symlinkSync('/dev/full', join(dir, 'result.tar.gz'));
+  }
+  const res = await startRunner(r.input);
+  expect(res.tasksFailed).toBe(4);
+  for (const t of api.tasks) {
+    expect(t.fail?.error_type).toBe('provision_failed');
+    expect(t.fail?.error_message).toMatch(/disk is full/);
+    expect(t.fail?.error_message).toContain(join(r.workDir, `task-${t.task.id}-a1-s0`, 'result.tar.gz'));
+  }
+  const backoffs = r.lines.filter((l) => /before claiming again/.test(l));
+  // before the 4th claim, and before the claim after it (which answers done)
+  expect(backoffs).toHaveLength(2);
+  expect(backoffs[0]).toMatch(/failed its last 3 tasks/);
+  expect(backoffs[1]).toMatch(/failed its last 4 tasks/);
+});
