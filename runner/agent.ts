@@ -121,7 +121,7 @@ async function run(o: RunnerOptions, log: Logger, stop: AbortSignal): Promise<Ru
     executor: o.executor,
     cpus: slots.map((s) => s.cpu).join(','),
   });
-  const health = { infraStreak: 0 };
+  const health = { infraStreak: 0, assigned: false, startedAt: Date.now() };
   await Promise.all(
     slots.map((slot) => runSlot(o, deps, slot, `${hostId}-${slot.index}`, stop, result, health)),
   );
@@ -149,7 +149,7 @@ async function runSlot(
   runnerId: string,
   stop: AbortSignal,
   result: RunnerResult,
-  health: { infraStreak: number },
+  health: { infraStreak: number; assigned: boolean; startedAt: number },
 ): Promise<void> {
   const log = deps.log.child({ slot: slot.index });
   const d = { ...deps, log };
@@ -189,12 +189,21 @@ async function runSlot(
         return;
       }
       if (ans.status === 'wait') {
+        if (!health.assigned && Date.now() - health.startedAt >= o.startWaitS * 1000) {
+          // a VM whose run never starts (the CLI died before POST /run/start) must not bill forever
+          log.error(
+            `no task came within --start-wait-s ${o.startWaitS} s of starting${o.runId ? ` (run ${o.runId} has not started, or other runners hold all of its tasks)` : ''}: giving up`,
+          );
+          result.exitCode = 1;
+          return;
+        }
         // bounded, and spread a little so a host's slots do not claim in lockstep
         const waitS = Math.min(WAIT_BOUNDS_S.max, Math.max(WAIT_BOUNDS_S.min, ans.retry_after_seconds || 0));
         log.debug(`nothing to do yet; waiting ${waitS} s`);
         await sleep(waitS * 1000 * (1 + Math.random() * 0.2), stop);
         continue;
       }
+      health.assigned = true;
       const { outcome, cleanup, errorType } = await runTask(d, slot, runnerId, ans.task, ans.presigned_urls);
       cleaning = Promise.all([cleaning, cleanup]);
       if (outcome === 'completed') result.tasksCompleted++;

@@ -91,6 +91,13 @@ export function buildProgram(): Command {
         num(0),
       ).default(DEFAULTS.maxRetryS),
     )
+    .addOption(
+      opt(
+        '--start-wait-s <s>',
+        'give up (and power off with --shutdown-on-done) when no task came this long after start',
+        num(1),
+      ).default(DEFAULTS.startWaitS),
+    )
     .addOption(opt('--host-id <id>', 'runner id prefix; default instance metadata or the hostname'))
     .addHelpText(
       'after',
@@ -139,6 +146,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     json: bool('json', 'json'),
     syntheticSize: Number(v.syntheticSize),
     maxRetryS: Number(v.maxRetryS),
+    startWaitS: Number(v.startWaitS),
     hostId: v.hostId as string | undefined,
   };
 }

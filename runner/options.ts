@@ -35,6 +35,11 @@ export interface RunnerOptions {
   syntheticSize: number;
   /** How long a call may go without an answer before the runner gives up (the spec's 10 minutes). */
   maxRetryS: number;
+  /**
+   * How long claims may answer `wait` before this runner's first task (its run not started, or
+   * other runners holding every task) before it gives up: a VM whose run never comes powers off.
+   */
+  startWaitS: number;
   /** Prefix of every slot's runner id; instance metadata or the hostname when absent. */
   hostId?: string;
   /** Where log lines go (stderr by default). */
@@ -86,6 +91,7 @@ export const DEFAULTS = {
   json: false,
   syntheticSize: 1,
   maxRetryS: 600,
+  startWaitS: 3600,
 };
 
 export type RunnerInput = Pick<RunnerOptions, 'apiUrl' | 'apiKey' | 'provider' | 'instanceType'> &
@@ -105,6 +111,7 @@ export function resolveOptions(input: RunnerInput): RunnerOptions {
     if (v > MAX_TIMER_S) throw new Error(`${flag} ${v} is too long: ${timerLimitText}`);
   }
   if (!(o.maxRetryS >= 0)) throw new Error('--max-retry-s must be zero or more');
+  if (!(o.startWaitS > 0)) throw new Error('--start-wait-s must be positive');
   if (typeof o.slots === 'number' && (!Number.isInteger(o.slots) || o.slots < 1 || o.slots > 1024)) {
     throw new Error('--slots must be a whole number from 1, auto or cores');
   }
