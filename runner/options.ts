@@ -2,7 +2,7 @@
 // entry that `benchfleet local` uses to run runners in-process.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Provider } from '../lambdas/shared/contract';
+import { type Provider, RunnerId } from '../lambdas/shared/contract';
 import type { CpuTopology, SlotsSetting } from './topology';
 
 export const EXECUTORS = ['docker', 'synthetic', 'command'] as const;
@@ -114,6 +114,11 @@ export function resolveOptions(input: RunnerInput): RunnerOptions {
   if (!(o.startWaitS > 0)) throw new Error('--start-wait-s must be positive');
   if (typeof o.slots === 'number' && (!Number.isInteger(o.slots) || o.slots < 1 || o.slots > 1024)) {
     throw new Error('--slots must be a whole number from 1, auto or cores');
+  }
+  // each slot's runner id is `<host-id>-<slot>`, and the API refuses one over RunnerId's length
+  const maxHostId = (RunnerId.maxLength ?? 128) - '-1023'.length;
+  if (o.hostId !== undefined && (o.hostId.length < 1 || o.hostId.length > maxHostId)) {
+    throw new Error(`--host-id must be 1 to ${maxHostId} characters, got ${o.hostId.length}`);
   }
   return o;
 }

@@ -77,4 +77,11 @@ describe('runner command line', () => {
     }
     expect(() => resolveOptions({ ...parseArgs(required, {}), executor: 'command' })).toThrow(/--command/);
   });
+
+  it('refuses a --host-id that would make runner ids the API refuses, before any claim', () => {
+    const withHost = (id: string) => resolveOptions(parseArgs([...required, '--host-id', id], {}));
+    // `<host-id>-<slot>` must fit the API's 128 characters, for slots up to 1023
+    expect(withHost('h'.repeat(123)).hostId).toHaveLength(123);
+    expect(() => withHost('h'.repeat(124))).toThrow('--host-id must be 1 to 123 characters, got 124');
+  });
 });
