@@ -65,8 +65,9 @@ export function runnerBootScript(o: RunnerBootOptions): string[] {
     'Wants=network-online.target',
     'After=network-online.target docker.service',
     'Requires=docker.service',
-    // Crash-looping runners give up after 5 tries; the host then powers off instead of idling.
-    'StartLimitIntervalSec=900',
+    // Crash-looping runners give up after 5 starts; the host then powers off instead of idling.
+    // Counted over a day, so a runner crashing every hour stops too (over 900 s it never would).
+    'StartLimitIntervalSec=1d',
     'StartLimitBurst=5',
     'OnFailure=poweroff.target',
     '[Service]',
