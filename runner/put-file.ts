@@ -13,6 +13,7 @@ export async function putFile(
   size: number,
   contentType: string,
   signal: AbortSignal,
+  redirects = 1,
 ): Promise<number> {
   const u = new URL(url);
   const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -32,6 +33,15 @@ export async function putFile(
   res.resume();
   const status = res.statusCode ?? 0;
   // a success counts only once the whole file has gone
-  if (status >= 200 && status < 300) await sent;
+  if (status >= 200 && status < 300) {
+    await sent;
+    return status;
+  }
+  // A refusal can come before the body is all sent: stop sending it (a retry must not race it).
+  req.destroy();
+  // S3 may send a PUT elsewhere (307/308, e.g. a bucket's region): the file is sent again there.
+  const location = res.headers.location;
+  if ((status === 307 || status === 308) && location && redirects > 0)
+    return putFile(new URL(location, u).toString(), file, size, contentType, signal, redirects - 1);
   return status;
 }

@@ -33,6 +33,12 @@ export interface ReapReport {
   counts: TaskCounts | null;
 }
 
+/**
+ * How long after a stop the reaper still sweeps the stopped run's ticketed tasks (cancelActive): a
+ * stop that died between its writes, or a claim the active index showed late, is caught within it.
+ */
+const TICKET_SWEEP_S = 600;
+
 /** How often one task's claim is given back before a silent runner counts as a failed attempt. */
 export const MAX_REFUNDS = 2;
 
@@ -84,7 +90,10 @@ export async function reap(deps: Deps): Promise<ReapReport> {
     }
   }
   if (run.status === 'assembling') {
-    if (run.stopped) await cancelActive(deps, run);
+    // the ticket sweep only near the stop: later, what it cancelled has left every index and set,
+    // and each pass would write to every such task again for nothing
+    if (run.stopped)
+      await cancelActive(deps, run, ageSeconds(now, run.assembly_started_at) <= TICKET_SWEEP_S);
     if (
       !run.execution_started &&
       ageSeconds(now, run.assembly_started_at) > deps.settings.assemblyRestartSeconds

@@ -282,15 +282,16 @@ async function endEarly(deps: Deps, runId: number, from: 'running' | 'creating')
  * be taken after that write, so every such task lies below its queue's `next` and in none of the
  * run's sets; cancelled while still pending, its claim's write then loses and the claim answers
  * `done`, as every claim after a stop does. (The same sweep catches a claim the eventually
- * consistent index does not show yet.)
+ * consistent index does not show yet.) `sweepTickets` false leaves that sweep out: the reaper's
+ * passes long after the stop, when what it would find has left every index and set already.
  */
-export async function cancelActive(deps: Deps, run: RunRecord): Promise<void> {
+export async function cancelActive(deps: Deps, run: RunRecord, sweepTickets = true): Promise<void> {
   const now = deps.clock().toISOString();
   const active = (await deps.store.queryActive(run.run_id)).filter(
     (t) => t.status === 'claimed' || t.status === 'running' || t.status === 'pending',
   );
   const indexes = new Set(active.map((t) => t.index));
-  for (const q of run.queues) {
+  for (const q of sweepTickets ? run.queues : []) {
     for (let i = q.base; i < (run.next[queueKey(q)] ?? q.base); i++) {
       if (!(run.completed.has(i) || run.failed.has(i) || run.cancelled.has(i) || run.running.has(i)))
         indexes.add(i);

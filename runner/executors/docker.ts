@@ -248,12 +248,18 @@ export class DockerExecutor implements Executor {
   }
 
   /** The default bridge when the engine has one; engines started with --bridge=none have not. */
+  /**
+   * `bridge` where the engine has one; `none` only where it has none (a 404, as on an engine started
+   * with --bridge=none). Any other failure (a slow engine timing out) is the engine's problem, not
+   * a reason to run the benchmark without the network its ruby-bench clone needs.
+   */
   private async networkMode(): Promise<string> {
     try {
       await within(this.callMs, this.docker.getNetwork('bridge').inspect());
       return 'bridge';
-    } catch {
-      return 'none';
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return 'none';
+      throw err;
     }
   }
 }

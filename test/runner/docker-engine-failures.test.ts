@@ -142,3 +142,22 @@ onEngine(
   },
   60_000,
 );
+
+it.each([
+  [404, 'the engine has no bridge network: the container runs without one'],
+  [500, 'the bridge cannot be inspected: docker_error, not a container with no network'],
+] as const)('bridge inspect %p (%s)', async (status, _why) => {
+  api = await new FakeApi({ tasks: 1, benchmarks: ['fib'] }).start();
+  engine = await new FakeDocker().start();
+  engine.bridge = status;
+  const r = testRunner(api.url, { executor: 'docker', dockerHost: engine.host, image: 'x', slots: 1 });
+  await startRunner(r.input);
+  if (status === 404) {
+    expect(engine.networkModes).toEqual(['none']);
+    expect(api.tasks[0]?.fail).toBeUndefined();
+  } else {
+    expect(engine.networkModes).toEqual([]);
+    expect(api.tasks[0]?.fail?.error_type).toBe('docker_error');
+    expect(api.tasks[0]?.fail?.error_message).toMatch(/cannot create the container: .*engine trouble/);
+  }
+});

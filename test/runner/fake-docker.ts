@@ -30,6 +30,8 @@ export class FakeDocker {
   readonly containers = new Map<string, FakeContainer>();
   /** The labels of every container created through the API. */
   readonly created: Array<Record<string, string>> = [];
+  /** The NetworkMode each container was created with. */
+  readonly networkModes: string[] = [];
   /** Every request, as "METHOD /path", in order. */
   readonly calls: string[] = [];
   /** What each container prints. */
@@ -40,6 +42,8 @@ export class FakeDocker {
   hang = false;
   /** Container inspects report State.OOMKilled (the kernel's OOM killer ended the container). */
   oomKilled = false;
+  /** How the `bridge` network's inspect answers: there (200), absent (404), or failing (500). */
+  bridge: 200 | 404 | 500 = 200;
   /** Called with each request as it comes ("METHOD /path"). */
   onCall?: (call: string) => void;
   private server?: Server;
@@ -80,7 +84,10 @@ export class FakeDocker {
     };
     if (path === '/version') return json(200, { Version: '99.0.0-fake' });
     if (path.startsWith('/images/')) return json(200, { Id: 'sha256:fake' });
-    if (path.startsWith('/networks/')) return json(200, { Name: 'bridge' });
+    if (path.startsWith('/networks/'))
+      return this.bridge === 200
+        ? json(200, { Name: 'bridge' })
+        : json(this.bridge, { message: this.bridge === 404 ? 'network bridge not found' : 'engine trouble' });
     if (path === '/containers/json') {
       const filters = JSON.parse(url.searchParams.get('filters') ?? '{}') as { label?: string[] };
       const list = [...this.containers.values()].filter((c) =>
@@ -97,8 +104,9 @@ export class FakeDocker {
     if (path === '/containers/create') {
       const spec = JSON.parse(body.toString('utf8') || '{}') as {
         Labels?: Record<string, string>;
-        HostConfig?: { Binds?: string[] };
+        HostConfig?: { Binds?: string[]; NetworkMode?: string };
       };
+      this.networkModes.push(spec.HostConfig?.NetworkMode ?? '');
       const Id = `task${++this.seq}`.padEnd(64, '0');
       const results = spec.HostConfig?.Binds?.find((b) => b.endsWith(':/results'))?.slice(
         0,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { PresignedUrls } from '../../lambdas/shared/contract';
 import type { ApiClient } from '../../runner/api-client';
 import { createLogger } from '../../runner/log';
+import { putFile } from '../../runner/put-file';
 import { uploadTarball } from '../../runner/upload';
 import { testRunner } from './helpers';
 
@@ -79,3 +80,74 @@ it('streams a large tarball with its content-length, holding little of it in mem
     await new Promise((r) => server.close(r));
   }
 }, 60_000);
+
+describe('putFile', () => {
+  const size = 64 * 1024 * 1024;
+  let file: string;
+  beforeEach(() => {
+    file = join(testRunner('http://unused').workDir, 'result.tar.gz');
+    writeFileSync(file, 'start');
+    truncateSync(file, size);
+  });
+
+  async function serve(handler: Parameters<typeof createServer>[1], run: (base: string) => Promise<void>) {
+    const server = createServer(handler);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      await run(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  }
+
+  it('stops sending the file once S3 refuses it, so a retry never races the refused PUT', async () => {
+    let closedAfter: number | undefined;
+    await serve(
+      (req, res) => {
+        // refuses at once and keeps the connection, reading on, as a server may
+        res.writeHead(403);
+        res.end('<Error>AccessDenied</Error>');
+        let bytes = 0;
+        req.on('data', (c: Buffer) => {
+          bytes += c.length;
+        });
+        req.socket.on('close', () => {
+          closedAfter = bytes;
+        });
+      },
+      async (base) => {
+        expect(await putFile(`${base}/r`, file, size, 'application/gzip', AbortSignal.timeout(10_000))).toBe(
+          403,
+        );
+        await new Promise((r) => setTimeout(r, 300));
+      },
+    );
+    // the connection was dropped well before the 64 MiB were sent
+    expect(closedAfter).toBeDefined();
+    expect(closedAfter).toBeLessThan(size);
+  });
+
+  it('follows a 307 from S3 once, sending the whole file again there', async () => {
+    const got: Record<string, number> = {};
+    await serve(
+      (req, res) => {
+        let bytes = 0;
+        req.on('data', (c: Buffer) => {
+          bytes += c.length;
+        });
+        req.on('end', () => {
+          got[req.url ?? ''] = bytes;
+          if (req.url === '/moved') res.writeHead(307, { location: '/here' }).end();
+          else res.writeHead(200).end();
+        });
+      },
+      async (base) => {
+        expect(
+          await putFile(`${base}/moved`, file, size, 'application/gzip', AbortSignal.timeout(20_000)),
+        ).toBe(200);
+      },
+    );
+    expect(got['/here']).toBe(size);
+  });
+});

@@ -2,6 +2,7 @@
 // after a stop, claims answer `done` (DESIGN, "Stop"), so that claim must not hand the task out.
 import type { Deps } from '../../../lambdas/core/ports';
 import { reap } from '../../../lambdas/core/reaper';
+import { prepareAssembly } from '../../../lambdas/core/run-assembly';
 import { getRunOrThrow, startRun, stopRun } from '../../../lambdas/core/runs';
 import { claimTask, completeTask } from '../../../lambdas/core/tasks';
 import { countsOf } from '../../../lambdas/core/views';
@@ -42,4 +43,31 @@ it('a claim whose task write lands after the stop returned answers done, and its
   run = await getRunOrThrow(h.deps, run_id);
   expectDisjointSets(run);
   expectCountsMatch(run, await h.allTasks(run_id));
+});
+
+it('the reaper sweeps a stopped run for ticketed tasks only near the stop, not every minute of its assembly', async () => {
+  const { run_id } = await startRun(h.deps, {
+    ruby_version: '3.4.7',
+    runs_per_instance_type: 6,
+    local: ['a'],
+  });
+  for (let i = 0; i < 4; i++)
+    await claimTask(h.deps, { provider: 'local', instance_type: 'a', runner_id: `r${i}` }, run_id);
+  await stopRun(h.deps, run_id);
+  await prepareAssembly(h.deps, run_id); // takes the cancelled tasks out of the active index
+  let writes = 0;
+  const counted: Deps = {
+    ...h.deps,
+    store: hooked(h.deps.store, {
+      finishTask: () => {
+        writes++;
+      },
+    }),
+  };
+  await reap(counted);
+  expect(writes).toBeGreaterThan(0); // a stop that died midway is still caught in this window
+  h.advance(11 * 60_000);
+  writes = 0;
+  await reap(counted);
+  expect(writes).toBe(0);
 });
