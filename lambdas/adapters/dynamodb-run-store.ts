@@ -373,6 +373,7 @@ export class DynamoRunStore implements RunStore {
     runId: number,
     limit: number,
     afterIndex?: number,
+    consistent = true,
   ): Promise<{ tasks: TaskRecord[]; nextIndex: number | null }> {
     const lo = afterIndex === undefined ? keys.task(runId, 0).sk : keys.task(runId, afterIndex + 1).sk;
     const out = await this.ddb.send(
@@ -387,7 +388,7 @@ export class DynamoRunStore implements RunStore {
         }),
         Limit: limit,
         // the assembly lists the tasks right after the last complete: a stale page would leave it out
-        ConsistentRead: true,
+        ConsistentRead: consistent,
       }),
     );
     const tasks = (out.Items ?? []).map((item) => itemToTask(fromAttrs(item)));

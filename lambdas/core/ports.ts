@@ -239,10 +239,15 @@ export interface RunStore {
   /** Leaves the sparse index: the run item now reflects this task's state. */
   clearActive(runId: number, index: number, expectStatus: TaskStatus): Promise<void>;
   queryActive(runId: number): Promise<TaskRecord[]>;
+  /**
+   * A page of a run's tasks in index order. Consistent unless told otherwise: what the archive holds
+   * is decided from it; a live view (GET /run/tasks) may read a second behind at half the cost.
+   */
   listTasks(
     runId: number,
     limit: number,
     afterIndex?: number,
+    consistent?: boolean,
   ): Promise<{ tasks: TaskRecord[]; nextIndex: number | null }>;
 }
 

@@ -23,6 +23,12 @@ it("lists a run's tasks with a strongly consistent query of the base table", asy
   }
 });
 
+it('lists eventually consistently when asked, as the live GET /run/tasks does', async () => {
+  ddb.on(QueryCommand).resolves({ Items: [] });
+  await store.listTasks(7, 500, undefined, false);
+  expect(ddb.commandCalls(QueryCommand)[0]?.args[0].input).toMatchObject({ ConsistentRead: false });
+});
+
 it('queries the active index without ConsistentRead, which a GSI refuses', async () => {
   ddb.on(QueryCommand).resolves({ Items: [] });
   await store.queryActive(7);
