@@ -269,6 +269,17 @@ function busyQueues(active: TaskRecord[]): Set<string> {
   return new Set(active.filter((t) => t.status === 'claimed' || t.status === 'running').map(queueKey));
 }
 
+/** The retries waiting in each queue: pending tasks requeued for another attempt. */
+function waitingRetries(active: TaskRecord[]): Map<string, TaskRecord[]> {
+  const byQueue = new Map<string, TaskRecord[]>();
+  for (const t of active) {
+    if (t.status !== 'pending' || t.requeued_at === null) continue;
+    const k = queueKey(t);
+    byQueue.set(k, [...(byQueue.get(k) ?? []), t]);
+  }
+  return byQueue;
+}
+
 /**
  * A type whose runners all died after its first claim: none of its tasks is claimed or running, and
  * tickets are left or retries wait. A live runner is never away for long (it takes a ticket while
@@ -288,6 +299,7 @@ async function failAbandonedQueues(
   report: ReapReport,
 ): Promise<void> {
   const busy = busyQueues(active);
+  const waiting = waitingRetries(active); // grouped once, not filtered per queue
   for (const q of run.queues) {
     const k = queueKey(q);
     const next = run.next[k] ?? q.base;
@@ -298,9 +310,7 @@ async function failAbandonedQueues(
       continue;
     }
     const untaken = !run.no_runner[k] && next > q.base && next < end;
-    const retries = active.filter(
-      (t) => t.status === 'pending' && t.requeued_at !== null && queueKey(t) === k,
-    );
+    const retries = waiting.get(k) ?? [];
     if ((!untaken && retries.length === 0) || (run.verified[k] ?? q.base) < next) continue;
     if (!mark) {
       await deps.store.markIdle(run.run_id, q, next, now.toISOString());
