@@ -2,7 +2,7 @@
 // Bad files never stop the build: each problem becomes a warning that names the file.
 import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, win32 } from 'node:path';
 import type { ManifestTask } from '../lambdas/shared/contract';
 import { type ReadManifest, readManifest, readMeta } from './load-files';
 import type { LoadedRun, TaskResult } from './model';
@@ -123,6 +123,19 @@ function failedNames(failed: Array<{ exe: string; bench: string }>): string {
     : names.join(', ');
 }
 
+/**
+ * Why an instance type from manifest.json cannot name a folder inside the results folder, or null.
+ * Folder names from the listing are single names by construction; the manifest's are not, and
+ * `../x`, `/etc/x` or `..\x` (Windows) would make the builder read outside the results folder.
+ */
+export function unsafeInstanceType(instanceType: string): string | null {
+  if (instanceType.includes('\0')) return 'contains a NUL character';
+  if (isAbsolute(instanceType) || win32.isAbsolute(instanceType)) return 'is an absolute path';
+  if (/^[A-Za-z]:/.test(instanceType)) return 'starts with a Windows drive (C:)';
+  if (/[/\\]/.test(instanceType)) return 'contains a path separator (/ or \\)';
+  return null;
+}
+
 function newTask(folder: string, instanceType: string, run: number, mt: ManifestTask | null): TaskResult {
   return {
     folder,
@@ -147,6 +160,15 @@ export async function loadResults(resultsDir: string, skip: string[] = []): Prom
     manifestText === undefined ? null : readManifest(manifestText, warnings);
   const tasks = new Map<string, TaskResult>();
   for (const mt of manifest?.tasks ?? []) {
+    const unsafe = unsafeInstanceType(mt.instance_type);
+    if (unsafe !== null) {
+      warnings.push(
+        `manifest.json: task ${mt.id} (run ${mt.run}) has the instance type ${JSON.stringify(mt.instance_type).slice(0, 120)}, ` +
+          `which ${unsafe} and so is no folder name; skipped it without reading any file for it. ` +
+          'Correct its instance_type in manifest.json to a plain name like m5.large',
+      );
+      continue;
+    }
     const folder = `${mt.instance_type}-${mt.run}`;
     if (tasks.has(folder)) warnings.push(`manifest.json lists ${folder} twice; kept the last entry`);
     tasks.set(folder, newTask(folder, mt.instance_type, mt.run, mt));
