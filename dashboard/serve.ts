@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { DASHBOARD_SECURITY_HEADERS } from './security-headers';
 
 export interface ServeOptions {
   /** 0 or absent: any free port. */
@@ -29,6 +30,9 @@ const TYPES: Record<string, string> = {
   'styles.css': 'text/css; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
 };
+
+/** On every answer, the HTML and everything else (see security-headers.ts). */
+const SECURITY_HEADERS: Record<string, string> = DASHBOARD_SECURITY_HEADERS;
 
 const BUILD_SCRIPT = join(__dirname, '..', 'scripts', 'build-dashboard.mjs');
 
@@ -72,12 +76,7 @@ export async function serveDashboard(opts: ServeOptions): Promise<DashboardServe
   });
 
   const send = (res: ServerResponse, status: number, type: string, body: string | Buffer): void => {
-    res.writeHead(status, {
-      'Content-Type': type,
-      'Cache-Control': 'no-cache',
-      'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
-    });
+    res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-cache', ...SECURITY_HEADERS });
     res.end(body);
   };
 
@@ -88,7 +87,7 @@ export async function serveDashboard(opts: ServeOptions): Promise<DashboardServe
       return;
     }
     if (path === '/' || path === '/dashboard') {
-      res.writeHead(302, { Location: '/dashboard/' });
+      res.writeHead(302, { Location: '/dashboard/', ...SECURITY_HEADERS });
       res.end();
       return;
     }

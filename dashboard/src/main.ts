@@ -352,4 +352,10 @@ async function boot(): Promise<void> {
   new Dashboard(api, refreshMs, 3 * timeoutMs).start();
 }
 
-void boot();
+// serve.ts (and CloudFront's X-Frame-Options) forbid framing by header; under a host that sends no
+// such header another page could get "End run" clicked through a frame, so the page never starts there
+if (window.top === window.self) void boot();
+else {
+  show(byId('loading'), false);
+  notice('This page does not run inside a frame of another page: open it in its own tab.', false);
+}

@@ -1,11 +1,12 @@
 // The dashboard: a private bucket served only through CloudFront with origin access control, over
 // HTTPS only, and a config.json beside the page that tells it the API URL.
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
+import { FRAME_ANCESTORS_CSP } from '../../dashboard/security-headers';
 import { privateBucket } from './private-bucket';
 
 export class DashboardSite extends Construct {
@@ -25,11 +26,35 @@ export class DashboardSite extends Construct {
         origin: origins.S3BucketOrigin.withOriginAccessControl(this.bucket),
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
         cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
-        responseHeadersPolicy: cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
+        responseHeadersPolicy: this.securityHeaders(),
       },
       priceClass: cloudfront.PriceClass.PRICE_CLASS_100,
     });
     this.url = `https://${this.distribution.distributionDomainName}`;
+  }
+
+  /**
+   * The headers dashboard/serve.ts sends in local mode (dashboard/security-headers.ts), plus HSTS.
+   * The managed SECURITY_HEADERS policy has no CSP and allows same-origin frames.
+   */
+  private securityHeaders(): cloudfront.ResponseHeadersPolicy {
+    return new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
+      comment: 'Benchfleet dashboard: no framing, no sniffing, no referrer, HTTPS only',
+      securityHeadersBehavior: {
+        contentSecurityPolicy: { contentSecurityPolicy: FRAME_ANCESTORS_CSP, override: true },
+        frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
+        contentTypeOptions: { override: true },
+        referrerPolicy: {
+          referrerPolicy: cloudfront.HeadersReferrerPolicy.NO_REFERRER,
+          override: true,
+        },
+        strictTransportSecurity: {
+          accessControlMaxAge: Duration.days(365),
+          includeSubdomains: true,
+          override: true,
+        },
+      },
+    });
   }
 
   /** Uploads the built page and its config.json, then invalidates the cache so both change together. */

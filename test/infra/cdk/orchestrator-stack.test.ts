@@ -327,6 +327,27 @@ describe('buckets and dashboard', () => {
     });
   });
 
+  it('sends the dashboard with the same security headers as the local server (no framing)', () => {
+    const { DASHBOARD_SECURITY_HEADERS: h } = require('../../../dashboard/security-headers');
+    template.hasResourceProperties('AWS::CloudFront::ResponseHeadersPolicy', {
+      ResponseHeadersPolicyConfig: Match.objectLike({
+        SecurityHeadersConfig: {
+          ContentSecurityPolicy: { ContentSecurityPolicy: h['Content-Security-Policy'], Override: true },
+          FrameOptions: { FrameOption: h['X-Frame-Options'], Override: true },
+          ContentTypeOptions: { Override: true },
+          ReferrerPolicy: { ReferrerPolicy: h['Referrer-Policy'], Override: true },
+          StrictTransportSecurity: Match.objectLike({ IncludeSubdomains: true, Override: true }),
+        },
+      }),
+    });
+    const [policyId] = Object.keys(template.findResources('AWS::CloudFront::ResponseHeadersPolicy'));
+    template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        DefaultCacheBehavior: Match.objectLike({ ResponseHeadersPolicyId: { Ref: policyId } }),
+      }),
+    });
+  });
+
   it('serves the dashboard only through CloudFront with origin access control, HTTPS only', () => {
     template.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
     template.hasResourceProperties('AWS::CloudFront::Distribution', {
