@@ -2,7 +2,7 @@
 // absent (during `provision`), one container per slot pinned to the slot's CPU with cpuset, so
 // ruby-bench itself gets --no-pinning. stdout/stderr go to files; the output folder is a bind mount.
 import { PassThrough } from 'node:stream';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { errorText, type Logger } from '../log';
 import {
   ENGINE_CALL_TIMEOUT_MS,
@@ -41,6 +41,9 @@ export const TASK_LABEL = 'benchfleet.task';
 const HOST_LABEL = 'benchfleet.host';
 
 export function dockerClient(host?: string): Docker {
+  // Loaded on first use: dockerode brings ssh2, grpc and protobufjs (about 180 modules, a third of
+  // the CLI's start-up), which a run of the synthetic or command workload never needs.
+  const Docker = require('dockerode') as typeof import('dockerode');
   if (!host) return new Docker();
   if (host.startsWith('unix://')) return new Docker({ socketPath: host.slice('unix://'.length) });
   const u = new URL(host.replace(/^tcp:/, 'http:'));
