@@ -4,6 +4,7 @@
 // it: a complete refused so did not complete anything. Anything else (no answer, 401, a result
 // the API cannot see) is no acknowledgement at all: the task folder stays for a person to look at.
 import { ApiError } from './api-client';
+import { KEY_HINT, refusesKey } from './key-refused';
 import { errorText, type Logger } from './log';
 
 export type AckResult =
@@ -58,12 +59,11 @@ export async function acknowledge(
       }
       return { kind: 'settled', code: err.code, why: settled };
     }
-    const hint =
-      err.status === 401
-        ? ': check --api-key, it must be the runner key of this deployment'
-        : err.code === 'result_not_uploaded'
-          ? ': the API cannot see result.tar.gz in its bucket (check the bucket and the upload URLs)'
-          : '';
+    const hint = refusesKey(err)
+      ? `: ${KEY_HINT}`
+      : err.code === 'result_not_uploaded'
+        ? ': the API cannot see result.tar.gz in its bucket (check the bucket and the upload URLs)'
+        : '';
     const why = `${what} was refused with ${err.status} ${err.code}${hint}`;
     log.error(`${why}; task ${taskId} is not acknowledged`, { problem: err.message });
     return { kind: 'none', why };

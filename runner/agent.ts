@@ -7,6 +7,7 @@ import { CommandExecutor } from './executors/command';
 import { DockerExecutor } from './executors/docker';
 import { SyntheticExecutor } from './executors/synthetic';
 import type { Executor } from './executors/types';
+import { KEY_HINT, refusesKey } from './key-refused';
 import { createLogger, errorText, type Logger } from './log';
 import { detectHostId, hostFacts } from './meta';
 import { type RunnerInput, type RunnerOptions, resolveOptions } from './options';
@@ -179,6 +180,10 @@ async function runSlot(
       } catch (err) {
         if (stop.aborted) break;
         if (err instanceof NoAnswerError) log.error(`giving up on claims: ${err.message}`);
+        else if (refusesKey(err))
+          log.error(
+            `the API refuses this runner's key (claim answered ${err.message}): this slot stops (the runner will exit 1). To fix: ${KEY_HINT}, then restart the runner`,
+          );
         else if (err instanceof ApiError) log.error(`the API refused the claim: ${err.message}`);
         else log.error(`claim failed: ${errorText(err)}`);
         result.exitCode = 1;

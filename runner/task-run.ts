@@ -8,6 +8,7 @@ import { type AckResult, acknowledge } from './ack';
 import { type ApiClient, ApiError } from './api-client';
 import { diskProblem } from './disk';
 import { ExecError, type ExecResult, type Executor } from './executors/types';
+import { KeyRefusals, refusesKey } from './key-refused';
 import { errorText, type Logger } from './log';
 import type { HostFacts } from './meta';
 import { findOutputs, packError, packResult } from './package';
@@ -47,7 +48,12 @@ export interface TaskEnd {
   /** the error type the task failed with (reported or not) */
   errorType?: string;
 }
-type AbortReason = 'cancelled' | 'timeout' | 'interrupted';
+/**
+ * Why a task was stopped, which is also the error type it is failed as. A key the API refuses
+ * ends it as `heartbeat_timeout`: what the reaper records for such a task anyway (the fail is
+ * most likely refused too), and retried like it.
+ */
+type AbortReason = 'cancelled' | 'timeout' | 'interrupted' | 'heartbeat_timeout';
 
 export async function runTask(
   d: TaskDeps,
@@ -93,6 +99,7 @@ export async function runTask(
     over: false,
   };
   const progress = new ProgressTracker(d.executor.expectedPasses ?? 1);
+  const refusals = new KeyRefusals(log, task.id);
   const beat = async (): Promise<void> => {
     if (hb.over) return;
     if (hb.inFlight) {
@@ -110,12 +117,16 @@ export async function runTask(
         message: hb.message?.slice(0, 1000) ?? null,
         attempt: task.attempt,
       });
+      refusals.accepted();
       if (r.action === 'abort' && !hb.acking) abort('cancelled', 'the API answered the heartbeat with abort');
     } catch (err) {
       // 404/409: the task is no longer ours (cancelled, reaped), or complete/fail just landed and
-      // its answer says so; anything else is retried next beat.
+      // its answer says so; a key refused a few times in a row stops the task (key-refused.ts);
+      // anything else is retried next beat.
       if (err instanceof ApiError && (err.status === 409 || err.status === 404)) {
         if (!hb.acking) abort('cancelled', err.message);
+      } else if (refusesKey(err) && !hb.acking) {
+        if (refusals.refused(err).stop) abort('heartbeat_timeout', "the API refuses this runner's key");
       } else log.warn('heartbeat failed; retrying on the next beat', { problem: errorText(err) });
     } finally {
       hb.inFlight = false;
@@ -188,7 +199,8 @@ export async function runTask(
   clearTimeout(timeout);
   if (abortReason) {
     const more = abandoned ? `; ${abandoned} after it, so its container or process may still be running` : '';
-    failure = { type: abortReason, message: `task ${abortReason}${more}` };
+    const what = abortReason === 'heartbeat_timeout' ? refusals.message : `task ${abortReason}`;
+    failure = { type: abortReason, message: `${what}${more}` };
   }
   const outputs = await findOutputs(outDir);
   if (!failure && !outputs.txt) {
@@ -263,6 +275,8 @@ export async function runTask(
           type: 'cancelled',
           message: 'the API stopped the task (abort, or it is no longer ours) while its result was uploading',
         };
+      } else if (up.ok && abortReason === 'heartbeat_timeout') {
+        failure = { type: abortReason, message: refusals.message }; // the complete would be refused
       } else if (up.ok) {
         // Heartbeats go on while complete is retried: the API may be unable to check S3 for a
         // while (5xx), and a silent runner would be reaped as heartbeat_timeout with its result
@@ -295,10 +309,13 @@ export async function runTask(
         "the error upload's share of the stop deadline",
       );
       try {
-        if (failure.type === 'cancelled') {
-          // Stopped or reaped (a heartbeat's abort or 404/409, or upload-urls' 409): the task's keys now belong to the API (a stop's assembly may be
+        if (failure.type === 'cancelled' || abortReason === 'heartbeat_timeout') {
+          // Stopped or reaped (a heartbeat's abort or 404/409, or upload-urls' 409), or soon reaped (a
+          // refused key): the task's keys now belong to the API (a stop's assembly may be
           // reading them, a retry's runner may write them), so this attempt writes nothing more.
-          log.info('error.tar.gz not uploaded: the task is no longer ours (cancelled, or reaped)');
+          const why =
+            abortReason === 'heartbeat_timeout' ? 'soon reaped: the API refuses the key' : 'or reaped';
+          log.info(`error.tar.gz not uploaded: the task is no longer ours (cancelled, ${why})`);
         } else if (share.leftMs() <= 0) {
           const leftS = Math.max(0, d.api.stopDeadline.leftMs() / 1000).toFixed(1);
           log.warn(

@@ -59,6 +59,8 @@ export class FakeApi {
   claimUrlsValidS?: number;
   /** Delay before answering a PUT, to make the upload phase long enough to observe. */
   putDelayMs = 0;
+  /** Status codes answered to the next heartbeats, in order (401/403: the key refused); then 200. */
+  heartbeatPlan: number[] = [];
   /** Called with each heartbeat, after it is recorded. */
   onHeartbeat?: (t: FakeTask, hb: HeartbeatRequest) => void;
   /** A claim answers this raw body instead (once each). */
@@ -142,6 +144,11 @@ export class FakeApi {
     };
   }
 
+  private plannedRefusal(status = 401): { status: number; body: unknown } {
+    const error = status === 401 ? 'unauthorized' : `http_${status}`;
+    return { status, body: { error, message: 'the API key is wrong' } };
+  }
+
   private async handle(req: IncomingMessage): Promise<'drop' | { status: number; body?: unknown }> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
@@ -183,6 +190,8 @@ export class FakeApi {
       case 'heartbeat':
         t.heartbeats.push(body as unknown as HeartbeatRequest);
         this.onHeartbeat?.(t, body as unknown as HeartbeatRequest);
+        if ((this.heartbeatPlan[0] ?? 200) !== 200) return this.plannedRefusal(this.heartbeatPlan.shift());
+        this.heartbeatPlan.shift();
         if (t.reaped) return { status: 409, body: { error: 'task_finished', message: 'task is failed' } };
         return { status: 200, body: { action: t.status === 'cancelled' ? 'abort' : 'continue' } };
       case 'upload-urls':
