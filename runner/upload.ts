@@ -25,7 +25,7 @@ export interface UploadTarget {
   /**
    * Aborting it (shutdown, cancel) ends the retries: no further try once the current one failed.
    * A PUT in flight then gets `stopGraceS` more to finish (from the abort, or from its start if it
-   * began after), not its whole 120 s timeout.
+   * began after), not as long as it would otherwise run (it has only a stall limit).
    */
   signal?: AbortSignal;
   /** What a PUT in flight may still take after `signal` aborts, in seconds; STOP_BUDGET_S by default. */
@@ -50,7 +50,10 @@ export interface UploadLimits {
   urlBudgetS: number;
 }
 
-/** A claim's URLs are used as they are only with this much validity left: a PUT's timeout, and more. */
+/**
+ * A claim's URLs are used as they are only with this much validity left: S3 checks a URL's expiry
+ * when a request starts, so this covers the first PUT's start and a few retries.
+ */
 export const CLAIM_URL_MARGIN_S = 300;
 
 export async function uploadTarball(
@@ -103,13 +106,8 @@ export async function uploadTarball(
     // one line per PUT: a long upload shows in the log (and the e2e bench times the workload by it)
     t.log.info(`uploading ${kind}.tar.gz`, { bytes: size, try: tries });
     try {
-      const status = await putFile(
-        url,
-        file,
-        size,
-        'application/gzip',
-        AbortSignal.any([AbortSignal.timeout(120_000), cap.signal]),
-      );
+      // no total timeout: a stalled PUT fails (PUT_STALL_S), a slow one that moves runs on
+      const status = await putFile(url, file, size, 'application/gzip', cap.signal);
       if (status >= 200 && status < 300) return { ok: true, key };
       last = `HTTP ${status}`;
       refused = status < 500 && status !== 429;

@@ -1,7 +1,7 @@
 // A stop (SIGTERM: spot reclaim, shutdown) while the runner is waiting on the API or S3: the host
 // has seconds left, so a complete or upload-urls call retried on 5xx, and a PUT in flight, get the
 // short stop budget from the moment of the stop, not what is left of --max-retry-s (600 s) or of
-// the PUT's 120 s timeout. A PUT that finishes within the budget still counts.
+// however long the PUT would otherwise run. A PUT that finishes within the budget still counts.
 import { createRunner } from '../../runner/agent';
 import { FakeApi } from './fake-api';
 import { doneWithin, testRunner, waitFor } from './helpers';
