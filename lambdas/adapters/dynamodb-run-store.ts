@@ -18,6 +18,7 @@ import type {
   Fence,
   FinishFields,
   HeartbeatFields,
+  IdleMark,
   Pointer,
   QueueDef,
   RunRecord,
@@ -206,11 +207,12 @@ export class DynamoRunStore implements RunStore {
     return out ? Number(out[a.next]) - 1 : undefined;
   }
 
-  async takeRetry(runId: number, queue: string, entry: number, claim = false): Promise<boolean> {
+  async takeRetry(runId: number, queue: string, entry: number, by?: 'claim' | IdleMark): Promise<boolean> {
     const q = parseQueueKey(queue);
     const a = queueAttrs(q.provider, q.instance_type);
     const e = new Expr().delete(a.retry, new Set([entry])).whenEq('status', 'running');
-    if (claim) e.remove(a.idleNext, a.idleAt); // a runner showed life: the queue is not abandoned
+    if (by === 'claim') e.remove(a.idleNext, a.idleAt); // a runner is alive: the queue is not abandoned
+    if (typeof by === 'object') e.whenEq(a.idleNext, by.next).whenEq(a.idleAt, by.at); // the reaper's mark
     e.when(`contains(${e.name(a.retry)}, ${e.value(entry)})`);
     return (await this.update(keys.run(runId), e, 'NONE')) !== undefined;
   }

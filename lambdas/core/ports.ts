@@ -39,7 +39,7 @@ export interface RunRecord {
    * per queue key: the reaper's mark of a queue that looked abandoned (see failAbandonedQueues); a
    * ticket taken since moves `next` past it, a retry taken clears it
    */
-  idle: Record<string, { next: number; at: string }>;
+  idle: Record<string, IdleMark>;
   running: Set<number>;
   completed: Set<number>;
   failed: Set<number>;
@@ -50,6 +50,12 @@ export interface RunRecord {
   /** execution names used so far: `<run_id>`, then `<run_id>-2`, ... for POST /run/assemble */
   assembly_attempt: number;
   execution_started: boolean;
+}
+
+/** The reaper's mark of a queue that looked abandoned: the `next` it saw, and when. */
+export interface IdleMark {
+  next: number;
+  at: string;
 }
 
 export interface TaskRecord {
@@ -183,10 +189,11 @@ export interface RunStore {
   /** `ADD next 1` guarded by `next < end` and run status running: the index, or undefined. */
   takeTicket(runId: number, queue: string): Promise<number | undefined>;
   /**
-   * Removes one retry entry (conditional on it being there): true when this caller won it. A `claim`
-   * also clears the queue's idle mark in the same write: a runner of that type is alive.
+   * Removes one retry entry (conditional on it being there): true when this caller won it. A runner's
+   * `'claim'` also clears the queue's idle mark in the same write: a runner of that type is alive. The
+   * reaper's, given the idle mark it judged the queue by, applies only while that mark is still there.
    */
-  takeRetry(runId: number, queue: string, entry: number, claim?: boolean): Promise<boolean>;
+  takeRetry(runId: number, queue: string, entry: number, by?: 'claim' | IdleMark): Promise<boolean>;
   advanceVerified(runId: number, queue: string, from: number, to: number): Promise<void>;
   applyRunSets(runId: number, change: RunSetChange): Promise<RunRecord>;
 

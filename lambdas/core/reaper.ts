@@ -9,7 +9,7 @@
 // - drains the run, restarts an assembly that never started, resumes a run left `creating`.
 import { FINISHED_STATUSES, RETRYABLE_ERROR_TYPES, type TaskCounts } from '../shared/contract';
 import { StaleStateError } from './errors';
-import { type Deps, queueKey, type RunRecord, type TaskRecord } from './ports';
+import { type Deps, type IdleMark, queueKey, type RunRecord, type TaskRecord } from './ports';
 import { failAssembly, switchScheduleOff } from './run-assembly';
 import { markRunning, settleFinished, settleRequeued } from './run-sets';
 import {
@@ -331,28 +331,36 @@ async function failAbandonedQueues(
         if (failed) await deps.store.clearActive(run.run_id, i, 'failed');
       }
     }
-    for (const t of retries) await failUntakenRetry(deps, run, t, now, report);
+    for (const t of retries) await failUntakenRetry(deps, run, t, mark, now, report);
   }
 }
 
-/** A retry of a queue nobody is left in, once it has waited `pending_timeout_minutes` itself. */
+/**
+ * A retry of a queue nobody is left in, once it has waited `pending_timeout_minutes` itself. Its
+ * entry is taken first, and only while the idle mark this pass judged by is still there: a runner
+ * that takes any retry of the queue clears the mark in that same write, so a claim that lands while
+ * the pass runs saves every retry the pass has not taken yet. (A pass that dies once it took the
+ * entry leaves a pending task outside the retry set: the next pass requeues it, keeping its clock.)
+ */
 async function failUntakenRetry(
   deps: Deps,
   run: RunRecord,
   t: TaskRecord,
+  mark: IdleMark,
   now: Date,
   report: ReapReport,
 ): Promise<void> {
   if (ageSeconds(now, t.requeued_at) < run.pending_timeout_minutes * 60) return;
+  const entry = retryEntry(t.gen, t.index);
+  // refused: a runner took a retry since the pass read the mark (it is alive), or took this one
+  if (!(await deps.store.takeRetry(run.run_id, queueKey(t), entry, mark))) return;
   const message = `requeued at ${t.requeued_at} for another attempt, but no ${t.instance_type} runner was left to take it within ${run.pending_timeout_minutes} minutes`;
-  // of the generation read: a runner that took the retry and requeued it again meanwhile made
-  // a new one, which is not this pass's to judge
+  // of the generation read: another pass that requeued it meanwhile made a new one, not ours to judge
   const failed = await failAs(deps, run, t.index, now, 'no_runner', message, {
     from: ['pending'],
     gen: t.gen,
   });
-  if (!failed) return; // a runner claimed it meanwhile
-  await deps.store.takeRetry(run.run_id, queueKey(t), retryEntry(t.gen, t.index));
+  if (!failed) return;
   await settleFinished(deps, failed);
   report.reaped.push(t.id);
 }

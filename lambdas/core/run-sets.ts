@@ -8,22 +8,38 @@ import { retryEntry, splitRetryEntry } from './views';
 /**
  * Adds a task to the run's running set. A concurrent fail may requeue the task between its
  * promotion and this write (and remove it from the set first), so the task is read back and the
- * add undone when it is no longer running. That undo may land after the next attempt was promoted
- * and added in turn, so after each write the task is read again until the set agrees with it: the
- * last writer of the set always reads after its write, so in every interleaving the set ends up
- * agreeing. (Each round needs the task to have changed status in between: few rounds, ever.)
+ * add undone when it is no longer running (see agreeRunning).
  */
 export async function markRunning(deps: Deps, runId: number, index: number): Promise<void> {
-  let inSet = true;
   await deps.store.applyRunSets(runId, { add: { running: [index] } });
+  await agreeRunning(deps, runId, index, true);
+}
+
+/**
+ * After a write that left `index` in the running set (`inSet`) or took it out, reads the task and
+ * writes the set again until the two agree. An undo may land after the next attempt was promoted and
+ * added in turn, or a late removal after it (a fail's bookkeeping that stalled while the reaper
+ * requeued the task and another runner took it): the last writer of the set always reads after its
+ * write, so in every interleaving the set ends up agreeing. (Each round needs the task to have
+ * changed status in between: few rounds, ever.) `task` is a read already made after the write.
+ */
+async function agreeRunning(
+  deps: Deps,
+  runId: number,
+  index: number,
+  inSet: boolean,
+  task?: TaskRecord,
+): Promise<void> {
+  let read: TaskRecord | undefined = task ?? (await deps.store.getTask(runId, index));
   for (;;) {
-    const running = (await deps.store.getTask(runId, index))?.status === 'running';
+    const running = read?.status === 'running';
     if (running === inSet) return;
     inSet = running;
     await deps.store.applyRunSets(
       runId,
       running ? { add: { running: [index] } } : { remove: { running: [index] } },
     );
+    read = await deps.store.getTask(runId, index);
   }
 }
 
@@ -39,11 +55,12 @@ export async function settleFinished(deps: Deps, task: TaskRecord): Promise<void
 }
 
 /**
- * A task back to pending: out of the running set, into its queue's retry set. Two requeues of one
- * task can race (the reaper repairs a requeue it saw midway while the first one settles), each
- * adding an entry under its own generation. The write returns the run as it now is, so the later
- * of the two sees both entries: it reads the task back and keeps only the entry of the task's
- * current generation, and the pending count never counts a task twice.
+ * A task back to pending: out of the running set, into its queue's retry set. This may land late:
+ * two requeues of one task can race (the reaper repairs a requeue it saw midway while the first one
+ * settles), or a handler stalled here while the reaper requeued the task and another runner took it
+ * for its next attempt. So the task is read back after the write: only the entry of its current
+ * generation stays (and only while it is pending, so the pending count never counts a task twice),
+ * and a next attempt already running goes back into the running set.
  */
 export async function settleRequeued(deps: Deps, task: TaskRecord): Promise<void> {
   const queue = queueKey(task);
@@ -51,11 +68,12 @@ export async function settleRequeued(deps: Deps, task: TaskRecord): Promise<void
     remove: { running: [task.index] },
     addRetry: [{ queue, entry: retryEntry(task.gen, task.index) }],
   });
-  const forIndex = (run.retry[queue] ?? []).filter((e) => splitRetryEntry(e).index === task.index);
-  if (forIndex.length < 2) return;
   const now = await deps.store.getTask(task.run_id, task.index);
   const valid = now?.status === 'pending' ? retryEntry(now.gen, task.index) : undefined;
-  const stale = forIndex.filter((e) => e !== valid);
+  const stale = (run.retry[queue] ?? []).filter(
+    (e) => splitRetryEntry(e).index === task.index && e !== valid,
+  );
   if (stale.length > 0)
     await deps.store.applyRunSets(task.run_id, { removeRetry: stale.map((entry) => ({ queue, entry })) });
+  await agreeRunning(deps, task.run_id, task.index, false, now);
 }

@@ -88,7 +88,7 @@ export async function claimTask(deps: Deps, req: ClaimRequest, pathRunId?: numbe
     const retries = run.retry[queue] ?? [];
     if (retries.length > 0) {
       const entry = retries[Math.floor(Math.random() * retries.length)] as number;
-      if (await deps.store.takeRetry(runId, queue, entry, true)) {
+      if (await deps.store.takeRetry(runId, queue, entry, 'claim')) {
         const { gen, index: i } = splitRetryEntry(entry);
         const task = await deps.store.claimTask(runId, i, gen, req.runner_id, now());
         if (task) return assigned(task, run, await presignedUrls(deps, task));

@@ -1,6 +1,7 @@
 // The run's running set (GET /run's `running` count) against late bookkeeping: a write of an
 // attempt that is over lands after the next attempt was promoted, and must not take it out.
 import type { Deps, RunSetChange } from '../../../lambdas/core/ports';
+import { reap } from '../../../lambdas/core/reaper';
 import { getRunOrThrow, startRun } from '../../../lambdas/core/runs';
 import { claimTask, failTask, heartbeat } from '../../../lambdas/core/tasks';
 import { countsOf } from '../../../lambdas/core/views';
@@ -60,5 +61,42 @@ it("attempt 1's undo of its running mark, landing after attempt 2 was promoted, 
   const run = await getRunOrThrow(h.deps, run_id);
   expect((await h.deps.store.getTask(run_id, 0))?.status).toBe('running');
   expect(countsOf(run)).toMatchObject({ claimed: 0, running: 1 });
+  expectCountsMatch(run, await h.allTasks(run_id));
+});
+
+it("a fail's bookkeeping stalled past a reaper pass leaves the task's next attempt counted running", async () => {
+  const { run_id } = await startRun(h.deps, {
+    ruby_version: '3.4.7',
+    runs_per_instance_type: 1,
+    local: ['a'],
+    max_attempts: 2,
+  });
+  const first = taskOf(await claim(run_id, 'r1'));
+  await heartbeat(h.deps, first.id, { runner_id: 'r1', status: 'running', attempt: 1 });
+  // r1's fail sends the task back for attempt 2, then its handler stalls before the run's sets
+  const settle = gate();
+  const stalled: Deps = {
+    ...h.deps,
+    store: hooked(h.deps.store, {
+      applyRunSets: async (_runId, change) => {
+        if (removesRunning(change)) await settle.wait();
+      },
+    }),
+  };
+  const fail = failTask(stalled, first.id, { runner_id: 'r1', attempt: 1, error_type: 'docker_error' });
+  await settle.reached;
+  h.advance(90_000);
+  // the reaper finds the task pending outside its retry set and requeues it; r2 takes and runs it
+  expect((await reap(h.deps)).requeued).toEqual([first.id]);
+  const second = taskOf(await claim(run_id, 'r2'));
+  expect(second).toMatchObject({ id: first.id, attempt: 2 });
+  await heartbeat(h.deps, second.id, { runner_id: 'r2', status: 'running', attempt: 2 });
+  settle.release();
+  await expect(fail).resolves.toMatchObject({ message: expect.stringMatching(/attempt 2 of 2 is queued/) });
+
+  const run = await getRunOrThrow(h.deps, run_id);
+  expect((await h.deps.store.getTask(run_id, 0))?.status).toBe('running');
+  expect(countsOf(run)).toMatchObject({ pending: 0, claimed: 0, running: 1 });
+  expect(run.retry['local:a']).toEqual([]);
   expectCountsMatch(run, await h.allTasks(run_id));
 });

@@ -33,6 +33,16 @@ const finish = async (runId: number, id: number, runner: string): Promise<void> 
   await completeTask(h.deps, id, { runner_id: runner });
 };
 const pastHeartbeatTimeout = (): void => h.advance(h.deps.settings.heartbeatTimeoutSeconds * 1000 + 5_000);
+/** The reaper's store, held at the pass's first write about a waiting retry (taking it, or failing it). */
+const heldAtFirstRetryWrite = (write: ReturnType<typeof gate>): Deps => {
+  let held = false;
+  const hold = async (): Promise<void> => {
+    if (held) return;
+    held = true;
+    await write.wait();
+  };
+  return { ...h.deps, store: hooked(h.deps.store, { takeRetry: hold, finishTask: hold }) };
+};
 
 it('a claim whose answer was lost is given back without using an attempt, and the waiting runner runs it', async () => {
   const { run_id } = await startRun(h.deps, cfg());
@@ -215,20 +225,14 @@ it('a retry taken and requeued again during a reaper pass is not failed by that 
   await reap(h.deps); // checks the ticket r1 took
   await reap(h.deps); // nobody is busy: marks the queue
   h.advance(31 * 60_000); // nobody took the retry for longer than pending_timeout_minutes
-  // the pass pauses at its no_runner write; meanwhile r2 arrives, takes the retry, and fails at once
-  const real = h.deps.store.finishTask.bind(h.deps.store);
+  // the pass pauses at its first write about the retry; meanwhile r2 arrives, takes it, and fails at once
   const write = gate();
-  h.deps.store.finishTask = async (...args) => {
-    if (args[3].error_type === 'no_runner') await write.wait();
-    return real(...args);
-  };
-  const pass = reap(h.deps);
+  const pass = reap(heldAtFirstRetryWrite(write));
   await write.reached;
   const second = taskOf(await claim(run_id, 'r2'));
   await failTask(h.deps, second.id, { runner_id: 'r2', attempt: 2, error_type: 'docker_error' });
   write.release();
   expect((await pass).reaped).toEqual([]);
-  h.deps.store.finishTask = real;
   // attempt 3 is waiting for a runner, as r2's fail asked, and the run's sets agree with the task
   const [task] = await h.allTasks(run_id);
   expect(task).toMatchObject({ status: 'pending', attempt: 2, gen: 2 });
@@ -278,4 +282,32 @@ it('a live runner between its complete and its next claim does not make its type
   await finish(run_id, t2.id, 'r1');
   expect((await getRunOrThrow(h.deps, run_id)).status).toBe('assembling');
   expect((await h.allTasks(run_id)).map((t) => t.status)).toEqual(['completed', 'completed', 'completed']);
+});
+
+it("a runner that takes one retry during a pass that judged its type abandoned saves the type's other retries", async () => {
+  const { run_id } = await startRun(h.deps, cfg({ max_attempts: 2, pending_timeout_minutes: 10 }));
+  for (let i = 0; i < 2; i++) {
+    const t = taskOf(await claim(run_id, 'r1'));
+    await failTask(h.deps, t.id, { runner_id: 'r1', attempt: 1, error_type: 'docker_error' });
+  }
+  await reap(h.deps); // checks the tickets taken
+  await reap(h.deps); // nobody is busy: marks the queue
+  h.advance(11 * 60_000); // both retries and the mark are older than pending_timeout_minutes
+  // the pass has read the old mark; it is held at its first write about a retry while r2 arrives
+  const write = gate();
+  const pass = reap(heldAtFirstRetryWrite(write));
+  await write.reached;
+  const taken = taskOf(await claim(run_id, 'r2')); // its claim clears the mark: a runner is alive
+  write.release();
+  expect((await pass).reaped).toEqual([]);
+  const tasks = await h.allTasks(run_id);
+  expect(tasks.map((t) => (t.id === taken.id ? 'claimed' : 'pending'))).toEqual(tasks.map((t) => t.status));
+  const run = await getRunOrThrow(h.deps, run_id);
+  expect(run.status).toBe('running');
+  expectCountsMatch(run, tasks);
+  // r2 finishes the one it took, then takes the other
+  await finish(run_id, taken.id, 'r2');
+  const other = taskOf(await claim(run_id, 'r2'));
+  expect(other).toMatchObject({ attempt: 2 });
+  expect(other.id).not.toBe(taken.id);
 });
