@@ -13,9 +13,11 @@ export function register(program: Command): void {
       .option('--json', 'print the run (GET /run) and its tasks as JSON'),
   ).action(
     action('status', async (flags: ApiCommandFlags) => {
-      const api = new ApiClient(apiTarget(flags));
-      // The key is optional here: with one, the answer also carries the archive URL.
-      const withKey = Boolean(flags.apiKey || process.env.BENCHFLEET_API_KEY);
+      const target = apiTarget(flags);
+      const api = new ApiClient(target);
+      // The key is optional here: with one, the answer also carries the archive URL; a wrong one
+      // is refused (401), so the person learns of it.
+      const withKey = target.givenBy !== undefined;
       const run = await api.getRun(withKey).catch((err: unknown) => {
         if (err instanceof ApiError && err.status === 404) {
           throw new CliError(

@@ -14,8 +14,12 @@ export function register(program: Command): void {
       .option('--json', 'print the run (GET /run) as one JSON line each time it changes'),
   ).action(
     action('watch', async (flags: ApiCommandFlags) => {
-      const api = new ApiClient(apiTarget(flags));
-      const run = await watchRun(api, { json: Boolean(flags.json) });
+      const target = apiTarget(flags);
+      const api = new ApiClient(target);
+      // A key given is checked by the first poll (a wrong one is refused with 401), not after a
+      // long watch; with it, the final view carries gzip_url.
+      const withKey = target.givenBy !== undefined;
+      const run = await watchRun(api, { json: Boolean(flags.json), withKey });
       if (!flags.json) {
         out(summaryLine(run));
         if (run.status !== 'assembly_failed') out(resultsHint(run.run_id, api.url));

@@ -23,8 +23,8 @@ export interface ApiTarget {
   url: string;
   /** Lazily resolved: `status` and `watch` work without a key (reads are public). */
   key: () => Promise<string>;
-  /** What to tell a person whose key got a 401: where it came from and how to fix it. */
-  keyHint?: string;
+  /** For a person whose key the API refused: which key it was, and how to fix it. */
+  refused?: { key: string; fix: string };
   /** Where a key the person gave came from; none: the deployment's secret (or no key at all). */
   givenBy?: '--api-key' | 'BENCHFLEET_API_KEY';
 }
@@ -51,11 +51,14 @@ export function apiTarget(flags: ApiFlags): ApiTarget {
   const flagKey = flags.apiKey?.trim() || undefined;
   const envKey = process.env.BENCHFLEET_API_KEY?.trim() || undefined;
   if (flagKey || envKey) {
-    const keyHint = flagKey
-      ? 'the operator key is wrong: check --api-key'
-      : 'the operator key is wrong: check BENCHFLEET_API_KEY, set in your environment, or unset it';
+    const refused = flagKey
+      ? { key: 'the operator key given with --api-key', fix: "check --api-key: pass that API's operator key" }
+      : {
+          key: 'the operator key from BENCHFLEET_API_KEY',
+          fix: "check BENCHFLEET_API_KEY (set in your environment): set it to that API's operator key, or unset it",
+        };
     const givenBy = flagKey ? '--api-key' : 'BENCHFLEET_API_KEY';
-    return { url, key: () => Promise.resolve((flagKey ?? envKey) as string), keyHint, givenBy };
+    return { url, key: () => Promise.resolve((flagKey ?? envKey) as string), refused, givenBy };
   }
   if (outputs && isDeploymentApi(url, outputs)) {
     let cached: Promise<string> | undefined;
@@ -63,11 +66,11 @@ export function apiTarget(flags: ApiFlags): ApiTarget {
       cached ??= readSecret(outputs.OperatorKeySecretArn, 'operator key');
       return cached;
     };
-    const keyHint =
-      `the operator key is wrong: the API refused the deployment's key from Secrets Manager ` +
-      `(${outputs.OperatorKeySecretArn}); if the stack was redeployed, \`benchfleet deploy\` ` +
-      'refreshes .benchfleet/outputs.json, or pass --api-key';
-    return { url, key, keyHint };
+    const refused = {
+      key: `the deployment's key from Secrets Manager (${outputs.OperatorKeySecretArn})`,
+      fix: 'if the stack was redeployed, `benchfleet deploy` refreshes .benchfleet/outputs.json; or pass --api-key',
+    };
+    return { url, key, refused };
   }
   const problem = outputs
     ? `the API at ${url} (from ${urlFrom}) is not this folder's deployment (${trimUrl(outputs.ApiUrl)}), ` +
@@ -155,9 +158,18 @@ export class ApiClient {
     return this.target.url;
   }
 
-  /** GET /run; with `withKey` the answer includes `gzip_url` once the archive exists. */
-  getRun(withKey = false): Promise<RunView> {
-    return this.call<RunView>('GET', '/run', undefined, withKey);
+  /**
+   * GET /run; with `withKey` the answer includes `gzip_url` once the archive exists. A wrong key is
+   * refused (401), but the runner key is a right one that gets no link: an archive without its link
+   * says so, rather than show the run as if it had no archive.
+   */
+  async getRun(withKey = false): Promise<RunView> {
+    const run = await this.call<RunView>('GET', '/run', undefined, withKey);
+    if (withKey && archiveReady(run) && !run.gzip_url) {
+      const why = `run ${run.run_id} has an archive, but GET /run gives its link to the operator key only, and the key sent is the runner key`;
+      throw new ApiError(401, 'unauthorized', keyRefused(this.target, true, why));
+    }
+    return run;
   }
 
   async listTasks(): Promise<TaskView[]> {
@@ -213,22 +225,32 @@ export class ApiClient {
     if (!res.ok) {
       const err = ErrorBody.safeParse(json);
       const detail = err.success ? `${err.data.error}: ${err.data.message}` : text.slice(0, 200);
-      const hint = res.status === 401 ? ` (${unauthorizedHint(this.target, withKey)})` : '';
-      throw new ApiError(
-        res.status,
-        err.success ? err.data.error : 'unknown',
-        `${method} ${path} answered ${res.status} ${detail}${hint}`,
-      );
+      const code = err.success ? err.data.error : 'unknown';
+      const answer = `${res.status} ${detail}`;
+      if (res.status === 401 || res.status === 403) {
+        throw new ApiError(res.status, code, keyRefused(this.target, withKey, answer));
+      }
+      throw new ApiError(res.status, code, `${method} ${path} answered ${answer}`);
     }
     return json as T;
   }
 }
 
-/** A 401 names where the key came from, never a flag the user did not pass. */
-function unauthorizedHint(target: ApiTarget, sentKey: boolean): string {
-  if (!sentKey) return 'this API wants an operator key: pass --api-key KEY or set BENCHFLEET_API_KEY';
-  return target.keyHint ?? 'the operator key is wrong';
+/** Where the CLI takes the operator key from, for a person whose key was refused. */
+const KEY_SOURCES =
+  "Keys are taken from --api-key, else BENCHFLEET_API_KEY, else (for this folder's deployment, " +
+  '.benchfleet/outputs.json) its Secrets Manager secret; `benchfleet local` prints its keys when it starts.';
+
+/** One line for a 401 or 403: which API, which key (never a flag the user did not pass), what to do. */
+function keyRefused(target: ApiTarget, sentKey: boolean, answer: string): string {
+  if (!sentKey) return `the API at ${target.url} wants the operator key for this (${answer}). ${KEY_SOURCES}`;
+  const { key, fix } = target.refused ?? { key: 'the operator key', fix: "pass that API's operator key" };
+  return `the API at ${target.url} refused ${key} (${answer}): ${fix}. ${KEY_SOURCES}`;
 }
+
+/** Whether GET /run would carry `gzip_url` for the operator key: the archive of an ended run exists. */
+const archiveReady = (run: RunView): boolean =>
+  run.archive_key != null && (run.status === 'complete' || run.status === 'cancelled');
 
 export class ApiError extends CliError {
   override name = 'ApiError';

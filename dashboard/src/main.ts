@@ -252,7 +252,7 @@ class Dashboard {
     try {
       return { run: await this.api.getRun(key), sentKey: key };
     } catch (err) {
-      // reads are public and the API ignores a wrong key on them; a 401 here is a proxy's doing
+      // reads are public, but a wrong key sent with one is refused (401): forget it, read without
       if (!(key && err instanceof ApiError && err.status === 401)) throw err;
       if (refuseKey(key)) {
         renderKeyState();

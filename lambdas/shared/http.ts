@@ -49,9 +49,13 @@ export interface Reply {
 
 export type HttpHandler = MiddyfiedHandler<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, Context>;
 
+/** The key of an `Authorization: Bearer <key>` header, or undefined (no header, another scheme). */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return /^Bearer\s+(.+)$/i.exec(authorization ?? '')?.[1]?.trim() || undefined;
+}
+
 export function callerOf(authorization: string | undefined, keys: ApiKeys): Caller {
-  const m = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
-  const token = m?.[1]?.trim();
+  const token = bearerToken(authorization);
   if (!token) return null;
   // compare against both keys every time, so timing does not tell which one matched
   const operator = sameSecret(token, keys.operator);
@@ -60,7 +64,16 @@ export function callerOf(authorization: string | undefined, keys: ApiKeys): Call
 }
 
 function authorize(access: Access, caller: Caller, header: string | undefined): void {
-  if (access === 'public') return;
+  if (access === 'public') {
+    // Reads need no key, but a key that is sent is checked: a wrong one gets 401 rather than the
+    // keyless answer, so a client (the CLI's status, the dashboard) learns its key is wrong. Another
+    // scheme (a proxy's Basic auth) is not a key of this API and is left alone.
+    if (caller === null && bearerToken(header) !== undefined)
+      throw new UnauthorizedError(
+        'the API key is wrong (a read needs no key, but a key sent with one is checked)',
+      );
+    return;
+  }
   if (caller === 'operator') return;
   if (access === 'runner' && caller === 'runner') return;
   if (caller === 'runner')

@@ -211,8 +211,10 @@ describe('a 401 names the key that was sent', () => {
     api.handle = stopAccepting('right');
     const r = await runCli(['stop']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('the operator key is wrong: check BENCHFLEET_API_KEY');
-    expect(r.stderr).not.toContain('--api-key');
+    expect(r.stderr).toContain(
+      `the API at ${api.url} refused the operator key from BENCHFLEET_API_KEY (401 unauthorized: the API key is wrong): check BENCHFLEET_API_KEY (set in your environment)`,
+    );
+    expect(r.stderr).not.toContain('given with --api-key');
   });
 
   it('a key given with surrounding whitespace (pasted, or read from a CRLF file) is sent trimmed', async () => {
@@ -228,7 +230,9 @@ describe('a 401 names the key that was sent', () => {
     api.handle = stopAccepting('right');
     const r = await runCli(['stop', '--api-url', api.url, '--api-key', 'wrong']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('the operator key is wrong: check --api-key');
+    expect(r.stderr).toContain(
+      `the API at ${api.url} refused the operator key given with --api-key (401 unauthorized: the API key is wrong): check --api-key: pass that API's operator key`,
+    );
   });
 });
 

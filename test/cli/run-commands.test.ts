@@ -52,7 +52,7 @@ it('status, stop and watch follow a run to its end', async () => {
   const badKey = await runCli(['stop', '--api-key', 'wrong']);
   expect(badKey.code).toBe(1);
   expect(badKey.stderr).toContain('401');
-  expect(badKey.stderr).toContain('the operator key is wrong');
+  expect(badKey.stderr).toContain(`the API at ${stack.apiUrl} refused the operator key given with --api-key`);
 
   const stop = await runCli(['stop', '--api-key', OPERATOR]);
   expect(stop.code).toBe(0);

@@ -97,8 +97,10 @@ export function parse(req: FuzzRequest, baseUrl: string): Parsed {
   const raw = req.body ?? '';
   if (Buffer.byteLength(raw, 'utf8') > MAX_BODY_BYTES)
     return { ok: false, expectation: shallow(413, 'payload_too_large', 'too large') };
+  // a public route reads without a key, but a Bearer key it is sent must be one of the two
+  const wrongBearer = req.keyKind === null && /^Bearer\s+\S/i.test(req.authorization ?? '');
   const authorized =
-    route.access === 'public' ||
+    (route.access === 'public' && !wrongBearer) ||
     req.keyKind === 'operator' ||
     (route.access === 'runner' && req.keyKind === 'runner');
   if (!authorized) return { ok: false, expectation: shallow(401, 'unauthorized', 'unauthorized') };

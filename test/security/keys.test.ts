@@ -180,4 +180,30 @@ describe('keys of other lengths over HTTP', () => {
     expect((await api.call('POST', '/run/stop', { key: WRONG_OPERATOR })).status).toBe(401);
     expect((await api.run()).status).toBe(404); // still no run
   });
+
+  it('answers a public read sent a wrong key with 401, and without a key, either key or another scheme as before', async () => {
+    const api = client(stack.apiUrl);
+    const started = await api.start({ local: ['k'], runs_per_instance_type: 1 });
+    expect(started.status).toBe(201);
+    for (const path of ['/run', '/run/tasks']) {
+      for (const key of [WRONG_OPERATOR, 'a', `${OPERATOR}0`]) {
+        const answer = await api.call('GET', path, { key });
+        expect({ path, status: answer.status }).toEqual({ path, status: 401 });
+        expect(ErrorBody.parse(answer.body).message).toMatch(
+          /a read needs no key, but a key sent with one is checked/,
+        );
+      }
+      for (const key of [null, OPERATOR, RUNNER]) {
+        expect({ path, key, status: (await api.call('GET', path, { key })).status }).toEqual({
+          path,
+          key,
+          status: 200,
+        });
+      }
+      // a proxy's Basic auth in front of the dashboard is not a key of this API
+      const basic = await api.call('GET', path, { headers: { authorization: `Basic ${OPERATOR}` } });
+      expect(basic.status).toBe(200);
+    }
+    expect((await api.call('POST', '/run/stop', { key: OPERATOR })).status).toBe(200);
+  });
 });

@@ -1,0 +1,115 @@
+// A key the API refuses is an error for every command that sends one, against the real local API:
+// one line naming the API, the key that was refused and where keys come from, and exit code 1.
+// `status` and `watch` only read: GET /run refuses a wrong key (401), and the runner key is a right
+// one that gets no archive link, so an archive shown without its link is taken as a refusal.
+import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
+import { type CliResult, runCli, type Sandbox, sandbox } from './helpers';
+
+const OPERATOR = 'refused-operator-key';
+const RUNNER = 'refused-runner-key';
+const SOURCES =
+  "Keys are taken from --api-key, else BENCHFLEET_API_KEY, else (for this folder's deployment, .benchfleet/outputs.json) its Secrets Manager secret; `benchfleet local` prints its keys when it starts.";
+let stack: LocalStack;
+let box: Sandbox;
+let runId: number;
+
+const api = async (method: string, path: string, key = OPERATOR, body?: unknown): Promise<Response> =>
+  fetch(`${stack.apiUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
+
+/** The run as the operator sees it. */
+const run = async (): Promise<{ status: string; gzip_url: string | null; tasks: { pending: number } }> =>
+  (await api('GET', '/run')).json() as never;
+
+/** The one line on stderr, and nothing on stdout. */
+function oneLine(r: CliResult): string {
+  expect(r.code).toBe(1);
+  expect(r.stdout).toBe('');
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  return lines[0] as string;
+}
+
+beforeAll(async () => {
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  stack = await startLocalStack({ operatorKey: OPERATOR, runnerKey: RUNNER, reaperIntervalS: 3600 });
+  const res = await api('POST', '/run/start', OPERATOR, {
+    ruby_version: '3.4.7',
+    runs_per_instance_type: 1,
+    local: ['local-a'],
+  });
+  runId = ((await res.json()) as { run_id: number }).run_id;
+});
+afterAll(() => stack.stop());
+beforeEach(() => {
+  box = sandbox({ BENCHFLEET_API_URL: stack.apiUrl });
+  delete process.env.BENCHFLEET_API_KEY;
+});
+afterEach(() => box.restore());
+
+/** What the API answers a read (GET /run) sent a wrong key. */
+const READ_REFUSED = 'the API key is wrong (a read needs no key, but a key sent with one is checked)';
+
+describe('while the run is going', () => {
+  it('status --api-key WRONG says the API refused the key; the right key changes nothing', async () => {
+    expect(oneLine(await runCli(['status', '--api-key', 'WRONG']))).toBe(
+      `benchfleet status: the API at ${stack.apiUrl} refused the operator key given with --api-key (401 unauthorized: ${READ_REFUSED}): check --api-key: pass that API's operator key. ${SOURCES}`,
+    );
+    const before = await run();
+    const ok = await runCli(['status', '--api-key', OPERATOR]);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain(`run ${runId} running: 0/1 finished`);
+    expect(await run()).toEqual(before);
+    // without a key, nothing is checked and nothing refused
+    expect((await runCli(['status'])).code).toBe(0);
+  });
+
+  it('a wrong BENCHFLEET_API_KEY is named as the variable, for status, watch and stop alike', async () => {
+    process.env.BENCHFLEET_API_KEY = 'stale';
+    for (const command of ['status', 'watch', 'stop']) {
+      const refusal = command === 'stop' ? 'the API key is wrong' : READ_REFUSED;
+      expect(oneLine(await runCli([command]))).toBe(
+        `benchfleet ${command}: the API at ${stack.apiUrl} refused the operator key from BENCHFLEET_API_KEY (401 unauthorized: ${refusal}): check BENCHFLEET_API_KEY (set in your environment): set it to that API's operator key, or unset it. ${SOURCES}`,
+      );
+    }
+    expect((await run()).status).toBe('running'); // the refused stop changed nothing
+  });
+
+  it('watch --api-key WRONG fails at once, before showing the run', async () => {
+    const line = oneLine(await runCli(['watch', '--api-key', 'WRONG', '--json']));
+    expect(line).toContain(
+      `benchfleet watch: the API at ${stack.apiUrl} refused the operator key given with --api-key`,
+    );
+  });
+});
+
+describe('once the run has an archive', () => {
+  beforeAll(async () => {
+    expect((await api('POST', '/run/stop', OPERATOR, {})).status).toBe(200);
+    for (let i = 0; i < 200 && !(await run()).gzip_url; i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await run()).gzip_url).toEqual(expect.any(String));
+  });
+
+  it('status with the runner key is refused, as the archive is shown without its link; the operator key gets it', async () => {
+    expect(oneLine(await runCli(['status', '--api-key', RUNNER]))).toBe(
+      `benchfleet status: the API at ${stack.apiUrl} refused the operator key given with --api-key (run ${runId} has an archive, but GET /run gives its link to the operator key only, and the key sent is the runner key): check --api-key: pass that API's operator key. ${SOURCES}`,
+    );
+    const ok = await runCli(['status', '--api-key', OPERATOR]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('  archive: http');
+  });
+
+  it('watch with the runner key is refused the same way; with the operator key it ends with the link', async () => {
+    expect(oneLine(await runCli(['watch', '--api-key', RUNNER]))).toContain(
+      `run ${runId} has an archive, but GET /run gives its link to the operator key only`,
+    );
+    const ok = await runCli(['watch', '--api-key', OPERATOR, '--json']);
+    expect(ok.code).toBe(0);
+    const last = JSON.parse(ok.stdout.trim().split('\n').at(-1) as string) as { gzip_url: string | null };
+    expect(last.gzip_url).toContain(`runs/${runId}/results.tar.gz`);
+  });
+});
