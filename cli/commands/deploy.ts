@@ -14,7 +14,8 @@ export function register(program: Command): void {
     .option('--json', 'print the stack outputs as JSON on stdout')
     .addHelpText(
       'after',
-      '\nNeeds AWS credentials. BENCHFLEET_CDK overrides the command (default `npx cdk`).',
+      '\nNeeds AWS credentials. BENCHFLEET_CDK overrides the command (default `npx cdk`): split into words as a shell\n' +
+        "does, expanding nothing (quote a path with blanks); its relative paths are the current folder's.",
     )
     .action(
       action('deploy', async (flags: JsonFlag) => {

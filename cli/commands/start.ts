@@ -46,7 +46,8 @@ export function register(program: Command): void {
     .option('--api-key <key>', "operator key (default: read from the deployment's Secrets Manager secret)")
     .addHelpText(
       'after',
-      '\nNeeds AWS credentials (and `az login` plus terraform for Azure types). Tools: BENCHFLEET_CDK (default `npx cdk`),\nBENCHFLEET_TERRAFORM, BENCHFLEET_AZ override the commands. State is kept in .benchfleet/.\n' +
+      '\nNeeds AWS credentials (and `az login` plus terraform for Azure types). Tools: BENCHFLEET_CDK (default `npx cdk`),\nBENCHFLEET_TERRAFORM, BENCHFLEET_AZ override the commands: split into words as a shell does, expanding nothing (quote a\n' +
+        "path with blanks); their relative paths are the current folder's. State is kept in .benchfleet/.\n" +
         'Ctrl-C (or SIGTERM, SIGHUP) during the launch, the download or the teardown tears the fleets down before quitting\n' +
         '(not with --keep-fleet once the run has ended); a second one quits at once. During the watch the run goes on.',
     )

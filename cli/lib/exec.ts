@@ -1,7 +1,9 @@
 // Running cdk, terraform and az: their output streams to stderr under a heading (prefixed when
 // two run at once), and a missing tool or a missing login becomes a message that says what to do.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { parse } from 'shell-quote';
 import { CliError, CredentialsError, ToolMissingError } from './errors';
 
 export type Tool = 'cdk' | 'terraform' | 'az';
@@ -19,13 +21,80 @@ export const PROJECT_ROOT = resolve(__dirname, '..', '..');
  * an operator can point them at another install). terraform and az are looked up on PATH.
  */
 export function toolCommand(tool: Tool): string[] {
-  const override = process.env[`BENCHFLEET_${tool.toUpperCase()}`];
-  if (override?.trim()) {
-    const [cmd, ...rest] = override.trim().split(/\s+/);
-    // A relative path in the override means the current folder's, not the project root's.
-    return [cmd?.includes('/') && !isAbsolute(cmd) ? resolve(cmd) : (cmd ?? ''), ...rest];
+  const value = overrideOf(tool);
+  return value ? overrideCommand(tool, value) : DEFAULT_COMMANDS[tool].split(' ');
+}
+
+const DEFAULT_COMMANDS: Record<Tool, string> = { cdk: 'npx cdk', terraform: 'terraform', az: 'az' };
+const overrideName = (tool: Tool): string => `BENCHFLEET_${tool.toUpperCase()}`;
+const overrideOf = (tool: Tool): string | undefined => process.env[overrideName(tool)]?.trim() || undefined;
+
+/**
+ * An override is read as a shell reads a command line (shell-quote), but expands nothing: words
+ * split at blanks; quotes and a backslash keep blanks in a word (`"/opt/my tools/cdk" --profile x`).
+ * A whole value that names a file is that file, blanks and all (`export BENCHFLEET_CDK="$PWD/my
+ * tools/cdk"` leaves no quotes in it). The tool runs in the project root, but the paths in the
+ * value are the current folder's, as the person who wrote them meant: the command when it has a
+ * slash, and every later word that starts with ./ or ../ (`node ./node_modules/aws-cdk/bin/cdk`).
+ */
+function overrideCommand(tool: Tool, value: string): string[] {
+  if (value.includes('/') && isFile(resolve(value))) return [resolve(value)];
+  return shellWords(tool, value).map((word, i) =>
+    (i === 0 ? word.includes('/') : /^\.\.?\//.test(word)) && !isAbsolute(word) ? resolve(word) : word,
+  );
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
   }
-  return tool === 'cdk' ? ['npx', 'cdk'] : [tool];
+}
+
+function shellWords(tool: Tool, value: string): string[] {
+  // shell-quote splits as a shell does; `$X` stays `$X`, as nothing is expanded
+  const name = overrideName(tool);
+  // shell-quote splits at the blank after a quote left open, where a shell would wait for more
+  const open = /["']/.exec(value.replace(/"(?:[^"\\]|\\.)*"|'[^']*'|\\./g, ''));
+  if (open) {
+    throw new CliError(
+      `${name} has a ${open[0]} that is never closed (${name}=${value}): close it, or unset ${name} to use \`${DEFAULT_COMMANDS[tool]}\``,
+    );
+  }
+  const parsed = parse(value, (variable) => `$${variable}`);
+  return parsed.map((entry) => {
+    if (typeof entry === 'string') return entry;
+    const what =
+      'op' in entry && entry.op === 'glob' ? `the pattern ${entry.pattern}` : JSON.stringify(entry);
+    throw new CliError(
+      `${name} must be one command with its arguments, but ${name}=${value} has ${what}, which only a shell reads: quote it, or unset ${name} to use \`${DEFAULT_COMMANDS[tool]}\``,
+    );
+  });
+}
+
+/** A tool that could not be started: what to install, or, for an override, how it was read. */
+function notStarted(tool: Tool, [cmd, ...args]: string[], err: NodeJS.ErrnoException): CliError {
+  const what =
+    err.code === 'ENOENT'
+      ? `${cmd} was not found (needed for ${tool})`
+      : `${cmd} cannot be run (needed for ${tool}; ${err.code}: not an executable file)`;
+  const value = overrideOf(tool);
+  const name = overrideName(tool);
+  let fix: string;
+  if (!value) fix = INSTALL_HINTS[tool];
+  else {
+    const read = args.length ? `, read as the command ${cmd} with the arguments ${args.join(' ')}` : '';
+    const hint =
+      err.code === 'EACCES'
+        ? ` (a script may need its interpreter first: ${name}="node ${cmd}")`
+        : /\s/.test(value)
+          ? ` (a path with blanks goes in quotes: ${name}='"/opt/my tools/${tool}"')`
+          : '';
+    fix = `it comes from ${name}=${value}${read}; fix ${name}${hint}, or unset it to use \`${DEFAULT_COMMANDS[tool]}\``;
+  }
+  // only a missing tool lets optional steps (the Azure sweep) skip themselves; a broken one is said
+  return err.code === 'ENOENT' ? new ToolMissingError(`${what}: ${fix}`) : new CliError(`${what}: ${fix}`);
 }
 
 const INSTALL_HINTS: Record<Tool, string> = {
@@ -108,7 +177,12 @@ export interface RunResult {
 
 export async function runTool(tool: Tool, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const [cmd, ...pre] = toolCommand(tool);
-  if (cmd === undefined) throw new ToolMissingError(`${tool} has an empty command; ${INSTALL_HINTS[tool]}`);
+  if (!cmd) {
+    // only an override can be empty once read (BENCHFLEET_CDK='""')
+    throw new ToolMissingError(
+      `${overrideName(tool)}=${overrideOf(tool)} names no command: fix it, or unset it to use \`${DEFAULT_COMMANDS[tool]}\``,
+    );
+  }
   const shown = [cmd, ...pre, ...args].join(' ');
   if (tools.interrupted) throw new CliError(`\`${shown}\` was not started: quitting (${tools.interrupted})`);
   const out = process.stderr;
@@ -146,9 +220,7 @@ export async function runTool(tool: Tool, args: string[], opts: RunOptions = {})
   });
   const code = await new Promise<number>((resolve, reject) => {
     child.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') {
-        reject(new ToolMissingError(`${cmd} was not found (needed for ${tool}): ${INSTALL_HINTS[tool]}`));
-      } else reject(err);
+      reject(err.code === 'ENOENT' || err.code === 'EACCES' ? notStarted(tool, [cmd, ...pre], err) : err);
     });
     child.once('close', (c, signal) => resolve(c ?? (signal ? 128 : 1)));
   });
