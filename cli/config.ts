@@ -80,6 +80,35 @@ export function parseRunConfig(text: string, file: string): RunConfig {
   );
 }
 
+/**
+ * A config's run_id must be greater than the latest run's id (run ids only grow): one that is not
+ * is refused, naming the file, the line and the field, and the run it collided with. `where` says
+ * whose latest run that is (`in the data dir /x`).
+ */
+export function refuseStaleRunId(
+  config: RunConfig,
+  file: string,
+  latest: number | undefined,
+  where: string,
+): void {
+  if (config.run_id === undefined || latest === undefined || config.run_id > latest) return;
+  throw new ConfigError(file, [
+    `${fieldAt(file, ['run_id'])}: run_id: must be greater than every earlier run's id (latest is ${latest}) ${where}, and ${config.run_id} is not: set a run_id greater than ${latest}, or remove run_id to take the next free id`,
+  ]);
+}
+
+/** `file:line:column` of a field, read again for a refusal after loading; the file alone if it is gone. */
+function fieldAt(file: string, path: Path): string {
+  try {
+    const text = readFileSync(file, 'utf8');
+    const root = parseTree(text, [], { allowTrailingComma: true, disallowComments: false });
+    const node = root && findNodeAtLocation(root, [...path]);
+    return node ? where(file, text, node.offset) : file;
+  } catch {
+    return file;
+  }
+}
+
 function describeParseError(e: ParseError): string {
   const names: Record<string, string> = {
     InvalidSymbol: 'unexpected character',

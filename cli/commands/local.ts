@@ -10,7 +10,7 @@ import { serveDashboard } from '../../dashboard/serve';
 import type { LocalStack } from '../../lambdas/adapters/local/stack';
 import type { RunView } from '../../lambdas/shared/contract';
 import { createRunner, type RunnerHandle } from '../../runner/agent';
-import { loadRunConfig } from '../config';
+import { loadRunConfig, refuseStaleRunId } from '../config';
 import { ApiClient, ApiError } from '../lib/api';
 import { type DataDirLock, lockDataDir } from '../lib/data-dir-lock';
 import { action, CliError, describe } from '../lib/errors';
@@ -20,6 +20,7 @@ import {
   type LocalFlags,
   type LocalSettings,
   localOptions,
+  refuseDockerOnlyFlags,
 } from '../lib/local-flags';
 import { routeHandlerLogs } from '../lib/local-logs';
 import { checkResultsRoot, deliverEarlierRun, keepArchive, keepRunnerLogs } from '../lib/local-results';
@@ -55,6 +56,8 @@ export function register(program: Command): void {
  */
 async function runLocal(flags: LocalFlags, cmd: Command): Promise<void> {
   const settings = checkLocalFlags(flags, process.env, givenFlags(cmd));
+  // a run resumed from --data-dir without --workload may be a docker one: checked once known
+  if (!flags.serve && (!flags.dataDir || settings.given.has('workload'))) refuseDockerOnlyFlags(settings);
   const config = flags.serve ? undefined : loadRunConfig(flags.config);
   if (config && (config.aws?.length || config.azure?.length)) {
     throw new CliError(
@@ -289,6 +292,7 @@ async function startOrResume(
     const resumed: { settings: LocalSettings; note?: string } = types.length
       ? resumeSettings(dataDir, current.run_id, settings)
       : { settings };
+    if (types.length) refuseDockerOnlyFlags(resumed.settings, { runId: current.run_id, dataDir });
     say(
       `\n== resuming run ${current.run_id} from the data dir ${dataDir}: an earlier \`benchfleet local\` left it ${current.status} ==`,
     );
@@ -305,6 +309,8 @@ async function startOrResume(
     if (resumed.settings.workload === 'docker' && settings.workload !== 'docker') await requireDocker();
     return { runId: current.run_id, types, measured: resumed.settings };
   }
+  refuseDockerOnlyFlags(settings);
+  refuseStaleRunId(config, flags.config, current?.run_id, `in the data dir ${dataDir}`);
   if (current) await deliverEarlierRun(current, dataDir, flags.resultsDir);
   // Without --data-dir the folder was taken before the stack started. A new id must also be greater
   // than the data dir's latest run's, or /run/start refuses it.

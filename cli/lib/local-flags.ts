@@ -269,6 +269,37 @@ function differentKeys(flags: LocalFlags, env: NodeJS.ProcessEnv, dir: string | 
   );
 }
 
+/** The flags only the docker workload uses. */
+const DOCKER_ONLY = [
+  ['image', '--image'],
+  ['rubyBenchDir', '--ruby-bench-dir'],
+] as const;
+
+/**
+ * --image and --ruby-bench-dir for a run of the synthetic workload, which runs no container, would
+ * be ignored without a word, and its numbers taken for ruby-bench's: whoever gave them meant a
+ * docker run, so they are refused. `resumed`: the data dir's run, whose workload is already set.
+ * (--synthetic-size has a default and is passed by habit, docker or not: it is not refused.)
+ */
+export function refuseDockerOnlyFlags(
+  settings: LocalSettings,
+  resumed?: { runId: number; dataDir: string },
+): void {
+  if (settings.workload !== 'synthetic') return;
+  const given = DOCKER_ONLY.filter(([key]) => settings[key] !== undefined).map(([, flag]) => flag);
+  if (given.length === 0) return;
+  const flags = given.join(' and ');
+  const [they, them] = given.length === 1 ? ['it', 'it'] : ['they', 'them'];
+  if (resumed)
+    throw new CliError(
+      `run ${resumed.runId} in the data dir ${resumed.dataDir} goes on with the synthetic workload, which runs no container, so ${flags} would be ignored: leave ${them} out to resume it, or start a docker run with another --data-dir`,
+    );
+  const workload = settings.given.has('workload') ? 'synthetic workload' : 'synthetic workload (the default)';
+  throw new CliError(
+    `${flags} ${given.length === 1 ? 'is' : 'are'} for --workload docker, but this run would use the ${workload}, which runs no container, so ${they} would be ignored: add --workload docker, or leave ${them} out`,
+  );
+}
+
 /** Reads every flag, or refuses the first bad one; touches nothing (it reads the data dir's keys.json). */
 export function checkLocalFlags(
   flags: LocalFlags,

@@ -8,7 +8,7 @@ import { isCidr } from '../../lambdas/shared/azure-tfvars';
 import type { RunConfig, RunView, StartRunResponse } from '../../lambdas/shared/contract';
 import { estimateCost, type FleetPlan, planFleet } from '../../lambdas/shared/fleet-plan';
 import { UnknownInstanceTypeError } from '../../lambdas/shared/instance-types';
-import { loadRunConfig } from '../config';
+import { loadRunConfig, refuseStaleRunId } from '../config';
 import { ApiClient, ApiError, apiTarget, checkGivenKey } from './api';
 import { resultsRootFor } from './archive';
 import { CliError, describe, ToolMissingError } from './errors';
@@ -61,11 +61,12 @@ export async function start(flags: StartFlags): Promise<void> {
       `${flags.config} lists only local instance types: run it with \`benchfleet local --config ${flags.config}\``,
     );
   }
-  const runId = config.run_id ?? Math.floor(Date.now() / 1000);
   const azure = plan.azure.length > 0 ? await azureOptions(flags) : undefined;
 
   // The fleet stack is one per deployment: launching a new fleet would replace a running run's VMs.
-  await refuseIfRunInProgress();
+  const latest = (await latestRun())?.run_id;
+  refuseStaleRunId(config, flags.config, latest, "on this folder's deployment"); // before any fleet
+  const runId = config.run_id ?? Math.max(Math.floor(Date.now() / 1000), (latest ?? 0) + 1);
   const report = await preflight(plan, flags, azure);
   for (const line of formatPreflight(report)) log(line);
   if (plan.local.length) {
@@ -182,20 +183,18 @@ export async function start(flags: StartFlags): Promise<void> {
   if (downloadError) throw new CliError(`run ${runId} finished but its archive was not saved`);
 }
 
-async function refuseIfRunInProgress(): Promise<void> {
+/** The deployment's latest run, refused while it is in progress; none when nothing tells. */
+async function latestRun(): Promise<RunView | undefined> {
   const outputs = readOutputs();
-  if (!outputs) return; // nothing deployed yet, so nothing can be running
-  let run: RunView;
-  try {
-    run = await new ApiClient(apiTarget({ apiUrl: outputs.ApiUrl })).getRun();
-  } catch {
-    return; // no run yet (404) or the API is not up: the deploy below settles it
-  }
-  if (run.status === 'running' || run.status === 'assembling') {
+  if (!outputs) return undefined; // nothing deployed yet, so nothing can be running
+  // no run yet (404) or the API is not up: the deploy below settles it
+  const run = await new ApiClient(apiTarget({ apiUrl: outputs.ApiUrl })).getRun().catch(() => undefined);
+  if (run && (run.status === 'running' || run.status === 'assembling')) {
     throw new CliError(
       `run ${run.run_id} is still ${run.status} on this deployment; wait for it (\`benchfleet watch\`) or end it (\`benchfleet stop\`) first. Nothing was launched.`,
     );
   }
+  return run;
 }
 
 function planOf(config: RunConfig): FleetPlan {
