@@ -28,7 +28,7 @@ import { nowSeconds, RunFolder } from '../lib/local-run-folder';
 import { recordRun, resumeSettings } from '../lib/local-run-record';
 import { LocalSignals } from '../lib/local-signals';
 import { printJson } from '../lib/options';
-import { watchRun } from '../lib/progress';
+import { LOCAL_POLL_MS, watchRun } from '../lib/progress';
 import { saveResults } from '../lib/results';
 
 const say = (line = ''): void => {
@@ -221,7 +221,7 @@ async function oneRun(
     api.stopRun().catch(() => undefined);
   });
   try {
-    run = await watchRun(api, { withKey: true, runId });
+    run = await watchRun(api, { withKey: true, runId, pollMs: LOCAL_POLL_MS });
   } finally {
     signals.onFirstInterrupt(undefined);
     if (!signals.quitting) await stopRunners();

@@ -8,11 +8,17 @@ import { CliError } from './errors';
 export const FINAL_STATUSES: readonly RunStatus[] = ['complete', 'cancelled', 'assembly_failed'];
 const SHOWN_TASKS = 15;
 
-/** BENCHFLEET_POLL_MS shortens the poll (tests); the default matches the dashboard's pace. */
-export function pollMs(): number {
+/**
+ * BENCHFLEET_POLL_MS sets the poll (tests); else the caller's pace (local mode's API is in the
+ * same process, where a poll costs next to nothing), else the dashboard's.
+ */
+export function pollMs(preferred = 5_000): number {
   const n = Number(process.env.BENCHFLEET_POLL_MS);
-  return Number.isFinite(n) && n > 0 ? n : 5_000;
+  return Number.isFinite(n) && n > 0 ? n : preferred;
 }
+
+/** Local mode's pace: a run that ends is seen, and delivered, within a second, not five. */
+export const LOCAL_POLL_MS = 1_000;
 
 export function summaryLine(run: RunView): string {
   const c = run.tasks;
@@ -76,6 +82,8 @@ export interface WatchOptions {
   json?: boolean;
   /** Stop when this run is no longer the current one (another run started). */
   runId?: number;
+  /** The pace of the polls, in ms (default 5 s; BENCHFLEET_POLL_MS overrides it). */
+  pollMs?: number;
 }
 
 export const MAX_FAILED_POLLS = 12;
@@ -118,7 +126,7 @@ export async function watchRun(api: ApiClient, opts: WatchOptions = {}): Promise
       process.stderr.write(`(${retryNote(err)})\n`);
       // The note sits below the drawn block: start the next one afresh rather than redraw over it.
       drawn = 0;
-      await sleep(pollMs());
+      await sleep(pollMs(opts.pollMs));
       continue;
     }
     if (opts.runId !== undefined && run.run_id !== opts.runId) {
@@ -153,7 +161,7 @@ export async function watchRun(api: ApiClient, opts: WatchOptions = {}): Promise
     ) {
       return run;
     }
-    await sleep(pollMs());
+    await sleep(pollMs(opts.pollMs));
   }
 }
 
