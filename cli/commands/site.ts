@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { buildSite } from '../../site/build';
 import { folderNames } from '../../site/load';
+import { forTerminal } from '../lib/terminal';
 
 interface SiteFlags {
   out?: string;
@@ -45,12 +46,12 @@ export function register(program: Command): void {
         console.log(`site written to ${result.indexHtml}`);
         if (result.warnings.length > 0) {
           console.warn(`${result.warnings.length} problem(s) with the results, also listed on the page:`);
-          for (const w of result.warnings.slice(0, SHOWN_WARNINGS)) console.warn(`  - ${w}`);
+          for (const w of result.warnings.slice(0, SHOWN_WARNINGS)) console.warn(`  - ${forTerminal(w)}`);
           if (result.warnings.length > SHOWN_WARNINGS)
             console.warn(`  ... and ${result.warnings.length - SHOWN_WARNINGS} more`);
         }
       } catch (err) {
-        console.error(`benchfleet site: ${(err as Error).message}`);
+        console.error(`benchfleet site: ${forTerminal((err as Error).message)}`);
         process.exitCode = 1;
       }
     });

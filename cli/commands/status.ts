@@ -4,6 +4,7 @@ import { ApiClient, ApiError, apiTarget } from '../lib/api';
 import { action, CliError } from '../lib/errors';
 import { type ApiCommandFlags, apiOptions, out, printJson } from '../lib/options';
 import { renderRun } from '../lib/progress';
+import { forTerminal } from '../lib/terminal';
 
 export function register(program: Command): void {
   apiOptions(
@@ -32,7 +33,7 @@ export function register(program: Command): void {
       const failed = tasks.filter((t) => t.status === 'failed');
       for (const t of failed.slice(0, 10)) {
         out(
-          `    failed: task ${t.id} ${t.instance_type} run ${t.run}: ${t.error_type ?? '?'} ${t.error_message ?? ''}`.trimEnd(),
+          `    failed: task ${t.id} ${t.instance_type} run ${t.run}: ${forTerminal(`${t.error_type ?? '?'} ${t.error_message ?? ''}`)}`.trimEnd(),
         );
       }
       if (run.gzip_url) out(`  archive: ${run.gzip_url}`);

@@ -4,6 +4,7 @@
 import type { RunStatus, RunView, TaskView } from '../../lambdas/shared/contract';
 import { type ApiClient, ApiError } from './api';
 import { CliError } from './errors';
+import { forTerminal } from './terminal';
 
 export const FINAL_STATUSES: readonly RunStatus[] = ['complete', 'cancelled', 'assembly_failed'];
 const SHOWN_TASKS = 15;
@@ -54,7 +55,7 @@ export function renderRun(run: RunView, tasks: TaskView[], now: Date): string[] 
 }
 
 export function taskLine(t: TaskView, now: Date): string {
-  const bench = t.current_benchmark ? ` ${t.current_benchmark}` : '';
+  const bench = t.current_benchmark ? ` ${forTerminal(t.current_benchmark)}` : '';
   const pct = t.progress_pct === null ? '' : ` ${Math.round(t.progress_pct)}%`;
   const hb = t.heartbeat_at
     ? ` heartbeat ${age(now.getTime() - Date.parse(t.heartbeat_at))} ago`
