@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { serveDashboard } from '../../dashboard/serve';
 import type { LocalStack } from '../../lambdas/adapters/local/stack';
+import type { Deps } from '../../lambdas/core/ports';
 import type { RunView } from '../../lambdas/shared/contract';
 import { createRunner, type RunnerHandle } from '../../runner/agent';
 import { loadRunConfig, refuseStaleRunId } from '../config';
@@ -22,6 +23,7 @@ import {
   localOptions,
   refuseDockerOnlyFlags,
 } from '../lib/local-flags';
+import { localHostId, settleInFlight } from '../lib/local-in-flight';
 import { routeHandlerLogs } from '../lib/local-logs';
 import { checkResultsRoot, deliverEarlierRun, keepArchive, keepRunnerLogs } from '../lib/local-results';
 import { nowSeconds, RunFolder } from '../lib/local-run-folder';
@@ -196,7 +198,7 @@ async function oneRun(
 ): Promise<void> {
   const dataDir = data.dir;
   const api = new ApiClient({ url: stack.apiUrl, key: async () => stack.operatorKey });
-  const { runId, types, measured } = await startOrResume(api, flags, settings, next, dataDir);
+  const { runId, types, measured } = await startOrResume(api, flags, settings, next, dataDir, stack.deps);
   if (measured.workload === 'synthetic')
     say(
       '  (synthetic: built-in micro-benchmarks timed in Node, not ruby-bench; use --workload docker for the real suite)',
@@ -277,6 +279,7 @@ async function startOrResume(
   settings: LocalSettings,
   { config, folder }: NewRun,
   dataDir: string,
+  deps: Deps,
 ): Promise<{ runId: number; types: string[]; measured: LocalSettings }> {
   const current = await api.getRun(true).catch((err: unknown) => {
     if (err instanceof ApiError && err.status === 404) return undefined;
@@ -300,9 +303,7 @@ async function startOrResume(
       `  ${c.completed + c.failed + c.cancelled}/${c.total} tasks finished; ${flags.config} is not used for this run, start it again once this one is done`,
     );
     if (c.claimed + c.running > 0)
-      say(
-        `  ${c.claimed + c.running} task(s) were in flight when it stopped: they fail as heartbeat_timeout after --heartbeat-timeout-s (${flags.heartbeatTimeoutS} s) and are retried while attempts remain`,
-      );
+      say(await settleInFlight(deps, c.claimed + c.running, settings.heartbeatTimeoutS));
     if (resumed.note) say(resumed.note);
     if (types.length)
       say(`  ${count(types.length, 'local instance type')}, ${resumed.settings.workload} workload`);
@@ -346,7 +347,7 @@ function startLocalRunner(
     executor: settings.workload,
     syntheticSize: settings.syntheticSize,
     heartbeatS: Math.max(1, Math.min(30, settings.heartbeatTimeoutS / 4)),
-    hostId: `local-${instanceType}`,
+    hostId: localHostId(instanceType),
     workDir: join(logDir, '..', RUNNER_WORK, instanceType),
     ...(settings.image ? { image: settings.image } : {}),
     ...(dockerHost() ? { dockerHost: dockerHost() } : {}),

@@ -128,13 +128,7 @@ export async function reap(deps: Deps): Promise<ReapReport> {
   return report;
 }
 
-async function reapIfSilent(
-  deps: Deps,
-  run: RunRecord,
-  t: TaskRecord,
-  now: Date,
-  report: ReapReport,
-): Promise<void> {
+async function reapIfSilent(deps: Deps, run: RunRecord, t: TaskRecord, now: Date, report: ReapReport) {
   const last = t.heartbeat_at ?? t.claimed_at;
   if (ageSeconds(now, last) <= deps.settings.heartbeatTimeoutSeconds) {
     if (t.status === 'running' && !run.running.has(t.index)) {
@@ -144,6 +138,22 @@ async function reapIfSilent(
     return;
   }
   const message = `no heartbeat from runner ${t.runner_id ?? '?'} for over ${deps.settings.heartbeatTimeoutSeconds} s (last at ${last ?? 'never'})`;
+  await reapTask(deps, run, t, now, message, report);
+}
+
+/**
+ * A claimed or running task whose runner is gone: queued again while attempts (or refunds) remain,
+ * else failed as heartbeat_timeout. Each write is conditional on the heartbeat the caller read, so
+ * a runner that beat meanwhile keeps its task.
+ */
+export async function reapTask(
+  deps: Deps,
+  run: RunRecord,
+  t: TaskRecord,
+  now: Date,
+  message: string,
+  report: Pick<ReapReport, 'reaped' | 'requeued'>,
+): Promise<void> {
   // A claim never followed by a heartbeat never started: its runner most likely never got the
   // answer (a lost response, then a retried claim that took another task). It costs no attempt.
   const neverStarted = t.status === 'claimed' && t.heartbeat_at === t.claimed_at;

@@ -8,6 +8,7 @@ import { startLocalStack } from '../../lambdas/adapters/local/stack';
 import { Manifest } from '../../lambdas/shared/contract';
 import { client, OPERATOR, RUNNER, upload, waitFor } from '../helpers/api';
 import { runCli } from '../helpers/cli';
+import { CliProcess } from '../helpers/cli-process';
 
 it('resumes a run left assembling when the local server starts again on its data dir', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'bf-restart-'));
@@ -119,4 +120,74 @@ it('`benchfleet local --data-dir` resumes a run an earlier local run left runnin
     'b-2',
   ]);
   expect(existsSync(report.results.site)).toBe(true);
+}, 180_000);
+
+it('a resumed run takes back at once the tasks the killed `benchfleet local` had in flight', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bf-resume-dead-'));
+  const dataDir = join(dir, 'data');
+  // The killed `benchfleet local`: its in-process runners (host id local-a) held two tasks, one
+  // running, one claimed but never started; a runner outside it held a third, and lives on.
+  const first = await startLocalStack({
+    dataDir,
+    operatorKey: OPERATOR,
+    runnerKey: RUNNER,
+    reaperIntervalS: 3600,
+  });
+  const old = client(first.apiUrl);
+  const { run_id } = (await old.start({ runs_per_instance_type: 3, local: ['a'] })).body;
+  const ids: Record<string, number> = {};
+  for (const runner of ['local-a-1', 'local-a-2', 'outside-1']) {
+    const c = await old.claim(run_id, 'a', runner);
+    if (c.body.status !== 'assigned') throw new Error('expected a task');
+    ids[runner] = c.body.task.id;
+  }
+  for (const runner of ['local-a-1', 'outside-1'])
+    expect((await old.heartbeat(ids[runner] as number, runner)).status).toBe(200);
+  await first.stop();
+
+  const config = join(dir, 'next.json');
+  writeFileSync(config, '{"ruby_version": "3.4.7", "runs_per_instance_type": 1, "local": ["other"]}\n');
+  // A heartbeat timeout far longer than the test's: a task left to wait it out never ends in time.
+  const cli = new CliProcess([
+    'local',
+    '--config',
+    config,
+    '--data-dir',
+    dataDir,
+    '--results-dir',
+    join(dir, 'results'),
+    '--synthetic-size',
+    '0',
+    '--heartbeat-timeout-s',
+    '3600',
+    '--json',
+  ]);
+  try {
+    const apiUrl = (await cli.waitFor(/API: +(http:\/\/\S+)/))[1] as string;
+    const line = (await cli.waitFor(/\d+ task\(s\) were in flight[^\n]*/))[0];
+    expect(line).toBe(
+      '3 task(s) were in flight when it stopped, their runners gone with it: 1 queued again; 1 failed as heartbeat_timeout (no attempt left); 1 held by other runners stay theirs (if those are gone too, they fail as heartbeat_timeout after --heartbeat-timeout-s, 3600 s, and are retried while attempts remain)',
+    );
+    // the outside runner's task was left alone: it beats, uploads and completes as usual
+    const api = client(apiUrl);
+    const outside = ids['outside-1'] as number;
+    expect((await api.heartbeat(outside, 'outside-1')).body).toEqual({ action: 'continue' });
+    const urls = await api.call<{ result: string }>('POST', `/tasks/${outside}/upload-urls`, {
+      key: RUNNER,
+      body: { runner_id: 'outside-1' },
+    });
+    await upload(urls.body.result);
+    expect((await api.complete(outside, 'outside-1')).status).toBe(200);
+    expect(await cli.exited).toEqual({ code: 0, signal: null });
+    const report = JSON.parse(cli.stdout) as { run: { status: string; tasks: Record<string, number> } };
+    expect(report.run.status).toBe('complete');
+    expect(report.run.tasks).toMatchObject({ total: 3, completed: 2, failed: 1 });
+    const results = join(dir, 'results', String(run_id));
+    const manifest = Manifest.parse(JSON.parse(readFileSync(join(results, 'manifest.json'), 'utf8')));
+    const failed = manifest.tasks.find((t) => t.id === ids['local-a-1']);
+    expect(failed).toMatchObject({ status: 'failed', error_type: 'heartbeat_timeout' });
+    expect(failed?.error_message).toBe('runner local-a-1 died with the `benchfleet local` that ran it');
+  } finally {
+    cli.kill();
+  }
 }, 180_000);
