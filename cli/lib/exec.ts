@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { parse } from 'shell-quote';
+import { parse, quote } from 'shell-quote';
 import { CliError, CredentialsError, ToolMissingError } from './errors';
 
 export type Tool = 'cdk' | 'terraform' | 'az';
@@ -87,7 +87,7 @@ function notStarted(tool: Tool, [cmd, ...args]: string[], err: NodeJS.ErrnoExcep
     const read = args.length ? `, read as the command ${cmd} with the arguments ${args.join(' ')}` : '';
     const hint =
       err.code === 'EACCES'
-        ? ` (a script may need its interpreter first: ${name}="node ${cmd}")`
+        ? ` (a script may need its interpreter first: ${name}="${quote(['node', cmd ?? ''])}")`
         : /\s/.test(value)
           ? ` (a path with blanks goes in quotes: ${name}='"/opt/my tools/${tool}"')`
           : '';

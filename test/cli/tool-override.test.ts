@@ -103,7 +103,9 @@ describe('deploy with an override', () => {
     const r = await runCli(['deploy']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      `benchfleet deploy: ${join(tools, 'cdk.js')} cannot be run (needed for cdk; EACCES: not an executable file): it comes from BENCHFLEET_CDK=./my tools/cdk.js; fix BENCHFLEET_CDK (a script may need its interpreter first: BENCHFLEET_CDK="node ${join(tools, 'cdk.js')}")`,
+      `benchfleet deploy: ${join(tools, 'cdk.js')} cannot be run (needed for cdk; EACCES: not an executable file): it comes from BENCHFLEET_CDK=./my tools/cdk.js; fix BENCHFLEET_CDK (a script may need its interpreter first: BENCHFLEET_CDK="node '${join(tools, 'cdk.js')}'")`,
     );
+    // the value it suggests is read back as the interpreter and the whole path
+    expect(read(`node '${join(tools, 'cdk.js')}'`)).toEqual(['node', join(tools, 'cdk.js')]);
   });
 });
