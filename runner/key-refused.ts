@@ -1,4 +1,4 @@
-// A task's heartbeats answered 401/403: the API refuses this runner's key. It stops counting the
+// A task's heartbeats answered 401: the API refuses this runner's key. It stops counting the
 // task's heartbeats at the first refusal, so its reaper takes the task (heartbeat_timeout) once the
 // heartbeat timeout (120 s by default) has passed, and would refuse the complete anyway. A runner
 // cannot get a new key without a restart, so after a few refusals in a row the task is stopped
@@ -20,6 +20,14 @@ export const KEY_HINT =
 /** Is this an answer refusing the key itself (401, or a gateway's 403)? */
 export const refusesKey = (err: unknown): err is ApiError & { status: 401 | 403 } =>
   err instanceof ApiError && (err.status === 401 || err.status === 403);
+
+/**
+ * Does this heartbeat answer count toward stopping the task? Only the API's own 401: a 403 comes
+ * from something in front of it (a WAF, a proxy) and proves nothing about the key, and stopping a
+ * task loses its attempt.
+ */
+export const countsAsRefusal = (err: unknown): err is ApiError & { status: 401 } =>
+  err instanceof ApiError && err.status === 401;
 
 /** Counts one task's heartbeat refusals in a row and logs them; `stop` is true at KEY_REFUSALS. */
 export class KeyRefusals {

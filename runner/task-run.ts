@@ -8,7 +8,7 @@ import { type AckResult, acknowledge } from './ack';
 import { type ApiClient, ApiError } from './api-client';
 import { diskProblem } from './disk';
 import { ExecError, type ExecResult, type Executor } from './executors/types';
-import { KeyRefusals, refusesKey } from './key-refused';
+import { countsAsRefusal, KeyRefusals } from './key-refused';
 import { errorText, type Logger } from './log';
 import type { HostFacts } from './meta';
 import { findOutputs, packError, packResult } from './package';
@@ -125,7 +125,7 @@ export async function runTask(
       // anything else is retried next beat.
       if (err instanceof ApiError && (err.status === 409 || err.status === 404)) {
         if (!hb.acking) abort('cancelled', err.message);
-      } else if (refusesKey(err) && !hb.acking) {
+      } else if (countsAsRefusal(err) && !hb.acking) {
         if (refusals.refused(err).stop) abort('heartbeat_timeout', "the API refuses this runner's key");
       } else log.warn('heartbeat failed; retrying on the next beat', { problem: errorText(err) });
     } finally {

@@ -1,7 +1,7 @@
 // A runner whose key the API refuses mid-task (rotated, or never this deployment's) stops the task
 // after KEY_REFUSALS refused heartbeats in a row, instead of benchmarking for hours a task the
 // reaper takes anyway; its next claim is refused too, so it exits 1 and powers off. Refusals that
-// a heartbeat getting through interrupts (a proxy's stray 401 or 403) stop nothing.
+// a heartbeat getting through interrupts (a proxy's stray 401), and 403s (a gateway's), stop nothing.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LocalStack } from '../../lambdas/adapters/local/stack';
@@ -120,10 +120,11 @@ it('a runner key rotated mid-task: the task stops at the third refused heartbeat
   }
 }, 90_000);
 
-it('refused heartbeats with one getting through between them stop nothing; three in a row stop the task', async () => {
+it('refused heartbeats with one getting through between them stop nothing, nor does a 403; three 401s in a row stop the task', async () => {
   api = await new FakeApi({ tasks: 1 }).start();
-  // a single 401, two refusals (401 and 403), two more, then the key refused for good
-  api.heartbeatPlan = [401, 200, 401, 403, 200, 403, 401, 200, ...Array<number>(100).fill(401)];
+  // a single 401; a 401, three 403s (a gateway's, which say nothing of the key) and a 401; then the
+  // key refused for good
+  api.heartbeatPlan = [401, 200, 401, 403, 403, 403, 401, 200, ...Array<number>(100).fill(401)];
   const lines: string[] = [];
   let beatsAtStop: number | undefined;
   const r = testRunner(api.url, {
@@ -156,6 +157,10 @@ it('refused heartbeats with one getting through between them stop nothing; three
   expect(log).toMatch(
     /heartbeat of task \d+ refused \(1 in a row; the task stops at 3\): HTTP 401 unauthorized/,
   );
-  expect(log).toMatch(/heartbeat of task \d+ refused \(2 in a row; the task stops at 3\): HTTP 403 http_403/);
+  expect(log).toMatch(
+    /heartbeat of task \d+ refused \(2 in a row; the task stops at 3\): HTTP 401 unauthorized/,
+  );
+  expect(log).not.toMatch(/refused \(\d in a row[^\n]*HTTP 403/);
+  expect(log.match(/heartbeat failed; retrying on the next beat[^\n]*403/g)).toHaveLength(3);
   expect(log.match(/error: task \d+: the API refuses this runner's key/g)).toHaveLength(1);
 }, 60_000);
