@@ -1,6 +1,6 @@
 // The dashboard: a private bucket served only through CloudFront with origin access control, over
 // HTTPS only, and a config.json beside the page that tells it the API URL.
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -39,6 +39,8 @@ export class DashboardSite extends Construct {
    */
   private securityHeaders(): cloudfront.ResponseHeadersPolicy {
     return new cloudfront.ResponseHeadersPolicy(this, 'SecurityHeaders', {
+      // names are unique per account, not per region: a deployment in a second region needs its own
+      responseHeadersPolicyName: `${Stack.of(this).stackName}-dashboard-headers-${Aws.REGION}`,
       comment: 'Benchfleet dashboard: no framing, no sniffing, no referrer, HTTPS only',
       securityHeadersBehavior: {
         contentSecurityPolicy: { contentSecurityPolicy: FRAME_ANCESTORS_CSP, override: true },

@@ -331,6 +331,8 @@ describe('buckets and dashboard', () => {
     const { DASHBOARD_SECURITY_HEADERS: h } = require('../../../dashboard/security-headers');
     template.hasResourceProperties('AWS::CloudFront::ResponseHeadersPolicy', {
       ResponseHeadersPolicyConfig: Match.objectLike({
+        // unique per account: the region keeps a second region's deployment from clashing
+        Name: { 'Fn::Join': ['', Match.arrayWith([{ Ref: 'AWS::Region' }])] },
         SecurityHeadersConfig: {
           ContentSecurityPolicy: { ContentSecurityPolicy: h['Content-Security-Policy'], Override: true },
           FrameOptions: { FrameOption: h['X-Frame-Options'], Override: true },
