@@ -32,6 +32,7 @@ import { LocalSignals } from '../lib/local-signals';
 import { printJson } from '../lib/options';
 import { LOCAL_POLL_MS, watchRun } from '../lib/progress';
 import { saveResults } from '../lib/results';
+import { forTerminal } from '../lib/terminal';
 
 const say = (line = ''): void => {
   process.stderr.write(`${line}\n`);
@@ -233,7 +234,7 @@ async function oneRun(
     next.folder.release(); // this run delivers nothing, now or later
     const kept = flags.dataDir ? undefined : keepRunnerLogs(logDir, runId, flags.resultsDir);
     throw new CliError(
-      `run ${runId} ended ${run.status} without an archive: ${run.assembly_error ?? 'no reason given'}${kept ? `; the runner logs are kept in ${kept}` : ''}`,
+      `run ${runId} ended ${run.status} without an archive: ${forTerminal(run.assembly_error ?? 'no reason given')}${kept ? `; the runner logs are kept in ${kept}` : ''}`,
     );
   }
   const url = run.gzip_url;

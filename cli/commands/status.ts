@@ -37,7 +37,7 @@ export function register(program: Command): void {
         );
       }
       if (run.gzip_url) out(`  archive: ${run.gzip_url}`);
-      if (run.assembly_error) out(`  assembly error: ${run.assembly_error}`);
+      if (run.assembly_error) out(`  assembly error: ${forTerminal(run.assembly_error)}`);
     }),
   );
 }

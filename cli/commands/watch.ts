@@ -5,6 +5,7 @@ import { action, CliError } from '../lib/errors';
 import { type ApiCommandFlags, apiOptions, out } from '../lib/options';
 import { summaryLine, watchRun } from '../lib/progress';
 import { resultsHint } from '../lib/state';
+import { forTerminal } from '../lib/terminal';
 
 export function register(program: Command): void {
   apiOptions(
@@ -26,7 +27,7 @@ export function register(program: Command): void {
       }
       if (run.status === 'assembly_failed') {
         throw new CliError(
-          `run ${run.run_id} ended assembly_failed: ${run.assembly_error ?? 'no reason given'}`,
+          `run ${run.run_id} ended assembly_failed: ${forTerminal(run.assembly_error ?? 'no reason given')}`,
         );
       }
     }),

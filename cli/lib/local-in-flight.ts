@@ -21,7 +21,7 @@ export async function settleInFlight(
   const parts = [];
   if (r.requeued.length) parts.push(`${r.requeued.length} queued again`);
   if (r.reaped.length) parts.push(`${r.reaped.length} failed as heartbeat_timeout (no attempt left)`);
-  const others = inFlight - r.requeued.length - r.reaped.length;
+  const others = r.others.length; // (one the stack's own reaper took meanwhile is in no list)
   if (others > 0)
     parts.push(
       `${others} held by other runners stay theirs (if those are gone too, they fail as heartbeat_timeout after --heartbeat-timeout-s, ${heartbeatTimeoutS} s, and are retried while attempts remain)`,

@@ -106,11 +106,14 @@ export async function watchRun(api: ApiClient, opts: WatchOptions = {}): Promise
   let last = '';
   let failures = 0;
   let finalPolls = 0;
+  let withKey = opts.withKey;
+  let keyWorked = false;
   for (;;) {
     let run: RunView;
     let tasks: TaskView[] = [];
     try {
-      run = await api.getRun(opts.withKey);
+      run = await api.getRun(withKey);
+      keyWorked ||= withKey === true;
       const c = run.tasks;
       if (!opts.json && c.claimed + c.running > 0) tasks = await api.listTasks();
       failures = 0;
@@ -120,6 +123,15 @@ export async function watchRun(api: ApiClient, opts: WatchOptions = {}): Promise
         throw new CliError(
           'no run has been started on this deployment yet: `benchfleet start --config FILE`',
         );
+      }
+      if (withKey && keyWorked && err instanceof ApiError && err.status === 401) {
+        // accepted earlier in this watch, so changed since (rotated): the run goes on all the same
+        process.stderr.write(
+          `(${err.message}\nIt was accepted earlier in this run, so it was probably rotated: watching on without it; the end will have no archive link)\n`,
+        );
+        withKey = false;
+        drawn = 0;
+        continue;
       }
       if (err instanceof ApiError && err.status < 500 && !TRANSIENT_4XX.has(err.status)) throw err;
       failures += 1;
@@ -156,10 +168,7 @@ export async function watchRun(api: ApiClient, opts: WatchOptions = {}): Promise
     }
     // A finished run may need a moment before its archive URL shows; wait for it when we can see it.
     if (final) finalPolls += 1;
-    if (
-      final &&
-      (!opts.withKey || run.gzip_url !== null || run.status === 'assembly_failed' || finalPolls > 10)
-    ) {
+    if (final && (!withKey || run.gzip_url !== null || run.status === 'assembly_failed' || finalPolls > 10)) {
       return run;
     }
     await sleep(pollMs(opts.pollMs));

@@ -36,6 +36,7 @@ import { watchRun } from './progress';
 import { type ResultsReport, saveResults } from './results';
 import { type QuitPlan, StartSignals } from './start-signals';
 import { FLEET_STACK, readOutputs } from './state';
+import { forTerminal } from './terminal';
 
 export interface StartFlags {
   config: string;
@@ -175,7 +176,7 @@ export async function start(flags: StartFlags): Promise<void> {
   }
   if (final.status === 'assembly_failed') {
     throw new CliError(
-      `the archive could not be assembled: ${final.assembly_error ?? 'no reason given'}; POST /run/assemble with the operator key retries it`,
+      `the archive could not be assembled: ${forTerminal(final.assembly_error ?? 'no reason given')}; POST /run/assemble with the operator key retries it`,
     );
   }
   if (!final.gzip_url)

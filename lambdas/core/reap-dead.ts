@@ -8,6 +8,8 @@ import { drainIfFinished } from './runs';
 export interface DeadRunnersReport {
   requeued: number[];
   reaped: number[];
+  /** claimed or running tasks `isDead` did not pick: their runners may be alive */
+  others: number[];
 }
 
 /**
@@ -20,13 +22,17 @@ export async function reapDeadRunners(
   isDead: (t: TaskRecord) => boolean,
   why: string,
 ): Promise<DeadRunnersReport> {
-  const report: DeadRunnersReport = { requeued: [], reaped: [] };
+  const report: DeadRunnersReport = { requeued: [], reaped: [], others: [] };
   const pointer = await deps.store.getPointer();
   const run = pointer && (await deps.store.getRun(pointer.run_id));
   if (run?.status !== 'running') return report;
   const now = deps.clock();
   for (const t of await deps.store.queryActive(run.run_id)) {
-    if ((t.status !== 'claimed' && t.status !== 'running') || !isDead(t)) continue;
+    if (t.status !== 'claimed' && t.status !== 'running') continue;
+    if (!isDead(t)) {
+      report.others.push(t.id);
+      continue;
+    }
     await reapTask(deps, run, t, now, `runner ${t.runner_id ?? '?'} ${why}`, report);
   }
   const fresh = await deps.store.getRun(run.run_id);
