@@ -1,6 +1,7 @@
 // The operator key, kept for this browser tab only: sessionStorage dies with the tab, and the key
-// never goes to localStorage, a cookie or the URL. No API route checks a key without side effects,
-// so a saved key is "unchecked" until a use shows whether the API accepts it.
+// never goes to localStorage, a cookie or the URL. A refresh's GET /run refuses a wrong key (401),
+// but takes the runner key too, so a saved key is "unchecked" until a use shows that the API takes
+// it as the operator key (a stop, or the archive's link).
 const STORAGE_KEY = 'benchfleet.operatorKey';
 
 function storage(): Storage | undefined {

@@ -95,6 +95,22 @@ describe('dashboard against the local stack', () => {
     expect(await d.page.locator('#run-status').textContent()).toBe('Running');
   });
 
+  it('forgets a wrong key at the next refresh, which the API refuses, and goes on showing the run', async () => {
+    const { page } = d;
+    await page.getByRole('button', { name: 'Enter key' }).click();
+    await page.locator('#key-input').fill('not-the-key');
+    await page.keyboard.press('Enter');
+    // GET /run with a wrong key answers 401 (reads need no key, but a key sent is checked)
+    await page.locator('#flash', { hasText: 'it has been forgotten' }).waitFor({ timeout: 15_000 });
+    expect(await page.locator('#flash').textContent()).toContain(
+      'The saved operator key was refused (the API key is wrong (a read needs no key, but a key sent with one is checked)',
+    );
+    expect(await page.locator('#key-state').textContent()).toBe('The saved operator key was refused');
+    expect(await page.evaluate(() => sessionStorage.getItem('benchfleet.operatorKey'))).toBeNull();
+    await page.getByRole('heading', { name: `Run ${runId}` }).waitFor();
+    expect(await page.locator('#task-rows tr').count()).toBe(6);
+  });
+
   it('stops nothing with a wrong key, ends the run with the right one and then offers the archive', async () => {
     const { page } = d;
     await page.getByRole('button', { name: 'End run early' }).click();
