@@ -81,8 +81,8 @@ describe('deploy with an override', () => {
   it('runs `node "./my tools/cdk.js"` from the current folder, in the project root', async () => {
     process.env.BENCHFLEET_CDK = 'node "./my tools/cdk.js"';
     const r = await runCli(['deploy', '--json']);
+    expect(r).toMatchObject({ code: 0 }); // on failure, shows what it printed
     expect(r.stderr).not.toContain('failed');
-    expect(r.code).toBe(0);
     const [call] = box.calls() as unknown as Array<{ tool: string; args: string[]; cwd: string }>;
     expect(call?.tool).toBe('cdk');
     expect(call?.args[0]).toBe('deploy');
