@@ -31,9 +31,6 @@ const TYPES: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
 };
 
-/** On every answer, the HTML and everything else (see security-headers.ts). */
-const SECURITY_HEADERS: Record<string, string> = DASHBOARD_SECURITY_HEADERS;
-
 const BUILD_SCRIPT = join(__dirname, '..', 'scripts', 'build-dashboard.mjs');
 
 /**
@@ -76,7 +73,11 @@ export async function serveDashboard(opts: ServeOptions): Promise<DashboardServe
   });
 
   const send = (res: ServerResponse, status: number, type: string, body: string | Buffer): void => {
-    res.writeHead(status, { 'Content-Type': type, 'Cache-Control': 'no-cache', ...SECURITY_HEADERS });
+    res.writeHead(status, {
+      'Content-Type': type,
+      'Cache-Control': 'no-cache',
+      ...DASHBOARD_SECURITY_HEADERS,
+    });
     res.end(body);
   };
 
@@ -87,7 +88,7 @@ export async function serveDashboard(opts: ServeOptions): Promise<DashboardServe
       return;
     }
     if (path === '/' || path === '/dashboard') {
-      res.writeHead(302, { Location: '/dashboard/', ...SECURITY_HEADERS });
+      res.writeHead(302, { Location: '/dashboard/', ...DASHBOARD_SECURITY_HEADERS });
       res.end();
       return;
     }

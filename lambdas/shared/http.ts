@@ -80,7 +80,7 @@ function authorize(access: Access, caller: Caller, header: string | undefined): 
     throw new UnauthorizedError('the runner key may not call this route: use the operator key');
   if (header === undefined)
     throw new UnauthorizedError('missing API key: send "Authorization: Bearer <key>"');
-  if (!/^Bearer\s+\S/i.test(header))
+  if (bearerToken(header) === undefined)
     throw new UnauthorizedError(
       'the Authorization header must be "Bearer <key>", the word Bearer, a space, then the key',
     );
