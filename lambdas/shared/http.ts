@@ -63,7 +63,8 @@ export function callerOf(authorization: string | undefined, keys: ApiKeys): Call
   return operator ? 'operator' : runner ? 'runner' : null;
 }
 
-function authorize(access: Access, caller: Caller, header: string | undefined): void {
+/** Throws UnauthorizedError, with the words a client sees, when this caller may not use the route. */
+export function authorize(access: Access, caller: Caller, header: string | undefined): void {
   if (access === 'public') {
     // Reads need no key, but a key that is sent is checked: a wrong one gets 401 rather than the
     // keyless answer, so a client (the CLI's status, the dashboard) learns its key is wrong. Another

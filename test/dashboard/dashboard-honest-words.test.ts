@@ -112,7 +112,8 @@ describe('dashboard words that must be true', () => {
     const { page } = s.d;
     await page.locator('#task-rows tr').first().waitFor();
     await page.getByRole('button', { name: 'Enter key' }).click();
-    await page.locator('#key-input').fill('wrong-key');
+    // the runner key: reads accept it, so only a stop can tell it is not the operator key
+    await page.locator('#key-input').fill(s.api.runnerKey);
     await page.keyboard.press('Enter');
     await page.locator('#key-state', { hasText: 'not checked yet' }).waitFor({ timeout: 5_000 });
     expect(await page.locator('#flash').textContent()).toContain('not checked yet');
@@ -123,7 +124,7 @@ describe('dashboard words that must be true', () => {
     await dialog.getByRole('button', { name: 'End run', exact: true }).click();
     await dialog.getByRole('alert').waitFor();
     expect(await dialog.getByRole('alert').textContent()).toBe(
-      'The run was not stopped: the saved operator key was refused (Missing or invalid API key, HTTP 401). Enter the right key.',
+      'The run was not stopped: the saved operator key was refused (the runner key may not call this route: use the operator key, HTTP 401). Enter the right key.',
     );
     expect(await focused(page)).toBe('stop-key');
     expect(await page.locator('#key-state').textContent()).toBe('The saved operator key was refused');
@@ -144,7 +145,7 @@ describe('dashboard words that must be true', () => {
       'Operator key saved for this tab and accepted',
     );
     expect(s.api.log.filter((l) => l.startsWith('POST /run/stop'))).toEqual([
-      'POST /run/stop auth=bad',
+      'POST /run/stop auth=runner',
       'POST /run/stop auth=good',
     ]);
   });
@@ -156,7 +157,8 @@ describe('dashboard words that must be true', () => {
     const { page } = s.d;
     await page.locator('#archive', { hasText: 'The results archive is ready' }).waitFor();
     await page.getByRole('button', { name: 'Enter key' }).click();
-    await page.locator('#key-input').fill('wrong-key');
+    // the runner key is the one key a read accepts without the link: a wrong key is a 401
+    await page.locator('#key-input').fill(s.api.runnerKey);
     await page.keyboard.press('Enter');
     await page.locator('#key-state', { hasText: 'refused' }).waitFor({ timeout: 5_000 });
     expect(await page.locator('#key-state').textContent()).toBe('The saved operator key was refused');
@@ -166,7 +168,7 @@ describe('dashboard words that must be true', () => {
     expect(await page.locator('#archive').textContent()).toContain('the saved key did not unlock its link');
     expect(await focused(page)).toBe('key-button');
     // a refused key is forgotten, not sent again on every refresh
-    const bad = () => s.api.log.filter((l) => l === 'GET /run auth=bad').length;
+    const bad = () => s.api.log.filter((l) => l === 'GET /run auth=runner').length;
     const before = bad();
     await s.d.refreshes(2);
     expect(bad()).toBe(before);

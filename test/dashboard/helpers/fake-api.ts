@@ -1,10 +1,12 @@
 // A small stand-in for the orchestrator's read routes and /run/stop, for the dashboard tests that do
 // not need the whole local stack (API errors, outages, paging). Every body it sends is checked
-// against the shared zod schemas first, so it cannot drift from the contract unnoticed.
+// against the shared zod schemas first, and keys are judged by the real API's rule (a wrong key on a
+// read is a 401; the runner key reads but gets no archive link), so it cannot drift unnoticed.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import type { z } from 'zod';
+import { UnauthorizedError } from '../../../lambdas/core/errors';
 import {
   ErrorBody,
   MessageResponse,
@@ -17,6 +19,8 @@ import {
   TaskView,
   taskIdOf,
 } from '../../../lambdas/shared/contract';
+import { authorize, callerOf } from '../../../lambdas/shared/http';
+import type { Access } from '../../../lambdas/shared/routes';
 
 export const ARCHIVE_BYTES = gzipSync(Buffer.from('manifest.json and results'));
 
@@ -40,7 +44,7 @@ export class FakeApi {
    * then nothing more while the connection stays open, as when a connection drops mid-answer.
    */
   readonly stallOnce = new Set<string>();
-  /** Requests seen, for assertions: `GET /run auth=yes`. */
+  /** Requests seen, for assertions: `GET /run auth=good` (operator), `runner`, `bad` (another key) or `none`. */
   readonly log: string[] = [];
   /** The bodies of POST /run/stop, as sent. */
   readonly stopBodies: string[] = [];
@@ -51,7 +55,11 @@ export class FakeApi {
   private server: Server | undefined;
   private port = 0;
 
-  constructor(readonly operatorKey = 'operator-secret') {}
+  constructor(
+    readonly operatorKey = 'operator-secret',
+    /** The key in the runners' user data: right for reads, but it unlocks no archive and stops nothing. */
+    readonly runnerKey = 'runner-secret',
+  ) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -171,8 +179,20 @@ export class FakeApi {
   private handle(req: IncomingMessage, res: ServerResponse, body: string): undefined {
     const url = new URL(req.url ?? '/', 'http://x');
     const auth = req.headers.authorization;
-    const keyOk = auth === `Bearer ${this.operatorKey}`;
-    this.log.push(`${req.method} ${url.pathname} auth=${auth ? (keyOk ? 'good' : 'bad') : 'none'}`);
+    // the real API's key rule, so the fake cannot drift from it
+    const caller = callerOf(auth, { operator: this.operatorKey, runner: this.runnerKey });
+    const keyOk = caller === 'operator';
+    const who = caller === 'operator' ? 'good' : caller === 'runner' ? 'runner' : auth ? 'bad' : 'none';
+    this.log.push(`${req.method} ${url.pathname} auth=${who}`);
+    const refused = (access: Access): string | undefined => {
+      try {
+        authorize(access, caller, auth);
+        return undefined;
+      } catch (err) {
+        if (err instanceof UnauthorizedError) return err.message;
+        throw err;
+      }
+    };
     const cors = {
       'Access-Control-Allow-Origin': '*',
       'Access-Control-Allow-Headers': 'Authorization, Content-Type',
@@ -208,6 +228,8 @@ export class FakeApi {
       res.end(ARCHIVE_BYTES);
       return;
     }
+    const readRefused = req.method === 'GET' ? refused('public') : undefined;
+    if (readRefused) return error(401, 'unauthorized', readRefused);
     if (route === 'GET /run') {
       if (!this.run) return error(404, 'not_found', 'No run has been started yet');
       return send(200, RunView, this.view(keyOk));
@@ -222,7 +244,8 @@ export class FakeApi {
     }
     if (route === 'POST /run/stop') {
       this.stopBodies.push(body);
-      if (!keyOk) return error(401, 'unauthorized', 'Missing or invalid API key');
+      const why = refused('operator');
+      if (why) return error(401, 'unauthorized', why);
       let wanted: StopRequest;
       try {
         wanted = StopRequest.parse(body ? JSON.parse(body) : {});
