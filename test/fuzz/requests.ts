@@ -213,6 +213,7 @@ function nearValidBody(
             { weight: 6, arbitrary: fc.constant(undefined) },
             { weight: 2, arbitrary: fc.constant(storageKeys.error(fx.runId, taskId)) },
             { weight: 1, arbitrary: fc.constant(storageKeys.result(fx.runId, taskId)) },
+            { weight: 1, arbitrary: fc.constant('results/42/error.tar.gz') }, // the spec's, made up
           ),
         })
         .map(defined);
