@@ -2,7 +2,7 @@
 // `not_found` error every other 404 has (the local server answers it from the same functions),
 // instead of API Gateway's own `{"message":"Not Found"}`. No table, no keys, no AWS SDK.
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { isPreflight, PREFLIGHT, unmatchedRoute } from '../shared/routes';
+import { isPreflight, JSON_ANSWER_HEADERS, PREFLIGHT, unmatchedRoute } from '../shared/routes';
 
 // No CORS headers here: the API's CORS configuration adds them to every answer and ignores a
 // handler's own. A CORS preflight (OPTIONS) lands here too, as no route takes OPTIONS: it gets
@@ -14,7 +14,7 @@ export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGateway
   const { status, body } = unmatchedRoute(method, event.rawPath);
   return {
     statusCode: status,
-    headers: { 'content-type': 'application/json' },
+    headers: JSON_ANSWER_HEADERS,
     body: JSON.stringify(body),
   };
 };

@@ -8,7 +8,7 @@ import { AppError, InvalidInputError, PayloadTooLargeError, UnauthorizedError } 
 import type { ApiKeys } from '../core/ports';
 import { type ErrorBody, type ErrorCode, MAX_BODY_BYTES } from './contract';
 import { logger } from './logger';
-import { type Access, CORS_EXPOSED_HEADERS } from './routes';
+import { type Access, CORS_EXPOSED_HEADERS, JSON_ANSWER_HEADERS } from './routes';
 import { sameSecret } from './secret';
 import { onePerField } from './zod-words';
 
@@ -134,7 +134,7 @@ export function errorReply(
   }
   return {
     statusCode: STATUS_OF[body.error],
-    headers: { 'content-type': 'application/json', ...CORS_HEADERS },
+    headers: { ...JSON_ANSWER_HEADERS, ...CORS_HEADERS },
     body: JSON.stringify(body),
   };
 }
@@ -171,7 +171,7 @@ export function httpRoute<B extends z.ZodType, Q extends z.ZodType>(
       } as HttpInput<z.infer<B>, z.infer<Q>>);
       return {
         statusCode: reply.status,
-        headers: { 'content-type': 'application/json', ...CORS_HEADERS },
+        headers: { ...JSON_ANSWER_HEADERS, ...CORS_HEADERS },
         body: JSON.stringify(reply.body),
       };
     });

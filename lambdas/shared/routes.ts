@@ -46,13 +46,19 @@ export const ROUTES: readonly Route[] = [
   { method: 'POST', path: '/tasks/{id}/upload-urls', handler: 'upload-urls', access: 'runner' },
 ];
 
-/** `GET /run` → the API Gateway route key. */
+/**
+ * Every JSON answer's own headers. No cache may keep one: answers change from one second to the
+ * next and with the key sent, and `GET /run` may hold a presigned download URL.
+ */
+export const JSON_ANSWER_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+
 /**
  * Response headers a browser on another origin may read: the dashboard reads Date to correct
  * heartbeat ages for clock skew. API Gateway's CORS setting and the handlers' headers both use it.
  */
 export const CORS_EXPOSED_HEADERS = ['date'];
 
+/** `GET /run` → the API Gateway route key. */
 export const routeKey = (r: Pick<Route, 'method' | 'path'>): string => `${r.method} ${r.path}`;
 
 /** Non-HTTP entry points: the scheduled reaper and the assembly workflow's steps. */

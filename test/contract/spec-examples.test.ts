@@ -139,3 +139,18 @@ it('serves the spec flow: start, GET /run, claim, heartbeat, complete, fail, sto
   const after = await api.call<{ tasks: Record<string, number> }>('GET', '/run');
   expect(after.body.tasks).toMatchObject({ total: 9, completed: 1, failed: 1, cancelled: 7 });
 });
+
+it('tells every cache to keep no answer: they change by the second and by key, and may hold a presigned URL', async () => {
+  const answers = [
+    await fetch(`${stack.apiUrl}/run`), // 200, or 404 before a run
+    await fetch(`${stack.apiUrl}/run`, { headers: { authorization: `Bearer ${OPERATOR}` } }),
+    await fetch(`${stack.apiUrl}/run`, { headers: { authorization: 'Bearer not-a-key' } }), // 401
+    await fetch(`${stack.apiUrl}/run/tasks?limit=0`), // 400
+    await fetch(`${stack.apiUrl}/no/such/route`), // 404
+  ];
+  expect(answers.map((a) => a.status)).toEqual([expect.any(Number), 200, 401, 400, 404]);
+  for (const a of answers) {
+    expect(a.headers.get('cache-control')).toBe('no-store');
+    expect(a.headers.get('content-type')).toBe('application/json');
+  }
+});

@@ -16,7 +16,14 @@ import { HTTP_HANDLERS } from '../../handlers';
 import { MAX_BODY_BYTES } from '../../shared/contract';
 import { CORS_HEADERS } from '../../shared/http';
 import { logger } from '../../shared/logger';
-import { isPreflight, matchRoute, PREFLIGHT, routeKey, unmatchedRoute } from '../../shared/routes';
+import {
+  isPreflight,
+  JSON_ANSWER_HEADERS,
+  matchRoute,
+  PREFLIGHT,
+  routeKey,
+  unmatchedRoute,
+} from '../../shared/routes';
 import { localContext } from '../../shared/task';
 import { DynamoRunStore } from '../dynamodb-run-store';
 import { S3ResultStore } from '../s3-result-store';
@@ -203,7 +210,7 @@ function send(
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...CORS_HEADERS, ...headers });
+  res.writeHead(status, { ...JSON_ANSWER_HEADERS, ...CORS_HEADERS, ...headers });
   res.end(typeof body === 'string' ? body : JSON.stringify(body));
 }
 

@@ -19,7 +19,12 @@ const event = (method: string, path: string): APIGatewayProxyEventV2 =>
 
 const answer = async (method: string, path: string) => {
   const out = await handler(event(method, path));
-  return { status: out.statusCode, type: out.headers?.['content-type'], body: JSON.parse(String(out.body)) };
+  return {
+    status: out.statusCode,
+    type: out.headers?.['content-type'],
+    cache: out.headers?.['cache-control'],
+    body: JSON.parse(String(out.body)),
+  };
 };
 
 it('answers an unknown path with the JSON not_found error of every other 404', async () => {
@@ -27,6 +32,7 @@ it('answers an unknown path with the JSON not_found error of every other 404', a
   expect(a).toEqual({
     status: 404,
     type: 'application/json',
+    cache: 'no-store',
     body: { error: 'not_found', message: 'no route GET /nope' },
   });
   expect(ErrorBody.safeParse(a.body).success).toBe(true);
