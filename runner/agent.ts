@@ -1,7 +1,7 @@
 // The runner: one independent claim loop per slot. `assigned` runs the task, `wait` sleeps the
 // advised time, `done` ends the slot; no answer for --max-retry-s ends it with an error.
 import { setMaxListeners } from 'node:events';
-import { mkdir } from 'node:fs/promises';
+import { makeDir } from '../lambdas/shared/make-dir';
 import { ApiClient, ApiError, NoAnswerError, sleep } from './api-client';
 import { CommandExecutor } from './executors/command';
 import { DockerExecutor } from './executors/docker';
@@ -78,7 +78,7 @@ async function run(o: RunnerOptions, log: Logger, stop: AbortSignal): Promise<Ru
   const topo = o.topology ?? readTopology();
   const slots = planSlots(topo, o.slots);
   const hostId = o.hostId ?? (await detectHostId(o.provider));
-  await mkdir(o.workDir, { recursive: true });
+  makeDir(o.workDir);
   // the stop cuts API retries and uploads short (STOP_BUDGET_S a step, and all of them by one
   // deadline STOP_TOTAL_S after the stop), so a fail still gets through before systemd's SIGKILL
   const api = new ApiClient({

@@ -1,7 +1,8 @@
 // Entry point of the site builder: results folder in, static site out. The master CLI calls
 // buildSite at the end of every run; `benchfleet site` calls it by hand.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
+import { makeDir } from '../lambdas/shared/make-dir';
 import { aggregate } from './aggregate';
 import { toCsv, toJson } from './export';
 import { loadResults } from './load';
@@ -64,7 +65,7 @@ export async function buildSite(opts: BuildSiteOptions): Promise<BuildSiteResult
     hasPrices: prices !== undefined && Object.keys(prices).length > 0,
     warnings,
   });
-  await mkdir(outDir, { recursive: true });
+  makeDir(outDir);
   const indexHtml = join(outDir, 'index.html');
   await Promise.all([
     writeFile(indexHtml, html),

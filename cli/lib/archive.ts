@@ -9,6 +9,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract } from 'tar-stream';
+import { makeDir } from '../../lambdas/shared/make-dir';
 import { CliError } from './errors';
 import { exitCodeFor, QUIT_SIGNALS, QUIT_WORDS } from './local-signals';
 
@@ -90,7 +91,7 @@ export async function unpackArchive(
   const guard = guardPartial(target, partial);
   try {
     await rm(partial, { recursive: true, force: true });
-    await mkdir(partial, { recursive: true });
+    makeDir(partial);
     let files: number;
     try {
       files = await unpackInto(source, partial, target, opts.idleMs ?? idleTimeoutMs(), opts.signal);

@@ -12,7 +12,6 @@ import {
   closeSync,
   fstatSync,
   linkSync,
-  mkdirSync,
   openSync,
   readFileSync,
   rmSync,
@@ -21,6 +20,7 @@ import {
 } from 'node:fs';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../../lambdas/adapters/local/atomic-write';
+import { makeDir } from '../../lambdas/shared/make-dir';
 import { CliError } from './errors';
 
 export const LOCK_FILE = 'benchfleet.lock';
@@ -154,7 +154,7 @@ export function lockDataDir(dir: string, opts: LockOptions = {}): DataDirLock {
   const proc = opts.proc ?? '/proc';
   const say = opts.say ?? ((line: string) => void process.stderr.write(`${line}\n`));
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDir(dir);
   } catch (err) {
     // checkLocalFlags refuses such a path first; this covers one that changed since
     throw new CliError(

@@ -2,11 +2,12 @@
 // starts, what cannot go there (runner logs of a run without an archive, an archive that could not
 // be unpacked) is kept rather than removed with the temp data dir, and a run that finished after an
 // earlier `benchfleet local --data-dir` stopped is delivered by the next one.
-import { cpSync, createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, createWriteStream, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RunView } from '../../lambdas/shared/contract';
+import { makeDir } from '../../lambdas/shared/make-dir';
 import {
   fetchWithin,
   holdsResults,
@@ -32,7 +33,7 @@ export function checkResultsRoot(root?: string): string {
   const dir = resultsRootFor(root);
   const probe = join(dir, `.benchfleet-write-check-${process.pid}`);
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDir(dir);
     writeFileSync(probe, '');
     rmSync(probe, { force: true });
   } catch (err) {
@@ -51,7 +52,7 @@ export function keepRunnerLogs(logDir: string, runId: number, resultsRoot?: stri
   const target = runnerLogsDirFor(runId, resultsRoot);
   try {
     rmSync(target, { recursive: true, force: true });
-    mkdirSync(dirname(target), { recursive: true });
+    makeDir(dirname(target));
     cpSync(logDir, target, { recursive: true });
     return target;
   } catch (err) {

@@ -1,9 +1,10 @@
 // The `.benchfleet/` folder: what the CLI keeps between commands. `outputs.json` comes from
 // `cdk deploy --outputs-file`; `fleet-<run>.json` and `azure-<run>.tfvars.json` describe the
 // fleets of a run so `start` can tear them down and `nuke` can find them again.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { makeDir } from '../../lambdas/shared/make-dir';
 import { CliError } from './errors';
 
 export const META_STACK = 'Benchfleet';
@@ -17,7 +18,7 @@ export function stateDir(): string {
 export function ensureStateDir(): string {
   const dir = stateDir();
   // Holds var files with the runner key: readable by the owner only.
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makeDir(dir, 0o700);
   return dir;
 }
 

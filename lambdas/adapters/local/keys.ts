@@ -1,9 +1,10 @@
 // The local mode's API keys: given ones win, else the ones saved in the data dir's keys.json (so
 // runners keep working across a restart of the local server), else new ones.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ApiKeys } from '../../core/ports';
+import { makeDir } from '../../shared/make-dir';
 import { writeFileAtomic } from './atomic-write';
 
 const newKey = (): string => randomBytes(24).toString('base64url');
@@ -125,7 +126,7 @@ export function resolveKeys(opts: KeyOptions): ApiKeys {
   };
   const keys = { operator: pick('operator'), runner: pick('runner') };
   if (!opts.dataDir || !file) return keys;
-  mkdirSync(opts.dataDir, { recursive: true });
+  makeDir(opts.dataDir);
   if (saved?.operator !== keys.operator || saved?.runner !== keys.runner)
     writeFileAtomic(file, `${JSON.stringify(keys)}\n`, 0o600);
   else if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600); // made by an older version
