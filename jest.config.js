@@ -12,6 +12,9 @@ module.exports = {
   // tsconfig `paths`: the Lambda code's one SDK module (a layer when deployed, this file here)
   moduleNameMapper: { '^@benchfleet/aws-sdk$': '<rootDir>/lambdas/shared/aws-sdk.ts' },
   setupFiles: ['<rootDir>/test/setup-env.ts'],
+  // one fresh TMPDIR per jest run, removed at its end with a line naming anything tests left in it
+  globalSetup: '<rootDir>/test/global-setup.ts',
+  globalTeardown: '<rootDir>/test/global-teardown.ts',
   testTimeout: 60000,
   maxWorkers: 2,
   // recycle a worker that holds on to memory (dynalite tables, browsers) before the next suite

@@ -1,8 +1,6 @@
 // Chaos runs: real runner child processes (runner/cli.ts through tsx) against a local stack with a
 // short heartbeat timeout and reaper interval, and the end-of-run checks every scenario shares.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AttributeValue, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -12,6 +10,7 @@ import type { RunRecord, TaskRecord } from '../../lambdas/core/ports';
 import { Manifest, RunnerMeta, TaskListResponse, type TaskView } from '../../lambdas/shared/contract';
 import { type ArchiveEntry, readArchive } from '../assembly/helpers';
 import { client, OPERATOR, RUNNER, waitFor } from '../helpers/api';
+import { tempDir } from '../helpers/temp-dir';
 import { expectCountsMatch } from '../unit/core/core-helpers';
 
 const ROOT = join(__dirname, '..', '..');
@@ -53,7 +52,7 @@ export function spawnRunner(
         BENCHFLEET_HEARTBEAT_S: '0.5',
         BENCHFLEET_JSON: 'true',
         BENCHFLEET_MAX_RETRY_S: '20',
-        BENCHFLEET_WORK_DIR: mkdtempSync(join(tmpdir(), 'bf-chaos-')),
+        BENCHFLEET_WORK_DIR: tempDir('bf-chaos-'),
         BENCHFLEET_HOST_ID: hostId,
         ...env,
       },

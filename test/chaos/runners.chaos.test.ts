@@ -2,11 +2,11 @@
 // runners drain the rest, a late answer from a frozen runner (a complete, or a heartbeat and a fail)
 // is refused 409 task_finished and changes nothing, and every run ends with its archive, counters
 // that match a recount and a manifest that agrees with the archive and the table.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LocalStack } from '../../lambdas/adapters/local/stack';
 import { client, startTestStack, waitFor } from '../helpers/api';
+import { tempDir } from '../helpers/temp-dir';
 import { type ApiProxy, type ProxiedCall, startApiProxy } from './api-proxy';
 import {
   expectDrained,
@@ -117,7 +117,7 @@ it('a runner SIGSTOPped past the timeout, its workload done meanwhile: after SIG
   proxies.push(proxy);
   // The workload is a shell command, a process of its own (its own process group): SIGSTOP on the
   // runner does not freeze it. It waits for the test's `go` file, writes its output and says `done`.
-  const gate = mkdtempSync(join(tmpdir(), 'bf-chaos-gate-'));
+  const gate = tempDir('bf-chaos-gate-');
   const go = join(gate, 'go');
   const done = join(gate, 'done');
   const frozen = spawnRunner({ apiUrl: proxy.url }, runId, 'cs', 'frozen', 0, {

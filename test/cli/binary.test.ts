@@ -1,16 +1,16 @@
 // The real `benchfleet` binary (tsx, CommonJS), not the in-process harness: catches what jest's
 // transform hides, such as a lazy load that only resolves under swc.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { tempDir } from '../helpers/temp-dir';
 
 const run = promisify(execFile);
 const BIN = resolve(__dirname, '..', '..', 'bin', 'benchfleet.js');
 
 it('loads the lazily required flows of nuke and start from the real binary', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bf-bin-'));
+  const dir = tempDir('bf-bin-');
   const env = { ...process.env, BENCHFLEET_STATE_DIR: join(dir, '.benchfleet') };
   const nuke = await run(process.execPath, [BIN, 'nuke', '--dry-run', '--no-aws', '--no-azure', '--json'], {
     env,
@@ -29,7 +29,7 @@ it('loads the lazily required flows of nuke and start from the real binary', asy
 });
 
 it('runs under any name it is linked as (npm link, npx and global installs make a `benchfleet` symlink)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bf-bin-'));
+  const dir = tempDir('bf-bin-');
   const linked = join(dir, 'benchfleet');
   symlinkSync(BIN, linked);
   const version = await run(linked, ['--version'], { cwd: dir });

@@ -1,11 +1,11 @@
 // Config errors name file, line and field; a bad config makes `start` exit non-zero before any tool runs.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, loadRunConfig } from '../../cli/config';
+import { tempDir } from '../helpers/temp-dir';
 import { argv, runCli, type Sandbox, sandbox } from './helpers';
 
-const dir = mkdtempSync(join(tmpdir(), 'bf-config-'));
+const dir = tempDir('bf-config-');
 const write = (name: string, text: string): string => {
   const file = join(dir, name);
   writeFileSync(file, text);

@@ -1,8 +1,7 @@
 // Runs the cloud commands in-process (so aws-sdk-client-mock reaches their SDK clients) with
 // fake cdk, terraform and az executables first on PATH that log their calls.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import * as deploy from '../../cli/commands/deploy';
@@ -12,6 +11,7 @@ import * as start from '../../cli/commands/start';
 import * as status from '../../cli/commands/status';
 import * as stop from '../../cli/commands/stop';
 import * as watch from '../../cli/commands/watch';
+import { removeTempDir, tempDir } from '../helpers/temp-dir';
 
 export interface CliResult {
   code: number;
@@ -77,9 +77,9 @@ export interface Sandbox {
 
 const FAKE = resolve(__dirname, 'fakes', 'fake-tool.js');
 
-/** A temp folder with fake tools first on PATH, .benchfleet/ and results/ inside it. */
+/** A temp folder with fake tools first on PATH, .benchfleet/ and results/ inside it; restore() removes it. */
 export function sandbox(env: Record<string, string> = {}): Sandbox {
-  const dir = mkdtempSync(join(tmpdir(), 'bf-cli-'));
+  const dir = tempDir('bf-cli-');
   const bin = join(dir, 'bin');
   mkdirSync(bin);
   for (const tool of ['cdk', 'terraform', 'az']) {
@@ -114,6 +114,7 @@ export function sandbox(env: Record<string, string> = {}): Sandbox {
     restore: () => {
       for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
       Object.assign(process.env, saved);
+      removeTempDir(dir);
     },
   };
 }
@@ -138,9 +139,12 @@ export function fakeOutputs(apiUrl: string, operatorKeySecretArn = FAKE_OPERATOR
   };
 }
 
-/** What `start` tests feed the fakes: a result tarball the fake runner uploads, an SSH public key. */
+/**
+ * What `start` tests feed the fakes: a result tarball the fake runner uploads, an SSH public key
+ * (in a temp folder removed after the test file).
+ */
 export function startFiles(prefix: string): { dir: string; tarball: Buffer; keyFile: string } {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const dir = tempDir(prefix);
   writeFileSync(join(dir, 'output.txt'), 'fib 1.0\n');
   execFileSync('tar', ['-czf', join(dir, 'result.tar.gz'), '-C', dir, 'output.txt']);
   const keyFile = join(dir, 'id.pub');

@@ -1,12 +1,12 @@
 // `benchfleet local` refuses bad flags and an unwritable results folder before anything starts:
 // no stack, no run, nothing left in the data dir for the next call to resume.
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli';
+import { tempDir } from '../helpers/temp-dir';
 
 function setup(): { dir: string; config: string; dataDir: string; results: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'bf-local-flags-'));
+  const dir = tempDir('bf-local-flags-');
   const config = join(dir, 'run.json');
   writeFileSync(config, '{"ruby_version": "3.4.7", "runs_per_instance_type": 1, "local": ["solo"]}\n');
   return { dir, config, dataDir: join(dir, 'data'), results: join(dir, 'results') };

@@ -2,9 +2,9 @@
 // where cdk.json is, and terraform finds terraform-azure/ there, whatever the current folder;
 // `.benchfleet/` stays in the current folder, as the README says. The fakes fail as the real
 // tools do when started elsewhere (no cdk.json; a -chdir folder that does not exist).
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { tempDir } from '../helpers/temp-dir';
 import { argv, fakeOutputs, runCli, type Sandbox, sandbox } from './helpers';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -16,7 +16,7 @@ const home = process.cwd();
 
 beforeEach(() => {
   box = sandbox({ FAKE_CDK_OUTPUTS: JSON.stringify(fakeOutputs('https://api.example.invalid')) });
-  elsewhere = realpathSync(mkdtempSync(join(tmpdir(), 'bf-elsewhere-')));
+  elsewhere = realpathSync(tempDir('bf-elsewhere-'));
   process.chdir(elsewhere);
 });
 afterEach(() => {

@@ -1,9 +1,9 @@
 // `benchfleet site` options the CLI checks itself (the site builder's own cases are in test/site/).
-import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { register } from '../../cli/commands/site';
+import { tempDir } from '../helpers/temp-dir';
 
 async function site(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const program = new Command().exitOverride();
@@ -27,7 +27,7 @@ async function site(args: string[]): Promise<{ code: number; out: string; err: s
   }
 }
 
-const resultsFolder = (): string => mkdtempSync(join(tmpdir(), 'bf-site-cli-'));
+const resultsFolder = (): string => tempDir('bf-site-cli-');
 
 it('fails, naming the file, when the --prices file cannot be read, and builds nothing', async () => {
   const dir = resultsFolder();

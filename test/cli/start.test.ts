@@ -1,7 +1,6 @@
 // `benchfleet start` end to end against the real local API stack: fake cdk/terraform/az on PATH,
 // AWS SDK calls mocked. The test plays the runners, so the run assembles and start downloads it.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   DescribeInstancesCommand,
@@ -13,6 +12,7 @@ import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-ser
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
+import { tempDir } from '../helpers/temp-dir';
 import { installZones } from './fake-zones';
 import { argv, type FakeCall, fakeOutputs, runCli, type Sandbox, sandbox, startFiles } from './helpers';
 
@@ -64,7 +64,7 @@ const runStart = (...extra: string[]) =>
 beforeEach(() => {
   box = sandbox({
     FAKE_SLEEP_MS: '100',
-    FAKE_RENDEZVOUS: mkdtempSync(join(tmpdir(), 'bf-rendezvous-')),
+    FAKE_RENDEZVOUS: tempDir('bf-rendezvous-'),
     FAKE_AZ_USAGE: usage,
     FAKE_CDK_OUTPUTS: JSON.stringify(fakeOutputs(stack.apiUrl)),
   });

@@ -1,6 +1,6 @@
 // A local stack for tests and a tiny HTTP client that speaks the contract.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../lambdas/adapters/local/stack';
@@ -75,9 +75,13 @@ let tarball: Buffer | undefined;
 export function resultTarball(): Buffer {
   if (!tarball) {
     const dir = mkdtempSync(join(tmpdir(), 'bf-result-'));
-    writeFileSync(join(dir, 'output.txt'), 'synthetic output\n');
-    execFileSync('tar', ['-czf', join(dir, 'result.tar.gz'), '-C', dir, 'output.txt']);
-    tarball = readFileSync(join(dir, 'result.tar.gz'));
+    try {
+      writeFileSync(join(dir, 'output.txt'), 'synthetic output\n');
+      execFileSync('tar', ['-czf', join(dir, 'result.tar.gz'), '-C', dir, 'output.txt']);
+      tarball = readFileSync(join(dir, 'result.tar.gz'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
   return tarball;
 }

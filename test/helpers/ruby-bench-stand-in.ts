@@ -1,9 +1,9 @@
 // A shell stand-in for ruby-bench, mounted with --ruby-bench-dir in place of the clone (no network
 // here): it prints progress and its CPU set, writes ruby-bench's output files, and sleeps
 // MIN_BENCH_TIME seconds per benchmark.
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from './temp-dir';
 
 const STAND_IN = `#!/bin/sh
 echo "stand-in ruby-bench: $*"
@@ -22,9 +22,9 @@ echo '{"metadata":{"ruby":"stand-in ruby 0.0"},"raw_data":{}}' > "$out/output_00
 exit "\${WARMUP_ITRS:-0}"
 `;
 
-/** A fresh folder holding the stand-in as `run_benchmarks.rb`. */
+/** A fresh folder holding the stand-in as `run_benchmarks.rb`, removed after the test file. */
 export function standIn(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'bf-rb-'));
+  const dir = tempDir('bf-rb-');
   writeFileSync(join(dir, 'run_benchmarks.rb'), STAND_IN);
   chmodSync(join(dir, 'run_benchmarks.rb'), 0o755);
   chmodSync(dir, 0o755);

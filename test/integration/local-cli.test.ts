@@ -1,14 +1,14 @@
 // `benchfleet local` end to end, as a user runs it: a child process, exit 0, results/<id>/ with
 // every task's output.txt, a manifest that agrees, and the site.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Manifest } from '../../lambdas/shared/contract';
 import { runCli } from '../helpers/cli';
+import { tempDir } from '../helpers/temp-dir';
 
 it('runs a complete local run into results/<run-id>/ with a manifest that agrees and a site', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bf-cli-'));
+  const dir = tempDir('bf-cli-');
   const config = join(dir, 'run.json');
   writeFileSync(
     config,
@@ -54,7 +54,7 @@ it('runs a complete local run into results/<run-id>/ with a manifest that agrees
 }, 180_000);
 
 it('names the file, line and field of a bad config, exits non-zero and starts nothing', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bf-cli-'));
+  const dir = tempDir('bf-cli-');
   const config = join(dir, 'bad.json');
   writeFileSync(
     config,
@@ -70,7 +70,7 @@ it('names the file, line and field of a bad config, exits non-zero and starts no
 }, 60_000);
 
 it('puts the results under BENCHFLEET_RESULTS_DIR when --results-dir is not given', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bf-cli-'));
+  const dir = tempDir('bf-cli-');
   const config = join(dir, 'run.json');
   writeFileSync(config, '{"ruby_version": "3.4.7", "runs_per_instance_type": 1, "local": ["solo"]}\n');
   const root = join(dir, 'from-env');
@@ -85,7 +85,7 @@ it('puts the results under BENCHFLEET_RESULTS_DIR when --results-dir is not give
 }, 180_000);
 
 it('keeps stdout valid JSON with --json --verbose: the handler logs go to stderr', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bf-cli-'));
+  const dir = tempDir('bf-cli-');
   const config = join(dir, 'run.json');
   writeFileSync(config, '{"ruby_version": "3.4.7", "runs_per_instance_type": 1, "local": ["solo"]}\n');
   const args = ['local', '--config', config, '--results-dir', join(dir, 'results'), '--synthetic-size', '0'];
@@ -98,7 +98,7 @@ it('keeps stdout valid JSON with --json --verbose: the handler logs go to stderr
 }, 180_000);
 
 it('keeps the archive, and says where, when it cannot be unpacked after the run', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bf-cli-'));
+  const dir = tempDir('bf-cli-');
   const config = join(dir, 'run.json');
   writeFileSync(config, '{"ruby_version": "3.4.7", "runs_per_instance_type": 1, "local": ["solo"]}\n');
   const tmp = join(dir, 'tmp');

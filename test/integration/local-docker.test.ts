@@ -1,12 +1,12 @@
 // `benchfleet local --workload docker` end to end on a real engine (scripts/ci/20-docker.sh starts
 // one and imports an offline Debian image); ruby-bench is the stand-in, mounted with --ruby-bench-dir.
 // In CI the engine is required: the test fails rather than skips.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Manifest, RunnerMeta } from '../../lambdas/shared/contract';
 import { runCli } from '../helpers/cli';
 import { standIn } from '../helpers/ruby-bench-stand-in';
+import { tempDir } from '../helpers/temp-dir';
 
 const host = process.env.BENCHFLEET_DOCKER_HOST;
 const image = process.env.BENCHFLEET_TEST_IMAGE ?? 'benchfleet-test-base:bookworm';
@@ -15,7 +15,7 @@ const itEngine = host || process.env.CI ? it : it.skip;
 itEngine(
   'runs ruby-bench in containers through benchfleet local --workload docker',
   async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'bf-docker-'));
+    const dir = tempDir('bf-docker-');
     const config = join(dir, 'run.json');
     writeFileSync(
       config,

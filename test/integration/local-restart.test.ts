@@ -1,17 +1,17 @@
 // The local server killed during assembly and started again on the same data dir: the run left
 // `assembling` is assembled again and ends complete, with its keys and tasks intact. And
 // `benchfleet local --data-dir` started again on a run left `running` carries that run to its end.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startLocalStack } from '../../lambdas/adapters/local/stack';
 import { Manifest } from '../../lambdas/shared/contract';
 import { client, OPERATOR, RUNNER, upload, waitFor } from '../helpers/api';
 import { runCli } from '../helpers/cli';
 import { CliProcess } from '../helpers/cli-process';
+import { tempDir } from '../helpers/temp-dir';
 
 it('resumes a run left assembling when the local server starts again on its data dir', async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'bf-restart-'));
+  const dataDir = tempDir('bf-restart-');
   // First server: its assembly never gets going, as if the process died right after the drain.
   let started = 0;
   const first = await startLocalStack({
@@ -58,7 +58,7 @@ it('resumes a run left assembling when the local server starts again on its data
 }, 120_000);
 
 it('`benchfleet local --data-dir` resumes a run an earlier local run left running', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bf-resume-'));
+  const dir = tempDir('bf-resume-');
   const dataDir = join(dir, 'data');
   // The earlier `benchfleet local`: one task done, one in flight, then the process is gone.
   const first = await startLocalStack({
@@ -123,7 +123,7 @@ it('`benchfleet local --data-dir` resumes a run an earlier local run left runnin
 }, 180_000);
 
 it('a resumed run takes back at once the tasks the killed `benchfleet local` had in flight', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bf-resume-dead-'));
+  const dir = tempDir('bf-resume-dead-');
   const dataDir = join(dir, 'data');
   // The killed `benchfleet local`: its in-process runners (host id local-a) held two tasks, one
   // running, one claimed but never started; a runner outside it held a third, and lives on.

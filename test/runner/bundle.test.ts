@@ -1,14 +1,14 @@
 // The shipped artifact: dist/runner.js built by scripts/build-runner.mjs, run with plain `node`,
 // configured through BENCHFLEET_* variables as cloud-init does, and stopped with SIGTERM.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from '../helpers/temp-dir';
 import { FakeApi } from './fake-api';
 import { waitFor } from './helpers';
 
 const ROOT = join(__dirname, '..', '..');
-const bundle = join(mkdtempSync(join(tmpdir(), 'bf-bundle-')), 'runner.js');
+const bundle = join(tempDir('bf-bundle-'), 'runner.js');
 let api: FakeApi | undefined;
 
 beforeAll(() => {
@@ -50,7 +50,7 @@ const baseEnv = (url: string): Record<string, string> => ({
   BENCHFLEET_SYNTHETIC_SIZE: '0',
   BENCHFLEET_HOST_ID: 'bundle',
   BENCHFLEET_HEARTBEAT_S: '0.2',
-  BENCHFLEET_WORK_DIR: mkdtempSync(join(tmpdir(), 'bf-bundle-work-')),
+  BENCHFLEET_WORK_DIR: tempDir('bf-bundle-work-'),
 });
 
 describe('dist/runner.js', () => {
@@ -114,7 +114,7 @@ const dockerHost = process.env.BENCHFLEET_DOCKER_HOST;
     if (!dockerHost)
       throw new Error('CI is set but BENCHFLEET_DOCKER_HOST is not: source scripts/ci/20-docker.sh');
     api = await new FakeApi({ tasks: 1, benchmarks: ['fib'] }).start();
-    const rb = mkdtempSync(join(tmpdir(), 'bf-rb-'));
+    const rb = tempDir('bf-rb-');
     chmodSync(rb, 0o755);
     const script =
       '#!/bin/sh\nfor a in "$@"; do case "$a" in --out_path=*) o="$(printf %s "$a" | cut -d= -f2-)";; esac; done\n' +

@@ -1,10 +1,8 @@
 // Shared setup for the runner tests: options pointing at a given API, a fixed two-CPU topology,
-// a private work dir and a log captured in memory.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// a private work dir (removed after the test file) and a log captured in memory.
 import type { RunnerInput } from '../../runner/options';
 import type { CpuTopology } from '../../runner/topology';
+import { tempDir } from '../helpers/temp-dir';
 
 export const twoCpus: CpuTopology = {
   cpus: [0, 1],
@@ -23,7 +21,7 @@ export interface TestRunner {
 
 export function testRunner(apiUrl: string, over: Partial<RunnerInput> = {}): TestRunner {
   const lines: string[] = [];
-  const workDir = mkdtempSync(join(tmpdir(), 'bf-runner-test-'));
+  const workDir = tempDir('bf-runner-test-');
   return {
     lines,
     workDir,

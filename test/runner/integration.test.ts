@@ -1,14 +1,13 @@
 // The runner against the real local orchestrator (dynalite, s3rver, the same handlers over HTTP):
 // draining a run, an API outage, a killed runner, and /run/stop mid-task.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { LocalStack } from '../../lambdas/adapters/local/stack';
 import { RunnerMeta, storageKeys, type TaskView } from '../../lambdas/shared/contract';
 import { createRunner, startRunner } from '../../runner/agent';
 import { client, OPERATOR, RUNNER, startTestStack, waitFor as waitForAsync } from '../helpers/api';
+import { tempDir } from '../helpers/temp-dir';
 import { untar } from './fake-api';
 import { startProxy, testRunner, waitFor } from './helpers';
 
@@ -151,7 +150,7 @@ it('/run/stop mid-task: the runner aborts at the first heartbeat after it, and i
 }, 120_000);
 
 describe('a runner killed mid-task', () => {
-  const bundle = join(mkdtempSync(join(tmpdir(), 'bf-bundle-')), 'runner.js');
+  const bundle = join(tempDir('bf-bundle-'), 'runner.js');
   let child: ChildProcess | undefined;
   beforeAll(() => {
     execFileSync(process.execPath, [
@@ -168,7 +167,7 @@ describe('a runner killed mid-task', () => {
     stack = await startTestStack({ heartbeatTimeoutS: 1 });
     const api = client(stack.apiUrl);
     const { run_id: runId } = (await api.start({ runs_per_instance_type: 1, local: ['a'] })).body;
-    const work = mkdtempSync(join(tmpdir(), 'bf-killed-'));
+    const work = tempDir('bf-killed-');
     child = spawn(
       process.execPath,
       [bundle, '--api', stack.apiUrl, '--api-key', RUNNER, '--provider', 'local', '--instance-type', 'a'],

@@ -1,13 +1,13 @@
 // A benchmark that floods its output keeps its result: each log file holds its first and last
 // halves of LOG_CAP_BYTES with a line saying how much was cut, so the tarball stays small enough to
 // pack and upload (it was the whole output, read into memory three times over, before).
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { storageKeys } from '../../lambdas/shared/contract';
 import { startRunner } from '../../runner/agent';
 import { LOG_CAP_BYTES, openLogFiles } from '../../runner/executors/log-files';
 import { createLogger } from '../../runner/log';
+import { tempDir } from '../helpers/temp-dir';
 import { FakeApi, untar } from './fake-api';
 import { testRunner } from './helpers';
 
@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 it('keeps the head and the tail of a log past its cap, and says how much was cut', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bf-log-cap-'));
+  const dir = tempDir('bf-log-cap-');
   const logs = openLogFiles(dir, createLogger({ json: false, write: () => undefined }), 10);
   for (const c of ['abc', 'defgh', 'ijklmnop', 'qrst', Buffer.from('uvwxyz')]) logs.out(c);
   logs.err('short');

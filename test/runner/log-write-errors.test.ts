@@ -1,8 +1,7 @@
 // A task's log file that cannot be written (a full disk: stdout.log and stderr.log point at
 // /dev/full, which refuses every write with ENOSPC) must not take the runner down: the problem is
 // logged with the task, the task goes on, and a Docker container is still removed afterwards.
-import { existsSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClaimedTask } from '../../lambdas/shared/contract';
 import { CommandExecutor } from '../../runner/executors/command';
@@ -10,12 +9,13 @@ import { DockerExecutor } from '../../runner/executors/docker';
 import { SyntheticExecutor } from '../../runner/executors/synthetic';
 import type { ExecContext } from '../../runner/executors/types';
 import { createLogger } from '../../runner/log';
+import { tempDir } from '../helpers/temp-dir';
 import { FakeDocker } from './fake-docker';
 
 const full = existsSync('/dev/full') ? it : it.skip;
 
 function fullDiskContext(): { ctx: ExecContext; lines: string[] } {
-  const dir = mkdtempSync(join(tmpdir(), 'bf-log-errors-'));
+  const dir = tempDir('bf-log-errors-');
   const outDir = join(dir, 'out');
   const logsDir = join(dir, 'logs');
   mkdirSync(outDir);

@@ -1,14 +1,14 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunnerMeta } from '../../lambdas/shared/contract';
 import { findOutputs, packError, packResult } from '../../runner/package';
+import { tempDir } from '../helpers/temp-dir';
 import { untar } from './fake-api';
 
 const meta = { runner_id: 'h-0', task_id: 1 } as unknown as RunnerMeta;
 
 function dirWith(files: Record<string, string>): string {
-  const d = mkdtempSync(join(tmpdir(), 'bf-pkg-'));
+  const d = tempDir('bf-pkg-');
   for (const [name, text] of Object.entries(files)) {
     mkdirSync(join(d, name, '..'), { recursive: true });
     writeFileSync(join(d, name), text);

@@ -1,7 +1,6 @@
 // The synthetic executor: real timings in a worker, ruby-bench's formats (read back with the site's
 // parser of real ruby-bench output), labelled synthetic, instant at size 0, stoppable.
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClaimedTask } from '../../lambdas/shared/contract';
 import { SyntheticExecutor } from '../../runner/executors/synthetic';
@@ -10,6 +9,7 @@ import { createLogger } from '../../runner/log';
 import { ProgressTracker } from '../../runner/progress';
 import { parseOutputFiles } from '../../site/parse-output';
 import { parseOutputTxt } from '../../site/parse-table';
+import { tempDir } from '../helpers/temp-dir';
 
 const task: ClaimedTask = {
   id: 170000000001,
@@ -24,7 +24,7 @@ const task: ClaimedTask = {
 };
 
 function ctx(over: Partial<ExecContext> = {}): ExecContext & { stdout: () => string } {
-  const dir = mkdtempSync(join(tmpdir(), 'bf-syn-'));
+  const dir = tempDir('bf-syn-');
   mkdirSync(join(dir, 'out'));
   mkdirSync(join(dir, 'logs'));
   let text = '';

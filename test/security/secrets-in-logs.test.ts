@@ -15,12 +15,11 @@
 // test/cli/local-keys.test.ts checks) and the runner log files it writes in its data dir.
 import { fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ClaimResponse } from '../../lambdas/shared/contract';
 import { client, waitFor } from '../helpers/api';
+import { tempDir } from '../helpers/temp-dir';
 import type { ServerAnswer, ServerRequest } from './secrets-in-logs.server';
 
 type Request = ServerRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
@@ -161,7 +160,7 @@ it('prints neither key nor any presigned URL signature on any channel of a full 
         BENCHFLEET_JSON: 'true',
         BENCHFLEET_DEBUG: 'true',
         BENCHFLEET_HOST_ID: 'sec',
-        BENCHFLEET_WORK_DIR: mkdtempSync(join(tmpdir(), 'bf-sec-')),
+        BENCHFLEET_WORK_DIR: tempDir('bf-sec-'),
       },
     });
     runnerPid = runner.pid;

@@ -1,19 +1,22 @@
 // Shared by the CDK assertion tests: an app that skips bundling (no esbuild per function), stub
 // build outputs in a temp dir, a fleet plan fixture, and small template lookups.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, type Stack } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { FleetPlanFile } from '../../../lib/fleet/fleet-plan-file';
 import type { BuildDirs } from '../../../lib/paths';
+import { tempDir } from '../../helpers/temp-dir';
 
-export const testApp = (): App => new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+// An App without outdir synthesizes into a new cdk.out* folder in the temp dir (about 12 MB) that
+// nothing removes; this one's goes with the test file's temp folders.
+export const testApp = (): App =>
+  new App({ outdir: tempDir('bf-cdk-out-'), context: { 'aws:cdk:bundling-stacks': [] } });
 
 /** A runner.js and a dashboard index.html in a fresh temp dir (the real ones need a build). */
 export function stubBuild(): BuildDirs {
-  const root = mkdtempSync(join(tmpdir(), 'benchfleet-cdk-'));
+  const root = tempDir('benchfleet-cdk-');
   const build = { runnerDir: join(root, 'dist'), dashboardDir: join(root, 'dashboard') };
   mkdirSync(build.runnerDir);
   mkdirSync(build.dashboardDir);

@@ -2,10 +2,10 @@
 // Reading terraform-azure/ without terraform: the HCL as @cdktf/hcl2json parses it, the cloud-init
 // template rendered the way templatefile() would, and a fake bin directory to run its scripts in.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
+import { tempDir } from '../../helpers/temp-dir';
 
 export const MODULE_DIR = join(__dirname, '..', '..', '..', 'terraform-azure');
 export const TEMPLATE = join(MODULE_DIR, 'cloud-init.yaml.tftpl');
@@ -92,7 +92,7 @@ export function writeFiles(yaml: string): Record<string, string> {
 
 /** A scratch dir whose bin/ holds the given fake commands (sh scripts) ahead of the real PATH. */
 export function fakeBin(commands: Record<string, string>): { dir: string; env: NodeJS.ProcessEnv } {
-  const dir = mkdtempSync(join(tmpdir(), 'bf-tf-'));
+  const dir = tempDir('bf-tf-');
   execFileSync('mkdir', ['-p', join(dir, 'bin')]);
   for (const [name, body] of Object.entries(commands)) {
     const file = join(dir, 'bin', name);

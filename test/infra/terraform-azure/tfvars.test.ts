@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import {
   type AzureTfvarsInput,
@@ -10,6 +9,7 @@ import {
 } from '../../../lambdas/shared/azure-tfvars';
 import { RunConfig } from '../../../lambdas/shared/contract';
 import { planFleet } from '../../../lambdas/shared/fleet-plan';
+import { tempDir } from '../../helpers/temp-dir';
 import { loadModule, type Module } from './module';
 
 const config = RunConfig.parse({
@@ -98,7 +98,7 @@ describe('azureTfvars', () => {
   });
 
   it('writes the var file readable by its owner only', () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'bf-tfvars-')), 'run.tfvars.json');
+    const file = join(tempDir('bf-tfvars-'), 'run.tfvars.json');
     const vars = azureTfvars(input());
     writeAzureTfvars(file, vars);
     expect(statSync(file).mode & 0o777).toBe(0o600);

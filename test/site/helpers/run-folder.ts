@@ -1,9 +1,9 @@
 // Builds results folders for the site tests from the real ruby-bench fixtures. Timings are the
 // fixture's multiplied by known factors, so expected ratios follow from the factors alone.
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Manifest, ManifestTask, RunnerMeta } from '../../../lambdas/shared/contract';
+import { tempDir as sharedTempDir } from '../../helpers/temp-dir';
 
 // A copy of ../shared/fixtures/ruby-bench (real ruby-bench output), kept in the repo for CI.
 export const FIXTURES = join(__dirname, '..', 'fixtures', 'ruby-bench');
@@ -13,8 +13,9 @@ export function fixture(folder: string, file: string): string {
   return readFileSync(join(FIXTURES, folder, file), 'utf8');
 }
 
+/** A fresh folder, removed after the test file. */
 export function tempDir(prefix = 'site-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return sharedTempDir(prefix);
 }
 
 /** The fixture's output.json with every iteration of `bench` multiplied by factors[bench]; others dropped. */
