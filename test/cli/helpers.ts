@@ -11,6 +11,7 @@ import * as start from '../../cli/commands/start';
 import * as status from '../../cli/commands/status';
 import * as stop from '../../cli/commands/stop';
 import * as watch from '../../cli/commands/watch';
+import { commandScope } from '../helpers/exit-code';
 import { removeTempDir, tempDir } from '../helpers/temp-dir';
 
 export interface CliResult {
@@ -31,13 +32,16 @@ export async function runCli(args: string[]): Promise<CliResult> {
   const err: string[] = [];
   const realOut = process.stdout.write.bind(process.stdout);
   const realErr = process.stderr.write.bind(process.stderr);
-  const capture = (sink: string[]) =>
-    ((chunk: unknown) => {
+  const scope = commandScope();
+  // only this command's output: a stray one still finishing from an earlier test writes through
+  const capture = (sink: string[], real: typeof process.stdout.write) =>
+    ((chunk: unknown, ...rest: unknown[]) => {
+      if (!scope.current()) return (real as (...a: unknown[]) => boolean)(chunk, ...rest);
       sink.push(String(chunk));
       return true;
     }) as typeof process.stdout.write;
-  process.stdout.write = capture(out);
-  process.stderr.write = capture(err);
+  process.stdout.write = capture(out, realOut);
+  process.stderr.write = capture(err, realErr);
   process.exitCode = undefined;
   let code = 0;
   try {
@@ -45,8 +49,7 @@ export async function runCli(args: string[]): Promise<CliResult> {
     p.configureOutput({ writeOut: (s) => out.push(s), writeErr: (s) => err.push(s) });
     for (const c of p.commands)
       c.exitOverride().configureOutput({ writeOut: (s) => out.push(s), writeErr: (s) => err.push(s) });
-    await p.parseAsync(args, { from: 'user' });
-    code = Number(process.exitCode ?? 0);
+    code = await scope.run(() => p.parseAsync(args, { from: 'user' }));
   } catch (e) {
     if (!(e instanceof CommanderError)) throw e;
     code = e.exitCode;

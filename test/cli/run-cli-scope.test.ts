@@ -1,0 +1,35 @@
+// runCli runs a command in the jest worker itself, where process.exitCode and stderr are shared:
+// a command still finishing from an earlier test of the same worker must not make another test's
+// command "exit 1" or fill its output (deploy did, now and then, under load).
+import { fakeOutputs, runCli, type Sandbox, sandbox } from './helpers';
+
+let box: Sandbox;
+beforeEach(() => {
+  // the fake cdk takes 300 ms, so the stray below lands while deploy runs
+  box = sandbox({
+    FAKE_CDK_OUTPUTS: JSON.stringify(fakeOutputs('https://api.example.invalid')),
+    FAKE_SLEEP_MS: '300',
+  });
+});
+afterEach(() => box.restore());
+
+it("answers its own command's exit code and output, not a stray command's", async () => {
+  let strayWrote = false;
+  const stray = setTimeout(() => {
+    process.exitCode = 1; // as action() does when a command fails
+    strayWrote = process.stderr.write('benchfleet stray: it failed\n');
+  }, 100);
+  const r = await runCli(['deploy', '--json']);
+  clearTimeout(stray);
+  expect(strayWrote).toBe(true); // it did land during deploy
+  expect(r.code === 0 ? 0 : r).toBe(0);
+  expect(r.stderr).not.toContain('stray');
+  expect(JSON.parse(r.stdout)).toMatchObject({ ApiUrl: 'https://api.example.invalid' });
+});
+
+it('still answers the exit code its own command sets', async () => {
+  process.env.FAKE_FAIL = 'cdk deploy';
+  const r = await runCli(['deploy']);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain('benchfleet deploy: `');
+});
