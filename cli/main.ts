@@ -42,6 +42,12 @@ export function buildProgram(): Command {
  * `benchfleet` from npm link, npx or a global install).
  */
 export function main(argv: string[] = process.argv): void {
+  // A reader that goes away early (`benchfleet status | head`) closes stdout: end quietly, as other
+  // command-line tools do, rather than with an EPIPE stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
   buildProgram()
     .parseAsync(argv)
     .catch((err: unknown) => {
