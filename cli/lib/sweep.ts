@@ -103,7 +103,12 @@ async function findSafely(step: SweepStep, report: SweepReport): Promise<Resourc
 
 export function summarize(report: SweepReport, dryRun: boolean): string[] {
   if (dryRun) {
-    return [`dry run: ${report.found.length} tagged resource(s) found, nothing was changed`];
+    // "0 found" is only true of what could be listed: say what could not
+    const checked = report.skipped.length === 0 ? '' : ` where it could look (see "not checked" below)`;
+    return [
+      `dry run: ${report.found.length} tagged resource(s) found${checked}, nothing was changed`,
+      ...report.skipped.map((s) => `  not checked: ${s}`),
+    ];
   }
   const lines = [`deleted ${report.deleted.length} of ${report.found.length} tagged resource(s) found`];
   const survivors = report.left.filter((r) => !r.deleting);
