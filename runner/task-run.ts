@@ -190,10 +190,14 @@ export async function runTask(
           `${err.message} of the task's abort; reporting it anyway (is the container engine answering?)`,
         );
       }
+      // a full disk while the workload writes its files is this host's trouble, as in the packing
+      const disk = diskProblem(err, (err as { path?: string }).path ?? outDir);
       failure =
         err instanceof ExecError
           ? { type: err.errorType, message: err.message }
-          : { type: 'benchmark_failed', message: `executor crashed: ${errorText(err)}` };
+          : disk
+            ? { type: 'provision_failed', message: disk }
+            : { type: 'benchmark_failed', message: `executor crashed: ${errorText(err)}` };
     }
   }
   clearTimeout(timeout);

@@ -33,3 +33,23 @@ full('fails as provision_failed saying the disk is full, and backs off after thr
   expect(backoffs[0]).toMatch(/failed its last 3 tasks/);
   expect(backoffs[1]).toMatch(/failed its last 4 tasks/);
 });
+
+full(
+  'fails as provision_failed when the workload cannot write its output files for a full disk',
+  async () => {
+    api = await new FakeApi({ tasks: 1, benchmarks: ['fib'] }).start();
+    const r = testRunner(api.url, { slots: 1 });
+    const [t] = api.tasks;
+    if (!t) throw new Error('no task');
+    // the synthetic workload's first output file, where ruby-bench would write its output_001.txt
+    const out = join(r.workDir, `task-${t.task.id}-a1-s0`, 'out');
+    mkdirSync(out, { recursive: true });
+    symlinkSync('/dev/full', join(out, 'output_001.txt'));
+    const res = await startRunner(r.input);
+    expect(res.tasksFailed).toBe(1);
+    expect(t.fail?.error_type).toBe('provision_failed');
+    // a failed write names no file (ENOSPC from write(2)): the message names the output folder
+    expect(t.fail?.error_message).toMatch(/^the disk is full: cannot write /);
+    expect(t.fail?.error_message).toContain(`${out} (`);
+  },
+);
