@@ -131,6 +131,14 @@ async function run(o: RunnerOptions, log: Logger, stop: AbortSignal): Promise<Ru
     `all slots exited: ${result.tasksCompleted} completed, ${result.tasksFailed} failed` +
       (result.tasksUnacknowledged ? `, ${result.tasksUnacknowledged} unacknowledged` : ''),
   );
+  if (result.tasksUnacknowledged > 0 && !result.interrupted) {
+    // their results may be in S3, but the run counts them as lost (the reaper fails them): say so
+    // in the exit status too, so systemd or whoever started the runner sees it
+    log.error(
+      `${result.tasksUnacknowledged} task(s) were never acknowledged by the API: their files stay in ${o.workDir}; exiting 1`,
+    );
+    result.exitCode = 1;
+  }
   const decision = shouldShutDown({
     ...o,
     interrupted: result.interrupted,

@@ -108,7 +108,9 @@ describe('runner against a fake API', () => {
     api.completeStatus = 503;
     const r = testRunner(api.url, { slots: 1, maxRetryS: 1 });
     const res = await startRunner(r.input);
-    expect(res).toMatchObject({ tasksCompleted: 0, tasksUnacknowledged: 1 });
+    // the run counts the task as lost: the runner's exit status says so
+    expect(res).toMatchObject({ exitCode: 1, tasksCompleted: 0, tasksUnacknowledged: 1 });
+    expect(r.lines.join('\n')).toMatch(/1 task\(s\) were never acknowledged by the API: .*exiting 1/);
     const [dir] = readdirSync(r.workDir);
     expect(readdirSync(join(r.workDir, dir ?? ''))).toContain('result.tar.gz');
     expect(r.lines.join('\n')).toMatch(/never acknowledged task \d+; its files stay in/);
