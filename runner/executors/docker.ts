@@ -1,7 +1,11 @@
 // Runs ruby-bench in a container through the Docker Engine API: the image is pulled only when
 // absent (during `provision`), one container per slot pinned to the slot's CPU with cpuset, so
 // ruby-bench itself gets --no-pinning. stdout/stderr go to files; the output folder is a bind mount.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import { errorText, type Logger } from '../log';
 import {
@@ -67,6 +71,18 @@ else
 fi
 exec ./run_benchmarks.rb --no-sudo --no-pinning --out_path=/results "$@"`;
 
+/** A mounted checkout's commit, marked as local (it may hold changes); without git, just that. */
+async function checkoutRef(dir: string): Promise<string> {
+  try {
+    const { stdout } = await promisify(execFile)('git', ['-C', dir, 'rev-parse', '--short=7', 'HEAD'], {
+      timeout: 5000,
+    });
+    return `${stdout.trim()} (local checkout)`;
+  } catch {
+    return 'local checkout';
+  }
+}
+
 export class DockerExecutor implements Executor {
   readonly name = 'docker';
   // The official ruby images (3.2+) have YJIT, so ruby-bench runs every benchmark twice (interp,
@@ -81,7 +97,15 @@ export class DockerExecutor implements Executor {
 
   async run(ctx: ExecContext): Promise<ExecResult> {
     const image = this.opts.image ?? ctx.task.image;
-    const ref = ctx.task.ruby_bench_ref ?? this.opts.rubyBenchRef ?? DEFAULT_RUBY_BENCH_REF;
+    const cloneRef = ctx.task.ruby_bench_ref ?? this.opts.rubyBenchRef ?? DEFAULT_RUBY_BENCH_REF;
+    // a mounted checkout runs instead of the clone (SCRIPT): record what it is, not a ref never used
+    const mounted = this.opts.rubyBenchDir;
+    const ref =
+      mounted && existsSync(join(mounted, 'run_benchmarks.rb')) ? await checkoutRef(mounted) : cloneRef;
+    if (ref !== cloneRef && ctx.task.ruby_bench_ref)
+      ctx.log.warn(
+        `the run asks for ruby-bench ${ctx.task.ruby_bench_ref}, but the checkout in --ruby-bench-dir ${mounted} is what runs (${ref})`,
+      );
     let version: string;
     try {
       version = (await within(this.callMs, this.docker.version())).Version;
@@ -93,7 +117,7 @@ export class DockerExecutor implements Executor {
     if (ctx.signal.aborted) throw new ExecError('cancelled', 'stopped during provision');
 
     const repo = this.opts.rubyBenchRepo ?? RUBY_BENCH_REPO;
-    const env = [`BENCHFLEET_RUBY_BENCH_REF=${ref}`, `BENCHFLEET_RUBY_BENCH_REPO=${repo}`];
+    const env = [`BENCHFLEET_RUBY_BENCH_REF=${cloneRef}`, `BENCHFLEET_RUBY_BENCH_REPO=${repo}`];
     for (const [k, v] of Object.entries(ctx.task.ruby_bench_env ?? {})) env.push(`${k}=${v}`);
     const binds = [`${ctx.outDir}:/results`];
     if (this.opts.rubyBenchDir) binds.push(`${this.opts.rubyBenchDir}:/ruby-bench:ro`);
@@ -157,7 +181,7 @@ export class DockerExecutor implements Executor {
       if (StatusCode === FETCH_FAILED) {
         throw new ExecError(
           'provision_failed',
-          `cannot fetch ruby-bench ${ref} from ${repo} in the container (git clone or checkout failed; see logs/stderr.log)`,
+          `cannot fetch ruby-bench ${cloneRef} from ${repo} in the container (git clone or checkout failed; see logs/stderr.log)`,
           StatusCode,
         );
       }

@@ -1,0 +1,85 @@
+// With --ruby-bench-dir the container runs that checkout, not a clone at the pinned ref: meta.json's
+// ruby_bench_ref and the running status must say what ran (its commit, marked local), not a ref
+// that was never used; without a mount it is the run's ref, else the pinned one.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ClaimedTask } from '../../lambdas/shared/contract';
+import { DEFAULT_RUBY_BENCH_REF, DockerExecutor } from '../../runner/executors/docker';
+import type { ExecContext } from '../../runner/executors/types';
+import { createLogger } from '../../runner/log';
+import { standIn } from '../helpers/ruby-bench-stand-in';
+import { tempDir } from '../helpers/temp-dir';
+import { FakeDocker } from './fake-docker';
+
+let engine: FakeDocker;
+beforeEach(async () => {
+  engine = await new FakeDocker().start();
+});
+afterEach(() => engine.stop());
+
+function context(task: Partial<ClaimedTask> = {}): { ctx: ExecContext; lines: string[]; statuses: string[] } {
+  const dir = tempDir('bf-checkout-ref-');
+  for (const d of ['out', 'logs']) mkdirSync(join(dir, d));
+  const lines: string[] = [];
+  const statuses: string[] = [];
+  const ctx: ExecContext = {
+    task: {
+      id: 7,
+      run_id: 1700000000,
+      provider: 'local',
+      instance_type: 'fake.small',
+      run: 1,
+      run_number: 1,
+      attempt: 1,
+      ruby_version: '3.4.7',
+      image: 'ruby:3.4.7',
+      benchmarks: ['fib'],
+      ...task,
+    },
+    slot: { index: 0, cpu: 0, siblings: [] },
+    outDir: join(dir, 'out'),
+    logsDir: join(dir, 'logs'),
+    taskDir: dir,
+    signal: new AbortController().signal,
+    log: createLogger({ json: false, write: (l) => lines.push(l) }),
+    onStdout: () => undefined,
+    onStatus: (status, message) => statuses.push(`${status} ${message ?? ''}`),
+  };
+  return { ctx, lines, statuses };
+}
+
+const git = (dir: string, ...args: string[]): string =>
+  execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], {
+    encoding: 'utf8',
+  }).trim();
+
+it("records a mounted git checkout's commit, marked local, and says the run's own ref did not run", async () => {
+  const dir = standIn();
+  git(dir, 'init', '-q');
+  git(dir, 'add', '.');
+  git(dir, 'commit', '-qm', 'stand-in');
+  const sha = git(dir, 'rev-parse', '--short=7', 'HEAD');
+  const { ctx, lines, statuses } = context({ ruby_bench_ref: 'abc1234' });
+  const res = await new DockerExecutor({ dockerHost: engine.host, rubyBenchDir: dir }).run(ctx);
+  expect(res.rubyBenchRef).toBe(`${sha} (local checkout)`);
+  expect(statuses).toContain(`running ruby-bench ${sha} (local checkout) in ruby:3.4.7 on cpu 0`);
+  expect(lines.join('\n')).toContain(
+    `the run asks for ruby-bench abc1234, but the checkout in --ruby-bench-dir ${dir}`,
+  );
+});
+
+it('records a mounted folder that is no git checkout as a local checkout', async () => {
+  const { ctx } = context();
+  const res = await new DockerExecutor({ dockerHost: engine.host, rubyBenchDir: standIn() }).run(ctx);
+  expect(res.rubyBenchRef).toBe('local checkout');
+});
+
+it("records the run's ref, else the pinned one, when nothing is mounted", async () => {
+  const run = await new DockerExecutor({ dockerHost: engine.host }).run(
+    context({ ruby_bench_ref: 'abc1234' }).ctx,
+  );
+  expect(run.rubyBenchRef).toBe('abc1234');
+  const pinned = await new DockerExecutor({ dockerHost: engine.host }).run(context().ctx);
+  expect(pinned.rubyBenchRef).toBe(DEFAULT_RUBY_BENCH_REF);
+});
