@@ -1,6 +1,6 @@
 // `benchfleet status`: one look at the current run (GET /run), per instance type and active task.
 import type { Command } from 'commander';
-import { ApiClient, ApiError, apiTarget } from '../lib/api';
+import { ApiClient, ApiError, apiTarget, NO_RUN_YET } from '../lib/api';
 import { action, CliError } from '../lib/errors';
 import { type ApiCommandFlags, apiOptions, out, printJson } from '../lib/options';
 import { renderRun } from '../lib/progress';
@@ -21,9 +21,7 @@ export function register(program: Command): void {
       const withKey = target.givenBy !== undefined;
       const run = await api.getRun(withKey).catch((err: unknown) => {
         if (err instanceof ApiError && err.status === 404) {
-          throw new CliError(
-            'no run has been started on this deployment yet: `benchfleet start --config FILE`',
-          );
+          throw new CliError(NO_RUN_YET);
         }
         throw err;
       });

@@ -151,6 +151,10 @@ export async function readSecret(arn: string, what: string): Promise<string> {
   }
 }
 
+/** What status and watch say to a 404 from GET /run: the two ways to start a run. */
+export const NO_RUN_YET =
+  'no run has been started on this API yet: start one with `benchfleet start --config FILE` (a deployment), or POST /run/start (a `benchfleet local --serve` API: see `benchfleet local --help`)';
+
 export class ApiClient {
   constructor(private readonly target: ApiTarget) {}
 

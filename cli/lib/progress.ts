@@ -2,7 +2,7 @@
 // active tasks, status, current benchmark, percent and heartbeat age. On a terminal the block is
 // redrawn in place; in a log (not a TTY) a line is printed only when something changed.
 import type { RunStatus, RunView, TaskView } from '../../lambdas/shared/contract';
-import { type ApiClient, ApiError } from './api';
+import { type ApiClient, ApiError, NO_RUN_YET } from './api';
 import { CliError } from './errors';
 import { forTerminal } from './terminal';
 
@@ -120,9 +120,7 @@ export async function watchRun(api: ApiClient, opts: WatchOptions = {}): Promise
     } catch (err) {
       // No run, or a wrong key, will not fix itself: say so at once.
       if (err instanceof ApiError && err.status === 404) {
-        throw new CliError(
-          'no run has been started on this deployment yet: `benchfleet start --config FILE`',
-        );
+        throw new CliError(NO_RUN_YET);
       }
       if (withKey && keyWorked && err instanceof ApiError && err.status === 401) {
         // accepted earlier in this watch, so changed since (rotated): the run goes on all the same

@@ -27,6 +27,8 @@ it('status says when no run was started, and needs an API', async () => {
   const none = await runCli(['status']);
   expect(none.code).toBe(1);
   expect(none.stderr).toContain('no run has been started');
+  // a local API is started by POST /run/start, not by `benchfleet start` (which launches cloud VMs)
+  expect(none.stderr).toContain('POST /run/start (a `benchfleet local --serve` API');
   delete process.env.BENCHFLEET_API_URL;
   const noApi = await runCli(['status']);
   expect(noApi.code).toBe(1);
