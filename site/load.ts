@@ -3,8 +3,7 @@
 import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, win32 } from 'node:path';
-import type { ManifestTask } from '../lambdas/shared/contract';
-import { type ReadManifest, readManifest, readMeta } from './load-files';
+import { type ReadManifest, type ReadManifestTask, readManifest, readMeta } from './load-files';
 import type { LoadedRun, TaskResult } from './model';
 import { parseOutputFiles } from './parse-output';
 
@@ -51,7 +50,7 @@ export async function folderNames(dir: string, entries: Dirent[]): Promise<strin
   return folders;
 }
 
-function outcomeOf(task: ManifestTask): Pick<TaskResult, 'outcome' | 'reason'> {
+function outcomeOf(task: ReadManifestTask): Pick<TaskResult, 'outcome' | 'reason'> {
   switch (task.status) {
     case 'completed':
       return { outcome: 'completed', reason: null };
@@ -136,7 +135,7 @@ export function unsafeInstanceType(instanceType: string): string | null {
   return null;
 }
 
-function newTask(folder: string, instanceType: string, run: number, mt: ManifestTask | null): TaskResult {
+function newTask(folder: string, instanceType: string, run: number, mt: ReadManifestTask | null): TaskResult {
   return {
     folder,
     instanceType,
@@ -163,7 +162,7 @@ export async function loadResults(resultsDir: string, skip: string[] = []): Prom
     const unsafe = unsafeInstanceType(mt.instance_type);
     if (unsafe !== null) {
       warnings.push(
-        `manifest.json: task ${mt.id} (run ${mt.run}) has the instance type ${JSON.stringify(mt.instance_type).slice(0, 120)}, ` +
+        `manifest.json: ${mt.id === null ? 'a task' : `task ${mt.id}`} (run ${mt.run}) has the instance type ${JSON.stringify(mt.instance_type).slice(0, 120)}, ` +
           `which ${unsafe} and so is no folder name; skipped it without reading any file for it. ` +
           'Correct its instance_type in manifest.json to a plain name like m5.large',
       );

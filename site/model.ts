@@ -1,6 +1,7 @@
 // Shapes shared by the site builder's stages: parse (one task's files) -> load (a results folder)
 // -> aggregate (per executable, instance type and benchmark) -> render.
-import type { ManifestTask, RunnerMeta } from '../lambdas/shared/contract';
+import type { RunnerMeta } from '../lambdas/shared/contract';
+import type { ReadManifestTask } from './load-files';
 
 /** One benchmark of one executable in one ruby-bench run. Times are milliseconds. */
 export interface BenchSample {
@@ -47,7 +48,8 @@ export interface TaskResult {
   reason: string | null;
   meta: Partial<RunnerMeta> | null;
   output: ParsedOutput | null;
-  manifestTask: ManifestTask | null;
+  /** Its manifest.json entry; fields absent or unreadable there are null. */
+  manifestTask: ReadManifestTask | null;
 }
 
 export interface LoadedRun {
