@@ -2,15 +2,11 @@
 // ruby_bench_ref and the running status must say what ran (its commit, marked local), not a ref
 // that was never used; without a mount it is the run's ref, else the pinned one.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ClaimedTask } from '../../lambdas/shared/contract';
 import { DEFAULT_RUBY_BENCH_REF, DockerExecutor } from '../../runner/executors/docker';
-import type { ExecContext } from '../../runner/executors/types';
-import { createLogger } from '../../runner/log';
 import { standIn } from '../helpers/ruby-bench-stand-in';
-import { tempDir } from '../helpers/temp-dir';
 import { FakeDocker } from './fake-docker';
+import { execContext } from './helpers';
 
 let engine: FakeDocker;
 beforeEach(async () => {
@@ -18,36 +14,7 @@ beforeEach(async () => {
 });
 afterEach(() => engine.stop());
 
-function context(task: Partial<ClaimedTask> = {}): { ctx: ExecContext; lines: string[]; statuses: string[] } {
-  const dir = tempDir('bf-checkout-ref-');
-  for (const d of ['out', 'logs']) mkdirSync(join(dir, d));
-  const lines: string[] = [];
-  const statuses: string[] = [];
-  const ctx: ExecContext = {
-    task: {
-      id: 7,
-      run_id: 1700000000,
-      provider: 'local',
-      instance_type: 'fake.small',
-      run: 1,
-      run_number: 1,
-      attempt: 1,
-      ruby_version: '3.4.7',
-      image: 'ruby:3.4.7',
-      benchmarks: ['fib'],
-      ...task,
-    },
-    slot: { index: 0, cpu: 0, siblings: [] },
-    outDir: join(dir, 'out'),
-    logsDir: join(dir, 'logs'),
-    taskDir: dir,
-    signal: new AbortController().signal,
-    log: createLogger({ json: false, write: (l) => lines.push(l) }),
-    onStdout: () => undefined,
-    onStatus: (status, message) => statuses.push(`${status} ${message ?? ''}`),
-  };
-  return { ctx, lines, statuses };
-}
+const context = (task: Partial<ClaimedTask> = {}) => execContext('bf-checkout-ref-', task);
 
 const git = (dir: string, ...args: string[]): string =>
   execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], {

@@ -1,5 +1,10 @@
 // Shared setup for the runner tests: options pointing at a given API, a fixed two-CPU topology,
 // a private work dir (removed after the test file) and a log captured in memory.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ClaimedTask } from '../../lambdas/shared/contract';
+import type { ExecContext } from '../../runner/executors/types';
+import { createLogger } from '../../runner/log';
 import type { RunnerInput } from '../../runner/options';
 import type { CpuTopology } from '../../runner/topology';
 import { tempDir } from '../helpers/temp-dir';
@@ -109,4 +114,43 @@ export async function startProxy(
         server.close(() => r());
       }),
   };
+}
+
+/**
+ * What an executor gets for one task (task 7, fib, on slot 0 / cpu 0), in a fresh folder with empty
+ * out/ and logs/; `lines` has its log, `statuses` each status change and message.
+ */
+export function execContext(
+  prefix: string,
+  task: Partial<ClaimedTask> = {},
+): { ctx: ExecContext; lines: string[]; statuses: string[] } {
+  const dir = tempDir(prefix);
+  for (const d of ['out', 'logs']) mkdirSync(join(dir, d));
+  const lines: string[] = [];
+  const statuses: string[] = [];
+  const claimed: ClaimedTask = {
+    id: 7,
+    run_id: 1700000000,
+    provider: 'local',
+    instance_type: 'fake.small',
+    run: 1,
+    run_number: 1,
+    attempt: 1,
+    ruby_version: '3.4.7',
+    image: 'ruby:3.4.7',
+    benchmarks: ['fib'],
+    ...task,
+  };
+  const ctx: ExecContext = {
+    task: claimed,
+    slot: { index: 0, cpu: 0, siblings: [] },
+    outDir: join(dir, 'out'),
+    logsDir: join(dir, 'logs'),
+    taskDir: dir,
+    signal: new AbortController().signal,
+    log: createLogger({ json: false, write: (l) => lines.push(l) }).child({ task: claimed.id }),
+    onStdout: () => undefined,
+    onStatus: (status, message) => statuses.push(`${status} ${message ?? ''}`),
+  };
+  return { ctx, lines, statuses };
 }

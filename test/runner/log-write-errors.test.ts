@@ -1,52 +1,21 @@
 // A task's log file that cannot be written (a full disk: stdout.log and stderr.log point at
 // /dev/full, which refuses every write with ENOSPC) must not take the runner down: the problem is
 // logged with the task, the task goes on, and a Docker container is still removed afterwards.
-import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { existsSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ClaimedTask } from '../../lambdas/shared/contract';
 import { CommandExecutor } from '../../runner/executors/command';
 import { DockerExecutor } from '../../runner/executors/docker';
 import { SyntheticExecutor } from '../../runner/executors/synthetic';
 import type { ExecContext } from '../../runner/executors/types';
-import { createLogger } from '../../runner/log';
-import { tempDir } from '../helpers/temp-dir';
 import { FakeDocker } from './fake-docker';
+import { execContext } from './helpers';
 
 const full = existsSync('/dev/full') ? it : it.skip;
 
 function fullDiskContext(): { ctx: ExecContext; lines: string[] } {
-  const dir = tempDir('bf-log-errors-');
-  const outDir = join(dir, 'out');
-  const logsDir = join(dir, 'logs');
-  mkdirSync(outDir);
-  mkdirSync(logsDir);
-  symlinkSync('/dev/full', join(logsDir, 'stdout.log'));
-  symlinkSync('/dev/full', join(logsDir, 'stderr.log'));
-  const lines: string[] = [];
-  const task: ClaimedTask = {
-    id: 7,
-    run_id: 1700000000,
-    provider: 'local',
-    instance_type: 'fake.small',
-    run: 1,
-    run_number: 1,
-    attempt: 1,
-    ruby_version: '3.4.7',
-    image: 'ruby:3.4.7',
-    benchmarks: ['fib'],
-  };
-  const log = createLogger({ json: false, write: (l) => lines.push(l) }).child({ task: task.id });
-  const ctx: ExecContext = {
-    task,
-    slot: { index: 0, cpu: 0, siblings: [] },
-    outDir,
-    logsDir,
-    taskDir: dir,
-    signal: new AbortController().signal,
-    log,
-    onStdout: () => undefined,
-    onStatus: () => undefined,
-  };
+  const { ctx, lines } = execContext('bf-log-errors-');
+  symlinkSync('/dev/full', join(ctx.logsDir, 'stdout.log'));
+  symlinkSync('/dev/full', join(ctx.logsDir, 'stderr.log'));
   return { ctx, lines };
 }
 
