@@ -10,11 +10,14 @@ import { serveDashboard } from '../../dashboard/serve';
 import type { LocalStack } from '../../lambdas/adapters/local/stack';
 import type { Deps } from '../../lambdas/core/ports';
 import type { RunView } from '../../lambdas/shared/contract';
-import { createRunner, type RunnerHandle } from '../../runner/agent';
+import { createRunner, type RunnerResult } from '../../runner/agent';
+import { dockerClient } from '../../runner/executors/docker';
+import type { CpuTopology } from '../../runner/topology';
 import { loadRunConfig, refuseStaleRunId } from '../config';
 import { ApiClient, ApiError } from '../lib/api';
 import { type DataDirLock, lockDataDir } from '../lib/data-dir-lock';
 import { action, CliError, describe } from '../lib/errors';
+import { localShares, RunnerTurns, sharesLine, turnsTimeout } from '../lib/local-cpus';
 import {
   checkLocalFlags,
   givenFlags,
@@ -207,13 +210,15 @@ async function oneRun(
   const logDir = join(dataDir, 'runner-logs');
   mkdirSync(logDir, { recursive: true });
   say(`  runner logs:  ${logDir}`);
-  const runners = types.map((instanceType) => startLocalRunner(stack, measured, runId, instanceType, logDir));
+  const shares = localShares(measured, types.length);
+  if (shares && types.length) say(sharesLine(types, shares, measured.slots));
+  const runners = new RunnerTurns(types, shares, (instanceType, topology) =>
+    startLocalRunner(stack, measured, runId, instanceType, logDir, topology),
+  );
   let stoppedRunners: Promise<void> | undefined;
   const stopRunners = (): Promise<void> =>
     (stoppedRunners ??= (async () => {
-      for (const r of runners) r.handle.stop();
-      await Promise.all(runners.map((r) => r.handle.done.catch(() => undefined)));
-      for (const r of runners) r.log.end();
+      for (const r of await runners.stop()) r.log.end();
     })());
   signals.steps.stopRunners = stopRunners;
   let run: RunView;
@@ -319,10 +324,11 @@ async function startOrResume(
   const runId =
     folder.runId ?? folder.take(config.run_id, Math.max(nowSeconds(), (current?.run_id ?? 0) + 1));
   recordRun(dataDir, runId, settings); // before the run exists: a resume never finds it unrecorded
-  const started = await api.startRun({ ...config, run_id: runId });
+  const types = config.local ?? [];
+  const turns = turnsTimeout(types.length, localShares(settings, types.length));
+  const started = await api.startRun({ ...config, ...turns, run_id: runId });
   // the run lives on in the data dir after a quit: a restart delivers it into this folder
   if (flags.dataDir) folder.keep();
-  const types = config.local ?? [];
   say(
     `\n== run ${started.run_id}: ${count(started.tasks_created, 'task')} on ${count(types.length, 'local instance type')}, ${settings.workload} workload ==`,
   );
@@ -336,7 +342,8 @@ function startLocalRunner(
   runId: number,
   instanceType: string,
   logDir: string,
-): { handle: RunnerHandle; log: NodeJS.WritableStream & { end(): void } } {
+  topology?: CpuTopology,
+): { done: Promise<RunnerResult>; stop(): void; log: NodeJS.WritableStream & { end(): void } } {
   const log = createWriteStream(join(logDir, `${instanceType}.log`), { flags: 'a' });
   const handle = createRunner({
     apiUrl: stack.apiUrl,
@@ -353,10 +360,11 @@ function startLocalRunner(
     ...(settings.image ? { image: settings.image } : {}),
     ...(dockerHost() ? { dockerHost: dockerHost() } : {}),
     ...(settings.rubyBenchDir ? { rubyBenchDir: settings.rubyBenchDir } : {}),
+    ...(topology ? { topology } : {}),
     maxRetryS: 60,
     logWrite: (line) => log.write(line.endsWith('\n') ? line : `${line}\n`),
   });
-  return { handle, log };
+  return { done: handle.done, stop: () => handle.stop(), log };
 }
 
 async function startDashboard(
@@ -375,9 +383,8 @@ async function startDashboard(
 const dockerHost = (): string | undefined => process.env.BENCHFLEET_DOCKER_HOST ?? process.env.DOCKER_HOST;
 
 async function requireDocker(): Promise<void> {
-  const Docker = (await import('dockerode')).default;
-  const host = dockerHost();
-  const docker = host?.startsWith('unix://') ? new Docker({ socketPath: host.slice(7) }) : new Docker();
+  // the runners' own client: a tcp:// address is the engine asked for, not the default socket
+  const docker = dockerClient(dockerHost());
   try {
     await docker.ping();
   } catch (err) {
