@@ -33,6 +33,19 @@ export function parseCpuList(text: string): number[] {
   return out;
 }
 
+/** The other way: a CPU list in the kernel's form (`0-3,8`), as cpuset and sysfs write them. */
+export function cpuListText(cpus: number[]): string {
+  const sorted = [...cpus].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === (sorted[j] ?? 0) + 1) j++;
+    parts.push(j === i ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
 type ReadFile = (path: string) => string | undefined;
 const readOrUndefined: ReadFile = (path) => {
   try {

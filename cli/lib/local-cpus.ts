@@ -2,7 +2,7 @@
 // and pins each slot's container to a CPU of its topology; given the whole host each, two runners
 // would pin containers to the same CPUs at once, skewing both with nothing in meta.json to say so.
 // So each runner gets a disjoint share, and when there are more types than shares, types take turns.
-import { type CpuTopology, readTopology, type SlotsSetting } from '../../runner/topology';
+import { type CpuTopology, cpuListText, readTopology, type SlotsSetting } from '../../runner/topology';
 
 /** The host's physical cores, each as its online logical CPUs, ascending, in CPU order. */
 function coresOf(topo: CpuTopology): number[][] {
@@ -80,19 +80,6 @@ export function turnsTimeout(
   if (!shares || types <= shares.length) return {};
   // even over a config's own value: a type failed before its turn would not run at all
   return { pending_timeout_minutes: MAX_PENDING_TIMEOUT_MINUTES };
-}
-
-/** A CPU list in the kernel's form (`0-3,8`), as cpuset and sysfs write them. */
-export function cpuListText(cpus: number[]): string {
-  const sorted = [...cpus].sort((a, b) => a - b);
-  const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
-    let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1] === (sorted[j] ?? 0) + 1) j++;
-    parts.push(j === i ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
-    i = j + 1;
-  }
-  return parts.join(',');
 }
 
 /** The progress line that says which CPUs each type gets, or that types take turns on them. */

@@ -1,7 +1,6 @@
 // `benchfleet local --workload docker` shares the host's CPUs out among its runners: whole cores,
 // disjoint, each with room for its slots; types beyond the shares wait for a runner to end.
 import {
-  cpuListText,
   localShares,
   MAX_PENDING_TIMEOUT_MINUTES,
   RunnerTurns,
@@ -10,7 +9,7 @@ import {
   type TurnRunner,
   turnsTimeout,
 } from '../../cli/lib/local-cpus';
-import { type CpuTopology, planSlots, readTopology } from '../../runner/topology';
+import { type CpuTopology, cpuListText, planSlots, readTopology } from '../../runner/topology';
 
 /** A topology as sysfs would tell it: `cores` lists each physical core's logical CPUs. */
 function host(cores: number[][]): CpuTopology {
