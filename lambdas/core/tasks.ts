@@ -194,7 +194,7 @@ async function refusal(
   } else if (task.runner_id !== fence.runner_id) {
     error = new ConflictError(
       'not_your_task',
-      `task ${taskId} is ${task.status}${task.runner_id ? ` and held by runner ${task.runner_id}` : ''}, not by ${fence.runner_id}`,
+      `task ${taskId} is ${task.status} and held by ${task.runner_id ? `runner ${task.runner_id}` : 'no runner'}, not by ${fence.runner_id}`,
     );
   } else if (fence.attempt !== undefined && task.attempt !== fence.attempt) {
     error = new ConflictError(

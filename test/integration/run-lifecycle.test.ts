@@ -149,6 +149,11 @@ it('requeues a retryable failure while attempts remain and fences the old attemp
     const first = assigned(await api.claim(run_id, 'a', 'r1'));
     expect((await api.fail(first.task.id, 'r1', 'docker_error', { attempt: 1 })).status).toBe(200);
     expect((await api.run()).body.tasks).toMatchObject({ pending: 1, failed: 0 });
+    // while it waits for its next attempt, the old holder is told in words that nobody holds it
+    expect((await api.heartbeat(first.task.id, 'r1', { attempt: 1 })).body).toEqual({
+      error: 'not_your_task',
+      message: `task ${first.task.id} is pending and held by no runner, not by r1`,
+    });
     const second = assigned(await api.claim(run_id, 'a', 'r2'));
     expect(second.task).toMatchObject({ id: first.task.id, attempt: 2 });
     expect((await api.heartbeat(first.task.id, 'r1', { attempt: 1 })).body).toMatchObject({
