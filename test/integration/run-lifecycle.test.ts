@@ -164,6 +164,41 @@ it('requeues a retryable failure while attempts remain and fences the old attemp
     expect(run.tasks).toMatchObject({ total: 1, failed: 1 });
   }));
 
+it("shows a requeued task as pending with no trace of the dead attempt's claim, heartbeat or progress", () =>
+  withStack(async (stack, api) => {
+    const { run_id } = (await api.start({ runs_per_instance_type: 2, local: ['a'], max_attempts: 2 })).body;
+    const byFail = assigned(await api.claim(run_id, 'a', 'r1'));
+    const byReaper = assigned(await api.claim(run_id, 'a', 'r2'));
+    for (const [c, runner] of [
+      [byFail, 'r1'],
+      [byReaper, 'r2'],
+    ] as const) {
+      const beat = { status: 'running', progress_pct: 40, message: 'fib', current_benchmark: 'fib' };
+      expect((await api.heartbeat(c.task.id, runner, beat)).status).toBe(200);
+    }
+    expect((await api.fail(byFail.task.id, 'r1', 'docker_error', { attempt: 1 })).status).toBe(200);
+    offsetMs = 121_000; // r2 went silent
+    await stack.reapNow();
+    const list = await api.call<{ tasks: Array<Record<string, unknown>> }>('GET', '/run/tasks');
+    expect(list.body.tasks).toHaveLength(2);
+    for (const t of list.body.tasks)
+      expect(t).toMatchObject({
+        status: 'pending',
+        runner_id: null,
+        attempt: 1,
+        claimed_at: null,
+        heartbeat_at: null,
+        heartbeat_status: null,
+        heartbeat_message: null,
+        current_benchmark: null,
+        progress_pct: null,
+        error_type: null,
+      });
+    // the next attempt starts from there as a first one did
+    const next = assigned(await api.claim(run_id, 'a', 'r3'));
+    expect(next.task.attempt).toBe(2);
+  }));
+
 it('reaps a silent runner as heartbeat_timeout and drains the run', () =>
   withStack(async (stack, api) => {
     const { run_id } = (await api.start({ runs_per_instance_type: 1, local: ['a'] })).body;
