@@ -30,8 +30,11 @@ import {
 // short by configuration (the defaults are 120 s and 60 s)
 const HEARTBEAT_TIMEOUT_S = 5;
 const REAPER_INTERVAL_S = 0.5;
-// work per synthetic task: a few seconds, so a crash finds tasks running
+// work per synthetic task. The doomed runner's task must be `running` at the crash, and a task
+// becomes so only with its first heartbeat, a second after its claim: its tasks take longer than
+// that even on a fast machine (SIZE 1 is about 0.35 s there, SIZE 10 about 2 s).
 const SIZE = 1;
+const DOOMED_SIZE = 10;
 
 const children: RunnerChild[] = [];
 const locals: LocalProcess[] = [];
@@ -79,7 +82,7 @@ it('benchfleet local SIGKILLed mid-run (its process group) and restarted on its 
   // an outage of a loaded machine's restart is waited out (--max-retry-s)
   const env = { BENCHFLEET_MAX_RETRY_S: '240' };
   const survivor = spawnRunner(at(apiUrl), runId, 'ra', 'restart-a', SIZE, env);
-  const doomed = spawnRunner(at(apiUrl), runId, 'rb', 'restart-b', SIZE, env);
+  const doomed = spawnRunner(at(apiUrl), runId, 'rb', 'restart-b', DOOMED_SIZE, env);
   children.push(survivor, doomed);
 
   // The moment: at least two tasks completed and a task of the doomed runner running. The API is
@@ -127,7 +130,7 @@ it('benchfleet local SIGKILLed mid-run (its process group) and restarted on its 
   const second = new LocalProcess(localFlags(dataDir, Number(new URL(apiUrl).port)));
   locals.push(second);
   expect(await second.serving()).toBe(apiUrl);
-  const replacement = spawnRunner(at(apiUrl), runId, 'rb', 'restart-c', SIZE, env);
+  const replacement = spawnRunner(at(apiUrl), runId, 'rb', 'restart-c', DOOMED_SIZE, env);
   children.push(replacement);
   await waitFor(
     'the run complete with its archive',
