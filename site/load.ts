@@ -128,6 +128,7 @@ function failedNames(failed: Array<{ exe: string; bench: string }>): string {
  * `../x`, `/etc/x` or `..\x` (Windows) would make the builder read outside the results folder.
  */
 export function unsafeInstanceType(instanceType: string): string | null {
+  if (instanceType === '') return 'is empty';
   if (instanceType.includes('\0')) return 'contains a NUL character';
   if (isAbsolute(instanceType) || win32.isAbsolute(instanceType)) return 'is an absolute path';
   if (/^[A-Za-z]:/.test(instanceType)) return 'starts with a Windows drive (C:)';
@@ -165,6 +166,15 @@ export async function loadResults(resultsDir: string, skip: string[] = []): Prom
         `manifest.json: ${mt.id === null ? 'a task' : `task ${mt.id}`} (run ${mt.run}) has the instance type ${JSON.stringify(mt.instance_type).slice(0, 120)}, ` +
           `which ${unsafe} and so is no folder name; skipped it without reading any file for it. ` +
           'Correct its instance_type in manifest.json to a plain name like m5.large',
+      );
+      continue;
+    }
+    if (mt.run < 1) {
+      // `m5.large--1` would read back from the listing as instance type `m5.large-`, run 1
+      warnings.push(
+        `manifest.json: ${mt.id === null ? 'a task' : `task ${mt.id}`} (${mt.instance_type}) has run ${mt.run}, ` +
+          'but runs are numbered from 1, so it names no folder; skipped it without reading any file for it. ' +
+          'Correct its run in manifest.json',
       );
       continue;
     }

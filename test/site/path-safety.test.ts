@@ -53,6 +53,7 @@ describe('a manifest whose instance type leads outside the results folder', () =
     ['x\u0000y', 'NUL character'],
     ['C:\\outside', 'is an absolute path'],
     ['C:outside', 'Windows drive'],
+    ['', 'is empty'],
   ])('refuses the instance type %j and says why', async (instanceType, why) => {
     const dir = tempDir();
     writeTask(dir, 'm5.large-1', { json: scaledJson(GOOD) });
@@ -70,4 +71,26 @@ describe('a manifest whose instance type leads outside the results folder', () =
     expect(about).toHaveLength(1);
     expect(about[0]).toContain(why);
   });
+});
+
+describe('a manifest task whose run is below 1', () => {
+  it.each([0, -1])(
+    'skips run %d with a warning instead of showing a folder that cannot exist',
+    async (run) => {
+      const dir = tempDir();
+      writeTask(dir, 'm5.large-1', { json: scaledJson(GOOD) });
+      writeManifest(dir, [manifestTask('m5.large', 1), manifestTask('m5.large', run)]);
+
+      const loaded = await loadResults(dir);
+
+      expect(loaded.tasks.map((t) => [t.folder, t.outcome])).toEqual([['m5.large-1', 'completed']]);
+      expect(loaded.warnings).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^manifest\\.json: task \\d+ \\(m5\\.large\\) has run ${run}, but runs are numbered from 1`,
+          ),
+        ),
+      ]);
+    },
+  );
 });
