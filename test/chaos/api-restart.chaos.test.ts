@@ -30,11 +30,12 @@ import {
 // short by configuration (the defaults are 120 s and 60 s)
 const HEARTBEAT_TIMEOUT_S = 5;
 const REAPER_INTERVAL_S = 0.5;
-// work per synthetic task. The doomed runner's task must be `running` at the crash, and a task
-// becomes so only with its first heartbeat, a second after its claim: its tasks take longer than
-// that even on a fast machine (SIZE 1 is about 0.35 s there, SIZE 10 about 2 s).
+// work per synthetic task. The doomed runner's task must be `running` when the API is frozen, and a
+// task is so only from its first heartbeat on: on a fast machine a SIZE 1 task is over in 0.35 s,
+// before it. So the doomed runner's work never ends (it dies with the machine), and the survivor's
+// quick tasks make the two completed ones.
 const SIZE = 1;
-const DOOMED_SIZE = 10;
+const DOOMED_SIZE = 10_000;
 
 const children: RunnerChild[] = [];
 const locals: LocalProcess[] = [];
@@ -130,7 +131,7 @@ it('benchfleet local SIGKILLed mid-run (its process group) and restarted on its 
   const second = new LocalProcess(localFlags(dataDir, Number(new URL(apiUrl).port)));
   locals.push(second);
   expect(await second.serving()).toBe(apiUrl);
-  const replacement = spawnRunner(at(apiUrl), runId, 'rb', 'restart-c', DOOMED_SIZE, env);
+  const replacement = spawnRunner(at(apiUrl), runId, 'rb', 'restart-c', SIZE, env);
   children.push(replacement);
   await waitFor(
     'the run complete with its archive',

@@ -98,9 +98,12 @@ describe('runner against a fake API', () => {
         }, 1500);
       }
     };
-    const res = await startRunner(testRunner(api.url).input);
+    // tasks long enough to heartbeat (a task that ends within a second may send none), so the
+    // second outage really starts mid-task
+    const res = await startRunner(testRunner(api.url, { syntheticSize: 5 }).input);
     expect(res).toMatchObject({ exitCode: 0, tasksCompleted: 4 });
     expect(api.tasks.every((t) => t.status === 'completed')).toBe(true);
+    expect(outages).toBeGreaterThan(0);
   });
 
   it('keeps the task folder and its tarball when complete is never acknowledged', async () => {
@@ -210,7 +213,8 @@ describe('runner against a fake API', () => {
   it('heartbeats from a timer while the workload runs, with the current benchmark and rising percent', async () => {
     api = await new FakeApi({ tasks: 1, benchmarks: ['fib', 'nbody', 'json', 'regex'] }).start();
     api.putDelayMs = 400;
-    await startRunner(testRunner(api.url, { slots: 1, syntheticSize: 3, heartbeatS: 0.05 }).input);
+    // about 1.5 s of workload on a fast machine: enough 50 ms beats to see the percent rise
+    await startRunner(testRunner(api.url, { slots: 1, syntheticSize: 10, heartbeatS: 0.05 }).input);
     const running =
       api.tasks[0]?.heartbeats.filter((h) => h.status === 'running' && h.current_benchmark) ?? [];
     expect(running.length).toBeGreaterThan(2);

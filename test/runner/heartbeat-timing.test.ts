@@ -22,7 +22,8 @@ it('keeps heartbeating on time while the synthetic workload hogs a CPU', async (
     if (hb.status === 'running') beats.push(Date.now());
   };
   const started = Date.now();
-  await startRunner(testRunner(api.url, { slots: 1, syntheticSize: 2, heartbeatS }).input);
+  // sized to last a few seconds on a fast machine (size 2 was under a second there: too few beats)
+  await startRunner(testRunner(api.url, { slots: 1, syntheticSize: 6, heartbeatS }).input);
   const busyS = (Date.now() - started) / 1000;
   // the workload itself must have lasted well past three intervals for the test to mean anything
   expect(busyS).toBeGreaterThan(3 * heartbeatS);

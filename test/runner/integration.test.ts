@@ -82,15 +82,18 @@ it('waits out 20 s without the API, mid-task and between tasks, and loses nothin
     const r = runnerFor(proxy.url, 'a', {
       slots: 2,
       runId,
-      syntheticSize: 2,
+      // long enough to be running when the outage starts, even on a fast machine (about 4 s at
+      // 0.2 s a size unit); short enough that the outage outlasts it on a slow one
+      syntheticSize: 20,
       heartbeatS: 0.5,
       maxRetryS: 60,
     });
     const h = createRunner(r.input);
     const s = stack;
+    // status, not heartbeat_status: a completed task keeps its last heartbeat's `running`
     await waitForAsync(
       'a running task',
-      async () => (await tasksOf(s)).some((t) => t.heartbeat_status === 'running'),
+      async () => (await tasksOf(s)).some((t) => t.status === 'running'),
       60_000,
     );
     proxy.setDown(true);
