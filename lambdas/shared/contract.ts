@@ -324,7 +324,13 @@ export const TaskListResponse = z.object({
 export type TaskListResponse = z.infer<typeof TaskListResponse>;
 
 export const TaskListQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(1000).default(500),
+  // a query string is text: judged as text, so `limit=abc` is named as such, not as "NaN"
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,4}$/, 'must be a whole number from 1 to 1000')
+    .transform(Number)
+    .pipe(z.number().min(1).max(1000))
+    .default(500),
   cursor: z
     .string()
     .regex(/^[0-9]{1,6}$/, 'must be a cursor returned as next_cursor')

@@ -88,10 +88,22 @@ export function authorize(access: Access, caller: Caller, header: string | undef
   throw new UnauthorizedError('the API key is wrong');
 }
 
-const issuesOf = (err: z.ZodError): string[] =>
+/** The fields an object schema takes, for "unknown field(s): x; allowed: ..."; undefined if not one. */
+function allowedFields(schema: z.ZodType, path: PropertyKey[]): string[] | undefined {
+  let at: unknown = schema;
+  for (const key of path) at = (at as { shape?: Record<PropertyKey, unknown> }).shape?.[key];
+  const shape = (at as { shape?: Record<string, unknown> } | undefined)?.shape;
+  return shape ? Object.keys(shape) : undefined;
+}
+
+const issuesOf = (err: z.ZodError, schema: z.ZodType): string[] =>
   onePerField(err.issues).map((i) => {
     const where = i.path.length ? i.path.join('.') : '(body)';
-    if (i.code === 'unrecognized_keys') return `unknown field(s): ${i.keys.join(', ')}`;
+    if (i.code === 'unrecognized_keys') {
+      const allowed = allowedFields(schema, i.path);
+      const at = i.path.length ? ` in ${where}` : '';
+      return `unknown field(s)${at}: ${i.keys.join(', ')}${allowed ? `; allowed: ${allowed.join(', ') || 'none'}` : ''}`;
+    }
     return `${where}: ${i.message}`;
   });
 
@@ -160,9 +172,9 @@ export function httpRoute<B extends z.ZodType, Q extends z.ZodType>(
       const path = (event.pathParameters ?? {}) as Record<string, string>;
       for (const name of Object.keys(path)) pathId(path, name);
       const body = bodySchema.safeParse(parseBody(event));
-      if (!body.success) throw new InvalidInputError(issuesOf(body.error));
+      if (!body.success) throw new InvalidInputError(issuesOf(body.error, bodySchema));
       const query = querySchema.safeParse(event.queryStringParameters ?? {});
-      if (!query.success) throw new InvalidInputError(issuesOf(query.error).map((m) => `query ${m}`));
+      if (!query.success) throw new InvalidInputError(issuesOf(query.error, querySchema).map((m) => `query ${m}`));
       const reply = await run({
         body: body.data,
         query: query.data,

@@ -213,5 +213,24 @@ describe('bad ids', () => {
     expectError(await api.call('GET', '/run/tasks?limit=5&colour=red'), 400, 'invalid_request');
     expectError(await api.call('GET', '/run/tasks?limit=0'), 400, 'invalid_request');
     expectError(await api.call('GET', '/run/tasks?cursor=zz'), 400, 'invalid_request');
+    // named as typed, not as what coercing it to a number made of it
+    expect((await api.call('GET', '/run/tasks?limit=abc')).body).toEqual({
+      error: 'invalid_request',
+      message: 'query limit: must be a whole number from 1 to 1000',
+    });
+    expect((await api.call('GET', '/run/tasks?limit=1001')).body).toMatchObject({
+      message: 'query limit: must be at most 1000',
+    });
+  });
+
+  it('names the fields a body takes when it has one it does not', async () => {
+    const answer = await api.call('POST', '/tasks/100000000000001/complete', {
+      key: RUNNER,
+      body: { runner_id: 'r1', result_key: 'runs/1/tasks/1/result.tar.gz' },
+    });
+    expect(answer.body).toEqual({
+      error: 'invalid_request',
+      message: 'unknown field(s): result_key; allowed: runner_id, s3_result_key, attempt',
+    });
   });
 });
