@@ -174,7 +174,8 @@ export function httpRoute<B extends z.ZodType, Q extends z.ZodType>(
       const body = bodySchema.safeParse(parseBody(event));
       if (!body.success) throw new InvalidInputError(issuesOf(body.error, bodySchema));
       const query = querySchema.safeParse(event.queryStringParameters ?? {});
-      if (!query.success) throw new InvalidInputError(issuesOf(query.error, querySchema).map((m) => `query ${m}`));
+      if (!query.success)
+        throw new InvalidInputError(issuesOf(query.error, querySchema).map((m) => `query ${m}`));
       const reply = await run({
         body: body.data,
         query: query.data,
