@@ -117,6 +117,16 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   Object.assign(process.env, env);
   try {
     program.parse(argv, { from: 'user' });
+  } catch (err) {
+    // commander's "required option '--api-key <key>' not specified" says nothing of the variable
+    // cloud-init sets instead, which is where a runner's flags usually come from
+    const { code, message } = err as { code?: string; message?: string };
+    const flag = /'--([a-z-]+)/.exec(message ?? '')?.[1];
+    if (code === 'commander.missingMandatoryOptionValue' && flag)
+      process.stderr.write(
+        `(give --${flag}, or set ${envName(flag)}; --help lists every flag and variable)\n`,
+      );
+    throw err;
   } finally {
     for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
     Object.assign(process.env, saved);

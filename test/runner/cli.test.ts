@@ -78,6 +78,19 @@ describe('runner command line', () => {
     expect(() => resolveOptions({ ...parseArgs(required, {}), executor: 'command' })).toThrow(/--command/);
   });
 
+  it('names the variable of a missing required flag', () => {
+    const lines: string[] = [];
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation((s) => lines.push(String(s)) > 0);
+    try {
+      expect(() => parseArgs(['--api', 'http://a'], {})).toThrow(/api-key/);
+      expect(() => parseArgs(required.slice(2), {})).toThrow(/--api </);
+    } finally {
+      err.mockRestore();
+    }
+    expect(lines.join('')).toContain('(give --api-key, or set BENCHFLEET_API_KEY;');
+    expect(lines.join('')).toContain('(give --api, or set BENCHFLEET_API_URL;');
+  });
+
   it('refuses a --host-id that would make runner ids the API refuses, before any claim', () => {
     const withHost = (id: string) => resolveOptions(parseArgs([...required, '--host-id', id], {}));
     // `<host-id>-<slot>` must fit the API's 128 characters, for slots up to 1023
