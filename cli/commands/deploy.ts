@@ -19,6 +19,9 @@ export function register(program: Command): void {
     )
     .action(
       action('deploy', async (flags: JsonFlag) => {
+        // cdk would put the stack in us-east-1 on its own, where the other commands would not look
+        const { requireAwsRegion } = require('../lib/aws-region') as typeof import('../lib/aws-region');
+        await requireAwsRegion('benchfleet deploy puts the meta stack in that region.');
         const outputs = await deployMeta();
         if (flags.json) return printJson(outputs);
         out(`\nDeployed. Outputs saved to ${outputsFile()}`);

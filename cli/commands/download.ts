@@ -2,7 +2,7 @@
 // own AWS credentials (no API key needed), unpacked into results/<run-id>/, and the site built.
 import type { Command } from 'commander';
 import { RunId, storageKeys } from '../../lambdas/shared/contract';
-import { action, CliError } from '../lib/errors';
+import { AWS_REGION_HINT, action, CliError } from '../lib/errors';
 import { type JsonFlag, out, printJson } from '../lib/options';
 import { requireOutputs } from '../lib/state';
 
@@ -73,9 +73,7 @@ export function register(program: Command): void {
               }
               // the SDK's own words for a machine without AWS set up say neither what nor how
               if (err.message === 'Region is missing') {
-                throw new CliError(
-                  `no AWS region to reach s3://${bucket} in: set AWS_REGION (or AWS_PROFILE, for a profile with a region), or run \`aws configure\``,
-                );
+                throw new CliError(`no AWS region to reach s3://${bucket} in: ${AWS_REGION_HINT}`);
               }
               if (err.name === 'CredentialsProviderError') {
                 throw new CliError(

@@ -31,8 +31,18 @@ export function action<A extends unknown[]>(
   };
 }
 
+/** The AWS SDK's words when no region is configured: they say neither what is missing nor how to set it. */
+export const isAwsRegionMissing = (err: unknown): boolean =>
+  err instanceof Error && err.message === 'Region is missing';
+
+/** What to do when no AWS region is set (download.ts says it for its bucket). */
+export const AWS_REGION_HINT =
+  'set AWS_REGION (or AWS_PROFILE, for a profile with a region), or run `aws configure`';
+export const NO_AWS_REGION = `no AWS region is set: ${AWS_REGION_HINT}`;
+
 export function describe(err: unknown): string {
   if (err instanceof ConfigError || err instanceof CliError) return err.message;
+  if (isAwsRegionMissing(err)) return NO_AWS_REGION;
   const e = err as Error & { name?: string; $metadata?: unknown };
   const name = e?.name ?? '';
   if (

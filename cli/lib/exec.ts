@@ -74,11 +74,16 @@ function shellWords(tool: Tool, value: string): string[] {
 }
 
 /** A tool that could not be started: what to install, or, for an override, how it was read. */
-function notStarted(tool: Tool, [cmd, ...args]: string[], err: NodeJS.ErrnoException): CliError {
+function notStarted(
+  tool: Tool,
+  [cmd, ...args]: string[],
+  err: NodeJS.ErrnoException,
+  purpose: string = tool,
+): CliError {
   const what =
     err.code === 'ENOENT'
-      ? `${cmd} was not found (needed for ${tool})`
-      : `${cmd} cannot be run (needed for ${tool}; ${err.code}: not an executable file)`;
+      ? `${cmd} was not found (needed for ${purpose})`
+      : `${cmd} cannot be run (needed for ${purpose}; ${err.code}: not an executable file)`;
   const value = overrideOf(tool);
   const name = overrideName(tool);
   let fix: string;
@@ -100,7 +105,7 @@ function notStarted(tool: Tool, [cmd, ...args]: string[], err: NodeJS.ErrnoExcep
 const INSTALL_HINTS: Record<Tool, string> = {
   cdk: 'run `npm ci` in the project folder (the CDK CLI is a dev dependency), or set BENCHFLEET_CDK',
   terraform:
-    'install Terraform >= 1.6 (https://developer.hashicorp.com/terraform/install), or set BENCHFLEET_TERRAFORM',
+    'install Terraform >= 1.5 (https://developer.hashicorp.com/terraform/install), or set BENCHFLEET_TERRAFORM',
   az: 'install the Azure CLI (https://learn.microsoft.com/cli/azure/install-azure-cli) and run `az login`, or set BENCHFLEET_AZ',
 };
 
@@ -167,6 +172,8 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   /** Answer non-zero exits with the result instead of an error. */
   allowFailure?: boolean;
+  /** What the tool is run for, should it be missing: `needed for <purpose>` (default: the tool's name). */
+  purpose?: string;
 }
 
 export interface RunResult {
@@ -220,7 +227,11 @@ export async function runTool(tool: Tool, args: string[], opts: RunOptions = {})
   });
   const code = await new Promise<number>((resolve, reject) => {
     child.once('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'ENOENT' || err.code === 'EACCES' ? notStarted(tool, [cmd, ...pre], err) : err);
+      reject(
+        err.code === 'ENOENT' || err.code === 'EACCES'
+          ? notStarted(tool, [cmd, ...pre], err, opts.purpose)
+          : err,
+      );
     });
     child.once('close', (c, signal) => resolve(c ?? (signal ? 128 : 1)));
   });

@@ -1,6 +1,7 @@
 // The flow behind `benchfleet nuke` (cli/commands/nuke.ts): IaC destroy, the tagged sweep, the
 // second look. Kept apart from the command so `benchfleet --help` does not load the cloud SDKs.
-import { CliError, describe } from './errors';
+import { awsRegion } from './aws-region';
+import { AWS_REGION_HINT, CliError, describe, NO_AWS_REGION } from './errors';
 import { runTool, toolAvailable } from './exec';
 import { azureEnvOnce, destroyAzureFleet } from './fleets';
 import { out, printJson } from './options';
@@ -73,7 +74,9 @@ export async function nuke(flags: NukeFlags): Promise<void> {
         ? `${survivors.length} resource(s) are left; see the list above`
         : report.failed.length
           ? `${report.failed.length} resource(s) could not be deleted; see above`
-          : 'not every provider could be checked (see "not checked" above); fix that and run it again',
+          : report.skipped.some((s) => s.includes(NO_AWS_REGION))
+            ? `nothing in AWS could be checked, as no AWS region is set: ${AWS_REGION_HINT}, then run it again${report.skipped.length > 1 ? ' (see "not checked" above for the rest)' : ''}`
+            : 'not every provider could be checked (see "not checked" above); fix that and run it again',
     );
   }
 }
@@ -89,6 +92,11 @@ async function destroyStacks(dryRun: boolean, notes: string[]): Promise<void> {
     META_STACK,
     '--force',
   ];
+  if (!(await awsRegion())) {
+    // cdk would act on us-east-1 on its own; the sweep says the same and how to set a region
+    notes.push('cdk destroy was skipped: no AWS region is set');
+    return;
+  }
   if (dryRun) {
     log(`would run: cdk ${args.join(' ')}`);
     return;

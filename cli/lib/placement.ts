@@ -8,7 +8,8 @@ import {
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import type { FleetPlan } from '../../lambdas/shared/fleet-plan';
-import { AWS_CREDENTIAL_ERRORS, CliError, CredentialsError, describe } from './errors';
+import { noAwsRegionError } from './aws-region';
+import { AWS_CREDENTIAL_ERRORS, CliError, CredentialsError, describe, isAwsRegionMissing } from './errors';
 
 /** The fleet VPC's /16 holds sixteen /20 subnets; no region has more zones than that. */
 const MAX_ZONES = 16;
@@ -68,6 +69,10 @@ export async function placeAwsFleet(plan: FleetPlan, warnings: string[]): Promis
     };
   } catch (err) {
     if (err instanceof CliError) throw err;
+    // not a missing permission but a machine without AWS set up: nothing AWS can be checked or launched
+    if (isAwsRegionMissing(err)) {
+      throw noAwsRegionError('Preflight could not ask EC2 which availability zones offer the AWS types.');
+    }
     if (AWS_CREDENTIAL_ERRORS.includes((err as Error).name)) {
       throw new CredentialsError(describe(err), { cause: err });
     }

@@ -5,7 +5,15 @@ import { createInterface } from 'node:readline/promises';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import type { estimateCost, FleetEntry, FleetPlan } from '../../lambdas/shared/fleet-plan';
-import { AWS_CREDENTIAL_ERRORS, CliError, CredentialsError, describe } from './errors';
+import { noAwsRegionError } from './aws-region';
+import {
+  AWS_CREDENTIAL_ERRORS,
+  CliError,
+  CredentialsError,
+  describe,
+  isAwsRegionMissing,
+  ToolMissingError,
+} from './errors';
 import { runTool } from './exec';
 
 export interface QuotaCheck {
@@ -125,6 +133,16 @@ export async function checkAzureQuotas(
   const { stdout } = await runTool('az', ['vm', 'list-usage', '--location', region, '--output', 'json'], {
     capture: true,
     quiet: true,
+    purpose: 'the Azure vCPU quota check before launch, `az vm list-usage`',
+  }).catch((err: unknown) => {
+    // terraform signs in with a service principal (ARM_CLIENT_ID...) without az; this check cannot
+    if (err instanceof ToolMissingError && process.env.ARM_CLIENT_ID?.trim()) {
+      throw new ToolMissingError(
+        `${err.message}. Terraform can use the service principal in ARM_CLIENT_ID without az, but this check cannot: install az and sign it in with \`az login --service-principal\`. Nothing was launched.`,
+        { cause: err },
+      );
+    }
+    throw err;
   });
   let usage: AzUsage[];
   try {
@@ -212,7 +230,10 @@ export function shortQuotaError(quotas: QuotaCheck[]): CliError | undefined {
   );
 }
 
-/** Reads a quota check, turning a failure into a warning: a missing permission should not block a run. */
+/**
+ * Reads a quota check, turning a failure into a warning: a missing permission should not block a
+ * run. A missing tool, refused credentials or no AWS region at all do: nothing could be launched.
+ */
 export async function tryQuota(
   what: string,
   warnings: string[],
@@ -222,6 +243,7 @@ export async function tryQuota(
     return await read();
   } catch (err) {
     if (err instanceof CliError && err.name !== 'CliError') throw err; // tool missing, credentials
+    if (isAwsRegionMissing(err)) throw noAwsRegionError(`Preflight could not read the ${what} quotas.`);
     if (AWS_CREDENTIAL_ERRORS.includes((err as Error).name)) {
       throw new CredentialsError(describe(err), { cause: err });
     }

@@ -1,7 +1,7 @@
 // The flow behind `benchfleet start` (cli/commands/start.ts): run id, preflight, meta stack, the
 // AWS and Azure fleets in parallel, POST /run/start, live progress, archive, site, teardown.
 // Kept apart from the command so `benchfleet --help` does not load the cloud SDKs.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { isCidr } from '../../lambdas/shared/azure-tfvars';
@@ -11,6 +11,7 @@ import { UnknownInstanceTypeError } from '../../lambdas/shared/instance-types';
 import { loadRunConfig, refuseStaleRunId } from '../config';
 import { ApiClient, ApiError, apiTarget, checkGivenKey } from './api';
 import { resultsRootFor } from './archive';
+import { requireAwsRegion } from './aws-region';
 import { CliError, describe, ToolMissingError } from './errors';
 import { toolAvailable } from './exec';
 import {
@@ -34,6 +35,7 @@ import {
 } from './preflight';
 import { watchRun } from './progress';
 import { type ResultsReport, saveResults } from './results';
+import { readSshPublicKey } from './ssh-key';
 import { type QuitPlan, StartSignals } from './start-signals';
 import { FLEET_STACK, readOutputs } from './state';
 import { forTerminal } from './terminal';
@@ -62,6 +64,14 @@ export async function start(flags: StartFlags): Promise<void> {
       `${flags.config} lists only local instance types: run it with \`benchfleet local --config ${flags.config}\``,
     );
   }
+  // Every cloud run deploys its API (the meta stack) to AWS, and preflight asks EC2 and Service
+  // Quotas about the AWS types: without a region none of that can be checked (and cdk would pick
+  // us-east-1 on its own), so stop here rather than warn and deploy.
+  await requireAwsRegion(
+    plan.aws.length > 0
+      ? "benchfleet start deploys its API to AWS and checks the AWS types' availability zones and vCPU quotas there first."
+      : 'benchfleet start deploys its API (the meta stack) to AWS, even for an Azure-only run.',
+  );
   const azure = plan.azure.length > 0 ? await azureOptions(flags) : undefined;
 
   // The fleet stack is one per deployment: launching a new fleet would replace a running run's VMs.
@@ -224,14 +234,18 @@ async function azureOptions(flags: StartFlags): Promise<AzureOptions> {
       `the Azure fleet needs an SSH public key for its bastion: none at ${candidates.join(' or ')}; create one with \`ssh-keygen -t ed25519\` or pass --ssh-public-key`,
     );
   }
+  // checked (content never printed) before anything deploys: it goes to the tfvars and to Azure
+  const sshPublicKey = readSshPublicKey(
+    file,
+    flags.sshPublicKey ? '--ssh-public-key' : 'the default for --ssh-public-key',
+  );
   if (!(await toolAvailable('terraform'))) {
     throw new ToolMissingError(
-      'terraform was not found: install Terraform >= 1.6 for the Azure fleet, or set BENCHFLEET_TERRAFORM',
+      'terraform was not found: install Terraform >= 1.5 for the Azure fleet, or set BENCHFLEET_TERRAFORM',
     );
   }
   // the subscription is looked up now, so a missing one stops the run before the meta stack deploys
   const terraformEnv = await azureTerraformEnv();
-  const sshPublicKey = readFileSync(file, 'utf8').trim();
   return { region: flags.azureRegion, sshPublicKey, sshSourceCidrs, terraformEnv };
 }
 

@@ -1,6 +1,6 @@
 // The nuke sweep's frame: steps that find tagged resources and delete them, run in dependency
 // order, then one more look to report what is left. Provider modules supply the steps.
-import { AWS_CREDENTIAL_ERRORS, CredentialsError, describe } from './errors';
+import { AWS_CREDENTIAL_ERRORS, CredentialsError, describe, isAwsRegionMissing } from './errors';
 import { pollMs, sleep } from './progress';
 
 export const TAG_KEY = 'benchfleet:project';
@@ -82,7 +82,7 @@ export async function sweep(steps: SweepStep[], opts: { dryRun: boolean }): Prom
   return report;
 }
 
-/** Providers whose credentials were refused: their other steps are skipped, not failed one by one. */
+/** Providers whose credentials were refused (or with no region): their other steps are skipped, not failed one by one. */
 const refused = new WeakMap<SweepReport, Set<string>>();
 
 async function findSafely(step: SweepStep, report: SweepReport): Promise<Resource[]> {
@@ -93,10 +93,18 @@ async function findSafely(step: SweepStep, report: SweepReport): Promise<Resourc
     return await step.find();
   } catch (err) {
     const name = (err as Error).name;
-    if (err instanceof CredentialsError || AWS_CREDENTIAL_ERRORS.includes(name)) blocked.add(step.provider);
-    const msg = `could not list ${step.provider} ${step.kind}: ${describe(err)}`;
-    if (!report.skipped.includes(msg)) report.skipped.push(msg);
-    log(`  ${msg}`);
+    // No region: every AWS step fails alike, so it is said once, for all of them.
+    const noRegion = isAwsRegionMissing(err);
+    if (noRegion || err instanceof CredentialsError || AWS_CREDENTIAL_ERRORS.includes(name))
+      blocked.add(step.provider);
+    const msg = noRegion
+      ? `could not list any ${step.provider} resource: ${describe(err)}`
+      : `could not list ${step.provider} ${step.kind}: ${describe(err)}`;
+    // two steps of one kind (the log groups) failing alike, or the second look: said once
+    if (!report.skipped.includes(msg)) {
+      report.skipped.push(msg);
+      log(`  ${msg}`);
+    }
     return [];
   }
 }

@@ -1,0 +1,184 @@
+// What stops `benchfleet start` before anything is deployed: an SSH "public key" file that is not
+// one (a private key above all: it would go into the tfvars and to Azure), a preflight that cannot
+// reach AWS (no region, refused credentials), and az missing for the Azure quota check. Fake
+// cdk/terraform/az on PATH; the AWS SDK mocked, so nothing here reaches AWS even if it went on.
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DescribeAvailabilityZonesCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import { mockClient } from 'aws-sdk-client-mock';
+import { placeAwsFleet } from '../../cli/lib/placement';
+import { tryQuota } from '../../cli/lib/preflight';
+import { isSshPublicKey, SSH_PUBLIC_KEY_TYPES } from '../../cli/lib/ssh-key';
+import { planFleet } from '../../lambdas/shared/fleet-plan';
+import { installZones } from './fake-zones';
+import { runCli, type Sandbox, sandbox, startFiles } from './helpers';
+
+const sm = mockClient(SecretsManagerClient);
+const sq = mockClient(ServiceQuotasClient);
+const ec2 = mockClient(EC2Client);
+
+let box: Sandbox;
+let dir: string;
+let keyFile: string;
+let both: string;
+let awsOnly: string;
+
+const usage = JSON.stringify([
+  { currentValue: 0, limit: 100, name: { value: 'cores' } },
+  { currentValue: 0, limit: 20, name: { value: 'standardDPLSv6Family' } },
+  { currentValue: 0, limit: 10, name: { value: 'standardBSFamily' } },
+]);
+
+beforeAll(() => {
+  ({ dir, keyFile } = startFiles('bf-refusals-'));
+  both = join(dir, 'both.json');
+  writeFileSync(
+    both,
+    '{ "ruby_version": "3.4.7", "runs_per_instance_type": 1, "aws": ["c7g.medium"], "azure": ["Standard_D2pls_v6"] }\n',
+  );
+  awsOnly = join(dir, 'aws.json');
+  writeFileSync(awsOnly, '{ "ruby_version": "3.4.7", "runs_per_instance_type": 1, "aws": ["c7g.medium"] }\n');
+});
+
+beforeEach(() => {
+  box = sandbox({ FAKE_AZ_USAGE: usage, ARM_SUBSCRIPTION_ID: '00000000-0000-4000-8000-00000000beef' });
+  for (const m of [sm, sq, ec2]) m.reset();
+  sm.on(GetSecretValueCommand).resolves({ SecretString: 'key' });
+  sq.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 32 } });
+  ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
+  installZones(ec2, { 'us-east-1a': ['c7g.medium'] });
+});
+afterEach(() => box.restore());
+
+const start = (config: string, key: string) =>
+  runCli(['start', '--config', config, '--yes', '--ssh-public-key', key]);
+/** Anything deployed or launched (the `--version` probes and `az account show` aside). */
+const launched = () =>
+  box.calls().filter((c) => c.tool === 'cdk' || (c.tool === 'terraform' && c.args[0] !== '--version'));
+
+function keyAt(name: string, content: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, content);
+  return file;
+}
+
+// A made-up body: what matters is that none of it is ever printed.
+const SECRET = 'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQSECRETSECRETSECRET';
+
+describe('--ssh-public-key', () => {
+  it('refuses a private key, says so and points at the .pub file, without printing it', async () => {
+    const file = keyAt(
+      'id_ed25519',
+      `-----BEGIN OPENSSH PRIVATE KEY-----\n${SECRET}\n${SECRET}\n-----END OPENSSH PRIVATE KEY-----\n`,
+    );
+    const r = await start(both, file);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${file} (--ssh-public-key) does not look like an SSH public key`);
+    expect(r.stderr).toContain('it holds a PRIVATE key');
+    expect(r.stderr).toContain(`Pass its public key instead: ${file}.pub`);
+    expect(r.stderr).toContain('Nothing was launched.');
+    expect(r.stdout + r.stderr).not.toContain('SECRET');
+    expect(r.stdout + r.stderr).not.toContain('BEGIN');
+    expect(launched()).toEqual([]);
+  });
+
+  it('refuses a PEM RSA private key too', async () => {
+    const file = keyAt(
+      'deploy-key.pem',
+      `-----BEGIN RSA PRIVATE KEY-----\n${SECRET}\n-----END RSA PRIVATE KEY-----\n`,
+    );
+    const r = await start(both, file);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('it holds a PRIVATE key');
+    expect(r.stdout + r.stderr).not.toContain('SECRET');
+    expect(launched()).toEqual([]);
+  });
+
+  it.each([
+    ['a file that is no key', 'hello: world\n'],
+    ['a key type OpenSSH does not write', 'ssh-foo AAAAB3NzaC1yc2EAAAADAQAB me@host\n'],
+    ['a type whose key is of another type', 'ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIFAKEFAKEFAKE me@host\n'],
+    [
+      'two keys (an authorized_keys file)',
+      'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFAKEFAKEFAKE a@host\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFAKEFAKEFAKE b@host\n',
+    ],
+    ['an empty file', ''],
+  ])('refuses %s, naming the file and what it should hold', async (_, content) => {
+    const file = keyAt('not-a-key.pub', content);
+    const r = await start(both, file);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${file} (--ssh-public-key) does not look like an SSH public key`);
+    expect(r.stderr).toContain('it should hold one line such as `ssh-ed25519 AAAAC3Nza... you@host`');
+    expect(r.stderr).not.toContain('PRIVATE');
+    if (content) expect(r.stderr).not.toContain(content.trim().split(' ')[1] ?? content.trim());
+    expect(launched()).toEqual([]);
+  });
+
+  it('accepts every OpenSSH public key type, with or without a comment', () => {
+    const blob = (type: string) =>
+      Buffer.concat([
+        Buffer.from([0, 0, 0, type.length]),
+        Buffer.from(type),
+        Buffer.from([0, 0, 0, 32]),
+        Buffer.alloc(32, 7),
+      ]).toString('base64');
+    for (const type of SSH_PUBLIC_KEY_TYPES) {
+      expect(isSshPublicKey(`${type} ${blob(type)}`)).toBe(true);
+      expect(isSshPublicKey(`${type} ${blob(type)} me@laptop (work key)\n`)).toBe(true);
+    }
+    // the fixture every other start test hands --ssh-public-key
+    expect(isSshPublicKey('ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFAKEFAKEFAKE test@example\n')).toBe(true);
+    expect(isSshPublicKey(`ssh-ed25519 ${blob('ssh-ed25519')}\r\n`)).toBe(true);
+    expect(isSshPublicKey('ssh-ed25519')).toBe(false);
+    expect(isSshPublicKey(`command="x" ssh-ed25519 ${blob('ssh-ed25519')}`)).toBe(false);
+  });
+
+  it('goes on to preflight with a real public key file', async () => {
+    process.env.FAKE_FAIL = 'cdk deploy'; // stop at the deploy, after the key was read
+    const r = await start(both, keyFile);
+    expect(r.stderr).not.toContain('does not look like');
+    expect(r.stderr).toContain('== preflight');
+  });
+});
+
+describe('an AWS preflight that cannot ask AWS stops the run', () => {
+  it('refuses bad credentials with a region set, before deploying', async () => {
+    const expired = Object.assign(new Error('The security token included in the request is expired'), {
+      name: 'ExpiredToken',
+      $metadata: { httpStatusCode: 403 },
+    });
+    ec2.on(DescribeAvailabilityZonesCommand).rejects(expired);
+    const r = await start(awsOnly, keyFile);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('AWS refused the credentials (ExpiredToken');
+    expect(launched()).toEqual([]);
+  });
+
+  it('turns a missing region in the zone or quota lookups into an error, not a warning', async () => {
+    const plan = planFleet({ ruby_version: '3.4.7', runs_per_instance_type: 1, aws: ['c7g.medium'] });
+    ec2.on(DescribeAvailabilityZonesCommand).rejects(new Error('Region is missing'));
+    const warnings: string[] = [];
+    await expect(placeAwsFleet(plan, warnings)).rejects.toThrow(/^no AWS region is set: set AWS_REGION/);
+    await expect(
+      tryQuota('AWS vCPU', warnings, () => Promise.reject(new Error('Region is missing'))),
+    ).rejects.toThrow(/^no AWS region is set: set AWS_REGION .*Preflight could not read the AWS vCPU quotas/);
+    expect(warnings).toEqual([]);
+  });
+});
+
+describe('the Azure quota check', () => {
+  it('says az is needed for the vCPU quota check even with a service principal', async () => {
+    process.env.ARM_CLIENT_ID = '11111111-2222-4333-8444-555555555555';
+    // no az anywhere on PATH: only the fake cdk and terraform (they start node by its full path)
+    rmSync(join(box.bin, 'az'));
+    process.env.PATH = box.bin;
+    const r = await start(both, keyFile);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('az was not found (needed for the Azure vCPU quota check before launch');
+    expect(r.stderr).toContain('`az login --service-principal`');
+    expect(r.stderr).not.toContain('(needed for az)');
+    expect(launched()).toEqual([]);
+  });
+});
