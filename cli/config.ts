@@ -1,7 +1,7 @@
 // Run configs: the spec's JSON with comments allowed (its own example has one). Every error names
 // the file, the line and column, and the field, so an operator can fix a config without guessing.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import {
   findNodeAtLocation,
   getNodeValue,
@@ -43,7 +43,9 @@ export function loadRunConfig(file: string): RunConfig {
     const fix =
       file === LOCAL_CONFIG
         ? 'it is the default run config, which comes with Benchfleet: restore it (git restore runs/local.json), or name another with --config'
-        : 'check the --config path';
+        : isAbsolute(file)
+          ? 'check the --config path'
+          : `check the --config path (read as ${resolve(file)}, from the current folder${process.env.npm_lifecycle_event === 'start' ? ": npm start runs from the project's folder" : ''})`;
     throw new ConfigError(file, [`${file}: cannot read the config (${why}); ${fix}`]);
   }
   return parseRunConfig(text, file);

@@ -87,6 +87,23 @@ describe('loadRunConfig', () => {
   it('says when the file does not exist', () => {
     expect(problemsOf(join(dir, 'nope.json'))).toContain('cannot read the config (no such file)');
   });
+
+  it('names where a relative path was looked for, and why there under npm', () => {
+    const lifecycle = process.env.npm_lifecycle_event;
+    try {
+      delete process.env.npm_lifecycle_event;
+      expect(problemsOf('cfg/nope.json')).toContain(
+        `check the --config path (read as ${join(process.cwd(), 'cfg', 'nope.json')}, from the current folder)`,
+      );
+      process.env.npm_lifecycle_event = 'start';
+      expect(problemsOf('cfg/nope.json')).toContain(
+        "from the current folder: npm start runs from the project's folder)",
+      );
+    } finally {
+      if (lifecycle === undefined) delete process.env.npm_lifecycle_event;
+      else process.env.npm_lifecycle_event = lifecycle;
+    }
+  });
 });
 
 describe('benchfleet start with a bad config', () => {

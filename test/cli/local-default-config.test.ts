@@ -99,7 +99,8 @@ describe('benchfleet local started from another folder', () => {
     expect(byDefault.stderr).toMatch(new RegExp(`^${docker}`));
     expect(relative.stderr).toMatch(new RegExp(`^${docker}`));
     expect(missing.stderr).toBe(
-      'benchfleet local: invalid run config runs/local.json:\n  runs/local.json: cannot read the config (no such file); check the --config path\n',
+      'benchfleet local: invalid run config runs/local.json:\n  runs/local.json: cannot read the config (no such file); ' +
+        `check the --config path (read as ${join(cwd, 'runs', 'local.json')}, from the current folder)\n`,
     );
     for (const out of [byDefault, relative, missing]) expect(out.code).toBe(1);
     expect(readdirSync(cwd)).toEqual(['run.json']);
