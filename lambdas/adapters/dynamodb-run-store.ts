@@ -334,9 +334,7 @@ export class DynamoRunStore implements RunStore {
       .set(ACTIVE_INDEX.pk, keys.activePartition(runId))
       .set(ACTIVE_INDEX.sk, index)
       .add('gen', 1)
-      // a pending task has no attempt under way: GET /run/tasks and the dashboard must not show the
-      // dead attempt's claim, last heartbeat and progress as if it still ran (the next claim would
-      // clear them too, but a task may wait for it for hours)
+      // pending: no attempt under way, so none of the dead one's claim, heartbeat or progress shows
       .remove('claimed_at', 'heartbeat_at', ...ATTEMPT_FIELDS)
       .whenIn('status', expect.status)
       .whenEq('gen', expect.gen);
