@@ -10,7 +10,7 @@
 // Step Functions state transitions (one per step invocation of the local interpreter). Two extra
 // phases measure the marginal cost of one reaper pass and of one heartbeat, which the example
 // run of the cost bench has 60 and 120 per task of.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -153,6 +153,12 @@ async function measure(shape: { tasks: number; slots: number }): Promise<E2eResu
   const events: ApiEvent[] = [];
   const logs: Array<{ ts: number; msg: string }> = [];
   const putStarts = new Map<number, number>();
+  const workDirs: string[] = []; // the runners' own, removed with the stack
+  const newWorkDir = (): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'bf-e2e-'));
+    workDirs.push(dir);
+    return dir;
+  };
   const realFetch = globalThis.fetch;
   globalThis.fetch = (async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
     const url = new URL(String(input instanceof Request ? input.url : input));
@@ -223,7 +229,7 @@ async function measure(shape: { tasks: number; slots: number }): Promise<E2eResu
         heartbeatS: 30, // the spec's period; a zero-length task sends only its status changes
         json: true,
         hostId: instanceType,
-        workDir: mkdtempSync(join(tmpdir(), 'bf-e2e-')),
+        workDir: newWorkDir(),
         logWrite: (line) => {
           const l = JSON.parse(line) as { ts: string; msg: string; task?: number };
           logs.push({ ts: Date.parse(l.ts), msg: l.msg });
@@ -352,6 +358,7 @@ async function measure(shape: { tasks: number; slots: number }): Promise<E2eResu
   } finally {
     globalThis.fetch = realFetch;
     await stack.stop();
+    for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -1,12 +1,20 @@
 // `npm run perf -- runner-bundle`: size of dist/runner.js and how long Node takes to load it (what
 // every VM pays at boot and every slot pays in `benchfleet local` child-process mode).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export async function run(): Promise<void> {
-  const outfile = join(mkdtempSync(join(tmpdir(), 'bf-bundle-')), 'runner.js');
+  const outDir = mkdtempSync(join(tmpdir(), 'bf-bundle-'));
+  try {
+    await measure(join(outDir, 'runner.js'));
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+}
+
+async function measure(outfile: string): Promise<void> {
   // A computed path: the .mjs build script has no type declarations to resolve.
   const script = join(__dirname, '..', 'scripts', 'build-runner.mjs');
   const { buildRunner } = (await import(script)) as {
