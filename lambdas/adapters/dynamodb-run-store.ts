@@ -2,15 +2,12 @@
 // transactions, and on real DynamoDB a transaction costs twice and conflicts with every write to the
 // same item); a failed condition becomes StaleStateError or `undefined` right here, so no SDK error
 // type reaches the core.
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  BatchGetItemCommand,
   DeleteItemCommand,
   type DynamoDBClient,
   type DynamoDBClientConfig,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
   UpdateItemCommand,
 } from '@benchfleet/aws-sdk';
 import { StaleStateError } from '../core/errors';
@@ -32,7 +29,6 @@ import type { TaskStatus } from '../shared/contract';
 import { ACTIVE_INDEX, keys, queueAttrs, SET_ATTRS } from '../shared/table';
 import {
   ATTEMPT_FIELDS,
-  type Attrs,
   Expr,
   fromAttrs,
   type Item,
@@ -42,6 +38,7 @@ import {
   runToItem,
   toAttrs,
 } from './dynamodb-codec';
+import { listTaskPage, queryActiveTasks, readTasks } from './dynamodb-task-reads';
 import { isConditionFailure, writeMissingTasks, writeTaskBatches } from './dynamodb-task-writes';
 import { adaptClient } from './sdk-client';
 
@@ -235,23 +232,16 @@ export class DynamoRunStore implements RunStore {
     return item ? itemToTask(item) : undefined;
   }
 
-  async getTasks(runId: number, indices: number[]): Promise<TaskRecord[]> {
-    const found: TaskRecord[] = [];
-    for (let i = 0; i < indices.length; i += 100) {
-      let pending: Attrs[] = indices.slice(i, i + 100).map((n) => toAttrs(keys.task(runId, n)));
-      for (let tries = 0; pending.length > 0; tries++) {
-        if (tries > 0) await sleep(50 * 2 ** Math.min(tries, 5));
-        const out = await this.ddb.send(
-          new BatchGetItemCommand({
-            RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } },
-          }),
-        );
-        for (const item of out.Responses?.[this.table] ?? []) found.push(itemToTask(fromAttrs(item)));
-        pending = out.UnprocessedKeys?.[this.table]?.Keys ?? [];
-      }
-    }
-    return found.sort((a, b) => a.index - b.index);
-  }
+  getTasks = (runId: number, indices: number[]): Promise<TaskRecord[]> =>
+    readTasks(this.ddb, this.table, runId, indices);
+  queryActive = (runId: number): Promise<TaskRecord[]> => queryActiveTasks(this.ddb, this.table, runId);
+  listTasks = (
+    runId: number,
+    limit: number,
+    afterIndex?: number,
+    consistent = true,
+  ): Promise<{ tasks: TaskRecord[]; nextIndex: number | null }> =>
+    listTaskPage(this.ddb, this.table, runId, limit, afterIndex, consistent);
 
   async claimTask(
     runId: number,
@@ -351,52 +341,5 @@ export class DynamoRunStore implements RunStore {
       new Expr().remove(ACTIVE_INDEX.pk, ACTIVE_INDEX.sk).whenEq('status', expectStatus),
       'NONE',
     );
-  }
-
-  async queryActive(runId: number): Promise<TaskRecord[]> {
-    const tasks: TaskRecord[] = [];
-    let start: Attrs | undefined;
-    do {
-      const out = await this.ddb.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: ACTIVE_INDEX.name,
-          KeyConditionExpression: '#p = :p',
-          ExpressionAttributeNames: { '#p': ACTIVE_INDEX.pk },
-          ExpressionAttributeValues: toAttrs({ ':p': keys.activePartition(runId) }),
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of out.Items ?? []) tasks.push(itemToTask(fromAttrs(item)));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return tasks;
-  }
-
-  async listTasks(
-    runId: number,
-    limit: number,
-    afterIndex?: number,
-    consistent = true,
-  ): Promise<{ tasks: TaskRecord[]; nextIndex: number | null }> {
-    const lo = afterIndex === undefined ? keys.task(runId, 0).sk : keys.task(runId, afterIndex + 1).sk;
-    const out = await this.ddb.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: '#p = :p AND #s BETWEEN :lo AND :hi',
-        ExpressionAttributeNames: { '#p': 'pk', '#s': 'sk' },
-        ExpressionAttributeValues: toAttrs({
-          ':p': keys.runPartition(runId),
-          ':lo': lo,
-          ':hi': `${keys.taskPrefix}~`,
-        }),
-        Limit: limit,
-        // the assembly lists the tasks right after the last complete: a stale page would leave it out
-        ConsistentRead: consistent,
-      }),
-    );
-    const tasks = (out.Items ?? []).map((item) => itemToTask(fromAttrs(item)));
-    const last = tasks[tasks.length - 1];
-    return { tasks, nextIndex: out.LastEvaluatedKey && last ? last.index : null };
   }
 }
