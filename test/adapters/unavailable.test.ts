@@ -12,7 +12,7 @@ import { EventBridgeReaperSchedule } from '../../lambdas/adapters/eventbridge-re
 import { S3ResultStore, s3ClientConfig } from '../../lambdas/adapters/s3-result-store';
 import { SfnAssemblyTrigger } from '../../lambdas/adapters/sfn-assembly-trigger';
 import { isUnavailable } from '../../lambdas/adapters/unavailable';
-import { TransientError } from '../../lambdas/core/errors';
+import { StaleStateError, TransientError } from '../../lambdas/core/errors';
 import { errorReply } from '../../lambdas/shared/http';
 
 const base = {
@@ -116,5 +116,21 @@ describe('adapters report an unavailable service as TransientError, answered 503
     expect(isUnavailable({ name: 'NotFound', $metadata: { httpStatusCode: 404 } })).toBe(false);
     expect(isUnavailable(new TransientError('already ours'))).toBe(false);
     expect(isUnavailable('a string')).toBe(false);
+  });
+});
+
+describe('an error no route expects', () => {
+  it("is a 500 that shows no internals, one of the core's own classes included", () => {
+    for (const err of [
+      new StaleStateError('conditional write on run 7 lost: ConditionalCheckFailedException'),
+      new Error('boom at /var/task/index.js:1'),
+    ]) {
+      const reply = errorReply(err, 'req-1');
+      expect(reply.statusCode).toBe(500);
+      expect(JSON.parse(reply.body)).toEqual({
+        error: 'internal',
+        message: 'internal error (request req-1): see the API logs',
+      });
+    }
   });
 });

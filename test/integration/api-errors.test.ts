@@ -144,6 +144,18 @@ describe('bad bodies', () => {
       '10000',
     ],
     [{ ruby_version: '3.4.7', runs_per_instance_type: '2', local: ['a'] }, 'runs_per_instance_type'],
+    [{ ruby_version: '3.4.7', runs_per_instance_type: 101, local: ['a'] }, 'runs_per_instance_type'],
+    // attempts past 5 would be refused by every heartbeat and complete (Attempt is 1..5)
+    [{ ruby_version: '3.4.7', runs_per_instance_type: 1, local: ['a'], max_attempts: 6 }, 'max_attempts'],
+    [
+      { ruby_version: '3.4.7', runs_per_instance_type: 1, local: ['a'], pending_timeout_minutes: 0 },
+      'pending_timeout_minutes',
+    ],
+    // a misspelt variable is refused, not dropped: the run would benchmark with the defaults
+    [
+      { ruby_version: '3.4.7', runs_per_instance_type: 1, local: ['a'], ruby_bench_env: { WARMUP_ITR: 5 } },
+      'WARMUP_ITR',
+    ],
   ])('POST /run/start with %j is a 400 that names %s', async (cfg, needle) => {
     const answer = await api.call('POST', '/run/start', { key: OPERATOR, body: cfg });
     expectError(answer, 400, 'invalid_request');
@@ -168,6 +180,27 @@ describe('bad ids', () => {
       expect((answer.body as { message: string }).message).toBe('id: must be a positive integer, got "abc"');
     },
   );
+
+  it.each(['0', '-1', '1.5', '1e3', '99999999999999999'])(
+    'a task id of %s is a 400 naming id, not a lookup',
+    async (id) => {
+      const answer = await api.call('POST', `/tasks/${id}/heartbeat`, {
+        key: RUNNER,
+        body: { runner_id: 'r', status: 'running' },
+      });
+      expectError(answer, 400, 'invalid_request');
+      expect((answer.body as { message: string }).message).toMatch(/^id: must be a positive integer/);
+    },
+  );
+
+  it('refuses a query on a route that takes none, rather than ignoring it', async () => {
+    const before = await snapshot();
+    // not "stop run 1": the query is refused, and the current run is not stopped
+    const answer = await api.call('POST', '/run/stop?run_id=1', { key: OPERATOR });
+    expectError(answer, 400, 'invalid_request');
+    expect((answer.body as { message: string }).message).toContain('run_id');
+    expect(await snapshot()).toBe(before);
+  });
 
   it('names a bad run id of the claim route, before anything about the body', async () => {
     const answer = await api.call('POST', '/runs/abc/tasks/claim', { key: RUNNER, body: { runner_id: '' } });

@@ -139,6 +139,18 @@ describe('runner against a fake API', () => {
     expect(r.lines.join('\n')).toMatch(/malformed answer/);
   });
 
+  it.each([429, 404])(
+    'retries a claim answered %d (throttled, or no run yet), then carries on',
+    async (status) => {
+      api = await new FakeApi({ tasks: 1 }).start();
+      api.claimPlan = [status, status];
+      const res = await startRunner(testRunner(api.url, { slots: 1 }).input);
+      expect(res).toMatchObject({ exitCode: 0, tasksCompleted: 1 });
+      // two answered `status`, then the task, then done
+      expect(api.calls.filter((c) => c.endsWith('/claim'))).toHaveLength(4);
+    },
+  );
+
   it('claims at /runs/{run_id}/tasks/claim when given a run id', async () => {
     api = await new FakeApi({ tasks: 1 }).start();
     await startRunner(testRunner(api.url, { slots: 1, runId: 1700000000 }).input);
@@ -201,6 +213,25 @@ describe('runner against a fake API', () => {
     expect(api.objects.size).toBe(0);
   });
 
+  it('a task found cancelled by upload-urls (409) stops uploading there, when no heartbeat gets through to say so', async () => {
+    api = await new FakeApi({ tasks: 1 }).start();
+    api.claimUrlsValidS = 3600; // the claim's URLs are good: the first PUT uses them
+    api.heartbeatPlan = Array(1000).fill(503); // only upload-urls can tell the runner
+    const t = api.tasks[0] as NonNullable<(typeof api.tasks)[0]>;
+    const resultKey = storageKeys.result(t.task.run_id, t.task.id);
+    api.putFail = (key) => {
+      if (key !== resultKey) return undefined;
+      api.cancel(t.task.id);
+      return 500;
+    };
+    const r = testRunner(api.url, { slots: 1, syntheticSize: 0, heartbeatS: 0.2, maxRetryS: 3 });
+    const res = await startRunner(r.input);
+    expect(res.tasksFailed).toBe(1);
+    // no second PUT with the claim's URLs, and no error.tar.gz, once the API said the task is over
+    expect(api.calls.filter((c) => c.startsWith('PUT'))).toHaveLength(1);
+    expect(api.objects.size).toBe(0);
+  });
+
   it('fails a task that passes --task-timeout-s as timeout', async () => {
     api = await new FakeApi({ tasks: 1 }).start();
     const res = await startRunner(
@@ -222,6 +253,9 @@ describe('runner against a fake API', () => {
     expect(pcts).toEqual([...pcts].sort((a, b) => a - b));
     expect(new Set(running.map((h) => h.current_benchmark)).size).toBeGreaterThan(1);
     expect(api.tasks[0]?.heartbeats.map((h) => h.status)).toContain('uploading');
+    // every beat names its attempt, so a reaped attempt's beats cannot keep a retry alive
+    for (const hb of api.tasks[0]?.heartbeats ?? [])
+      expect(hb).toMatchObject({ runner_id: 'testhost-0', attempt: 1 });
   });
 
   it('on stop() fails the in-flight task as interrupted, claims nothing more and does not power off', async () => {
@@ -241,6 +275,26 @@ describe('runner against a fake API', () => {
     expect(api.tasks[0]?.fail).toMatchObject({ error_type: 'interrupted' });
     expect(api.tasks.slice(1).every((t) => t.status === 'pending')).toBe(true);
     expect(existsSync(join(r.workDir, 'powered-off'))).toBe(false);
+  });
+
+  it('a stop that comes while a claim is in flight fails the task that claim brings as interrupted, unrun', async () => {
+    api = await new FakeApi({ tasks: 2 }).start();
+    let release = (): void => undefined;
+    api.claimGate = new Promise<void>((r) => {
+      release = r;
+    });
+    const r = testRunner(api.url, { slots: 1, syntheticSize: 1000 });
+    const h = createRunner(r.input);
+    await waitFor(() => api.calls.some((c) => c.endsWith('/claim')), 10_000, 'a claim');
+    h.stop();
+    release();
+    const res = await h.done;
+    expect(res.interrupted).toBe(true);
+    // the claim's answer still came (within the stop budget): the task is handed back, not run
+    expect(api.tasks[0]?.fail).toMatchObject({ error_type: 'interrupted' });
+    expect(api.tasks[0]?.heartbeats.map((hb) => hb.status)).not.toContain('running');
+    expect(api.calls.filter((c) => c.endsWith('/claim'))).toHaveLength(1);
+    expect(api.tasks[1]?.status).toBe('pending');
   });
 
   it('runs the shutdown command when every slot is done, but not in debug mode after a failure', async () => {

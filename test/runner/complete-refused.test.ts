@@ -82,3 +82,15 @@ it.each([
     );
   },
 );
+
+it('--debug keeps a host up whose task was never acknowledged, as for a failed one', async () => {
+  api = await new FakeApi({ tasks: 1 }).start();
+  api.completeStatus = 409;
+  api.completeError = 'result_not_uploaded';
+  const r = testRunner(api.url, { slots: 1, debug: true, shutdownOnDone: true });
+  r.input.shutdownCommand = `touch ${join(r.workDir, 'powered-off')}`;
+  const res = await startRunner(r.input);
+  expect(res).toMatchObject({ tasksFailed: 0, tasksUnacknowledged: 1, shutdownRan: false });
+  expect(existsSync(join(r.workDir, 'powered-off'))).toBe(false);
+  expect(r.lines.join('\n')).toMatch(/not shutting down: --debug and 1 task\(s\) failed/);
+});

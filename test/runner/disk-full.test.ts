@@ -53,3 +53,18 @@ full(
     expect(t.fail?.error_message).toContain(`${out} (`);
   },
 );
+
+full('a task that completes ends the back-off of the failures before it', async () => {
+  api = await new FakeApi({ tasks: 6, benchmarks: ['fib'] }).start();
+  const r = testRunner(api.url, { slots: 1, infraBackoffS: 0.05 });
+  // the first three tasks (claimed in order) meet a full disk, the next three do not
+  for (const t of api.tasks.slice(0, 3)) {
+    const dir = join(r.workDir, `task-${t.task.id}-a1-s0`);
+    mkdirSync(dir, { recursive: true });
+    symlinkSync('/dev/full', join(dir, 'result.tar.gz'));
+  }
+  const res = await startRunner(r.input);
+  expect(res).toMatchObject({ tasksFailed: 3, tasksCompleted: 3 });
+  // one back-off, before the 4th claim: the 4th task completed, so the later claims wait for nothing
+  expect(r.lines.filter((l) => /before claiming again/.test(l))).toHaveLength(1);
+});

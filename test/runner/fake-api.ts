@@ -65,6 +65,10 @@ export class FakeApi {
   onHeartbeat?: (t: FakeTask, hb: HeartbeatRequest) => void;
   /** A claim answers this raw body instead (once each). */
   rawClaims: string[] = [];
+  /** Status codes answered to the next claims, in order (429: throttled, 404: no run yet); then as usual. */
+  claimPlan: number[] = [];
+  /** While set, a claim waits for it before it is answered (a slow API, or one the test holds). */
+  claimGate?: Promise<void>;
   private server?: Server;
   private gen = 0;
 
@@ -169,6 +173,13 @@ export class FakeApi {
     }
     const body = JSON.parse(raw.toString('utf8') || '{}') as Record<string, unknown>;
     if (/^(\/runs\/\d+)?\/tasks\/claim$/.test(url.pathname)) {
+      await this.claimGate;
+      const planned = this.claimPlan.shift();
+      if (planned !== undefined)
+        return {
+          status: planned,
+          body: { error: planned === 404 ? 'not_found' : `http_${planned}`, message: 'planned' },
+        };
       const rawClaim = this.rawClaims.shift();
       if (rawClaim !== undefined) return { status: 200, body: rawClaim };
       const t = this.tasks.find((x) => x.status === 'pending');

@@ -1,6 +1,8 @@
 // The synthetic workload runs off the heartbeat's thread: while it keeps a CPU fully busy for many
 // heartbeat intervals, heartbeats still leave on time (DESIGN.md, "Runner facts").
 import { startRunner } from '../../runner/agent';
+import { ApiClient } from '../../runner/api-client';
+import { createLogger } from '../../runner/log';
 import { FakeApi } from './fake-api';
 import { testRunner } from './helpers';
 
@@ -32,3 +34,26 @@ it('keeps heartbeating on time while the synthetic workload hogs a CPU', async (
   // a blocked event loop would show one gap as long as the workload; a busy machine adds jitter only
   expect(Math.max(...gaps)).toBeLessThan(Math.min(4 * heartbeatS, busyS / 2));
 }, 60_000);
+
+it('sends a heartbeat once, not retried over --max-retry-s: the timer sends the next one', async () => {
+  api = await new FakeApi({ tasks: 1 }).start();
+  const claimed = (await (
+    await fetch(`${api.url}/tasks/claim`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ provider: 'local', instance_type: 'fake.small', runner_id: 'r-0' }),
+    })
+  ).json()) as { task: { id: number } };
+  api.heartbeatPlan = [503, 503, 503];
+  const client = new ApiClient({
+    apiUrl: api.url,
+    apiKey: 'k',
+    log: createLogger({ json: false, write: () => undefined }),
+    maxRetryS: 600,
+  });
+  // a retried beat would stay in flight for minutes, and the beats after it would pile up behind
+  await expect(
+    client.heartbeat(claimed.task.id, { runner_id: 'r-0', status: 'running', attempt: 1 }),
+  ).rejects.toThrow(/503/);
+  expect(api.calls.filter((c) => c.endsWith('/heartbeat'))).toHaveLength(1);
+});
