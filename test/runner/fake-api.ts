@@ -117,6 +117,16 @@ export class FakeApi {
     await new Promise((r) => this.server?.close(r));
   }
 
+  /** Claims the next task as runner `runnerId` would (for tests that drive an ApiClient by hand). */
+  async claimAs(runnerId: string): Promise<{ task: { id: number } }> {
+    const res = await fetch(`${this.url}/tasks/claim`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ provider: 'local', instance_type: 'fake.small', runner_id: runnerId }),
+    });
+    return (await res.json()) as { task: { id: number } };
+  }
+
   byId(id: number): FakeTask | undefined {
     return this.tasks.find((t) => t.task.id === id);
   }

@@ -37,13 +37,7 @@ it('keeps heartbeating on time while the synthetic workload hogs a CPU', async (
 
 it('sends a heartbeat once, not retried over --max-retry-s: the timer sends the next one', async () => {
   api = await new FakeApi({ tasks: 1 }).start();
-  const claimed = (await (
-    await fetch(`${api.url}/tasks/claim`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ provider: 'local', instance_type: 'fake.small', runner_id: 'r-0' }),
-    })
-  ).json()) as { task: { id: number } };
+  const claimed = await api.claimAs('r-0');
   api.heartbeatPlan = [503, 503, 503];
   const client = new ApiClient({
     apiUrl: api.url,

@@ -167,13 +167,7 @@ it("keeps the stop deadline well inside the systemd units' stop timeout, and a s
 it('gives the fail one try of its own when the stop deadline passed before it', async () => {
   // an executor slow to die is not bounded by the deadline: the fail can come after it has passed
   api = await new FakeApi({ tasks: 1 }).start();
-  const claimed = (await (
-    await fetch(`${api.url}/tasks/claim`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ provider: 'local', instance_type: 'fake.small', runner_id: 'r-0' }),
-    })
-  ).json()) as { task: { id: number } };
+  const claimed = await api.claimAs('r-0');
   const stop = new AbortController();
   const client = new ApiClient({
     apiUrl: api.url,
