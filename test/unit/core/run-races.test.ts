@@ -1,5 +1,6 @@
 // Starts, stops, re-assemblies and late reports that race each other or fail midway: each answers a
 // 4xx that says what happened (never a 500), and no run is left where nothing will move it on.
+import type { Deps } from '../../../lambdas/core/ports';
 import { reap } from '../../../lambdas/core/reaper';
 import { completeAssembly, failAssembly } from '../../../lambdas/core/run-assembly';
 import { getRunOrThrow, startRun, stopRun } from '../../../lambdas/core/runs';
@@ -7,6 +8,7 @@ import { claimTask, heartbeat } from '../../../lambdas/core/tasks';
 import type { RunConfig } from '../../../lambdas/shared/contract';
 import { client, OPERATOR } from '../../helpers/api';
 import { type CoreHarness, gate, startCore } from './core-helpers';
+import { barrier, hooked } from './store-hooks';
 
 const cfg: RunConfig = { ruby_version: '3.4.7', runs_per_instance_type: 2, local: ['a'] };
 let h: CoreHarness;
@@ -144,4 +146,27 @@ it('a reaper pass that switches the schedule off as the next run starts leaves i
   await pass;
   expect((await getRunOrThrow(h.deps, b.run_id)).status).toBe('running');
   expect(scheduleOn()).toBe(true);
+});
+
+it('two concurrent starts with their own run ids: the later id cannot take over while the earlier run is active', async () => {
+  // both read the pointer (no run) before either writes; run 100 becomes current first
+  const bothRead = barrier(2);
+  const deps: Deps = {
+    ...h.deps,
+    store: hooked(h.deps.store, {
+      createRun: bothRead,
+      acquirePointer: async (runId) => {
+        while (runId === 101 && (await h.deps.store.getPointer())?.run_id !== 100)
+          await new Promise((r) => setTimeout(r, 5));
+      },
+    }),
+  };
+  const answers = await Promise.allSettled([
+    startRun(deps, { ...cfg, run_id: 100 }),
+    startRun(deps, { ...cfg, run_id: 101 }),
+  ]);
+  expect(answers.map((a) => a.status)).toEqual(['fulfilled', 'rejected']);
+  expect(answers[1]).toMatchObject({ reason: { code: 'run_in_progress' } });
+  expect(await h.deps.store.getPointer()).toEqual({ run_id: 100, active: true });
+  expect(await h.deps.store.getRun(101)).toBeUndefined();
 });

@@ -5,9 +5,9 @@
 import type { Deps } from '../../../lambdas/core/ports';
 import { MAX_REFUNDS, reap } from '../../../lambdas/core/reaper';
 import { getRunOrThrow, startRun } from '../../../lambdas/core/runs';
-import { claimTask, completeTask, failTask, heartbeat } from '../../../lambdas/core/tasks';
-import type { ClaimResponse, RunConfig } from '../../../lambdas/shared/contract';
+import { failTask, heartbeat } from '../../../lambdas/core/tasks';
 import { type CoreHarness, expectCountsMatch, gate, startCore } from './core-helpers';
+import { cfg, runActions, taskOf } from './run-actions';
 import { hooked } from './store-hooks';
 
 let h: CoreHarness;
@@ -16,23 +16,7 @@ beforeEach(async () => {
 });
 afterEach(() => h.stack.stop());
 
-const cfg = (extra: Partial<RunConfig> = {}): RunConfig => ({
-  ruby_version: '3.4.7',
-  runs_per_instance_type: 2,
-  local: ['a'],
-  ...extra,
-});
-const claim = (runId: number, runner: string): Promise<ClaimResponse> =>
-  claimTask(h.deps, { provider: 'local', instance_type: 'a', runner_id: runner }, runId);
-const taskOf = (c: ClaimResponse) => {
-  if (c.status !== 'assigned') throw new Error(`expected a task, got ${JSON.stringify(c)}`);
-  return c.task;
-};
-const finish = async (runId: number, id: number, runner: string): Promise<void> => {
-  await h.uploadResult(runId, id);
-  await completeTask(h.deps, id, { runner_id: runner });
-};
-const pastHeartbeatTimeout = (): void => h.advance(h.deps.settings.heartbeatTimeoutSeconds * 1000 + 5_000);
+const { claim, finish, pastHeartbeatTimeout } = runActions(() => h);
 /** The reaper's store, held at the pass's first write about a waiting retry (taking it, or failing it). */
 const heldAtFirstRetryWrite = (write: ReturnType<typeof gate>): Deps => {
   let held = false;
