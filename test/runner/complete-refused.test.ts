@@ -58,6 +58,16 @@ it.each([
   ).toMatchObject({ shutdown: false });
 });
 
+it('complete answered 404 (the task no longer exists): settled, not kept as unacknowledged', async () => {
+  api = await new FakeApi({ tasks: 1 }).start();
+  api.completeStatus = 404;
+  api.completeError = 'not_found';
+  const r = testRunner(api.url, { slots: 1 });
+  const res = await startRunner(r.input);
+  expect(res).toMatchObject({ tasksCompleted: 0, tasksFailed: 1, tasksUnacknowledged: 0 });
+  expect(r.lines.join('\n')).toMatch(/complete answered 404 not_found; the task does not exist/);
+});
+
 it.each([
   [409, 'result_not_uploaded', /the API cannot see result\.tar\.gz/],
   [401, 'unauthorized', /check --api-key/],
