@@ -158,6 +158,8 @@ export async function start(flags: StartFlags): Promise<void> {
   } finally {
     quit.dispose();
   }
+  // what a failed teardown left standing (with --keep-fleet, nothing was torn down on purpose)
+  const leftUp = flags.keepFleet ? [] : [...fleets.standing].map((l) => l.provider);
 
   const summary = {
     run_id: runId,
@@ -169,6 +171,7 @@ export async function start(flags: StartFlags): Promise<void> {
     dashboard_url: outputs.DashboardUrl,
     api_url: outputs.ApiUrl,
     fleets_kept: Boolean(flags.keepFleet),
+    fleets_left_up: leftUp,
   };
   if (flags.json) printJson(summary);
   else {
@@ -181,7 +184,15 @@ export async function start(flags: StartFlags): Promise<void> {
     log(
       flags.keepFleet
         ? '  fleets:    kept up (--keep-fleet); `benchfleet nuke` removes them'
-        : '  fleets:    torn down; the meta stack stays for the next run',
+        : leftUp.length > 0
+          ? `  fleets:    NOT torn down: ${leftUp.join(' and ')} (see above); \`benchfleet nuke\` removes them`
+          : '  fleets:    torn down; the meta stack stays for the next run',
+    );
+  }
+  // first: what is left up bills by the hour, and a script must not take this run for a clean one
+  if (leftUp.length > 0) {
+    throw new CliError(
+      `the ${leftUp.join(' and ')} fleet${leftUp.length > 1 ? 's' : ''} of run ${runId} could not be torn down and may still be billing: run \`benchfleet nuke\` until it reports nothing left`,
     );
   }
   if (final.status === 'assembly_failed') {
