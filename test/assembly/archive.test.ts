@@ -152,11 +152,13 @@ async function archiveEntries(key: string): Promise<ArchiveEntry[]> {
 describe('the archive builder', () => {
   let entries: ArchiveEntry[];
   let manifest: Manifest;
+  let records: TaskRecord[];
   const byName = (name: string): string | undefined =>
     entries.find((e) => e.name === name)?.data.toString('utf8');
 
   beforeAll(async () => {
     const tasks = await seedRun();
+    records = tasks;
     const listingKey = storageKeys.assemblyScratch(RUN_ID, 'tasks.jsonl');
     expect(await writeListing(s3.store, listingKey, pages(tasks, 5))).toBe(12);
     const progress: number[] = [];
@@ -228,6 +230,11 @@ describe('the archive builder', () => {
       Array.from({ length: 12 }, (_, i) => RUN_ID * 100_000 + i + 1),
     );
     const task = (i: number): Manifest['tasks'][number] => manifest.tasks[i]!;
+    // Every record field the manifest carries is the store's, for every task (a cancelled one too).
+    const fields = ['id', 'provider', 'instance_type', 'run', 'status', 'attempt', 'runner_id'] as const;
+    const more = ['claimed_at', 'finished_at', 'error_type', 'error_message'] as const;
+    const recorded = (t: TaskRecord | Manifest['tasks'][number]) => [...fields, ...more].map((f) => t[f]);
+    expect(manifest.tasks.map(recorded)).toEqual(records.map(recorded));
     expect(task(0)).toMatchObject({ status: 'completed', runner_id: 'runner-a', assembly_error: null });
     expect(task(0).files).toHaveLength(5);
     expect(task(1).files).toHaveLength(3);
@@ -265,7 +272,8 @@ describe('the archive builder', () => {
       `[benchfleet: the first 4000 bytes of this log were left out; it was over the 1000-byte cap per log]\n${'y'.repeat(990)}the error\n`,
     );
     expect(task(9).assembly_error).toMatch(/character-device refused/);
-    expect(task(10)).toMatchObject({ status: 'cancelled', files: [], assembly_error: null });
+    const cancelled = { status: 'cancelled', error_type: 'cancelled', files: [], assembly_error: null };
+    expect(task(10)).toMatchObject(cancelled);
     expect(task(11)).toMatchObject({ files: [], assembly_error: 'empty or truncated tarball' });
     // Every file the manifest names is in the archive, and the reverse.
     const listed = manifest.tasks.flatMap((t) => t.files).sort();

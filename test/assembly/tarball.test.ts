@@ -166,6 +166,14 @@ describe('decideEntry and taskFolder', () => {
     });
   });
 
+  it('keeps only what is under logs/, not a file named logs itself, and counts exactly maxEntries as allowed', async () => {
+    expect(decideEntry('result', 'logs', 'file', 1, DEFAULT_LIMITS)).toEqual({ keep: false });
+    const entries = Array.from({ length: 3 }, (_, i) => ({ name: `logs/${i}.log`, data: `${i}\n` }));
+    const got = await read(entries, { ...DEFAULT_LIMITS, maxEntries: 3 });
+    expect(got.unreadable).toBeUndefined();
+    expect(got.files.map((f) => f.name)).toEqual(['logs/0.log', 'logs/1.log', 'logs/2.log']);
+  });
+
   it('names folders <instance_type>-<run> and never lets a record add a path separator', () => {
     expect(taskFolder('c7g.large', 3)).toBe('c7g.large-3');
     expect(taskFolder('../etc', 1)).toBe('.._etc-1');

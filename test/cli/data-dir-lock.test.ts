@@ -63,6 +63,14 @@ it("writes its pid and its start time (field 22 of /proc/<pid>/stat), and takes 
   expect(existsSync(lockFile)).toBe(false);
 });
 
+it('leaves a lock that another server took over since: release removes only its own', () => {
+  const lock = lockOf().take();
+  const theirs = `${gonePid()}\nstarted 1\n`;
+  writeFileSync(lockFile, theirs);
+  lock.release();
+  expect(readFileSync(lockFile, 'utf8')).toBe(theirs);
+});
+
 it('takes over a lock whose live pid started at another time than its owner, saying so', async () => {
   const sleeper = await live('sleep', ['300']);
   const started = processStartTime(sleeper) as string;

@@ -128,6 +128,13 @@ describe('unpackArchive', () => {
     expect(existsSync(join(box.dir, 'evil.txt'))).toBe(false);
   });
 
+  it('refuses a directory entry outside the folder, and makes no folder there', async () => {
+    const dir = join(box.dir, 'unpack-dir');
+    const entries = [{ name: '../evil-dir/', type: 'directory' as const }];
+    await expect(unpackArchive(Readable.from([await tarGz(entries)]), dir)).rejects.toThrow(/refused/);
+    expect(existsSync(join(box.dir, 'evil-dir'))).toBe(false);
+  });
+
   it('a stop while an entry is being set up ends it with a CliError, not an uncaught stream error', async () => {
     // the exact window: the entry's stream is open, its file's pipeline not yet listening (a
     // Ctrl-C of `start` there crashed the CLI before it tore the fleets down)

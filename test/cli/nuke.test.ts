@@ -4,8 +4,13 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import 'aws-sdk-client-mock-jest';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
-import { cfn, ec2, install, order, type World, world } from './fake-aws';
+import {
+  DescribeInstancesCommand,
+  DescribeNatGatewaysCommand,
+  DescribeSecurityGroupsCommand,
+} from '@aws-sdk/client-ec2';
+import { DeleteObjectsCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
+import { cfn, ec2, install, order, s3, type World, world } from './fake-aws';
 import { argv, runCli, type Sandbox, sandbox } from './helpers';
 
 let box: Sandbox;
@@ -170,6 +175,96 @@ it('never deletes an untagged resource even when an API ignores the tag filter',
   expect(r.code).toBe(0);
   expect(order.join('\n')).not.toMatch(/theirs|another|payments|Staging/);
   expect(order).toContain('DeleteVpc vpc-ours');
+});
+
+it('never deletes a bucket, log group or resource group of another project even when the APIs ignore the tag filter', async () => {
+  const another = w.instances.find((i) => i.InstanceId === 'i-another')?.Tags ?? [];
+  w.buckets.push({ name: 'another-results', Tags: another, objects: 1 });
+  w.logGroups.push({ name: '/another/api', Tags: another });
+  install(w, { ignoreFilters: true });
+  process.env.FAKE_AZ_IGNORE_FILTER = '1';
+  const r = await runCli(['nuke', '--yes']);
+  expect(r.code).toBe(0);
+  expect(order.join('\n')).not.toMatch(/another/);
+  expect(order).toContain('DeleteBucket bf-results');
+  const deleted = box
+    .calls()
+    .map(argv)
+    .filter((t) => t.startsWith('az group delete'));
+  expect(deleted).toEqual([`az group delete --name benchfleet-${RUN} --yes --no-wait`]);
+});
+
+it('terminates instances and NAT gateways in any state but gone: pending, stopped', async () => {
+  const ours = w.instances[0]?.Tags ?? [];
+  w.instances.push(
+    { InstanceId: 'i-pending', State: { Name: 'pending' }, Tags: ours },
+    { InstanceId: 'i-stopped', State: { Name: 'stopped' }, Tags: ours },
+    { InstanceId: 'i-gone', State: { Name: 'terminated' }, Tags: ours },
+  );
+  w.nats.push({ NatGatewayId: 'nat-pending', State: 'pending', Tags: ours });
+  install(w);
+  const r = await runCli(['nuke', '--yes']);
+  expect(r.code).toBe(0);
+  for (const id of ['i-ours', 'i-pending', 'i-stopped']) expect(order).toContain(`TerminateInstances ${id}`);
+  expect(order).not.toContain('TerminateInstances i-gone');
+  expect(order).toContain('DeleteNatGateway nat-pending');
+});
+
+it('leaves what the provider is already deleting alone, and does not count it as left', async () => {
+  const ours = w.instances[0]?.Tags ?? [];
+  w.stacks = [{ StackName: 'Benchfleet', StackStatus: 'DELETE_IN_PROGRESS' }];
+  w.volumes.push({ VolumeId: 'vol-going', State: 'deleting', Tags: ours });
+  install(w);
+  const r = await runCli(['nuke', '--yes']);
+  expect(r.code).toBe(0);
+  expect(order.join('\n')).not.toMatch(/DeleteStack|vol-going/);
+  expect(r.stdout).toMatch(/0 resources left \(2 still being deleted by the provider\)/);
+});
+
+it('goes on with the other steps when one cannot list, prepare or wait', async () => {
+  const boom = (what: string) => Object.assign(new Error(`${what} went wrong`), { name: 'InternalError' });
+  install(w);
+  ec2.on(DescribeNatGatewaysCommand).rejects(boom('listing NAT gateways'));
+  ec2.on(DescribeSecurityGroupsCommand, { GroupIds: ['sg-ours'] }).rejects(boom('reading the groups'));
+  ec2.on(DescribeInstancesCommand, { InstanceIds: ['i-ours'] }).rejects(boom('waiting'));
+  const r = await runCli(['nuke', '--yes']);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain('could not list aws nat-gateway');
+  for (const done of [
+    'DeleteSecurityGroup sg-ours',
+    'DeleteVpc vpc-ours',
+    'DeleteBucket bf-results',
+    'DeleteLogGroup /benchfleet/api',
+  ])
+    expect(order).toContain(done);
+  expect(azureGroups()[0]?.properties?.provisioningState).toBe('Deleting');
+});
+
+it('empties a bucket of more than one page of versions before deleting it', async () => {
+  const bucket = w.buckets.find((b) => b.name === 'bf-results');
+  if (bucket) bucket.objects = 2500;
+  install(w);
+  // as S3 does: at most 1000 versions a page, from the markers on
+  const gone = new Set<string>();
+  s3.on(ListObjectVersionsCommand).callsFake((i: { KeyMarker?: string }) => {
+    const from = i.KeyMarker ? Number(i.KeyMarker.slice(1)) + 1 : 0;
+    const to = Math.min(from + 1000, 2500);
+    const keys = Array.from({ length: to - from }, (_, n) => `k${from + n}`).filter((k) => !gone.has(k));
+    return {
+      Versions: keys.map((k) => ({ Key: k, VersionId: `v-${k}` })),
+      IsTruncated: to < 2500,
+      ...(to < 2500 && { NextKeyMarker: `k${to - 1}`, NextVersionIdMarker: `v-k${to - 1}` }),
+    };
+  });
+  s3.on(DeleteObjectsCommand).callsFake((i: { Delete?: { Objects?: Array<{ Key?: string }> } }) => {
+    for (const o of i.Delete?.Objects ?? []) gone.add(String(o.Key));
+    if (bucket && gone.size === 2500) bucket.objects = 0;
+    return {};
+  });
+  const r = await runCli(['nuke', '--yes']);
+  expect(r.code).toBe(0);
+  expect(s3.commandCalls(DeleteObjectsCommand)).toHaveLength(3);
+  expect(order).toContain('DeleteBucket bf-results');
 });
 
 it('deletes Benchfleet stacks that cdk destroy could not remove', async () => {

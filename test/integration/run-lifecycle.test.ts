@@ -1,6 +1,7 @@
 // The run lifecycle through real HTTP: ids, claims, fencing, stop, retries, reaping and no_runner.
 import type { LocalStack } from '../../lambdas/adapters/local/stack';
-import { type ClaimResponse, TASK_ID_FACTOR } from '../../lambdas/shared/contract';
+import { type ClaimResponse, Manifest, TASK_ID_FACTOR } from '../../lambdas/shared/contract';
+import { readArchive } from '../assembly/helpers';
 import { client, OPERATOR, RUNNER, startTestStack, upload, waitFor } from '../helpers/api';
 
 type Assigned = Extract<ClaimResponse, { status: 'assigned' }>;
@@ -137,6 +138,17 @@ it('stops mid-run: cancels (keeps) unfinished tasks, aborts heartbeats, refuses 
       running: 0,
     });
     expect(typeof run.gzip_url).toBe('string');
+    // the archive says so too: the run cancelled, the tasks the stop ended cancelled with their reason
+    const archive = await readArchive(Buffer.from(await (await fetch(run.gzip_url as string)).arrayBuffer()));
+    const manifest = Manifest.parse(
+      JSON.parse(String(archive.find((e) => e.name === 'manifest.json')?.data)),
+    );
+    expect(manifest.status).toBe('cancelled');
+    expect(manifest.tasks.map((t) => [t.status, t.error_type])).toEqual([
+      ['completed', null],
+      ['cancelled', 'cancelled'],
+      ['cancelled', 'cancelled'],
+    ]);
     await stack.assemblyIdle();
     const list = await api.call<{ tasks: Array<{ status: string }> }>('GET', '/run/tasks');
     expect(list.body.tasks.map((t) => t.status).sort()).toEqual(['cancelled', 'cancelled', 'completed']);

@@ -91,9 +91,13 @@ describe('buildSite on the standard run', () => {
 
 describe('price files', () => {
   it('reads JSON maps', () => {
-    expect(parsePrices('{"c7a.large": 0.1, "m5.large": "0.096", "x": -1}')).toEqual({
+    expect(parsePrices('{"c7a.large": 0.1, "m5.large": "0.096", "x": -1, "free": 0}')).toEqual({
       prices: { 'c7a.large': 0.1, 'm5.large': 0.096 },
-      warnings: ['the price file: the price of x is not a positive number; skipped'],
+      warnings: [
+        'the price file: the price of x is not a positive number; skipped',
+        // a price of 0 would show the type as free, with no speed per dollar
+        'the price file: the price of free is not a positive number; skipped',
+      ],
     });
   });
 

@@ -2,6 +2,7 @@
 // ranking must say so on the page itself, not only in a hover title.
 import { readFileSync } from 'node:fs';
 import { buildSite } from '../../site/build';
+import { loadResults } from '../../site/load';
 import {
   manifestTask,
   metaFor,
@@ -80,5 +81,25 @@ describe('a benchmark that failed in one run of two', () => {
       'title="no interval: it needs two or more runs with every compared benchmark on both sides; ' +
         'b has 1 (run 2 lacks a compared benchmark), a has 2"',
     );
+  });
+});
+
+describe('a run stopped early', () => {
+  it('shows the tasks the stop ended as cancelled, not failed', async () => {
+    const dir = tempDir();
+    writeTask(dir, 'a-1', { json: scaledJson(BOTH), meta: metaFor('a', 1) });
+    writeManifest(dir, [
+      manifestTask('a', 1),
+      manifestTask('a', 2, {
+        status: 'cancelled',
+        error_type: 'cancelled',
+        error_message: 'the run was ended early',
+      }),
+    ]);
+    const run = await loadResults(dir);
+    expect(run.tasks.map((t) => [t.folder, t.outcome, t.reason])).toEqual([
+      ['a-1', 'completed', null],
+      ['a-2', 'cancelled', 'cancelled: the run was ended early'],
+    ]);
   });
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Cell } from '../../site/aggregate';
 import { aggregate } from '../../site/aggregate';
 import { loadResults } from '../../site/load';
+import type { TaskResult } from '../../site/model';
 import { rankInstanceTypes } from '../../site/ranking';
 import {
   FIXTURES,
@@ -93,6 +94,35 @@ describe('the standard run: three types, three runs each, one type that never ra
     expect(fib.maxMs / fib.meanMs).toBeCloseTo(1.02, 9);
     expect(fib.rssMiB).toBeCloseTo(13.58, 2);
     expect(fib.noisy).toBe(false);
+  });
+
+  it('gives a cell the mean RSS of its runs', () => {
+    const task = (run: number, rssMiB: number): TaskResult => ({
+      folder: `t-${run}`,
+      instanceType: 't',
+      run,
+      provider: null,
+      outcome: 'completed',
+      reason: null,
+      meta: null,
+      manifestTask: null,
+      output: {
+        source: 'output.json',
+        executables: {},
+        samples: [{ exe: 'ruby', bench: 'fib', meanMs: 100, iterStddevPct: null, iterations: 1, rssMiB }],
+        failed: [],
+        warnings: [],
+      },
+    });
+    const run = { resultsDir: '', runId: 1, rubyVersion: null, status: null, createdAt: null } as const;
+    const agg = aggregate({
+      ...run,
+      finishedAt: null,
+      hasManifest: false,
+      tasks: [task(1, 10), task(2, 20), task(3, 60)],
+      warnings: [],
+    });
+    expect(agg.cells[0]?.rssMiB).toBe(30);
   });
 
   it('flags results whose host had a busy SMT sibling as noisy', async () => {
