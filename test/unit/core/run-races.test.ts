@@ -170,3 +170,15 @@ it('two concurrent starts with their own run ids: the later id cannot take over 
   expect(await h.deps.store.getPointer()).toEqual({ run_id: 100, active: true });
   expect(await h.deps.store.getRun(101)).toBeUndefined();
 });
+
+it('a late finalize of an assembly already marked failed changes nothing: the run stays assembly_failed', async () => {
+  const { run_id } = await startRun(h.deps, cfg);
+  await stopRun(h.deps);
+  await failAssembly(h.deps, run_id, 'the execution timed out');
+  // the timed-out execution's last step still lands
+  await completeAssembly(h.deps, run_id, `runs/${run_id}/results.tar.gz`);
+  expect(await getRunOrThrow(h.deps, run_id)).toMatchObject({
+    status: 'assembly_failed',
+    assembly_error: 'the execution timed out',
+  });
+});
