@@ -142,6 +142,26 @@ export function fakeOutputs(apiUrl: string, operatorKeySecretArn = FAKE_OPERATOR
   };
 }
 
+/** The few fields of the API's answers that the `start` tests read while playing the runners. */
+export interface RunAnswer {
+  status?: string;
+  run_id?: number;
+  task?: { id: number };
+  presigned_urls?: { result: string };
+}
+
+/** A keyed JSON call to the local API at `apiUrl()` (a getter: the stack starts in beforeAll). */
+export function playerApi(apiUrl: () => string) {
+  return async (method: string, path: string, key: string, body?: unknown): Promise<RunAnswer> => {
+    const res = await fetch(apiUrl() + path, {
+      method,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    return (await res.json()) as RunAnswer;
+  };
+}
+
 /**
  * What `start` tests feed the fakes: a result tarball the fake runner uploads, an SSH public key
  * (in a temp folder removed after the test file).

@@ -15,7 +15,7 @@ import { StartSignals } from '../../cli/lib/start-signals';
 import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
 import { ROOT } from '../helpers/cli';
 import { eventually } from '../helpers/cli-process';
-import { argv, type FakeCall, fakeOutputs, type Sandbox, sandbox, startFiles } from './helpers';
+import { argv, type FakeCall, fakeOutputs, playerApi, type Sandbox, sandbox, startFiles } from './helpers';
 
 jest.setTimeout(180_000);
 
@@ -238,19 +238,7 @@ describe('benchfleet start, interrupted', () => {
   const calls = (): Call[] => box.calls().filter((c) => c.args[0] !== '--version');
   const lines = (): string[] => calls().map(argv);
 
-  async function api(method: string, path: string, key: string, body?: unknown) {
-    const res = await fetch(stack.apiUrl + path, {
-      method,
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-    });
-    return (await res.json()) as {
-      status?: string;
-      run_id?: number;
-      task?: { id: number };
-      presigned_urls?: { result: string };
-    };
-  }
+  const api = playerApi(() => stack.apiUrl);
 
   /** Plays the runners of the started run `runId`: claims each task, uploads a result, completes it. */
   async function playRunners(runId: number): Promise<void> {

@@ -9,7 +9,7 @@ import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-ser
 import { mockClient } from 'aws-sdk-client-mock';
 import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
 import { installZones } from './fake-zones';
-import { argv, fakeOutputs, runCli, type Sandbox, sandbox, startFiles } from './helpers';
+import { argv, fakeOutputs, playerApi, runCli, type Sandbox, sandbox, startFiles } from './helpers';
 
 const OPERATOR = 'cli-teardown-operator';
 const RUNNER = 'cli-teardown-runner';
@@ -55,19 +55,7 @@ const destroyed = (): string[] =>
     .map(argv)
     .filter((l) => /^cdk destroy BenchfleetFleet /.test(l));
 
-async function call(method: string, path: string, key: string, body?: unknown) {
-  const res = await fetch(stack.apiUrl + path, {
-    method,
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-  return (await res.json()) as {
-    status?: string;
-    run_id?: number;
-    task?: { id: number };
-    presigned_urls?: { result: string };
-  };
-}
+const call = playerApi(() => stack.apiUrl);
 
 /** Plays the one runner: waits for the run, claims its task, uploads a result and completes it. */
 async function playRunner(before: number | undefined): Promise<void> {

@@ -14,7 +14,17 @@ import 'aws-sdk-client-mock-jest';
 import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
 import { tempDir } from '../helpers/temp-dir';
 import { installZones } from './fake-zones';
-import { argv, type FakeCall, fakeOutputs, runCli, type Sandbox, sandbox, startFiles } from './helpers';
+import {
+  argv,
+  type FakeCall,
+  fakeOutputs,
+  playerApi,
+  type RunAnswer,
+  runCli,
+  type Sandbox,
+  sandbox,
+  startFiles,
+} from './helpers';
 
 const OPERATOR = 'cli-test-operator';
 const RUNNER = 'cli-test-runner';
@@ -88,26 +98,11 @@ beforeEach(() => {
 });
 afterEach(() => box.restore());
 
-/** The few fields of the API's answers this test reads. */
-interface Answer {
-  status?: string;
-  run_id?: number;
-  task?: { id: number };
-  presigned_urls?: { result: string };
-}
-
-async function api(method: string, path: string, key: string, body?: unknown): Promise<Answer> {
-  const res = await fetch(stack.apiUrl + path, {
-    method,
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    ...(body !== undefined && { body: JSON.stringify(body) }),
-  });
-  return (await res.json()) as Answer;
-}
+const api = playerApi(() => stack.apiUrl);
 
 /** Plays one runner per instance type: claims every task, uploads a result and completes it. */
 async function playRunners(): Promise<number> {
-  let run: Answer = {};
+  let run: RunAnswer = {};
   for (let i = 0; i < 600 && run.status !== 'running'; i++) {
     run = await api('GET', '/run', OPERATOR).catch(() => ({}));
     if (run.status !== 'running') await new Promise((r) => setTimeout(r, 50));
