@@ -198,6 +198,31 @@ describe('downloadAndUnpack (the archive link that start and local fetch)', () =
     expect(leftovers()).toEqual([]);
   }, 10_000);
 
+  it('keeps a slow but steady body: the idle timeout counts from the last data, not the start', async () => {
+    const body = await archive();
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/gzip', 'content-length': body.length });
+      // ten pieces 150 ms apart: 1.5 s in all, three times the idle timeout, never 0.5 s quiet
+      const piece = Math.ceil(body.length / 10);
+      let sent = 0;
+      const next = (): void => {
+        res.write(body.subarray(sent, sent + piece));
+        sent += piece;
+        if (sent >= body.length) res.end();
+        else setTimeout(next, 150);
+      };
+      next();
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const target = join(results, RUN);
+    const started = Date.now();
+    await downloadAndUnpack(`${url}/results.tar.gz`, target, { idleMs: 500 });
+    expect(Date.now() - started).toBeGreaterThan(1_000);
+    expect(readdirSync(target).filter((n) => n.startsWith('local-a-'))).toHaveLength(20);
+  }, 10_000);
+
   it('gives up on a link that never answers', async () => {
     const url = await stallingServer('silent');
     const err = await downloadAndUnpack(`${url}/results.tar.gz`, join(results, RUN), { idleMs: 500 }).catch(
