@@ -210,3 +210,22 @@ it('refuses a new start while an assembly_failed run is being assembled again', 
   await completeAssembly(h.deps, run_id, `runs/${run_id}/results.tar.gz`);
   await expect(startRun(h.deps, cfg())).resolves.toMatchObject({ tasks_created: 2 });
 });
+
+it('a run assembled again keeps the time its last task finished, not the time the second assembly did', async () => {
+  const { run_id } = await startRun(h.deps, cfg({ runs_per_instance_type: 1 }));
+  const c = await claimTask(h.deps, { provider: 'local', instance_type: 'a', runner_id: 'r1' }, run_id);
+  if (c.status !== 'assigned') throw new Error(`expected a task, got ${JSON.stringify(c)}`);
+  await h.uploadResult(run_id, c.task.id);
+  await completeTask(h.deps, c.task.id, { runner_id: 'r1' });
+  const drained = await getRunOrThrow(h.deps, run_id);
+  expect(drained.status).toBe('assembling');
+  expect(drained.finished_at).not.toBeNull();
+  h.advance(3_600_000);
+  await failAssembly(h.deps, run_id, 'the bucket was full');
+  await reassembleRun(h.deps);
+  h.advance(3_600_000);
+  const done = await completeAssembly(h.deps, run_id, `runs/${run_id}/results.tar.gz`);
+  expect(done.status).toBe('complete');
+  expect(done.finished_at).toBe(drained.finished_at);
+  expect((await getRunOrThrow(h.deps, run_id)).finished_at).toBe(drained.finished_at);
+});
