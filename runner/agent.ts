@@ -91,7 +91,7 @@ async function run(o: RunnerOptions, log: Logger, stop: AbortSignal): Promise<Ru
     stopTotalS: o.stopTotalS,
     failReserveS: o.failReserveS,
   });
-  const executor = makeExecutor(o, hostId);
+  const executor = o.executorOverride ?? makeExecutor(o, hostId);
   // before the first claim: containers a crashed runner left would share the slots' CPUs
   await executor.prepare?.(log);
   const deps: TaskDeps = {

@@ -3,6 +3,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Provider, RunnerId } from '../lambdas/shared/contract';
+import type { Executor } from './executors/types';
 import type { CpuTopology, SlotsSetting } from './topology';
 
 export const EXECUTORS = ['docker', 'synthetic', 'command'] as const;
@@ -62,6 +63,8 @@ export interface RunnerOptions {
   dockerPingS?: number;
   /** Test hook: a fixed topology instead of sysfs. */
   topology?: CpuTopology;
+  /** Test hook: runs every task with this executor instead of the one `executor` names. */
+  executorOverride?: Executor;
 }
 
 /**

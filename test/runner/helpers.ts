@@ -3,7 +3,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClaimedTask } from '../../lambdas/shared/contract';
-import type { ExecContext } from '../../runner/executors/types';
+import { SyntheticExecutor } from '../../runner/executors/synthetic';
+import type { ExecContext, ExecResult, Executor } from '../../runner/executors/types';
 import { createLogger } from '../../runner/log';
 import type { RunnerInput } from '../../runner/options';
 import type { CpuTopology } from '../../runner/topology';
@@ -153,4 +154,21 @@ export function execContext(
     onStatus: (status, message) => statuses.push(`${status} ${message ?? ''}`),
   };
   return { ctx, lines, statuses };
+}
+
+/**
+ * An executor (the runner's `executorOverride`) whose first run fails with `err`, as a rejected
+ * promise or thrown before any promise (`how`); every later run is the synthetic workload, size 0.
+ */
+export function failingFirstRun(err: unknown, how: 'rejects' | 'throws' = 'rejects'): Executor {
+  const synthetic = new SyntheticExecutor({ size: 0 });
+  let runs = 0;
+  return {
+    name: 'failing-first-run',
+    run(ctx: ExecContext): Promise<ExecResult> {
+      if (runs++ > 0) return synthetic.run(ctx);
+      if (how === 'throws') throw err;
+      return Promise.reject(err);
+    },
+  };
 }
