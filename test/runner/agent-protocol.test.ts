@@ -3,8 +3,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunnerMeta, storageKeys } from '../../lambdas/shared/contract';
 import { createRunner, startRunner } from '../../runner/agent';
+import { ExecError } from '../../runner/executors/types';
 import { FakeApi, untar } from './fake-api';
-import { testRunner, waitFor } from './helpers';
+import { failingFirstRun, testRunner, waitFor } from './helpers';
 
 let api: FakeApi;
 afterEach(async () => {
@@ -68,6 +69,24 @@ describe('runner against a fake API', () => {
     expect(res.tasksCompleted).toBe(1);
     expect(api.calls.filter((c) => c.endsWith('/upload-urls'))).toHaveLength(2);
     expect(api.calls.filter((c) => c.startsWith('PUT'))).toHaveLength(3);
+  });
+
+  it('asks for upload URLs with the attempt it claimed: 1, then 2 once a retryable failure requeued the task', async () => {
+    api = await new FakeApi({ tasks: 1, maxAttempts: 2 }).start();
+    // attempt 1 fails as docker_error (retryable: the fake requeues it) and uploads error.tar.gz
+    const engineGone = new ExecError('docker_error', 'the container engine is not answering');
+    const res = await startRunner(
+      testRunner(api.url, { slots: 1, executorOverride: failingFirstRun(engineGone) }).input,
+    );
+    expect(res).toMatchObject({ tasksFailed: 1, tasksCompleted: 1 });
+    const t = api.tasks[0];
+    expect(t?.fail).toMatchObject({ error_type: 'docker_error', attempt: 1 });
+    expect(t?.complete).toMatchObject({ attempt: 2 });
+    // the claim's URLs had expired both times: one upload-urls per attempt, each naming it
+    expect(t?.urlRequests).toEqual([
+      { runner_id: 'testhost-0', attempt: 1 },
+      { runner_id: 'testhost-0', attempt: 2 },
+    ]);
   });
 
   it('fails the task as upload_failed with an error tarball when the result URL never works', async () => {

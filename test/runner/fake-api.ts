@@ -8,7 +8,9 @@ import {
   type FailRequest,
   type HeartbeatRequest,
   type PresignedUrls,
+  RETRYABLE_ERROR_TYPES,
   storageKeys,
+  type UploadUrlsRequest,
 } from '../../lambdas/shared/contract';
 
 export interface FakeTask {
@@ -16,6 +18,8 @@ export interface FakeTask {
   status: 'pending' | 'claimed' | 'completed' | 'failed' | 'cancelled';
   runnerId?: string;
   heartbeats: HeartbeatRequest[];
+  /** Every upload-urls request's body, in order. */
+  urlRequests: UploadUrlsRequest[];
   complete?: CompleteRequest;
   fail?: FailRequest;
   /** Failed by the API's reaper: its heartbeats answer 409, as the real API's do. */
@@ -29,6 +33,11 @@ export interface FakeApiOptions {
   benchmarks?: string[];
   /** Merged into every task (ruby_bench_env, image, ...). */
   taskOver?: Partial<ClaimedTask>;
+  /**
+   * A fail with a retryable error type puts the task back as pending at its next attempt while its
+   * attempt is below this, as the API does. 1 by default: no retries.
+   */
+  maxAttempts?: number;
 }
 
 export class FakeApi {
@@ -71,8 +80,10 @@ export class FakeApi {
   claimGate?: Promise<void>;
   private server?: Server;
   private gen = 0;
+  private readonly maxAttempts: number;
 
   constructor(opts: FakeApiOptions) {
+    this.maxAttempts = opts.maxAttempts ?? 1;
     const runId = opts.runId ?? 1700000000;
     this.tasks = Array.from({ length: opts.tasks }, (_, i) => ({
       task: {
@@ -90,6 +101,7 @@ export class FakeApi {
       },
       status: 'pending',
       heartbeats: [],
+      urlRequests: [],
     }));
   }
 
@@ -216,6 +228,7 @@ export class FakeApi {
         if (t.reaped) return { status: 409, body: { error: 'task_finished', message: 'task is failed' } };
         return { status: 200, body: { action: t.status === 'cancelled' ? 'abort' : 'continue' } };
       case 'upload-urls':
+        t.urlRequests.push(body as unknown as UploadUrlsRequest);
         if (this.urlsStatus) return { status: this.urlsStatus, body: { error: 'internal', message: 'x' } };
         return t.status === 'claimed' ? { status: 200, body: this.urls(t) } : finished;
       case 'complete':
@@ -233,6 +246,8 @@ export class FakeApi {
         if (t.status !== 'claimed') return finished;
         t.status = 'failed';
         t.fail = body as unknown as FailRequest;
+        if (RETRYABLE_ERROR_TYPES.includes(t.fail.error_type) && t.task.attempt < this.maxAttempts)
+          Object.assign(t, { status: 'pending', task: { ...t.task, attempt: t.task.attempt + 1 } });
         return { status: 200, body: {} };
     }
   }
