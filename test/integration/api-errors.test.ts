@@ -1,9 +1,9 @@
 // Every route through real HTTP against the local server: keys, bad bodies and ids, and the one
 // error-code table. Rejected requests must change nothing.
 import type { LocalStack } from '../../lambdas/adapters/local/stack';
-import { ErrorBody } from '../../lambdas/shared/contract';
+import { ErrorBody, type TaskListResponse } from '../../lambdas/shared/contract';
 import { ROUTES } from '../../lambdas/shared/routes';
-import { client, OPERATOR, RUNNER, startTestStack } from '../helpers/api';
+import { client, OPERATOR, RUNNER, startTestStack, upload } from '../helpers/api';
 
 let stack: LocalStack;
 let api: ReturnType<typeof client>;
@@ -164,6 +164,76 @@ describe('bad bodies', () => {
 
   it('answers 409 run_in_progress to a second start', async () => {
     expectError(await api.start({}), 409, 'run_in_progress');
+  });
+});
+
+describe('length caps', () => {
+  // the contract's caps written out, not read from its schemas: a test reading them would follow a
+  // cap that moved
+  const atCap = 'r'.repeat(128);
+  const overCap = 'r'.repeat(129);
+  let held: number; // a task claimed by the runner whose id is exactly at the cap
+
+  const taskOf = async (id: number) => {
+    const list = await api.call<TaskListResponse>('GET', '/run/tasks');
+    return list.body.tasks.find((t) => t.id === id);
+  };
+  const claimAtCap = async (instanceType: string) => {
+    const claim = await api.claim(runId, instanceType, atCap);
+    expect(claim.status).toBe(200);
+    if (claim.body.status !== 'assigned') throw new Error(`no task assigned: ${JSON.stringify(claim.body)}`);
+    return claim.body;
+  };
+
+  it('takes a runner_id of exactly 128 characters on every runner route', async () => {
+    held = (await claimAtCap('a')).task.id;
+    expect(await taskOf(held)).toMatchObject({ status: 'claimed', runner_id: atCap });
+    expect((await api.heartbeat(held, atCap)).status).toBe(200);
+    const urls = await api.call('POST', `/tasks/${held}/upload-urls`, {
+      key: RUNNER,
+      body: { runner_id: atCap },
+    });
+    expect(urls.status).toBe(200);
+    // complete and fail on a task of its own, so `held` stays claimed for the tests below
+    const other = await claimAtCap('b');
+    await upload(other.presigned_urls.result_upload_url);
+    expect((await api.complete(other.task.id, atCap)).status).toBe(200);
+    expect(await taskOf(other.task.id)).toMatchObject({ status: 'completed', runner_id: atCap });
+    const third = await claimAtCap('b');
+    expect((await api.fail(third.task.id, atCap)).status).toBe(200);
+    expect(await taskOf(third.task.id)).toMatchObject({ status: 'failed', runner_id: atCap });
+  });
+
+  it.each([
+    ['/runs/{run_id}/tasks/claim', { provider: 'local', instance_type: 'a' }],
+    ['/tasks/{id}/heartbeat', { status: 'running' }],
+    ['/tasks/{id}/upload-urls', {}],
+    ['/tasks/{id}/complete', {}],
+    ['/tasks/{id}/fail', { error_type: 'benchmark_failed' }],
+  ])(
+    'POST %s: a runner_id of 129 characters is a 400 naming runner_id that changes nothing',
+    async (path, rest) => {
+      const before = await snapshot();
+      // the task routes name `held`: without the cap they would answer 409 not_your_task, not 400
+      const concretePath = path.replace('{run_id}', String(runId)).replace('{id}', String(held));
+      const answer = await api.call('POST', concretePath, {
+        key: RUNNER,
+        body: { ...rest, runner_id: overCap },
+      });
+      expectError(answer, 400, 'invalid_request');
+      expect((answer.body as { message: string }).message).toMatch(/^runner_id: /);
+      expect(await snapshot()).toBe(before);
+    },
+  );
+
+  it('refuses an error_type of 65 characters with a 400 naming it, and takes one of exactly 64', async () => {
+    const before = await snapshot();
+    const over = await api.fail(held, atCap, 'e'.repeat(65));
+    expectError(over, 400, 'invalid_request');
+    expect((over.body as { message: string }).message).toMatch(/^error_type: /);
+    expect(await snapshot()).toBe(before);
+    expect((await api.fail(held, atCap, 'e'.repeat(64))).status).toBe(200);
+    expect(await taskOf(held)).toMatchObject({ status: 'failed', error_type: 'e'.repeat(64) });
   });
 });
 
