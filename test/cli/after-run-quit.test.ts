@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
 import { saveResults } from '../../cli/lib/results';
-import { afterRunPlan, type Fleets, type SavedSoFar } from '../../cli/lib/start-run';
+import { afterRunPlan, type Fleets, type SavedSoFar } from '../../cli/lib/start-fleets';
 
 const fleets = (keepFleet: boolean): Fleets => ({
   runId: 7,
