@@ -10,7 +10,8 @@
 // invocation, one GetSecretValue per function cold start (30 per run), 6 custom metric streams
 // for the hour of the run, and the dashboard's own polling left out (it depends on who watches).
 import { AWS_PRICES as P, PRICES_AS_OF } from './aws-prices';
-import { E2E_TASKS, type E2eResult, measureE2e, type Usage } from './e2e.bench';
+import { E2E_TASKS, type E2eResult, measureE2e } from './e2e.bench';
+import type { Usage } from './e2e-usage';
 
 const TASKS = 33;
 const TASK_HOURS = 1;

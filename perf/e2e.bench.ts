@@ -14,12 +14,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { assemblyStepsFor } from '../lambdas/adapters/local/assembly-steps';
-import { type AssemblySteps, LocalAssembly } from '../lambdas/adapters/local/local-assembly';
-import type { InstrumentClients } from '../lambdas/adapters/local/services';
 import { startLocalStack } from '../lambdas/adapters/local/stack';
 import { matchRoute, routeKey } from '../lambdas/shared/routes';
 import { createRunner } from '../runner/agent';
+import { countedAssembly, countSdk, emptyUsage, perCall, type Usage } from './e2e-usage';
 
 export const E2E_TASKS = 200;
 export const E2E_SLOTS = 8;
@@ -28,14 +26,6 @@ export const E2E_SLOTS = 8;
  * CPU (8 slots keep a 2-core machine busy: see cpu_ms_per_task and cores_busy).
  */
 const FEW_SLOTS = { tasks: 50, slots: 2 };
-
-/** What one phase cost: every count the cost bench prices. */
-export interface Usage {
-  api: Record<string, { calls: number; total_ms: number }>;
-  ddb: { calls: Record<string, number>; rcu: number; wcu: number };
-  s3: { put: number; get: number; by_command: Record<string, number> };
-  sfn: { executions: number; transitions: number; step_ms: Record<string, number> };
-}
 
 export interface E2eResult {
   tasks: number;
@@ -74,23 +64,6 @@ function processCpuMs(pid: number | undefined): number | undefined {
   }
 }
 
-const emptyUsage = (): Usage => ({
-  api: {},
-  ddb: { calls: {}, rcu: 0, wcu: 0 },
-  s3: { put: 0, get: 0, by_command: {} },
-  sfn: { executions: 0, transitions: 0, step_ms: {} },
-});
-
-const S3_PUTS = new Set([
-  'PutObject',
-  'CreateMultipartUpload',
-  'UploadPart',
-  'CompleteMultipartUpload',
-  'ListObjectsV2',
-  'CopyObject',
-]);
-const DDB_WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
-
 export const quantile = (xs: number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
@@ -115,37 +88,11 @@ export function measureE2e(): Promise<E2eResult> {
 
 async function measure(shape: { tasks: number; slots: number }): Promise<E2eResult> {
   let usage = emptyUsage();
-  const steps = (deps: Parameters<typeof assemblyStepsFor>[0]): AssemblySteps => {
-    const real = assemblyStepsFor(deps);
-    const counted = {} as AssemblySteps;
-    for (const [name, fn] of Object.entries(real) as Array<
-      [keyof AssemblySteps, AssemblySteps[keyof AssemblySteps]]
-    >) {
-      counted[name] = async (input) => {
-        const t0 = performance.now();
-        usage.sfn.transitions++;
-        try {
-          return await fn(input);
-        } finally {
-          usage.sfn.step_ms[name] = (usage.sfn.step_ms[name] ?? 0) + performance.now() - t0;
-        }
-      };
-    }
-    return counted;
-  };
   const stack = await startLocalStack({
     reaperIntervalS: 3600, // passes are run by hand below, so none pollutes the run's counts
     heartbeatTimeoutS: 600,
     waitRetrySeconds: 1,
-    assembly: (deps) => {
-      const a = new LocalAssembly(() => steps(deps));
-      const start = a.start.bind(a);
-      a.start = async (runId, name) => {
-        usage.sfn.executions++;
-        return start(runId, name);
-      };
-      return a;
-    },
+    assembly: (deps) => countedAssembly(deps, () => usage),
     // before the clients' first call: they cache each command's middleware from then on
     instrument: (clients) => countSdk(clients, () => usage),
   });
@@ -360,58 +307,6 @@ async function measure(shape: { tasks: number; slots: number }): Promise<E2eResu
     await stack.stop();
     for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** Usage divided by a number of calls (the heartbeat phase). */
-function perCall(u: Usage, n: number): Usage {
-  const div = <T extends Record<string, number>>(o: T): T =>
-    Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v / n])) as T;
-  return {
-    api: Object.fromEntries(
-      Object.entries(u.api).map(([k, v]) => [k, { calls: v.calls / n, total_ms: v.total_ms / n }]),
-    ),
-    ddb: { calls: div(u.ddb.calls), rcu: u.ddb.rcu / n, wcu: u.ddb.wcu / n },
-    s3: { put: u.s3.put / n, get: u.s3.get / n, by_command: div(u.s3.by_command) },
-    sfn: {
-      executions: u.sfn.executions / n,
-      transitions: u.sfn.transitions / n,
-      step_ms: div(u.sfn.step_ms),
-    },
-  };
-}
-
-/** Middleware on the stack's own SDK clients: every DynamoDB and S3 call the orchestrator makes. */
-function countSdk(clients: Parameters<InstrumentClients>[0], usage: () => Usage): void {
-  clients.ddb.middlewareStack.add(
-    (next, context) => async (args) => {
-      const input = args.input as { ReturnConsumedCapacity?: string };
-      input.ReturnConsumedCapacity ??= 'TOTAL';
-      const out = await next(args);
-      const u = usage();
-      const name = (context.commandName ?? 'Unknown').replace(/Command$/, '');
-      u.ddb.calls[name] = (u.ddb.calls[name] ?? 0) + 1;
-      const cc = (out.output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
-      const units = [cc]
-        .flat()
-        .reduce<number>((s, c) => s + ((c as { CapacityUnits?: number } | undefined)?.CapacityUnits ?? 0), 0);
-      if (DDB_WRITES.has(name)) u.ddb.wcu += units || 1;
-      else u.ddb.rcu += units || 0.5;
-      return out;
-    },
-    { step: 'initialize', name: 'e2eCountDdb' },
-  );
-  // at `deserialize`, after the presigner's intercept: presigning a URL is not a request
-  clients.s3.middlewareStack.add(
-    (next, context) => async (args) => {
-      const u = usage();
-      const name = (context.commandName ?? 'Unknown').replace(/Command$/, '');
-      u.s3.by_command[name] = (u.s3.by_command[name] ?? 0) + 1;
-      if (S3_PUTS.has(name)) u.s3.put++;
-      else u.s3.get++;
-      return next(args);
-    },
-    { step: 'deserialize', name: 'e2eCountS3' },
-  );
 }
 
 const round = (x: number): number => Math.round(x * 10) / 10;
