@@ -1,18 +1,19 @@
 // The archive builder against a real s3rver: a 12-task run with every kind of good and bad
-// tarball, read back from S3 entry by entry.
-import { Readable } from 'node:stream';
+// tarball, read back from S3 entry by entry, and built again to the same bytes. A store that fails
+// and a retried task's stale objects: archive-failures.test.ts.
 import { buildArchive } from '../../lambdas/core/assembly/builder';
 import { DEFAULT_LIMITS } from '../../lambdas/core/assembly/entries';
 import { readListing, writeListing } from '../../lambdas/core/assembly/listing';
-import { TransientError } from '../../lambdas/core/errors';
-import type { ResultStore, TaskRecord } from '../../lambdas/core/ports';
+import type { TaskRecord } from '../../lambdas/core/ports';
 import { Manifest, storageKeys } from '../../lambdas/shared/contract';
 import {
   type ArchiveEntry,
+  completeRun,
   makeTarball,
   makeTarballWithTar,
   putBytes,
   readArchive,
+  readArchiveAt,
   startS3,
   type TestS3,
   taskRecord,
@@ -20,14 +21,7 @@ import {
 
 const RUN_ID = 1_763_940_000;
 const NOW = new Date('2026-11-24T02:00:00.000Z');
-const RUN = {
-  run_id: RUN_ID,
-  ruby_version: '3.4.7',
-  status: 'complete' as const,
-  config: { ruby_version: '3.4.7', runs_per_instance_type: 3 },
-  created_at: '2026-11-24T00:00:00.000Z',
-  finished_at: '2026-11-24T01:30:00.000Z',
-};
+const RUN = completeRun(RUN_ID);
 const LIMITS = { ...DEFAULT_LIMITS, maxLogFileBytes: 1000 };
 
 let s3: TestS3;
@@ -143,12 +137,6 @@ async function* pages(tasks: TaskRecord[], size: number): AsyncGenerator<TaskRec
   for (let i = 0; i < tasks.length; i += size) yield tasks.slice(i, i + size);
 }
 
-async function archiveEntries(key: string): Promise<ArchiveEntry[]> {
-  const stream = await s3.store.getStream(key);
-  if (!stream) throw new Error(`${key} missing`);
-  return readArchive(stream);
-}
-
 describe('the archive builder', () => {
   let entries: ArchiveEntry[];
   let manifest: Manifest;
@@ -175,7 +163,7 @@ describe('the archive builder', () => {
       assembly_errors: 7,
       archive_key: storageKeys.archive(RUN_ID),
     });
-    entries = await archiveEntries(storageKeys.archive(RUN_ID));
+    entries = await readArchiveAt(s3, storageKeys.archive(RUN_ID));
     manifest = Manifest.parse(JSON.parse(byName('manifest.json') ?? 'null'));
     expect(summary.files).toBe(entries.length - 1);
   });
@@ -309,101 +297,5 @@ describe('a re-assembly', () => {
       dated.find((e) => e.name === name)?.mtime?.toISOString();
     expect(mtime('c7g.large-1/output.txt')).toBe(tasks[0]?.finished_at);
     expect(mtime('manifest.json')).toBe(RUN.finished_at);
-  });
-});
-
-describe('failures of the store', () => {
-  it('turns a result stream that breaks mid-read into a TransientError and leaves no archive', async () => {
-    const key = 'runs/1/tasks/1/result.tar.gz';
-    await putBytes(s3, key, await makeTarball([{ name: 'output.txt', data: 'z'.repeat(100_000) }]));
-    const flaky: ResultStore = {
-      ...s3.store,
-      presignGet: (k, e) => s3.store.presignGet(k, e),
-      presignPut: (k, e) => s3.store.presignPut(k, e),
-      exists: (k) => s3.store.exists(k),
-      getText: (k) => s3.store.getText(k),
-      putText: (k, t, c) => s3.store.putText(k, t, c),
-      putStream: (k, b, c) => s3.store.putStream(k, b, c),
-      getStream: async () => {
-        const bytes = await makeTarball([{ name: 'output.txt', data: 'z'.repeat(100_000) }]);
-        return new Readable({
-          read() {
-            this.push(bytes.subarray(0, 100));
-            this.destroy(new Error('socket hang up'));
-          },
-        });
-      },
-    };
-    const tasks = (async function* () {
-      yield { ...taskRecord(1, 0, { s3_result_key: key }) };
-    })();
-    await expect(
-      buildArchive(flaky, { ...RUN, run_id: 1 }, tasks, { archiveKey: 'runs/1/results.tar.gz', now: NOW }),
-    ).rejects.toBeInstanceOf(TransientError);
-    expect(await s3.store.exists('runs/1/results.tar.gz')).toBe(false);
-  });
-});
-
-describe('a retried task', () => {
-  it("leaves out an earlier attempt's error.tar.gz when the last attempt uploaded none", async () => {
-    // error keys are per task: attempt 1 (docker_error) uploaded its logs; attempt 2 failed with
-    // upload_failed and uploaded nothing, so the object is still attempt 1's
-    const runId = 3;
-    const stale = taskRecord(runId, 0, {
-      status: 'failed',
-      attempt: 2,
-      runner_id: 'runner-2',
-      error_type: 'upload_failed',
-      s3_result_key: null,
-      s3_error_key: storageKeys.error(runId, runId * 100_000 + 1),
-    });
-    const own = taskRecord(runId, 1, {
-      status: 'failed',
-      attempt: 2,
-      runner_id: 'runner-3',
-      error_type: 'benchmark_failed',
-      s3_result_key: null,
-      s3_error_key: storageKeys.error(runId, runId * 100_000 + 2),
-    });
-    const meta = (runner_id: string, attempt: number) => JSON.stringify({ runner_id, attempt });
-    await putBytes(
-      s3,
-      storageKeys.error(runId, runId * 100_000 + 1),
-      await makeTarball([
-        { name: 'logs/docker.log', data: 'attempt 1: pull failed\n' },
-        { name: 'meta.json', data: meta('runner-1', 1) },
-      ]),
-    );
-    await putBytes(
-      s3,
-      storageKeys.error(runId, runId * 100_000 + 2),
-      await makeTarball([
-        { name: 'logs/stderr.log', data: 'attempt 2: exit 1\n' },
-        { name: 'meta.json', data: meta('runner-3', 2) },
-      ]),
-    );
-    const archiveKey = storageKeys.archive(runId);
-    await buildArchive(
-      s3.store,
-      { ...RUN, run_id: runId },
-      (async function* () {
-        yield stale;
-        yield own;
-      })(),
-      { archiveKey, now: NOW },
-    );
-    const got = await archiveEntries(archiveKey);
-    const manifest = Manifest.parse(JSON.parse(got.find((e) => e.name === 'manifest.json')!.data.toString()));
-    expect(manifest.tasks[0]).toMatchObject({ files: [], error_type: 'upload_failed' });
-    expect(manifest.tasks[0]?.assembly_error).toMatch(
-      /^error\.tar\.gz comes from attempt 1 of runner runner-1, not from the last attempt \(attempt 2 of runner runner-2\)/,
-    );
-    // the last attempt's own error files are kept as before
-    expect(manifest.tasks[1]).toMatchObject({ assembly_error: null });
-    expect(got.map((e) => e.name).sort()).toEqual([
-      `${manifest.tasks[1]?.instance_type}-${manifest.tasks[1]?.run}/error/logs/stderr.log`,
-      `${manifest.tasks[1]?.instance_type}-${manifest.tasks[1]?.run}/error/meta.json`,
-      'manifest.json',
-    ]);
   });
 });

@@ -10,6 +10,7 @@ import { createGunzip, gzipSync } from 'node:zlib';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { extract, pack } from 'tar-stream';
 import { S3ResultStore, s3ClientConfig } from '../../lambdas/adapters/s3-result-store';
+import type { ArchiveRun } from '../../lambdas/core/assembly/builder';
 import type { TaskRecord } from '../../lambdas/core/ports';
 import { taskIdOf } from '../../lambdas/shared/contract';
 
@@ -138,6 +139,13 @@ export async function readArchive(source: Readable | Buffer): Promise<ArchiveEnt
   return entries;
 }
 
+/** Every entry of the tar.gz the test store holds at `key`; fails when it holds none. */
+export async function readArchiveAt(s3: TestS3, key: string): Promise<ArchiveEntry[]> {
+  const stream = await s3.store.getStream(key);
+  if (!stream) throw new Error(`${key} missing`);
+  return readArchive(stream);
+}
+
 export async function putBytes(s3: TestS3, key: string, data: Buffer): Promise<void> {
   await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: data }));
 }
@@ -173,5 +181,17 @@ export function taskRecord(runId: number, index: number, fields: Partial<TaskRec
     debug_mode: false,
     active: false,
     ...fields,
+  };
+}
+
+/** A complete run (three runs per instance type) as the archive builder gets it. */
+export function completeRun(runId: number): ArchiveRun {
+  return {
+    run_id: runId,
+    ruby_version: '3.4.7',
+    status: 'complete',
+    config: { ruby_version: '3.4.7', runs_per_instance_type: 3 },
+    created_at: '2026-11-24T00:00:00.000Z',
+    finished_at: '2026-11-24T01:30:00.000Z',
   };
 }

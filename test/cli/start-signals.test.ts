@@ -1,108 +1,21 @@
 // `benchfleet start` quit outside the watch: a first Ctrl-C or SIGTERM during the fleet launch or
 // while the archive downloads tears the fleets down before exiting 130 or 143 (with --keep-fleet it
 // leaves them and says `benchfleet nuke`); a second one quits at once, naming what may be left up.
-// The rules on a stand-in emitter first, then the real CLI as a terminal's foreground job (its own
-// process group, signalled whole, or its pid alone as `kill PID` does; fake cdk and terraform run
-// in groups of their own and get each signal once, from the CLI), against the local API in this
-// process, a fake AWS endpoint, and fake cloud commands that log their calls.
+// The real CLI as a terminal's foreground job (its own process group, signalled whole, or its pid
+// alone as `kill PID` does; fake cdk and terraform run in groups of their own and get each signal
+// once, from the CLI), against the local API in this process, a fake AWS endpoint, and fake cloud
+// commands that log their calls. The rules alone, on a stand-in emitter: start-signal-rules.test.ts.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { EventEmitter } from 'node:events';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { StartSignals } from '../../cli/lib/start-signals';
 import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
 import { ROOT } from '../helpers/cli';
 import { eventually } from '../helpers/cli-process';
 import { argv, type FakeCall, fakeOutputs, playerApi, type Sandbox, sandbox, startFiles } from './helpers';
 
 jest.setTimeout(180_000);
-
-describe('StartSignals', () => {
-  function setup() {
-    const target = new EventEmitter();
-    const said: string[] = [];
-    const exits: number[] = [];
-    let exited: () => void = () => undefined;
-    const exitedP = new Promise<void>((r) => {
-      exited = r;
-    });
-    const signals = new StartSignals({
-      target,
-      say: (l) => said.push(l),
-      exit: (code) => {
-        exits.push(code);
-        exited();
-      },
-    });
-    return { target, said, exits, exitedP, signals };
-  }
-
-  it('waits for the step in flight, cleans up, exits 143 on SIGTERM, and parks the main flow', async () => {
-    const { target, said, exits, exitedP, signals } = setup();
-    const order: string[] = [];
-    signals.guard({
-      now: () => 'tearing down',
-      cleanUp: async () => {
-        order.push('clean-up');
-      },
-      leftUp: () => 'fleet A may be left up',
-    });
-    let finish: (v: string) => void = () => undefined;
-    const main = signals.step(
-      () =>
-        new Promise<string>((r) => {
-          finish = r;
-        }),
-    );
-    let delivered = false;
-    void main.then(() => {
-      delivered = true;
-    });
-    target.emit('SIGTERM');
-    expect(said.join('\n')).toContain('Terminated: tearing down (a second SIGINT or SIGTERM quits at once).');
-    await new Promise((r) => setTimeout(r, 20));
-    expect(order).toEqual([]); // the step (its tools) has not ended yet
-    finish('done');
-    order.push('step ended');
-    await exitedP;
-    expect(order).toEqual(['step ended', 'clean-up']);
-    expect(exits).toEqual([143]);
-    expect(delivered).toBe(false);
-    let started = false;
-    void signals.step(async () => {
-      started = true;
-    });
-    expect(started).toBe(false); // no new step once quitting
-  });
-
-  it('quits at once on a second Ctrl-C, naming what may be left up; a second SIGHUP does not', () => {
-    const { target, said, exits, signals } = setup();
-    signals.guard({
-      now: () => 'tearing down',
-      cleanUp: () => new Promise(() => undefined),
-      leftUp: () => 'X is up',
-    });
-    target.emit('SIGHUP');
-    target.emit('SIGHUP'); // a closing terminal sends it twice
-    expect(exits).toEqual([]);
-    target.emit('SIGINT');
-    expect(exits).toEqual([130]);
-    expect(said.at(-1)).toBe('\nInterrupted: quitting at once. X is up');
-  });
-
-  it('answers nothing once disposed, and removes every listener it added', () => {
-    const { target, exits, signals } = setup();
-    signals.guard({ now: () => 'bye', leftUp: () => '' });
-    signals.guard({ now: () => 'bye again', leftUp: () => '' }); // a new phase, the same listeners
-    expect(target.listenerCount('SIGINT')).toBe(1);
-    signals.dispose();
-    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) expect(target.listenerCount(s)).toBe(0);
-    target.emit('SIGINT');
-    expect(exits).toEqual([]);
-  });
-});
 
 describe('benchfleet start, interrupted', () => {
   const OPERATOR = 'cli-test-operator';

@@ -1,11 +1,14 @@
 // Shared by the CDK assertion tests: an app that skips bundling (no esbuild per function), stub
-// build outputs in a temp dir, a fleet plan fixture, and small template lookups.
+// build outputs in a temp dir, a fleet plan fixture, and small template and function lookups.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, type Stack } from 'aws-cdk-lib';
+import { App, type CfnResource, type Stack } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import type { FunctionName } from '../../../lib/access';
+import type { NodeFunction } from '../../../lib/constructs/node-function';
 import type { FleetPlanFile } from '../../../lib/fleet/fleet-plan-file';
+import type { OrchestratorStack } from '../../../lib/orchestrator-stack';
 import type { BuildDirs } from '../../../lib/paths';
 import { tempDir } from '../../helpers/temp-dir';
 
@@ -78,3 +81,34 @@ export function roleStatements(template: Template, roleLogicalId: string): State
 /** The statements of an IAM or bucket policy resource. */
 export const policyStatements = (p: Resource | undefined): Statement[] =>
   (p?.Properties?.PolicyDocument as { Statement?: Statement[] } | undefined)?.Statement ?? [];
+
+export interface FunctionLookups {
+  /** The logical id of a construct (its default child) or of a CloudFormation resource. */
+  logicalId(c: { node: { defaultChild?: unknown } } | CfnResource): string;
+  /** The meta stack's function of that name; throws when there is none. */
+  fn(name: FunctionName): NodeFunction;
+  /** Every statement of the function's role policies. */
+  statementsOf(name: FunctionName): Statement[];
+  /** Every action those statements allow. */
+  allowed(name: FunctionName): string[];
+}
+
+/**
+ * Lookups into the meta stack by function name; the stack and its template are getters, as a test
+ * file synthesizes them in beforeAll.
+ */
+export function functionLookups(stack: () => OrchestratorStack, template: () => Template): FunctionLookups {
+  const logicalId: FunctionLookups['logicalId'] = (c) => {
+    const cfn = ('cfnOptions' in c ? c : c.node.defaultChild) as CfnResource;
+    return stack().resolve(stack().getLogicalId(cfn)) as string;
+  };
+  const fn = (name: FunctionName): NodeFunction => {
+    const f = stack().functions.get(name);
+    if (!f) throw new Error(`no function ${name}`);
+    return f;
+  };
+  const statementsOf = (name: FunctionName): Statement[] =>
+    roleStatements(template(), logicalId(fn(name).role as unknown as { node: { defaultChild?: unknown } }));
+  const allowed = (name: FunctionName): string[] => statementsOf(name).flatMap(actionsOf);
+  return { logicalId, fn, statementsOf, allowed };
+}

@@ -1,0 +1,157 @@
+// What stops `benchfleet start` before any fleet launches, against the real local API stack with
+// fake cdk/terraform/az on PATH and AWS SDK calls mocked: a short vCPU quota, an AWS type no zone
+// offers, a bad --ssh-cidr, a missing tool, no Azure subscription, a run already in progress, a
+// blank --results-dir, and an API key given by --api-key or BENCHFLEET_API_KEY checked against the
+// deployment's. The run itself is in start.test.ts.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { GetServiceQuotaCommand } from '@aws-sdk/client-service-quotas';
+import { installZones } from './fake-zones';
+import { argv } from './helpers';
+import { OPERATOR, RUNNER, startSetup } from './start-setup';
+
+const setup = startSetup();
+const { sm, sq, ec2, api, runStart } = setup;
+
+it('stops before launching anything when a vCPU quota is short', async () => {
+  sq.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 1 } });
+  const r = await runStart();
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain('SHORT aws Running On-Demand Standard');
+  expect(r.stderr).toContain('not enough vCPU quota, nothing was launched');
+  expect(setup.box.calls().filter((c) => c.tool === 'cdk' || c.args.includes('apply'))).toEqual([]);
+});
+
+it('names an AWS type no zone of the region offers, and launches nothing', async () => {
+  installZones(ec2, { 'us-east-1a': ['c7a.large'], 'us-east-1b': ['m7g.large'] });
+  const r = await runStart();
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain('not offered in any availability zone of us-east-1: aws:c7g.medium.');
+  expect(setup.box.calls().filter((c) => c.tool === 'cdk' || c.args.includes('apply'))).toEqual([]);
+});
+
+it('refuses an --ssh-cidr that is not a range before launching anything', async () => {
+  const r = await runStart('--ssh-cidr', '203.0.113.7');
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain('--ssh-cidr 203.0.113.7 is not a CIDR range');
+  expect(setup.box.calls().filter((c) => c.tool === 'cdk' || c.tool === 'terraform')).toEqual([]);
+});
+
+it('says which tool is missing before launching anything', async () => {
+  process.env.BENCHFLEET_TERRAFORM = 'terraform-not-installed-here';
+  const r = await runStart();
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain('terraform was not found');
+  expect(setup.box.calls().filter((c) => c.tool === 'cdk')).toEqual([]);
+});
+
+it('stops before deploying when az has no subscription for the Azure fleet', async () => {
+  delete process.env.ARM_SUBSCRIPTION_ID;
+  process.env.FAKE_AZ_LOGGED_OUT = '1';
+  const r = await runStart();
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/needs an Azure subscription id.*run `az login`.*or set ARM_SUBSCRIPTION_ID/);
+  // only the probe that terraform is installed ran
+  const launched = setup.box
+    .calls()
+    .filter((c) => c.tool === 'cdk' || (c.tool === 'terraform' && c.args[0] !== '--version'));
+  expect(launched).toEqual([]);
+});
+
+it('refuses to launch while another run is in progress on the deployment', async () => {
+  const outputs = JSON.parse(String(process.env.FAKE_CDK_OUTPUTS));
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(join(setup.box.dir, '.benchfleet'), { recursive: true });
+  writeFileSync(join(setup.box.dir, '.benchfleet', 'outputs.json'), JSON.stringify(outputs));
+  const started = await api('POST', '/run/start', OPERATOR, {
+    ruby_version: '3.4.7',
+    runs_per_instance_type: 1,
+    local: ['x'],
+  });
+  try {
+    const r = await runStart();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`run ${started.run_id} is still running`);
+    expect(setup.box.calls().filter((c) => c.tool === 'cdk' || c.args[0] === 'vm')).toEqual([]);
+  } finally {
+    await api('POST', '/run/stop', OPERATOR, {});
+  }
+});
+
+it('refuses a blank --results-dir before anything is deployed or launched', async () => {
+  const r = await runStart('--results-dir', ' ');
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain('--results-dir must be a non-blank folder');
+  expect(setup.box.calls()).toEqual([]);
+});
+
+describe('a key given by --api-key or BENCHFLEET_API_KEY, checked before the fleets launch', () => {
+  const ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:operator';
+  const launched = (): string[] =>
+    setup.box
+      .calls()
+      .map(argv)
+      .filter((l) => l.startsWith('cdk deploy BenchfleetFleet') || l.startsWith('terraform -chdir'));
+
+  it('refuses a BENCHFLEET_API_KEY that is not the deployment key, naming it, and launches nothing', async () => {
+    process.env.BENCHFLEET_API_KEY = 'a-key-printed-by-benchfleet-local';
+    const before = await api('GET', '/run', OPERATOR);
+    const r = await runStart();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /the operator key in BENCHFLEET_API_KEY \(set in your environment\) is not this deployment's/,
+    );
+    expect(r.stderr).toContain(ARN);
+    expect(r.stderr).toMatch(/Run \d+ was not started and no fleet was launched/);
+    expect(r.stderr).toContain("`unset BENCHFLEET_API_KEY` to use the deployment's key");
+    expect(launched()).toEqual([]);
+    expect((await api('GET', '/run', OPERATOR)).run_id).toBe(before.run_id);
+  });
+
+  it('refuses an --api-key that is not the deployment key, and says to drop it', async () => {
+    const r = await runStart('--api-key', 'not-the-operator-key');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("the operator key from --api-key is not this deployment's");
+    expect(r.stderr).toContain("drop --api-key to use the deployment's key");
+    expect(r.stderr).not.toContain('BENCHFLEET_API_KEY');
+    expect(launched()).toEqual([]);
+  });
+
+  it('names the runner key when that is what --api-key holds, and launches nothing', async () => {
+    const r = await runStart('--api-key', RUNNER);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /the operator key from --api-key is this deployment's runner key \(the one its VMs get, in .*:secret:runner\), which may not start runs\. Run \d+ was not started and no fleet was launched: drop --api-key/,
+    );
+    expect(r.stderr).not.toContain('benchfleet local');
+    expect(launched()).toEqual([]);
+  });
+
+  it('goes on with the given key, saying so in one line, when the secret cannot be read', async () => {
+    sm.on(GetSecretValueCommand, { SecretId: ARN }).rejects(
+      Object.assign(new Error('not allowed to read it'), { name: 'AccessDeniedException' }),
+    );
+    process.env.BENCHFLEET_API_KEY = 'a-key-printed-by-benchfleet-local';
+    const r = await runStart();
+    expect(r.stderr).toMatch(
+      /\n {2}note: the operator key in BENCHFLEET_API_KEY was not checked against the deployment's: its secret .*:operator could not be read \(AccessDeniedException\); going on with it\n/,
+    );
+    // as before the check: launched, refused by the API, torn down
+    expect(launched()).toContainEqual(expect.stringMatching(/^cdk deploy BenchfleetFleet/));
+    expect(r.stderr).toContain('check BENCHFLEET_API_KEY');
+    expect(setup.box.calls().map(argv)).toContainEqual(expect.stringMatching(/^cdk destroy BenchfleetFleet/));
+    expect(r.code).toBe(1);
+  });
+
+  it('launches with a given key that is the deployment key', async () => {
+    process.env.BENCHFLEET_API_KEY = OPERATOR;
+    process.env.FAKE_RENDEZVOUS = '';
+    process.env.FAKE_FAIL = 'terraform -chdir=terraform-azure apply';
+    const r = await runStart();
+    expect(r.stderr).not.toContain("is not this deployment's");
+    expect(r.stderr).not.toContain('was not checked');
+    expect(launched()).toContainEqual(expect.stringMatching(/^cdk deploy BenchfleetFleet/));
+    expect(r.stderr).toContain('the azure fleet could not be launched');
+  });
+});
