@@ -69,9 +69,11 @@ export async function start(flags: StartFlags): Promise<void> {
   const azure = plan.azure.length > 0 ? await azureOptions(flags) : undefined;
 
   // The fleet stack is one per deployment: launching a new fleet would replace a running run's VMs.
-  const latest = (await latestRun())?.run_id;
+  // Looked at here when this folder knows the deployment, and again once it is deployed, below.
+  const outputsBefore = readOutputs();
+  const latest = outputsBefore && (await latestRunAt(outputsBefore.ApiUrl))?.run_id;
   refuseStaleRunId(config, flags.config, latest, "on this folder's deployment"); // before any fleet
-  const runId = config.run_id ?? Math.max(Math.floor(Date.now() / 1000), (latest ?? 0) + 1);
+  let runId = nextRunId(config, latest);
   const report = await preflight(plan, flags, azure);
   for (const line of formatPreflight(report)) log(line);
   if (plan.local.length) {
@@ -92,6 +94,14 @@ export async function start(flags: StartFlags): Promise<void> {
 
   log(`\nRun ${runId}: deploying`);
   const outputs = await deployMeta();
+  // A folder without the deployment's outputs (another machine, a teammate's clone) could not look
+  // before; and another start may have come in meanwhile. Still nothing is launched.
+  const current = (await latestRunAt(outputs.ApiUrl))?.run_id;
+  refuseStaleRunId(config, flags.config, current, 'on this deployment');
+  if (current !== undefined && current >= runId) {
+    runId = nextRunId(config, current);
+    log(`  run ids up to ${current} are taken on this deployment: this run is ${runId}`);
+  }
   const target = apiTarget({ apiUrl: outputs.ApiUrl, ...(flags.apiKey && { apiKey: flags.apiKey }) });
   const note = await checkGivenKey(target, outputs.OperatorKeySecretArn, runId, outputs.RunnerKeySecretArn);
   if (note) log(`  note: ${note}`);
@@ -199,12 +209,14 @@ export async function start(flags: StartFlags): Promise<void> {
   if (downloadError) throw new CliError(`run ${runId} finished but its archive was not saved`);
 }
 
-/** The deployment's latest run, refused while it is in progress; none when nothing tells. */
-async function latestRun(): Promise<RunView | undefined> {
-  const outputs = readOutputs();
-  if (!outputs) return undefined; // nothing deployed yet, so nothing can be running
-  // no run yet (404) or the API is not up: the deploy below settles it
-  const run = await new ApiClient(apiTarget({ apiUrl: outputs.ApiUrl })).getRun().catch(() => undefined);
+/** The config's run id, else the time in seconds, past the deployment's latest run id. */
+const nextRunId = (config: RunConfig, latest: number | undefined): number =>
+  config.run_id ?? Math.max(Math.floor(Date.now() / 1000), (latest ?? 0) + 1);
+
+/** The latest run of the API at `apiUrl`, refused while it is in progress; none when nothing tells. */
+async function latestRunAt(apiUrl: string): Promise<RunView | undefined> {
+  // no run yet (404) or the API is not up: POST /run/start settles it
+  const run = await new ApiClient(apiTarget({ apiUrl })).getRun().catch(() => undefined);
   if (run && (run.status === 'running' || run.status === 'assembling')) {
     throw new CliError(
       `run ${run.run_id} is still ${run.status} on this deployment; wait for it (\`benchfleet watch\`) or end it (\`benchfleet stop\`) first. Nothing was launched.`,

@@ -79,6 +79,74 @@ it('refuses to launch while another run is in progress on the deployment', async
   }
 });
 
+/** Waits until the deployment's latest run (a stopped one assembles for a moment) has ended. */
+async function lastRunEnded(): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const run = await api('GET', '/run', OPERATOR).catch(() => ({}) as { status?: string });
+    if (run.status !== 'running' && run.status !== 'assembling') return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('the last run did not end');
+}
+
+it('refuses to launch, once the meta stack is deployed, while a run is in progress on a deployment this folder has no record of', async () => {
+  await lastRunEnded();
+  // no .benchfleet/outputs.json: another machine, or a teammate's clone, of the same deployment
+  const started = await api('POST', '/run/start', OPERATOR, {
+    ruby_version: '3.4.7',
+    runs_per_instance_type: 1,
+    local: ['x'],
+  });
+  try {
+    const r = await runStart();
+    expect(r.stderr).toContain(`run ${started.run_id} is still running`);
+    expect(r.stderr).toContain('Nothing was launched');
+    expect(r.code).toBe(1);
+    // the meta stack (idempotent) was deployed to learn the API; no fleet stack, which would have
+    // replaced the running run's VMs, and no Azure fleet
+    const launched = setup.box
+      .calls()
+      .filter((c) => (c.tool === 'terraform' || c.tool === 'cdk') && c.args[0] !== '--version')
+      .map(argv);
+    expect(launched).toHaveLength(1);
+    expect(launched[0]).toMatch(/^cdk deploy Benchfleet --require-approval never/);
+    expect(await api('GET', '/run', OPERATOR)).toMatchObject({ run_id: started.run_id, status: 'running' });
+  } finally {
+    await api('POST', '/run/stop', OPERATOR, {});
+  }
+});
+
+it('takes the next free run id when this folder has no record of the deployment and its latest id is ahead', async () => {
+  // an earlier run whose config set a run id ahead of the clock
+  const ahead = Math.floor(Date.now() / 1000) + 100_000;
+  await lastRunEnded();
+  await api('POST', '/run/start', OPERATOR, {
+    ruby_version: '3.4.7',
+    runs_per_instance_type: 1,
+    local: ['x'],
+    run_id: ahead,
+  });
+  await api('POST', '/run/stop', OPERATOR, {});
+  await lastRunEnded();
+  const stopNext = (async () => {
+    for (let i = 0; i < 600; i++) {
+      const run = await api('GET', '/run', OPERATOR).catch(() => ({}) as { run_id?: number });
+      if (run.run_id === ahead + 1 && run.status === 'running') return api('POST', '/run/stop', OPERATOR, {});
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`run ${ahead + 1} never started`);
+  })();
+  const [r] = await Promise.all([runStart(), stopNext]);
+  expect(r.stderr).toContain(`run ids up to ${ahead} are taken on this deployment: this run is ${ahead + 1}`);
+  expect(r.stderr).not.toContain('must be greater than every earlier run');
+  expect(r.stderr).toContain(`Run ${ahead + 1} ended cancelled`);
+  const fleet = setup.box
+    .calls()
+    .map(argv)
+    .find((l) => l.startsWith('cdk deploy BenchfleetFleet'));
+  expect(fleet).toContain(`fleet-${ahead + 1}.json`);
+});
+
 it('refuses a blank --results-dir before anything is deployed or launched', async () => {
   const r = await runStart('--results-dir', ' ');
   expect(r.code).toBe(1);
