@@ -1,13 +1,17 @@
 // `benchfleet start` tears its fleets down whatever the end: the API refusing to start the run
-// (even with --keep-fleet), and a run that ended but whose archive could not be saved. Fake cdk
-// on PATH, the real local API in this process, AWS SDK calls mocked.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// (even with --keep-fleet), a run whose archive could not be assembled, and a run that ended but
+// whose archive could not be saved. Fake cdk on PATH, the real local API in this process (its
+// assembly fails on demand), AWS SDK calls mocked.
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { mockClient } from 'aws-sdk-client-mock';
+import { assemblyStepsFor } from '../../lambdas/adapters/local/assembly-steps';
+import { LocalAssembly } from '../../lambdas/adapters/local/local-assembly';
 import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
+import { AssemblyError } from '../../lambdas/core/errors';
 import { installZones } from './fake-zones';
 import { argv, fakeOutputs, playerApi, runCli, type Sandbox, sandbox, startFiles } from './helpers';
 
@@ -22,10 +26,27 @@ let stack: LocalStack;
 let box: Sandbox;
 let tarball: Buffer;
 let configFile: string;
+/** While set, the assembly's archive step meets a lasting failure, so the run ends assembly_failed. */
+let archiveRefused = false;
 
 beforeAll(async () => {
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-  stack = await startLocalStack({ operatorKey: OPERATOR, runnerKey: RUNNER, reaperIntervalS: 3600 });
+  stack = await startLocalStack({
+    operatorKey: OPERATOR,
+    runnerKey: RUNNER,
+    reaperIntervalS: 3600,
+    assembly: (deps) =>
+      new LocalAssembly(() => {
+        const steps = assemblyStepsFor(deps);
+        return {
+          ...steps,
+          BuildArchive: async (input) => {
+            if (archiveRefused) throw new AssemblyError('the results bucket refused the upload');
+            return steps.BuildArchive(input);
+          },
+        };
+      }),
+  });
   const files = startFiles('bf-teardown-');
   tarball = files.tarball;
   configFile = join(files.dir, 'run.json');
@@ -47,7 +68,10 @@ beforeEach(() => {
   ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });
   installZones(ec2, { 'us-east-1a': ['c7g.medium'] });
 });
-afterEach(() => box.restore());
+afterEach(() => {
+  archiveRefused = false;
+  box.restore();
+});
 
 const destroyed = (): string[] =>
   box
@@ -123,4 +147,33 @@ it('exits 1 and names the fleet left up when its teardown fails after a good run
   expect(r.stderr).toMatch(/aws fleet teardown failed/);
   expect(r.stderr).toMatch(/the aws fleet of run \d+ could not be torn down and may still be billing/);
   expect(r.code).toBe(1);
+});
+
+it('exits 1 with the assembly error and how to retry it when the archive could not be assembled, and tears the fleet down', async () => {
+  archiveRefused = true;
+  const before = (await call('GET', '/run', OPERATOR).catch(() => ({ run_id: undefined }))).run_id;
+  const results = join(box.dir, 'results');
+  const [r] = await Promise.all([
+    runCli(['start', '--config', configFile, '--yes', '--json', '--results-dir', results]),
+    playRunner(before),
+  ]);
+  const summary = JSON.parse(r.stdout.slice(r.stdout.lastIndexOf('{\n  "run_id"'))) as Record<
+    string,
+    unknown
+  >;
+  expect(summary).toMatchObject({
+    status: 'assembly_failed',
+    assembly_error: expect.stringContaining('the results bucket refused the upload'),
+    results_dir: null,
+    site: null,
+    fleets_left_up: [],
+  });
+  expect(r.stderr).toMatch(
+    /the archive could not be assembled: .*the results bucket refused the upload.*; POST \/run\/assemble with the operator key retries it/,
+  );
+  expect(r.stderr).not.toContain('ended without an archive URL');
+  expect(r.code).toBe(1);
+  expect(destroyed()).toHaveLength(1);
+  // nothing was downloaded, so nothing was written where the results go
+  expect(existsSync(results) ? readdirSync(results) : []).toEqual([]);
 });
