@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { GetServiceQuotaCommand } from '@aws-sdk/client-service-quotas';
 import { installZones } from './fake-zones';
-import { argv } from './helpers';
+import { argv, type RunAnswer } from './helpers';
 import { OPERATOR, RUNNER, startSetup } from './start-setup';
 
 const setup = startSetup();
@@ -82,7 +82,7 @@ it('refuses to launch while another run is in progress on the deployment', async
 /** Waits until the deployment's latest run (a stopped one assembles for a moment) has ended. */
 async function lastRunEnded(): Promise<void> {
   for (let i = 0; i < 200; i++) {
-    const run = await api('GET', '/run', OPERATOR).catch(() => ({}) as { status?: string });
+    const run: RunAnswer = await api('GET', '/run', OPERATOR).catch(() => ({}));
     if (run.status !== 'running' && run.status !== 'assembling') return;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -130,7 +130,7 @@ it('takes the next free run id when this folder has no record of the deployment 
   await lastRunEnded();
   const stopNext = (async () => {
     for (let i = 0; i < 600; i++) {
-      const run = await api('GET', '/run', OPERATOR).catch(() => ({}) as { run_id?: number });
+      const run: RunAnswer = await api('GET', '/run', OPERATOR).catch(() => ({}));
       if (run.run_id === ahead + 1 && run.status === 'running') return api('POST', '/run/stop', OPERATOR, {});
       await new Promise((r) => setTimeout(r, 50));
     }
