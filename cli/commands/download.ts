@@ -1,9 +1,9 @@
 // `benchfleet download RUN_ID`: the archive straight from the results bucket with the operator's
 // own AWS credentials (no API key needed), unpacked into results/<run-id>/, and the site built.
 import type { Command } from 'commander';
-import { RunId, storageKeys } from '../../lambdas/shared/contract';
+import { storageKeys } from '../../lambdas/shared/contract';
 import { AWS_REGION_HINT, action, CliError } from '../lib/errors';
-import { type JsonFlag, out, printJson } from '../lib/options';
+import { type JsonFlag, out, printJson, runIdArg } from '../lib/options';
 import { requireOutputs } from '../lib/state';
 
 interface DownloadFlags extends JsonFlag {
@@ -26,10 +26,7 @@ export function register(program: Command): void {
     .option('--json', 'print {run_id, results_dir, files, site} as JSON')
     .action(
       action('download', async (id: string, flags: DownloadFlags) => {
-        const parsed = RunId.safeParse(Number(id));
-        if (!/^\d+$/.test(id) || !parsed.success)
-          throw new CliError(`"${id}" is not a run id (a positive integer)`);
-        const runId = parsed.data;
+        const runId = runIdArg(id);
         // Loaded here so `benchfleet --help` stays quick.
         // require, not import(): tsx runs the CLI as CommonJS.
         const { idleTimeoutMs, resultsRootFor, TransferStalledError } =

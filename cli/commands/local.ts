@@ -226,7 +226,7 @@ async function oneRun(
     say(
       '\nInterrupted: ending the run early (POST /run/stop) and keeping what completed. Ctrl-C again to quit now (the runners are stopped first).',
     );
-    api.stopRun().catch(() => undefined);
+    api.stopRun(runId).catch(() => undefined);
   });
   try {
     run = await watchRun(api, { withKey: true, runId, pollMs: LOCAL_POLL_MS });

@@ -1,8 +1,10 @@
-// `benchfleet stop`: end the current run early (POST /run/stop); completed results are kept.
+// `benchfleet stop [RUN_ID]`: end the current run early (POST /run/stop); completed results are kept.
+// With RUN_ID, only that run: if another run is current by now (yours ended, a teammate's began),
+// the API refuses and nothing is stopped.
 import type { Command } from 'commander';
 import { ApiClient, apiTarget } from '../lib/api';
 import { action } from '../lib/errors';
-import { type ApiCommandFlags, apiOptions, out, printJson } from '../lib/options';
+import { type ApiCommandFlags, apiOptions, out, printJson, runIdArg } from '../lib/options';
 import { resultsHint } from '../lib/state';
 
 export function register(program: Command): void {
@@ -12,11 +14,13 @@ export function register(program: Command): void {
       .description(
         'end the current run early: unfinished tasks are cancelled, the archive is built from the completed ones',
       )
+      .argument('[run-id]', 'stop only this run: refused, stopping nothing, if another run is current')
       .option('--json', 'print the API answer as JSON'),
   ).action(
-    action('stop', async (flags: ApiCommandFlags) => {
+    action('stop', async (given: string | undefined, flags: ApiCommandFlags) => {
+      const runId = given === undefined ? undefined : runIdArg(given);
       const api = new ApiClient(apiTarget(flags));
-      const answer = await api.stopRun();
+      const answer = await api.stopRun(runId);
       if (flags.json) return printJson(answer);
       out(answer.message);
       const id = answer.run_id ?? 'RUN_ID';

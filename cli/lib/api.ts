@@ -192,8 +192,9 @@ export class ApiClient {
     return this.call<StartRunResponse>('POST', '/run/start', config, true);
   }
 
-  stopRun(): Promise<{ message: string; run_id?: number }> {
-    return this.call('POST', '/run/stop', {}, true);
+  /** POST /run/stop; with `runId`, the API stops nothing unless that run is the current one. */
+  stopRun(runId?: number): Promise<{ message: string; run_id?: number }> {
+    return this.call('POST', '/run/stop', runId === undefined ? {} : { run_id: runId }, true);
   }
 
   private async call<T>(method: string, path: string, body?: unknown, withKey = false): Promise<T> {

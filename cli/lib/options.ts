@@ -1,6 +1,8 @@
 // Options several cloud commands share, so they read the same everywhere.
 import type { Command } from 'commander';
+import { RunId } from '../../lambdas/shared/contract';
 import type { ApiFlags } from './api';
+import { CliError } from './errors';
 
 export interface JsonFlag {
   json?: boolean;
@@ -27,4 +29,12 @@ export function printJson(value: unknown): void {
 /** stdout line; process.stdout rather than console so tests and pipes see the same bytes. */
 export function out(line = ''): void {
   process.stdout.write(`${line}\n`);
+}
+
+/** A RUN_ID argument: a positive integer the API takes as a run id, else a CliError naming it. */
+export function runIdArg(id: string): number {
+  const parsed = RunId.safeParse(Number(id));
+  if (!/^\d+$/.test(id) || !parsed.success)
+    throw new CliError(`"${id}" is not a run id (a positive integer)`);
+  return parsed.data;
 }

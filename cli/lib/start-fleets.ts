@@ -41,7 +41,7 @@ export async function launchAndStart(
         )
       ) {
         log(`Run ${runId} started meanwhile: stopping it`);
-        await api.stopRun().then(
+        await api.stopRun(runId).then(
           () => log(`  run ${runId} stopped`),
           (err: unknown) => log(`  could not stop it (${describe(err)}): \`benchfleet stop\` ends it`),
         );

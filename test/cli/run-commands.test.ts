@@ -102,3 +102,39 @@ it('watch says how to get the results: `download` only where a deployment is rec
   expect(deployed.code).toBe(0);
   expect(deployed.stdout).toContain(`Get the results with \`benchfleet download ${runId}\``);
 });
+
+it('stop RUN_ID stops that run only: another current run is left running, and a bad id is refused', async () => {
+  // the last test's run may still be assembling
+  await new Promise((r) => setTimeout(r, 200));
+  const res = await fetch(`${stack.apiUrl}/run/start`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      ruby_version: '3.4.7',
+      runs_per_instance_type: 1,
+      local: ['local-d'],
+      run_id: Math.floor(Date.now() / 1000) + 200,
+    }),
+  });
+  const { run_id: runId } = (await res.json()) as { run_id: number };
+  expect(res.status).toBe(201);
+
+  // the run this person meant ended, and someone else's is current now
+  const other = await runCli(['stop', String(runId - 1), '--api-key', OPERATOR]);
+  expect(other.stderr).toContain(
+    `run ${runId - 1} is not in progress: the current run is ${runId} (running); nothing was stopped`,
+  );
+  expect(other.code).toBe(1);
+  const bad = await runCli(['stop', '12x', '--api-key', OPERATOR]);
+  expect(bad.stderr).toContain('"12x" is not a run id (a positive integer)');
+  expect(bad.code).toBe(1);
+  const still = await fetch(`${stack.apiUrl}/run`);
+  expect(((await still.json()) as { status: string }).status).toBe('running');
+
+  const mine = await runCli(['stop', String(runId), '--api-key', OPERATOR, '--json']);
+  expect(mine.code).toBe(0);
+  expect(JSON.parse(mine.stdout)).toMatchObject({
+    run_id: runId,
+    message: expect.stringContaining('stopped'),
+  });
+});
