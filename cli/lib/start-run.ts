@@ -9,7 +9,7 @@ import type { RunConfig, RunView } from '../../lambdas/shared/contract';
 import { estimateCost, type FleetPlan, planFleet } from '../../lambdas/shared/fleet-plan';
 import { UnknownInstanceTypeError } from '../../lambdas/shared/instance-types';
 import { loadRunConfig, refuseStaleRunId } from '../config';
-import { ApiClient, apiTarget, checkGivenKey } from './api';
+import { ApiClient, ApiError, apiTarget, checkGivenKey } from './api';
 import { resultsRootFor } from './archive';
 import { requireAwsRegion } from './aws-region';
 import { CliError, describe, ToolMissingError } from './errors';
@@ -26,7 +26,7 @@ import {
   shortQuotaError,
   tryQuota,
 } from './preflight';
-import { watchRun } from './progress';
+import { pollMs, sleep, watchRun } from './progress';
 import { type ResultsReport, saveResults } from './results';
 import { readSshPublicKey } from './ssh-key';
 import { afterRunPlan, type Fleets, launchAndStart, teardown } from './start-fleets';
@@ -71,7 +71,7 @@ export async function start(flags: StartFlags): Promise<void> {
   // The fleet stack is one per deployment: launching a new fleet would replace a running run's VMs.
   // Looked at here when this folder knows the deployment, and again once it is deployed, below.
   const outputsBefore = readOutputs();
-  const latest = outputsBefore && (await latestRunAt(outputsBefore.ApiUrl))?.run_id;
+  const latest = outputsBefore && (await latestRunAt(outputsBefore.ApiUrl, false))?.run_id;
   refuseStaleRunId(config, flags.config, latest, "on this folder's deployment"); // before any fleet
   let runId = nextRunId(config, latest);
   const report = await preflight(plan, flags, azure);
@@ -96,7 +96,7 @@ export async function start(flags: StartFlags): Promise<void> {
   const outputs = await deployMeta();
   // A folder without the deployment's outputs (another machine, a teammate's clone) could not look
   // before; and another start may have come in meanwhile. Still nothing is launched.
-  const current = (await latestRunAt(outputs.ApiUrl))?.run_id;
+  const current = (await latestRunAt(outputs.ApiUrl, true))?.run_id;
   refuseStaleRunId(config, flags.config, current, 'on this deployment');
   if (current !== undefined && current >= runId) {
     runId = nextRunId(config, current);
@@ -213,10 +213,34 @@ export async function start(flags: StartFlags): Promise<void> {
 const nextRunId = (config: RunConfig, latest: number | undefined): number =>
   config.run_id ?? Math.max(Math.floor(Date.now() / 1000), (latest ?? 0) + 1);
 
-/** The latest run of the API at `apiUrl`, refused while it is in progress; none when nothing tells. */
-async function latestRunAt(apiUrl: string): Promise<RunView | undefined> {
-  // no run yet (404) or the API is not up: POST /run/start settles it
-  const run = await new ApiClient(apiTarget({ apiUrl })).getRun().catch(() => undefined);
+/** Tries of the check after the deploy: an API deployed moments ago may not answer at once. */
+const CHECK_TRIES = 5;
+
+/**
+ * The latest run of the API at `apiUrl` (none before the first), refused while it is in progress.
+ * Not `strict` (this folder's record, maybe stale): an API that does not answer counts as no run,
+ * as the check after the deploy settles it. `strict`: only a 404 means no run; an API that keeps
+ * failing stops the start, since launching blind could replace a running run's fleet.
+ */
+async function latestRunAt(apiUrl: string, strict: boolean): Promise<RunView | undefined> {
+  const api = new ApiClient(apiTarget({ apiUrl }));
+  let run: RunView | undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      run = await api.getRun();
+      break;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return undefined; // no run yet
+      if (!strict) return undefined;
+      if (attempt >= CHECK_TRIES) {
+        throw new CliError(
+          `could not tell whether a run is in progress on this deployment (${describe(err)}), so no fleet was launched: try again in a minute, or see \`benchfleet status\``,
+          { cause: err },
+        );
+      }
+      await sleep(pollMs(2_000));
+    }
+  }
   if (run && (run.status === 'running' || run.status === 'assembling')) {
     throw new CliError(
       `run ${run.run_id} is still ${run.status} on this deployment; wait for it (\`benchfleet watch\`) or end it (\`benchfleet stop\`) first. Nothing was launched.`,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { GetServiceQuotaCommand } from '@aws-sdk/client-service-quotas';
 import { installZones } from './fake-zones';
-import { argv, type RunAnswer } from './helpers';
+import { argv, fakeOutputs, type RunAnswer } from './helpers';
 import { OPERATOR, RUNNER, startSetup } from './start-setup';
 
 const setup = startSetup();
@@ -113,6 +113,35 @@ it('refuses to launch, once the meta stack is deployed, while a run is in progre
     expect(await api('GET', '/run', OPERATOR)).toMatchObject({ run_id: started.run_id, status: 'running' });
   } finally {
     await api('POST', '/run/stop', OPERATOR, {});
+  }
+});
+
+it('launches nothing when the deployed API will not say whether a run is in progress', async () => {
+  // an API that answers every request with a 503, as one can while it is being replaced
+  const { createServer } = await import('node:http');
+  let asked = 0;
+  const broken = createServer((_req, res) => {
+    asked++;
+    res.writeHead(503, { 'content-type': 'application/json' });
+    res.end('{"message":"Service Unavailable"}');
+  });
+  await new Promise<void>((r) => broken.listen(0, '127.0.0.1', r));
+  const { port } = broken.address() as import('node:net').AddressInfo;
+  process.env.FAKE_CDK_OUTPUTS = JSON.stringify(fakeOutputs(`http://127.0.0.1:${port}`));
+  try {
+    const r = await runStart();
+    expect(r.stderr).toMatch(
+      /could not tell whether a run is in progress on this deployment \(.*503.*\), so no fleet was launched/,
+    );
+    expect(r.code).toBe(1);
+    expect(asked).toBe(5); // tried again before giving up
+    const launched = setup.box
+      .calls()
+      .filter((c) => (c.tool === 'terraform' || c.tool === 'cdk') && c.args[0] !== '--version')
+      .map(argv);
+    expect(launched).toEqual([expect.stringMatching(/^cdk deploy Benchfleet --require-approval never/)]);
+  } finally {
+    broken.close();
   }
 });
 
