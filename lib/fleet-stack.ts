@@ -6,12 +6,11 @@ import { Aws, CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
+import { RUN_ID_TAG_KEY } from '../lambdas/shared/fleet-plan';
 import type { FleetPlanFile } from './fleet/fleet-plan-file';
 import { runnerBootScript } from './fleet/user-data';
 import { acknowledgeFleetFindings } from './nag';
 import { PROJECT_TAG } from './orchestrator-stack';
-
-export const RUN_ID_TAG = 'benchfleet:run-id';
 
 export interface FleetStackProps extends StackProps {
   readonly fleet: FleetPlanFile;
@@ -30,7 +29,7 @@ export class FleetStack extends Stack {
     super(scope, id, props);
     const { fleet } = props;
     Tags.of(this).add(PROJECT_TAG.key, PROJECT_TAG.value);
-    Tags.of(this).add(RUN_ID_TAG, String(fleet.runId));
+    Tags.of(this).add(RUN_ID_TAG_KEY, String(fleet.runId));
 
     // A public subnet in every zone the CLI's preflight listed (subnets cost nothing), so each
     // instance type can go where AWS offers it; the list is the same from run to run, so a kept

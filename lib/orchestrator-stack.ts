@@ -3,6 +3,7 @@
 // each function may touch lives in lib/access.ts.
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { PROJECT_TAG_KEY } from '../lambdas/shared/fleet-plan';
 import {
   HANDLERS,
   type HandlerName,
@@ -26,7 +27,7 @@ import { acknowledgeOrchestratorFindings } from './nag';
 import type { BuildDirs } from './paths';
 import { AssemblyWorkflow, STEP_HANDLERS } from './workflows/assembly-workflow';
 
-export const PROJECT_TAG = { key: 'benchfleet:project', value: 'benchfleet' } as const;
+export const PROJECT_TAG = { key: PROJECT_TAG_KEY, value: 'benchfleet' } as const;
 
 export interface OrchestratorStackProps extends StackProps {
   readonly build: BuildDirs;

@@ -1,12 +1,13 @@
 // Standing fleets up and tearing them down: the meta stack, the AWS fleet stack and the Azure
 // terraform, each from the one fleet plan. The CLI launches and removes the two fleets in parallel.
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { azureTerraformArgs, azureTfvars, writeAzureTfvars } from '../../lambdas/shared/azure-tfvars';
 import type { RunConfig } from '../../lambdas/shared/contract';
-import type { FleetPlan, FleetPlanFileInput } from '../../lambdas/shared/fleet-plan';
+import { type FleetPlan, type FleetPlanFileInput, RUN_ID_TAG_KEY } from '../../lambdas/shared/fleet-plan';
 import { readSecret } from './api';
-import { CliError, CredentialsError, ToolMissingError } from './errors';
+import { CliError, CredentialsError, describe, ToolMissingError } from './errors';
 import { runTool } from './exec';
 import {
   azureVarFile,
@@ -195,7 +196,51 @@ async function presignArtifact(outputs: MetaOutputs): Promise<string> {
   }
 }
 
+/**
+ * Whose VMs the fleet stack holds, from its run-id tag. The stack is one per deployment: once this
+ * run has ended, another start (a teammate's, while this one downloads) may have deployed its own
+ * fleet over it. `gone` when there is no stack; `unknown` when AWS would not say.
+ */
+async function fleetStackHolder(): Promise<
+  { state: 'gone' } | { state: 'run'; runId: number } | { state: 'unknown'; why: string }
+> {
+  const cfn = new CloudFormationClient({});
+  try {
+    const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: FLEET_STACK }));
+    const tag = Stacks?.[0]?.Tags?.find((t) => t.Key === RUN_ID_TAG_KEY)?.Value;
+    const runId = Number(tag);
+    return Number.isInteger(runId) && runId > 0
+      ? { state: 'run', runId }
+      : { state: 'unknown', why: `it has no ${RUN_ID_TAG_KEY} tag` };
+  } catch (err) {
+    if ((err as Error).name === 'ValidationError' && /does not exist/.test((err as Error).message)) {
+      return { state: 'gone' };
+    }
+    return { state: 'unknown', why: describe(err) };
+  } finally {
+    cfn.destroy();
+  }
+}
+
+/**
+ * `cdk destroy` of the fleet stack, unless it now holds another run's VMs: this run's went with
+ * that run's deploy, and destroying it would end that run. When AWS cannot tell, it is destroyed,
+ * as VMs left up would bill.
+ */
 export async function destroyAwsFleet(runId: number): Promise<void> {
+  const holder = await fleetStackHolder();
+  if (holder.state === 'run' && holder.runId !== runId) {
+    process.stderr.write(
+      `[aws] the fleet stack ${FLEET_STACK} holds run ${holder.runId}'s VMs now (deployed over run ${runId}'s, which went with that deploy): left up, as destroying it would end run ${holder.runId}\n`,
+    );
+    removeFile(fleetFile(runId));
+    return;
+  }
+  if (holder.state === 'unknown') {
+    process.stderr.write(
+      `[aws] could not tell whose VMs the fleet stack ${FLEET_STACK} holds (${holder.why}): destroying it, as this run's would bill\n`,
+    );
+  }
   await runTool('cdk', ['destroy', FLEET_STACK, '-c', `fleetPlan=${fleetFile(runId)}`, '--force'], {
     heading: `aws: destroy the runner fleet ${FLEET_STACK}`,
     label: 'aws',

@@ -3,7 +3,7 @@
 import { AWS_CREDENTIAL_ERRORS, CredentialsError, describe, isAwsRegionMissing } from './errors';
 import { pollMs, sleep } from './progress';
 
-export const TAG_KEY = 'benchfleet:project';
+export { PROJECT_TAG_KEY as TAG_KEY } from '../../lambdas/shared/fleet-plan';
 
 export interface Resource {
   provider: 'aws' | 'azure';

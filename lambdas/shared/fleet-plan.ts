@@ -5,6 +5,14 @@ import { z } from 'zod';
 import { InstanceTypeName, RubyVersion, type RunConfig, RunId } from './contract';
 import { type Arch, type CloudProvider, instanceSpec, PRICES_AS_OF } from './instance-types';
 
+/**
+ * The tags on everything a deployment and its fleets create (terraform-azure writes the same keys):
+ * `nuke` finds a project's resources by the first, and a teardown tells whose fleet a stack is by
+ * the second.
+ */
+export const PROJECT_TAG_KEY = 'benchfleet:project';
+export const RUN_ID_TAG_KEY = 'benchfleet:run-id';
+
 /** `auto`: one worker slot per vCPU (the spec's rule); `cores`: one per physical core. */
 export type SlotMode = 'auto' | 'cores';
 

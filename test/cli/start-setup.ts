@@ -4,6 +4,7 @@
 // CLI tests import, as importing this one loads the local stack and the SDK clients it mocks.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
@@ -38,6 +39,7 @@ export function startSetup() {
   const sm = mockClient(SecretsManagerClient);
   const sq = mockClient(ServiceQuotasClient);
   const ec2 = mockClient(EC2Client);
+  const cfn = mockClient(CloudFormationClient);
 
   let stack: LocalStack;
   let box: Sandbox;
@@ -70,6 +72,9 @@ export function startSetup() {
     sm.reset();
     sq.reset();
     ec2.reset();
+    cfn.reset();
+    // the teardown asks whose VMs the fleet stack holds: here, none yet (cdk is a fake)
+    cfn.on(DescribeStacksCommand).rejects(fleetStackGone());
     sm.on(GetSecretValueCommand, {
       SecretId: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:operator',
     }).resolves({ SecretString: OPERATOR });
@@ -88,6 +93,7 @@ export function startSetup() {
   afterEach(() => box.restore());
 
   return {
+    cfn,
     sm,
     sq,
     ec2,
@@ -112,4 +118,11 @@ export function startSetup() {
     runStart: (...extra: string[]): Promise<CliResult> =>
       runCli(['start', '--config', configFile, '--yes', '--ssh-public-key', keyFile, ...extra]),
   };
+}
+
+/** CloudFormation's answer to DescribeStacks of a stack that does not exist. */
+export function fleetStackGone(): Error {
+  return Object.assign(new Error('Stack with id BenchfleetFleet does not exist'), {
+    name: 'ValidationError',
+  });
 }

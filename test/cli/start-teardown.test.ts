@@ -4,6 +4,7 @@
 // assembly fails on demand), AWS SDK calls mocked.
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
@@ -14,6 +15,7 @@ import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/s
 import { AssemblyError } from '../../lambdas/core/errors';
 import { installZones } from './fake-zones';
 import { argv, fakeOutputs, playerApi, runCli, type Sandbox, sandbox, startFiles } from './helpers';
+import { fleetStackGone } from './start-setup';
 
 const OPERATOR = 'cli-teardown-operator';
 const RUNNER = 'cli-teardown-runner';
@@ -21,6 +23,7 @@ const OPERATOR_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:opera
 const sm = mockClient(SecretsManagerClient);
 const sq = mockClient(ServiceQuotasClient);
 const ec2 = mockClient(EC2Client);
+const cfn = mockClient(CloudFormationClient);
 
 let stack: LocalStack;
 let box: Sandbox;
@@ -59,7 +62,8 @@ afterAll(() => stack.stop());
 
 beforeEach(() => {
   box = sandbox({ FAKE_SLEEP_MS: '50', FAKE_CDK_OUTPUTS: JSON.stringify(fakeOutputs(stack.apiUrl)) });
-  for (const m of [sm, sq, ec2]) m.reset();
+  for (const m of [sm, sq, ec2, cfn]) m.reset();
+  cfn.on(DescribeStacksCommand).rejects(fleetStackGone());
   sm.on(GetSecretValueCommand, { SecretId: OPERATOR_ARN }).resolves({ SecretString: OPERATOR });
   sm.on(GetSecretValueCommand, {
     SecretId: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:runner',
@@ -176,4 +180,39 @@ it('exits 1 with the assembly error and how to retry it when the archive could n
   expect(destroyed()).toHaveLength(1);
   // nothing was downloaded, so nothing was written where the results go
   expect(existsSync(results) ? readdirSync(results) : []).toEqual([]);
+});
+
+it("leaves the fleet stack up when another run's fleet was deployed over it since, and says so", async () => {
+  // a teammate's start, while this one downloaded, deployed its own fleet: the stack is tagged with it
+  const theirs = 1_800_000_000;
+  cfn.on(DescribeStacksCommand, { StackName: 'BenchfleetFleet' }).resolves({
+    Stacks: [
+      {
+        StackName: 'BenchfleetFleet',
+        StackStatus: 'UPDATE_COMPLETE',
+        CreationTime: new Date(),
+        Tags: [
+          { Key: 'benchfleet:project', Value: 'benchfleet' },
+          { Key: 'benchfleet:run-id', Value: String(theirs) },
+        ],
+      },
+    ],
+  });
+  const before = (await call('GET', '/run', OPERATOR).catch(() => ({ run_id: undefined }))).run_id;
+  const [r] = await Promise.all([
+    runCli(['start', '--config', configFile, '--yes', '--json', '--results-dir', join(box.dir, 'results')]),
+    playRunner(before),
+  ]);
+  expect(destroyed()).toEqual([]);
+  expect(r.stderr).toMatch(
+    new RegExp(
+      `the fleet stack BenchfleetFleet holds run ${theirs}'s VMs now \\(deployed over run \\d+'s, which went with that deploy\\): left up, as destroying it would end run ${theirs}`,
+    ),
+  );
+  const summary = JSON.parse(r.stdout.slice(r.stdout.lastIndexOf('{\n  "run_id"'))) as Record<
+    string,
+    unknown
+  >;
+  expect(summary).toMatchObject({ status: 'complete', fleets_left_up: [] });
+  expect(r.code).toBe(0);
 });
