@@ -1,12 +1,13 @@
 // The flow behind `benchfleet nuke` (cli/commands/nuke.ts): IaC destroy, the tagged sweep, the
 // second look. Kept apart from the command so `benchfleet --help` does not load the cloud SDKs.
+import { ApiClient, apiTarget } from './api';
 import { awsRegion } from './aws-region';
 import { AWS_REGION_HINT, CliError, describe, NO_AWS_REGION } from './errors';
 import { runTool, toolAvailable } from './exec';
 import { azureEnvOnce, destroyAzureFleet } from './fleets';
 import { out, printJson } from './options';
 import { confirm } from './preflight';
-import { FLEET_STACK, fleetFile, META_STACK, removeFile, runsWithFiles } from './state';
+import { FLEET_STACK, fleetFile, META_STACK, readOutputs, removeFile, runsWithFiles } from './state';
 import { type SweepStep, summarize, sweep, TAG_KEY } from './sweep';
 import { awsClients, awsSteps, destroyClients } from './sweep-aws';
 import { azureSteps } from './sweep-azure';
@@ -25,6 +26,8 @@ const log = (line = ''): boolean => process.stderr.write(`${line}\n`);
 export async function nuke(flags: NukeFlags): Promise<void> {
   const dryRun = Boolean(flags.dryRun);
   const azAvailable = flags.azure && (await toolAvailable('az'));
+  const losses = flags.aws ? await whatIsLost() : [];
+  for (const l of losses) log(`${dryRun ? 'note' : 'warning'}: ${l}`);
   if (!dryRun && !flags.yes) {
     const where = [
       flags.aws && `AWS (${process.env.AWS_REGION ?? "your profile's region"})`,
@@ -79,6 +82,27 @@ export async function nuke(flags: NukeFlags): Promise<void> {
             : 'not every provider could be checked (see "not checked" above); fix that and run it again',
     );
   }
+}
+
+/**
+ * What nuke takes that a person may still want, for the deployment this folder records: a run in
+ * progress (a teammate's, maybe) and the archives in the results bucket. Nothing when this folder
+ * has no record or the API does not answer: the prompt then says what it always says.
+ */
+async function whatIsLost(): Promise<string[]> {
+  const outputs = readOutputs();
+  if (!outputs) return [];
+  const lines: string[] = [];
+  const run = await new ApiClient(apiTarget({ apiUrl: outputs.ApiUrl })).getRun().catch(() => undefined);
+  if (run && (run.status === 'running' || run.status === 'assembling')) {
+    lines.push(
+      `run ${run.run_id} is still ${run.status} on this deployment: nuke ends it, with its fleets, and its results are lost (\`benchfleet stop ${run.run_id}\`, then \`benchfleet download ${run.run_id}\` once it has ended, keeps what completed)`,
+    );
+  }
+  lines.push(
+    `the results bucket ${outputs.ResultsBucket} is deleted with every run's archive in it: \`benchfleet download RUN_ID\` first what you want to keep`,
+  );
+  return lines;
 }
 
 /** cdk destroy of the Benchfleet stacks; a failure is only a warning, the sweep deletes leftover stacks. */

@@ -1,6 +1,8 @@
 // `benchfleet nuke`: IaC destroy first, then a tagged sweep in dependency order, then a second
 // look. Fake cdk/terraform/az on PATH; the AWS SDK answers from a small tagged inventory.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import 'aws-sdk-client-mock-jest';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -11,7 +13,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { DeleteObjectsCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { cfn, ec2, install, order, s3, type World, world } from './fake-aws';
-import { argv, runCli, type Sandbox, sandbox } from './helpers';
+import { argv, fakeOutputs, runCli, type Sandbox, sandbox } from './helpers';
 
 let box: Sandbox;
 let w: World;
@@ -320,4 +322,30 @@ it('says once that AWS refused the credentials and still sweeps Azure', async ()
     expect.stringContaining('could not list aws stack: AWS refused the credentials (ExpiredToken'),
   ]);
   expect(report.deleted).toEqual([expect.objectContaining({ provider: 'azure', id: `benchfleet-${RUN}` })]);
+});
+
+it('names a run in progress and the archives it would delete, before it asks', async () => {
+  const api = createServer((req, res) => {
+    res.writeHead(req.url === '/run' ? 200 : 404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ run_id: 1_800_000_000, status: 'running' }));
+  });
+  await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+  writeFileSync(join(box.dir, '.benchfleet', 'outputs.json'), JSON.stringify(fakeOutputs(url)));
+  const tty = Object.getOwnPropertyDescriptor(process.stdin, 'isTTY');
+  Object.defineProperty(process.stdin, 'isTTY', { value: false, configurable: true });
+  const r = await runCli(['nuke']).finally(() => {
+    api.close();
+    if (tty) Object.defineProperty(process.stdin, 'isTTY', tty);
+    else delete (process.stdin as { isTTY?: boolean }).isTTY;
+  });
+  expect(r.stderr).toContain(
+    'warning: run 1800000000 is still running on this deployment: nuke ends it, with its fleets, and its results are lost (`benchfleet stop 1800000000`, then `benchfleet download 1800000000` once it has ended, keeps what completed)',
+  );
+  expect(r.stderr).toContain(
+    "warning: the results bucket results-bucket is deleted with every run's archive in it: `benchfleet download RUN_ID` first what you want to keep",
+  );
+  expect(r.stderr.indexOf('warning: run')).toBeLessThan(r.stderr.indexOf('pass --yes'));
+  expect(r.code).toBe(1);
+  expect(order).toEqual([]);
 });
