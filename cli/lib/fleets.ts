@@ -253,14 +253,35 @@ export async function destroyAzureFleet(
   azureEnv: () => Promise<NodeJS.ProcessEnv> = azureTerraformEnv,
 ): Promise<void> {
   const env = await azureEnv();
-  const steps = azureTerraformArgs('destroy', runId, azureVarFile(runId));
-  for (const [i, args] of steps.entries()) {
-    await runTool('terraform', args, {
-      env,
-      ...(i === 0 && { heading: `azure: terraform destroy of run ${runId}'s fleet` }),
-      label: 'azure',
-    });
+  const [init, workspace, destroy] = azureTerraformArgs('destroy', runId, azureVarFile(runId));
+  const terraform = (args: string[] | undefined, heading?: string) =>
+    runTool('terraform', args ?? [], { env, ...(heading && { heading }), label: 'azure' });
+  await terraform(init, `azure: terraform destroy of run ${runId}'s fleet`);
+  try {
+    await terraform(workspace);
+  } catch (err) {
+    // No state for the run here (another clone, a `git clean`): its group is what tells.
+    const group = `benchfleet-${runId}`;
+    const exists = await runTool('az', ['group', 'exists', '--name', group], {
+      capture: true,
+      quiet: true,
+    }).then(
+      (r) => r.stdout.trim(),
+      () => 'unknown', // no az, or it failed: the group may be up
+    );
+    if (exists !== 'false') {
+      throw new CliError(
+        `run ${runId}'s terraform state (workspace run-${runId} in terraform-azure/) is not in this folder, and its resource group ${group} may still be up: \`benchfleet nuke\` deletes it by its tag, or \`az group delete --name ${group}\``,
+        { cause: err },
+      );
+    }
+    process.stderr.write(
+      `[azure] run ${runId} has no terraform state here and no resource group ${group}: nothing to destroy\n`,
+    );
+    removeFile(azureVarFile(runId));
+    return;
   }
+  await terraform(destroy);
   // The var file holds the runner key: once its VMs are gone it has no use.
   removeFile(azureVarFile(runId));
 }

@@ -98,14 +98,15 @@ export function writeAzureTfvars(path: string, vars: AzureTfvars): void {
 
 /**
  * The terraform commands for one run, in order. Each run gets its own workspace, so its state
- * is separate and `destroy` for one run never touches another's VMs. The var file is made
- * absolute because terraform reads command-line paths relative to `-chdir`.
+ * is separate and `destroy` for one run never touches another's VMs. `destroy` never creates the
+ * workspace: in a new, empty one it would destroy nothing and succeed while the run's VMs bill.
+ * The var file is made absolute because terraform reads command-line paths relative to `-chdir`.
  */
 export function azureTerraformArgs(action: 'apply' | 'destroy', runId: number, varFile: string): string[][] {
   const chdir = `-chdir=${AZURE_TF_DIR}`;
   return [
     [chdir, 'init', '-input=false'],
-    [chdir, 'workspace', 'select', '-or-create', `run-${runId}`],
+    [chdir, 'workspace', 'select', ...(action === 'apply' ? ['-or-create'] : []), `run-${runId}`],
     [chdir, action, '-input=false', '-auto-approve', `-var-file=${resolve(varFile)}`],
   ];
 }

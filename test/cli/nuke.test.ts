@@ -82,7 +82,7 @@ it('destroys the stacks and the Azure run, then sweeps only tagged resources in 
   );
   expect(tools.slice(1, 4)).toEqual([
     'terraform -chdir=terraform-azure init -input=false',
-    `terraform -chdir=terraform-azure workspace select -or-create run-${RUN}`,
+    `terraform -chdir=terraform-azure workspace select run-${RUN}`,
     `terraform -chdir=terraform-azure destroy -input=false -auto-approve -var-file=${join(box.dir, '.benchfleet', `azure-${RUN}.tfvars.json`)}`,
   ]);
   expect(tools).toContain(`az group delete --name benchfleet-${RUN} --yes --no-wait`);
@@ -348,4 +348,35 @@ it('names a run in progress and the archives it would delete, before it asks', a
   expect(r.stderr.indexOf('warning: run')).toBeLessThan(r.stderr.indexOf('pass --yes'));
   expect(r.code).toBe(1);
   expect(order).toEqual([]);
+});
+
+describe('a run whose terraform state is not in this folder (another clone, a `git clean`)', () => {
+  beforeEach(() => {
+    process.env.FAKE_FAIL = `terraform -chdir=terraform-azure workspace select run-${RUN}`;
+    process.env.FAKE_FAIL_MESSAGE = `Workspace "run-${RUN}" doesn't exist.`;
+  });
+
+  it('is not taken for destroyed while its resource group is up: the sweep deletes the group', async () => {
+    const r = await runCli(['nuke', '--yes']);
+    const tools = box.calls().map(argv);
+    expect(tools.filter((t) => / destroy /.test(t) && t.startsWith('terraform'))).toEqual([]);
+    expect(r.stderr).toContain(
+      `terraform destroy of run ${RUN} failed (run ${RUN}'s terraform state (workspace run-${RUN} in terraform-azure/) is not in this folder, and its resource group benchfleet-${RUN} may still be up`,
+    );
+    expect(tools).toContain(`az group delete --name benchfleet-${RUN} --yes --no-wait`);
+    // kept: it names the run, and holds what a later destroy from the right folder needs
+    expect(existsSync(join(box.dir, '.benchfleet', `azure-${RUN}.tfvars.json`))).toBe(true);
+    expect(r.code).toBe(0);
+  });
+
+  it('with no resource group either, there is nothing to destroy and its var file goes', async () => {
+    writeFileSync(String(process.env.FAKE_AZ_STATE), JSON.stringify({ groups: [] }));
+    const r = await runCli(['nuke', '--yes']);
+    expect(r.stderr).toContain(
+      `[azure] run ${RUN} has no terraform state here and no resource group benchfleet-${RUN}: nothing to destroy`,
+    );
+    expect(r.stderr).not.toContain(`terraform destroy of run ${RUN} failed`);
+    expect(existsSync(join(box.dir, '.benchfleet', `azure-${RUN}.tfvars.json`))).toBe(false);
+    expect(r.code).toBe(0);
+  });
 });

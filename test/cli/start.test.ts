@@ -130,7 +130,7 @@ it('deploys, launches both fleets in parallel, runs, downloads, builds the site 
     [
       expect.stringMatching(/^cdk destroy BenchfleetFleet -c fleetPlan=.* --force$/),
       'terraform -chdir=terraform-azure init -input=false',
-      `terraform -chdir=terraform-azure workspace select -or-create run-${runId}`,
+      `terraform -chdir=terraform-azure workspace select run-${runId}`,
       expect.stringMatching(
         /^terraform -chdir=terraform-azure destroy -input=false -auto-approve -var-file=/,
       ),

@@ -142,6 +142,10 @@ if (tool === 'az' && args[0] === 'account' && args[1] === 'show') {
       JSON.stringify(process.env.FAKE_AZ_IGNORE_FILTER ? all : all.filter((g) => g.tags && g.tags[k] === v)),
     );
     finish(0);
+  } else if (args[0] === 'group' && args[1] === 'exists') {
+    const name = args[args.indexOf('--name') + 1];
+    console.log(read().groups.some((g) => g.name === name) ? 'true' : 'false');
+    finish(0);
   } else if (args[0] === 'group' && args[1] === 'delete') {
     const name = args[args.indexOf('--name') + 1];
     const s = read();

@@ -118,6 +118,13 @@ describe('azureTerraformArgs', () => {
     const varFile = (apply[4] ?? '').replace('-var-file=', '');
     expect(isAbsolute(varFile)).toBe(true);
     expect(varFile.endsWith('/tmp/run.tfvars.json')).toBe(true);
+    // destroy never makes the workspace: an empty new one would destroy nothing and succeed
+    expect(azureTerraformArgs('destroy', 7, '/x.json')[1]).toEqual([
+      '-chdir=terraform-azure',
+      'workspace',
+      'select',
+      'run-7',
+    ]);
     expect(azureTerraformArgs('destroy', 7, '/x.json')[2]).toEqual([
       '-chdir=terraform-azure',
       'destroy',
