@@ -8,6 +8,7 @@ import { register as registerSite } from './commands/site';
 import { register as registerStart } from './commands/start';
 import { register as registerStatus } from './commands/status';
 import { register as registerStop } from './commands/stop';
+import { register as registerTeardown } from './commands/teardown';
 import { register as registerWatch } from './commands/watch';
 
 // Local mode pins its SDK versions; the notice about future Node 22 releases is noise for users.
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
     registerWatch,
     registerStop,
     registerDownload,
+    registerTeardown,
     registerNuke,
     registerSite,
   ]) {

@@ -99,7 +99,7 @@ export function afterRunPlan(fleets: Fleets, saved: () => SavedSoFar, archived: 
   };
   return {
     now: () =>
-      `${where()}; ${flags.keepFleet ? 'its fleets stay up (--keep-fleet): `benchfleet nuke` removes them' : 'tearing down its fleets before quitting'}`,
+      `${where()}; ${flags.keepFleet ? `its fleets stay up (--keep-fleet): \`benchfleet teardown ${runId}\` removes them` : 'tearing down its fleets before quitting'}`,
     ...(!flags.keepFleet && {
       cleanUp: async () => {
         await teardown(fleets);
@@ -118,7 +118,7 @@ function leftUp({ runId, standing }: Fleets): string {
       : `the Azure fleet (terraform workspace run-${runId})`,
   );
   if (names.length === 0) return `The fleets of run ${runId} are torn down.`;
-  return `May be left up: ${names.join(' and ')}; \`benchfleet nuke\` removes ${names.length > 1 ? 'them' : 'it'}.`;
+  return `May be left up: ${names.join(' and ')}; \`benchfleet teardown ${runId}\` removes ${names.length > 1 ? 'them' : 'it'} once the run has ended.`;
 }
 
 /**
@@ -140,7 +140,7 @@ export async function teardown(fleets: Fleets, always = false, quit?: StartSigna
   const failed = await (quit ? quit.step(down) : down());
   for (const f of failed) {
     log(
-      `${f.provider} fleet teardown failed: ${describe(f.error)}; \`benchfleet nuke\` removes what is left`,
+      `${f.provider} fleet teardown failed: ${describe(f.error)}; \`benchfleet teardown ${fleets.runId}\` tries again, \`benchfleet nuke\` removes everything`,
     );
   }
   return failed.length === 0;

@@ -121,7 +121,9 @@ export async function start(flags: StartFlags): Promise<void> {
     log(
       `\nInterrupted. Run ${runId} goes on in the cloud: \`benchfleet watch\` to follow it, \`benchfleet stop\` to end it,`,
     );
-    log(`\`benchfleet download ${runId}\` for its results, \`benchfleet nuke\` to remove everything.`);
+    log(
+      `\`benchfleet download ${runId}\` for its results, \`benchfleet teardown ${runId}\` once it has ended for its fleets, \`benchfleet nuke\` to remove everything.`,
+    );
     process.exit(130);
   };
   process.once('SIGINT', stopHint);
@@ -130,7 +132,7 @@ export async function start(flags: StartFlags): Promise<void> {
     final = await watchRun(api, { withKey: true, runId });
   } catch (err) {
     log(
-      `Lost track of run ${runId}; its fleets are left up. Resume with \`benchfleet watch\`, or \`benchfleet nuke\`.`,
+      `Lost track of run ${runId}; its fleets are left up. Resume with \`benchfleet watch\`; once the run has ended, \`benchfleet teardown ${runId}\` removes its fleets.`,
     );
     throw err;
   } finally {
@@ -187,16 +189,16 @@ export async function start(flags: StartFlags): Promise<void> {
     log(`  dashboard: ${outputs.DashboardUrl}`);
     log(
       flags.keepFleet
-        ? '  fleets:    kept up (--keep-fleet); `benchfleet nuke` removes them'
+        ? `  fleets:    kept up (--keep-fleet); \`benchfleet teardown ${runId}\` removes them`
         : leftUp.length > 0
-          ? `  fleets:    NOT torn down: ${leftUp.join(' and ')} (see above); \`benchfleet nuke\` removes them`
+          ? `  fleets:    NOT torn down: ${leftUp.join(' and ')} (see above); \`benchfleet teardown ${runId}\` tries again`
           : '  fleets:    torn down; the meta stack stays for the next run',
     );
   }
   // first: what is left up bills by the hour, and a script must not take this run for a clean one
   if (leftUp.length > 0) {
     throw new CliError(
-      `the ${leftUp.join(' and ')} fleet${leftUp.length > 1 ? 's' : ''} of run ${runId} could not be torn down and may still be billing: run \`benchfleet nuke\` until it reports nothing left`,
+      `the ${leftUp.join(' and ')} fleet${leftUp.length > 1 ? 's' : ''} of run ${runId} could not be torn down and may still be billing: run \`benchfleet teardown ${runId}\` until it reports them torn down, or \`benchfleet nuke\``,
     );
   }
   if (final.status === 'assembly_failed') {

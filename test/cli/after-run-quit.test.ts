@@ -32,7 +32,7 @@ describe('the quit words after the watch', () => {
   it('once unpacked, while the site is built: the folder, and how to build its site', () => {
     const w = words({ dir: '/r/7', site: false }, true, true);
     expect(w.now).toBe(
-      'the results of run 7 are in /r/7; if its site is unfinished, `benchfleet site /r/7` builds it; its fleets stay up (--keep-fleet): `benchfleet nuke` removes them',
+      'the results of run 7 are in /r/7; if its site is unfinished, `benchfleet site /r/7` builds it; its fleets stay up (--keep-fleet): `benchfleet teardown 7` removes them',
     );
     expect(w.now).not.toContain('S3');
     expect(w.leftUp).toBe(

@@ -10,6 +10,7 @@ import * as nuke from '../../cli/commands/nuke';
 import * as start from '../../cli/commands/start';
 import * as status from '../../cli/commands/status';
 import * as stop from '../../cli/commands/stop';
+import * as teardown from '../../cli/commands/teardown';
 import * as watch from '../../cli/commands/watch';
 import { commandScope } from '../helpers/exit-code';
 import { removeTempDir, tempDir } from '../helpers/temp-dir';
@@ -22,7 +23,7 @@ export interface CliResult {
 
 export function program(): Command {
   const p = new Command('benchfleet').exitOverride();
-  for (const m of [deploy, start, status, watch, stop, download, nuke]) m.register(p);
+  for (const m of [deploy, start, status, watch, stop, download, teardown, nuke]) m.register(p);
   return p;
 }
 

@@ -1,6 +1,7 @@
 // `benchfleet start` quit outside the watch: a first Ctrl-C or SIGTERM during the fleet launch or
 // while the archive downloads tears the fleets down before exiting 130 or 143 (with --keep-fleet it
-// leaves them and says `benchfleet nuke`); a second one quits at once, naming what may be left up.
+// leaves them and says `benchfleet teardown RUN_ID`); a second one quits at once, naming what may
+// be left up.
 // The real CLI as a terminal's foreground job (its own process group, signalled whole, or its pid
 // alone as `kill PID` does; fake cdk and terraform run in groups of their own and get each signal
 // once, from the CLI), against the local API in this process, a fake AWS endpoint, and fake cloud
@@ -252,7 +253,7 @@ describe('benchfleet start, interrupted', () => {
     }
   });
 
-  it('quits at once on a second Ctrl-C during the teardown, naming the fleets left up and `benchfleet nuke`', async () => {
+  it('quits at once on a second Ctrl-C during the teardown, naming the fleets left up and `benchfleet teardown RUN_ID`', async () => {
     process.env.FAKE_SLOW = `${LAUNCH}|cdk destroy|terraform -chdir=terraform-azure destroy`;
     const p = start([]);
     const runId = Number((await p.waitFor(/Run (\d+): deploying/))[1]);
@@ -266,7 +267,7 @@ describe('benchfleet start, interrupted', () => {
     expect(await p.exited).toBe(130);
     expect(Date.now() - at).toBeLessThan(10_000); // not the fakes' 60 s
     expect(p.stderr()).toContain(
-      `Interrupted again: quitting at once. May be left up: the AWS fleet (stack BenchfleetFleet) and the Azure fleet (terraform workspace run-${runId}); \`benchfleet nuke\` removes them.`,
+      `Interrupted again: quitting at once. May be left up: the AWS fleet (stack BenchfleetFleet) and the Azure fleet (terraform workspace run-${runId}); \`benchfleet teardown ${runId}\` removes them once the run has ended.`,
     );
     expect(p.stderr()).not.toContain('are torn down');
   });
@@ -327,12 +328,12 @@ describe('benchfleet start, interrupted', () => {
     expect(readdirSync(p.results)).toEqual([]);
   });
 
-  it('on SIGTERM while the archive downloads with --keep-fleet: fleets kept, `benchfleet nuke` named, exit 143', async () => {
+  it('on SIGTERM while the archive downloads with --keep-fleet: fleets kept, `benchfleet teardown RUN_ID` named, exit 143', async () => {
     const p = await stuckInDownload(['--keep-fleet']);
     p.signal('SIGTERM');
     expect(await p.exited).toBe(143);
     expect(p.stderr()).toContain(
-      `Terminated: the results of run ${p.runId} stay in S3: \`benchfleet download ${p.runId}\` fetches them; its fleets stay up (--keep-fleet): \`benchfleet nuke\` removes them.`,
+      `Terminated: the results of run ${p.runId} stay in S3: \`benchfleet download ${p.runId}\` fetches them; its fleets stay up (--keep-fleet): \`benchfleet teardown ${p.runId}\` removes them.`,
     );
     expect(lines().filter((l) => l.includes('destroy'))).toEqual([]);
     expect(readdirSync(p.results)).toEqual([]);
