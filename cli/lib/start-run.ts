@@ -31,7 +31,7 @@ import { type ResultsReport, saveResults } from './results';
 import { readSshPublicKey } from './ssh-key';
 import { afterRunPlan, type Fleets, launchAndStart, teardown } from './start-fleets';
 import { StartSignals } from './start-signals';
-import { readOutputs } from './state';
+import { readOutputs, runsWithFiles, stateDir } from './state';
 import { forTerminal } from './terminal';
 
 export interface StartFlags {
@@ -79,6 +79,14 @@ export async function start(flags: StartFlags): Promise<void> {
   if (plan.local.length) {
     log(
       `  note: local types (${plan.local.join(', ')}) get tasks too; point a local runner at the API to serve them`,
+    );
+  }
+  // An Azure fleet has a resource group of its own, so one kept up (--keep-fleet, a lost watch)
+  // bills beside this run's until it is torn down.
+  const kept = runsWithFiles('azure').filter((id) => id !== runId);
+  if (kept.length > 0) {
+    log(
+      `  note: the Azure fleet${kept.length > 1 ? 's' : ''} of run${kept.length > 1 ? 's' : ''} ${kept.join(', ')} may still be up and billing (recorded in ${stateDir()}): \`benchfleet teardown\` removes ${kept.length > 1 ? 'them' : 'it'}`,
     );
   }
   const short = shortQuotaError(report.quotas);

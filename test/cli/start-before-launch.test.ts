@@ -3,7 +3,7 @@
 // offers, a bad --ssh-cidr, a missing tool, no Azure subscription, a run already in progress, a
 // blank --results-dir, and an API key given by --api-key or BENCHFLEET_API_KEY checked against the
 // deployment's. The run itself is in start.test.ts.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { GetServiceQuotaCommand } from '@aws-sdk/client-service-quotas';
@@ -21,6 +21,19 @@ it('stops before launching anything when a vCPU quota is short', async () => {
   expect(r.stderr).toContain('SHORT aws Running On-Demand Standard');
   expect(r.stderr).toContain('not enough vCPU quota, nothing was launched');
   expect(setup.box.calls().filter((c) => c.tool === 'cdk' || c.args.includes('apply'))).toEqual([]);
+});
+
+it('names the Azure fleets of earlier runs still recorded here, which bill beside the new one', async () => {
+  const state = join(setup.box.dir, '.benchfleet');
+  mkdirSync(state, { recursive: true });
+  for (const id of [1_700_000_100, 1_700_000_200])
+    writeFileSync(join(state, `azure-${id}.tfvars.json`), '{}');
+  sq.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 1 } }); // stop right after the preflight
+  const r = await runStart();
+  expect(r.stderr).toContain(
+    `note: the Azure fleets of runs 1700000100, 1700000200 may still be up and billing (recorded in ${state}): \`benchfleet teardown\` removes them`,
+  );
+  expect(r.code).toBe(1);
 });
 
 it('names an AWS type no zone of the region offers, and launches nothing', async () => {
@@ -61,7 +74,6 @@ it('stops before deploying when az has no subscription for the Azure fleet', asy
 
 it('refuses to launch while another run is in progress on the deployment', async () => {
   const outputs = JSON.parse(String(process.env.FAKE_CDK_OUTPUTS));
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(join(setup.box.dir, '.benchfleet'), { recursive: true });
   writeFileSync(join(setup.box.dir, '.benchfleet', 'outputs.json'), JSON.stringify(outputs));
   const started = await api('POST', '/run/start', OPERATOR, {
