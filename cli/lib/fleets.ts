@@ -201,17 +201,20 @@ async function presignArtifact(outputs: MetaOutputs): Promise<string> {
  * run has ended, another start (a teammate's, while this one downloads) may have deployed its own
  * fleet over it. `gone` when there is no stack; `unknown` when AWS would not say.
  */
-async function fleetStackHolder(): Promise<
-  { state: 'gone' } | { state: 'run'; runId: number } | { state: 'unknown'; why: string }
+export async function fleetStackHolder(): Promise<
+  | { state: 'gone' }
+  | { state: 'run'; runId: number; status: string }
+  | { state: 'unknown'; why: string; status?: string }
 > {
   const cfn = new CloudFormationClient({});
   try {
     const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: FLEET_STACK }));
-    const tag = Stacks?.[0]?.Tags?.find((t) => t.Key === RUN_ID_TAG_KEY)?.Value;
-    const runId = Number(tag);
+    const stack = Stacks?.[0];
+    const status = String(stack?.StackStatus ?? 'unknown');
+    const runId = Number(stack?.Tags?.find((t) => t.Key === RUN_ID_TAG_KEY)?.Value);
     return Number.isInteger(runId) && runId > 0
-      ? { state: 'run', runId }
-      : { state: 'unknown', why: `it has no ${RUN_ID_TAG_KEY} tag` };
+      ? { state: 'run', runId, status }
+      : { state: 'unknown', why: `it has no ${RUN_ID_TAG_KEY} tag`, status };
   } catch (err) {
     if ((err as Error).name === 'ValidationError' && /does not exist/.test((err as Error).message)) {
       return { state: 'gone' };

@@ -14,7 +14,7 @@ import { resultsRootFor } from './archive';
 import { requireAwsRegion } from './aws-region';
 import { CliError, describe, ToolMissingError } from './errors';
 import { toolAvailable } from './exec';
-import { type AzureOptions, azureTerraformEnv, deployMeta, fleetLaunches } from './fleets';
+import { type AzureOptions, azureTerraformEnv, deployMeta, fleetLaunches, fleetStackHolder } from './fleets';
 import { printJson } from './options';
 import { placeAwsFleet } from './placement';
 import {
@@ -31,7 +31,7 @@ import { type ResultsReport, saveResults } from './results';
 import { readSshPublicKey } from './ssh-key';
 import { afterRunPlan, type Fleets, launchAndStart, teardown } from './start-fleets';
 import { StartSignals } from './start-signals';
-import { readOutputs, runsWithFiles, stateDir } from './state';
+import { FLEET_STACK, readOutputs, runsWithFiles, stateDir } from './state';
 import { forTerminal } from './terminal';
 
 export interface StartFlags {
@@ -110,6 +110,7 @@ export async function start(flags: StartFlags): Promise<void> {
     runId = nextRunId(config, current);
     log(`  run ids up to ${current} are taken on this deployment: this run is ${runId}`);
   }
+  if (plan.aws.length > 0) await refuseBusyFleetStack(runId);
   const target = apiTarget({ apiUrl: outputs.ApiUrl, ...(flags.apiKey && { apiKey: flags.apiKey }) });
   const note = await checkGivenKey(target, outputs.OperatorKeySecretArn, runId, outputs.RunnerKeySecretArn);
   if (note) log(`  note: ${note}`);
@@ -217,6 +218,21 @@ export async function start(flags: StartFlags): Promise<void> {
   if (!final.gzip_url)
     throw new CliError(`run ${runId} ended without an archive URL; try \`benchfleet download ${runId}\``);
   if (downloadError) throw new CliError(`run ${runId} finished but its archive was not saved`);
+}
+
+/**
+ * The fleet stack is one per deployment: while another start (a teammate's) deploys or removes it,
+ * launching this run's would replace that run's VMs. Its run has not started yet, so the API's
+ * check above cannot see it. AWS that does not answer is no reason to stop: POST /run/start
+ * still refuses a second run.
+ */
+async function refuseBusyFleetStack(runId: number): Promise<void> {
+  const holder = await fleetStackHolder();
+  if (holder.state === 'gone' || !holder.status?.endsWith('_IN_PROGRESS')) return;
+  const whose = holder.state === 'run' ? `run ${holder.runId}'s` : 'another';
+  throw new CliError(
+    `the fleet stack ${FLEET_STACK} is ${holder.status} with ${whose} fleet: another start or teardown is at work on this deployment, so run ${runId} launched nothing. Try again once it is done (\`benchfleet status\`)`,
+  );
 }
 
 /** The config's run id, else the time in seconds, past the deployment's latest run id. */

@@ -5,6 +5,7 @@
 // deployment's. The run itself is in start.test.ts.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { GetServiceQuotaCommand } from '@aws-sdk/client-service-quotas';
 import { installZones } from './fake-zones';
@@ -155,6 +156,29 @@ it('launches nothing when the deployed API will not say whether a run is in prog
   } finally {
     broken.close();
   }
+});
+
+it('launches nothing while another start deploys the fleet stack: its run has not started, so the API cannot tell', async () => {
+  setup.cfn.on(DescribeStacksCommand, { StackName: 'BenchfleetFleet' }).resolves({
+    Stacks: [
+      {
+        StackName: 'BenchfleetFleet',
+        StackStatus: 'UPDATE_IN_PROGRESS',
+        CreationTime: new Date(),
+        Tags: [{ Key: 'benchfleet:run-id', Value: '1800000000' }],
+      },
+    ],
+  });
+  const r = await runStart();
+  expect(r.stderr).toMatch(
+    /the fleet stack BenchfleetFleet is UPDATE_IN_PROGRESS with run 1800000000's fleet: another start or teardown is at work on this deployment, so run \d+ launched nothing/,
+  );
+  expect(r.code).toBe(1);
+  const launched = setup.box
+    .calls()
+    .filter((c) => (c.tool === 'terraform' || c.tool === 'cdk') && c.args[0] !== '--version')
+    .map(argv);
+  expect(launched).toEqual([expect.stringMatching(/^cdk deploy Benchfleet --require-approval never/)]);
 });
 
 it('takes the next free run id when this folder has no record of the deployment and its latest id is ahead', async () => {
