@@ -23,6 +23,21 @@ beforeEach(() => {
 });
 afterEach(() => box.restore());
 
+/** POST /run/start of one task of `type`, with a run id `ahead` seconds past the clock. */
+async function startOne(type: string, ahead: number): Promise<{ run_id: number; status: number }> {
+  const res = await fetch(`${stack.apiUrl}/run/start`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      ruby_version: '3.4.7',
+      runs_per_instance_type: 1,
+      local: [type],
+      run_id: Math.floor(Date.now() / 1000) + ahead,
+    }),
+  });
+  return { run_id: ((await res.json()) as { run_id: number }).run_id, status: res.status };
+}
+
 it('status says when no run was started, and needs an API', async () => {
   const none = await runCli(['status']);
   expect(none.code).toBe(1);
@@ -72,17 +87,7 @@ it('status, stop and watch follow a run to its end', async () => {
 });
 
 it('watch says how to get the results: `download` only where a deployment is recorded', async () => {
-  const res = await fetch(`${stack.apiUrl}/run/start`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      ruby_version: '3.4.7',
-      runs_per_instance_type: 1,
-      local: ['local-c'],
-      run_id: Math.floor(Date.now() / 1000) + 100,
-    }),
-  });
-  const { run_id: runId } = (await res.json()) as { run_id: number };
+  const { run_id: runId } = await startOne('local-c', 100);
   expect((await runCli(['stop', '--api-key', OPERATOR])).code).toBe(0);
 
   // Against a local API (no .benchfleet/outputs.json): `benchfleet download` could not work.
@@ -106,18 +111,8 @@ it('watch says how to get the results: `download` only where a deployment is rec
 it('stop RUN_ID stops that run only: another current run is left running, and a bad id is refused', async () => {
   // the last test's run may still be assembling
   await new Promise((r) => setTimeout(r, 200));
-  const res = await fetch(`${stack.apiUrl}/run/start`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${OPERATOR}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      ruby_version: '3.4.7',
-      runs_per_instance_type: 1,
-      local: ['local-d'],
-      run_id: Math.floor(Date.now() / 1000) + 200,
-    }),
-  });
-  const { run_id: runId } = (await res.json()) as { run_id: number };
-  expect(res.status).toBe(201);
+  const { run_id: runId, status } = await startOne('local-d', 200);
+  expect(status).toBe(201);
 
   // the run this person meant ended, and someone else's is current now
   const other = await runCli(['stop', String(runId - 1), '--api-key', OPERATOR]);

@@ -15,6 +15,15 @@ import { OPERATOR, RUNNER, startSetup } from './start-setup';
 const setup = startSetup();
 const { sm, sq, ec2, api, runStart } = setup;
 
+/** Another run on the deployment, of one local task (nothing claims it), with `extra` over it. */
+const startLocalRun = (extra: Record<string, unknown> = {}): Promise<RunAnswer> =>
+  api('POST', '/run/start', OPERATOR, {
+    ruby_version: '3.4.7',
+    runs_per_instance_type: 1,
+    local: ['x'],
+    ...extra,
+  });
+
 it('stops before launching anything when a vCPU quota is short', async () => {
   sq.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 1 } });
   const r = await runStart();
@@ -77,11 +86,7 @@ it('refuses to launch while another run is in progress on the deployment', async
   const outputs = JSON.parse(String(process.env.FAKE_CDK_OUTPUTS));
   mkdirSync(join(setup.box.dir, '.benchfleet'), { recursive: true });
   writeFileSync(join(setup.box.dir, '.benchfleet', 'outputs.json'), JSON.stringify(outputs));
-  const started = await api('POST', '/run/start', OPERATOR, {
-    ruby_version: '3.4.7',
-    runs_per_instance_type: 1,
-    local: ['x'],
-  });
+  const started = await startLocalRun();
   try {
     const r = await runStart();
     expect(r.code).toBe(1);
@@ -105,11 +110,7 @@ async function lastRunEnded(): Promise<void> {
 it('refuses to launch, once the meta stack is deployed, while a run is in progress on a deployment this folder has no record of', async () => {
   await lastRunEnded();
   // no .benchfleet/outputs.json: another machine, or a teammate's clone, of the same deployment
-  const started = await api('POST', '/run/start', OPERATOR, {
-    ruby_version: '3.4.7',
-    runs_per_instance_type: 1,
-    local: ['x'],
-  });
+  const started = await startLocalRun();
   try {
     const r = await runStart();
     expect(r.stderr).toContain(`run ${started.run_id} is still running`);
@@ -185,12 +186,7 @@ it('takes the next free run id when this folder has no record of the deployment 
   // an earlier run whose config set a run id ahead of the clock
   const ahead = Math.floor(Date.now() / 1000) + 100_000;
   await lastRunEnded();
-  await api('POST', '/run/start', OPERATOR, {
-    ruby_version: '3.4.7',
-    runs_per_instance_type: 1,
-    local: ['x'],
-    run_id: ahead,
-  });
+  await startLocalRun({ run_id: ahead });
   await api('POST', '/run/stop', OPERATOR, {});
   await lastRunEnded();
   const stopNext = (async () => {
