@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .option('-y, --yes', 'launch without asking for confirmation')
     .option(
       '--keep-fleet',
-      'leave the runner fleets up after the run (remove them later with `benchfleet nuke`)',
+      'leave the runner fleets up after the run (remove them later with `benchfleet teardown RUN_ID`)',
     )
     .option('--json', 'print a JSON summary on stdout (progress stays on stderr)')
     .option('--task-minutes <n>', 'minutes one task is expected to take, for the cost estimate', '30')

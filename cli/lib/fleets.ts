@@ -1,12 +1,19 @@
 // Standing fleets up and tearing them down: the meta stack, the AWS fleet stack and the Azure
 // terraform, each from the one fleet plan. The CLI launches and removes the two fleets in parallel.
+import { readFileSync } from 'node:fs';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { azureTerraformArgs, azureTfvars, writeAzureTfvars } from '../../lambdas/shared/azure-tfvars';
+import {
+  azureGroupName,
+  azureTerraformArgs,
+  azureTfvars,
+  writeAzureTfvars,
+} from '../../lambdas/shared/azure-tfvars';
 import type { RunConfig } from '../../lambdas/shared/contract';
 import { type FleetPlan, type FleetPlanFileInput, RUN_ID_TAG_KEY } from '../../lambdas/shared/fleet-plan';
 import { readSecret } from './api';
+import { awsRegion } from './aws-region';
 import { CliError, CredentialsError, describe, ToolMissingError } from './errors';
 import { runTool } from './exec';
 import {
@@ -225,14 +232,35 @@ export async function fleetStackHolder(): Promise<
   }
 }
 
+/** The region of run `runId`'s fleet, from its plan file (the runner key secret's ARN names it). */
+function planRegion(runId: number): string | undefined {
+  try {
+    const plan = JSON.parse(readFileSync(fleetFile(runId), 'utf8')) as { runnerKeySecretArn?: unknown };
+    const region = String(plan.runnerKeySecretArn ?? '').split(':')[3];
+    return region || undefined;
+  } catch {
+    return undefined; // cdk destroy says what is wrong with the file
+  }
+}
+
 /**
  * `cdk destroy` of the fleet stack, unless it now holds another run's VMs: this run's went with
  * that run's deploy, and destroying it would end that run. When AWS cannot tell, it is destroyed,
  * as VMs left up would bill.
  */
 export async function destroyAwsFleet(runId: number): Promise<void> {
+  // In another region the stack would be missing, and cdk destroy would succeed, leaving it billing.
+  const planned = planRegion(runId);
+  const region = await awsRegion();
+  if (planned !== undefined && region !== planned) {
+    throw new CliError(
+      `run ${runId}'s AWS fleet is in ${planned} (its deployment's region), but AWS calls here go to ${region ?? 'no region'}: set AWS_REGION=${planned} and run it again`,
+    );
+  }
   const holder = await fleetStackHolder();
-  if (holder.state === 'run' && holder.runId !== runId) {
+  // Run ids only grow on a deployment: a newer run's fleet was deployed over this one's. (An older
+  // run's tag is this run's own deploy rolled back: it is this run's to remove.)
+  if (holder.state === 'run' && holder.runId > runId) {
     process.stderr.write(
       `[aws] the fleet stack ${FLEET_STACK} holds run ${holder.runId}'s VMs now (deployed over run ${runId}'s, which went with that deploy): left up, as destroying it would end run ${holder.runId}\n`,
     );
@@ -263,9 +291,17 @@ export async function destroyAzureFleet(
   try {
     await terraform(workspace);
   } catch (err) {
-    // No state for the run here (another clone, a `git clean`): its group is what tells.
-    const group = `benchfleet-${runId}`;
-    const exists = await runTool('az', ['group', 'exists', '--name', group], {
+    // No state for the run in this checkout (another clone, a `git clean`): its group tells.
+    const group = azureGroupName(runId);
+    const subscription = env.ARM_SUBSCRIPTION_ID ?? process.env.ARM_SUBSCRIPTION_ID;
+    const args = [
+      'group',
+      'exists',
+      '--name',
+      group,
+      ...(subscription ? ['--subscription', subscription] : []),
+    ];
+    const exists = await runTool('az', args, {
       capture: true,
       quiet: true,
     }).then(
@@ -274,7 +310,7 @@ export async function destroyAzureFleet(
     );
     if (exists !== 'false') {
       throw new CliError(
-        `run ${runId}'s terraform state (workspace run-${runId} in terraform-azure/) is not in this folder, and its resource group ${group} may still be up: \`benchfleet nuke\` deletes it by its tag, or \`az group delete --name ${group}\``,
+        `run ${runId}'s terraform state (workspace run-${runId}) is not in this checkout's terraform-azure/, and its resource group ${group} may still be up: \`az group delete --name ${group}\` deletes it, as does \`benchfleet nuke\` (with everything else)`,
         { cause: err },
       );
     }

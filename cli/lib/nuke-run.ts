@@ -1,10 +1,10 @@
 // The flow behind `benchfleet nuke` (cli/commands/nuke.ts): IaC destroy, the tagged sweep, the
 // second look. Kept apart from the command so `benchfleet --help` does not load the cloud SDKs.
-import { ApiClient, apiTarget } from './api';
 import { awsRegion } from './aws-region';
 import { AWS_REGION_HINT, CliError, describe, NO_AWS_REGION } from './errors';
 import { runTool, toolAvailable } from './exec';
 import { azureEnvOnce, destroyAzureFleet } from './fleets';
+import { atWork, latestRun } from './latest-run';
 import { out, printJson } from './options';
 import { confirm } from './preflight';
 import { FLEET_STACK, fleetFile, META_STACK, readOutputs, removeFile, runsWithFiles } from './state';
@@ -90,11 +90,17 @@ export async function nuke(flags: NukeFlags): Promise<void> {
  * has no record or the API does not answer: the prompt then says what it always says.
  */
 async function whatIsLost(): Promise<string[]> {
-  const outputs = readOutputs();
+  let outputs: ReturnType<typeof readOutputs>;
+  try {
+    outputs = readOutputs();
+  } catch {
+    return []; // an unreadable record (a deploy that failed half-way) is no reason not to clean up
+  }
   if (!outputs) return [];
   const lines: string[] = [];
-  const run = await new ApiClient(apiTarget({ apiUrl: outputs.ApiUrl })).getRun().catch(() => undefined);
-  if (run && (run.status === 'running' || run.status === 'assembling')) {
+  const latest = await latestRun(outputs.ApiUrl);
+  const run = 'run' in latest ? latest.run : undefined;
+  if (atWork(run)) {
     lines.push(
       `run ${run.run_id} is still ${run.status} on this deployment: nuke ends it, with its fleets, and its results are lost (\`benchfleet stop ${run.run_id}\`, then \`benchfleet download ${run.run_id}\` once it has ended, keeps what completed)`,
     );

@@ -43,14 +43,15 @@ export async function launchAndStart(
         log(`Run ${runId} started meanwhile: stopping it`);
         await api.stopRun(runId).then(
           () => log(`  run ${runId} stopped`),
-          (err: unknown) => log(`  could not stop it (${describe(err)}): \`benchfleet stop\` ends it`),
+          (err: unknown) =>
+            log(`  could not stop it (${describe(err)}): \`benchfleet stop ${runId}\` ends it`),
         );
       }
       await teardown(fleets, true);
       log(leftUp(fleets));
     },
     leftUp: () =>
-      `${starting ? `Run ${runId} may have started: \`benchfleet stop\` ends it. ` : ''}${leftUp(fleets)}`,
+      `${starting ? `Run ${runId} may have started: \`benchfleet stop ${runId}\` ends it. ` : ''}${leftUp(fleets)}`,
   });
   const failed = await quit.step(() => inParallel([...fleets.standing], 'up'));
   if (failed.length > 0) {

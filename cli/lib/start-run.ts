@@ -9,12 +9,13 @@ import type { RunConfig, RunView } from '../../lambdas/shared/contract';
 import { estimateCost, type FleetPlan, planFleet } from '../../lambdas/shared/fleet-plan';
 import { UnknownInstanceTypeError } from '../../lambdas/shared/instance-types';
 import { loadRunConfig, refuseStaleRunId } from '../config';
-import { ApiClient, ApiError, apiTarget, checkGivenKey } from './api';
+import { ApiClient, apiTarget, checkGivenKey } from './api';
 import { resultsRootFor } from './archive';
 import { requireAwsRegion } from './aws-region';
 import { CliError, describe, ToolMissingError } from './errors';
 import { toolAvailable } from './exec';
 import { type AzureOptions, azureTerraformEnv, deployMeta, fleetLaunches, fleetStackHolder } from './fleets';
+import { atWork, latestRun } from './latest-run';
 import { printJson } from './options';
 import { placeAwsFleet } from './placement';
 import {
@@ -26,7 +27,7 @@ import {
   shortQuotaError,
   tryQuota,
 } from './preflight';
-import { pollMs, sleep, watchRun } from './progress';
+import { watchRun } from './progress';
 import { type ResultsReport, saveResults } from './results';
 import { readSshPublicKey } from './ssh-key';
 import { afterRunPlan, type Fleets, launchAndStart, teardown } from './start-fleets';
@@ -110,7 +111,7 @@ export async function start(flags: StartFlags): Promise<void> {
     runId = nextRunId(config, current);
     log(`  run ids up to ${current} are taken on this deployment: this run is ${runId}`);
   }
-  if (plan.aws.length > 0) await refuseBusyFleetStack(runId);
+  if (plan.aws.length > 0) await refuseBusyFleetStack(runId, current);
   const target = apiTarget({ apiUrl: outputs.ApiUrl, ...(flags.apiKey && { apiKey: flags.apiKey }) });
   const note = await checkGivenKey(target, outputs.OperatorKeySecretArn, runId, outputs.RunnerKeySecretArn);
   if (note) log(`  note: ${note}`);
@@ -128,7 +129,7 @@ export async function start(flags: StartFlags): Promise<void> {
 
   const stopHint = (): void => {
     log(
-      `\nInterrupted. Run ${runId} goes on in the cloud: \`benchfleet watch\` to follow it, \`benchfleet stop\` to end it,`,
+      `\nInterrupted. Run ${runId} goes on in the cloud: \`benchfleet watch\` to follow it, \`benchfleet stop ${runId}\` to end it,`,
     );
     log(
       `\`benchfleet download ${runId}\` for its results, \`benchfleet teardown ${runId}\` once it has ended for its fleets, \`benchfleet nuke\` to remove everything.`,
@@ -221,17 +222,24 @@ export async function start(flags: StartFlags): Promise<void> {
 }
 
 /**
- * The fleet stack is one per deployment: while another start (a teammate's) deploys or removes it,
- * launching this run's would replace that run's VMs. Its run has not started yet, so the API's
- * check above cannot see it. AWS that does not answer is no reason to stop: POST /run/start
- * still refuses a second run.
+ * The fleet stack is one per deployment. While another start (a teammate's) launches its run, that
+ * run is not in the API yet (POST /run/start comes after the fleets), so the check above cannot see
+ * it; the stack can: it is being deployed or removed, or it holds the fleet of a run newer than the
+ * API's latest. Launching this run's would replace those VMs. AWS that does not answer is no reason
+ * to stop: POST /run/start still refuses a second run.
  */
-async function refuseBusyFleetStack(runId: number): Promise<void> {
+async function refuseBusyFleetStack(runId: number, latest: number | undefined): Promise<void> {
   const holder = await fleetStackHolder();
-  if (holder.state === 'gone' || !holder.status?.endsWith('_IN_PROGRESS')) return;
+  if (holder.state === 'gone') return;
+  const busy = holder.status?.endsWith('_IN_PROGRESS');
+  const unstarted = holder.state === 'run' && holder.runId > (latest ?? 0) && holder.runId !== runId;
+  if (!busy && !unstarted) return;
   const whose = holder.state === 'run' ? `run ${holder.runId}'s` : 'another';
+  const why = busy
+    ? `is ${holder.status} with ${whose} fleet: another start or teardown is at work on this deployment`
+    : `holds ${whose} fleet, and that run has not started: another start is launching it`;
   throw new CliError(
-    `the fleet stack ${FLEET_STACK} is ${holder.status} with ${whose} fleet: another start or teardown is at work on this deployment, so run ${runId} launched nothing. Try again once it is done (\`benchfleet status\`)`,
+    `the fleet stack ${FLEET_STACK} ${why}, so run ${runId} launched nothing. Try again once it is done (\`benchfleet status\`)${unstarted && holder.state === 'run' ? `; if no start is launching it any more, \`benchfleet teardown ${holder.runId}\` from the folder that launched it, or \`benchfleet nuke\`, removes it` : ''}`,
   );
 }
 
@@ -239,37 +247,25 @@ async function refuseBusyFleetStack(runId: number): Promise<void> {
 const nextRunId = (config: RunConfig, latest: number | undefined): number =>
   config.run_id ?? Math.max(Math.floor(Date.now() / 1000), (latest ?? 0) + 1);
 
-/** Tries of the check after the deploy: an API deployed moments ago may not answer at once. */
-const CHECK_TRIES = 5;
-
 /**
- * The latest run of the API at `apiUrl` (none before the first), refused while it is in progress.
+ * The latest run of the API at `apiUrl` (none before the first), refused while it is at work.
  * Not `strict` (this folder's record, maybe stale): an API that does not answer counts as no run,
  * as the check after the deploy settles it. `strict`: only a 404 means no run; an API that keeps
  * failing stops the start, since launching blind could replace a running run's fleet.
  */
 async function latestRunAt(apiUrl: string, strict: boolean): Promise<RunView | undefined> {
-  const api = new ApiClient(apiTarget({ apiUrl }));
-  let run: RunView | undefined;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      run = await api.getRun();
-      break;
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 404) return undefined; // no run yet
-      if (!strict) return undefined;
-      if (attempt >= CHECK_TRIES) {
-        throw new CliError(
-          `could not tell whether a run is in progress on this deployment (${describe(err)}), so no fleet was launched: try again in a minute, or see \`benchfleet status\``,
-          { cause: err },
-        );
-      }
-      await sleep(pollMs(2_000));
-    }
-  }
-  if (run && (run.status === 'running' || run.status === 'assembling')) {
+  const latest = await latestRun(apiUrl, strict ? 5 : 1);
+  if ('unknown' in latest) {
+    if (!strict) return undefined;
     throw new CliError(
-      `run ${run.run_id} is still ${run.status} on this deployment; wait for it (\`benchfleet watch\`) or end it (\`benchfleet stop\`) first. Nothing was launched.`,
+      `could not tell whether a run is in progress on this deployment (${describe(latest.unknown)}), so no fleet was launched: try again in a minute, or see \`benchfleet status\``,
+      { cause: latest.unknown },
+    );
+  }
+  const run = latest.run;
+  if (atWork(run)) {
+    throw new CliError(
+      `run ${run.run_id} is still ${run.status} on this deployment; wait for it (\`benchfleet watch\`) or end it (\`benchfleet stop ${run.run_id}\`) first. Nothing was launched.`,
     );
   }
   return run;

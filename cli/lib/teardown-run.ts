@@ -2,17 +2,17 @@
 // this folder launched, and nothing else. What `--keep-fleet`, a lost watch or a failed teardown
 // left up goes; the meta stack, the results bucket with its archives, and the fleets of a run
 // still at work stay. `nuke` is the one that removes everything.
-import { ApiClient, apiTarget } from './api';
 import { CliError, describe } from './errors';
 import { azureEnvOnce, destroyAwsFleet, destroyAzureFleet } from './fleets';
+import { atWork, latestRun, recordedApiUrl } from './latest-run';
 import { out, printJson, runIdArg } from './options';
-import { readOutputs, runsWithFiles, stateDir } from './state';
+import { runsWithFiles, stateDir } from './state';
 
 export interface TeardownFlags {
   json?: boolean;
 }
 
-type Outcome = 'torn down' | `failed: ${string}` | 'left alone: its run is at work' | null;
+type Outcome = 'torn down' | `failed: ${string}` | `left alone: ${string}` | null;
 
 interface RunTeardown {
   run_id: number;
@@ -29,27 +29,50 @@ export async function teardown(given: string | undefined, flags: TeardownFlags):
   const recorded = [...new Set([...aws, ...azure])].sort((a, b) => a - b);
   const runs = wanted === undefined ? recorded : recorded.filter((id) => id === wanted);
   if (runs.length === 0) {
+    // nothing to do is no failure: a teardown that already went through, run again
     const what = wanted === undefined ? 'no fleet of any run is' : `no fleet of run ${wanted} is`;
-    const text = `${what} recorded in ${stateDir()}: nothing to tear down here (\`benchfleet nuke --dry-run\` lists everything tagged in the clouds)`;
-    if (wanted !== undefined) throw new CliError(text);
     if (flags.json) return printJson({ runs: [] });
-    return out(text);
-  }
-  const atWork = await runAtWork();
-  if (wanted !== undefined && atWork?.run_id === wanted) {
-    throw new CliError(
-      `run ${wanted} is still ${atWork.status}: its fleets are at work. \`benchfleet stop ${wanted}\` ends it; its own \`start\` then tears them down, or run this again once it has ended`,
+    return out(
+      `${what} recorded in ${stateDir()} (torn down already?): nothing to tear down here. \`benchfleet nuke --dry-run\` lists everything tagged in the clouds`,
     );
   }
+  // What the deployment is doing decides what may go: never a run at work, nor (unless named) one
+  // the API has not seen yet, whose start may be launching it right now.
+  const api = recordedApiUrl();
+  if ('none' in api) {
+    throw new CliError(
+      `${api.none}, so whether a run is at work there cannot be told: nothing was torn down. \`benchfleet deploy\` records it again; \`benchfleet nuke\` removes everything`,
+    );
+  }
+  const latest = await latestRun(api.url, 5);
+  if ('unknown' in latest) {
+    throw new CliError(
+      `could not tell whether a run is at work on this deployment (${describe(latest.unknown)}), so nothing was torn down: try again in a minute, or \`benchfleet nuke\` removes everything`,
+      { cause: latest.unknown },
+    );
+  }
+  const current = latest.run;
+  if (wanted !== undefined && atWork(current) && current.run_id === wanted) {
+    throw new CliError(
+      `run ${wanted} is still ${current.status}: its fleets are at work. \`benchfleet stop ${wanted}\` ends it; its own \`start\` then tears them down, or run this again once it has ended`,
+    );
+  }
+  const spared = (id: number): string | undefined => {
+    if (atWork(current) && current.run_id === id) return `its run is still ${current.status}`;
+    if (wanted === undefined && id > (current?.run_id ?? 0))
+      return `its run has not started (a start may be launching it: \`benchfleet teardown ${id}\` if none is)`;
+    return undefined;
+  };
   const azureEnv = azureEnvOnce();
   const report: RunTeardown[] = [];
   for (const id of runs) {
     const entry: RunTeardown = { run_id: id, aws: null, azure: null };
     report.push(entry);
-    if (atWork?.run_id === id) {
-      log(`run ${id} is still ${atWork.status}: its fleets are left alone`);
-      if (aws.includes(id)) entry.aws = 'left alone: its run is at work';
-      if (azure.includes(id)) entry.azure = 'left alone: its run is at work';
+    const why = spared(id);
+    if (why !== undefined) {
+      log(`run ${id}'s fleets are left alone: ${why}`);
+      if (aws.includes(id)) entry.aws = `left alone: ${why}`;
+      if (azure.includes(id)) entry.azure = `left alone: ${why}`;
       continue;
     }
     const outcome = (p: Promise<void>): Promise<Outcome> =>
@@ -81,12 +104,4 @@ export async function teardown(given: string | undefined, flags: TeardownFlags):
       `${failed.join(', ')} could not be torn down and may still be billing: run \`benchfleet teardown\` again, or \`benchfleet nuke\` to remove everything`,
     );
   }
-}
-
-/** The deployment's run still at work, from GET /run; none when this folder has no record or the API does not say. */
-async function runAtWork(): Promise<{ run_id: number; status: string } | undefined> {
-  const outputs = readOutputs();
-  if (!outputs) return undefined;
-  const run = await new ApiClient(apiTarget({ apiUrl: outputs.ApiUrl })).getRun().catch(() => undefined);
-  return run && (run.status === 'running' || run.status === 'assembling') ? run : undefined;
 }

@@ -96,6 +96,9 @@ export function writeAzureTfvars(path: string, vars: AzureTfvars): void {
   writeFileSync(path, `${JSON.stringify(vars, null, 2)}\n`, { mode: 0o600 });
 }
 
+/** The resource group that holds a run's whole Azure fleet (terraform-azure/main.tf names it so). */
+export const azureGroupName = (runId: number): string => `benchfleet-${runId}`;
+
 /**
  * The terraform commands for one run, in order. Each run gets its own workspace, so its state
  * is separate and `destroy` for one run never touches another's VMs. `destroy` never creates the

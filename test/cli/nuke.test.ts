@@ -350,7 +350,7 @@ it('names a run in progress and the archives it would delete, before it asks', a
   expect(order).toEqual([]);
 });
 
-describe('a run whose terraform state is not in this folder (another clone, a `git clean`)', () => {
+describe('a run whose terraform state is not in this checkout (another clone, a `git clean`)', () => {
   beforeEach(() => {
     process.env.FAKE_FAIL = `terraform -chdir=terraform-azure workspace select run-${RUN}`;
     process.env.FAKE_FAIL_MESSAGE = `Workspace "run-${RUN}" doesn't exist.`;
@@ -361,7 +361,7 @@ describe('a run whose terraform state is not in this folder (another clone, a `g
     const tools = box.calls().map(argv);
     expect(tools.filter((t) => / destroy /.test(t) && t.startsWith('terraform'))).toEqual([]);
     expect(r.stderr).toContain(
-      `terraform destroy of run ${RUN} failed (run ${RUN}'s terraform state (workspace run-${RUN} in terraform-azure/) is not in this folder, and its resource group benchfleet-${RUN} may still be up`,
+      `terraform destroy of run ${RUN} failed (run ${RUN}'s terraform state (workspace run-${RUN}) is not in this checkout's terraform-azure/, and its resource group benchfleet-${RUN} may still be up`,
     );
     expect(tools).toContain(`az group delete --name benchfleet-${RUN} --yes --no-wait`);
     // kept: it names the run, and holds what a later destroy from the right folder needs

@@ -182,6 +182,29 @@ it('launches nothing while another start deploys the fleet stack: its run has no
   expect(launched).toEqual([expect.stringMatching(/^cdk deploy Benchfleet --require-approval never/)]);
 });
 
+it('launches nothing over the fleet of a run the API has not seen: another start is launching it', async () => {
+  setup.cfn.on(DescribeStacksCommand, { StackName: 'BenchfleetFleet' }).resolves({
+    Stacks: [
+      {
+        StackName: 'BenchfleetFleet',
+        StackStatus: 'UPDATE_COMPLETE', // its fleet is up; its Azure half may still be applying
+        CreationTime: new Date(),
+        Tags: [{ Key: 'benchfleet:run-id', Value: '2000000000' }],
+      },
+    ],
+  });
+  const r = await runStart();
+  expect(r.stderr).toMatch(
+    /the fleet stack BenchfleetFleet holds run 2000000000's fleet, and that run has not started: another start is launching it, so run \d+ launched nothing\..*`benchfleet teardown 2000000000` from the folder that launched it, or `benchfleet nuke`, removes it/,
+  );
+  expect(r.code).toBe(1);
+  const launched = setup.box
+    .calls()
+    .filter((c) => (c.tool === 'terraform' || c.tool === 'cdk') && c.args[0] !== '--version')
+    .map(argv);
+  expect(launched).toEqual([expect.stringMatching(/^cdk deploy Benchfleet --require-approval never/)]);
+});
+
 it('takes the next free run id when this folder has no record of the deployment and its latest id is ahead', async () => {
   // an earlier run whose config set a run id ahead of the clock
   const ahead = Math.floor(Date.now() / 1000) + 100_000;

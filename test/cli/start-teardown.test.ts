@@ -185,19 +185,22 @@ it('exits 1 with the assembly error and how to retry it when the archive could n
 it("leaves the fleet stack up when another run's fleet was deployed over it since, and says so", async () => {
   // a teammate's start, while this one downloaded, deployed its own fleet: the stack is tagged with it
   const theirs = 1_800_000_000;
-  cfn.on(DescribeStacksCommand, { StackName: 'BenchfleetFleet' }).resolves({
-    Stacks: [
-      {
-        StackName: 'BenchfleetFleet',
-        StackStatus: 'UPDATE_COMPLETE',
-        CreationTime: new Date(),
-        Tags: [
-          { Key: 'benchfleet:project', Value: 'benchfleet' },
-          { Key: 'benchfleet:run-id', Value: String(theirs) },
-        ],
-      },
-    ],
-  });
+  cfn
+    .on(DescribeStacksCommand, { StackName: 'BenchfleetFleet' })
+    .rejectsOnce(fleetStackGone()) // at the launch: no fleet yet
+    .resolves({
+      Stacks: [
+        {
+          StackName: 'BenchfleetFleet',
+          StackStatus: 'UPDATE_COMPLETE',
+          CreationTime: new Date(),
+          Tags: [
+            { Key: 'benchfleet:project', Value: 'benchfleet' },
+            { Key: 'benchfleet:run-id', Value: String(theirs) },
+          ],
+        },
+      ],
+    });
   const before = (await call('GET', '/run', OPERATOR).catch(() => ({ run_id: undefined }))).run_id;
   const [r] = await Promise.all([
     runCli(['start', '--config', configFile, '--yes', '--json', '--results-dir', join(box.dir, 'results')]),
@@ -214,5 +217,26 @@ it("leaves the fleet stack up when another run's fleet was deployed over it sinc
     unknown
   >;
   expect(summary).toMatchObject({ status: 'complete', fleets_left_up: [] });
+  expect(r.code).toBe(0);
+});
+
+it("destroys the fleet stack when its tag names an older run: this run's own deploy, rolled back", async () => {
+  cfn.on(DescribeStacksCommand, { StackName: 'BenchfleetFleet' }).resolves({
+    Stacks: [
+      {
+        StackName: 'BenchfleetFleet',
+        StackStatus: 'UPDATE_ROLLBACK_COMPLETE',
+        CreationTime: new Date(),
+        Tags: [{ Key: 'benchfleet:run-id', Value: '1700000000' }],
+      },
+    ],
+  });
+  const before = (await call('GET', '/run', OPERATOR).catch(() => ({ run_id: undefined }))).run_id;
+  const [r] = await Promise.all([
+    runCli(['start', '--config', configFile, '--yes', '--results-dir', join(box.dir, 'results')]),
+    playRunner(before),
+  ]);
+  expect(destroyed()).toHaveLength(1);
+  expect(r.stderr).not.toContain('left up, as destroying it would end');
   expect(r.code).toBe(0);
 });

@@ -1,7 +1,7 @@
 // `benchfleet teardown [RUN_ID]`: the fleets of this folder's runs, and nothing else. Fake
 // cdk/terraform/az on PATH, CloudFormation mocked (whose VMs the fleet stack holds), and a small
 // API answering GET /run where a run is at work.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -14,9 +14,11 @@ const KEPT = 1_700_000_100; // kept up with --keep-fleet: an AWS and an Azure fl
 const LOST = 1_700_000_200; // a watch that lost track: an Azure fleet
 const cfn = mockClient(CloudFormationClient);
 let box: Sandbox;
-let api: Server | undefined;
+let api: Server;
+/** What GET /run answers: the status and body, settable per test. */
+let answer: { status: number; body: Record<string, unknown> };
 
-beforeEach(() => {
+beforeEach(async () => {
   box = sandbox({ FAKE_AZ_STATE: '' });
   process.env.FAKE_AZ_STATE = join(box.dir, 'az.json');
   writeFileSync(process.env.FAKE_AZ_STATE, JSON.stringify({ groups: [] }));
@@ -27,10 +29,19 @@ beforeEach(() => {
   writeFileSync(join(state, `azure-${LOST}.tfvars.json`), '{}');
   cfn.reset();
   cfn.on(DescribeStacksCommand).rejects(fleetStackGone());
+  // this folder's deployment, whose latest run (the last of these) has ended
+  answer = { status: 200, body: { run_id: LOST, status: 'complete' } };
+  api = createServer((req, res) => {
+    const found = req.url === '/run';
+    res.writeHead(found ? answer.status : 404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(found ? answer.body : { error: 'not_found', message: 'no such route' }));
+  });
+  await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+  writeFileSync(join(state, 'outputs.json'), JSON.stringify(fakeOutputs(url)));
 });
 afterEach(() => {
-  api?.close();
-  api = undefined;
+  api.close();
   box.restore();
 });
 
@@ -40,18 +51,6 @@ const teardowns = (): string[] =>
     .calls()
     .map(argv)
     .filter((l) => /^cdk destroy|^terraform .* destroy|workspace select/.test(l));
-
-/** This folder's deployment, whose API says run `runId` is `status`. */
-async function deployment(runId: number, status: string): Promise<void> {
-  api = createServer((req, res) => {
-    res.writeHead(req.url === '/run' ? 200 : 404, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ run_id: runId, status }));
-  });
-  const server = api;
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  writeFileSync(file('outputs.json'), JSON.stringify(fakeOutputs(url)));
-}
 
 it("tears down every recorded run's fleets and nothing else, and forgets them", async () => {
   const r = await runCli(['teardown']);
@@ -87,26 +86,27 @@ it("tears down every recorded run's fleets and nothing else, and forgets them", 
   expect(again.stdout).toContain('no fleet of any run is recorded');
 });
 
-it('RUN_ID: only that run; a run with no fleet recorded here is refused', async () => {
+it('RUN_ID: only that run; run again, it finds nothing to do', async () => {
   const r = await runCli(['teardown', String(LOST), '--json']);
   expect(r.code).toBe(0);
   expect(JSON.parse(r.stdout)).toEqual({ runs: [{ run_id: LOST, aws: null, azure: 'torn down' }] });
   expect(existsSync(file(`azure-${KEPT}.tfvars.json`))).toBe(true);
   expect(teardowns().join('\n')).not.toContain(String(KEPT));
-  const none = await runCli(['teardown', '42']);
-  expect(none.code).toBe(1);
-  expect(none.stderr).toContain('no fleet of run 42 is recorded in');
+  // run again, or a run never launched from here: nothing to do, and no failure
+  const none = await runCli(['teardown', String(LOST)]);
+  expect(none.code).toBe(0);
+  expect(none.stdout).toContain(`no fleet of run ${LOST} is recorded in`);
 });
 
 it('leaves the fleets of a run still at work alone: refused by RUN_ID, skipped without', async () => {
-  await deployment(LOST, 'running');
+  answer.body = { run_id: LOST, status: 'running' };
   const refused = await runCli(['teardown', String(LOST)]);
   expect(refused.code).toBe(1);
   expect(refused.stderr).toContain(`run ${LOST} is still running: its fleets are at work`);
   expect(teardowns()).toEqual([]);
   const all = await runCli(['teardown']);
   expect(all.code).toBe(0);
-  expect(all.stdout).toContain(`run ${LOST}: azure fleet left alone: its run is at work`);
+  expect(all.stdout).toContain(`run ${LOST}: azure fleet left alone: its run is still running`);
   expect(all.stdout).toContain(`run ${KEPT}: azure fleet torn down`);
   expect(teardowns().join('\n')).not.toContain(String(LOST));
   expect(existsSync(file(`azure-${LOST}.tfvars.json`))).toBe(true);
@@ -121,5 +121,50 @@ it('exits 1 naming what could not be torn down, keeps its record, and goes on wi
   expect(r.stderr).toContain(
     `the aws fleet of run ${KEPT} could not be torn down and may still be billing: run \`benchfleet teardown\` again`,
   );
+  expect(existsSync(file(`fleet-${KEPT}.json`))).toBe(true);
+});
+
+it('without RUN_ID, leaves a run the API has not seen yet: its start may be launching it', async () => {
+  answer.body = { run_id: KEPT, status: 'complete' }; // LOST is newer than the latest run
+  const r = await runCli(['teardown']);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain(`run ${KEPT}: azure fleet torn down`);
+  expect(r.stdout).toContain(
+    `run ${LOST}: azure fleet left alone: its run has not started (a start may be launching it: \`benchfleet teardown ${LOST}\` if none is)`,
+  );
+  expect(teardowns().join('\n')).not.toContain(String(LOST));
+  // named, it goes: the person says no start is launching it
+  const named = await runCli(['teardown', String(LOST)]);
+  expect(named.code).toBe(0);
+  expect(teardowns().join('\n')).toContain(`run-${LOST}`);
+});
+
+it('tears nothing down while it cannot tell whether a run is at work: an API that keeps failing, or no record of it', async () => {
+  answer = { status: 503, body: { message: 'Service Unavailable' } };
+  const failing = await runCli(['teardown']);
+  expect(failing.stderr).toMatch(
+    /could not tell whether a run is at work on this deployment \(.*503.*\), so nothing was torn down/,
+  );
+  expect(failing.code).toBe(1);
+  rmSync(file('outputs.json'));
+  const unrecorded = await runCli(['teardown', String(KEPT)]);
+  expect(unrecorded.stderr).toContain(
+    'this folder has no record of its deployment, so whether a run is at work there cannot be told: nothing was torn down',
+  );
+  expect(unrecorded.code).toBe(1);
+  expect(teardowns()).toEqual([]);
+});
+
+it("refuses to tear down an AWS fleet from another region than its deployment's, where cdk would find nothing", async () => {
+  writeFileSync(
+    file(`fleet-${KEPT}.json`),
+    JSON.stringify({ runnerKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:000000000000:secret:runner' }),
+  );
+  const r = await runCli(['teardown', String(KEPT)]);
+  expect(r.stdout).toContain(
+    `run ${KEPT}: aws fleet failed: run ${KEPT}'s AWS fleet is in eu-west-1 (its deployment's region), but AWS calls here go to us-east-1: set AWS_REGION=eu-west-1 and run it again`,
+  );
+  expect(r.code).toBe(1);
+  expect(teardowns().filter((l) => l.startsWith('cdk'))).toEqual([]);
   expect(existsSync(file(`fleet-${KEPT}.json`))).toBe(true);
 });

@@ -1,0 +1,41 @@
+// What a deployment is doing, as start, teardown and nuke ask before they touch its fleets: its
+// latest run from GET /run (public), and whether that run is still at work.
+import type { RunView } from '../../lambdas/shared/contract';
+import { ApiClient, ApiError, apiTarget } from './api';
+import { pollMs, sleep } from './progress';
+import { readOutputs } from './state';
+
+/** Still at work: running (GET /run shows `creating` as running) or assembling its archive. */
+export const atWork = (run: RunView | undefined): run is RunView =>
+  run?.status === 'running' || run?.status === 'assembling';
+
+/**
+ * The latest run of the API at `apiUrl`: `run` undefined before the first (a 404). Any other
+ * failure is tried `tries` times in all (an API deployed moments ago may not answer at once), then
+ * answered as `unknown`, for the caller to decide: a launch or a teardown must not go on blind.
+ */
+export async function latestRun(
+  apiUrl: string,
+  tries = 1,
+): Promise<{ run: RunView | undefined } | { unknown: unknown }> {
+  const api = new ApiClient(apiTarget({ apiUrl }));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { run: await api.getRun() };
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return { run: undefined };
+      if (attempt >= tries) return { unknown: err };
+      await sleep(pollMs(2_000));
+    }
+  }
+}
+
+/** This folder's record of its deployment's API, or why there is none (absent, or unreadable). */
+export function recordedApiUrl(): { url: string } | { none: string } {
+  try {
+    const outputs = readOutputs();
+    return outputs ? { url: outputs.ApiUrl } : { none: 'this folder has no record of its deployment' };
+  } catch (err) {
+    return { none: (err as Error).message };
+  }
+}
