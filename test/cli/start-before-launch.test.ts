@@ -5,7 +5,7 @@
 // deployment's. The run itself is in start.test.ts.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeStacksCommand, type StackStatus } from '@aws-sdk/client-cloudformation';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { GetServiceQuotaCommand } from '@aws-sdk/client-service-quotas';
 import { installZones } from './fake-zones';
@@ -97,6 +97,29 @@ it('refuses to launch while another run is in progress on the deployment', async
   }
 });
 
+/** No fleet stack, no Azure apply: only `cdk deploy Benchfleet` ran (to learn the API), or nothing. */
+function expectOnlyTheMetaStackDeployed(): void {
+  const launched = setup.box
+    .calls()
+    .filter((c) => (c.tool === 'terraform' || c.tool === 'cdk') && c.args[0] !== '--version')
+    .map(argv);
+  expect(launched).toEqual([expect.stringMatching(/^cdk deploy Benchfleet --require-approval never/)]);
+}
+
+/** The fleet stack as CloudFormation describes it: in `status`, tagged with run `runId`. */
+function fleetStackAs(status: StackStatus, runId: number): void {
+  setup.cfn.on(DescribeStacksCommand, { StackName: 'BenchfleetFleet' }).resolves({
+    Stacks: [
+      {
+        StackName: 'BenchfleetFleet',
+        StackStatus: status,
+        CreationTime: new Date(),
+        Tags: [{ Key: 'benchfleet:run-id', Value: String(runId) }],
+      },
+    ],
+  });
+}
+
 /** Waits until the deployment's latest run (a stopped one assembles for a moment) has ended. */
 async function lastRunEnded(): Promise<void> {
   for (let i = 0; i < 200; i++) {
@@ -118,12 +141,7 @@ it('refuses to launch, once the meta stack is deployed, while a run is in progre
     expect(r.code).toBe(1);
     // the meta stack (idempotent) was deployed to learn the API; no fleet stack, which would have
     // replaced the running run's VMs, and no Azure fleet
-    const launched = setup.box
-      .calls()
-      .filter((c) => (c.tool === 'terraform' || c.tool === 'cdk') && c.args[0] !== '--version')
-      .map(argv);
-    expect(launched).toHaveLength(1);
-    expect(launched[0]).toMatch(/^cdk deploy Benchfleet --require-approval never/);
+    expectOnlyTheMetaStackDeployed();
     expect(await api('GET', '/run', OPERATOR)).toMatchObject({ run_id: started.run_id, status: 'running' });
   } finally {
     await api('POST', '/run/stop', OPERATOR, {});
@@ -149,60 +167,30 @@ it('launches nothing when the deployed API will not say whether a run is in prog
     );
     expect(r.code).toBe(1);
     expect(asked).toBe(5); // tried again before giving up
-    const launched = setup.box
-      .calls()
-      .filter((c) => (c.tool === 'terraform' || c.tool === 'cdk') && c.args[0] !== '--version')
-      .map(argv);
-    expect(launched).toEqual([expect.stringMatching(/^cdk deploy Benchfleet --require-approval never/)]);
+    expectOnlyTheMetaStackDeployed();
   } finally {
     broken.close();
   }
 });
 
 it('launches nothing while another start deploys the fleet stack: its run has not started, so the API cannot tell', async () => {
-  setup.cfn.on(DescribeStacksCommand, { StackName: 'BenchfleetFleet' }).resolves({
-    Stacks: [
-      {
-        StackName: 'BenchfleetFleet',
-        StackStatus: 'UPDATE_IN_PROGRESS',
-        CreationTime: new Date(),
-        Tags: [{ Key: 'benchfleet:run-id', Value: '1800000000' }],
-      },
-    ],
-  });
+  fleetStackAs('UPDATE_IN_PROGRESS', 1_800_000_000);
   const r = await runStart();
   expect(r.stderr).toMatch(
     /the fleet stack BenchfleetFleet is UPDATE_IN_PROGRESS with run 1800000000's fleet: another start or teardown is at work on this deployment, so run \d+ launched nothing/,
   );
   expect(r.code).toBe(1);
-  const launched = setup.box
-    .calls()
-    .filter((c) => (c.tool === 'terraform' || c.tool === 'cdk') && c.args[0] !== '--version')
-    .map(argv);
-  expect(launched).toEqual([expect.stringMatching(/^cdk deploy Benchfleet --require-approval never/)]);
+  expectOnlyTheMetaStackDeployed();
 });
 
 it('launches nothing over the fleet of a run the API has not seen: another start is launching it', async () => {
-  setup.cfn.on(DescribeStacksCommand, { StackName: 'BenchfleetFleet' }).resolves({
-    Stacks: [
-      {
-        StackName: 'BenchfleetFleet',
-        StackStatus: 'UPDATE_COMPLETE', // its fleet is up; its Azure half may still be applying
-        CreationTime: new Date(),
-        Tags: [{ Key: 'benchfleet:run-id', Value: '2000000000' }],
-      },
-    ],
-  });
+  fleetStackAs('UPDATE_COMPLETE', 2_000_000_000);
   const r = await runStart();
   expect(r.stderr).toMatch(
     /the fleet stack BenchfleetFleet holds run 2000000000's fleet, and that run has not started: another start is launching it, so run \d+ launched nothing\..*`benchfleet teardown 2000000000` from the folder that launched it, or `benchfleet nuke`, removes it/,
   );
   expect(r.code).toBe(1);
-  const launched = setup.box
-    .calls()
-    .filter((c) => (c.tool === 'terraform' || c.tool === 'cdk') && c.args[0] !== '--version')
-    .map(argv);
-  expect(launched).toEqual([expect.stringMatching(/^cdk deploy Benchfleet --require-approval never/)]);
+  expectOnlyTheMetaStackDeployed();
 });
 
 it('takes the next free run id when this folder has no record of the deployment and its latest id is ahead', async () => {
