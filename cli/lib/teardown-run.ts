@@ -22,6 +22,12 @@ interface RunTeardown {
 
 const log = (line = ''): boolean => process.stderr.write(`${line}\n`);
 
+const outcome = (teardown: Promise<void>): Promise<Outcome> =>
+  teardown.then(
+    () => 'torn down' as const,
+    (err: unknown) => `failed: ${describe(err)}` as const,
+  );
+
 export async function teardown(given: string | undefined, flags: TeardownFlags): Promise<void> {
   const wanted = given === undefined ? undefined : runIdArg(given);
   const aws = runsWithFiles('fleet');
@@ -75,11 +81,6 @@ export async function teardown(given: string | undefined, flags: TeardownFlags):
       if (azure.includes(id)) entry.azure = `left alone: ${why}`;
       continue;
     }
-    const outcome = (p: Promise<void>): Promise<Outcome> =>
-      p.then(
-        () => 'torn down' as const,
-        (err: unknown) => `failed: ${describe(err)}` as const,
-      );
     [entry.aws, entry.azure] = await Promise.all([
       aws.includes(id) ? outcome(destroyAwsFleet(id)) : null,
       azure.includes(id) ? outcome(destroyAzureFleet(id, azureEnv)) : null,
