@@ -232,6 +232,23 @@ export async function fleetStackHolder(): Promise<
   }
 }
 
+/**
+ * The API URL of the meta stack already deployed in this account and region, from CloudFormation:
+ * what a folder with no record of the deployment (another machine, a teammate's clone) can look at
+ * before it deploys. undefined when there is no such stack, or AWS would not say.
+ */
+export async function deployedApiUrl(): Promise<string | undefined> {
+  const cfn = new CloudFormationClient({});
+  try {
+    const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: META_STACK }));
+    return Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'ApiUrl')?.OutputValue || undefined;
+  } catch {
+    return undefined; // the check after the deploy still looks
+  } finally {
+    cfn.destroy();
+  }
+}
+
 /** The region of run `runId`'s fleet, from its plan file (the runner key secret's ARN names it). */
 function planRegion(runId: number): string | undefined {
   try {

@@ -14,7 +14,14 @@ import { resultsRootFor } from './archive';
 import { requireAwsRegion } from './aws-region';
 import { CliError, describe, ToolMissingError } from './errors';
 import { toolAvailable } from './exec';
-import { type AzureOptions, azureTerraformEnv, deployMeta, fleetLaunches, fleetStackHolder } from './fleets';
+import {
+  type AzureOptions,
+  azureTerraformEnv,
+  deployedApiUrl,
+  deployMeta,
+  fleetLaunches,
+  fleetStackHolder,
+} from './fleets';
 import { atWork, latestRun } from './latest-run';
 import { printJson } from './options';
 import { placeAwsFleet } from './placement';
@@ -70,9 +77,11 @@ export async function start(flags: StartFlags): Promise<void> {
   const azure = plan.azure.length > 0 ? await azureOptions(flags) : undefined;
 
   // The fleet stack is one per deployment: launching a new fleet would replace a running run's VMs.
-  // Looked at here when this folder knows the deployment, and again once it is deployed, below.
-  const outputsBefore = readOutputs();
-  const latest = outputsBefore && (await latestRunAt(outputsBefore.ApiUrl, false))?.run_id;
+  // Looked at here, before anything is deployed (a folder with no record of the deployment asks
+  // CloudFormation: deploying this checkout's meta stack under a run at work would swap its
+  // Lambdas), and again once it is deployed, below.
+  const apiBefore = readOutputs()?.ApiUrl ?? (await deployedApiUrl());
+  const latest = apiBefore === undefined ? undefined : (await latestRunAt(apiBefore, false))?.run_id;
   refuseStaleRunId(config, flags.config, latest, "on this folder's deployment"); // before any fleet
   let runId = nextRunId(config, latest);
   const report = await preflight(plan, flags, azure);

@@ -175,3 +175,8 @@ export function startFiles(prefix: string): { dir: string; tarball: Buffer; keyF
   writeFileSync(keyFile, 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFAKEFAKEFAKE test@example\n');
   return { dir, tarball: readFileSync(join(dir, 'result.tar.gz')), keyFile };
 }
+
+/** CloudFormation's answer to DescribeStacks of a stack that does not exist (nothing deployed yet). */
+export function stackGone(name = 'BenchfleetFleet'): Error {
+  return Object.assign(new Error(`Stack with id ${name} does not exist`), { name: 'ValidationError' });
+}

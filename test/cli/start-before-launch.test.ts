@@ -193,6 +193,33 @@ it('launches nothing over the fleet of a run the API has not seen: another start
   expectOnlyTheMetaStackDeployed();
 });
 
+it("asks CloudFormation for the deployment's API when this folder has no record, and deploys nothing under a run at work", async () => {
+  await lastRunEnded();
+  setup.cfn.on(DescribeStacksCommand, { StackName: 'Benchfleet' }).resolves({
+    Stacks: [
+      {
+        StackName: 'Benchfleet',
+        StackStatus: 'UPDATE_COMPLETE',
+        CreationTime: new Date(),
+        Outputs: [{ OutputKey: 'ApiUrl', OutputValue: setup.stack.apiUrl }],
+      },
+    ],
+  });
+  const started = await startLocalRun();
+  try {
+    const r = await runStart();
+    expect(r.stderr).toContain(`run ${started.run_id} is still running`);
+    expect(r.code).toBe(1);
+    // not even the meta stack: this checkout's Lambdas would have replaced the running run's
+    const deployed = setup.box
+      .calls()
+      .filter((c) => (c.tool === 'cdk' || c.tool === 'terraform') && c.args[0] !== '--version');
+    expect(deployed.map(argv)).toEqual([]);
+  } finally {
+    await api('POST', '/run/stop', OPERATOR, {});
+  }
+});
+
 it('takes the next free run id when this folder has no record of the deployment and its latest id is ahead', async () => {
   // an earlier run whose config set a run id ahead of the clock
   const ahead = Math.floor(Date.now() / 1000) + 100_000;

@@ -4,6 +4,7 @@
 // cdk/terraform/az on PATH; the AWS SDK mocked, so nothing here reaches AWS even if it went on.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeAvailabilityZonesCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
@@ -13,11 +14,12 @@ import { tryQuota } from '../../cli/lib/preflight';
 import { isSshPublicKey, SSH_PUBLIC_KEY_TYPES } from '../../cli/lib/ssh-key';
 import { planFleet } from '../../lambdas/shared/fleet-plan';
 import { installZones } from './fake-zones';
-import { runCli, type Sandbox, sandbox, startFiles } from './helpers';
+import { runCli, type Sandbox, sandbox, stackGone, startFiles } from './helpers';
 
 const sm = mockClient(SecretsManagerClient);
 const sq = mockClient(ServiceQuotasClient);
 const ec2 = mockClient(EC2Client);
+const cfn = mockClient(CloudFormationClient);
 
 let box: Sandbox;
 let dir: string;
@@ -44,7 +46,8 @@ beforeAll(() => {
 
 beforeEach(() => {
   box = sandbox({ FAKE_AZ_USAGE: usage, ARM_SUBSCRIPTION_ID: '00000000-0000-4000-8000-00000000beef' });
-  for (const m of [sm, sq, ec2]) m.reset();
+  for (const m of [sm, sq, ec2, cfn]) m.reset();
+  cfn.on(DescribeStacksCommand).rejects(stackGone()); // nothing deployed in this account yet
   sm.on(GetSecretValueCommand).resolves({ SecretString: 'key' });
   sq.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 32 } });
   ec2.on(DescribeInstancesCommand).resolves({ Reservations: [] });

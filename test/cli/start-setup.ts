@@ -12,7 +12,16 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
 import { tempDir } from '../helpers/temp-dir';
 import { installZones } from './fake-zones';
-import { type CliResult, fakeOutputs, playerApi, runCli, type Sandbox, sandbox, startFiles } from './helpers';
+import {
+  type CliResult,
+  fakeOutputs,
+  playerApi,
+  runCli,
+  type Sandbox,
+  sandbox,
+  stackGone,
+  startFiles,
+} from './helpers';
 
 export const OPERATOR = 'cli-test-operator';
 export const RUNNER = 'cli-test-runner';
@@ -74,7 +83,7 @@ export function startSetup() {
     ec2.reset();
     cfn.reset();
     // the teardown asks whose VMs the fleet stack holds: here, none yet (cdk is a fake)
-    cfn.on(DescribeStacksCommand).rejects(fleetStackGone());
+    cfn.on(DescribeStacksCommand).rejects(stackGone());
     sm.on(GetSecretValueCommand, {
       SecretId: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:operator',
     }).resolves({ SecretString: OPERATOR });
@@ -118,11 +127,4 @@ export function startSetup() {
     runStart: (...extra: string[]): Promise<CliResult> =>
       runCli(['start', '--config', configFile, '--yes', '--ssh-public-key', keyFile, ...extra]),
   };
-}
-
-/** CloudFormation's answer to DescribeStacks of a stack that does not exist. */
-export function fleetStackGone(): Error {
-  return Object.assign(new Error('Stack with id BenchfleetFleet does not exist'), {
-    name: 'ValidationError',
-  });
 }

@@ -14,8 +14,16 @@ import { LocalAssembly } from '../../lambdas/adapters/local/local-assembly';
 import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
 import { AssemblyError } from '../../lambdas/core/errors';
 import { installZones } from './fake-zones';
-import { argv, fakeOutputs, playerApi, runCli, type Sandbox, sandbox, startFiles } from './helpers';
-import { fleetStackGone } from './start-setup';
+import {
+  argv,
+  fakeOutputs,
+  playerApi,
+  runCli,
+  type Sandbox,
+  sandbox,
+  stackGone,
+  startFiles,
+} from './helpers';
 
 const OPERATOR = 'cli-teardown-operator';
 const RUNNER = 'cli-teardown-runner';
@@ -63,7 +71,7 @@ afterAll(() => stack.stop());
 beforeEach(() => {
   box = sandbox({ FAKE_SLEEP_MS: '50', FAKE_CDK_OUTPUTS: JSON.stringify(fakeOutputs(stack.apiUrl)) });
   for (const m of [sm, sq, ec2, cfn]) m.reset();
-  cfn.on(DescribeStacksCommand).rejects(fleetStackGone());
+  cfn.on(DescribeStacksCommand).rejects(stackGone());
   sm.on(GetSecretValueCommand, { SecretId: OPERATOR_ARN }).resolves({ SecretString: OPERATOR });
   sm.on(GetSecretValueCommand, {
     SecretId: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:runner',
@@ -187,7 +195,7 @@ it("leaves the fleet stack up when another run's fleet was deployed over it sinc
   const theirs = 1_800_000_000;
   cfn
     .on(DescribeStacksCommand, { StackName: 'BenchfleetFleet' })
-    .rejectsOnce(fleetStackGone()) // at the launch: no fleet yet
+    .rejectsOnce(stackGone()) // at the launch: no fleet yet
     .resolves({
       Stacks: [
         {

@@ -7,8 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
-import { argv, fakeOutputs, runCli, type Sandbox, sandbox } from './helpers';
-import { fleetStackGone } from './start-setup';
+import { argv, fakeOutputs, runCli, type Sandbox, sandbox, stackGone } from './helpers';
 
 const KEPT = 1_700_000_100; // kept up with --keep-fleet: an AWS and an Azure fleet
 const LOST = 1_700_000_200; // a watch that lost track: an Azure fleet
@@ -28,7 +27,7 @@ beforeEach(async () => {
   writeFileSync(join(state, `azure-${KEPT}.tfvars.json`), '{}');
   writeFileSync(join(state, `azure-${LOST}.tfvars.json`), '{}');
   cfn.reset();
-  cfn.on(DescribeStacksCommand).rejects(fleetStackGone());
+  cfn.on(DescribeStacksCommand).rejects(stackGone());
   // this folder's deployment, whose latest run (the last of these) has ended
   answer = { status: 200, body: { run_id: LOST, status: 'complete' } };
   api = createServer((req, res) => {
