@@ -1,7 +1,6 @@
 // Standing fleets up and tearing them down: the meta stack, the AWS fleet stack and the Azure
 // terraform, each from the one fleet plan. The CLI launches and removes the two fleets in parallel.
 import { readFileSync } from 'node:fs';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
@@ -14,6 +13,7 @@ import type { RunConfig } from '../../lambdas/shared/contract';
 import { type FleetPlan, type FleetPlanFileInput, RUN_ID_TAG_KEY } from '../../lambdas/shared/fleet-plan';
 import { readSecret } from './api';
 import { awsRegion } from './aws-region';
+import { describeStackOnce } from './cfn-stack';
 import { CliError, CredentialsError, describe, ToolMissingError } from './errors';
 import { runTool } from './exec';
 import {
@@ -213,40 +213,29 @@ export async function fleetStackHolder(): Promise<
   | { state: 'run'; runId: number; status: string }
   | { state: 'unknown'; why: string; status?: string }
 > {
-  const cfn = new CloudFormationClient({});
+  let stack: Awaited<ReturnType<typeof describeStackOnce>>;
   try {
-    const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: FLEET_STACK }));
-    const stack = Stacks?.[0];
-    const status = String(stack?.StackStatus ?? 'unknown');
-    const runId = Number(stack?.Tags?.find((t) => t.Key === RUN_ID_TAG_KEY)?.Value);
-    return Number.isInteger(runId) && runId > 0
-      ? { state: 'run', runId, status }
-      : { state: 'unknown', why: `it has no ${RUN_ID_TAG_KEY} tag`, status };
+    stack = await describeStackOnce(FLEET_STACK);
   } catch (err) {
-    if ((err as Error).name === 'ValidationError' && /does not exist/.test((err as Error).message)) {
-      return { state: 'gone' };
-    }
     return { state: 'unknown', why: describe(err) };
-  } finally {
-    cfn.destroy();
   }
+  if (!stack) return { state: 'gone' };
+  const status = String(stack.StackStatus ?? 'unknown');
+  const runId = Number(stack.Tags?.find((t) => t.Key === RUN_ID_TAG_KEY)?.Value);
+  return Number.isInteger(runId) && runId > 0
+    ? { state: 'run', runId, status }
+    : { state: 'unknown', why: `it has no ${RUN_ID_TAG_KEY} tag`, status };
 }
 
 /**
  * The API URL of the meta stack already deployed in this account and region, from CloudFormation:
  * what a folder with no record of the deployment (another machine, a teammate's clone) can look at
- * before it deploys. undefined when there is no such stack, or AWS would not say.
+ * before it deploys. undefined when there is no such stack, or AWS would not say (the check after
+ * the deploy still looks).
  */
 export async function deployedApiUrl(): Promise<string | undefined> {
-  const cfn = new CloudFormationClient({});
-  try {
-    const { Stacks } = await cfn.send(new DescribeStacksCommand({ StackName: META_STACK }));
-    return Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'ApiUrl')?.OutputValue || undefined;
-  } catch {
-    return undefined; // the check after the deploy still looks
-  } finally {
-    cfn.destroy();
-  }
+  const stack = await describeStackOnce(META_STACK).catch(() => undefined);
+  return stack?.Outputs?.find((o) => o.OutputKey === 'ApiUrl')?.OutputValue || undefined;
 }
 
 /** The region of run `runId`'s fleet, from its plan file (the runner key secret's ARN names it). */

@@ -2,11 +2,7 @@
 // behind, then tagged buckets (emptied first, every version) and log groups. Buckets and log
 // groups are listed through the tagging API, whose index lags: a hit is confirmed before it counts.
 // Last, the untagged log groups Lambda made for the stacks' CDK custom-resource functions.
-import {
-  CloudFormationClient,
-  DeleteStackCommand,
-  DescribeStacksCommand,
-} from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DeleteStackCommand } from '@aws-sdk/client-cloudformation';
 import {
   CloudWatchLogsClient,
   DeleteLogGroupCommand,
@@ -25,6 +21,7 @@ import {
   ListObjectVersionsCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
+import { describeStack } from './cfn-stack';
 import { FLEET_STACK, META_STACK } from './state';
 import { type Resource, type SweepStep, TAG_KEY, waitUntil } from './sweep';
 import { ec2Steps } from './sweep-aws-ec2';
@@ -59,16 +56,9 @@ export function awsSteps(c: AwsClients, project: string): SweepStep[] {
 }
 
 const STACKS = [FLEET_STACK, META_STACK];
-const gone = (e: unknown): boolean => /does not exist/.test((e as Error).message ?? '');
 
 async function liveStack(cfn: CloudFormationClient, name: string): Promise<string | undefined> {
-  try {
-    const s = (await cfn.send(new DescribeStacksCommand({ StackName: name }))).Stacks?.[0];
-    return s && s.StackStatus !== 'DELETE_COMPLETE' ? s.StackStatus : undefined;
-  } catch (err) {
-    if (gone(err)) return undefined;
-    throw err;
-  }
+  return (await describeStack(cfn, name))?.StackStatus;
 }
 
 function stackStep(cfn: CloudFormationClient): SweepStep {
