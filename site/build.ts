@@ -12,6 +12,13 @@ import { STYLE_CSS } from './style';
 
 /** Default output folder inside the results folder. */
 export const DEFAULT_SITE_FOLDER = 'site';
+/** The files a build writes into its output folder (and rewrites on every build). */
+export const SITE_FILES = {
+  index: 'index.html',
+  style: 'style.css',
+  csv: 'data.csv',
+  json: 'data.json',
+} as const;
 
 export interface BuildSiteOptions {
   resultsDir: string;
@@ -66,12 +73,12 @@ export async function buildSite(opts: BuildSiteOptions): Promise<BuildSiteResult
     warnings,
   });
   makeDir(outDir);
-  const indexHtml = join(outDir, 'index.html');
+  const indexHtml = join(outDir, SITE_FILES.index);
   await Promise.all([
     writeFile(indexHtml, html),
-    writeFile(join(outDir, 'style.css'), STYLE_CSS),
-    writeFile(join(outDir, 'data.csv'), toCsv(agg)),
-    writeFile(join(outDir, 'data.json'), toJson(run, agg, warnings)),
+    writeFile(join(outDir, SITE_FILES.style), STYLE_CSS),
+    writeFile(join(outDir, SITE_FILES.csv), toCsv(agg)),
+    writeFile(join(outDir, SITE_FILES.json), toJson(run, agg, warnings)),
   ]);
   return { outDir, indexHtml, warnings };
 }

@@ -23,7 +23,7 @@ export function register(program: Command): void {
       '--results-dir <dir>',
       'where results/<run-id>/ goes (default: results, or BENCHFLEET_RESULTS_DIR)',
     )
-    .option('--json', 'print {run_id, results_dir, files, site} as JSON')
+    .option('--json', 'print {run_id, results_dir, files, site, previous_results} as JSON')
     .action(
       action('download', async (id: string, flags: DownloadFlags) => {
         const runId = runIdArg(id);
@@ -95,6 +95,8 @@ export function register(program: Command): void {
           });
           if (flags.json) return printJson(report);
           out(`results: ${report.results_dir}`);
+          if (report.previous_results)
+            out(`kept:    ${report.previous_results.moved_to} (what was there before)`);
           if (report.site) out(`site:    ${report.site}`);
         } finally {
           s3.destroy();

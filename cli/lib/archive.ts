@@ -3,19 +3,30 @@
 // transfer that goes quiet is given up after an idle timeout, and a quit (Ctrl-C, SIGTERM) while
 // unpacking removes the half-written copy before the process ends (an abort signal, at once).
 import { createWriteStream, existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract } from 'tar-stream';
 import { makeDir } from '../../lambdas/shared/make-dir';
+import { DEFAULT_SITE_FOLDER, SITE_FILES } from '../../site/build';
 import { CliError } from './errors';
 import { exitCodeFor, QUIT_SIGNALS, QUIT_WORDS } from './local-signals';
 
 export interface UnpackResult {
   dir: string;
   files: number;
+  /**
+   * Where the folder's previous contents went, and why, when they were not just an older copy of
+   * this run: they are kept beside it rather than deleted.
+   */
+  movedAside?: MovedAside;
+}
+
+export interface MovedAside {
+  to: string;
+  why: string;
 }
 
 /**
@@ -77,8 +88,10 @@ export interface UnpackOptions {
 /**
  * Unpacks a gzipped tar stream into `dir`. The bytes go to a sibling `<dir>.partial-<pid>` first;
  * only a complete archive replaces `dir` (so a re-download is exact), and a failed, stalled or
- * interrupted one is deleted and leaves the previous results of `dir` as they were. Copies left by
- * processes that are gone (killed with SIGKILL, a power cut) are removed first.
+ * interrupted one is deleted and leaves the previous results of `dir` as they were. Previous
+ * contents that are not an older copy of the same run (another run's, with the same id, or files
+ * added to it) are moved to `<dir>.replaced-<time>`, never deleted. Copies left by processes that
+ * are gone (killed with SIGKILL, a power cut) are removed first.
  */
 export async function unpackArchive(
   source: NodeJS.ReadableStream,
@@ -101,8 +114,8 @@ export async function unpackArchive(
       if (err instanceof TransferStalledError) throw new TransferStalledError(message, { cause: err });
       throw new CliError(message, { cause: err });
     }
-    await replaceDir(partial, target);
-    return { dir: target, files };
+    const movedAside = await replaceDir(partial, target, guard);
+    return { dir: target, files, ...(movedAside && { movedAside }) };
   } finally {
     guard.dispose();
   }
@@ -140,12 +153,22 @@ function isAlive(pid: number): boolean {
  * answers (`download`, `start`) is answered here: the copy is removed and the process exits 130
  * (SIGINT), 143 (SIGTERM) or 129 (SIGHUP). A signal that others answer is left to them.
  */
-function guardPartial(target: string, partial: string): { dispose(): void } {
+interface PartialGuard {
+  /** Where replaceDir is moving previous contents it keeps: a quit puts them back, never deletes them. */
+  aside?: string;
+  dispose(): void;
+}
+
+function guardPartial(target: string, partial: string): PartialGuard {
   const old = `${target}.old-${process.pid}`;
+  const guard: PartialGuard = { dispose: () => undefined };
   const clean = (): void => {
     try {
       rmSync(partial, { recursive: true, force: true });
       // cut off between replaceDir's two renames: put the previous results back
+      if (guard.aside !== undefined && existsSync(guard.aside) && !existsSync(target)) {
+        renameSync(guard.aside, target);
+      }
       if (existsSync(old)) {
         if (existsSync(target)) rmSync(old, { recursive: true, force: true });
         else renameSync(old, target);
@@ -174,12 +197,12 @@ function guardPartial(target: string, partial: string): { dispose(): void } {
     return [signal, handler] as const;
   });
   process.on('exit', clean);
-  return {
+  return Object.assign(guard, {
     dispose(): void {
       for (const [signal, handler] of handlers) process.removeListener(signal, handler);
       process.removeListener('exit', clean);
     },
-  };
+  });
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -189,8 +212,15 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** Puts the complete `fresh` folder at `target`: the old one is moved aside, then deleted. */
-async function replaceDir(fresh: string, target: string): Promise<void> {
+/**
+ * Puts the complete `fresh` folder at `target`. An older copy of the same run is moved aside, then
+ * deleted; anything else that was there is kept, moved to `<target>.replaced-<time>`.
+ */
+async function replaceDir(
+  fresh: string,
+  target: string,
+  guard: PartialGuard,
+): Promise<MovedAside | undefined> {
   // An empty target (a `local` run's, taken before the run) goes in one rename: never missing for a
   // moment in which another run could take its name. If that fails, the way below says why.
   if (!holdsResults(target)) {
@@ -198,23 +228,89 @@ async function replaceDir(fresh: string, target: string): Promise<void> {
       () => true,
       () => false,
     );
-    if (moved) return;
+    if (moved) return undefined;
   }
-  const old = `${target}.old-${process.pid}`;
-  await rm(old, { recursive: true, force: true });
   const hadOld = await exists(target);
-  if (hadOld) await rename(target, old);
+  const why = hadOld ? await notAnOlderCopy(fresh, target) : undefined;
+  const keep = why === undefined ? undefined : await asideName(target);
+  const old = keep ?? `${target}.old-${process.pid}`;
+  if (keep === undefined) await rm(old, { recursive: true, force: true });
+  guard.aside = keep;
   try {
-    await rename(fresh, target);
+    if (hadOld) await rename(target, old);
+    try {
+      await rename(fresh, target);
+    } catch (err) {
+      if (hadOld) await rename(old, target).catch(() => undefined);
+      throw err;
+    }
   } catch (err) {
-    if (hadOld) await rename(old, target).catch(() => undefined);
     throw new CliError(
       `cannot move the unpacked archive from ${fresh} to ${target}: ${(err as Error).message}; ` +
         `the complete copy is in ${basename(fresh)} beside it`,
       { cause: err },
     );
+  } finally {
+    guard.aside = undefined;
   }
+  if (keep !== undefined && why !== undefined) return { to: keep, why };
   if (hadOld) await rm(old, { recursive: true, force: true });
+  return undefined;
+}
+
+/** A run's identity in its manifest.json: the id and the creation time together. */
+async function runIn(dir: string): Promise<{ run_id?: unknown; created_at?: unknown } | undefined> {
+  try {
+    const m = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as unknown;
+    return typeof m === 'object' && m !== null ? m : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Why the contents of `target` are not just an older copy of the run unpacked in `fresh` (and so
+ * must not be deleted), or undefined when they are: the same run (id and creation time), with no
+ * file the new copy lacks but the site's own, which every build writes again.
+ */
+async function notAnOlderCopy(fresh: string, target: string): Promise<string | undefined> {
+  const [was, now] = await Promise.all([runIn(target), runIn(fresh)]);
+  if (!was) return 'it had no readable manifest.json';
+  if (!now) return 'the new archive has no manifest.json to compare it with';
+  if (was.run_id !== now.run_id || was.created_at !== now.created_at) {
+    return `it held run ${String(was.run_id)} created at ${String(was.created_at)}, not this run (created at ${String(now.created_at)})`;
+  }
+  const siteFiles = new Set(Object.values(SITE_FILES).map((f) => join(DEFAULT_SITE_FOLDER, f)));
+  const extra: string[] = [];
+  for (const rel of await filesUnder(target)) {
+    if (!siteFiles.has(rel) && !(await exists(join(fresh, rel)))) extra.push(rel);
+  }
+  if (extra.length === 0) return undefined;
+  const shown = extra.slice(0, 3).join(', ') + (extra.length > 3 ? `, and ${extra.length - 3} more` : '');
+  return `it held ${extra.length} file(s) the new copy does not have: ${shown}`;
+}
+
+/** Every file (not folder) under `dir`, as paths relative to it. */
+async function filesUnder(dir: string, prefix = ''): Promise<string[]> {
+  const found: string[] = [];
+  for (const e of await readdir(join(dir, prefix), { withFileTypes: true })) {
+    const rel = join(prefix, e.name);
+    if (e.isDirectory()) found.push(...(await filesUnder(dir, rel)));
+    else found.push(rel);
+  }
+  return found;
+}
+
+/** `<target>.replaced-<UTC time>`, with a counter when that is taken. */
+async function asideName(target: string): Promise<string> {
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  for (let n = 1; ; n++) {
+    const name = `${target}.replaced-${stamp}${n > 1 ? `-${n}` : ''}`;
+    if (!(await exists(name))) return name;
+  }
 }
 
 /** Streams the archive into `root`; `shownAs` is the folder named in errors. */

@@ -9,6 +9,8 @@ export interface ResultsReport {
   site: string | null;
   site_warnings: string[];
   site_error: string | null;
+  /** What was in results/<run-id>/ before, when it was not an older copy of this run: kept there. */
+  previous_results: { moved_to: string; why: string } | null;
 }
 
 /**
@@ -25,11 +27,17 @@ export async function saveResults(
 ): Promise<ResultsReport> {
   const dir = resultsDirFor(runId, root);
   process.stderr.write(`\n== download the archive of run ${runId} into ${dir} ==\n`);
-  const { files } =
+  const { files, movedAside } =
     'url' in source
       ? await downloadAndUnpack(source.url, dir, { signal })
       : await unpackArchive(source.stream, dir, { signal });
   process.stderr.write(`  unpacked ${files} file(s)\n`);
+  const previous = movedAside ? { moved_to: movedAside.to, why: movedAside.why } : null;
+  if (movedAside) {
+    process.stderr.write(
+      `  ${dir} held other results (${movedAside.why}): they were kept, moved to ${movedAside.to}\n`,
+    );
+  }
   onUnpacked?.(dir);
   try {
     const site = await buildSite({ resultsDir: dir });
@@ -43,6 +51,7 @@ export async function saveResults(
       site: site.indexHtml,
       site_warnings: site.warnings,
       site_error: null,
+      previous_results: previous,
     };
   } catch (err) {
     // The results are safe on disk; a site failure should not hide them.
@@ -50,6 +59,14 @@ export async function saveResults(
     process.stderr.write(
       `  the site could not be built (${message}); retry with \`benchfleet site ${dir}\`\n`,
     );
-    return { run_id: runId, results_dir: dir, files, site: null, site_warnings: [], site_error: message };
+    return {
+      run_id: runId,
+      results_dir: dir,
+      files,
+      site: null,
+      site_warnings: [],
+      site_error: message,
+      previous_results: previous,
+    };
   }
 }

@@ -192,6 +192,7 @@ export async function start(flags: StartFlags): Promise<void> {
     tasks: final.tasks,
     assembly_error: final.assembly_error,
     results_dir: results?.results_dir ?? null,
+    previous_results: results?.previous_results ?? null,
     site: results?.site ?? null,
     dashboard_url: outputs.DashboardUrl,
     api_url: outputs.ApiUrl,
@@ -204,6 +205,8 @@ export async function start(flags: StartFlags): Promise<void> {
       `\nRun ${runId} ended ${final.status}: ${final.tasks.completed} completed, ${final.tasks.failed} failed, ${final.tasks.cancelled} cancelled`,
     );
     if (results) log(`  results:   ${results.results_dir}`);
+    if (results?.previous_results)
+      log(`  kept:      ${results.previous_results.moved_to} (what was there before)`);
     if (results?.site) log(`  site:      ${results.site}`);
     log(`  dashboard: ${outputs.DashboardUrl}`);
     log(

@@ -239,18 +239,19 @@ describe('unpackArchive', () => {
 
   it('replaces the previous results only with a complete archive', async () => {
     const dir = join(box.dir, 'results', '1700000001');
-    previousCopy(dir);
+    previousCopy(dir); // an older copy of the same run: its files are all in the new one
     const res = await unpackArchive(
       Readable.from([
         await tarGz([
-          { name: 'new.type-1/output.txt', body: 'new' },
+          { name: 'old.type-1/output.txt', body: 'new' },
           { name: 'manifest.json', body: manifest },
         ]),
       ]),
       dir,
     );
     expect(res).toEqual({ dir, files: 2 });
-    expect(readdirSync(dir).sort()).toEqual(['manifest.json', 'new.type-1']);
+    expect(readdirSync(dir).sort()).toEqual(['manifest.json', 'old.type-1']);
+    expect(readFileSync(join(dir, 'old.type-1', 'output.txt'), 'utf8')).toBe('new');
     expect(readdirSync(join(box.dir, 'results'))).toEqual(['1700000001']);
   });
 });
@@ -272,11 +273,14 @@ it('a download that breaks off keeps the earlier copy and its site', async () =>
   expect(readFileSync(join(dir, 'manifest.json'), 'utf8')).toBe(manifest);
 });
 
-it('a second download replaces the first copy and builds its site again', async () => {
+it('a second download replaces the first copy of the same run and builds its site again', async () => {
   const dir = join(box.dir, 'results', '1700000001');
   mkdirSync(join(dir, 'site'), { recursive: true });
+  mkdirSync(join(dir, 'c7g.medium-1'), { recursive: true });
+  writeFileSync(join(dir, 'manifest.json'), manifest);
+  writeFileSync(join(dir, 'c7g.medium-1', 'output.txt'), 'fib 9.9\n');
   writeFileSync(join(dir, 'site', 'index.html'), '<html>old</html>');
-  writeFileSync(join(dir, 'stale.txt'), 'from the first copy');
+  writeFileSync(join(dir, 'site', 'data.csv'), 'old');
   const body = await tarGz([
     { name: 'manifest.json', body: manifest },
     { name: 'c7g.medium-1/output.txt', body: 'fib 1.0\n' },
@@ -284,9 +288,10 @@ it('a second download replaces the first copy and builds its site again', async 
   s3.on(GetObjectCommand).resolves({ Body: Readable.from([body]) as never });
   const r = await runCli(['download', '1700000001', '--bucket', 'my-results', '--json']);
   expect(r.code).toBe(0);
-  expect(JSON.parse(r.stdout)).toMatchObject({ results_dir: dir, site_error: null });
-  expect(existsSync(join(dir, 'stale.txt'))).toBe(false);
+  expect(JSON.parse(r.stdout)).toMatchObject({ results_dir: dir, site_error: null, previous_results: null });
+  expect(readFileSync(join(dir, 'c7g.medium-1', 'output.txt'), 'utf8')).toBe('fib 1.0\n');
   expect(readFileSync(join(dir, 'site', 'index.html'), 'utf8')).not.toBe('<html>old</html>');
+  // the old copy held nothing the new one lacks (the site is written again): nothing is kept aside
   expect(readdirSync(join(box.dir, 'results'))).toEqual(['1700000001']);
 });
 

@@ -56,3 +56,19 @@ it('a failed swap puts the previous results back where they were and says where 
   expect(readdirSync(results).sort()).toEqual(['1700000001', `1700000001.partial-${process.pid}`]);
   expect(readFileSync(join(`${dir}.partial-${process.pid}`, 'new.type-1', 'output.txt'), 'utf8')).toBe('new');
 });
+
+it("a failed swap over another run's results puts them back, and keeps no second copy of them", async () => {
+  const results = tempDir('bf-swap-');
+  const dir = join(results, '1700000001');
+  mkdirSync(join(dir, 'old.type-1'), { recursive: true });
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ run_id: 1700000001, created_at: 'earlier' }));
+  writeFileSync(join(dir, 'old.type-1', 'output.txt'), 'old\n');
+  failRenameFrom = '.partial-';
+  const fresh = await archiveOf({
+    'manifest.json': JSON.stringify({ run_id: 1700000001, created_at: 'later' }),
+    'new.type-1/output.txt': 'new',
+  });
+  await expect(unpackArchive(fresh, dir)).rejects.toThrow(/the complete copy is in 1700000001\.partial-/);
+  expect(readFileSync(join(dir, 'old.type-1', 'output.txt'), 'utf8')).toBe('old\n');
+  expect(readdirSync(results).sort()).toEqual(['1700000001', `1700000001.partial-${process.pid}`]);
+});
