@@ -118,7 +118,6 @@ async function measure(shape: { tasks: number; slots: number }): Promise<E2eResu
     const res = await realFetch(input, init);
     const match = matchRoute(method, url.pathname);
     if (!match) return res;
-    const text = await res.clone().text();
     const t1 = Date.now();
     const route = routeKey(match.route);
     const u = usage.api[route] ?? { calls: 0, total_ms: 0 };
@@ -126,20 +125,27 @@ async function measure(shape: { tasks: number; slots: number }): Promise<E2eResu
     u.calls++;
     u.total_ms += t1 - t0;
     const body = typeof init?.body === 'string' ? (JSON.parse(init.body) as { runner_id?: string }) : {};
-    let claimed: number | undefined;
-    if (match.route.handler === 'claim-task' && res.status === 200) {
-      claimed = (JSON.parse(text) as { task?: { id: number } }).task?.id;
-    }
     const id = match.pathParameters.id;
-    events.push({
+    const event: ApiEvent = {
       route,
       runnerId: body.runner_id,
       taskId: id ? Number(id) : undefined,
-      claimed,
+      claimed: undefined,
       status: res.status,
       t0,
       t1,
-    });
+    };
+    events.push(event);
+    if (match.route.handler === 'claim-task' && res.status === 200) {
+      // the claimed task's id, read when the runner reads the answer (through its text()): a clone
+      // would tee the body stream, CPU the run itself does not spend, on the same two cores
+      const text = res.text.bind(res);
+      res.text = async () => {
+        const answer = await text();
+        event.claimed = (JSON.parse(answer) as { task?: { id: number } }).task?.id;
+        return answer;
+      };
+    }
     return res;
   }) as typeof fetch;
 
