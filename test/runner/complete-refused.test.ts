@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRunner } from '../../runner/agent';
 import { shouldShutDown } from '../../runner/shutdown';
-import { FakeApi } from './fake-api';
+import { FakeApi, type FakeTask } from './fake-api';
 import { testRunner } from './helpers';
 
 let api: FakeApi;
@@ -56,6 +56,39 @@ it.each([
   expect(
     shouldShutDown({ shutdownOnDone: true, debug: true, interrupted: false, tasksFailed: res.tasksFailed }),
   ).toMatchObject({ shutdown: false });
+});
+
+it("a complete from an attempt the API has moved past is refused by the API's fence, and settles the task", async () => {
+  api = await new FakeApi({ tasks: 1 }).start();
+  // the reaper retried the task as attempt 2 (for this same runner id) as attempt 1's result arrived
+  api.putFail = () => {
+    const t = api.tasks[0] as FakeTask;
+    t.task = { ...t.task, attempt: 2 };
+    return undefined; // the PUT itself succeeds
+  };
+  const r = testRunner(api.url, { slots: 1 });
+  const res = await startRunner(r.input);
+  expect(res).toMatchObject({ tasksCompleted: 0, tasksFailed: 1, tasksUnacknowledged: 0 });
+  expect(api.tasks[0]?.status).toBe('claimed'); // attempt 2's, untouched by attempt 1's report
+  expect(r.lines.join('\n')).toMatch(/complete answered 409 stale_attempt; this attempt was reaped/);
+});
+
+it('a heartbeat from an attempt the API has moved past is fenced off: the runner stops the task, and its fail is settled', async () => {
+  api = await new FakeApi({ tasks: 1 }).start();
+  api.putDelayMs = 1000; // an upload long enough for a heartbeat to go out meanwhile
+  api.onHeartbeat = (t, hb) => {
+    if (hb.status === 'uploading') t.task = { ...t.task, attempt: 2 };
+  };
+  const r = testRunner(api.url, { slots: 1, heartbeatS: 0.2 });
+  const res = await startRunner(r.input);
+  expect(res).toMatchObject({ tasksCompleted: 0, tasksFailed: 1, tasksUnacknowledged: 0 });
+  expect(api.calls.some((c) => c.endsWith('/complete'))).toBe(false);
+  expect(api.tasks[0]?.status).toBe('claimed');
+  const log = r.lines.join('\n');
+  expect(log).toMatch(
+    /stopping the task: HTTP 409 stale_attempt: task \d+ is on attempt 2; attempt 1 may not report/,
+  );
+  expect(log).toMatch(/fail answered 409 stale_attempt; this attempt was reaped/);
 });
 
 it('complete answered 404 (the task no longer exists): settled, not kept as unacknowledged', async () => {

@@ -170,6 +170,19 @@ export class FakeApi {
     };
   }
 
+  /** The 409 the real API answers a report from a runner that does not hold this attempt of the task. */
+  private fenced(t: FakeTask, body: Record<string, unknown>): { status: number; body: unknown } | undefined {
+    if (body.runner_id !== t.runnerId) {
+      const message = `task ${t.task.id} is held by ${t.runnerId ?? 'no runner'}, not by ${String(body.runner_id)}`;
+      return { status: 409, body: { error: 'not_your_task', message } };
+    }
+    if (body.attempt !== undefined && body.attempt !== t.task.attempt) {
+      const message = `task ${t.task.id} is on attempt ${t.task.attempt}; attempt ${String(body.attempt)} may not report`;
+      return { status: 409, body: { error: 'stale_attempt', message } };
+    }
+    return undefined;
+  }
+
   private plannedRefusal(status = 401): { status: number; body: unknown } {
     const error = status === 401 ? 'unauthorized' : `http_${status}`;
     return { status, body: { error, message: 'the API key is wrong' } };
@@ -219,6 +232,8 @@ export class FakeApi {
     const t = m ? this.byId(Number(m[1])) : undefined;
     if (!m || !t) return { status: 404, body: { error: 'not_found', message: 'no such task' } };
     const finished = { status: 409, body: { error: 'task_finished', message: `task is ${t.status}` } };
+    // the real API's fence: a task held by another runner, or on another attempt, refuses the report
+    const refused = this.fenced(t, body);
     switch (m[2]) {
       case 'heartbeat':
         t.heartbeats.push(body as unknown as HeartbeatRequest);
@@ -226,11 +241,13 @@ export class FakeApi {
         if ((this.heartbeatPlan[0] ?? 200) !== 200) return this.plannedRefusal(this.heartbeatPlan.shift());
         this.heartbeatPlan.shift();
         if (t.reaped) return { status: 409, body: { error: 'task_finished', message: 'task is failed' } };
+        if (refused && t.status !== 'cancelled') return refused;
         return { status: 200, body: { action: t.status === 'cancelled' ? 'abort' : 'continue' } };
       case 'upload-urls':
         t.urlRequests.push(body as unknown as UploadUrlsRequest);
         if (this.urlsStatus) return { status: this.urlsStatus, body: { error: 'internal', message: 'x' } };
-        return t.status === 'claimed' ? { status: 200, body: this.urls(t) } : finished;
+        if (t.status !== 'claimed') return finished;
+        return refused ?? { status: 200, body: this.urls(t) };
       case 'complete':
         if (this.completeStatus || this.completeError) {
           const error = this.completeError ?? 'internal';
@@ -238,12 +255,14 @@ export class FakeApi {
           return { status, body: { error, message: `planned ${status} ${error}` } };
         }
         if (t.status !== 'claimed') return finished;
+        if (refused) return refused;
         t.status = 'completed';
         t.complete = body as unknown as CompleteRequest;
         return { status: 200, body: {} };
       default:
         if (this.failStatus) return { status: this.failStatus, body: { error: 'internal', message: 'x' } };
         if (t.status !== 'claimed') return finished;
+        if (refused) return refused;
         t.status = 'failed';
         t.fail = body as unknown as FailRequest;
         if (RETRYABLE_ERROR_TYPES.includes(t.fail.error_type) && t.task.attempt < this.maxAttempts)
