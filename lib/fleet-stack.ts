@@ -89,6 +89,9 @@ export class FleetStack extends Stack {
           // IMDSv2 on the instance itself: `requireImdsv2` would add a launch template per VM
           // with a fixed name (`<id>LaunchTemplate`), untagged, that the sweep cannot find.
           httpTokens: ec2.HttpTokens.REQUIRED,
+          // Only the VM itself may ask IMDS for the role's credentials (which read the runner key): a
+          // benchmark container on Docker's bridge is one hop further, and Amazon Linux 2023 allows 2.
+          httpPutResponseHopLimit: 1,
           // The runner powers the VM off when its work is done: that ends the bill too.
           instanceInitiatedShutdownBehavior: ec2.InstanceInitiatedShutdownBehavior.TERMINATE,
           propagateTagsToVolumeOnCreation: true,

@@ -56,12 +56,14 @@ describe('AWS runner fleet', () => {
     );
   });
 
-  it('terminates on instance-initiated shutdown, requires IMDSv2 and encrypts the root volume', () => {
+  it('terminates on instance-initiated shutdown, requires IMDSv2 for the VM alone (hop limit 1) and encrypts the root volume', () => {
     template.allResourcesProperties('AWS::EC2::Instance', {
       InstanceInitiatedShutdownBehavior: 'terminate',
       BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ Encrypted: true }) })],
     });
-    template.allResourcesProperties('AWS::EC2::Instance', { MetadataOptions: { HttpTokens: 'required' } });
+    template.allResourcesProperties('AWS::EC2::Instance', {
+      MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 1 },
+    });
   });
 
   it("gives each run new instances, and nothing with a fixed name a kept fleet's next run would collide with", () => {
