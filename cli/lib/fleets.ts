@@ -1,9 +1,11 @@
 // Standing fleets up and tearing them down: the meta stack, the AWS fleet stack and the Azure
 // terraform, each from the one fleet plan. The CLI launches and removes the two fleets in parallel.
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
+  AZURE_TF_DIR,
   azureGroupName,
   azureTerraformArgs,
   azureTfvars,
@@ -15,7 +17,7 @@ import { readSecret } from './api';
 import { awsRegion } from './aws-region';
 import { describeStackOnce } from './cfn-stack';
 import { CliError, CredentialsError, describe, ToolMissingError } from './errors';
-import { runTool } from './exec';
+import { PROJECT_ROOT, runTool } from './exec';
 import {
   azureVarFile,
   ensureStateDir,
@@ -166,6 +168,7 @@ export function fleetLaunches(
         });
         ensureStateDir();
         writeAzureTfvars(azureVarFile(runId), vars);
+        privateTerraformState();
         const steps = azureTerraformArgs('apply', runId, azureVarFile(runId));
         terraformStarted = true;
         for (const [i, args] of steps.entries()) {
@@ -290,6 +293,7 @@ export async function destroyAzureFleet(
   azureEnv: () => Promise<NodeJS.ProcessEnv> = azureTerraformEnv,
 ): Promise<void> {
   const env = await azureEnv();
+  privateTerraformState();
   const [init, workspace, destroy] = azureTerraformArgs('destroy', runId, azureVarFile(runId));
   const terraform = (args: string[] | undefined, heading?: string) =>
     runTool('terraform', args ?? [], { env, ...(heading && { heading }), label: 'azure' });
@@ -329,6 +333,17 @@ export async function destroyAzureFleet(
   await terraform(destroy);
   // The var file holds the runner key: once its VMs are gone it has no use.
   removeFile(azureVarFile(runId));
+}
+
+/**
+ * terraform keeps each run's state (and, after a destroy, its backup) in terraform-azure/
+ * terraform.tfstate.d/run-<id>/, with the VMs' custom_data, which holds the runner key, in it, and
+ * writes those files readable by every user of the machine. The folder is made this user's alone.
+ */
+export function privateTerraformState(): void {
+  const dir = join(PROJECT_ROOT, AZURE_TF_DIR, 'terraform.tfstate.d');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700); // one made before, by terraform or an older Benchfleet
 }
 
 /** Runs the steps at once; answers the providers that failed with their errors. */
