@@ -34,7 +34,7 @@ export function acknowledgeOrchestratorFindings(stack: Stack, t: OrchestratorNag
   ack(
     stack,
     'AwsSolutions-SMG4',
-    'The API keys are not rotated on a schedule: a rotation during a run would lock out the runners that read the key at boot. Rotate between runs (put-secret-value); handlers re-read keys on cold start.',
+    'The API keys are not rotated on a schedule: a rotation during a run would lock out the runners that read the key at boot. Rotate between runs (put-secret-value); handlers re-read the keys every 5 minutes.',
   );
   ack(
     stack,
