@@ -114,6 +114,31 @@ describe('readTarball', () => {
     expect(many).toEqual({ files: [], problems: [], unreadable: 'more than 10 entries' });
   });
 
+  it('gives up on a tarball that inflates past the cap, kept entries or not (a gzip bomb)', async () => {
+    const limits = { ...DEFAULT_LIMITS, maxInflatedBytes: 1024 * 1024 };
+    // a name nothing keeps: before the cap, inflating it was never stopped
+    const bomb = await makeTarball([
+      { name: 'output.txt', data: 'fib 1.0\n' },
+      { name: 'filler.bin', data: '\0'.repeat(4 * 1024 * 1024) },
+    ]);
+    const source = Readable.from([bomb]);
+    const got = await readTarball(source, 'result', limits);
+    expect(got).toEqual({
+      files: [],
+      problems: [],
+      unreadable: 'it inflates to more than 1048576 bytes (the cap per tarball)',
+    });
+    // under the cap, the same files are read as usual
+    const fits = await read(
+      [
+        { name: 'output.txt', data: 'fib 1.0\n' },
+        { name: 'filler.bin', data: 'x' },
+      ],
+      limits,
+    );
+    expect(fits.files.map((f) => f.name)).toEqual(['output.txt']);
+  });
+
   it('does not count a dropped or replaced duplicate against the byte cap', async () => {
     const limits = { ...DEFAULT_LIMITS, maxTaskBytes: 1000 };
     // output_001.txt loses to output.txt: its 600 bytes are never kept, so the log still fits.

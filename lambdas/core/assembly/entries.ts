@@ -12,6 +12,12 @@ export interface EntryLimits {
   maxTaskBytes: number;
   /** entries read from one tarball, kept or not (a tarball of a million empty files is hostile too) */
   maxEntries: number;
+  /**
+   * bytes inflated from one tarball, kept or not: a small upload can inflate to gigabytes (a gzip
+   * bomb), which would hold the assembly's one Lambda to its timeout. A runner's own tarball (its
+   * logs capped at 16 MB each) inflates to a few tens of MB.
+   */
+  maxInflatedBytes: number;
 }
 
 export const DEFAULT_LIMITS: EntryLimits = {
@@ -19,6 +25,7 @@ export const DEFAULT_LIMITS: EntryLimits = {
   maxLogFileBytes: 8 * 1024 * 1024,
   maxTaskBytes: 48 * 1024 * 1024,
   maxEntries: 1000,
+  maxInflatedBytes: 256 * 1024 * 1024,
 };
 
 export type EntryKind = 'output' | 'meta' | 'log';

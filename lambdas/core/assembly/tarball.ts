@@ -45,14 +45,19 @@ export async function readTarball(
   // output comes in 256 KB chunks, so a 256 KB result takes about three round trips, not a dozen.
   const coalesce = new Coalesce(COALESCE_BYTES);
   const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  const inflated = new Cap(limits.maxInflatedBytes);
   const extract = tarExtract();
   source.once('error', (err: Error) => {
     sourceError = err;
     coalesce.destroy();
     gunzip.destroy(err);
   });
-  gunzip.once('error', (err: Error) => extract.destroy(err));
-  source.pipe(coalesce).pipe(gunzip).pipe(extract);
+  gunzip.once('error', (err: Error) => inflated.destroy(err));
+  inflated.once('error', (err: Error) => {
+    gunzip.destroy(); // no more inflating: the point of the cap
+    extract.destroy(err);
+  });
+  source.pipe(coalesce).pipe(gunzip).pipe(inflated).pipe(extract);
 
   try {
     for await (const entry of extract) {
@@ -109,6 +114,7 @@ export async function readTarball(
     source.destroy();
     coalesce.destroy();
     gunzip.destroy();
+    inflated.destroy();
     extract.destroy();
   }
   if (sourceError) {
@@ -153,6 +159,24 @@ async function tailOf(stream: AsyncIterable<unknown>, n: number): Promise<Buffer
 }
 
 class Unreadable extends Error {}
+
+/** Passes bytes on until more than `max` went through, then fails as Unreadable. */
+class Cap extends Transform {
+  private seen = 0;
+
+  constructor(private readonly max: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    this.seen += chunk.byteLength;
+    if (this.seen > this.max) {
+      callback(new Unreadable(`it inflates to more than ${this.max} bytes (the cap per tarball)`));
+      return;
+    }
+    callback(null, chunk);
+  }
+}
 
 const COALESCE_BYTES = 512 * 1024;
 
