@@ -1,5 +1,6 @@
 // The page: one static index.html with every section, linking style.css and the data downloads.
 // Nothing in it depends on the clock or the machine, so the same input gives the same bytes.
+import { SYNTHETIC_EXE } from '../lambdas/shared/enums';
 import type { Aggregate } from './aggregate';
 import { esc, num } from './html';
 import type { LoadedRun, TaskResult } from './model';
@@ -28,7 +29,11 @@ function summary(input: PageInput): string {
   const facts: Array<[string, string]> = [
     ['run', run.runId === null ? esc(input.label) : String(run.runId)],
     ['status', esc(run.status ?? (run.hasManifest ? 'unknown' : 'no manifest.json'))],
-    ['ruby version', esc(run.rubyVersion ?? 'unknown')],
+    [
+      'ruby version',
+      esc(run.rubyVersion ?? 'unknown') +
+        (onlySynthetic(input.agg.executables) ? ' (not used: the synthetic workload runs no Ruby)' : ''),
+    ],
     ['started', esc(run.createdAt ?? '–')],
     ['finished', esc(run.finishedAt ?? '–')],
     ['instance types', String(input.agg.instanceTypes.length)],
@@ -115,9 +120,19 @@ function failuresSection(run: LoadedRun, agg: Aggregate): string {
   return tasks + benches;
 }
 
+/** The synthetic workload times JavaScript: a page of its figures must not be headed as Ruby's. */
+function whatWasTimed(executables: string[]): string {
+  if (onlySynthetic(executables)) return 'Synthetic benchmarks (JavaScript, not Ruby)';
+  if (executables.includes(SYNTHETIC_EXE)) return 'Ruby and synthetic (JavaScript, not Ruby) benchmarks';
+  return 'Ruby benchmarks';
+}
+
+const onlySynthetic = (executables: string[]): boolean =>
+  executables.length > 0 && executables.every((e) => e === SYNTHETIC_EXE);
+
 export function renderPage(input: PageInput): string {
   const { agg } = input;
-  const title = `Ruby benchmarks by instance type: run ${input.run.runId ?? input.label}`;
+  const title = `${whatWasTimed(agg.executables)} by instance type: run ${input.run.runId ?? input.label}`;
   // Every result section says so when the run has no result at all, rather than stay empty.
   const none = `<p class="warn">No results${agg.noResults === null ? '' : `: ${esc(agg.noResults)}`}.</p>`;
   const per = (f: (exe: string) => string): string => agg.executables.map(f).join('') || none;

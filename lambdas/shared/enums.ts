@@ -12,3 +12,9 @@ export type TaskStatus = z.infer<typeof TaskStatus>;
 export const RUN_STATUSES = ['running', 'assembling', 'complete', 'cancelled', 'assembly_failed'] as const;
 export const RunStatus = z.enum(RUN_STATUSES);
 export type RunStatus = z.infer<typeof RunStatus>;
+
+/**
+ * The executable name the synthetic workload's results carry where ruby-bench puts a Ruby's
+ * (`interp`, `yjit`): its figures time JavaScript, and whatever shows them says so.
+ */
+export const SYNTHETIC_EXE = 'synthetic';

@@ -4,8 +4,9 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { SYNTHETIC_EXE } from '../../lambdas/shared/enums';
 import { openLogFiles } from './log-files';
-import { type BenchTimes, formatCsv, formatJson, formatTxt } from './ruby-bench-format';
+import { type BenchTimes, type FormatInput, formatCsv, formatJson, formatTxt } from './ruby-bench-format';
 import { type ExecContext, ExecError, type ExecResult, type Executor } from './types';
 
 export const SYNTHETIC_BENCHMARKS = [
@@ -161,17 +162,22 @@ export class SyntheticExecutor implements Executor {
     } finally {
       await logs.close();
     }
-    const fmt = {
-      exe: 'synthetic',
-      description: SYNTHETIC_DESCRIPTION,
-      results,
-      legend: ['synthetic: these timings come from the benchfleet runner built-in workload, not from Ruby.'],
-    };
+    const fmt = syntheticFormat(results);
     await writeFile(join(ctx.outDir, 'output_001.txt'), formatTxt(fmt));
     await writeFile(join(ctx.outDir, 'output_001.csv'), formatCsv(fmt));
     await writeFile(join(ctx.outDir, 'output_001.json'), formatJson(fmt, 'benchfleet-runner synthetic'));
     return { exitCode: 0, image: null, dockerVersion: null, rubyBenchRef: null };
   }
+}
+
+/** What the synthetic workload writes in ruby-bench's formats: timings labelled as not Ruby's. */
+export function syntheticFormat(results: BenchTimes[]): FormatInput {
+  return {
+    exe: SYNTHETIC_EXE,
+    description: SYNTHETIC_DESCRIPTION,
+    results,
+    legend: ['synthetic: these timings come from the benchfleet runner built-in workload, not from Ruby.'],
+  };
 }
 
 const sum = (rs: BenchTimes[]): number =>

@@ -1,8 +1,10 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatJson, formatTxt } from '../../runner/executors/ruby-bench-format';
+import { syntheticFormat } from '../../runner/executors/synthetic';
 import { buildSite } from '../../site/build';
 import { parsePrices } from '../../site/prices';
-import { standardRun, tempDir } from './helpers/run-folder';
+import { manifestTask, standardRun, tempDir, writeManifest, writeTask } from './helpers/run-folder';
 
 const read = (dir: string, file: string): string => readFileSync(join(dir, file), 'utf8');
 
@@ -25,6 +27,7 @@ describe('buildSite on the standard run', () => {
     for (const id of ['ranking', 'price', 'matrix', 'charts', 'hosts', 'failures'])
       expect(html).toContain(`<section id="${id}">`);
     expect(html).toContain('href="data.csv"');
+    expect(html).toContain('<title>Ruby benchmarks by instance type: run 1700000000</title>');
     // no network at view time: nothing but relative links
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
   });
@@ -87,6 +90,30 @@ describe('buildSite on the standard run', () => {
       expect.stringMatching(/^could not read the price file .*none\.json: ENOENT.*; no prices shown$/),
     ]);
   });
+});
+
+it("heads a page of the synthetic workload's results as not Ruby, and says its ruby version was not used", async () => {
+  const dir = tempDir();
+  for (const [type, factor] of [
+    ['local-a', 1],
+    ['local-b', 0.7],
+  ] as const) {
+    const fmt = syntheticFormat(
+      ['fib', 'nbody'].map((name) => ({ name, warmup: [0.1], bench: [0.2 * factor, 0.21 * factor] })),
+    );
+    writeTask(dir, `${type}-1`, {
+      txt: formatTxt(fmt),
+      json: formatJson(fmt, 'benchfleet-runner synthetic'),
+    });
+  }
+  writeManifest(dir, [manifestTask('local-a', 1), manifestTask('local-b', 1)]);
+  const { outDir } = await buildSite({ resultsDir: dir });
+  const html = read(outDir, 'index.html');
+  expect(html).toContain(
+    '<title>Synthetic benchmarks (JavaScript, not Ruby) by instance type: run 1700000000</title>',
+  );
+  expect(html).not.toContain('Ruby benchmarks');
+  expect(html).toContain('3.4.7 (not used: the synthetic workload runs no Ruby)');
 });
 
 describe('price files', () => {
