@@ -133,6 +133,32 @@ function cellOf(
   };
 }
 
+/**
+ * Each type's vCPU count, from its tasks' meta.json: the runners ran one ruby-bench per vCPU at
+ * once, so a machine's Ruby work is its per-process speed times that. Tasks that disagree (a
+ * mislabelled host) give the most common count, and a warning.
+ */
+function vcpusByType(tasks: LoadedRun['tasks'], warnings: string[]): Record<string, number> {
+  const seen = new Map<string, Map<number, number>>();
+  for (const t of tasks) {
+    const n = t.meta?.vcpus;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) continue;
+    const counts = seen.get(t.instanceType) ?? new Map<number, number>();
+    seen.set(t.instanceType, counts.set(n, (counts.get(n) ?? 0) + 1));
+  }
+  const out: Record<string, number> = {};
+  for (const [type, counts] of seen) {
+    const [top] = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+    if (!top) continue;
+    out[type] = top[0];
+    if (counts.size > 1) {
+      const all = [...counts.keys()].sort((a, b) => a - b).join(', ');
+      warnings.push(`${type}: its tasks' meta.json give ${all} vCPUs; price-performance uses ${top[0]}`);
+    }
+  }
+  return out;
+}
+
 export function aggregate(run: LoadedRun, opts: AggregateOptions = {}): Aggregate {
   const warnings: string[] = [];
   const { values, failed } = collect(run.tasks, warnings);
@@ -164,12 +190,13 @@ export function aggregate(run: LoadedRun, opts: AggregateOptions = {}): Aggregat
   const benchmarks: Record<string, string[]> = {};
   for (const exe of executables) benchmarks[exe] = [...(benches.get(exe) ?? [])].sort(byName);
   const instanceTypes = [...new Set(run.tasks.map((t) => t.instanceType))].sort(byName);
+  const vcpus = vcpusByType(run.tasks, warnings);
   const rankings = executables.map((exe) =>
     rankInstanceTypes(
       exe,
       instanceTypes,
       cells.filter((c) => c.exe === exe),
-      opts,
+      { ...opts, vcpus },
       warnings,
     ),
   );

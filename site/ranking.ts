@@ -22,8 +22,15 @@ export interface RankRow {
   geomeanMs: number;
   noisyCells: number;
   pricePerHour: number | null;
-  /** relSpeed per dollar-hour. */
+  /** relSpeed per dollar-hour: one Ruby process per machine. */
   speedPerDollar: number | null;
+  /** vCPUs of the type (its tasks' meta.json); null when none says. */
+  vcpus: number | null;
+  /**
+   * relSpeed times vCPUs per dollar-hour: a machine full of Ruby processes, one per vCPU, as the
+   * runners measured them (all slots at work at once). null without a price or a vCPU count.
+   */
+  workPerDollar: number | null;
 }
 
 export interface Ranking {
@@ -89,7 +96,11 @@ export function rankInstanceTypes(
   exe: string,
   allTypes: string[],
   cells: Cell[],
-  opts: { baseline?: string | undefined; prices?: Record<string, number> | undefined },
+  opts: {
+    baseline?: string | undefined;
+    prices?: Record<string, number> | undefined;
+    vcpus?: Record<string, number> | undefined;
+  },
   warnings: string[],
 ): Ranking {
   const byType = new Map<string, Map<string, Cell>>();
@@ -148,6 +159,8 @@ export function rankInstanceTypes(
     const relSpeed = Math.exp(base.logMs - e.logMs);
     const ci = t === baseline ? null : ratioInterval(e.runLogs, base.runLogs);
     const price = opts.prices?.[t] ?? null;
+    const vcpus = opts.vcpus?.[t] ?? null;
+    const priced = price !== null && price > 0;
     return {
       instanceType: t,
       relSpeed,
@@ -161,7 +174,9 @@ export function rankInstanceTypes(
       geomeanMs: Math.exp(e.logMs),
       noisyCells: common.filter((b) => byType.get(t)!.get(b)!.noisy).length,
       pricePerHour: price,
-      speedPerDollar: price !== null && price > 0 ? relSpeed / price : null,
+      speedPerDollar: priced ? relSpeed / price : null,
+      vcpus,
+      workPerDollar: priced && vcpus !== null ? (relSpeed * vcpus) / price : null,
     };
   });
   rows.sort((a, b) => b.relSpeed - a.relSpeed || byName(a.instanceType, b.instanceType));

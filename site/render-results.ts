@@ -2,7 +2,7 @@
 import type { Aggregate, Cell } from './aggregate';
 import { barChart, formatMs, formatRatio } from './charts';
 import { anchor, esc, ms, num, pct, ratio } from './html';
-import type { Ranking } from './ranking';
+import type { Ranking, RankRow } from './ranking';
 
 function ciText(r: Ranking, row: Ranking['rows'][number]): string {
   if (row.instanceType === r.baseline) return 'baseline';
@@ -73,20 +73,35 @@ export function priceSection(r: Ranking): string {
   const priced = r.rows.filter((row) => row.speedPerDollar !== null);
   if (priced.length === 0)
     return `<h3>${esc(r.exe)}</h3><p class="muted">No instance type of this ranking has a price.</p>`;
-  const best = Math.max(...priced.map((row) => row.speedPerDollar!));
+  // A machine runs one Ruby process per vCPU, as the runners did: its work for the money is what
+  // ranks, when every priced type's vCPU count is known.
+  const byWork = priced.every((row) => row.workPerDollar !== null);
+  const value = (row: RankRow): number => (byWork ? row.workPerDollar! : row.speedPerDollar!);
+  const best = Math.max(...priced.map(value));
+  const strong = (ranks: boolean, x: number | null): string =>
+    `<td class="n${ranks ? ' strong' : ''}">${x === null ? '–' : x.toFixed(2)}</td>`;
   const rows = [...priced]
-    .sort((a, b) => b.speedPerDollar! - a.speedPerDollar! || (a.instanceType < b.instanceType ? -1 : 1))
+    .sort((a, b) => value(b) - value(a) || (a.instanceType < b.instanceType ? -1 : 1))
     .map(
       (row, k) =>
         `<tr><td class="n">${k + 1}</td><th scope="row">${esc(row.instanceType)}</th>` +
-        `<td class="n">$${row.pricePerHour!.toFixed(4)}</td><td class="n">${ratio(row.relSpeed)}</td>` +
-        `<td class="n strong">${row.speedPerDollar!.toFixed(2)}</td><td class="n">${pct(row.speedPerDollar! / best)}</td></tr>`,
+        `<td class="n">$${row.pricePerHour!.toFixed(4)}</td><td class="n">${num(row.vcpus, 0)}</td>` +
+        `<td class="n">${ratio(row.relSpeed)}</td>${strong(!byWork, row.speedPerDollar)}` +
+        `${strong(byWork, row.workPerDollar)}<td class="n">${pct(value(row) / best)}</td></tr>`,
     )
     .join('');
   const unpriced = r.rows.filter((row) => row.speedPerDollar === null).map((row) => esc(row.instanceType));
+  const uncounted = priced.filter((row) => row.workPerDollar === null).map((row) => esc(row.instanceType));
+  const how = byWork
+    ? 'Ranked by work per $/h: the relative speed of one Ruby process times the vCPUs of the machine ' +
+      '(the runners ran one ruby-bench per vCPU, all at once), per dollar-hour of the machine. ' +
+      'Speed per $/h is for one Ruby process per machine.'
+    : `Ranked by speed per $/h (one Ruby process per machine): no meta.json gives the vCPUs of ${uncounted.join(', ')}, ` +
+      'so work per $/h (one process per vCPU) cannot rank every type.';
   return (
-    `<h3>${esc(r.exe)}</h3><table><thead><tr><th>#</th><th>instance type</th><th>price / hour</th>` +
-    '<th>relative speed</th><th>speed per $/h</th><th>of best value</th></tr></thead>' +
+    `<h3>${esc(r.exe)}</h3><p class="muted">${how}</p><table><thead><tr><th>#</th><th>instance type</th>` +
+    '<th>price / hour</th><th>vCPUs</th><th>relative speed</th><th>speed per $/h</th>' +
+    '<th>work per $/h (× vCPUs)</th><th>of best value</th></tr></thead>' +
     `<tbody>${rows}</tbody></table>` +
     (unpriced.length > 0 ? `<p class="muted">No price for: ${unpriced.join(', ')}.</p>` : '')
   );

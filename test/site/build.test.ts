@@ -72,9 +72,9 @@ describe('buildSite on the standard run', () => {
     const html = read(outDir, 'index.html');
     expect(html).toContain('Price-performance');
     expect(html).toContain('$0.0800');
-    // c8g.large: cbrt(6.25) / 0.08 = 23.03 speed per $/h
+    // c8g.large: cbrt(6.25) / 0.08 = 23.03 speed per $/h, times its 2 vCPUs: 46.05 work per $/h
     expect(html).toMatch(
-      /<th scope="row">c8g\.large<\/th><td class="n">\$0\.0800<\/td><td class="n">1\.842×<\/td><td class="n strong">23\.0[23]<\/td>/,
+      /<th scope="row">c8g\.large<\/th><td class="n">\$0\.0800<\/td><td class="n">2<\/td><td class="n">1\.842×<\/td><td class="n">23\.0[23]<\/td><td class="n strong">46\.0[56]<\/td><td class="n">100\.0 %<\/td>/,
     );
   });
 
