@@ -12,6 +12,8 @@ export interface RunValue {
   ms: number;
   rssMiB: number | null;
   iterStddevPct: number | null;
+  /** benchmarking iterations behind `ms` (ruby-bench's count), when the output says */
+  iterations: number | null;
   siblingBusy: boolean;
 }
 
@@ -85,7 +87,14 @@ function collect(
       }
       const k = key(s.exe, t.instanceType, s.bench);
       const list = values.get(k) ?? [];
-      list.push({ run: t.run, ms: s.meanMs, rssMiB: s.rssMiB, iterStddevPct: s.iterStddevPct, siblingBusy });
+      list.push({
+        run: t.run,
+        ms: s.meanMs,
+        rssMiB: s.rssMiB,
+        iterStddevPct: s.iterStddevPct,
+        iterations: s.iterations,
+        siblingBusy,
+      });
       values.set(k, list);
     }
     for (const f of t.output.failed) {
@@ -113,6 +122,18 @@ function cellOf(
     noise.push(
       `runs differ by ${(cv * 100).toFixed(1)} % (coefficient of variation over ${NOISY_CV * 100} %)`,
     );
+  }
+  // With one run there is no spread across runs to judge it by: the uncertainty of its mean comes
+  // from ruby-bench's own ± across that run's iterations (its standard error, when their count is known).
+  const only = runs.length === 1 ? runs[0] : undefined;
+  if (only?.iterStddevPct != null) {
+    const se = only.iterStddevPct / Math.sqrt(only.iterations ?? 1);
+    if (se > NOISY_CV * 100) {
+      const over = only.iterations === null ? '' : ` over ${only.iterations} iterations`;
+      noise.push(
+        `one run only, whose mean is uncertain by ±${se.toFixed(1)} % (ruby-bench's ±${only.iterStddevPct.toFixed(1)} %${over}; over ${NOISY_CV * 100} %)`,
+      );
+    }
   }
   const busy = runs.filter((r) => r.siblingBusy).map((r) => r.run);
   if (busy.length > 0) noise.push(`the CPU's SMT sibling was busy during run ${busy.join(', ')}`);

@@ -177,7 +177,7 @@ export function renderPage(input: PageInput): string {
 ${warningsSection(input.warnings)}
 ${sections.map(([id, name, body]) => `<section id="${id}"><h2>${esc(name)}</h2>${body}</section>`).join('\n')}
 </main>
-<footer>Built by benchfleet from ruby-bench results. Results flagged <span class="flag">noisy</span> had a spread across runs over 5 % or a busy SMT sibling.</footer>
+<footer>Built by benchfleet from ruby-bench results. Results flagged <span class="flag">noisy</span> had a spread over 5 % (across runs, or across the iterations of one run) or a busy SMT sibling.</footer>
 </body>
 </html>
 `;

@@ -208,6 +208,28 @@ describe('ranking rules', () => {
     expect(cell('steady').noisy).toBe(false);
   });
 
+  it('flags a single run whose own iterations leave its mean uncertain by over 5 %', async () => {
+    const dir = tempDir();
+    const from = join(FIXTURES, 'default-iterations-interp-vs-yjit-5-micro');
+    writeTask(dir, 'once-1', {
+      json: readFileSync(join(from, 'output_001.json'), 'utf8'),
+      txt: readFileSync(join(from, 'output_001.txt'), 'utf8'),
+    });
+    const agg = await aggregated(dir);
+    const noisy = agg.cells.filter((c) => c.noisy).map((c) => [c.exe, c.bench, c.noise]);
+    // interp fib: ruby-bench printed 1126.8 ± 22.0 % over 10 iterations, so its mean is known to ±7 %;
+    // respond_to's ±9.0 % over 10 (±2.9 %) and the rest are close enough
+    expect(noisy).toEqual([
+      [
+        'interp',
+        'fib',
+        [
+          "one run only, whose mean is uncertain by ±7.0 % (ruby-bench's ±22.0 % over 10 iterations; over 5 %)",
+        ],
+      ],
+    ]);
+  });
+
   it('compares instance types per executable', async () => {
     const dir = tempDir();
     const source = readFileSync(
@@ -250,7 +272,14 @@ describe('one estimator for the point and its interval', () => {
       exe: 'ruby',
       instanceType,
       bench,
-      runs: runs.map(([run, t]) => ({ run, ms: t, rssMiB: null, iterStddevPct: null, siblingBusy: false })),
+      runs: runs.map(([run, t]) => ({
+        run,
+        ms: t,
+        rssMiB: null,
+        iterStddevPct: null,
+        iterations: null,
+        siblingBusy: false,
+      })),
       meanMs: ms.reduce((a, b) => a + b, 0) / ms.length,
       stddevMs: null,
       cv: null,
