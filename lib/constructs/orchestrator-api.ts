@@ -7,7 +7,7 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { CORS_EXPOSED_HEADERS, type HandlerName, ROUTES } from '../../lambdas/shared/routes';
+import { CORS_EXPOSED_HEADERS, type HandlerName, ROUTES, routeKey } from '../../lambdas/shared/routes';
 import type { NodeFunction } from './node-function';
 
 export interface OrchestratorApiProps {
@@ -22,6 +22,13 @@ export interface OrchestratorApiProps {
    */
   readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
 }
+
+/**
+ * Each public read route's own limit (the stage's applies to every route): reads need no key, so
+ * anyone can send them, and each one runs a Lambda from the account's shared concurrency, as the
+ * runners' heartbeats and completes do. Dashboards poll GET /run every few seconds.
+ */
+export const PUBLIC_READ_THROTTLE = { rateLimit: 50, burstLimit: 100 } as const;
 
 export class OrchestratorApi extends Construct {
   readonly httpApi: apigwv2.HttpApi;
@@ -61,6 +68,7 @@ export class OrchestratorApi extends Construct {
 
     // One integration per function: claim-task serves two routes with one Lambda permission.
     const integrations = new Map<HandlerName, HttpLambdaIntegration>();
+    const publicRoutes: Array<[string, apigwv2.HttpRoute[]]> = [];
     for (const route of ROUTES) {
       const fn = props.functions.get(route.handler);
       if (!fn) throw new Error(`no function for handler ${route.handler} (${route.method} ${route.path})`);
@@ -69,12 +77,27 @@ export class OrchestratorApi extends Construct {
         integration = new HttpLambdaIntegration(`${route.handler}-integration`, fn);
         integrations.set(route.handler, integration);
       }
-      this.httpApi.addRoutes({
+      const added = this.httpApi.addRoutes({
         path: route.path,
         methods: [route.method === 'GET' ? apigwv2.HttpMethod.GET : apigwv2.HttpMethod.POST],
         integration,
       });
+      if (route.access === 'public') publicRoutes.push([routeKey(route), added]);
     }
+    const cfnStage = this.stage.node.defaultChild as apigwv2.CfnStage;
+    // a JSON property of the L1: CloudFormation's own key names, passed through as they are
+    cfnStage.routeSettings = Object.fromEntries(
+      publicRoutes.map(([key]) => [
+        key,
+        {
+          ThrottlingRateLimit: PUBLIC_READ_THROTTLE.rateLimit,
+          ThrottlingBurstLimit: PUBLIC_READ_THROTTLE.burstLimit,
+        },
+      ]),
+    );
+    // A stage's route settings must name routes that exist already: CloudFormation fails it
+    // ("Unable to find Route by key") when it is created first, as nothing else orders the two.
+    for (const [, added] of publicRoutes) this.stage.node.addDependency(...added);
     // Without it API Gateway answers an unknown path or method with its own `{"message":"Not
     // Found"}`; the API's errors are JSON `{error, message}`, as the local server answers them.
     // It also catches every CORS preflight (no route takes OPTIONS): the function answers those

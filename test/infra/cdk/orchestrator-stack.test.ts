@@ -124,6 +124,17 @@ describe('API routes', () => {
     });
   });
 
+  it('gives the public read routes a limit of their own, set once those routes exist', () => {
+    const publicKeys = ROUTES.filter((r) => r.access === 'public').map(routeKey);
+    expect(publicKeys).toEqual(['GET /run', 'GET /run/tasks']);
+    const limit = { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 };
+    const [stage] = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
+    expect(stage?.Properties.RouteSettings).toEqual(Object.fromEntries(publicKeys.map((k) => [k, limit])));
+    const routes = template.findResources('AWS::ApiGatewayV2::Route');
+    const idOf = (key: string) => Object.keys(routes).find((id) => routes[id]?.Properties.RouteKey === key);
+    for (const key of publicKeys) expect(stage?.DependsOn).toContain(idOf(key));
+  });
+
   it('puts writes behind no public grant: only API Gateway and EventBridge may invoke, every keyed route reads both keys', () => {
     expect(Object.keys(resourcesOf(template, 'AWS::Lambda::Url'))).toHaveLength(0);
     for (const p of Object.values(resourcesOf(template, 'AWS::Lambda::Permission'))) {
