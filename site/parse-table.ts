@@ -29,9 +29,13 @@ function spansOf(rule: string): Span[] {
 }
 
 function cellsOf(line: string, spans: Span[]): string[] {
-  const aligned = spans.every((s, k) => k === 0 || line.slice(s.start - 1, s.start).trim() === '');
+  // By characters, as ruby-bench pads (Ruby's ljust): a name with a character beyond the BMP (an
+  // emoji) is one character but two JavaScript string units, and would shift every later column.
+  const chars = Array.from(line);
+  const at = (from: number, to?: number): string => chars.slice(from, to).join('');
+  const aligned = spans.every((s, k) => k === 0 || at(s.start - 1, s.start).trim() === '');
   if (!aligned) return line.trim().split(/\s{2,}/); // a hand-edited or foreign table: best effort
-  return spans.map((s, k) => line.slice(s.start, k === spans.length - 1 ? undefined : s.end).trim());
+  return spans.map((s, k) => at(s.start, k === spans.length - 1 ? undefined : s.end).trim());
 }
 
 function parseNumber(s: string | undefined): number | null {

@@ -102,6 +102,33 @@ describe('the pre-February-2026 format', () => {
     expect(find(out.samples, 'yjit', 'respond_to')?.meanMs).toBe(698.8);
   });
 
+  it('reads the columns after a name with a character beyond the BMP (one character, two string units)', () => {
+    // laid out as ruby-bench does: every column padded to its width in characters (Ruby's ljust
+    // and rjust), names left-aligned, numbers right-aligned, two spaces between columns
+    const rows = [
+      ['bench', 'interp (ms)', 'stddev (%)', 'yjit (ms)', 'stddev (%)', 'yjit 1st itr', 'interp/yjit'],
+      ['n🚀dy', '362.7', '0.7', '102.0', '1.2', '2.610', '3.557'],
+      ['fib', '1126.8', '22.0', '114.0', '0.9', '9.263', '9.888'],
+    ];
+    const width = (c: number) => Math.max(...rows.map((r) => [...(r[c] as string)].length));
+    const pad = (cell: string, c: number) =>
+      c === 0
+        ? cell + ' '.repeat(width(c) - [...cell].length)
+        : ' '.repeat(width(c) - [...cell].length) + cell;
+    const rule = rows[0]!.map((_, c) => '-'.repeat(width(c))).join('  ');
+    const text = ['interp: ruby 3.4.7', 'yjit: ruby 3.4.7 +YJIT', '', rule]
+      .concat(
+        rows.map((r) => r.map(pad).join('  ')),
+        [rule, ''],
+      )
+      .join('\n');
+    const out = parseOutputTxt(text);
+    expect(out.warnings).toEqual([]);
+    expect(find(out.samples, 'interp', 'n🚀dy')).toMatchObject({ meanMs: 362.7, iterStddevPct: 0.7 });
+    expect(find(out.samples, 'yjit', 'n🚀dy')).toMatchObject({ meanMs: 102, iterStddevPct: 1.2 });
+    expect(find(out.samples, 'interp', 'fib')).toMatchObject({ meanMs: 1126.8, iterStddevPct: 22 });
+  });
+
   it('reads the RSS column after the stddev column', () => {
     const out = parseOutputTxt(LEGACY_RSS);
     expect(find(out.samples, 'ruby', 'binarytrees')).toEqual({
