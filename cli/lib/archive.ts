@@ -232,30 +232,58 @@ async function replaceDir(
   }
   const hadOld = await exists(target);
   const why = hadOld ? await notAnOlderCopy(fresh, target) : undefined;
-  const keep = why === undefined ? undefined : await asideName(target);
-  const old = keep ?? `${target}.old-${process.pid}`;
-  if (keep === undefined) await rm(old, { recursive: true, force: true });
-  guard.aside = keep;
+  const kept = `the complete copy is in ${basename(fresh)} beside it`;
+  let old = `${target}.old-${process.pid}`;
+  if (why === undefined) await rm(old, { recursive: true, force: true });
   try {
-    if (hadOld) await rename(target, old);
-    try {
-      await rename(fresh, target);
-    } catch (err) {
-      if (hadOld) await rename(old, target).catch(() => undefined);
-      throw err;
+    if (hadOld) {
+      if (why === undefined) await rename(target, old);
+      else old = await moveAside(target, guard);
     }
   } catch (err) {
     throw new CliError(
-      `cannot move the unpacked archive from ${fresh} to ${target}: ${(err as Error).message}; ` +
-        `the complete copy is in ${basename(fresh)} beside it`,
+      `cannot move the previous results in ${target} aside: ${(err as Error).message}; they are as they were, and ${kept}`,
+      { cause: err },
+    );
+  }
+  try {
+    await rename(fresh, target);
+  } catch (err) {
+    if (hadOld) await rename(old, target).catch(() => undefined);
+    throw new CliError(
+      `cannot move the unpacked archive from ${fresh} to ${target}: ${(err as Error).message}; ${kept}`,
       { cause: err },
     );
   } finally {
     guard.aside = undefined;
   }
-  if (keep !== undefined && why !== undefined) return { to: keep, why };
+  if (hadOld && why !== undefined) return { to: old, why };
   if (hadOld) await rm(old, { recursive: true, force: true });
   return undefined;
+}
+
+/**
+ * Renames `target` to a free `<target>.replaced-<UTC time>[.<n>]` and answers that name. Another
+ * download may take the same name at the same moment: the rename then fails and the next is tried.
+ */
+async function moveAside(target: string, guard: PartialGuard): Promise<string> {
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  for (let n = 1; ; n++) {
+    // `.2`, not `-2`: a folder name ending in -<number> reads as a task folder (`benchfleet site`)
+    const name = `${target}.replaced-${stamp}${n > 1 ? `.${n}` : ''}`;
+    if (await exists(name)) continue;
+    guard.aside = name;
+    try {
+      await rename(target, name);
+      return name;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code !== 'EEXIST' && code !== 'ENOTEMPTY') || n >= 100) throw err;
+    }
+  }
 }
 
 /** A run's identity in its manifest.json: the id and the creation time together. */
@@ -274,43 +302,43 @@ async function runIn(dir: string): Promise<{ run_id?: unknown; created_at?: unkn
  * file the new copy lacks but the site's own, which every build writes again.
  */
 async function notAnOlderCopy(fresh: string, target: string): Promise<string | undefined> {
+  if (!(await stat(target)).isDirectory()) return 'it was a file, not a folder';
   const [was, now] = await Promise.all([runIn(target), runIn(fresh)]);
   if (!was) return 'it had no readable manifest.json';
   if (!now) return 'the new archive has no manifest.json to compare it with';
+  if (typeof was.run_id !== 'number' || typeof was.created_at !== 'string') {
+    return 'its manifest.json does not say which run it holds (no run_id and created_at)';
+  }
   if (was.run_id !== now.run_id || was.created_at !== now.created_at) {
-    return `it held run ${String(was.run_id)} created at ${String(was.created_at)}, not this run (created at ${String(now.created_at)})`;
+    return `it held run ${was.run_id} created at ${was.created_at}, not this run (created at ${String(now.created_at ?? 'an unknown time')})`;
   }
   const siteFiles = new Set(Object.values(SITE_FILES).map((f) => join(DEFAULT_SITE_FOLDER, f)));
   const extra: string[] = [];
-  for (const rel of await filesUnder(target)) {
+  let entries: string[];
+  try {
+    entries = await entriesUnder(target);
+  } catch (err) {
+    return `a folder in it could not be read (${(err as Error).message})`;
+  }
+  for (const rel of entries) {
     if (!siteFiles.has(rel) && !(await exists(join(fresh, rel)))) extra.push(rel);
   }
   if (extra.length === 0) return undefined;
   const shown = extra.slice(0, 3).join(', ') + (extra.length > 3 ? `, and ${extra.length - 3} more` : '');
-  return `it held ${extra.length} file(s) the new copy does not have: ${shown}`;
+  return `it held ${extra.length} file(s) or folder(s) the new copy does not have: ${shown}`;
 }
 
-/** Every file (not folder) under `dir`, as paths relative to it. */
-async function filesUnder(dir: string, prefix = ''): Promise<string[]> {
+/** Every file, and every empty folder, under `dir`, as paths relative to it. */
+async function entriesUnder(dir: string, prefix = ''): Promise<string[]> {
   const found: string[] = [];
-  for (const e of await readdir(join(dir, prefix), { withFileTypes: true })) {
+  const names = await readdir(join(dir, prefix), { withFileTypes: true });
+  if (names.length === 0 && prefix !== '') return [prefix];
+  for (const e of names) {
     const rel = join(prefix, e.name);
-    if (e.isDirectory()) found.push(...(await filesUnder(dir, rel)));
+    if (e.isDirectory()) found.push(...(await entriesUnder(dir, rel)));
     else found.push(rel);
   }
   return found;
-}
-
-/** `<target>.replaced-<UTC time>`, with a counter when that is taken. */
-async function asideName(target: string): Promise<string> {
-  const stamp = new Date()
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
-  for (let n = 1; ; n++) {
-    const name = `${target}.replaced-${stamp}${n > 1 ? `-${n}` : ''}`;
-    if (!(await exists(name))) return name;
-  }
 }
 
 /** Streams the archive into `root`; `shownAs` is the folder named in errors. */

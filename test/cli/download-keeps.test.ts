@@ -74,13 +74,14 @@ it("another run's results under the same id are kept beside the new ones, and th
 
 it('files a person added to an earlier copy of the same run are not deleted by a download again', async () => {
   const dir = earlierFolder(THIS_RUN, { 'notes.md': 'my analysis' });
+  mkdirSync(join(dir, 'my-plots')); // an empty folder counts too
   s3.on(GetObjectCommand).resolves({ Body: Readable.from([await newArchive()]) as never });
   const r = await runCli(['download', String(RUN), '--bucket', 'my-results']);
   expect(r.code).toBe(0);
   const aside = readdirSync(join(box.dir, 'results')).find((n) => n.includes('.replaced-'));
   expect(aside).toBeDefined();
   expect(r.stdout).toContain(`kept:    ${join(box.dir, 'results', aside as string)} (what was there before)`);
-  expect(r.stderr).toContain('it held 1 file(s) the new copy does not have: notes.md');
+  expect(r.stderr).toContain('it held 2 file(s) or folder(s) the new copy does not have: my-plots, notes.md');
   expect(readFileSync(join(box.dir, 'results', aside as string, 'notes.md'), 'utf8')).toBe('my analysis');
   expect(readFileSync(join(dir, 'm5.large-1', 'output.txt'), 'utf8')).toBe('new\n');
 });
@@ -101,12 +102,33 @@ it('a folder with no manifest is kept too; two in one second get names of their 
     Readable.from([await archive({ 'manifest.json': OTHER_RUN, 'm5.large-1/output.txt': 'other\n' })]),
     dir,
   );
-  expect(other.movedAside?.to).toBe(`${dir}.replaced-20261201T102030Z-2`);
+  expect(other.movedAside?.to).toBe(`${dir}.replaced-20261201T102030Z.2`);
   expect(readdirSync(join(box.dir, 'results')).sort()).toEqual([
     `${RUN}`,
     `${RUN}.replaced-20261201T102030Z`,
-    `${RUN}.replaced-20261201T102030Z-2`,
+    `${RUN}.replaced-20261201T102030Z.2`,
   ]);
-  expect(readFileSync(join(`${dir}.replaced-20261201T102030Z-2`, 'manifest.json'), 'utf8')).toBe(THIS_RUN);
+  expect(readFileSync(join(`${dir}.replaced-20261201T102030Z.2`, 'manifest.json'), 'utf8')).toBe(THIS_RUN);
   expect(readFileSync(join(dir, 'm5.large-1', 'output.txt'), 'utf8')).toBe('other\n');
+});
+
+it('a file where the folder goes is kept, and manifests that name no run are never the same run', async () => {
+  const results = join(box.dir, 'results');
+  mkdirSync(results, { recursive: true });
+  const dir = join(results, String(RUN));
+  writeFileSync(dir, 'a file, not a folder');
+  const overFile = await unpackArchive(Readable.from([await newArchive()]), dir);
+  expect(overFile.movedAside?.why).toBe('it was a file, not a folder');
+  expect(readFileSync(overFile.movedAside?.to as string, 'utf8')).toBe('a file, not a folder');
+
+  // neither manifest says which run it is: the old folder is not taken for this run's older copy
+  const blank = await archive({ 'manifest.json': '{}', 'm5.large-1/output.txt': 'new\n' });
+  const again = await unpackArchive(Readable.from([blank]), dir);
+  const once = await unpackArchive(Readable.from([blank]), dir);
+  expect(again.movedAside?.why).toBe(
+    'it held run 1700000001 created at 2026-01-01T00:00:00Z, not this run (created at an unknown time)',
+  );
+  expect(once.movedAside?.why).toBe(
+    'its manifest.json does not say which run it holds (no run_id and created_at)',
+  );
 });
