@@ -340,10 +340,18 @@ export async function destroyAzureFleet(
  * terraform.tfstate.d/run-<id>/, with the VMs' custom_data, which holds the runner key, in it, and
  * writes those files readable by every user of the machine. The folder is made this user's alone.
  */
-export function privateTerraformState(): void {
-  const dir = join(PROJECT_ROOT, AZURE_TF_DIR, 'terraform.tfstate.d');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700); // one made before, by terraform or an older Benchfleet
+export function privateTerraformState(root = PROJECT_ROOT): void {
+  const dir = join(root, AZURE_TF_DIR, 'terraform.tfstate.d');
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700); // one made before, by terraform or an older Benchfleet
+  } catch (err) {
+    // never in the way of a launch or, above all, a teardown: say it, and go on
+    process.stderr.write(
+      `[azure] warning: could not make ${dir} private (${describe(err)}): the terraform states in it, ` +
+        'which hold the runner key, may be readable by other users of this machine; `chmod 700` it\n',
+    );
+  }
 }
 
 /** Runs the steps at once; answers the providers that failed with their errors. */

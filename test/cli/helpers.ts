@@ -69,6 +69,8 @@ export interface FakeCall {
   ended: number;
   fleetPlan?: Record<string, unknown>;
   tfvars?: Record<string, unknown>;
+  /** terraform only: the mode of terraform-azure/terraform.tfstate.d when it ran (null: none) */
+  stateDirMode?: number | null;
 }
 
 export interface Sandbox {

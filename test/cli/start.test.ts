@@ -2,13 +2,11 @@
 // AWS SDK calls mocked. The test plays the runners, so the run assembles and start downloads it.
 // Also the launch when EC2 will not say which zones offer the types, and a fleet that cannot be
 // launched. What stops start before any fleet launches is in start-before-launch.test.ts.
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeInstanceTypeOfferingsCommand } from '@aws-sdk/client-ec2';
 import { GetServiceQuotaCommand } from '@aws-sdk/client-service-quotas';
 import 'aws-sdk-client-mock-jest';
-import { PROJECT_ROOT } from '../../cli/lib/exec';
-import { AZURE_TF_DIR } from '../../lambdas/shared/azure-tfvars';
 import { argv, type FakeCall, type RunAnswer, runCli } from './helpers';
 import { OPERATOR, RUNNER, startSetup } from './start-setup';
 
@@ -47,10 +45,6 @@ async function playRunners(): Promise<number> {
 const overlap = (a: FakeCall, b: FakeCall): boolean => a.started < b.ended && b.started < a.ended;
 
 it('deploys, launches both fleets in parallel, runs, downloads, builds the site and tears the fleets down', async () => {
-  // terraform's state of each run holds the runner key: its folder is made private, even one made before
-  const tfState = join(PROJECT_ROOT, AZURE_TF_DIR, 'terraform.tfstate.d');
-  mkdirSync(tfState, { recursive: true });
-  chmodSync(tfState, 0o755);
   const [r, runId] = await Promise.all([
     runCli([
       'start',
@@ -144,7 +138,10 @@ it('deploys, launches both fleets in parallel, runs, downloads, builds the site 
   );
   // The run's var file held the runner key: gone with its fleet.
   expect(existsSync(join(setup.box.dir, '.benchfleet', `azure-${runId}.tfvars.json`))).toBe(false);
-  expect(statSync(tfState).mode & 0o777).toBe(0o700);
+  // terraform's state of each run holds the runner key: every terraform call found its folder private
+  const terraform = calls.filter((c) => c.tool === 'terraform');
+  expect(terraform.length).toBeGreaterThan(0);
+  for (const c of terraform) expect(c.stateDirMode).toBe(0o700);
 });
 
 it('launches without zones, with a warning, when EC2 will not say where types are offered', async () => {

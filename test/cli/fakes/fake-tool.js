@@ -9,7 +9,16 @@ const started = Date.now();
 const sleepMs = Number(process.env.FAKE_SLEEP_MS ?? 0);
 // Where it was started, and the Azure subscription terraform was handed (azurerm 4 needs one).
 const entry = { tool, args, started, cwd: process.cwd() };
-if (tool === 'terraform') entry.subscription = process.env.ARM_SUBSCRIPTION_ID ?? null;
+if (tool === 'terraform') {
+  entry.subscription = process.env.ARM_SUBSCRIPTION_ID ?? null;
+  // the mode of the folder terraform keeps run states in (and the runner key with them); null: none
+  const chdir = args.find((a) => a.startsWith('-chdir='))?.slice('-chdir='.length) ?? '.';
+  try {
+    entry.stateDirMode = fs.statSync(require('node:path').join(chdir, 'terraform.tfstate.d')).mode & 0o777;
+  } catch {
+    entry.stateDirMode = null;
+  }
+}
 
 function finish(code) {
   entry.ended = Date.now();
