@@ -3,7 +3,11 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { KEYS_TTL_MS, secretsManagerKeys } from '../../../lambdas/adapters/secrets-manager-keys';
+import {
+  KEYS_MAX_STALE_MS,
+  KEYS_TTL_MS,
+  secretsManagerKeys,
+} from '../../../lambdas/adapters/secrets-manager-keys';
 
 const client = new SecretsManagerClient({ region: 'us-east-1' });
 const sm = mockClient(client);
@@ -48,4 +52,16 @@ it('a refresh that fails keeps the keys read before; a first read that fails is 
   holds('op-2', 'run-2');
   clock += KEYS_TTL_MS;
   expect(await keys()).toEqual({ operator: 'op-2', runner: 'run-2' });
+});
+
+it('keeps keys read before for at most KEYS_MAX_STALE_MS while every read fails, then refuses', async () => {
+  holds('op-1', 'run-1');
+  const keys = keysOf();
+  await keys();
+  // the rotation left the secret unreadable to the API (a denied read): the old key must not live on
+  sm.on(GetSecretValueCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+  clock += KEYS_MAX_STALE_MS - 1;
+  expect(await keys()).toEqual({ operator: 'op-1', runner: 'run-1' });
+  clock += 1;
+  await expect(keys()).rejects.toThrow('denied');
 });
