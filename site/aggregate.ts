@@ -1,5 +1,6 @@
 // Per (executable, instance type, benchmark): the spread across runs (not across iterations of
-// one run, which ruby-bench already summarises). Ranking lives in ranking.ts.
+// one run, which ruby-bench already summarises; that spread only flags a type with one run as
+// noisy). Ranking lives in ranking.ts.
 import type { LoadedRun, TaskResult } from './model';
 import { type Ranking, rankInstanceTypes } from './ranking';
 import { mean, sampleStddev } from './stats';
@@ -125,13 +126,13 @@ function cellOf(
   }
   // With one run there is no spread across runs to judge it by: the uncertainty of its mean comes
   // from ruby-bench's own ± across that run's iterations (its standard error, when their count is known).
+  // (output.txt alone gives no count, and the ± of the iterations is not the mean's: no flag then)
   const only = runs.length === 1 ? runs[0] : undefined;
-  if (only?.iterStddevPct != null) {
-    const se = only.iterStddevPct / Math.sqrt(only.iterations ?? 1);
+  if (only?.iterStddevPct != null && only.iterations !== null && only.iterations > 0) {
+    const se = only.iterStddevPct / Math.sqrt(only.iterations);
     if (se > NOISY_CV * 100) {
-      const over = only.iterations === null ? '' : ` over ${only.iterations} iterations`;
       noise.push(
-        `one run only, whose mean is uncertain by ±${se.toFixed(1)} % (ruby-bench's ±${only.iterStddevPct.toFixed(1)} %${over}; over ${NOISY_CV * 100} %)`,
+        `one run only, whose mean is uncertain by ±${se.toFixed(1)} % (ruby-bench's ±${only.iterStddevPct.toFixed(1)} % over ${only.iterations} iterations; over ${NOISY_CV * 100} %)`,
       );
     }
   }

@@ -9,7 +9,10 @@ export interface BenchSample {
   bench: string;
   /** Mean of the benchmarking iterations (warmup excluded). */
   meanMs: number;
-  /** Spread of the iterations inside this run, in percent of the mean (shown, never used to rank). */
+  /**
+   * Spread of the iterations inside this run, in percent of the mean: never used to rank; with one
+   * run of a type, it flags the cell as noisy (aggregate.ts).
+   */
   iterStddevPct: number | null;
   iterations: number | null;
   rssMiB: number | null;
