@@ -251,6 +251,11 @@ async function measure(shape: { tasks: number; slots: number }): Promise<E2eResu
       }
     }
 
+    if (claimedAt.size !== shape.tasks) {
+      // the claimed ids come from the runner's own text() (see the fetch wrapper): read some other way
+      throw new Error(`only ${claimedAt.size} of ${shape.tasks} claim answers were seen with their task`);
+    }
+
     // marginal costs: one reaper pass over the example run with all 33 tasks running (each on
     // its own runner, as with one VM per task), then heartbeats of one running task
     const next = (await (
