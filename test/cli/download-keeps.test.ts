@@ -4,11 +4,10 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { pack } from 'tar-stream';
 import { unpackArchive } from '../../cli/lib/archive';
+import { tarGzOf } from '../helpers/tar-gz';
 import { runCli, type Sandbox, sandbox } from './helpers';
 
 const s3 = mockClient(S3Client);
@@ -28,15 +27,6 @@ const manifestOf = (createdAt: string): string =>
 const THIS_RUN = manifestOf('2026-01-01T00:00:00Z');
 const OTHER_RUN = manifestOf('2025-06-01T12:00:00Z');
 
-async function archive(files: Record<string, string>): Promise<Buffer> {
-  const p = pack();
-  for (const [name, body] of Object.entries(files)) p.entry({ name }, body);
-  p.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of p) chunks.push(c as Buffer);
-  return gzipSync(Buffer.concat(chunks));
-}
-
 /** results/<RUN>/ as an earlier download would leave it, plus `extra` files. */
 function earlierFolder(manifest: string | undefined, extra: Record<string, string> = {}): string {
   const dir = join(box.dir, 'results', String(RUN));
@@ -50,7 +40,7 @@ function earlierFolder(manifest: string | undefined, extra: Record<string, strin
 }
 
 const newArchive = (): Promise<Buffer> =>
-  archive({ 'manifest.json': THIS_RUN, 'm5.large-1/output.txt': 'new\n' });
+  tarGzOf({ 'manifest.json': THIS_RUN, 'm5.large-1/output.txt': 'new\n' });
 
 it("another run's results under the same id are kept beside the new ones, and the output says where", async () => {
   const dir = earlierFolder(OTHER_RUN);
@@ -99,7 +89,7 @@ it('a folder with no manifest is kept too; two in one second get names of their 
   });
   // another run's archive over it, in the same second
   const other = await unpackArchive(
-    Readable.from([await archive({ 'manifest.json': OTHER_RUN, 'm5.large-1/output.txt': 'other\n' })]),
+    Readable.from([await tarGzOf({ 'manifest.json': OTHER_RUN, 'm5.large-1/output.txt': 'other\n' })]),
     dir,
   );
   expect(other.movedAside?.to).toBe(`${dir}.replaced-20261201T102030Z.2`);
@@ -122,7 +112,7 @@ it('a file where the folder goes is kept, and manifests that name no run are nev
   expect(readFileSync(overFile.movedAside?.to as string, 'utf8')).toBe('a file, not a folder');
 
   // neither manifest says which run it is: the old folder is not taken for this run's older copy
-  const blank = await archive({ 'manifest.json': '{}', 'm5.large-1/output.txt': 'new\n' });
+  const blank = await tarGzOf({ 'manifest.json': '{}', 'm5.large-1/output.txt': 'new\n' });
   const again = await unpackArchive(Readable.from([blank]), dir);
   const once = await unpackArchive(Readable.from([blank]), dir);
   expect(again.movedAside?.why).toBe(

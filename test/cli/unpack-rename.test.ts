@@ -4,9 +4,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { gzipSync } from 'node:zlib';
-import { pack } from 'tar-stream';
 import { unpackArchive } from '../../cli/lib/archive';
+import { tarGzOf } from '../helpers/tar-gz';
 import { tempDir } from '../helpers/temp-dir';
 
 /** Renames whose source path contains this fail with EACCES, as a real rename can. */
@@ -29,14 +28,8 @@ afterEach(() => {
   failRenameFrom = undefined;
 });
 
-async function archiveOf(files: Record<string, string>): Promise<Readable> {
-  const p = pack();
-  for (const [name, body] of Object.entries(files)) p.entry({ name }, body);
-  p.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of p) chunks.push(c as Buffer);
-  return Readable.from([gzipSync(Buffer.concat(chunks))]);
-}
+const archiveOf = async (files: Record<string, string>): Promise<Readable> =>
+  Readable.from([await tarGzOf(files)]);
 
 it('a failed swap puts the previous results back where they were and says where the new copy is', async () => {
   const results = tempDir('bf-swap-');
