@@ -35,7 +35,7 @@ export type StepHandlerName =
 export type FunctionName = HandlerName | 'reap' | 'not-found' | StepHandlerName;
 
 export const USES: Readonly<Record<FunctionName, Uses>> = {
-  'start-run': { table: 'RW', readsKeys: true, startsAssembly: true, switchesReaper: true },
+  'start-run': { table: 'RWC', readsKeys: true, startsAssembly: true, switchesReaper: true },
   'get-run': { table: 'R', readsKeys: true, results: ['presign-archive'] },
   'list-tasks': { table: 'R', readsKeys: true },
   'stop-run': { table: 'RW', readsKeys: true, startsAssembly: true },

@@ -27,18 +27,17 @@ export interface NodeFunctionProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
-/** Table actions by access mode: named actions only, never `dynamodb:*` or a Scan. */
+const READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'] as const;
+const WRITE = [...READ, 'dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
+
+/**
+ * Table actions by access mode: named actions only, never `dynamodb:*` or a Scan. RWC is for the
+ * start of a run alone: it writes the tasks in batches, and deletes the run it could not start.
+ */
 export const TABLE_ACTIONS = {
-  R: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
-  RW: [
-    'dynamodb:GetItem',
-    'dynamodb:BatchGetItem',
-    'dynamodb:Query',
-    'dynamodb:PutItem',
-    'dynamodb:UpdateItem',
-    'dynamodb:DeleteItem',
-    'dynamodb:BatchWriteItem',
-  ],
+  R: READ,
+  RW: WRITE,
+  RWC: [...WRITE, 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
 } as const;
 export type TableMode = keyof typeof TABLE_ACTIONS;
 

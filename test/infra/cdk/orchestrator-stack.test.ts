@@ -8,6 +8,7 @@ import { RESUME_CREATING_AFTER_S } from '../../../lambdas/core/runs';
 import { LambdaEnv } from '../../../lambdas/shared/env';
 import { NOT_FOUND_HANDLER, ROUTES, routeKey } from '../../../lambdas/shared/routes';
 import { ASSEMBLY_STEPS } from '../../../lambdas/shared/workflow';
+import { type FunctionName, USES } from '../../../lib/access';
 import { SDK_MODULE } from '../../../lib/bundling';
 import { OrchestratorStack } from '../../../lib/orchestrator-stack';
 import { handlerEntry } from '../../../lib/paths';
@@ -185,6 +186,18 @@ describe('least privilege', () => {
       }
     }
     expect(allowed('claim-task')).toEqual(expect.arrayContaining(['dynamodb:UpdateItem', 'dynamodb:Query']));
+  });
+
+  it('lets only the start of a run delete items or write them in batches', () => {
+    const withDelete = (Object.keys(USES) as FunctionName[]).filter((name) =>
+      allowed(name).some((a) => a === 'dynamodb:DeleteItem' || a === 'dynamodb:BatchWriteItem'),
+    );
+    expect(withDelete).toEqual(['start-run']);
+    expect(allowed('start-run')).toEqual(
+      expect.arrayContaining(['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']),
+    );
+    // the reaper's resume of a half-created run puts each missing task on its own
+    expect(allowed('reap')).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem']));
   });
 
   it('lets only claim and upload-urls presign uploads, only under runs/*/tasks/*', () => {
