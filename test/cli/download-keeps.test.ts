@@ -1,6 +1,8 @@
 // A download (or the end of `start`) unpacks into results/<run-id>/. What was there is deleted only
 // when it is an older copy of the same run; anything else (another run that had the same id, files
 // a person added, a folder with no manifest) is moved to results/<run-id>.replaced-<time> and named.
+
+import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -121,4 +123,26 @@ it('a file where the folder goes is kept, and manifests that name no run are nev
   expect(once.movedAside?.why).toBe(
     'its manifest.json does not say which run it holds (no run_id and created_at)',
   );
+});
+
+it('a quit while the old results are aside puts them back where they were, and leaves no copy', async () => {
+  const dir = earlierFolder(OTHER_RUN);
+  const archiveFile = join(box.dir, 'new.tar.gz');
+  writeFileSync(archiveFile, await newArchive());
+  const child = spawn(process.execPath, [
+    join(__dirname, 'fakes', 'quit-while-keeping.cjs'),
+    archiveFile,
+    dir,
+  ]);
+  let stderr = '';
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  expect(stderr).toContain('quit-while-keeping: the old results are aside; quitting');
+  expect(stderr).toContain(`the previous results in ${dir} were kept`);
+  expect(code).toBe(143);
+  expect(readFileSync(join(dir, 'manifest.json'), 'utf8')).toBe(OTHER_RUN);
+  expect(readFileSync(join(dir, 'm5.large-1', 'output.txt'), 'utf8')).toBe('old\n');
+  expect(readdirSync(join(box.dir, 'results'))).toEqual([String(RUN)]);
 });
