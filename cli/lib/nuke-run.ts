@@ -1,5 +1,6 @@
 // The flow behind `benchfleet nuke` (cli/commands/nuke.ts): IaC destroy, the tagged sweep, the
 // second look. Kept apart from the command so `benchfleet --help` does not load the cloud SDKs.
+
 import { awsRegion } from './aws-region';
 import { AWS_REGION_HINT, CliError, describe, NO_AWS_REGION } from './errors';
 import { runTool, toolAvailable } from './exec';
@@ -7,7 +8,15 @@ import { azureEnvOnce, destroyAzureFleet } from './fleets';
 import { atWork, latestRun } from './latest-run';
 import { out, printJson } from './options';
 import { confirm } from './preflight';
-import { FLEET_STACK, fleetFile, META_STACK, readOutputs, removeFile, runsWithFiles } from './state';
+import {
+  FLEET_STACK,
+  fleetFile,
+  META_STACK,
+  outputsFile,
+  readOutputs,
+  removeFile,
+  runsWithFiles,
+} from './state';
 import { type SweepStep, summarize, sweep, TAG_KEY } from './sweep';
 import { awsClients, awsSteps, destroyClients } from './sweep-aws';
 import { azureSteps } from './sweep-azure';
@@ -44,7 +53,7 @@ export async function nuke(flags: NukeFlags): Promise<void> {
     }
   }
   const notes: string[] = [];
-  if (flags.aws) await destroyStacks(dryRun, notes);
+  const stacksDestroyed = flags.aws && (await destroyStacks(dryRun, notes));
   if (flags.azure) await destroyAzureRuns(dryRun, notes);
 
   const steps: SweepStep[] = [];
@@ -64,14 +73,16 @@ export async function nuke(flags: NukeFlags): Promise<void> {
   } finally {
     if (clients) destroyClients(clients);
   }
+  const survivors = report.left.filter((r) => !r.deleting);
+  const gone = survivors.length === 0 && report.failed.length === 0 && report.skipped.length === 0;
+  if (stacksDestroyed && gone) await forgetDeployment(notes);
   const lines = summarize(report, dryRun);
   if (flags.json) printJson({ dry_run: dryRun, ...report, notes });
   else {
     log('');
     for (const l of [...lines, ...notes.map((n) => `note: ${n}`)]) out(l);
   }
-  const survivors = report.left.filter((r) => !r.deleting);
-  if (survivors.length || report.failed.length || report.skipped.length) {
+  if (!gone) {
     throw new CliError(
       survivors.length
         ? `${survivors.length} resource(s) are left; see the list above`
@@ -111,8 +122,38 @@ async function whatIsLost(): Promise<string[]> {
   return lines;
 }
 
-/** cdk destroy of the Benchfleet stacks; a failure is only a warning, the sweep deletes leftover stacks. */
-async function destroyStacks(dryRun: boolean, notes: string[]): Promise<void> {
+/**
+ * Once the stacks are destroyed and nothing is left, this folder's record of the deployment names
+ * one that is gone: `status`, `download` and `teardown` would go on asking its API. It is removed,
+ * unless it records a deployment in another region than the one nuke emptied.
+ */
+async function forgetDeployment(notes: string[]): Promise<void> {
+  let recorded: string | undefined;
+  try {
+    const outputs = readOutputs();
+    if (!outputs) return;
+    recorded = outputs.OperatorKeySecretArn.split(':')[3] || undefined;
+  } catch {
+    return; // an unreadable record is for `benchfleet deploy` to replace
+  }
+  const here = await awsRegion();
+  if (recorded !== here) {
+    notes.push(
+      `kept ${outputsFile()}: it records a deployment in ${recorded ?? 'an unknown region'}, not in ${here}, where the stacks were destroyed`,
+    );
+    return;
+  }
+  removeFile(outputsFile());
+  notes.push(
+    `removed ${outputsFile()}: the deployment it recorded is gone (\`benchfleet deploy\` makes a new one)`,
+  );
+}
+
+/**
+ * cdk destroy of the Benchfleet stacks; a failure is only a warning, the sweep deletes leftover
+ * stacks. Answers whether cdk destroyed them.
+ */
+async function destroyStacks(dryRun: boolean, notes: string[]): Promise<boolean> {
   const fleetRuns = runsWithFiles('fleet');
   const latest = fleetRuns.at(-1);
   // The fleet stack needs its plan to synthesize; without a fleet file the sweep deletes it by name.
@@ -125,19 +166,21 @@ async function destroyStacks(dryRun: boolean, notes: string[]): Promise<void> {
   if (!(await awsRegion())) {
     // cdk would act on us-east-1 on its own; the sweep says the same and how to set a region
     notes.push('cdk destroy was skipped: no AWS region is set');
-    return;
+    return false;
   }
   if (dryRun) {
     log(`would run: cdk ${args.join(' ')}`);
-    return;
+    return false;
   }
   try {
     await runTool('cdk', args, { heading: 'cdk destroy of the Benchfleet stacks' });
     for (const id of fleetRuns) removeFile(fleetFile(id));
+    return true;
   } catch (err) {
     const msg = `cdk destroy failed (${describe(err)}); the sweep deletes leftover stacks directly`;
     log(msg);
     notes.push(msg);
+    return false;
   }
 }
 

@@ -127,7 +127,7 @@ export function sandbox(env: Record<string, string> = {}): Sandbox {
 
 export const argv = (c: FakeCall): string => [c.tool, ...c.args].join(' ');
 
-const FAKE_OPERATOR_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:operator';
+export const FAKE_OPERATOR_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:operator';
 
 /** The meta stack's outputs as `cdk deploy --outputs-file` writes them, with fake names and ARNs. */
 export function fakeOutputs(apiUrl: string, operatorKeySecretArn = FAKE_OPERATOR_ARN) {
