@@ -26,6 +26,8 @@ import {
   META_STACK,
   type MetaOutputs,
   outputsFile,
+  outputsRegion,
+  readOutputs,
   removeFile,
   requireOutputs,
   writeJson,
@@ -79,6 +81,23 @@ export function azureEnvOnce(): () => Promise<NodeJS.ProcessEnv> {
 
 export async function deployMeta(): Promise<MetaOutputs> {
   ensureStateDir();
+  // The record of a deployment in another region is replaced by this one's: say so, as that
+  // deployment stays up (and its results bucket with it) with nothing here naming it any more.
+  const recorded = (() => {
+    try {
+      return readOutputs();
+    } catch {
+      return undefined; // an unreadable record is replaced anyway
+    }
+  })();
+  const was = recorded && outputsRegion(recorded);
+  const here = await awsRegion();
+  if (was && here && was !== here) {
+    process.stderr.write(
+      `note: ${outputsFile()} recorded the deployment in ${was}; it now records the one in ${here}. ` +
+        `The ${was} stacks stay up: \`AWS_REGION=${was} benchfleet nuke\` removes them, with their results bucket\n`,
+    );
+  }
   await runTool(
     'cdk',
     ['deploy', META_STACK, '--require-approval', 'never', '--outputs-file', outputsFile()],

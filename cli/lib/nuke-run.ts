@@ -13,6 +13,7 @@ import {
   fleetFile,
   META_STACK,
   outputsFile,
+  outputsRegion,
   readOutputs,
   removeFile,
   runsWithFiles,
@@ -132,7 +133,7 @@ async function forgetDeployment(notes: string[]): Promise<void> {
   try {
     const outputs = readOutputs();
     if (!outputs) return;
-    recorded = outputs.OperatorKeySecretArn.split(':')[3] || undefined;
+    recorded = outputsRegion(outputs);
   } catch {
     return; // an unreadable record is for `benchfleet deploy` to replace
   }

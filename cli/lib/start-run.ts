@@ -39,7 +39,7 @@ import { type ResultsReport, saveResults } from './results';
 import { readSshPublicKey } from './ssh-key';
 import { afterRunPlan, type Fleets, launchAndStart, teardown } from './start-fleets';
 import { StartSignals } from './start-signals';
-import { FLEET_STACK, readOutputs, runsWithFiles, stateDir } from './state';
+import { FLEET_STACK, outputsRegion, readOutputs, runsWithFiles, stateDir } from './state';
 import { forTerminal } from './terminal';
 
 export interface StartFlags {
@@ -69,7 +69,7 @@ export async function start(flags: StartFlags): Promise<void> {
   // Every cloud run deploys its API (the meta stack) to AWS, and preflight asks EC2 and Service
   // Quotas about the AWS types: without a region none of that can be checked (and cdk would pick
   // us-east-1 on its own), so stop here rather than warn and deploy.
-  await requireAwsRegion(
+  const region = await requireAwsRegion(
     plan.aws.length > 0
       ? "benchfleet start deploys its API to AWS and checks the AWS types' availability zones and vCPU quotas there first."
       : 'benchfleet start deploys its API (the meta stack) to AWS, even for an Azure-only run.',
@@ -80,7 +80,10 @@ export async function start(flags: StartFlags): Promise<void> {
   // Looked at here, before anything is deployed (a folder with no record of the deployment asks
   // CloudFormation: deploying this checkout's meta stack under a run at work would swap its
   // Lambdas), and again once it is deployed, below.
-  const apiBefore = readOutputs()?.ApiUrl ?? (await deployedApiUrl());
+  // A record of a deployment in another region names another API: this region's is asked instead.
+  const recorded = readOutputs();
+  const recordedHere = recorded && outputsRegion(recorded) === region ? recorded : undefined;
+  const apiBefore = recordedHere?.ApiUrl ?? (await deployedApiUrl());
   const latest = apiBefore === undefined ? undefined : (await latestRunAt(apiBefore, false))?.run_id;
   refuseStaleRunId(config, flags.config, latest, "on this folder's deployment"); // before any fleet
   let runId = nextRunId(config, latest);

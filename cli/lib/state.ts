@@ -61,6 +61,11 @@ export function readOutputs(): MetaOutputs | undefined {
   return parsed.data;
 }
 
+/** The AWS region of the deployment the outputs describe (its key secrets' ARNs name it). */
+export function outputsRegion(outputs: MetaOutputs): string | undefined {
+  return outputs.OperatorKeySecretArn.split(':')[3] || undefined;
+}
+
 export function requireOutputs(): MetaOutputs {
   const outputs = readOutputs();
   if (!outputs) {

@@ -220,6 +220,27 @@ it("asks CloudFormation for the deployment's API when this folder has no record,
   }
 });
 
+it("asks this region's CloudFormation, not a record of another region's deployment, and says that record is replaced", async () => {
+  await lastRunEnded();
+  const state = join(setup.box.dir, '.benchfleet');
+  mkdirSync(state, { recursive: true });
+  const eu = 'arn:aws:secretsmanager:eu-west-1:000000000000:secret:operator';
+  writeFileSync(join(state, 'outputs.json'), JSON.stringify(fakeOutputs('http://127.0.0.1:9', eu)));
+  const started = await startLocalRun(); // at work on this region's deployment: start stops once deployed
+  try {
+    const r = await runStart();
+    expect(r.code).toBe(1);
+    const asked = setup.cfn.commandCalls(DescribeStacksCommand).map((c) => c.args[0].input.StackName);
+    expect(asked).toContain('Benchfleet');
+    expect(r.stderr).toContain(
+      `note: ${join(state, 'outputs.json')} recorded the deployment in eu-west-1; it now records the one in us-east-1. The eu-west-1 stacks stay up: \`AWS_REGION=eu-west-1 benchfleet nuke\` removes them, with their results bucket`,
+    );
+    expect(r.stderr).toContain(`run ${started.run_id} is still running`);
+  } finally {
+    await api('POST', '/run/stop', OPERATOR, {});
+  }
+});
+
 it('takes the next free run id when this folder has no record of the deployment and its latest id is ahead', async () => {
   // an earlier run whose config set a run id ahead of the clock
   const ahead = Math.floor(Date.now() / 1000) + 100_000;
