@@ -27,7 +27,7 @@ import {
   type MetaOutputs,
   outputsFile,
   outputsRegion,
-  readOutputs,
+  readOutputsIfAny,
   removeFile,
   requireOutputs,
   writeJson,
@@ -83,13 +83,7 @@ export async function deployMeta(): Promise<MetaOutputs> {
   ensureStateDir();
   // The record of a deployment in another region is replaced by this one's: say so, as that
   // deployment stays up (and its results bucket with it) with nothing here naming it any more.
-  const recorded = (() => {
-    try {
-      return readOutputs();
-    } catch {
-      return undefined; // an unreadable record is replaced anyway
-    }
-  })();
+  const recorded = readOutputsIfAny(); // an unreadable record is replaced anyway
   const was = recorded && outputsRegion(recorded);
   const here = await awsRegion();
   if (was && here && was !== here) {

@@ -14,7 +14,7 @@ import {
   META_STACK,
   outputsFile,
   outputsRegion,
-  readOutputs,
+  readOutputsIfAny,
   removeFile,
   runsWithFiles,
 } from './state';
@@ -102,12 +102,8 @@ export async function nuke(flags: NukeFlags): Promise<void> {
  * has no record or the API does not answer: the prompt then says what it always says.
  */
 async function whatIsLost(): Promise<string[]> {
-  let outputs: ReturnType<typeof readOutputs>;
-  try {
-    outputs = readOutputs();
-  } catch {
-    return []; // an unreadable record (a deploy that failed half-way) is no reason not to clean up
-  }
+  // an unreadable record (a deploy that failed half-way) is no reason not to clean up
+  const outputs = readOutputsIfAny();
   if (!outputs) return [];
   const lines: string[] = [];
   const latest = await latestRun(outputs.ApiUrl);
@@ -129,14 +125,9 @@ async function whatIsLost(): Promise<string[]> {
  * unless it records a deployment in another region than the one nuke emptied.
  */
 async function forgetDeployment(notes: string[]): Promise<void> {
-  let recorded: string | undefined;
-  try {
-    const outputs = readOutputs();
-    if (!outputs) return;
-    recorded = outputsRegion(outputs);
-  } catch {
-    return; // an unreadable record is for `benchfleet deploy` to replace
-  }
+  const outputs = readOutputsIfAny(); // an unreadable record is for `benchfleet deploy` to replace
+  if (!outputs) return;
+  const recorded = outputsRegion(outputs);
   const here = await awsRegion();
   if (recorded !== here) {
     notes.push(

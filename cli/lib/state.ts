@@ -61,6 +61,18 @@ export function readOutputs(): MetaOutputs | undefined {
   return parsed.data;
 }
 
+/**
+ * This folder's record of its deployment, or undefined when there is none or it cannot be read (a
+ * deploy that failed half-way): for commands that only look at it, or replace or remove it.
+ */
+export function readOutputsIfAny(): MetaOutputs | undefined {
+  try {
+    return readOutputs();
+  } catch {
+    return undefined;
+  }
+}
+
 /** The AWS region of the deployment the outputs describe (its key secrets' ARNs name it). */
 export function outputsRegion(outputs: MetaOutputs): string | undefined {
   return outputs.OperatorKeySecretArn.split(':')[3] || undefined;
