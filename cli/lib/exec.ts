@@ -1,10 +1,11 @@
 // Running cdk, terraform and az: their output streams to stderr under a heading (prefixed when
 // two run at once), and a missing tool or a missing login becomes a message that says what to do.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { parse, quote } from 'shell-quote';
 import { CliError, CredentialsError, ToolMissingError } from './errors';
+import { ensureStateDir } from './state';
 
 export type Tool = 'cdk' | 'terraform' | 'az';
 
@@ -183,6 +184,55 @@ export interface RunResult {
 }
 
 export async function runTool(tool: Tool, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const assembly = tool === 'cdk' ? cloudAssemblyDir(args) : undefined;
+  try {
+    return await runToolIn(tool, assembly ? [...args, '--output', assembly] : args, opts);
+  } finally {
+    if (assembly) rmSync(assembly, { recursive: true, force: true });
+  }
+}
+
+// cdk locks its cloud assembly folder (cdk.out) while it synthesizes and deploys: a second cdk
+// command from the same checkout fails at once ("Another CLI (PID=...) is currently synthing to
+// cdk.out"). That is `start` tearing down run 7's fleet while `deploy` or another `start` runs in
+// another terminal. Each cdk command the CLI runs gets a folder of its own, removed when it ends;
+// the folders of CLI processes that died before removing theirs are removed by the next one.
+const CDK_COMMANDS_THAT_SYNTH = new Set(['deploy', 'destroy', 'synth', 'diff']);
+let assemblies = 0;
+
+function cloudAssemblyDir(args: string[]): string | undefined {
+  if (!CDK_COMMANDS_THAT_SYNTH.has(args[0] ?? '') || args.includes('--output')) return undefined;
+  const root = join(ensureStateDir(), 'cdk.out'); // 0700: the state folder holds runner keys
+  removeDeadAssemblies(root);
+  assemblies += 1;
+  return join(root, `${process.pid}-${assemblies}`);
+}
+
+function removeDeadAssemblies(root: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return; // none yet
+  }
+  for (const name of names) {
+    const pid = Number(/^(\d+)-\d+$/.exec(name)?.[1]);
+    if (pid && pid !== process.pid && !processAlive(pid)) {
+      rmSync(join(root, name), { recursive: true, force: true });
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
+  }
+}
+
+async function runToolIn(tool: Tool, args: string[], opts: RunOptions): Promise<RunResult> {
   const [cmd, ...pre] = toolCommand(tool);
   if (!cmd) {
     // only an override can be empty once read (BENCHFLEET_CDK='""')

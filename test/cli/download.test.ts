@@ -12,7 +12,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { pack } from 'tar-stream';
 import { downloadAndUnpack, unpackArchive } from '../../cli/lib/archive';
-import { fakeOutputs, runCli, type Sandbox, sandbox } from './helpers';
+import { argv, fakeOutputs, runCli, type Sandbox, sandbox } from './helpers';
 
 const s3 = mockClient(S3Client);
 let box: Sandbox;
@@ -299,7 +299,7 @@ it('deploy runs cdk deploy of the meta stack and prints its outputs', async () =
   process.env.FAKE_CDK_OUTPUTS = JSON.stringify(fakeOutputs('https://api.example.invalid/'));
   const r = await runCli(['deploy']);
   expect(r.code).toBe(0);
-  expect(box.calls().map((c) => [c.tool, ...c.args].join(' '))).toEqual([
+  expect(box.calls().map(argv)).toEqual([
     `cdk deploy Benchfleet --require-approval never --outputs-file ${join(box.dir, '.benchfleet', 'outputs.json')}`,
   ]);
   expect(r.stderr).toContain('== deploy the meta stack Benchfleet');

@@ -71,6 +71,8 @@ export interface FakeCall {
   tfvars?: Record<string, unknown>;
   /** terraform only: the mode of terraform-azure/terraform.tfstate.d when it ran (null: none) */
   stateDirMode?: number | null;
+  /** cdk only: its --output folder (null: none given, so the checkout's cdk.out) */
+  output?: string | null;
 }
 
 export interface Sandbox {
@@ -125,7 +127,15 @@ export function sandbox(env: Record<string, string> = {}): Sandbox {
   };
 }
 
-export const argv = (c: FakeCall): string => [c.tool, ...c.args].join(' ');
+/**
+ * The call as a line, without the `--output <folder>` the CLI adds to each cdk command (a folder
+ * of its own per command, `test/cli/cdk-output.test.ts`): `cdk deploy BenchfleetFleet -c ...`.
+ */
+export const argv = (c: FakeCall): string => {
+  const at = c.tool === 'cdk' ? c.args.indexOf('--output') : -1;
+  const args = at >= 0 ? [...c.args.slice(0, at), ...c.args.slice(at + 2)] : c.args;
+  return [c.tool, ...args].join(' ');
+};
 
 export const FAKE_OPERATOR_ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:operator';
 

@@ -20,7 +20,31 @@ if (tool === 'terraform') {
   }
 }
 
+// As cdk does, a command that synthesizes locks its cloud assembly folder (--output) and fails at
+// once if another cdk holds it. Without --output that folder is cdk.out in the checkout, which the
+// fake does not touch: it records `output: null` instead.
+let assemblyLock;
+if (tool === 'cdk' && ['deploy', 'destroy', 'synth', 'diff'].includes(args[0])) {
+  const at = args.indexOf('--output');
+  entry.output = at >= 0 ? args[at + 1] : null;
+  if (entry.output) {
+    fs.mkdirSync(entry.output, { recursive: true });
+    try {
+      fs.writeFileSync(`${entry.output}/synth.lock`, String(process.pid), { flag: 'wx' });
+      assemblyLock = `${entry.output}/synth.lock`;
+    } catch {
+      console.error(
+        `Another CLI (PID=${fs.readFileSync(`${entry.output}/synth.lock`, 'utf8')}) is currently synthing to ${entry.output}. Invoke the CLI in sequence, or use '--output' to synth into different directories.`,
+      );
+      entry.ended = Date.now();
+      if (process.env.FAKE_LOG) fs.appendFileSync(process.env.FAKE_LOG, `${JSON.stringify(entry)}\n`);
+      process.exit(1);
+    }
+  }
+}
+
 function finish(code) {
+  if (assemblyLock) fs.rmSync(assemblyLock, { force: true });
   entry.ended = Date.now();
   if (process.env.FAKE_LOG) fs.appendFileSync(process.env.FAKE_LOG, `${JSON.stringify(entry)}\n`);
   process.exit(code);
