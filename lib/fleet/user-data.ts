@@ -77,6 +77,10 @@ export function runnerBootScript(o: RunnerBootOptions): string[] {
     `ExecStart=\${NODE_BIN} ${RUNNER_DIR}/runner.js ${runnerArgs(o).join(' ')}`,
     'Restart=on-failure',
     'RestartSec=15',
+    // The runner exits 143 on SIGTERM (130 on SIGINT) once its tasks are failed as interrupted.
+    // Counted as a failure, an operator's `systemctl restart`, or docker's restart passed on by
+    // Requires= (a package upgrade), would fire OnFailure= and power the host off mid-run.
+    'SuccessExitStatus=130 143',
     // SIGTERM, then SIGKILL after this (systemd's default, said outright): the runner's stop
     // deadline (STOP_TOTAL_S, 45 s) stays well under it, so its fail reports get out first.
     'TimeoutStopSec=90',

@@ -130,7 +130,13 @@ describe('AWS runner fleet', () => {
     expect(script).toContain('aws s3 cp "s3://benchfleet-runnerartifact-1a2b3c/runner/runner.js"');
     expect(script).toContain('systemctl enable --now benchfleet-runner.service');
     // a crash loop, fast or slow (5 starts in a day), powers the host off rather than idle
-    for (const line of ['StartLimitIntervalSec=1d', 'StartLimitBurst=5', 'OnFailure=poweroff.target'])
+    // (its exit after a SIGTERM, 143, or SIGINT, 130, is a clean stop, not a failure)
+    for (const line of [
+      'StartLimitIntervalSec=1d',
+      'StartLimitBurst=5',
+      'OnFailure=poweroff.target',
+      'SuccessExitStatus=130 143',
+    ])
       expect(script.split('\n')).toContain(line);
     expect(script).not.toMatch(/--api-key/);
     expect(userDataOf('c7a.large')).toContain('--instance-type c7a.large');

@@ -2,6 +2,7 @@
 // The runner VMs' cloud-init, rendered as runners.tf renders it, and its scripts run in bash with
 // fake node/curl/systemctl: the runner starts with exactly the agreed flags, every value survives
 // shell quoting, and benchfleet-deallocate calls ARM for the VM's own id.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import {
   type Block,
@@ -112,7 +113,13 @@ describe('the runner service', () => {
 
   it('deallocates the VM once the runner has crash-looped past its start limit', () => {
     const unit = (files()['/etc/systemd/system/benchfleet-runner.service'] ?? '').split('\n');
-    for (const line of ['StartLimitIntervalSec=1d', 'StartLimitBurst=5', 'Restart=on-failure']) {
+    // ... and only then: its exit after a SIGTERM (143) or SIGINT (130) is a clean stop
+    for (const line of [
+      'StartLimitIntervalSec=1d',
+      'StartLimitBurst=5',
+      'Restart=on-failure',
+      'SuccessExitStatus=130 143',
+    ]) {
       expect(unit).toContain(line);
     }
     // OnFailure= belongs to [Unit]: under [Service] systemd would ignore it.
@@ -124,7 +131,7 @@ describe('the runner service', () => {
     expect(service).toContain('ExecStart=/usr/local/bin/benchfleet-deallocate');
     // Not enabled at boot: only the runner's failure starts it.
     expect(onFailure.join('\n')).not.toContain('[Install]');
-    expect(render()).not.toMatch(/enable.*benchfleet-deallocate/);
+    expect(render()).not.toMatch(/enable[^\n]*benchfleet-deallocate\.service/);
   });
 
   it("passes the plan's slot mode when it is cores", () => {
@@ -146,9 +153,38 @@ describe('the runner service', () => {
     // SIGKILL 90 s after SIGTERM, well after the runner's stop deadline (STOP_TOTAL_S)
     const service = unit.split('\n').slice(unit.split('\n').indexOf('[Service]'));
     expect(service).toContain('TimeoutStopSec=90');
-    const rendered = render();
-    expect(rendered).toContain('  - [systemctl, enable, --now, docker.service, benchfleet-runner.service]\n');
-    expect(rendered).toMatch(/^packages:\n {2}- docker\.io\n/m);
+    expect(render()).toMatch(/^packages:\n {2}- docker\.io\n/m);
+  });
+
+  // The runcmd line that enables docker and the runner, run in sh with a fake systemctl (and the
+  // deallocate script at a fake path): docker.io missing must not leave a VM billing, idle.
+  const enableLine = (): string => {
+    const line = render()
+      .split('\n')
+      .find((l) => l.includes('enable --now docker.service benchfleet-runner.service'));
+    const command = /^ {2}- \[sh, -c, "(.*)"\]$/.exec(line ?? '')?.[1];
+    if (!command) throw new Error(`no sh -c runcmd enables the runner: ${line}`);
+    return command;
+  };
+  const runEnable = (systemctl: string) => {
+    const { dir, env } = fakeBin({ systemctl, deallocate: RECORD_ARGS });
+    const script = enableLine().replaceAll('/usr/local/bin/benchfleet-deallocate', `${dir}/bin/deallocate`);
+    return { run: spawnSync('sh', ['-c', script], { env, encoding: 'utf8' }), calls: recordedCalls(dir) };
+  };
+
+  it('enables docker and the runner at boot', () => {
+    const { run, calls } = runEnable(RECORD_ARGS);
+    expect(run.status).toBe(0);
+    expect(calls.map((c) => c.join(' '))).toEqual([
+      'systemctl enable --now docker.service benchfleet-runner.service',
+    ]);
+  });
+
+  it('deallocates the VM when docker or the runner cannot be started', () => {
+    const { run, calls } = runEnable(`${RECORD_ARGS}\nexit 5`);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('benchfleet: the runner could not be started');
+    expect(calls.at(-1)?.[0]).toBe('deallocate');
   });
 
   it('installs Node.js for the machine and downloads the runner from the exact artifact URL', () => {
@@ -209,8 +245,10 @@ esac`;
     const { dir, env } = fakeBin({ curl: imdsCurl, sleep: RECORD_ARGS, systemctl: RECORD_ARGS });
     const run = runScript(dir, { ...env, FAIL_ARM: 'yes' }, script());
     const calls = recordedCalls(dir);
-    expect(calls.filter((c) => c[0] === 'curl' && c.at(-1)?.includes('/deallocate?'))).toHaveLength(10);
-    expect(calls.filter((c) => c[0] === 'sleep')).toHaveLength(10);
+    // Azure documents up to 10 minutes for a role assignment to take effect: about 30 minutes
+    expect(calls.filter((c) => c[0] === 'curl' && c.at(-1)?.includes('/deallocate?'))).toHaveLength(60);
+    expect(calls.filter((c) => c[0] === 'sleep')).toHaveLength(60);
+    expect(calls.filter((c) => c[0] === 'sleep').every((c) => c[1] === '30')).toBe(true);
     expect(calls.at(-1)).toEqual(['systemctl', 'poweroff']);
     expect(run.stderr).toContain('giving up, powering off instead');
   });
