@@ -61,8 +61,15 @@ export async function nuke(flags: NukeFlags): Promise<void> {
   const clients = flags.aws ? awsClients() : undefined;
   if (clients) steps.push(...awsSteps(clients, flags.project));
   if (flags.azure) {
-    if (azAvailable) steps.push(...azureSteps(flags.project));
-    else
+    if (azAvailable) {
+      const subscription = process.env.ARM_SUBSCRIPTION_ID?.trim() || undefined;
+      steps.push(...azureSteps(flags.project, subscription));
+      notes.push(
+        subscription
+          ? `the Azure sweep looked in subscription ${subscription} (ARM_SUBSCRIPTION_ID)`
+          : "the Azure sweep looked in az's current subscription (`az account show`); set ARM_SUBSCRIPTION_ID to sweep another",
+      );
+    } else
       notes.push(
         'az was not found: the Azure sweep was skipped (install the Azure CLI if you ever ran Azure fleets)',
       );

@@ -1,5 +1,8 @@
 // The Azure side of nuke: every resource group tagged benchfleet:project (terraform-azure puts a
 // whole run in one group), deleted with `az group delete --no-wait`; Azure removes its contents.
+// terraform works in ARM_SUBSCRIPTION_ID's subscription when it is set, and az ignores that
+// variable (it keeps its own current one): the sweep names it, or it would look, find nothing and
+// report the other subscription clean.
 import { CliError } from './errors';
 import { runTool } from './exec';
 import type { Resource, SweepStep } from './sweep';
@@ -11,7 +14,9 @@ interface AzGroup {
   properties?: { provisioningState?: string };
 }
 
-export function azureSteps(project: string): SweepStep[] {
+/** `subscription`: ARM_SUBSCRIPTION_ID's, as terraform uses; none: az's current one. */
+export function azureSteps(project: string, subscription: string | undefined): SweepStep[] {
+  const inSubscription = subscription ? ['--subscription', subscription] : [];
   return [
     {
       provider: 'azure',
@@ -19,7 +24,7 @@ export function azureSteps(project: string): SweepStep[] {
       find: async () => {
         const { stdout } = await runTool(
           'az',
-          ['group', 'list', '--tag', `${TAG_KEY}=${project}`, '--output', 'json'],
+          ['group', 'list', '--tag', `${TAG_KEY}=${project}`, ...inSubscription, '--output', 'json'],
           {
             capture: true,
             quiet: true,
@@ -45,7 +50,9 @@ export function azureSteps(project: string): SweepStep[] {
           });
       },
       remove: async (r) => {
-        await runTool('az', ['group', 'delete', '--name', r.id, '--yes', '--no-wait'], { label: 'azure' });
+        await runTool('az', ['group', 'delete', '--name', r.id, ...inSubscription, '--yes', '--no-wait'], {
+          label: 'azure',
+        });
       },
     },
   ];

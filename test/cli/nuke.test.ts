@@ -196,6 +196,33 @@ it('never deletes a bucket, log group or resource group of another project even 
   expect(deleted).toEqual([`az group delete --name benchfleet-${RUN} --yes --no-wait`]);
 });
 
+it("sweeps ARM_SUBSCRIPTION_ID's subscription, where terraform put the runs, not az's current one", async () => {
+  const groups = azureGroups();
+  const other = 'aaaaaaaa-0000-4000-8000-000000000001';
+  groups.push({
+    name: 'benchfleet-1700000001',
+    tags: { 'benchfleet:project': 'benchfleet' },
+    subscription: other,
+  } as (typeof groups)[number]);
+  writeFileSync(join(box.dir, 'az.json'), JSON.stringify({ groups }));
+  process.env.ARM_SUBSCRIPTION_ID = other;
+  const r = await runCli(['nuke', '--yes']);
+  expect(r.code).toBe(0);
+  const az = box
+    .calls()
+    .map(argv)
+    .filter((t) => t.startsWith('az group'));
+  expect(az).toContain(
+    `az group list --tag benchfleet:project=benchfleet --subscription ${other} --output json`,
+  );
+  expect(az.filter((t) => t.startsWith('az group delete'))).toEqual([
+    `az group delete --name benchfleet-1700000001 --subscription ${other} --yes --no-wait`,
+  ]);
+  expect(r.stdout + r.stderr).toContain(
+    `the Azure sweep looked in subscription ${other} (ARM_SUBSCRIPTION_ID)`,
+  );
+});
+
 it('terminates instances and NAT gateways in any state but gone: pending, stopped', async () => {
   const ours = w.instances[0]?.Tags ?? [];
   w.instances.push(

@@ -160,6 +160,11 @@ if (tool === 'az' && args[0] === 'account' && args[1] === 'show') {
   const state = process.env.FAKE_AZ_STATE; // JSON file: { groups: [...] }
   const read = () =>
     state && fs.existsSync(state) ? JSON.parse(fs.readFileSync(state, 'utf8')) : { groups: [] };
+  // As az: a group command acts in --subscription's subscription, or in az's current one (which
+  // ARM_SUBSCRIPTION_ID does not change). A group with no `subscription` is in the current one.
+  const current = process.env.FAKE_AZ_SUBSCRIPTION ?? '00000000-0000-4000-8000-00000000beef';
+  const subscription = args.includes('--subscription') ? args[args.indexOf('--subscription') + 1] : current;
+  const here = (g) => (g.subscription ?? current) === subscription;
   if (args[0] === '--version') {
     console.log('azure-cli 2.99.0 (fake)');
     finish(0);
@@ -170,19 +175,24 @@ if (tool === 'az' && args[0] === 'account' && args[1] === 'show') {
     const tag = args[args.indexOf('--tag') + 1] ?? '';
     const [k, v] = tag.split('=');
     // FAKE_AZ_IGNORE_FILTER plays an az that returned too much: every group, whatever its tags
-    const all = read().groups;
+    const all = read().groups.filter(here);
     console.log(
       JSON.stringify(process.env.FAKE_AZ_IGNORE_FILTER ? all : all.filter((g) => g.tags && g.tags[k] === v)),
     );
     finish(0);
   } else if (args[0] === 'group' && args[1] === 'exists') {
     const name = args[args.indexOf('--name') + 1];
-    console.log(read().groups.some((g) => g.name === name) ? 'true' : 'false');
+    console.log(read().groups.some((g) => g.name === name && here(g)) ? 'true' : 'false');
     finish(0);
   } else if (args[0] === 'group' && args[1] === 'delete') {
     const name = args[args.indexOf('--name') + 1];
     const s = read();
-    for (const g of s.groups) if (g.name === name) g.properties = { provisioningState: 'Deleting' };
+    const group = s.groups.find((g) => g.name === name && here(g));
+    if (!group) {
+      console.error(`ERROR: (ResourceGroupNotFound) Resource group '${name}' could not be found.`);
+      finish(3);
+    }
+    group.properties = { provisioningState: 'Deleting' };
     fs.writeFileSync(state, JSON.stringify(s));
     finish(0);
   } else {
