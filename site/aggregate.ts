@@ -213,18 +213,34 @@ export function aggregate(run: LoadedRun, opts: AggregateOptions = {}): Aggregat
   for (const exe of executables) benchmarks[exe] = [...(benches.get(exe) ?? [])].sort(byName);
   const instanceTypes = [...new Set(run.tasks.map((t) => t.instanceType))].sort(byName);
   const vcpus = vcpusByType(run.tasks, warnings);
+  const lostRuns = lostRunsByType(run.tasks);
   const rankings = executables.map((exe) =>
     rankInstanceTypes(
       exe,
       instanceTypes,
       cells.filter((c) => c.exe === exe),
-      { ...opts, vcpus },
+      { ...opts, vcpus, lostRuns },
       warnings,
     ),
   );
   const noResults = executables.length === 0 ? whyNoResults(run.tasks) : null;
   if (noResults !== null) warnings.push(`${noResults}; nothing to rank`);
   return { executables, instanceTypes, benchmarks, cells, failures, rankings, noResults, warnings };
+}
+
+/**
+ * Per type, its runs that left no results at all (a failed, timed-out, cancelled or unfinished
+ * task, or one whose files are missing), with the error type or outcome: the ranking counts them.
+ */
+function lostRunsByType(tasks: TaskResult[]): Record<string, Array<{ run: number; why: string }>> {
+  const lost: Record<string, Array<{ run: number; why: string }>> = {};
+  for (const t of tasks) {
+    if (t.outcome === 'completed' || t.outcome === 'benchmarks_failed') continue;
+    const why = t.manifestTask?.error_type ?? t.outcome;
+    lost[t.instanceType] = [...(lost[t.instanceType] ?? []), { run: t.run, why }];
+  }
+  for (const runs of Object.values(lost)) runs.sort((a, b) => a.run - b.run);
+  return lost;
 }
 
 /** A run where every task failed is not a reading problem: say what happened to the tasks. */

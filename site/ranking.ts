@@ -19,6 +19,10 @@ export interface RankRow {
   runsUsed: number;
   /** Runs with results that lack a common benchmark (it failed there), left out of the estimate. */
   runsLacking: number[];
+  /** Runs of the type with no results at all (failed, timed out, cancelled, missing), with why. */
+  runsLost: Array<{ run: number; why: string }>;
+  /** Benchmarks some type completed that this one did not: left out of every type's mean. */
+  lacks: string[];
   geomeanMs: number;
   noisyCells: number;
   pricePerHour: number | null;
@@ -100,6 +104,8 @@ export function rankInstanceTypes(
     baseline?: string | undefined;
     prices?: Record<string, number> | undefined;
     vcpus?: Record<string, number> | undefined;
+    /** Per type, its runs that have no results at all, and why (a task failed, timed out...). */
+    lostRuns?: Record<string, Array<{ run: number; why: string }>> | undefined;
   },
   warnings: string[],
 ): Ranking {
@@ -127,6 +133,21 @@ export function rankInstanceTypes(
       warnings.push(`${exe}: no benchmark was completed on every instance type, so there is no ranking`);
     return empty;
   }
+  const lacking = types
+    .map((t) => ({ t, lacks: benches.filter((b) => !byType.get(t)?.has(b)) }))
+    .filter((x) => x.lacks.length > 0);
+  if (lacking.length > 0) {
+    // A type that failed some benchmarks shrinks the comparison of every other type to the rest:
+    // the ranking can change with it, so the page says which type did it.
+    const culprits = lacking.map((x) => x.t).join(', ');
+    warnings.push(
+      `${exe}: every type is ranked on ${common.length} of the ${benches.length} benchmarks, because ` +
+        `${lacking.map((x) => `${x.t} lacks ${x.lacks.join(', ')}`).join('; ')} (failed or not run there)` +
+        (lacking.length < types.length
+          ? `; without ${culprits} the others would be compared on all ${benches.length}`
+          : ''),
+    );
+  }
   const est = new Map<string, TypeEstimate>();
   for (const t of types) {
     const e = estimate(byType.get(t)!, common);
@@ -153,6 +174,18 @@ export function rankInstanceTypes(
     }
   }
   const base = est.get(baseline)!;
+  const lost = (t: string) => opts.lostRuns?.[t] ?? [];
+  for (const t of ranked) {
+    const gone = lost(t);
+    if (gone.length === 0) continue;
+    const total = est.get(t)!.runLogs.length + est.get(t)!.runsLacking.length + gone.length;
+    // A timeout ends the slowest runs first: the runs left can flatter the type.
+    warnings.push(
+      `${exe}: ${t} is ranked on ${est.get(t)!.runLogs.length} of its ${total} runs; ` +
+        `${gone.map((g) => `run ${g.run} has no results (${g.why})`).join(', ')}. ` +
+        'A run that timed out or failed is often a slow one, so its rank may flatter it',
+    );
+  }
   const rows: RankRow[] = ranked.map((t) => {
     const e = est.get(t)!;
     // = exp(mean(base run logs) - mean(this type's run logs)) whenever both sides have a full run
@@ -171,6 +204,8 @@ export function rankInstanceTypes(
           : `no interval: it needs two or more runs with every compared benchmark on both sides; ${runsText(t, e)}, ${runsText(baseline, base)}`,
       runsUsed: e.runLogs.length,
       runsLacking: e.runsLacking,
+      runsLost: lost(t),
+      lacks: benches.filter((b) => !byType.get(t)?.has(b)),
       geomeanMs: Math.exp(e.logMs),
       noisyCells: common.filter((b) => byType.get(t)!.get(b)!.noisy).length,
       pricePerHour: price,

@@ -10,14 +10,32 @@ function ciText(r: Ranking, row: Ranking['rows'][number]): string {
   return `${row.ci.low.toFixed(3)} – ${row.ci.high.toFixed(3)}`;
 }
 
-/** Runs the estimate rests on, and how many more had results but lack a compared benchmark. */
+/**
+ * Runs the estimate rests on, of all the type's runs: those that lack a compared benchmark, and
+ * those with no results at all (a failed or timed-out task), are named in the title and flagged.
+ */
 function runsCell(row: Ranking['rows'][number]): string {
-  if (row.runsLacking.length === 0) return `<td class="n">${row.runsUsed}</td>`;
-  const lacking = row.runsLacking.join(', ');
-  return (
-    `<td class="n" title="run ${lacking} lack${row.runsLacking.length === 1 ? 's' : ''} a compared benchmark (it failed there) and is left out">` +
-    `${row.runsUsed} of ${row.runsUsed + row.runsLacking.length}</td>`
-  );
+  const total = row.runsUsed + row.runsLacking.length + row.runsLost.length;
+  if (total === row.runsUsed) return `<td class="n">${row.runsUsed}</td>`;
+  const why = [
+    ...(row.runsLacking.length > 0
+      ? [
+          `run ${row.runsLacking.join(', ')} lack${row.runsLacking.length === 1 ? 's' : ''} a compared benchmark (it failed there) and is left out`,
+        ]
+      : []),
+    ...row.runsLost.map((l) => `run ${l.run} has no results (${l.why})`),
+  ].join('; ');
+  const text = `${row.runsUsed} of ${total}`;
+  return `<td class="n" title="${esc(why)}">${row.runsLost.length > 0 ? `<span class="flag">${text}</span>` : text}</td>`;
+}
+
+/** The type's name, flagged when it lacks benchmarks that the others completed (they are left out). */
+function typeCell(row: Ranking['rows'][number]): string {
+  const lacks =
+    row.lacks.length === 0
+      ? ''
+      : ` <span class="flag" title="lacks ${esc(row.lacks.join(', '))}: left out of every type's mean">lacks ${row.lacks.length}</span>`;
+  return `<th scope="row">${esc(row.instanceType)}${lacks}</th>`;
 }
 
 export function rankingSection(r: Ranking): string {
@@ -35,7 +53,7 @@ export function rankingSection(r: Ranking): string {
     .map(
       (row, k) =>
         `<tr${row.instanceType === r.baseline ? ' class="baseline"' : ''}><td class="n">${k + 1}</td>` +
-        `<th scope="row">${esc(row.instanceType)}</th><td class="n strong">${ratio(row.relSpeed)}</td>` +
+        `${typeCell(row)}<td class="n strong">${ratio(row.relSpeed)}</td>` +
         `<td class="n">${ciText(r, row)}</td>${runsCell(row)}` +
         `<td class="n">${ms(row.geomeanMs)}</td>` +
         `<td class="n">${row.noisyCells > 0 ? `<span class="flag">${row.noisyCells} noisy</span>` : '0'}</td></tr>`,

@@ -4,16 +4,20 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Cell } from '../../site/aggregate';
 import { aggregate } from '../../site/aggregate';
+import { buildSite } from '../../site/build';
 import { loadResults } from '../../site/load';
 import type { TaskResult } from '../../site/model';
 import { rankInstanceTypes } from '../../site/ranking';
 import {
   FIXTURES,
+  manifestTask,
   metaFor,
   RUN_MULTIPLIERS,
   scaledJson,
   standardRun,
+  TYPE_FACTORS,
   tempDir,
+  writeManifest,
   writeTask,
 } from './helpers/run-folder';
 
@@ -33,6 +37,9 @@ const gmRuns = (type: 'm5.large' | 'c7a.large'): number =>
   Math.cbrt(RUN_MULTIPLIERS[type]!.reduce((a, b) => a * b));
 const RUNS_M5_OVER_C7A = gmRuns('m5.large') / gmRuns('c7a.large'); // 0.99987 / 0.99997
 
+const DROPPED_BINARYTREES =
+  'ruby: every type is ranked on 3 of the 4 benchmarks, because c8g.large lacks binarytrees (failed or not run there); without c8g.large the others would be compared on all 4';
+
 describe('the standard run: three types, three runs each, one type that never ran', () => {
   let dir: string;
   beforeAll(() => {
@@ -50,6 +57,9 @@ describe('the standard run: three types, three runs each, one type that never ra
     expect(r?.excluded).toEqual([{ bench: 'binarytrees', missingOn: ['c8g.large'] }]);
     expect(r?.unranked).toEqual(['c6g.large']);
     expect(r?.rows.map((row) => row.instanceType)).toEqual(['c8g.large', 'c7a.large', 'm5.large']);
+    // ... and the page says which type shrank everyone's comparison
+    expect(r?.rows.map((row) => row.lacks)).toEqual([['binarytrees'], [], []]);
+    expect(agg.warnings).toEqual([DROPPED_BINARYTREES]);
     const speed = Object.fromEntries(r!.rows.map((row) => [row.instanceType, row.relSpeed]));
     // c7a.large: fib 0.5, nbody 0.8, str_concat 0.9 of m5.large's time
     expect(speed['c7a.large']).toBeCloseTo(
@@ -160,6 +170,7 @@ describe('the standard run: three types, three runs each, one type that never ra
     const agg = await aggregated(dir, { baseline: 'c6g.large' });
     expect(agg.rankings[0]?.baseline).toBe('m5.large');
     expect(agg.warnings).toEqual([
+      DROPPED_BINARYTREES,
       'ruby: the baseline c6g.large has no results; used the slowest type, m5.large',
     ]);
   });
@@ -366,5 +377,49 @@ describe('one estimator for the point and its interval', () => {
         'fast has 1 (run 2 lacks a compared benchmark), base has 2',
     );
     expect(r.rows.find((row) => row.instanceType === 'base')!.ciNote).toBeNull();
+  });
+});
+
+describe('runs with no results count against a type', () => {
+  // c7a.large ran three times; m5.large's runs 2 and 3 timed out and were cancelled, so its rank
+  // rests on run 1 alone: the row says "1 of 3" and the page says why, as the runs a timeout ends
+  // are the slow ones.
+  let dir: string;
+  beforeAll(() => {
+    dir = tempDir();
+    const tasks = [];
+    for (const run of [1, 2, 3]) {
+      writeTask(dir, `c7a.large-${run}`, { json: scaledJson(TYPE_FACTORS['c7a.large']!) });
+      tasks.push(manifestTask('c7a.large', run));
+    }
+    writeTask(dir, 'm5.large-1', { json: scaledJson(TYPE_FACTORS['m5.large']!) });
+    tasks.push(
+      manifestTask('m5.large', 1),
+      manifestTask('m5.large', 2, { status: 'failed', error_type: 'timeout', files: [] }),
+      manifestTask('m5.large', 3, { status: 'cancelled', error_type: null, files: [] }),
+    );
+    writeManifest(dir, tasks);
+  });
+
+  it('names the runs without results in the row and in a warning', async () => {
+    const agg = await aggregated(dir);
+    const m5 = agg.rankings[0]?.rows.find((r) => r.instanceType === 'm5.large');
+    expect(m5?.runsUsed).toBe(1);
+    expect(m5?.runsLost).toEqual([
+      { run: 2, why: 'timeout' },
+      { run: 3, why: 'cancelled' },
+    ]);
+    expect(agg.rankings[0]?.rows.find((r) => r.instanceType === 'c7a.large')?.runsLost).toEqual([]);
+    expect(agg.warnings).toEqual([
+      'ruby: m5.large is ranked on 1 of its 3 runs; run 2 has no results (timeout), run 3 has no results (cancelled). A run that timed out or failed is often a slow one, so its rank may flatter it',
+    ]);
+  });
+
+  it('shows "1 of 3", flagged, in the runs column', async () => {
+    const site = await buildSite({ resultsDir: dir, outDir: join(tempDir(), 'www') });
+    const html = readFileSync(site.indexHtml, 'utf8');
+    expect(html).toContain(
+      '<td class="n" title="run 2 has no results (timeout); run 3 has no results (cancelled)"><span class="flag">1 of 3</span></td>',
+    );
   });
 });

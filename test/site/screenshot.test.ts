@@ -20,8 +20,9 @@ it('renders the ranking, matrix and charts offline and writes a screenshot', asy
     const requests: string[] = [];
     page.on('request', (r) => requests.push(r.url()));
     await page.goto(pathToFileURL(site.indexHtml).href);
+    // c8g.large failed binarytrees, which every type's mean then leaves out: its row says so
     expect(await page.locator('table.ranking tbody th').allTextContents()).toEqual([
-      'c8g.large',
+      'c8g.large lacks 1',
       'c7a.large',
       'm5.large',
     ]);
