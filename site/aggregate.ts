@@ -4,6 +4,7 @@
 import type { LoadedRun, TaskResult } from './model';
 import { type Ranking, rankInstanceTypes } from './ranking';
 import { mean, sampleStddev } from './stats';
+import { workloadWarnings } from './workload';
 
 /** Above this coefficient of variation across runs a result is flagged as noisy. */
 export const NOISY_CV = 0.05;
@@ -212,6 +213,7 @@ export function aggregate(run: LoadedRun, opts: AggregateOptions = {}): Aggregat
   const benchmarks: Record<string, string[]> = {};
   for (const exe of executables) benchmarks[exe] = [...(benches.get(exe) ?? [])].sort(byName);
   const instanceTypes = [...new Set(run.tasks.map((t) => t.instanceType))].sort(byName);
+  warnings.push(...workloadWarnings(run.tasks));
   const vcpus = vcpusByType(run.tasks, warnings);
   const lostRuns = lostRunsByType(run.tasks);
   const rankings = executables.map((exe) =>
