@@ -6,7 +6,7 @@ import { makeDir } from '../lambdas/shared/make-dir';
 import { aggregate } from './aggregate';
 import { toCsv, toJson } from './export';
 import { loadResults } from './load';
-import { parsePrices } from './prices';
+import { listPrices, type PriceSource, parsePrices } from './prices';
 import { renderPage } from './render';
 import { STYLE_CSS } from './style';
 
@@ -52,24 +52,30 @@ export async function buildSite(opts: BuildSiteOptions): Promise<BuildSiteResult
   const run = await loadResults(resultsDir, skip);
   const warnings = [...run.warnings];
   let prices: Record<string, number> | undefined;
+  let priceSource: PriceSource | null = null;
   if (opts.pricesFile !== undefined) {
     try {
       const parsed = parsePrices(await readFile(opts.pricesFile, 'utf8'), basename(opts.pricesFile));
       prices = parsed.prices;
+      priceSource = { kind: 'file', file: basename(opts.pricesFile) };
       warnings.push(...parsed.warnings);
     } catch (err) {
       warnings.push(
         `could not read the price file ${opts.pricesFile}: ${(err as Error).message}; no prices shown`,
       );
     }
+  } else {
+    // "Fastest for the money" needs prices: the catalog's list prices, unless the operator has theirs
+    ({ prices, source: priceSource } = listPrices(run.tasks));
   }
+  if (prices === undefined || Object.keys(prices).length === 0) priceSource = null;
   const agg = aggregate(run, { baseline: opts.baseline, prices });
   warnings.push(...agg.warnings);
   const html = renderPage({
     run,
     agg,
     label: basename(resultsDir),
-    hasPrices: prices !== undefined && Object.keys(prices).length > 0,
+    priceSource,
     warnings,
   });
   makeDir(outDir);
@@ -78,7 +84,7 @@ export async function buildSite(opts: BuildSiteOptions): Promise<BuildSiteResult
     writeFile(indexHtml, html),
     writeFile(join(outDir, SITE_FILES.style), STYLE_CSS),
     writeFile(join(outDir, SITE_FILES.csv), toCsv(agg)),
-    writeFile(join(outDir, SITE_FILES.json), toJson(run, agg, warnings)),
+    writeFile(join(outDir, SITE_FILES.json), toJson(run, agg, warnings, priceSource)),
   ]);
   return { outDir, indexHtml, warnings };
 }

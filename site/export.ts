@@ -2,6 +2,7 @@
 // and data.json (everything the page shows, for other tools).
 import type { Aggregate } from './aggregate';
 import type { LoadedRun } from './model';
+import type { PriceSource } from './prices';
 
 function csvField(v: unknown): string {
   if (v === null || v === undefined) return '';
@@ -58,7 +59,12 @@ export function toCsv(agg: Aggregate): string {
   return `${[header.join(','), ...rows].join('\n')}\n`;
 }
 
-export function toJson(run: LoadedRun, agg: Aggregate, warnings: string[]): string {
+export function toJson(
+  run: LoadedRun,
+  agg: Aggregate,
+  warnings: string[],
+  priceSource: PriceSource | null = null,
+): string {
   const doc = {
     run_id: run.runId,
     ruby_version: run.rubyVersion,
@@ -67,6 +73,8 @@ export function toJson(run: LoadedRun, agg: Aggregate, warnings: string[]): stri
     finished_at: run.finishedAt,
     executables: agg.executables,
     instance_types: agg.instanceTypes,
+    /** where rankings' pricePerHour comes from; null: no prices */
+    price_source: priceSource,
     rankings: agg.rankings,
     cells: agg.cells,
     failed_benchmarks: agg.failures,

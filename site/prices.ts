@@ -1,5 +1,23 @@
 // Price file: instance type -> hourly price. JSON (`{"c7a.large": 0.1}`) or text lines
-// (`c7a.large,0.1`, `c7a.large 0.1`; `#` comments and a header line are fine).
+// (`c7a.large,0.1`, `c7a.large 0.1`; `#` comments and a header line are fine). Without one, the
+// catalog's public list prices of the run's cloud types, said as such on the page.
+import { listPrice, PRICE_REGIONS, PRICES_AS_OF } from '../lambdas/shared/instance-types';
+import type { TaskResult } from './model';
+
+/** Where the page's prices come from: a file the operator gave, or the catalog's list prices. */
+export type PriceSource =
+  | { kind: 'file'; file: string }
+  | { kind: 'list'; as_of: string; regions: Record<string, string> };
+
+/** The catalog's list price of each cloud type of the run that it knows. */
+export function listPrices(tasks: TaskResult[]): { prices: Record<string, number>; source: PriceSource } {
+  const prices: Record<string, number> = {};
+  for (const t of tasks) {
+    const price = t.provider ? listPrice(t.provider, t.instanceType) : null;
+    if (price !== null) prices[t.instanceType] = price;
+  }
+  return { prices, source: { kind: 'list', as_of: PRICES_AS_OF, regions: { ...PRICE_REGIONS } } };
+}
 
 export interface Prices {
   prices: Record<string, number>;

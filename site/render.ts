@@ -4,6 +4,7 @@ import { SYNTHETIC_EXE } from '../lambdas/shared/enums';
 import type { Aggregate } from './aggregate';
 import { esc, num } from './html';
 import type { LoadedRun, TaskResult } from './model';
+import type { PriceSource } from './prices';
 import { chartsSection, matrixSection, priceSection, rankingSection } from './render-results';
 
 export interface PageInput {
@@ -11,7 +12,8 @@ export interface PageInput {
   agg: Aggregate;
   /** Label for the run when the manifest gives no id (the folder's name). */
   label: string;
-  hasPrices: boolean;
+  /** Where the prices come from; null: no type has one, and there is no price section. */
+  priceSource: PriceSource | null;
   warnings: string[];
 }
 
@@ -130,6 +132,19 @@ function whatWasTimed(executables: string[]): string {
 const onlySynthetic = (executables: string[]): boolean =>
   executables.length > 0 && executables.every((e) => e === SYNTHETIC_EXE);
 
+/** Whose prices these are: a list price is not anyone's bill. */
+function pricesFrom(source: PriceSource): string {
+  if (source.kind === 'file') return `<p class="how">Prices per hour from ${esc(source.file)}.</p>`;
+  const regions = Object.entries(source.regions)
+    .map(([provider, region]) => `${provider === 'aws' ? 'AWS' : 'Azure'} ${region}`)
+    .join(', ');
+  return (
+    `<p class="how">Prices per hour: public on-demand list prices (Linux; ${esc(regions)}) as of ${esc(source.as_of)}, ` +
+    "from Benchfleet's catalog, not your bill. For your own (another region, discounts, savings plans): " +
+    '<code>benchfleet site &lt;results folder&gt; --prices FILE</code>.</p>'
+  );
+}
+
 export function renderPage(input: PageInput): string {
   const { agg } = input;
   const title = `${whatWasTimed(agg.executables)} by instance type: run ${input.run.runId ?? input.label}`;
@@ -138,10 +153,14 @@ export function renderPage(input: PageInput): string {
   const per = (f: (exe: string) => string): string => agg.executables.map(f).join('') || none;
   const sections: Array<[string, string, string]> = [
     ['ranking', 'Ranking', agg.rankings.map((r) => rankingSection(r)).join('') || none],
-    ...(input.hasPrices
-      ? ([['price', 'Price-performance', agg.rankings.map(priceSection).join('') || none]] as Array<
-          [string, string, string]
-        >)
+    ...(input.priceSource
+      ? ([
+          [
+            'price',
+            'Price-performance',
+            pricesFrom(input.priceSource) + (agg.rankings.map(priceSection).join('') || none),
+          ],
+        ] as Array<[string, string, string]>)
       : []),
     [
       'matrix',

@@ -25,7 +25,7 @@ export function register(program: Command): void {
     .option('--baseline <instance-type>', 'compare every type with this one (default: the slowest)')
     .option(
       '--prices <file>',
-      'hourly prices, JSON {"type": price} or lines "type,price"; adds price-performance',
+      'hourly prices, JSON {"type": price} or lines "type,price" (default: the catalog\'s list prices)',
     )
     .option('--json', 'print {outDir, indexHtml, warnings} as JSON on stdout')
     .action(async (dir: string, flags: SiteFlags) => {

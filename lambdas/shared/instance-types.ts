@@ -122,6 +122,12 @@ export function instanceSpec(provider: CloudProvider, instanceType: string): Ins
   };
 }
 
+/** The catalog's list price (USD per hour, PRICES_AS_OF, PRICE_REGIONS); null when it has none. */
+export function listPrice(provider: string, instanceType: string): number | null {
+  if (provider !== 'aws' && provider !== 'azure') return null;
+  return INSTANCE_TYPES.get(key(provider, instanceType))?.hourly_usd ?? null;
+}
+
 export type DerivedSpec = Pick<InstanceSpec, 'arch' | 'vcpus' | 'physical_cores'>;
 
 /** What the name alone says, or why it says too little. Exported so tests can hold it to the catalog. */

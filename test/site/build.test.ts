@@ -1,10 +1,18 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { listPrice, PRICE_REGIONS, PRICES_AS_OF } from '../../lambdas/shared/instance-types';
 import { formatJson, formatTxt } from '../../runner/executors/ruby-bench-format';
 import { syntheticFormat } from '../../runner/executors/synthetic';
 import { buildSite } from '../../site/build';
 import { parsePrices } from '../../site/prices';
-import { manifestTask, standardRun, tempDir, writeManifest, writeTask } from './helpers/run-folder';
+import {
+  manifestTask,
+  scaledJson,
+  standardRun,
+  tempDir,
+  writeManifest,
+  writeTask,
+} from './helpers/run-folder';
 
 const read = (dir: string, file: string): string => readFileSync(join(dir, file), 'utf8');
 
@@ -78,9 +86,33 @@ describe('buildSite on the standard run', () => {
     );
   });
 
-  it('leaves price-performance out without a price file and warns about an unreadable one', async () => {
+  it("without a price file, ranks by the catalog's list prices and says whose prices they are", async () => {
     const plain = await buildSite({ resultsDir: dir, outDir: join(tempDir(), 'plain') });
-    expect(read(plain.outDir, 'index.html')).not.toContain('<section id="price">');
+    const html = read(plain.outDir, 'index.html');
+    expect(html).toContain('<section id="price">');
+    expect(html).toContain(
+      `public on-demand list prices (Linux; AWS ${PRICE_REGIONS.aws}, Azure ${PRICE_REGIONS.azure}) as of ${PRICES_AS_OF}`,
+    );
+    // the catalog's prices of the run's cloud types; m5.large is not in the catalog
+    expect(html).toContain(
+      `<th scope="row">c8g.large</th><td class="n">$${listPrice('aws', 'c8g.large')!.toFixed(4)}</td>`,
+    );
+    expect(html).toContain(
+      `<th scope="row">c7a.large</th><td class="n">$${listPrice('aws', 'c7a.large')!.toFixed(4)}</td>`,
+    );
+    expect(html).toContain('No price for: m5.large.');
+    const doc = JSON.parse(read(plain.outDir, 'data.json'));
+    expect(doc.price_source).toEqual({ kind: 'list', as_of: PRICES_AS_OF, regions: PRICE_REGIONS });
+    expect(JSON.parse(read(outDir, 'data.json')).price_source).toEqual({ kind: 'file', file: 'prices.json' });
+  });
+
+  it('leaves price-performance out when no type has a price, and warns about an unreadable price file', async () => {
+    const local = tempDir();
+    writeTask(local, 'local-1', { json: scaledJson({ fib: 1 }) });
+    writeManifest(local, [manifestTask('local', 1, { provider: 'local' })]);
+    const none = await buildSite({ resultsDir: local, outDir: join(tempDir(), 'none') });
+    expect(read(none.outDir, 'index.html')).not.toContain('<section id="price">');
+    expect(JSON.parse(read(none.outDir, 'data.json')).price_source).toBeNull();
     const bad = await buildSite({
       resultsDir: dir,
       outDir: join(tempDir(), 'bad'),
