@@ -128,15 +128,36 @@ function parseBody(event: APIGatewayProxyEventV2): unknown {
   }
 }
 
+/**
+ * Refusals an operator looks for after the fact, when the runner VM that got them is gone: a
+ * report refused as another runner's, too late or stale (the message names the task and runner),
+ * and a key refused. A client's malformed request (400, 404, 413) is its own to read.
+ */
+const LOGGED_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'unauthorized',
+  'not_your_task',
+  'task_finished',
+  'result_not_uploaded',
+  'stale_attempt',
+  'run_in_progress',
+]);
+
 export function errorReply(
   err: unknown,
   requestId?: string,
+  route?: string,
 ): APIGatewayProxyResultV2 & { statusCode: number; body: string } {
   let body: ErrorBody;
   if (err instanceof AppError && err.code !== 'internal') {
     body = { error: err.code, message: err.message };
     if (err.code === 'unavailable')
       logger.warn('a dependency did not answer; the client may retry', { error: err, requestId });
+    else if (LOGGED_REFUSALS.has(err.code))
+      logger.info(`${route ?? 'a request'} refused (${STATUS_OF[err.code]} ${err.code}): ${err.message}`, {
+        route,
+        error: err.code,
+        requestId,
+      });
   } else {
     logger.error('unexpected error while handling a request', { error: err as Error, requestId });
     body = {
@@ -162,7 +183,7 @@ export function httpRoute<B extends z.ZodType, Q extends z.ZodType>(
   const querySchema = opts.query ?? NoQuery;
   return middy<APIGatewayProxyEventV2, APIGatewayProxyResultV2, Error, Context>()
     .onError((request) => {
-      request.response = errorReply(request.error, request.context?.awsRequestId);
+      request.response = errorReply(request.error, request.context?.awsRequestId, request.event?.routeKey);
     })
     .handler(async (event) => {
       const header = event.headers?.authorization ?? event.headers?.Authorization;
