@@ -10,6 +10,8 @@ export interface DeadRunnersReport {
   reaped: number[];
   /** claimed or running tasks `isDead` did not pick: their runners may be alive */
   others: number[];
+  /** one line per task queued again or failed, as the reaper's */
+  lines: string[];
 }
 
 /**
@@ -22,7 +24,7 @@ export async function reapDeadRunners(
   isDead: (t: TaskRecord) => boolean,
   why: string,
 ): Promise<DeadRunnersReport> {
-  const report: DeadRunnersReport = { requeued: [], reaped: [], others: [] };
+  const report: DeadRunnersReport = { requeued: [], reaped: [], others: [], lines: [] };
   const pointer = await deps.store.getPointer();
   const run = pointer && (await deps.store.getRun(pointer.run_id));
   if (run?.status !== 'running') return report;

@@ -31,6 +31,8 @@ export interface ReapReport {
   actions: string[];
   /** the run's counts as this pass found them (queue depth for metrics) */
   counts: TaskCounts | null;
+  /** one line per task queued again or failed: which, whose runner, why, what became of it */
+  lines: string[];
 }
 
 /**
@@ -55,6 +57,7 @@ export async function reap(deps: Deps): Promise<ReapReport> {
     no_runner: [],
     actions: [],
     counts: null,
+    lines: [],
   };
   const pointer = await deps.store.getPointer();
   const run = pointer && (await deps.store.getRun(pointer.run_id));
@@ -152,8 +155,9 @@ export async function reapTask(
   t: TaskRecord,
   now: Date,
   message: string,
-  report: Pick<ReapReport, 'reaped' | 'requeued'>,
+  report: Pick<ReapReport, 'reaped' | 'requeued' | 'lines'>,
 ): Promise<void> {
+  const task = `task ${t.id} (${t.instance_type} run ${t.run}, attempt ${t.attempt} of ${t.max_attempts})`;
   // A claim never followed by a heartbeat never started: its runner most likely never got the
   // answer (a lost response, then a retried claim that took another task). It costs no attempt.
   const neverStarted = t.status === 'claimed' && t.heartbeat_at === t.claimed_at;
@@ -177,6 +181,11 @@ export async function reapTask(
     if (requeued) {
       await settleRequeued(deps, requeued);
       report.requeued.push(t.id);
+      report.lines.push(
+        refund
+          ? `${task}: runner ${t.runner_id ?? '?'} never sent a heartbeat after its claim; queued again without using an attempt`
+          : `${task}: ${message}; queued again for another runner`,
+      );
     }
     return;
   }
@@ -186,6 +195,7 @@ export async function reapTask(
   if (failed) {
     await settleFinished(deps, failed);
     report.reaped.push(t.id);
+    report.lines.push(`${task}: ${message}; failed as heartbeat_timeout, no attempt left`);
   }
 }
 

@@ -21,7 +21,9 @@ export const makeHandler = (deps: Deps) => async (): Promise<void> => {
     report.no_runner.length ||
     report.actions.length
   ) {
-    logger.info('reaper pass changed state', { ...report });
+    const { lines, ...summary } = report;
+    for (const line of lines) logger.info(`run ${report.run_id}: ${line}`);
+    logger.info('reaper pass changed state', { ...summary });
   }
 };
 

@@ -130,7 +130,9 @@ async function startOn(services: LocalServices, opts: LocalStackOptions, keys: A
       try {
         const report = await reap(deps);
         if (report.reaped.length || report.requeued.length || report.no_runner.length) {
-          logger.info('reaper pass changed state', { ...report });
+          const { lines, ...summary } = report;
+          for (const line of lines) logger.info(`run ${report.run_id}: ${line}`);
+          logger.info('reaper pass changed state', { ...summary });
         }
       } catch (err) {
         logger.error('reaper pass failed; it runs again on the next tick', { error: err as Error });

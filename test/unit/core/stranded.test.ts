@@ -38,7 +38,16 @@ it('a claim whose answer was lost is given back without using an attempt, and th
   expect(await claim(run_id, 'r1')).toMatchObject({ status: 'wait' });
 
   pastHeartbeatTimeout();
-  expect((await reap(h.deps)).requeued).toEqual([lost.id]);
+  const pass = await reap(h.deps);
+  expect(pass.requeued).toEqual([lost.id]);
+  // the log line an operator reads: which task, whose runner, what became of it
+  expect(pass.lines).toEqual([
+    expect.stringMatching(
+      new RegExp(
+        `^task ${lost.id} \\(\\S+ run \\d+, attempt 1 of \\d+\\): runner r1 never sent a heartbeat after its claim; queued again without using an attempt$`,
+      ),
+    ),
+  ]);
   const again = taskOf(await claim(run_id, 'r1'));
   expect(again).toMatchObject({ id: lost.id, attempt: 1 });
   await heartbeat(h.deps, again.id, { runner_id: 'r1', status: 'running', attempt: 1 });
@@ -57,7 +66,15 @@ it(`gives a silent claim back at most ${MAX_REFUNDS} times, then fails it as hea
   const last = taskOf(await claim(run_id, 'rlast'));
   expect(last.attempt).toBe(1);
   pastHeartbeatTimeout();
-  expect((await reap(h.deps)).reaped).toEqual([last.id]);
+  const pass = await reap(h.deps);
+  expect(pass.reaped).toEqual([last.id]);
+  expect(pass.lines).toEqual([
+    expect.stringMatching(
+      new RegExp(
+        `^task ${last.id} .*: no heartbeat from runner rlast for over \\d+ s \\(last at \\S+\\); failed as heartbeat_timeout, no attempt left$`,
+      ),
+    ),
+  ]);
   const [task] = await h.allTasks(run_id);
   expect(task).toMatchObject({ status: 'failed', error_type: 'heartbeat_timeout', refunds: MAX_REFUNDS });
   expect((await getRunOrThrow(h.deps, run_id)).status).toBe('assembling');
