@@ -98,16 +98,36 @@ export class UnknownInstanceTypeError extends Error {
     readonly provider: string,
     readonly instanceType: string,
     reason: string,
+    fix = 'add it to the catalog in lambdas/shared/instance-types.ts',
   ) {
-    super(
-      `cannot resolve ${provider} instance type "${instanceType}": ${reason}; ` +
-        'add it to the catalog in lambdas/shared/instance-types.ts',
-    );
+    super(`cannot use ${provider} instance type "${instanceType}": ${reason}; ${fix}`);
   }
+}
+
+/**
+ * Burstable sizes run at a baseline share of their vCPUs once their CPU credits (or, for the flex
+ * sizes, their burst budget) run out: a benchmark of hours measures the credit balance, not the
+ * machine. Refused by rule, so that adding one to the catalog does not let it in either.
+ */
+const BURSTABLE: Readonly<Record<CloudProvider, RegExp>> = {
+  aws: /^(t\d+[a-z]*\.|[a-z]\d+[a-z]*-flex\.)/,
+  azure: /^Standard_B\d/,
+};
+
+function burstable(provider: CloudProvider, instanceType: string): UnknownInstanceTypeError | undefined {
+  if (!BURSTABLE[provider].test(instanceType)) return undefined;
+  return new UnknownInstanceTypeError(
+    provider,
+    instanceType,
+    'it is a burstable size, which runs at a fraction of its vCPUs once its CPU credits run out, so its figures would measure the credit balance rather than the machine',
+    provider === 'aws' ? 'pick a c, m or r size instead' : 'pick a D or F size instead',
+  );
 }
 
 /** The catalog's entry, else one derived from the name, else UnknownInstanceTypeError. */
 export function instanceSpec(provider: CloudProvider, instanceType: string): InstanceSpec {
+  const refused = burstable(provider, instanceType);
+  if (refused) throw refused;
   const known = INSTANCE_TYPES.get(key(provider, instanceType));
   if (known) return known;
   const derived = deriveSpec(provider, instanceType);

@@ -76,7 +76,6 @@ describe('instance type catalog', () => {
   });
 
   it.each([
-    ['aws', 't4g.micro'],
     ['aws', 'c7gn.metal'],
     ['aws', 'x2iedn.xlarge'],
     ['aws', 'c7x.large'],
@@ -86,8 +85,27 @@ describe('instance type catalog', () => {
   ] as const)('refuses to guess %s %s', (provider, name) => {
     expect(() => instanceSpec(provider, name)).toThrow(UnknownInstanceTypeError);
     expect(() => instanceSpec(provider, name)).toThrow(
-      new RegExp(`cannot resolve ${provider} instance type "${name}".*instance-types\\.ts`),
+      new RegExp(`cannot use ${provider} instance type "${name}".*instance-types\\.ts`),
     );
+  });
+
+  // Their figures would measure a CPU credit balance: refused by rule, catalog or not.
+  it.each([
+    ['aws', 't4g.micro', 'pick a c, m or r size instead'],
+    ['aws', 't3a.large', 'pick a c, m or r size instead'],
+    ['aws', 'm7i-flex.large', 'pick a c, m or r size instead'],
+    ['azure', 'Standard_B2s', 'pick a D or F size instead'],
+    ['azure', 'Standard_B2pts_v2', 'pick a D or F size instead'],
+    ['azure', 'Standard_B2als_v2', 'pick a D or F size instead'],
+  ] as const)('refuses the burstable %s %s', (provider, name, fix) => {
+    expect(() => instanceSpec(provider, name)).toThrow(
+      `cannot use ${provider} instance type "${name}": it is a burstable size, which runs at a fraction of its vCPUs once its CPU credits run out, so its figures would measure the credit balance rather than the machine; ${fix}`,
+    );
+  });
+
+  it('keeps the sizes that only look alike', () => {
+    expect(instanceSpec('aws', 'm7i.large').vcpus).toBe(2);
+    expect(instanceSpec('azure', 'Standard_D2s_v6').vcpus).toBe(2);
   });
 });
 
