@@ -10,6 +10,10 @@ locals {
   bastion_subnet     = cidrsubnet(var.address_space, 8, 0)
   runners_subnet     = cidrsubnet(var.address_space, 4, 1)
   bastion_private_ip = cidrhost(local.bastion_subnet, 4) # Azure reserves .0 to .3 of a subnet
+
+  # The bastion VM, its public IP and its disk bill by the hour and serve only SSH from
+  # ssh_source_cidrs: with none, nobody could reach it, so there is none.
+  bastion_count = length(var.ssh_source_cidrs) > 0 ? 1 : 0
 }
 
 resource "azurerm_resource_group" "run" {

@@ -5,13 +5,13 @@ output "resource_group_name" {
 }
 
 output "bastion_public_ip" {
-  description = "Public address of the bastion."
-  value       = azurerm_public_ip.bastion.ip_address
+  description = "Public address of the bastion; null without ssh_source_cidrs (no bastion)."
+  value       = one(azurerm_public_ip.bastion[*].ip_address)
 }
 
 output "bastion_ssh" {
-  description = "SSH command for the bastion; add -J with it to reach a runner's private IP."
-  value       = "ssh ${var.admin_username}@${azurerm_public_ip.bastion.ip_address}"
+  description = "SSH command for the bastion; add -J with it to reach a runner's private IP. null without a bastion."
+  value       = local.bastion_count > 0 ? "ssh ${var.admin_username}@${azurerm_public_ip.bastion[0].ip_address}" : null
 }
 
 output "runner_vm_names" {

@@ -175,12 +175,22 @@ describe('terraform-azure resources', () => {
       },
     ]);
     expect(resource('azurerm_network_interface', 'bastion').ip_configuration[0].public_ip_address_id).toBe(
-      '${azurerm_public_ip.bastion.id}',
+      '${azurerm_public_ip.bastion[0].id}',
     );
     expect(resource('azurerm_nat_gateway_public_ip_association', 'run').public_ip_address_id).toBe(
       '${azurerm_public_ip.nat.id}',
     );
     expect(resource('azurerm_subnet', 'runners').default_outbound_access_enabled).toBe(false);
+  });
+
+  it('makes the bastion, which bills by the hour, only when ssh_source_cidrs lets someone reach it', () => {
+    expect(mod.locals.bastion_count).toBe('${length(var.ssh_source_cidrs) > 0 ? 1 : 0}');
+    for (const type of ['azurerm_public_ip', 'azurerm_network_interface', 'azurerm_linux_virtual_machine']) {
+      expect([type, resource(type, 'bastion').count]).toEqual([type, '${local.bastion_count}']);
+    }
+    expect(resource('azurerm_linux_virtual_machine', 'bastion').network_interface_ids).toEqual([
+      '${azurerm_network_interface.bastion[0].id}',
+    ]);
   });
 
   it('boots runners only once the NAT and the NSG are on their subnet', () => {
