@@ -10,7 +10,7 @@ import type { Executor } from './executors/types';
 import { KEY_HINT, refusesKey } from './key-refused';
 import { createLogger, errorText, type Logger } from './log';
 import { detectHostId, hostFacts } from './meta';
-import { type RunnerInput, type RunnerOptions, resolveOptions } from './options';
+import { type RunnerInput, type RunnerOptions, resolveOptions, workDirError } from './options';
 import { runShutdownCommand, shouldShutDown } from './shutdown';
 import { runTask, type TaskDeps } from './task-run';
 import { planSlots, readTopology, type Slot } from './topology';
@@ -78,7 +78,11 @@ async function run(o: RunnerOptions, log: Logger, stop: AbortSignal): Promise<Ru
   const topo = o.topology ?? readTopology();
   const slots = planSlots(topo, o.slots);
   const hostId = o.hostId ?? (await detectHostId(o.provider));
-  makeDir(o.workDir);
+  try {
+    makeDir(o.workDir);
+  } catch (err) {
+    throw workDirError(o.workDir, err); // a setting to fix, said in one line (cli.ts prints no stack)
+  }
   // the stop cuts API retries and uploads short (STOP_BUDGET_S a step, and all of them by one
   // deadline STOP_TOTAL_S after the stop), so a fail still gets through before systemd's SIGKILL
   const api = new ApiClient({
@@ -187,7 +191,10 @@ async function runSlot(
         );
       } catch (err) {
         if (stop.aborted) break;
-        if (err instanceof NoAnswerError) log.error(`giving up on claims: ${err.message}`);
+        if (err instanceof NoAnswerError)
+          log.error(
+            `giving up on claims: ${err.message}. This slot stops (the runner will exit 1): check --api / BENCHFLEET_API_URL (now ${o.apiUrl}) and that the API is deployed and reachable from this host, then restart the runner`,
+          );
         else if (refusesKey(err))
           log.error(
             `the API refuses this runner's key (claim answered ${err.message}): this slot stops (the runner will exit 1). To fix: ${KEY_HINT}, then restart the runner`,

@@ -11,7 +11,7 @@ import {
   PresignedUrls,
   type UploadUrlsRequest,
 } from '../lambdas/shared/contract';
-import { errorText, type Logger } from './log';
+import { type Logger, networkErrorText } from './log';
 import { FAIL_RESERVE_S, STOP_BUDGET_S, STOP_TOTAL_S, StopDeadline } from './stop-deadline';
 
 /** The API answered with a 4xx (other than a retried 404): retrying will not help. */
@@ -214,7 +214,8 @@ export class ApiClient {
       });
       text = await res.text();
     } catch (err) {
-      throw new RetryableError(`network: ${errorText(err)}`);
+      // fetch says only `fetch failed`: the refused port, the unknown host or the TLS error is its cause
+      throw new RetryableError(`network: ${networkErrorText(err)}`);
     }
     if (res.status >= 500 || res.status === 429 || (res.status === 404 && co.retry404)) {
       throw new RetryableError(`HTTP ${res.status} ${text.slice(0, 200)}`);

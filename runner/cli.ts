@@ -3,7 +3,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { PROVIDERS } from '../lambdas/shared/contract';
 import { createRunner, type RunnerResult } from './agent';
-import { DEFAULTS, EXECUTORS, MAX_TIMER_S, type RunnerInput, timerLimitText } from './options';
+import { DEFAULTS, EXECUTORS, MAX_TIMER_S, type RunnerInput, SettingError, timerLimitText } from './options';
 import type { SlotsSetting } from './topology';
 
 export { createRunner, type RunnerHandle, type RunnerResult, startRunner } from './agent';
@@ -189,7 +189,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     result = await handle.done;
   } catch (err) {
-    process.stderr.write(`runner: ${(err as Error).stack ?? String(err)}\n`);
+    // a setting it cannot use says what to fix; anything else is unexpected, and its stack helps
+    const text = err instanceof SettingError ? err.message : ((err as Error).stack ?? String(err));
+    process.stderr.write(`runner: ${text}\n`);
     return 1;
   }
   if (signal) return signal === 'SIGINT' ? 130 : 143;

@@ -97,6 +97,40 @@ export const DEFAULTS = {
   startWaitS: 3600,
 };
 
+/**
+ * A setting the runner cannot use, found once it starts (a --work-dir it cannot create): what to fix
+ * is in the message, so the CLI prints it as one line, without a stack trace.
+ */
+export class SettingError extends Error {
+  override name = 'SettingError';
+}
+
+/** What a failed mkdir of --work-dir means, for the few codes a person can act on. */
+const MKDIR_REASONS: Record<string, string> = {
+  ENOTDIR: 'a part of its path is a file, not a folder',
+  EEXIST: 'it is a file, not a folder',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  ENAMETOOLONG: 'the path is too long',
+  ELOOP: 'too many symbolic links in its path',
+};
+
+/** `cannot create --work-dir /x (ENOTDIR: a part of its path is a file, not a folder); pass ...` */
+export function workDirError(path: string, err: unknown): SettingError {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const known = code ? MKDIR_REASONS[code] : undefined;
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  // Node's own message repeats the code and the path: `ENOTDIR: not a directory, mkdir '/x'`
+  const why = known ? `${code}: ${known}` : code && !message.includes(code) ? `${code}: ${message}` : message;
+  return new SettingError(
+    `cannot create --work-dir ${path} (${why}); pass a writable folder as --work-dir or BENCHFLEET_WORK_DIR`,
+  );
+}
+
 export type RunnerInput = Pick<RunnerOptions, 'apiUrl' | 'apiKey' | 'provider' | 'instanceType'> &
   Partial<RunnerOptions>;
 

@@ -28,7 +28,87 @@ export interface PutOptions {
   redirects?: number;
 }
 
-/** The answer's status code; rejects on a network error, a stall, a file that cannot be read, or `signal`. */
+/** How much of a refusal's body is read for its error code: S3's XML error is well under it. */
+export const ERROR_BODY_BYTES = 4096;
+/** How long that read may take: the body comes with the status, and the file is still being sent meanwhile. */
+const ERROR_BODY_MS = 2000;
+/** A <Message> longer than this is left out: the code says what happened, and a line stays a line. */
+const ERROR_MESSAGE_MAX = 200;
+
+export interface PutAnswer {
+  status: number;
+  /**
+   * Why a refusal was refused, from the store's XML error (S3's, Azure's): its <Code>, its <Message>
+   * when short, and what to do where that is known. Never the URL: its query string is a credential.
+   */
+  error?: string;
+}
+
+const xmlText = (s: string): string =>
+  s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ')
+    .trim();
+
+const xmlField = (body: string, name: string): string | undefined => {
+  const m = new RegExp(`<${name}>([^<]*)</${name}>`).exec(body);
+  return m?.[1] === undefined ? undefined : xmlText(m[1]);
+};
+
+/**
+ * `RequestTimeTooSkewed (The difference between the request time and the current time is too
+ * large.); the host clock is off: check chrony/NTP` from an S3 error body; undefined without a <Code>.
+ */
+export function storeErrorText(body: string): string | undefined {
+  const code = xmlField(body, 'Code');
+  if (!code || code.length > 100) return undefined;
+  const message = xmlField(body, 'Message');
+  // a message that quotes a URL or its signature would leak the presigned URL's credentials
+  const keep =
+    message && message.length <= ERROR_MESSAGE_MAX && !/X-Amz-|Signature=|sig=|https?:\/\//i.test(message);
+  let text = keep ? `${code} (${message})` : code;
+  if (code === 'RequestTimeTooSkewed') {
+    const serverTime = xmlField(body, 'ServerTime');
+    const at = serverTime && serverTime.length <= 40 ? ` (the store's time was ${serverTime})` : '';
+    text += `; the host clock is off${at}: check chrony/NTP`;
+  }
+  return text;
+}
+
+/** The start of a refusal's body (at most `max` bytes, within `ms`); whatever came if it ends early. */
+function readStart(res: IncomingMessage, max: number, ms: number): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let len = 0;
+    const done = (): void => {
+      clearTimeout(timer);
+      res.off('data', onData);
+      res.off('end', done);
+      res.off('error', done);
+      res.off('close', done);
+      resolve(Buffer.concat(chunks).subarray(0, max).toString('utf8'));
+    };
+    const onData = (c: Buffer): void => {
+      chunks.push(c);
+      len += c.length;
+      if (len >= max) done();
+    };
+    const timer = setTimeout(done, ms);
+    res.on('data', onData);
+    res.once('end', done);
+    res.once('error', done);
+    res.once('close', done);
+  });
+}
+
+/**
+ * The answer's status code, and for a refusal what its body says; rejects on a network error, a
+ * stall, a file that cannot be read, or `signal`.
+ */
 export async function putFile(
   url: string,
   file: string,
@@ -36,7 +116,7 @@ export async function putFile(
   contentType: string,
   signal: AbortSignal,
   opts: PutOptions = {},
-): Promise<number> {
+): Promise<PutAnswer> {
   const stallMs = opts.stallMs ?? PUT_STALL_S * 1000;
   const redirects = opts.redirects ?? 1;
   const u = new URL(url);
@@ -74,23 +154,27 @@ export async function putFile(
     sent.catch(() => undefined);
     const res = await answered;
     stall.refresh();
-    res.resume();
     const status = res.statusCode ?? 0;
     // a success counts only once the whole file has gone
     if (status >= 200 && status < 300) {
+      res.resume();
       await sent;
-      return status;
+      return { status };
     }
-    // A refusal can come before the body is all sent: stop sending it (a retry must not race it).
-    req.destroy();
-    clearTimeout(stall);
     // S3 may send a PUT elsewhere (307/308, e.g. a bucket's region): the file is sent again there.
     const location = res.headers.location;
-    if ((status === 307 || status === 308) && location && redirects > 0) {
+    const redirect = (status === 307 || status === 308) && location && redirects > 0;
+    // A refusal says why in its body (S3's <Code>: AccessDenied, RequestTimeTooSkewed...): its start
+    // is read, then the file stops being sent (a retry must not race it).
+    const body = redirect ? '' : await readStart(res, ERROR_BODY_BYTES, ERROR_BODY_MS);
+    req.destroy();
+    clearTimeout(stall);
+    if (redirect) {
       const next = new URL(location, u).toString();
       return await putFile(next, file, size, contentType, signal, { stallMs, redirects: redirects - 1 });
     }
-    return status;
+    const error = storeErrorText(body);
+    return error ? { status, error } : { status };
   } finally {
     clearTimeout(stall);
   }

@@ -2,11 +2,18 @@
 // upload, then complete or fail. The tarball stays on disk until the API has acknowledged.
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ClaimedTask, HeartbeatStatus, PresignedUrls, RunnerMeta } from '../lambdas/shared/contract';
+import {
+  type ClaimedTask,
+  type HeartbeatStatus,
+  MAX_ERROR_MESSAGE,
+  type PresignedUrls,
+  type RunnerMeta,
+} from '../lambdas/shared/contract';
 import { Abandoned, abandonAfter } from './abandon';
 import { type AckResult, acknowledge } from './ack';
 import { type ApiClient, ApiError } from './api-client';
 import { diskProblem } from './disk';
+import { lastStderrLine } from './executors/log-files';
 import { ExecError, type ExecResult, type Executor } from './executors/types';
 import { countsAsRefusal, KeyRefusals } from './key-refused';
 import { errorText, type Logger } from './log';
@@ -154,7 +161,8 @@ export async function runTask(
   const startedAt = new Date().toISOString();
   const cpuBefore = readCpuTimes();
   let result: ExecResult | undefined;
-  let failure: { type: string; message: string } | undefined;
+  /** `logs`: the message should end by saying where the task's logs are (known once they are uploaded). */
+  let failure: { type: string; message: string; logs?: boolean } | undefined;
   let abandoned: string | undefined;
   try {
     await mkdir(outDir, { recursive: true });
@@ -208,9 +216,19 @@ export async function runTask(
   }
   const outputs = await findOutputs(outDir);
   if (!failure && !outputs.txt) {
+    // what ran, how it ended and what it said last: the error message is all most people read
+    const last = await lastStderrLine(logsDir);
+    const started = progress.state.benchmark
+      ? ` (the last benchmark it started: ${progress.state.benchmark.slice(0, 100)})`
+      : '';
     failure = {
       type: 'benchmark_failed',
-      message: `no output.txt was written (exit status ${result?.exitCode})`,
+      message:
+        `${WORKLOAD[d.executor.name] ?? `the ${d.executor.name} workload`} exited with status ${result?.exitCode} without writing output.txt${started}; ` +
+        (last === undefined
+          ? 'its stderr was empty'
+          : `the last line of its stderr: ${JSON.stringify(last)}`),
+      logs: true,
     };
   }
   const meta: RunnerMeta = {
@@ -344,10 +362,13 @@ export async function runTask(
         share.dispose();
       }
       hb.acking = true; // as for complete: heartbeats go on until fail is acknowledged
+      const message = failure.logs
+        ? `${failure.message}; ${logsWhere(errorKey, d.debug, logsDir)}`
+        : failure.message;
       const body = {
         runner_id: runnerId,
         error_type: failure.type,
-        error_message: failure.message.slice(0, 4000),
+        error_message: message.slice(0, MAX_ERROR_MESSAGE),
         s3_error_key: errorKey,
         debug_mode: d.debug,
         attempt: task.attempt,
@@ -377,6 +398,22 @@ export async function runTask(
     cleanup: rm(dir, { recursive: true, force: true }).catch(() => undefined),
     errorType: failure?.type,
   };
+}
+
+/** What each executor runs, for messages: the docker executor's container runs ruby-bench. */
+const WORKLOAD: Record<string, string> = {
+  docker: 'ruby-bench',
+  command: 'the --command',
+  synthetic: 'the synthetic workload',
+};
+
+/** Where a failed task's full logs are, as far as this runner knows. */
+function logsWhere(errorKey: string | null, debug: boolean, logsDir: string): string {
+  if (errorKey)
+    return "full logs: logs/stderr.log and logs/stdout.log in the task's error.tar.gz (its error/ folder in the run's results.tar.gz)";
+  if (debug)
+    return `full logs: ${logsDir} on the runner's host (kept by --debug); error.tar.gz was not uploaded`;
+  return "its logs were not uploaded (the runner's log says why)";
 }
 
 async function rubyDescription(jsonPath: string | undefined): Promise<string | null> {

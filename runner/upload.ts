@@ -8,7 +8,7 @@
 import { stat } from 'node:fs/promises';
 import type { PresignedUrls } from '../lambdas/shared/contract';
 import { type ApiClient, ApiError, backoffMs, sleep } from './api-client';
-import { errorText, type Logger } from './log';
+import { errorText, type Logger, networkErrorText } from './log';
 import { putFile } from './put-file';
 import { STOP_BUDGET_S, StopCap, type StopDeadline } from './stop-deadline';
 
@@ -94,6 +94,7 @@ export async function uploadTarball(
   const started = Date.now();
   const pastDeadline = (): boolean => (t.deadline?.leftMs() ?? 1) <= 0;
   let last = '';
+  let lastStatus: number | undefined;
   let tries = 0;
   for (;;) {
     const url = kind === 'result' ? urls.result_upload_url : urls.error_upload_url;
@@ -107,13 +108,16 @@ export async function uploadTarball(
     t.log.info(`uploading ${kind}.tar.gz`, { bytes: size, try: tries });
     try {
       // no total timeout: a stalled PUT fails (PUT_STALL_S), a slow one that moves runs on
-      const status = await putFile(url, file, size, 'application/gzip', cap.signal);
+      const { status, error } = await putFile(url, file, size, 'application/gzip', cap.signal);
       if (status >= 200 && status < 300) return { ok: true, key };
-      last = `HTTP ${status}`;
+      // the store's own word (S3's <Code>) says what to fix: an expired URL, a wrong clock, a policy
+      last = error ? `HTTP ${status} ${error}` : `HTTP ${status}`;
+      lastStatus = status;
       refused = status < 500 && status !== 429;
     } catch (err) {
+      lastStatus = undefined;
       last = !cap.signal.aborted
-        ? `network: ${errorText(err)}`
+        ? `network: ${networkErrorText(err)}`
         : cap.byDeadline
           ? `the PUT was cut off: ${errorText(cap.signal.reason)}`
           : `the PUT was still going ${graceS} s after the task was stopped`;
@@ -126,7 +130,7 @@ export async function uploadTarball(
     if (stop?.aborted || pastDeadline()) break;
     const withinBudget = !refused && Date.now() - started + wait <= limits.budgetS * 1000;
     if (tries >= limits.attempts && !withinBudget) break;
-    if (last === 'HTTP 403' || onClaimUrls) {
+    if (lastStatus === 403 || onClaimUrls) {
       onClaimUrls = false;
       const next = await fresh();
       if ('ok' in next) return next;

@@ -90,9 +90,40 @@ export class DockerExecutor implements Executor {
   readonly expectedPasses = 2;
   private readonly docker: Docker;
   private readonly callMs: number;
+  /** Where the engine's address came from, for messages: DOCKER_HOST is read when the client is made. */
+  private readonly hostFrom: string;
   constructor(private readonly opts: DockerOptions) {
     this.docker = dockerClient(opts.dockerHost);
     this.callMs = opts.callTimeoutMs ?? ENGINE_CALL_TIMEOUT_MS;
+    this.hostFrom = opts.dockerHost
+      ? 'given by --docker-host'
+      : process.env.DOCKER_HOST
+        ? 'from DOCKER_HOST'
+        : 'the default socket: neither --docker-host nor DOCKER_HOST is set';
+  }
+
+  /** The engine this client calls: `unix:///var/run/docker.sock`, or the host given. */
+  private async engineAddress(): Promise<string> {
+    if (this.opts.dockerHost) return this.opts.dockerHost;
+    if (process.env.DOCKER_HOST && !process.env.DOCKER_HOST.startsWith('unix://'))
+      return process.env.DOCKER_HOST;
+    // dockerode picks the default socket itself (~/.docker/run/docker.sock when there is one)
+    const modem = this.docker.modem as unknown as { getSocketPath?: () => Promise<string> | undefined };
+    const socket = await Promise.resolve(modem.getSocketPath?.()).catch(() => undefined);
+    return socket ? `unix://${socket}` : (process.env.DOCKER_HOST ?? 'the default socket');
+  }
+
+  /** A task's (or the start-up sweep's) engine call failed: which engine, what it said, what to do. */
+  private async noEngine(err: unknown): Promise<string> {
+    const at = `${await this.engineAddress()} (${this.hostFrom})`;
+    const code = (err as { code?: unknown } | null)?.code;
+    const fix =
+      code === 'EACCES' || code === 'EPERM'
+        ? "the runner's user may not use that socket: run the runner as root or add its user to the docker group"
+        : /did not answer within/.test(errorText(err))
+          ? 'dockerd is there but stuck: check `systemctl status docker` and restart it'
+          : 'start dockerd (`systemctl start docker`), or point --docker-host (or BENCHFLEET_DOCKER_HOST) at its socket: unix:///path/to/docker.sock or tcp://host:port';
+    return `the Docker engine does not answer at ${at}: ${errorText(err)}; ${fix}`;
   }
 
   async run(ctx: ExecContext): Promise<ExecResult> {
@@ -110,7 +141,7 @@ export class DockerExecutor implements Executor {
     try {
       version = (await within(this.callMs, this.docker.version())).Version;
     } catch (err) {
-      throw new ExecError('docker_error', `the Docker engine does not answer: ${errorText(err)}`);
+      throw new ExecError('docker_error', await this.noEngine(err));
     }
     ctx.onStatus('provision', `docker ${version}; checking image ${image}`);
     await this.ensureImage(image, ctx);
@@ -212,7 +243,7 @@ export class DockerExecutor implements Executor {
         this.docker.listContainers({ all: true, filters: { label: [TASK_LABEL] } }),
       );
     } catch (err) {
-      log.warn(`cannot look for containers left by an earlier runner: ${errorText(err)}`);
+      log.warn(`cannot look for containers left by an earlier runner: ${await this.noEngine(err)}`);
       return;
     }
     const mine = found.filter((c) => {

@@ -7,6 +7,7 @@
 // written as it comes; the last half is held back, in memory, and written at close after a line
 // saying how much was cut.
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { Logger } from '../log';
@@ -87,4 +88,41 @@ export function openLogFiles(logsDir: string, log: Logger, capBytes = LOG_CAP_BY
       await Promise.all([stdout.close(), stderr.close()]);
     },
   };
+}
+
+/** How much of stderr.log's end is read for its last line: a crash's last line is well under it. */
+const TAIL_BYTES = 8192;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: terminal colour codes are what it strips
+const COLOUR = /\x1b\[[0-9;?]*[ -/]*[@-~]/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it strips
+const CONTROL = /[\x00-\x1f\x7f]/g;
+
+/**
+ * The last non-empty line of a task's stderr.log, trimmed, without control characters (colours)
+ * and cut to `max` characters: what a crash said last, for the task's one-line error message.
+ * Undefined when the file is missing, unreadable or has no such line.
+ */
+export async function lastStderrLine(logsDir: string, max = 200): Promise<string | undefined> {
+  let text: string;
+  try {
+    const f = await openFile(join(logsDir, 'stderr.log'), 'r');
+    try {
+      const { size } = await f.stat();
+      const start = Math.max(0, size - TAIL_BYTES);
+      const buf = Buffer.alloc(size - start);
+      const { bytesRead } = await f.read(buf, 0, buf.length, start);
+      text = buf.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await f.close();
+    }
+  } catch {
+    return undefined;
+  }
+  const line = text
+    .split(/\r?\n|\r/)
+    .map((l) => l.replace(COLOUR, '').replace(CONTROL, ' ').trim())
+    .filter((l) => l !== '')
+    .at(-1);
+  if (line === undefined) return undefined;
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }

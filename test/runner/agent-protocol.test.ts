@@ -149,6 +149,24 @@ describe('runner against a fake API', () => {
     );
   });
 
+  it('names the network cause (the refused port) and what to check when it gives up on claims', async () => {
+    // a port nothing listens on: fetch says only "fetch failed", the refusal is its cause
+    const { createServer } = await import('node:net');
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((r) => closed.close(r));
+    api = await new FakeApi({ tasks: 1 }).start(); // only for afterEach
+    const apiUrl = `http://127.0.0.1:${port}`;
+    const r = testRunner(apiUrl, { maxRetryS: 1, slots: 1 });
+    const res = await startRunner(r.input);
+    expect(res.exitCode).toBe(1);
+    const giveUp = r.lines.find((l) => l.includes('giving up on claims')) ?? '';
+    expect(giveUp).toContain(`last: network: fetch failed (ECONNREFUSED 127.0.0.1:${port})`);
+    expect(giveUp).toContain(`check --api / BENCHFLEET_API_URL (now ${apiUrl}) and that the API is deployed`);
+    expect(giveUp.split('\n')).toHaveLength(1);
+  });
+
   it('retries a malformed claim answer, then carries on', async () => {
     api = await new FakeApi({ tasks: 1 }).start();
     api.rawClaims = ['{"status":"sleeping"}', 'not json'];

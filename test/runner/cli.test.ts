@@ -1,5 +1,8 @@
-import { parseArgs } from '../../runner/cli';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { main, parseArgs } from '../../runner/cli';
 import { resolveOptions } from '../../runner/options';
+import { tempDir } from '../helpers/temp-dir';
 
 const required = [
   '--api',
@@ -96,5 +99,42 @@ describe('runner command line', () => {
     // `<host-id>-<slot>` must fit the API's 128 characters, for slots up to 1023
     expect(withHost('h'.repeat(123)).hostId).toHaveLength(123);
     expect(() => withHost('h'.repeat(124))).toThrow('--host-id must be 1 to 123 characters, got 124');
+  });
+});
+
+describe('runner start-up', () => {
+  it('says in one line, without a stack, that it cannot create --work-dir and what to pass instead', async () => {
+    const dir = tempDir('bf-runner-cli-');
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'not a folder');
+    const workDir = join(file, 'work');
+    const lines: string[] = [];
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation((s) => lines.push(String(s)) > 0);
+    const signals = { SIGTERM: process.listeners('SIGTERM'), SIGINT: process.listeners('SIGINT') };
+    let code: number;
+    try {
+      code = await main([
+        ...required.slice(0, 4),
+        '--provider',
+        'local',
+        '--instance-type',
+        'x.small',
+        '--host-id',
+        'cli-test',
+        '--executor',
+        'synthetic',
+        '--work-dir',
+        workDir,
+      ]);
+    } finally {
+      err.mockRestore();
+      // main() listens for signals for the whole process; a test must not leave its listeners
+      for (const s of ['SIGTERM', 'SIGINT'] as const)
+        for (const l of process.listeners(s)) if (!signals[s].includes(l)) process.off(s, l);
+    }
+    expect(code).toBe(1);
+    expect(lines.join('')).toBe(
+      `runner: cannot create --work-dir ${workDir} (ENOTDIR: a part of its path is a file, not a folder); pass a writable folder as --work-dir or BENCHFLEET_WORK_DIR\n`,
+    );
   });
 });

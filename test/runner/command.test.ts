@@ -1,7 +1,7 @@
 // The command executor: a shell command in the task folder, given the out path and the task's
 // settings in the environment; its output files and logs end up in the tarball.
 import { execFileSync } from 'node:child_process';
-import { storageKeys } from '../../lambdas/shared/contract';
+import { MAX_ERROR_MESSAGE, storageKeys } from '../../lambdas/shared/contract';
 import { startRunner } from '../../runner/agent';
 import { FakeApi, untar } from './fake-api';
 import { testRunner } from './helpers';
@@ -39,7 +39,7 @@ it('fails as benchmark_failed when the command writes no output.txt, keeping its
   expect(res.tasksFailed).toBe(1);
   const t = api.tasks[0];
   expect(t?.fail).toMatchObject({ error_type: 'benchmark_failed' });
-  expect(t?.fail?.error_message).toMatch(/exit status 3/);
+  expect(t?.fail?.error_message).toMatch(/exited with status 3/);
   const files = await untar(
     api.objects.get(storageKeys.error(t?.task.run_id ?? 0, t?.task.id ?? 0)) as Buffer,
   );
@@ -81,4 +81,39 @@ it('completes a command that exits but leaves a process holding its output, and 
     .split('\n')
     .filter((l) => l.includes(marker) && !l.includes('ps -eo'));
   expect(left).toEqual([]);
+});
+
+it('names what failed, quotes the last stderr line and says where the logs are when no output.txt comes', async () => {
+  api = await new FakeApi({ tasks: 1 }).start();
+  // a crash as ruby-bench shows one: progress, then a backtrace, blank lines and colour codes at the end
+  const command = [
+    'echo "Running benchmark \\"fib\\" (1/2)"',
+    'echo "early noise" >&2',
+    `printf '\\033[31m./run_benchmarks.rb:42:in block in run: ${'boom '.repeat(60)}\\033[0m\\n\\n   \\n' >&2`,
+    'exit 3',
+  ].join('; ');
+  const res = await startRunner(testRunner(api.url, { executor: 'command', command, slots: 1 }).input);
+  expect(res.tasksFailed).toBe(1);
+  const message = api.tasks[0]?.fail?.error_message ?? '';
+  expect(message).toMatch(
+    /^the --command exited with status 3 without writing output\.txt \(the last benchmark it started: fib\); the last line of its stderr: "\.\/run_benchmarks\.rb:42:in block in run: boom boom [^"]*…"; full logs: logs\/stderr\.log and logs\/stdout\.log in the task's error\.tar\.gz \(its error\/ folder in the run's results\.tar\.gz\)$/,
+  );
+  // the quoted line is capped (200 characters), the message is one line within the API's cap
+  const quoted = /stderr: "([^"]*)"/.exec(message)?.[1] ?? '';
+  expect(quoted).toHaveLength(200);
+  expect(message).not.toContain('\n');
+  expect(message.length).toBeLessThanOrEqual(MAX_ERROR_MESSAGE);
+});
+
+it('says the stderr was empty, and where the logs are kept, when an upload-less --debug task writes no output', async () => {
+  api = await new FakeApi({ tasks: 1 }).start();
+  api.putFail = () => 403; // error.tar.gz is refused: the logs stay only on the host (--debug keeps them)
+  const r = testRunner(api.url, { executor: 'command', command: 'exit 0', slots: 1, debug: true });
+  const res = await startRunner(r.input);
+  expect(res.tasksFailed).toBe(1);
+  expect(api.tasks[0]?.fail?.error_message).toMatch(
+    new RegExp(
+      `^the --command exited with status 0 without writing output\\.txt; its stderr was empty; full logs: ${r.workDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/task-[^ ]+/logs on the runner's host \\(kept by --debug\\); error\\.tar\\.gz was not uploaded$`,
+    ),
+  );
 });

@@ -14,7 +14,7 @@ afterEach(async () => {
   api = undefined;
 });
 
-it('fails a task as docker_error when no engine answers', async () => {
+it('fails a task as docker_error when no engine answers, naming the socket tried and what to do', async () => {
   api = await new FakeApi({ tasks: 1 }).start();
   const r = testRunner(api.url, {
     executor: 'docker',
@@ -24,7 +24,16 @@ it('fails a task as docker_error when no engine answers', async () => {
   const res = await startRunner(r.input);
   expect(res.tasksFailed).toBe(1);
   expect(api.tasks[0]?.fail?.error_type).toBe('docker_error');
-  expect(api.tasks[0]?.fail?.error_message).toMatch(/the Docker engine does not answer/);
+  const message = api.tasks[0]?.fail?.error_message ?? '';
+  expect(message).toMatch(
+    /^the Docker engine does not answer at unix:\/\/\/nonexistent\/docker\.sock \(given by --docker-host\): connect ENOENT \/nonexistent\/docker\.sock; /,
+  );
+  expect(message).toContain('start dockerd');
+  expect(message).toContain('point --docker-host (or BENCHFLEET_DOCKER_HOST) at its socket');
+  // the start-up sweep, the first thing to fail, says the same
+  expect(r.lines.join('\n')).toMatch(
+    /cannot look for containers left by an earlier runner: the Docker engine does not answer at unix:\/\/\/nonexistent\/docker\.sock .*start dockerd/,
+  );
 });
 
 const host = process.env.BENCHFLEET_DOCKER_HOST;

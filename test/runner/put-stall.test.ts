@@ -63,7 +63,7 @@ async function put(
 ): Promise<{ status?: number; error?: Error; ms: number }> {
   const t0 = Date.now();
   try {
-    const status = await putFile(url, file, size, 'application/gzip', AbortSignal.timeout(30_000), {
+    const { status } = await putFile(url, file, size, 'application/gzip', AbortSignal.timeout(30_000), {
       stallMs: STALL_MS,
     });
     return { status, ms: Date.now() - t0 };

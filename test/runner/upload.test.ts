@@ -10,8 +10,11 @@ import { createLogger } from '../../runner/log';
 import { CLAIM_URL_MARGIN_S, type UploadLimits, type UploadTarget, uploadTarball } from '../../runner/upload';
 import { testRunner } from './helpers';
 
-/** What the stand-in answers to each PUT in turn: a status, or 'drop' (the connection is cut); then 200. */
-let plan: Array<number | 'drop'> = [];
+/**
+ * What the stand-in answers to each PUT in turn: a status, a status with a body, or 'drop' (the
+ * connection is cut); then 200.
+ */
+let plan: Array<number | 'drop' | { status: number; body: string }> = [];
 let puts = 0;
 let server: Server;
 let urls: PresignedUrls;
@@ -26,6 +29,10 @@ beforeEach(async () => {
       puts++;
       const next = plan.shift() ?? 200;
       if (next === 'drop') return req.socket.destroy();
+      if (typeof next === 'object') {
+        res.writeHead(next.status, { 'content-type': 'application/xml' });
+        return res.end(next.body);
+      }
       res.writeHead(next);
       res.end();
     });
@@ -116,7 +123,73 @@ it('gives up after the minimum tries once the time budget is spent', async () =>
   expect(out.ok || out.reason).toMatch(
     /^upload of result\.tar\.gz failed 2 times over \d+ s; last: network: /,
   );
+  // the socket error's code, which its message leaves out, says how the connection ended
+  expect(out.ok || out.reason).toMatch(/; last: network: socket hang up \(ECONNRESET\)$/);
   expect(puts).toBe(2);
+});
+
+/** S3's XML error for a refused PUT, with the parts of it that must never reach a log. */
+const s3Error = (code: string, message: string, extra = ''): string =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message>${extra}` +
+  '<StringToSign>AWS4-HMAC-SHA256 secret-scope</StringToSign>' +
+  '<CanonicalRequest>PUT /result X-Amz-Credential=AKIAEXAMPLE&amp;X-Amz-Signature=abc123</CanonicalRequest>' +
+  '<RequestId>4442587FB7D0A2F9</RequestId></Error>';
+
+describe("a PUT the store refuses says why, from the store's XML error", () => {
+  it('names the code and message, and says to fix the clock for RequestTimeTooSkewed', async () => {
+    plan = [
+      {
+        status: 403,
+        body: s3Error(
+          'RequestTimeTooSkewed',
+          'The difference between the request time and the current time is too large.',
+          '<RequestTime>20240101T000000Z</RequestTime><ServerTime>2024-01-01T00:20:00Z</ServerTime>' +
+            '<MaxAllowedSkewMilliseconds>900000</MaxAllowedSkewMilliseconds>',
+        ),
+      },
+    ];
+    const secret = '?X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature=abc123';
+    const signed = { ...urls, result_upload_url: `${urls.result_upload_url}${secret}` };
+    const t = { ...target(), claimUrls: signed };
+    const out = await uploadTarball(t, 'result', file, limits(1, 0));
+    expect(out.ok || out.reason).toMatch(
+      /; last: HTTP 403 RequestTimeTooSkewed \(The difference between the request time and the current time is too large\.\); the host clock is off \(the store's time was 2024-01-01T00:20:00Z\): check chrony\/NTP$/,
+    );
+    // neither the presigned URL's query nor the signing details S3 echoes reach the log or the reason
+    const all = [...t.lines, out.ok || out.reason].join('\n');
+    expect(all).toContain('RequestTimeTooSkewed');
+    expect(all).not.toMatch(/X-Amz-|AKIAEXAMPLE|abc123|StringToSign|secret-scope/);
+  });
+
+  it.each([
+    ['AccessDenied', 'AccessDenied', 'Access Denied', 'HTTP 403 AccessDenied (Access Denied)'],
+    [
+      'SignatureDoesNotMatch',
+      'SignatureDoesNotMatch',
+      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+      'HTTP 403 SignatureDoesNotMatch (The request signature we calculated does not match the signature you provided. Check your key and signing method.)',
+    ],
+    [
+      'ExpiredToken',
+      'ExpiredToken',
+      'The provided token has expired.',
+      'HTTP 400 ExpiredToken (The provided token has expired.)',
+    ],
+    ['a long message, left out', 'AccessDenied', 'x'.repeat(500), 'HTTP 403 AccessDenied'],
+  ])('%s', async (_, code, message, expected) => {
+    const status = code === 'ExpiredToken' ? 400 : 403;
+    plan = [
+      { status, body: s3Error(code, message) },
+      { status, body: s3Error(code, message) },
+    ];
+    // claim URLs too old to use: fresh ones from the start
+    const t = target(undefined, Date.now());
+    const out = await uploadTarball(t, 'result', file, limits(2, 0));
+    expect(out.ok || out.reason).toMatch(new RegExp(`; last: ${expected.replace(/[.()]/g, '\\$&')}$`));
+    // a 403, with its code or not, still gets fresh URLs for the next try (they may have expired)
+    expect(t.urlCalls()).toBe(status === 403 ? 2 : 1);
+    expect(t.lines.join('\n')).not.toMatch(/X-Amz-|StringToSign/);
+  });
 });
 
 it('does not retry a refusal (4xx) past the minimum tries, whatever the budget', async () => {
