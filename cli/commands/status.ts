@@ -1,7 +1,7 @@
 // `benchfleet status`: one look at the current run (GET /run), per instance type and active task.
 import type { Command } from 'commander';
-import { ApiClient, ApiError, apiTarget, NO_RUN_YET } from '../lib/api';
-import { action, CliError } from '../lib/errors';
+import { ApiClient, ApiError, apiTarget, NotJsonAnswer } from '../lib/api';
+import { action } from '../lib/errors';
 import { type ApiCommandFlags, apiOptions, out, printJson } from '../lib/options';
 import { renderRun } from '../lib/progress';
 import { forTerminal } from '../lib/terminal';
@@ -20,8 +20,8 @@ export function register(program: Command): void {
       // is refused (401), so the person learns of it.
       const withKey = target.givenBy !== undefined;
       const run = await api.getRun(withKey).catch((err: unknown) => {
-        if (err instanceof ApiError && err.status === 404) {
-          throw new CliError(NO_RUN_YET);
+        if ((err instanceof ApiError || err instanceof NotJsonAnswer) && err.status === 404) {
+          throw api.runNotFound(err);
         }
         throw err;
       });

@@ -11,8 +11,8 @@ import {
   type TaskView,
 } from '../../lambdas/shared/contract';
 import { sameSecret } from '../../lambdas/shared/secret';
-import { CliError } from './errors';
-import { isDeploymentApi, isLoopbackUrl, readOutputs, trimUrl } from './state';
+import { AWS_CREDENTIAL_ERRORS, AWS_REGION_HINT, CliError, describe, isAwsRegionMissing } from './errors';
+import { arnRegion, isDeploymentApi, isLoopbackUrl, type MetaOutputs, readOutputs, trimUrl } from './state';
 
 export interface ApiFlags {
   apiUrl?: string;
@@ -27,6 +27,10 @@ export interface ApiTarget {
   refused?: { key: string; fix: string };
   /** Where a key the person gave came from; none: the deployment's secret (or no key at all). */
   givenBy?: '--api-key' | 'BENCHFLEET_API_KEY';
+  /** Where the URL came from: --api-url, BENCHFLEET_API_URL or .benchfleet/outputs.json. */
+  urlFrom?: string;
+  /** For a key that proved to be the runner key: which key it was, and how to send the operator key. */
+  runnerKey?: { key: string; fix: string };
 }
 
 /**
@@ -57,8 +61,16 @@ export function apiTarget(flags: ApiFlags): ApiTarget {
           key: 'the operator key from BENCHFLEET_API_KEY',
           fix: "check BENCHFLEET_API_KEY (set in your environment): set it to that API's operator key, or unset it",
         };
+    const runnerKey = runnerKeyFix(flagKey ? '--api-key' : 'BENCHFLEET_API_KEY', url, outputs);
     const givenBy = flagKey ? '--api-key' : 'BENCHFLEET_API_KEY';
-    return { url, key: () => Promise.resolve((flagKey ?? envKey) as string), refused, givenBy };
+    return {
+      url,
+      key: () => Promise.resolve((flagKey ?? envKey) as string),
+      refused,
+      givenBy,
+      urlFrom,
+      runnerKey,
+    };
   }
   if (outputs && isDeploymentApi(url, outputs)) {
     let cached: Promise<string> | undefined;
@@ -70,7 +82,7 @@ export function apiTarget(flags: ApiFlags): ApiTarget {
       key: `the deployment's key from Secrets Manager (${outputs.OperatorKeySecretArn})`,
       fix: 'if the stack was redeployed, `benchfleet deploy` refreshes .benchfleet/outputs.json; or pass --api-key',
     };
-    return { url, key, refused };
+    return { url, key, refused, urlFrom };
   }
   const problem = outputs
     ? `the API at ${url} (from ${urlFrom}) is not this folder's deployment (${trimUrl(outputs.ApiUrl)}), ` +
@@ -83,7 +95,33 @@ export function apiTarget(flags: ApiFlags): ApiTarget {
         ? `, or ${urlFrom === '--api-url' ? 'drop --api-url' : 'unset BENCHFLEET_API_URL'} to use the deployment's API`
         : ''),
   );
-  return { url, key: () => Promise.reject(missing) };
+  return { url, key: () => Promise.reject(missing), urlFrom };
+}
+
+/** For a key that proved to be the runner key: which it was, and where the operator key is. */
+function runnerKeyFix(
+  givenBy: '--api-key' | 'BENCHFLEET_API_KEY',
+  url: string,
+  outputs: MetaOutputs | undefined,
+): { key: string; fix: string } {
+  const flag = givenBy === '--api-key';
+  const key = flag
+    ? 'the key given with --api-key'
+    : 'the key in BENCHFLEET_API_KEY (set in your environment)';
+  if (outputs && isDeploymentApi(url, outputs)) {
+    // without a key given, the CLI reads the deployment's operator key itself
+    const secret = `the deployment's operator key (in Secrets Manager, ${outputs.OperatorKeySecretArn})`;
+    const fix = flag
+      ? `drop --api-key to use ${secret}, or pass that key`
+      : `\`unset BENCHFLEET_API_KEY\` to use ${secret}, or set it to that key`;
+    return { key, fix };
+  }
+  const where =
+    "`benchfleet local` prints it when it starts; a deployment's is in Secrets Manager, OperatorKeySecretArn in .benchfleet/outputs.json";
+  const fix = flag
+    ? `pass the operator key with --api-key instead (${where})`
+    : `set BENCHFLEET_API_KEY to the operator key instead (${where})`;
+  return { key, fix };
 }
 
 /**
@@ -133,8 +171,13 @@ export async function checkGivenKey(
   throw new CliError(`${what} ${why}. Run ${runId} was not started and no fleet was launched: ${fix}.`);
 }
 
+/**
+ * A secret's value, asked of Secrets Manager in the region its ARN names: the only one that holds
+ * it, whatever region AWS_REGION or the profile set (or when none is set).
+ */
 export async function readSecret(arn: string, what: string): Promise<string> {
-  const sm = new SecretsManagerClient({});
+  const region = arnRegion(arn);
+  const sm = new SecretsManagerClient(region ? { region } : {});
   try {
     const out = await sm.send(new GetSecretValueCommand({ SecretId: arn }));
     if (!out.SecretString) throw new CliError(`the ${what} secret ${arn} has no string value`);
@@ -142,6 +185,21 @@ export async function readSecret(arn: string, what: string): Promise<string> {
   } catch (err) {
     if (err instanceof CliError) throw err;
     const e = err as Error;
+    if (isAwsRegionMissing(err)) {
+      throw new CliError(
+        `cannot read the ${what} from Secrets Manager: no AWS region is set, and the secret's name ${arn} is not an ARN that gives one; ${AWS_REGION_HINT}, or pass --api-key`,
+        { cause: err },
+      );
+    }
+    // no credentials, or refused ones: describe() says which, and how to sign in
+    if (AWS_CREDENTIAL_ERRORS.includes(e.name)) {
+      throw new CliError(
+        `cannot read the ${what} from Secrets Manager (${arn}): ${describe(err)} Or pass --api-key.`,
+        {
+          cause: err,
+        },
+      );
+    }
     throw new CliError(
       `cannot read the ${what} from Secrets Manager (${e.name}: ${e.message}); sign in to the deployment's AWS account or pass --api-key`,
       { cause: err },
@@ -151,9 +209,22 @@ export async function readSecret(arn: string, what: string): Promise<string> {
   }
 }
 
-/** What status and watch say to a 404 from GET /run: the two ways to start a run. */
+/** What status and watch say to the API's own 404 for "no run yet": the two ways to start a run. */
 export const NO_RUN_YET =
   'no run has been started on this API yet: start one with `benchfleet start --config FILE` (a deployment), or POST /run/start (a `benchfleet local --serve` API: see `benchfleet local --help`)';
+
+/**
+ * Whether a 404 is the API's own answer that no run was started yet (lambdas/core/runs.ts
+ * `currentRun`), rather than one for a path it has no route for, or another server's.
+ */
+export const isNoRunYet = (err: unknown): boolean =>
+  err instanceof ApiError &&
+  err.status === 404 &&
+  err.code === 'not_found' &&
+  err.said.startsWith('no run has been started yet');
+
+/** The code of the ApiError for the runner key, which reads a finished run without its archive link. */
+export const RUNNER_KEY = 'runner_key';
 
 export class ApiClient {
   constructor(private readonly target: ApiTarget) {}
@@ -170,10 +241,29 @@ export class ApiClient {
   async getRun(withKey = false): Promise<RunView> {
     const run = await this.call<RunView>('GET', '/run', undefined, withKey);
     if (withKey && archiveReady(run) && !run.gzip_url) {
-      const why = `run ${run.run_id} has an archive, but GET /run gives its link to the operator key only, and the key sent is the runner key`;
-      throw new ApiError(401, 'unauthorized', keyRefused(this.target, true, why));
+      const why = `run ${run.run_id} has an archive; GET /run gives its link to the operator key only`;
+      const runner = this.target.runnerKey;
+      const message = runner
+        ? `${runner.key} is the runner key of the API at ${this.target.url}, which gets no archive link (${why}): ${runner.fix}`
+        : keyRefused(this.target, true, `${why}, and the key sent is the runner key`);
+      throw new ApiError(401, RUNNER_KEY, message);
     }
     return run;
+  }
+
+  /**
+   * What status and watch say to a 404 from GET /run: no run yet when the API says so; any other
+   * 404 (a path it has no route for, another server's) means the URL is not a Benchfleet API's.
+   */
+  runNotFound(err: ApiError | NotJsonAnswer): CliError {
+    if (isNoRunYet(err)) return new CliError(NO_RUN_YET);
+    const { url, urlFrom } = this.target;
+    const answered = `GET ${url}/run answered 404 (${err.said})`;
+    const fix =
+      urlFrom === '.benchfleet/outputs.json'
+        ? `the ApiUrl in .benchfleet/outputs.json is not a Benchfleet API URL: \`benchfleet deploy\` records the deployment's, or pass --api-url with the URL \`benchfleet local\` printed`
+        : `this is not a Benchfleet API URL${urlFrom ? ` (from ${urlFrom})` : ''}; use ApiUrl from .benchfleet/outputs.json or the URL \`benchfleet local\` printed`;
+    return new CliError(`${answered}: ${fix}`, { cause: err });
   }
 
   async listTasks(): Promise<TaskView[]> {
@@ -214,7 +304,7 @@ export class ApiClient {
         ? 'that `benchfleet local` is still serving it (it stops with its run unless --keep or --serve)'
         : 'that the meta stack is deployed';
       throw new CliError(
-        `cannot reach the API at ${this.target.url} (${(err as Error).message}); check the URL or ${check}`,
+        `cannot reach the API at ${this.target.url} (${unreachable(err, this.target.url)}); check the URL or ${check}`,
         { cause: err },
       );
     }
@@ -223,7 +313,9 @@ export class ApiClient {
     try {
       json = text ? JSON.parse(text) : undefined;
     } catch {
-      throw new CliError(
+      throw new NotJsonAnswer(
+        res.status,
+        text.replace(/\s+/g, ' ').trim().slice(0, 200),
         `${method} ${path} answered ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`,
       );
     }
@@ -231,14 +323,69 @@ export class ApiClient {
       const err = ErrorBody.safeParse(json);
       const detail = err.success ? `${err.data.error}: ${err.data.message}` : text.slice(0, 200);
       const code = err.success ? err.data.error : 'unknown';
+      // the answer's own words: the API's message, API Gateway's {"message"}, else the body
+      const own = (json as { message?: unknown } | undefined)?.message;
+      const said = err.success ? err.data.message : typeof own === 'string' ? own : text.slice(0, 200);
       const answer = `${res.status} ${detail}`;
       if (res.status === 401 || res.status === 403) {
-        throw new ApiError(res.status, code, keyRefused(this.target, withKey, answer));
+        throw new ApiError(res.status, code, keyRefused(this.target, withKey, answer), said);
       }
-      throw new ApiError(res.status, code, `${method} ${path} answered ${answer}`);
+      throw new ApiError(res.status, code, `${method} ${path} answered ${answer}`, said);
     }
     return json as T;
   }
+}
+
+const portOf = (url: string): string => {
+  try {
+    const u = new URL(url);
+    return u.port || (u.protocol === 'https:' ? '443' : '80');
+  } catch {
+    return '?';
+  }
+};
+
+/** Node's codes for why a connection failed, in words (TLS failures are named by their own codes). */
+const NET_ERRORS: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'no such host',
+  EAI_AGAIN: 'the DNS look-up failed',
+  ETIMEDOUT: 'the connection timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'the connection timed out',
+  UND_ERR_SOCKET: 'the connection was closed',
+  EHOSTUNREACH: 'the host is unreachable',
+  ENETUNREACH: 'the network is unreachable',
+};
+
+/**
+ * Why fetch failed: its own message is "fetch failed", the cause (undici's) says why, with a code
+ * such as ECONNREFUSED or a TLS one, or only words ("bad port", a port fetch will not use).
+ */
+function unreachable(err: unknown, url: string): string {
+  const e = err as Error;
+  if (e?.name === 'TimeoutError') return 'no answer within 30 s';
+  const cause = e?.cause as (Error & { code?: string; errors?: Error[] }) | undefined;
+  // not `instanceof Error`: undici's errors may come from another realm (jest's, say)
+  if (typeof cause?.message !== 'string') return e?.message ?? String(err);
+  // an AggregateError (each address of a name tried) may carry no message of its own
+  const message = cause.message || (cause.errors ?? []).map((x) => x.message).join('; ');
+  const code = cause.code;
+  if (!code) {
+    // the ports browsers block (fetch's "bad ports": 1, 6000, ...), which undici blocks too
+    if (message === 'bad port')
+      return `bad port: fetch will not connect to port ${portOf(url)}, pick another`;
+    return message || e.message;
+  }
+  // "connect ECONNREFUSED 127.0.0.1:1999" -> "ECONNREFUSED 127.0.0.1:1999"; of OpenSSL's
+  // "80EC...:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/...", its reason
+  const openssl = /:error:[0-9A-F]+:[^:]*:[^:]*:([^:]+)/.exec(message)?.[1];
+  const at = message.indexOf(code);
+  const detail = at >= 0 ? message.slice(at) : `${code} ${openssl ?? message}`.trim();
+  const words =
+    NET_ERRORS[code] ??
+    (/CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(code) ? 'TLS error' : undefined);
+  return words ? `${words}: ${detail}` : detail;
 }
 
 /** Where the CLI takes the operator key from, for a person whose key was refused. */
@@ -262,6 +409,20 @@ export class ApiError extends CliError {
   constructor(
     readonly status: number,
     readonly code: string,
+    message: string,
+    /** The answer's own words (the API's message), for a caller that says them its own way. */
+    readonly said = '',
+  ) {
+    super(message);
+  }
+}
+
+/** An answer that is not JSON (not the API's: another server's page, a proxy's error). */
+export class NotJsonAnswer extends CliError {
+  override name = 'NotJsonAnswer';
+  constructor(
+    readonly status: number,
+    readonly said: string,
     message: string,
   ) {
     super(message);

@@ -40,16 +40,41 @@ export const AWS_REGION_HINT =
   'set AWS_REGION (or AWS_PROFILE, for a profile with a region), or run `aws configure`';
 export const NO_AWS_REGION = `no AWS region is set: ${AWS_REGION_HINT}`;
 
+const AWS_SIGN_IN =
+  'Sign in (`aws sso login`, or `aws configure`, or set AWS_PROFILE / AWS_ACCESS_KEY_ID) and try again.';
+
+/** The SDK's words when it found no credentials at all, where AWS_PROFILE names a missing profile too. */
+const isNoAwsCredentials = (err: unknown): boolean =>
+  err instanceof Error &&
+  /Could not load credentials from any providers|Unable to locate credentials/i.test(err.message);
+
+/** No credentials were found: nothing was sent to AWS, so nothing was refused. */
+function noAwsCredentials(): string {
+  const profile = process.env.AWS_PROFILE?.trim();
+  if (profile) {
+    return (
+      `no AWS credentials were found for the profile ${profile} (AWS_PROFILE): check that ~/.aws/config has it, ` +
+      `then sign in with \`aws sso login --profile ${profile}\` (or \`aws configure --profile ${profile}\`), and try again.`
+    );
+  }
+  return (
+    'no AWS credentials were found (looked in AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, ~/.aws): ' +
+    'sign in with `aws sso login` (or `aws configure`), or set AWS_PROFILE or AWS_ACCESS_KEY_ID, and try again.'
+  );
+}
+
 export function describe(err: unknown): string {
   if (err instanceof ConfigError || err instanceof CliError) return err.message;
   if (isAwsRegionMissing(err)) return NO_AWS_REGION;
   const e = err as Error & { name?: string; $metadata?: unknown };
   const name = e?.name ?? '';
-  if (
-    AWS_CREDENTIAL_ERRORS.includes(name) ||
-    /Could not load credentials|Unable to locate credentials/i.test(e?.message ?? '')
-  ) {
-    return `AWS refused the credentials (${name}: ${e.message}). Sign in (aws sso login, or set AWS_PROFILE / AWS_ACCESS_KEY_ID) and try again.`;
+  if (isNoAwsCredentials(err)) return noAwsCredentials();
+  // the SDK could not load the credentials it found (an SSO session that ended): AWS saw none
+  if (name === 'CredentialsProviderError') {
+    return `the AWS credentials could not be loaded (${e.message}). ${AWS_SIGN_IN}`;
+  }
+  if (AWS_CREDENTIAL_ERRORS.includes(name)) {
+    return `AWS refused the credentials (${name}: ${e.message}). ${AWS_SIGN_IN}`;
   }
   if (e?.$metadata !== undefined) return `AWS call failed: ${name}: ${e.message}`;
   return e?.message ?? String(err);

@@ -48,6 +48,7 @@ export async function nuke(flags: NukeFlags): Promise<void> {
     if (
       !(await confirm(
         `Delete every Benchfleet stack and every resource tagged ${TAG_KEY}=${flags.project} in ${where}?`,
+        'delete',
       ))
     ) {
       throw new CliError('cancelled: nothing was deleted');
@@ -77,7 +78,8 @@ export async function nuke(flags: NukeFlags): Promise<void> {
   log(`\n== ${dryRun ? 'dry run: ' : ''}sweep of resources tagged ${TAG_KEY}=${flags.project} ==`);
   let report: Awaited<ReturnType<typeof sweep>>;
   try {
-    report = await sweep(steps, { dryRun });
+    // a dry run's summary follows at once, naming what could not be listed: said there only
+    report = await sweep(steps, { dryRun, logSkips: !dryRun || Boolean(flags.json) });
   } finally {
     if (clients) destroyClients(clients);
   }

@@ -252,10 +252,13 @@ export async function tryQuota(
   }
 }
 
-/** Asks y/N on the terminal; refuses to guess when there is no terminal. */
-export async function confirm(question: string): Promise<boolean> {
+/**
+ * Asks y/N on the terminal; refuses to guess when there is no terminal. `verb` is what --yes lets
+ * the caller do without asking (launch, delete).
+ */
+export async function confirm(question: string, verb: string): Promise<boolean> {
   if (!process.stdin.isTTY) {
-    throw new CliError('no terminal to ask for confirmation: pass --yes to launch without asking');
+    throw new CliError(`no terminal to ask for confirmation: pass --yes to ${verb} without asking`);
   }
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {

@@ -2,7 +2,7 @@
 // active tasks, status, current benchmark, percent and heartbeat age. On a terminal the block is
 // redrawn in place; in a log (not a TTY) a line is printed only when something changed.
 import type { RunStatus, RunView, TaskView } from '../../lambdas/shared/contract';
-import { type ApiClient, ApiError, NO_RUN_YET } from './api';
+import { type ApiClient, ApiError, NotJsonAnswer, RUNNER_KEY } from './api';
 import { CliError } from './errors';
 import { forTerminal } from './terminal';
 
@@ -118,11 +118,12 @@ export async function watchRun(api: ApiClient, opts: WatchOptions = {}): Promise
       if (!opts.json && c.claimed + c.running > 0) tasks = await api.listTasks();
       failures = 0;
     } catch (err) {
-      // No run, or a wrong key, will not fix itself: say so at once.
-      if (err instanceof ApiError && err.status === 404) {
-        throw new CliError(NO_RUN_YET);
+      // No run, a wrong URL or a wrong key will not fix itself: say so at once.
+      if ((err instanceof ApiError || err instanceof NotJsonAnswer) && err.status === 404) {
+        throw api.runNotFound(err);
       }
-      if (withKey && keyWorked && err instanceof ApiError && err.status === 401) {
+      // the runner key was never the operator's: not rotated, just wrong for the archive link
+      if (withKey && keyWorked && err instanceof ApiError && err.status === 401 && err.code !== RUNNER_KEY) {
         // accepted earlier in this watch, so changed since (rotated): the run goes on all the same
         process.stderr.write(
           `(${err.message}\nIt was accepted earlier in this run, so it was probably rotated: watching on without it; the end will have no archive link)\n`,

@@ -108,6 +108,7 @@ export async function start(flags: StartFlags): Promise<void> {
     !flags.yes &&
     !(await confirm(
       `Launch run ${runId} with ${plan.total_vms} VM(s), about $${report.estimate.total_usd.toFixed(2)}?`,
+      'launch',
     ))
   ) {
     throw new CliError('cancelled: nothing was launched');

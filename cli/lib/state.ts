@@ -75,7 +75,13 @@ export function readOutputsIfAny(): MetaOutputs | undefined {
 
 /** The AWS region of the deployment the outputs describe (its key secrets' ARNs name it). */
 export function outputsRegion(outputs: MetaOutputs): string | undefined {
-  return outputs.OperatorKeySecretArn.split(':')[3] || undefined;
+  return arnRegion(outputs.OperatorKeySecretArn);
+}
+
+/** The region an ARN names (arn:aws:service:REGION:account:...); none for a name that is no ARN. */
+export function arnRegion(arn: string): string | undefined {
+  const parts = arn.split(':');
+  return (parts[0] === 'arn' && parts[3]) || undefined;
 }
 
 export function requireOutputs(): MetaOutputs {

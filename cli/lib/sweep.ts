@@ -37,9 +37,16 @@ export interface SweepReport {
 const line = (r: Resource): string => `${r.provider} ${r.kind} ${r.id}${r.note ? ` (${r.note})` : ''}`;
 const log = (s: string): boolean => process.stderr.write(`${s}\n`);
 
-/** Finds everything (dry run) or deletes step by step, in the order given. */
-export async function sweep(steps: SweepStep[], opts: { dryRun: boolean }): Promise<SweepReport> {
+/**
+ * Finds everything (dry run) or deletes step by step, in the order given. A provider that could not
+ * be listed is logged as it happens, unless `logSkips` is false: the caller's summary says it.
+ */
+export async function sweep(
+  steps: SweepStep[],
+  opts: { dryRun: boolean; logSkips?: boolean },
+): Promise<SweepReport> {
   const report: SweepReport = { found: [], deleted: [], failed: [], left: [], skipped: [] };
+  if (opts.logSkips === false) quiet.add(report);
   if (opts.dryRun) {
     for (const step of steps) {
       const found = await findSafely(step, report);
@@ -84,6 +91,8 @@ export async function sweep(steps: SweepStep[], opts: { dryRun: boolean }): Prom
 
 /** Providers whose credentials were refused (or with no region): their other steps are skipped, not failed one by one. */
 const refused = new WeakMap<SweepReport, Set<string>>();
+/** Sweeps whose skipped providers only the summary names. */
+const quiet = new WeakSet<SweepReport>();
 
 async function findSafely(step: SweepStep, report: SweepReport): Promise<Resource[]> {
   const blocked = refused.get(report) ?? new Set<string>();
@@ -103,7 +112,7 @@ async function findSafely(step: SweepStep, report: SweepReport): Promise<Resourc
     // two steps of one kind (the log groups) failing alike, or the second look: said once
     if (!report.skipped.includes(msg)) {
       report.skipped.push(msg);
-      log(`  ${msg}`);
+      if (!quiet.has(report)) log(`  ${msg}`);
     }
     return [];
   }

@@ -1,7 +1,7 @@
 // A key the API refuses is an error for every command that sends one, against the real local API:
 // one line naming the API, the key that was refused and where keys come from, and exit code 1.
 // `status` and `watch` only read: GET /run refuses a wrong key (401), and the runner key is a right
-// one that gets no archive link, so an archive shown without its link is taken as a refusal.
+// one that gets no archive link, so an archive shown without its link is an error naming that key.
 import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
 import { type CliResult, runCli, type Sandbox, sandbox } from './helpers';
 
@@ -94,18 +94,33 @@ describe('once the run has an archive', () => {
     expect((await run()).gzip_url).toEqual(expect.any(String));
   });
 
-  it('status with the runner key is refused, as the archive is shown without its link; the operator key gets it', async () => {
-    expect(oneLine(await runCli(['status', '--api-key', RUNNER]))).toBe(
-      `benchfleet status: the API at ${stack.apiUrl} refused the operator key given with --api-key (run ${runId} has an archive, but GET /run gives its link to the operator key only, and the key sent is the runner key): check --api-key: pass that API's operator key. ${SOURCES}`,
+  /** Where the operator key of an API that is not this folder's deployment is found. */
+  const WHERE =
+    "`benchfleet local` prints it when it starts; a deployment's is in Secrets Manager, OperatorKeySecretArn in .benchfleet/outputs.json";
+
+  it('status with the runner key says it is the runner key, which gets no archive link; the operator key gets it', async () => {
+    const line = oneLine(await runCli(['status', '--api-key', RUNNER]));
+    expect(line).toBe(
+      `benchfleet status: the key given with --api-key is the runner key of the API at ${stack.apiUrl}, which gets no archive link (run ${runId} has an archive; GET /run gives its link to the operator key only): pass the operator key with --api-key instead (${WHERE})`,
     );
+    // the key was not refused, nor called the operator key
+    expect(line).not.toContain('refused');
+    expect(line).not.toContain('operator key given with --api-key');
     const ok = await runCli(['status', '--api-key', OPERATOR]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('  archive: http');
   });
 
-  it('watch with the runner key is refused the same way; with the operator key it ends with the link', async () => {
+  it('the runner key in BENCHFLEET_API_KEY: names the variable and says to set it to the operator key', async () => {
+    process.env.BENCHFLEET_API_KEY = RUNNER;
+    expect(oneLine(await runCli(['status']))).toBe(
+      `benchfleet status: the key in BENCHFLEET_API_KEY (set in your environment) is the runner key of the API at ${stack.apiUrl}, which gets no archive link (run ${runId} has an archive; GET /run gives its link to the operator key only): set BENCHFLEET_API_KEY to the operator key instead (${WHERE})`,
+    );
+  });
+
+  it('watch with the runner key is told the same; with the operator key it ends with the link', async () => {
     expect(oneLine(await runCli(['watch', '--api-key', RUNNER]))).toContain(
-      `run ${runId} has an archive, but GET /run gives its link to the operator key only`,
+      `benchfleet watch: the key given with --api-key is the runner key of the API at ${stack.apiUrl}, which gets no archive link (run ${runId} has an archive;`,
     );
     const ok = await runCli(['watch', '--api-key', OPERATOR, '--json']);
     expect(ok.code).toBe(0);

@@ -180,17 +180,150 @@ describe('the operator key goes only where it belongs', () => {
 });
 
 describe('an API that does not answer', () => {
-  it('on this machine: points at `benchfleet local`; elsewhere: at the meta stack', async () => {
-    const local = await runCli(['status', '--api-url', 'http://127.0.0.1:1']);
+  /** A port nothing listens on: one the system just handed out, closed again. */
+  async function closedPort(): Promise<number> {
+    const s = createServer();
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const { port } = s.address() as AddressInfo;
+    await new Promise<void>((r) => s.close(() => r()));
+    return port;
+  }
+
+  it('on this machine: says why (the refused connection) and points at `benchfleet local`', async () => {
+    const port = await closedPort();
+    const local = await runCli(['status', '--api-url', `http://127.0.0.1:${port}`]);
     expect(local.code).toBe(1);
     expect(local.stderr).toContain(
-      'cannot reach the API at http://127.0.0.1:1 (fetch failed); check the URL or that `benchfleet local` is still serving it',
+      `cannot reach the API at http://127.0.0.1:${port} (connection refused: ECONNREFUSED 127.0.0.1:${port}); check the URL or that \`benchfleet local\` is still serving it`,
     );
+    expect(local.stderr).not.toContain('fetch failed');
     expect(local.stderr).not.toContain('meta stack');
-    // refused at once like any closed port, without a DNS look-up; not a name `local` serves on
+  });
+
+  it('elsewhere: points at the meta stack; a port fetch blocks is named as such', async () => {
+    // refused at once, without a DNS look-up or a connection; not a name `local` serves on
     const remote = await runCli(['status', '--api-url', 'http://0.0.0.0:1']);
     expect(remote.code).toBe(1);
-    expect(remote.stderr).toContain('check the URL or that the meta stack is deployed');
+    expect(remote.stderr).toContain(
+      'cannot reach the API at http://0.0.0.0:1 (bad port: fetch will not connect to port 1, pick another); check the URL or that the meta stack is deployed',
+    );
+  });
+
+  it('https to a server that speaks http: a TLS error, with its code', async () => {
+    const url = api.url.replace('http:', 'https:');
+    const r = await runCli(['status', '--api-url', url]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`cannot reach the API at ${url} (TLS error: ERR_SSL_`);
+    expect(r.stderr).not.toContain('fetch failed');
+  });
+});
+
+describe('a 404 from GET /run', () => {
+  const NO_RUN = { error: 'not_found', message: 'no run has been started yet: POST /run/start creates one' };
+  const WHERE = 'use ApiUrl from .benchfleet/outputs.json or the URL `benchfleet local` printed';
+
+  it.each(['status', 'watch'])("%s: the API's own no-run answer means no run yet", async (command) => {
+    api.handle = (_req, res) => json(res, 404, NO_RUN);
+    const r = await runCli([command, '--api-url', api.url]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('no run has been started on this API yet: start one with');
+  });
+
+  it.each([
+    [
+      'a Benchfleet API at another path',
+      { error: 'not_found', message: 'no route GET /prod/run' },
+      'no route GET /prod/run',
+    ],
+    ["API Gateway's own", { message: 'Not Found' }, 'Not Found'],
+  ])('status and watch: %s is not taken for "no run"', async (_name, body, said) => {
+    api.handle = (_req, res) => json(res, 404, body);
+    for (const command of ['status', 'watch']) {
+      const r = await runCli([command, '--api-url', api.url]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).not.toContain('no run has been started');
+      expect(r.stderr).toContain(
+        `benchfleet ${command}: GET ${api.url}/run answered 404 (${said}): this is not a Benchfleet API URL (from --api-url); ${WHERE}`,
+      );
+    }
+  });
+
+  it("a page that is not JSON (another web server's), named as the wrong URL too", async () => {
+    api.handle = (_req, res) => {
+      res.writeHead(404, { 'content-type': 'text/html' });
+      res.end('<html>\n  <h1>404 Not Found</h1>\n</html>');
+    };
+    process.env.BENCHFLEET_API_URL = api.url;
+    const r = await runCli(['status']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `GET ${api.url}/run answered 404 (<html> <h1>404 Not Found</h1> </html>): this is not a Benchfleet API URL (from BENCHFLEET_API_URL)`,
+    );
+  });
+
+  it("the deployment's recorded URL: says `benchfleet deploy` records it again", async () => {
+    writeOutputs(box.dir, api.url);
+    api.handle = (_req, res) => json(res, 404, { message: 'Not Found' });
+    const r = await runCli(['status']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `GET ${api.url}/run answered 404 (Not Found): the ApiUrl in .benchfleet/outputs.json is not a Benchfleet API URL: \`benchfleet deploy\` records the deployment's`,
+    );
+  });
+});
+
+describe('the operator key read from Secrets Manager with no AWS region set', () => {
+  beforeEach(() => {
+    for (const name of ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE', 'AWS_DEFAULT_PROFILE'])
+      delete process.env[name];
+    process.env.AWS_CONFIG_FILE = join(box.dir, 'no-aws-config');
+    process.env.AWS_SHARED_CREDENTIALS_FILE = join(box.dir, 'no-aws-credentials');
+  });
+
+  /** This folder's deployment at the fake API, its operator key secret named `secret`. */
+  const deployment = (secret: string): void => {
+    mkdirSync(join(box.dir, '.benchfleet'), { recursive: true });
+    writeFileSync(join(box.dir, '.benchfleet', 'outputs.json'), JSON.stringify(fakeOutputs(api.url, secret)));
+  };
+
+  it("asks Secrets Manager in the region the secret's ARN names", async () => {
+    deployment('arn:aws:secretsmanager:eu-west-2:000000000000:secret:operator');
+    api.handle = stopAccepting(SECRET);
+    const r = await runCli(['stop']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const client = sm.commandCalls(GetSecretValueCommand)[0]?.thisValue as SecretsManagerClient;
+    expect(await client.config.region()).toBe('eu-west-2');
+  });
+
+  it('no AWS credentials either: says none were found and how to sign in, not that AWS refused them', async () => {
+    deployment('arn:aws:secretsmanager:eu-west-2:000000000000:secret:operator');
+    sm.on(GetSecretValueCommand).rejects(
+      Object.assign(new Error('Could not load credentials from any providers'), {
+        name: 'CredentialsProviderError',
+      }),
+    );
+    const r = await runCli(['stop']);
+    expect(r.code).toBe(1);
+    expect(api.seen).toEqual([]);
+    expect(r.stderr).toContain(
+      'cannot read the operator key from Secrets Manager (arn:aws:secretsmanager:eu-west-2:000000000000:secret:operator): no AWS credentials were found',
+    );
+    expect(r.stderr).toContain('sign in with `aws sso login` (or `aws configure`)');
+    expect(r.stderr).toContain('Or pass --api-key.');
+    expect(r.stderr).not.toContain('Could not load credentials');
+  });
+
+  it('a secret name that gives no region: says no AWS region is set and how to set one', async () => {
+    deployment('benchfleet-operator');
+    sm.on(GetSecretValueCommand).rejects(new Error('Region is missing'));
+    const r = await runCli(['stop']);
+    expect(r.code).toBe(1);
+    expect(api.seen).toEqual([]);
+    expect(r.stderr).not.toContain('Region is missing');
+    expect(r.stderr).toContain(
+      "cannot read the operator key from Secrets Manager: no AWS region is set, and the secret's name benchfleet-operator is not an ARN that gives one; set AWS_REGION (or AWS_PROFILE, for a profile with a region), or run `aws configure`, or pass --api-key",
+    );
   });
 });
 
@@ -232,6 +365,88 @@ describe('a 401 names the key that was sent', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
       `the API at ${api.url} refused the operator key given with --api-key (401 unauthorized: the API key is wrong): check --api-key: pass that API's operator key`,
+    );
+  });
+});
+
+describe('stop after the run has ended', () => {
+  /** POST /run/stop answers the API's 404 for a run that ended; GET /run the run as `status` says. */
+  const ended =
+    (said: string, status = 'complete'): Handler =>
+    (req, res) =>
+      req.method === 'POST'
+        ? json(res, 404, { error: 'not_found', message: said })
+        : json(res, 200, view(status));
+
+  beforeEach(() => {
+    writeOutputs(box.dir, api.url);
+    api.handle = ended(`no run in progress: run ${RUN_ID} is already assembly_failed`);
+  });
+
+  it('assembly_failed: nothing to stop, exit 0, and no `download` of an archive that was not built', async () => {
+    const r = await runCli(['stop']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      `nothing to stop: run ${RUN_ID} is already assembly_failed (its archive could not be built): see \`benchfleet status\`\n`,
+    );
+  });
+
+  it('assembling: points at `watch`, on the same API', async () => {
+    api.handle = ended(`no run in progress: run ${RUN_ID} is already assembling`);
+    const r = await runCli(['stop', '--api-url', api.url]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      `nothing to stop: run ${RUN_ID} has already ended and its archive is being built: follow it with \`benchfleet watch --api-url ${api.url}\`\n`,
+    );
+  });
+
+  it('"just finished": asks GET /run how it ended', async () => {
+    api.handle = ended(`no run in progress: run ${RUN_ID} just finished`, 'complete');
+    const r = await runCli(['stop', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      message: `nothing to stop: run ${RUN_ID} is already complete; \`benchfleet download ${RUN_ID}\` fetches its results`,
+      run_id: RUN_ID,
+      status: 'complete',
+      stopped: false,
+    });
+  });
+
+  it('another 404 (no run at all, another run current) is still an error', async () => {
+    api.handle = ended('no run has been started yet: POST /run/start creates one');
+    const none = await runCli(['stop']);
+    expect(none.code).toBe(1);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toContain('no run has been started yet');
+  });
+});
+
+describe('the runner key, which reads a finished run without its archive link', () => {
+  /** GET /run as the API answers the runner key: a finished run with an archive, but no link. */
+  const ended = (): Record<string, unknown> => ({
+    ...view('complete'),
+    archive_key: `runs/${RUN_ID}/results.tar.gz`,
+  });
+
+  it("for the deployment's API: says to drop --api-key, naming the operator key's secret", async () => {
+    writeOutputs(box.dir, api.url);
+    api.handle = (_req, res) => json(res, 200, ended());
+    const r = await runCli(['status', '--api-key', 'the-runner-key']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `benchfleet status: the key given with --api-key is the runner key of the API at ${api.url}, which gets no archive link (run ${RUN_ID} has an archive; GET /run gives its link to the operator key only): drop --api-key to use the deployment's operator key (in Secrets Manager, ${ARN}), or pass that key\n`,
+    );
+  });
+
+  it('watch: a runner key that read the run while it went is not taken for a rotated key at its end', async () => {
+    process.env.BENCHFLEET_API_URL = api.url;
+    api.handle = (_req, res, n) => json(res, 200, n === 1 ? view('running') : ended());
+    const r = await runCli(['watch', '--api-key', 'the-runner-key']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toContain('rotated');
+    expect(r.stderr).toContain(
+      `benchfleet watch: the key given with --api-key is the runner key of the API at ${api.url}, which gets no archive link`,
     );
   });
 });

@@ -12,6 +12,7 @@ import {
   DescribeSecurityGroupsCommand,
 } from '@aws-sdk/client-ec2';
 import { DeleteObjectsCommand, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
+import { confirm } from '../../cli/lib/preflight';
 import { cfn, ec2, install, order, s3, type World, world } from './fake-aws';
 import { argv, fakeOutputs, runCli, type Sandbox, sandbox } from './helpers';
 
@@ -331,9 +332,66 @@ it('asks before deleting and refuses without a terminal', async () => {
     else delete (process.stdin as { isTTY?: boolean }).isTTY;
   });
   expect(r.code).toBe(1);
-  expect(r.stderr).toContain('pass --yes');
+  // nuke deletes: it does not launch anything
+  expect(r.stderr).toContain(
+    'benchfleet nuke: no terminal to ask for confirmation: pass --yes to delete without asking',
+  );
+  expect(r.stderr).not.toContain('launch');
   expect(order).toEqual([]);
   expect(box.calls().filter((c) => c.args[0] !== '--version')).toEqual([]);
+});
+
+it("the confirmation's refusal says what --yes would do, as its caller names it", async () => {
+  const tty = Object.getOwnPropertyDescriptor(process.stdin, 'isTTY');
+  Object.defineProperty(process.stdin, 'isTTY', { value: false, configurable: true });
+  try {
+    await expect(confirm('Launch run 1?', 'launch')).rejects.toThrow(
+      'no terminal to ask for confirmation: pass --yes to launch without asking',
+    );
+  } finally {
+    if (tty) Object.defineProperty(process.stdin, 'isTTY', tty);
+    else delete (process.stdin as { isTTY?: boolean }).isTTY;
+  }
+});
+
+describe('no AWS credentials at all', () => {
+  const none = (): Error =>
+    Object.assign(new Error('Could not load credentials from any providers'), {
+      name: 'CredentialsProviderError',
+    });
+  const NONE =
+    'no AWS credentials were found (looked in AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, ~/.aws): sign in with `aws sso login` (or `aws configure`), or set AWS_PROFILE or AWS_ACCESS_KEY_ID, and try again.';
+
+  beforeEach(() => {
+    delete process.env.AWS_PROFILE;
+    cfn.on(DescribeStacksCommand).rejects(none());
+    ec2.on(DescribeInstancesCommand).rejects(none());
+  });
+
+  it('--dry-run says once that none were found (not that AWS refused them), and what to run', async () => {
+    const r = await runCli(['nuke', '--dry-run', '--no-azure']);
+    expect(r.code).toBe(1);
+    const all = r.stdout + r.stderr;
+    expect(all).not.toContain('refused');
+    expect(all.match(/no AWS credentials were found/g)).toHaveLength(1);
+    expect(r.stdout).toContain(`  not checked: could not list aws stack: ${NONE}\n`);
+  });
+
+  it('--dry-run --json: in skipped, and said on stderr too, where no summary says it', async () => {
+    const r = await runCli(['nuke', '--dry-run', '--no-azure', '--json']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).skipped).toEqual([`could not list aws stack: ${NONE}`]);
+    expect(r.stderr.match(/no AWS credentials were found/g)).toHaveLength(1);
+  });
+
+  it('with AWS_PROFILE set: names the profile, and how to sign in with it', async () => {
+    process.env.AWS_PROFILE = 'bench';
+    const r = await runCli(['nuke', '--dry-run', '--no-azure']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(
+      'could not list aws stack: no AWS credentials were found for the profile bench (AWS_PROFILE): check that ~/.aws/config has it, then sign in with `aws sso login --profile bench` (or `aws configure --profile bench`), and try again.',
+    );
+  });
 });
 
 it('says once that AWS refused the credentials and still sweeps Azure', async () => {

@@ -44,6 +44,13 @@ it('status says when no run was started, and needs an API', async () => {
   expect(none.stderr).toContain('no run has been started');
   // a local API is started by POST /run/start, not by `benchfleet start` (which launches cloud VMs)
   expect(none.stderr).toContain('POST /run/start (a `benchfleet local --serve` API');
+  // a URL with a path the API has no route for: its 404 is not "no run"
+  const wrong = await runCli(['status', '--api-url', `${stack.apiUrl}/prod`]);
+  expect(wrong.code).toBe(1);
+  expect(wrong.stderr).toContain(
+    `GET ${stack.apiUrl}/prod/run answered 404 (no route GET /prod/run): this is not a Benchfleet API URL (from --api-url); use ApiUrl from .benchfleet/outputs.json or the URL \`benchfleet local\` printed`,
+  );
+  expect(wrong.stderr).not.toContain('no run has been started');
   delete process.env.BENCHFLEET_API_URL;
   const noApi = await runCli(['status']);
   expect(noApi.code).toBe(1);
@@ -108,6 +115,40 @@ it('watch says how to get the results: `download` only where a deployment is rec
   expect(deployed.stdout).toContain(`Get the results with \`benchfleet download ${runId}\``);
 });
 
+it('stop after the run has ended: nothing to stop, exit 0, and where its results are', async () => {
+  const { run_id: runId, status } = (await (await fetch(`${stack.apiUrl}/run`)).json()) as {
+    run_id: number;
+    status: string;
+  };
+  expect(status).toBe('cancelled'); // the last test's, stopped and assembled
+
+  const local = await runCli(['stop', '--api-key', OPERATOR]);
+  expect(local.stderr).toBe('');
+  expect(local.code).toBe(0);
+  expect(local.stdout).toContain(`nothing to stop: run ${runId} is already cancelled. `);
+  expect(local.stdout).not.toContain('answered 404');
+  // no deployment recorded: `download` could not fetch it
+  expect(local.stdout).not.toContain('benchfleet download');
+  const json = await runCli(['stop', '--api-key', OPERATOR, '--json']);
+  expect(json.code).toBe(0);
+  expect(JSON.parse(json.stdout)).toEqual({
+    message: expect.stringContaining(`nothing to stop: run ${runId} is already cancelled`),
+    run_id: runId,
+    status: 'cancelled',
+    stopped: false,
+  });
+
+  mkdirSync(join(box.dir, '.benchfleet'), { recursive: true });
+  writeFileSync(join(box.dir, '.benchfleet', 'outputs.json'), JSON.stringify(fakeOutputs(stack.apiUrl)));
+  for (const args of [[], [String(runId)]]) {
+    const deployed = await runCli(['stop', ...args, '--api-key', OPERATOR]);
+    expect(deployed.code).toBe(0);
+    expect(deployed.stdout).toBe(
+      `nothing to stop: run ${runId} is already cancelled; \`benchfleet download ${runId}\` fetches its results\n`,
+    );
+  }
+});
+
 it('stop RUN_ID stops that run only: another current run is left running, and a bad id is refused', async () => {
   // the last test's run may still be assembling
   await new Promise((r) => setTimeout(r, 200));
@@ -131,5 +172,6 @@ it('stop RUN_ID stops that run only: another current run is left running, and a 
   expect(JSON.parse(mine.stdout)).toMatchObject({
     run_id: runId,
     message: expect.stringContaining('stopped'),
+    stopped: true,
   });
 });
