@@ -188,7 +188,7 @@ export function fleetLaunches(
           await runTool('terraform', args, {
             env,
             ...(i === 0 && {
-              heading: `azure: terraform apply of terraform-azure (${plan.azure.reduce((n, e) => n + e.vm_count, 0)} VMs + bastion)`,
+              heading: `azure: terraform apply of terraform-azure (${plan.azure.reduce((n, e) => n + e.vm_count, 0)} VMs${azure.sshSourceCidrs.length > 0 ? ' + bastion' : ''})`,
             }),
             label: 'azure',
           });

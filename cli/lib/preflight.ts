@@ -51,7 +51,7 @@ export function azureFamilyFor(size: string): string | undefined {
   return `standard${m[1]}${(m[2] ?? '').toUpperCase()}${m[3] ? `v${m[3]}` : ''}Family`;
 }
 
-/** terraform-azure's bastion (Standard_B1s) needs one vCPU beside the runners. */
+/** terraform-azure's bastion (Standard_B1s), made only with --ssh-cidr, needs one vCPU beside the runners. */
 const AZURE_BASTION = { family: 'standardBSFamily', vcpus: 1 };
 
 const vcpusOf = (entries: FleetEntry[]): number => entries.reduce((n, e) => n + e.vcpus * e.vm_count, 0);
@@ -128,6 +128,7 @@ export async function checkAzureQuotas(
   plan: FleetPlan,
   region: string,
   warnings: string[],
+  bastion: boolean,
 ): Promise<QuotaCheck[]> {
   if (plan.azure.length === 0) return [];
   const { stdout } = await runTool('az', ['vm', 'list-usage', '--location', region, '--output', 'json'], {
@@ -150,8 +151,9 @@ export async function checkAzureQuotas(
   } catch {
     throw new CliError(`\`az vm list-usage\` printed something that is not JSON: ${stdout.slice(0, 200)}`);
   }
-  const needs = new Map<string, number>([['cores', vcpusOf(plan.azure) + AZURE_BASTION.vcpus]]);
-  needs.set(AZURE_BASTION.family, AZURE_BASTION.vcpus);
+  const extra = bastion ? AZURE_BASTION.vcpus : 0;
+  const needs = new Map<string, number>([['cores', vcpusOf(plan.azure) + extra]]);
+  if (bastion) needs.set(AZURE_BASTION.family, AZURE_BASTION.vcpus);
   for (const e of plan.azure) {
     const family = azureFamilyFor(e.instance_type);
     if (!family) {

@@ -341,7 +341,11 @@ async function preflight(
   const [placed, aws, az] = await Promise.all([
     placeAwsFleet(plan, warnings),
     tryQuota('AWS vCPU', warnings, () => checkAwsQuotas(plan, warnings)),
-    azure ? tryQuota('Azure vCPU', warnings, () => checkAzureQuotas(plan, azure.region, warnings)) : [],
+    azure
+      ? tryQuota('Azure vCPU', warnings, () =>
+          checkAzureQuotas(plan, azure.region, warnings, azure.sshSourceCidrs.length > 0),
+        )
+      : [],
   ]);
   const overhead = 10;
   return {
