@@ -23,6 +23,7 @@ import {
   fleetStackHolder,
 } from './fleets';
 import { atWork, latestRun } from './latest-run';
+import { exitCodeFor, QUIT_WORDS, type QuitSignal } from './local-signals';
 import { printJson } from './options';
 import { placeAwsFleet } from './placement';
 import {
@@ -140,16 +141,18 @@ export async function start(flags: StartFlags): Promise<void> {
     quit.dispose();
   }
 
-  const stopHint = (): void => {
+  // A quit during the watch leaves the run to go on in the cloud, as a Ctrl-C always did: SIGTERM
+  // (a job runner, `kill`) and SIGHUP (a closed terminal) too, saying so rather than dying mute.
+  const stopHint = (signal: QuitSignal): void => {
     log(
-      `\nInterrupted. Run ${runId} goes on in the cloud: \`benchfleet watch\` to follow it, \`benchfleet stop ${runId}\` to end it,`,
+      `\n${QUIT_WORDS[signal]}. Run ${runId} goes on in the cloud: \`benchfleet watch\` to follow it, \`benchfleet stop ${runId}\` to end it,`,
     );
     log(
-      `\`benchfleet download ${runId}\` for its results, \`benchfleet teardown ${runId}\` once it has ended for its fleets, \`benchfleet nuke\` to remove everything.`,
+      `\`benchfleet download ${runId}\` for its results, \`benchfleet teardown ${runId}\` once it has ended for its fleets (until then they bill), \`benchfleet nuke\` to remove everything.`,
     );
-    process.exit(130);
+    process.exit(exitCodeFor(signal));
   };
-  process.once('SIGINT', stopHint);
+  for (const signal of WATCH_QUITS) process.once(signal, stopHint);
   let final: RunView;
   try {
     final = await watchRun(api, { withKey: true, runId });
@@ -159,7 +162,7 @@ export async function start(flags: StartFlags): Promise<void> {
     );
     throw err;
   } finally {
-    process.removeListener('SIGINT', stopHint);
+    for (const signal of WATCH_QUITS) process.removeListener(signal, stopHint);
   }
 
   let results: ResultsReport | undefined;
@@ -286,6 +289,8 @@ async function latestRunAt(apiUrl: string, strict: boolean): Promise<RunView | u
   }
   return run;
 }
+
+const WATCH_QUITS: QuitSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 function planOf(config: RunConfig): FleetPlan {
   try {

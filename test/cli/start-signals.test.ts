@@ -1,7 +1,8 @@
-// `benchfleet start` quit outside the watch: a first Ctrl-C or SIGTERM during the fleet launch or
-// while the archive downloads tears the fleets down before exiting 130 or 143 (with --keep-fleet it
-// leaves them and says `benchfleet teardown RUN_ID`); a second one quits at once, naming what may
-// be left up.
+// `benchfleet start` quit: during the watch, Ctrl-C, SIGTERM or SIGHUP leaves the run going in the
+// cloud and says how to go on. A first Ctrl-C or SIGTERM during the fleet launch or while the
+// archive downloads tears the fleets down before exiting 130 or 143 (with --keep-fleet it leaves
+// them and says `benchfleet teardown RUN_ID`); a second one quits at once, naming what may be left
+// up.
 // The real CLI as a terminal's foreground job (its own process group, signalled whole, or its pid
 // alone as `kill PID` does; fake cdk and terraform run in groups of their own and get each signal
 // once, from the CLI), against the local API in this process, a fake AWS endpoint, and fake cloud
@@ -190,6 +191,31 @@ describe('benchfleet start, interrupted', () => {
     );
     return { ...p, runId, results };
   }
+
+  // During the watch a quit leaves the run to go on in the cloud and says what to do next, whatever
+  // the signal: SIGTERM from a job runner, SIGHUP from a closed terminal, as a Ctrl-C always did.
+  it.each([
+    ['SIGTERM', 143, 'Terminated'],
+    ['SIGHUP', 129, 'Hung up (the terminal was closed)'],
+  ] as const)(
+    'on %s during the watch, leaves the run going, says how to go on and exits %d',
+    async (sig, code, words) => {
+      const p = start([]);
+      const runId = Number((await p.waitFor(/Run (\d+): deploying/))[1]);
+      await p.waitFor(/0\/1 completed/); // the watch's first frame
+      p.signalCli(sig);
+      expect(await p.exited).toBe(code);
+      expect(p.stderr()).toContain(
+        `${words}. Run ${runId} goes on in the cloud: \`benchfleet watch\` to follow it`,
+      );
+      expect(p.stderr()).toContain(
+        `\`benchfleet teardown ${runId}\` once it has ended for its fleets (until then they bill)`,
+      );
+      expect(lines().filter((l) => l.startsWith('cdk destroy') || l.includes(' destroy '))).toEqual([]);
+      expect((await api('GET', '/run', OPERATOR)).status).toBe('running');
+      await api('POST', `/run/stop`, OPERATOR, { run_id: runId }); // leaves the stack as the next test expects
+    },
+  );
 
   it('tears down both fleets on a Ctrl-C during the launch, once cdk and terraform exited, and exits 130', async () => {
     process.env.FAKE_SLOW = LAUNCH;
