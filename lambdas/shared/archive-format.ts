@@ -48,8 +48,12 @@ export const RunnerMeta = z.object({
   arch: z.string().nullable(),
   docker_version: z.string().nullable(),
   image: z.string().nullable(),
+  /** `sha256:...`: the registry digest of the image that ran (null: built locally, or an older runner) */
+  image_digest: z.string().nullable(),
   ruby_description: z.string().nullable(),
   ruby_bench_ref: z.string().nullable(),
+  /** the full commit the ref resolved to (null: a mounted checkout, no git, or an older runner) */
+  ruby_bench_commit: z.string().nullable(),
   slot_cpu: z.number().int().nullable(),
   sibling_busy: z.boolean().nullable(),
   started_at: z.string(),

@@ -2,7 +2,7 @@
 // checkout: `ruby /src/ruby-bench/run_benchmarks.rb --no-sudo --out_path="$BENCHFLEET_OUT_PATH"`.
 import { spawn } from 'node:child_process';
 import { openLogFiles } from './log-files';
-import { type ExecContext, ExecError, type ExecResult, type Executor } from './types';
+import { type ExecContext, ExecError, type ExecResult, type Executor, NO_IMAGE } from './types';
 
 /** How long a finished command's output pipes may stay open before the runner goes on. */
 const DRAIN_MS = 2000;
@@ -102,7 +102,7 @@ export class CommandExecutor implements Executor {
           });
         });
       });
-      return { exitCode: code, image: null, dockerVersion: null, rubyBenchRef: null };
+      return { exitCode: code, ...NO_IMAGE };
     } finally {
       await logs.close();
     }

@@ -61,6 +61,10 @@ export function dockerClient(host?: string): Docker {
  */
 const FETCH_FAILED = 97;
 
+/** The script's stderr line naming the commit its clone checked out (a branch moves between clones). */
+const COMMIT_MARK = 'benchfleet: ruby-bench commit ';
+const COMMIT_LINE = new RegExp(`^${COMMIT_MARK}([0-9a-f]{40})$`, 'm');
+
 // Clone at the pinned ref unless a checkout is mounted; `./run_benchmarks.rb` honours its shebang.
 const SCRIPT = `set -e
 if [ -f /ruby-bench/run_benchmarks.rb ]; then cd /ruby-bench
@@ -68,6 +72,7 @@ else
   git clone -q "$BENCHFLEET_RUBY_BENCH_REPO" /tmp/ruby-bench || exit ${FETCH_FAILED}
   cd /tmp/ruby-bench
   git checkout -q "$BENCHFLEET_RUBY_BENCH_REF" || exit ${FETCH_FAILED}
+  echo "${COMMIT_MARK}$(git rev-parse HEAD 2>/dev/null || true)" >&2
 fi
 exec ./run_benchmarks.rb --no-sudo --no-pinning --out_path=/results "$@"`;
 
@@ -182,7 +187,12 @@ export class DockerExecutor implements Executor {
       logs.out(b);
       ctx.onStdout(b.toString('utf8'));
     });
-    errTap.on('data', (b: Buffer) => logs.err(b));
+    // the commit line comes first, before ruby-bench writes anything: only the start is searched
+    let stderrStart = '';
+    errTap.on('data', (b: Buffer) => {
+      logs.err(b);
+      if (stderrStart.length < 4096) stderrStart += b.toString('utf8');
+    });
     const kill = (): void => {
       container.kill().catch(() => undefined); // already gone is fine
     };
@@ -216,7 +226,14 @@ export class DockerExecutor implements Executor {
           StatusCode,
         );
       }
-      return { exitCode: StatusCode, image, dockerVersion: version, rubyBenchRef: ref };
+      return {
+        exitCode: StatusCode,
+        image,
+        imageDigest: await this.imageDigest(image),
+        dockerVersion: version,
+        rubyBenchRef: ref,
+        rubyBenchCommit: COMMIT_LINE.exec(stderrStart)?.[1] ?? null,
+      };
     } catch (err) {
       if (err instanceof ExecError) throw err;
       throw new ExecError('docker_error', `container failed: ${errorText(err)}`);
@@ -266,6 +283,21 @@ export class DockerExecutor implements Executor {
     log.warn(
       `removed ${removed.length} orphaned task container(s) labelled ${TASK_LABEL}, left by an earlier runner on this host that did not clean up (crash, kill or power loss); they would have kept CPUs busy under the new tasks: ${removed.join(', ')}`,
     );
+  }
+
+  /**
+   * The image's digest as its registry knows it (RepoDigests, the same for every platform of a
+   * multi-platform tag), so two hosts that pulled one tag at different times can be told apart.
+   * null for an image built locally (no registry digest) or an engine that does not say.
+   */
+  private async imageDigest(image: string): Promise<string | null> {
+    try {
+      const info = await within(this.callMs, this.docker.getImage(image).inspect());
+      const digests = (info.RepoDigests ?? []).map((d) => d.slice(d.indexOf('@') + 1));
+      return digests.find((d) => d.startsWith('sha256:')) ?? null;
+    } catch {
+      return null;
+    }
   }
 
   private async ensureImage(image: string, ctx: ExecContext): Promise<void> {

@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { SYNTHETIC_EXE } from '../../lambdas/shared/enums';
 import { openLogFiles } from './log-files';
 import { type BenchTimes, type FormatInput, formatCsv, formatJson, formatTxt } from './ruby-bench-format';
-import { type ExecContext, ExecError, type ExecResult, type Executor } from './types';
+import { type ExecContext, ExecError, type ExecResult, type Executor, NO_IMAGE } from './types';
 
 export const SYNTHETIC_BENCHMARKS = [
   'fib',
@@ -166,7 +166,7 @@ export class SyntheticExecutor implements Executor {
     await writeFile(join(ctx.outDir, 'output_001.txt'), formatTxt(fmt));
     await writeFile(join(ctx.outDir, 'output_001.csv'), formatCsv(fmt));
     await writeFile(join(ctx.outDir, 'output_001.json'), formatJson(fmt, 'benchfleet-runner synthetic'));
-    return { exitCode: 0, image: null, dockerVersion: null, rubyBenchRef: null };
+    return { exitCode: 0, ...NO_IMAGE };
   }
 }
 

@@ -26,9 +26,19 @@ export interface ExecResult {
   /** The benchmark process's exit status (ruby-bench exits 1 when one benchmark failed). */
   exitCode: number;
   image: string | null;
+  /** The image's content digest (`sha256:...`, its RepoDigests'; one for every platform of a tag). */
+  imageDigest: string | null;
   dockerVersion: string | null;
   rubyBenchRef: string | null;
+  /** The full commit the ref resolved to in the container's clone; null when unknown. */
+  rubyBenchCommit: string | null;
 }
+
+/** What an executor that runs no image and no ruby-bench clone reports of them. */
+export const NO_IMAGE: Pick<
+  ExecResult,
+  'image' | 'imageDigest' | 'dockerVersion' | 'rubyBenchRef' | 'rubyBenchCommit'
+> = { image: null, imageDigest: null, dockerVersion: null, rubyBenchRef: null, rubyBenchCommit: null };
 
 export interface Executor {
   readonly name: string;

@@ -50,3 +50,22 @@ it("records the run's ref, else the pinned one, when nothing is mounted", async 
   const pinned = await new DockerExecutor({ dockerHost: engine.host }).run(context().ctx);
   expect(pinned.rubyBenchRef).toBe(DEFAULT_RUBY_BENCH_REF);
 });
+
+it('records the commit the clone checked out and the digest of the image that ran', async () => {
+  const commit = 'f'.repeat(8) + '0123456789abcdef0123456789abcdef';
+  const digest = `sha256:${'ab'.repeat(32)}`;
+  engine.output = {
+    stdout: 'Running benchmark "fib" (1/1)\n',
+    stderr: `benchfleet: ruby-bench commit ${commit}\nruby-bench's own stderr\n`,
+  };
+  engine.repoDigests = [`ruby@${digest}`];
+  const res = await new DockerExecutor({ dockerHost: engine.host }).run(
+    context({ ruby_bench_ref: 'main' }).ctx,
+  );
+  expect(res).toMatchObject({ rubyBenchRef: 'main', rubyBenchCommit: commit, imageDigest: digest });
+});
+
+it('records no commit or digest where there is none: a locally built image, no commit line', async () => {
+  const res = await new DockerExecutor({ dockerHost: engine.host }).run(context().ctx);
+  expect(res).toMatchObject({ rubyBenchCommit: null, imageDigest: null });
+});

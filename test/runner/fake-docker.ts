@@ -44,6 +44,8 @@ export class FakeDocker {
   oomKilled = false;
   /** How the `bridge` network's inspect answers: there (200), absent (404), or failing (500). */
   bridge: 200 | 404 | 500 = 200;
+  /** What an image inspect gives as RepoDigests (a pulled image's registry digests). */
+  repoDigests: string[] = [];
   /** Called with each request as it comes ("METHOD /path"). */
   onCall?: (call: string) => void;
   private server?: Server;
@@ -83,7 +85,7 @@ export class FakeDocker {
       res.end(JSON.stringify(b));
     };
     if (path === '/version') return json(200, { Version: '99.0.0-fake' });
-    if (path.startsWith('/images/')) return json(200, { Id: 'sha256:fake' });
+    if (path.startsWith('/images/')) return json(200, { Id: 'sha256:fake', RepoDigests: this.repoDigests });
     if (path.startsWith('/networks/'))
       return this.bridge === 200
         ? json(200, { Name: 'bridge' })
