@@ -1,5 +1,6 @@
 // The `benchfleet` master CLI: `local` (the embedded default), the cloud commands, and `site`.
 import { Command } from 'commander';
+import { register as registerAssemble } from './commands/assemble';
 import { register as registerDeploy } from './commands/deploy';
 import { register as registerDownload } from './commands/download';
 import { register as registerLocal } from './commands/local';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
     registerStatus,
     registerWatch,
     registerStop,
+    registerAssemble,
     registerDownload,
     registerTeardown,
     registerNuke,

@@ -26,8 +26,9 @@ export function register(program: Command): void {
         if (run.status !== 'assembly_failed') out(resultsHint(run.run_id, api.url));
       }
       if (run.status === 'assembly_failed') {
+        const again = flags.apiUrl ? `benchfleet assemble --api-url ${api.url}` : 'benchfleet assemble';
         throw new CliError(
-          `run ${run.run_id} ended assembly_failed: ${forTerminal(run.assembly_error ?? 'no reason given')}`,
+          `run ${run.run_id} ended assembly_failed: ${forTerminal(run.assembly_error ?? 'no reason given')}; \`${again}\` builds its archive again (the uploaded results are kept)`,
         );
       }
     }),

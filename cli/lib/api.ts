@@ -283,6 +283,11 @@ export class ApiClient {
   }
 
   /** POST /run/stop; with `runId`, the API stops nothing unless that run is the current one. */
+  /** POST /run/assemble: the current run's archive built again, after its assembly failed. */
+  assembleRun(): Promise<{ message: string; run_id: number }> {
+    return this.call('POST', '/run/assemble', {}, true);
+  }
+
   stopRun(runId?: number): Promise<{ message: string; run_id?: number }> {
     return this.call('POST', '/run/stop', runId === undefined ? {} : { run_id: runId }, true);
   }

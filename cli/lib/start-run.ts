@@ -232,7 +232,7 @@ export async function start(flags: StartFlags): Promise<void> {
   }
   if (final.status === 'assembly_failed') {
     throw new CliError(
-      `the archive could not be assembled: ${forTerminal(final.assembly_error ?? 'no reason given')}; POST /run/assemble with the operator key retries it`,
+      `the archive could not be assembled: ${forTerminal(final.assembly_error ?? 'no reason given')}; \`benchfleet assemble\` builds it again (the uploaded results are kept), then \`benchfleet download ${runId}\``,
     );
   }
   if (!final.gzip_url)

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import * as assemble from '../../cli/commands/assemble';
 import * as deploy from '../../cli/commands/deploy';
 import * as download from '../../cli/commands/download';
 import * as nuke from '../../cli/commands/nuke';
@@ -23,7 +24,7 @@ export interface CliResult {
 
 export function program(): Command {
   const p = new Command('benchfleet').exitOverride();
-  for (const m of [deploy, start, status, watch, stop, download, teardown, nuke]) m.register(p);
+  for (const m of [deploy, start, status, watch, stop, assemble, download, teardown, nuke]) m.register(p);
   return p;
 }
 

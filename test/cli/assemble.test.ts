@@ -1,0 +1,84 @@
+// `benchfleet assemble` after a run ended assembly_failed: the archive is built again from the
+// results the runners uploaded, and `watch` names the command when the assembly fails. The real
+// local API in this process, whose assembly fails on demand.
+import { assemblyStepsFor } from '../../lambdas/adapters/local/assembly-steps';
+import { LocalAssembly } from '../../lambdas/adapters/local/local-assembly';
+import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
+import { AssemblyError } from '../../lambdas/core/errors';
+import { playerApi, runCli, startFiles } from './helpers';
+
+const OPERATOR = 'cli-assemble-operator';
+const RUNNER = 'cli-assemble-runner';
+let stack: LocalStack;
+let tarball: Buffer;
+/** While set, the assembly's archive step meets a lasting failure, so the run ends assembly_failed. */
+let archiveRefused = true;
+
+beforeAll(async () => {
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  stack = await startLocalStack({
+    operatorKey: OPERATOR,
+    runnerKey: RUNNER,
+    reaperIntervalS: 3600,
+    assembly: (deps) =>
+      new LocalAssembly(() => {
+        const steps = assemblyStepsFor(deps);
+        return {
+          ...steps,
+          BuildArchive: async (input) => {
+            if (archiveRefused) throw new AssemblyError('the results bucket refused the upload');
+            return steps.BuildArchive(input);
+          },
+        };
+      }),
+  });
+  ({ tarball } = startFiles('bf-assemble-'));
+});
+afterAll(() => stack.stop());
+
+const api = playerApi(() => stack.apiUrl);
+const target = () => ['--api-url', stack.apiUrl, '--api-key', OPERATOR];
+
+it('builds the archive of an assembly_failed run again, which watch then follows to the end', async () => {
+  // before any run: nothing to assemble, said by the API
+  const none = await runCli(['assemble', ...target()]);
+  expect(none.code).toBe(1);
+  expect(none.stderr).toContain('no run has been started yet');
+
+  const started = await api('POST', '/run/start', OPERATOR, {
+    ruby_version: '3.4.7',
+    runs_per_instance_type: 1,
+    local: ['cs'],
+  });
+  const claim = await api('POST', `/runs/${started.run_id}/tasks/claim`, RUNNER, {
+    provider: 'local',
+    instance_type: 'cs',
+    runner_id: 'r-1',
+  });
+  await fetch(String(claim.presigned_urls?.result), { method: 'PUT', body: new Uint8Array(tarball) });
+  await api('POST', `/tasks/${claim.task?.id}/complete`, RUNNER, { runner_id: 'r-1' });
+  await stack.assemblyIdle();
+
+  const failed = await runCli(['watch', ...target()]);
+  expect(failed.code).toBe(1);
+  expect(failed.stderr).toContain(
+    `run ${started.run_id} ended assembly_failed: AssemblyError: the results bucket refused the upload`,
+  );
+  expect(failed.stderr).toContain(
+    `\`benchfleet assemble --api-url ${stack.apiUrl}\` builds its archive again (the uploaded results are kept)`,
+  );
+
+  archiveRefused = false;
+  const again = await runCli(['assemble', ...target()]);
+  expect(again.code).toBe(0);
+  expect(again.stdout).toContain(`follow it with \`benchfleet watch --api-url ${stack.apiUrl}\``);
+  await stack.assemblyIdle();
+  const watched = await runCli(['watch', ...target()]);
+  expect(watched.code).toBe(0);
+  expect(await api('GET', '/run', OPERATOR)).toMatchObject({ run_id: started.run_id, status: 'complete' });
+
+  // a complete run is not assembled again
+  const twice = await runCli(['assemble', ...target(), '--json']);
+  expect(twice.code).toBe(1);
+  expect(twice.stderr).toContain(`no run to assemble again: run ${started.run_id} is already complete`);
+});
