@@ -6,6 +6,9 @@ import { type ApiCommandFlags, apiOptions, out, printJson } from '../lib/options
 import { renderRun } from '../lib/progress';
 import { forTerminal } from '../lib/terminal';
 
+/** Failed tasks listed one per line; the rest are counted. */
+const FAILED_SHOWN = 10;
+
 export function register(program: Command): void {
   apiOptions(
     program
@@ -29,11 +32,15 @@ export function register(program: Command): void {
       if (flags.json) return printJson({ run, tasks });
       for (const line of renderRun(run, tasks, new Date())) out(line);
       const failed = tasks.filter((t) => t.status === 'failed');
-      for (const t of failed.slice(0, 10)) {
+      for (const t of failed.slice(0, FAILED_SHOWN)) {
         out(
           `    failed: task ${t.id} ${t.instance_type} run ${t.run}: ${forTerminal(`${t.error_type ?? '?'} ${t.error_message ?? ''}`)}`.trimEnd(),
         );
       }
+      if (failed.length > FAILED_SHOWN)
+        out(
+          `    ... and ${failed.length - FAILED_SHOWN} more failed tasks (all of them: \`benchfleet status --json\`)`,
+        );
       if (run.gzip_url) out(`  archive: ${run.gzip_url}`);
       if (run.assembly_error) out(`  assembly error: ${forTerminal(run.assembly_error)}`);
     }),
