@@ -51,6 +51,11 @@ export function apiTarget(flags: ApiFlags): ApiTarget {
     );
   }
   const url = trimUrl(given);
+  if (!isHttpUrl(url)) {
+    throw new CliError(
+      `${urlFrom} gives ${JSON.stringify(given)}, which is not an http(s) URL: pass the API's URL (ApiUrl in .benchfleet/outputs.json, or the one \`benchfleet local\` printed), such as https://abc123.execute-api.eu-west-1.amazonaws.com`,
+    );
+  }
   // trimmed, as the API trims the token it gets (a key pasted with a space, or read from a CRLF file)
   const flagKey = flags.apiKey?.trim() || undefined;
   const envKey = process.env.BENCHFLEET_API_KEY?.trim() || undefined;
@@ -96,6 +101,15 @@ export function apiTarget(flags: ApiFlags): ApiTarget {
         : ''),
   );
   return { url, key: () => Promise.reject(missing), urlFrom };
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const u = new URL(text);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+  } catch {
+    return false;
+  }
 }
 
 /** For a key that proved to be the runner key: which it was, and where the operator key is. */

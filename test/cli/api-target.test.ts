@@ -179,6 +179,24 @@ describe('the operator key goes only where it belongs', () => {
   });
 });
 
+it('refuses an API URL that is not an http(s) URL before sending anything, naming where it came from', async () => {
+  for (const bad of ['notaurl', 'ftp://example.com', 'http://']) {
+    const r = await runCli(['status', '--api-url', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`--api-url gives ${JSON.stringify(bad)}, which is not an http(s) URL`);
+    expect(r.stderr).not.toContain('cannot reach');
+  }
+  process.env.BENCHFLEET_API_URL = 'api.example.com/prod';
+  try {
+    const env = await runCli(['watch']);
+    expect(env.stderr).toContain(
+      'BENCHFLEET_API_URL gives "api.example.com/prod", which is not an http(s) URL',
+    );
+  } finally {
+    delete process.env.BENCHFLEET_API_URL;
+  }
+});
+
 describe('an API that does not answer', () => {
   /** A port nothing listens on: one the system just handed out, closed again. */
   async function closedPort(): Promise<number> {
