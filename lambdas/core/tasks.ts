@@ -199,7 +199,9 @@ async function refusal(
   } else if (fence.attempt !== undefined && task.attempt !== fence.attempt) {
     error = new ConflictError(
       'stale_attempt',
-      `task ${taskId} is on attempt ${task.attempt}; attempt ${fence.attempt} was reaped and may not report`,
+      fence.attempt < task.attempt
+        ? `task ${taskId} is on attempt ${task.attempt}; attempt ${fence.attempt} was reaped and may not report`
+        : `task ${taskId} is on attempt ${task.attempt}; it has had no attempt ${fence.attempt}, so a report for it is refused`,
     );
   } else {
     error = new ConflictError('task_finished', `task ${taskId} is ${task.status}`);

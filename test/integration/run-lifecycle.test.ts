@@ -77,7 +77,11 @@ it('fences heartbeats and completes by runner and attempt, and counts a repeated
     const c = assigned(await api.claim(run_id, 'a', 'r1'));
     const id = c.task.id;
     expect((await api.heartbeat(id, 'r2')).body).toMatchObject({ error: 'not_your_task' });
-    expect((await api.heartbeat(id, 'r1', { attempt: 2 })).body).toMatchObject({ error: 'stale_attempt' });
+    // an attempt the task never had is not called reaped
+    expect((await api.heartbeat(id, 'r1', { attempt: 2 })).body).toEqual({
+      error: 'stale_attempt',
+      message: `task ${id} is on attempt 1; it has had no attempt 2, so a report for it is refused`,
+    });
     expect(
       (await api.heartbeat(id, 'r1', { attempt: 1, current_benchmark: 'fib', progress_pct: 40 })).body,
     ).toEqual({
