@@ -94,9 +94,11 @@ const TRANSIENT_4XX: ReadonlyMap<number, string> = new Map([
   [408, 'the API timed out a poll (Request Timeout), retrying'],
 ]);
 
-function retryNote(err: unknown): string {
+/** What a failed poll says: why, and how long the watch keeps trying. */
+function retryNote(err: unknown, failures: number): string {
   const transient = err instanceof ApiError ? TRANSIENT_4XX.get(err.status) : undefined;
-  return transient ?? `polling failed, retrying: ${(err as Error).message}`;
+  const why = transient ?? `polling failed, retrying: ${(err as Error).message}`;
+  return `${why} (${failures} failed in a row; the watch gives up after ${MAX_FAILED_POLLS})`;
 }
 
 /** Polls until the run is complete, cancelled or assembly_failed; answers the last view. */
@@ -135,7 +137,7 @@ export async function watchRun(api: ApiClient, opts: WatchOptions = {}): Promise
       if (err instanceof ApiError && err.status < 500 && !TRANSIENT_4XX.has(err.status)) throw err;
       failures += 1;
       if (failures >= MAX_FAILED_POLLS) throw err;
-      process.stderr.write(`(${retryNote(err)})\n`);
+      process.stderr.write(`(${retryNote(err, failures)})\n`);
       // The note sits below the drawn block: start the next one afresh rather than redraw over it.
       drawn = 0;
       await sleep(pollMs(opts.pollMs));

@@ -504,7 +504,7 @@ describe('polling rides out throttling', () => {
     const r = await runCli(['watch']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`run ${RUN_ID} complete`);
-    expect(r.stderr).toMatch(/retrying/);
+    expect(r.stderr).toMatch(/retrying \(1 failed in a row; the watch gives up after 12\)/);
     expect(api.seen).toHaveLength(3);
   });
 
