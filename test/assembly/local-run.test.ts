@@ -1,12 +1,11 @@
 // Assembly end to end in the local mode: the real core over dynalite and s3rver, the HTTP API, and
 // LocalAssembly running the shared definition with the Lambda handlers' own chains.
-import { assemblyStepsFor } from '../../lambdas/adapters/local/assembly-steps';
-import { LocalAssembly } from '../../lambdas/adapters/local/local-assembly';
+import type { LocalAssembly } from '../../lambdas/adapters/local/local-assembly';
 import type { LocalStack } from '../../lambdas/adapters/local/stack';
-import { AssemblyError } from '../../lambdas/core/errors';
 import type { Deps } from '../../lambdas/core/ports';
 import { type ClaimResponse, Manifest } from '../../lambdas/shared/contract';
 import { client, OPERATOR, startTestStack, waitFor } from '../helpers/api';
+import { archiveSwitch } from '../helpers/archive-switch';
 import { makeTarball, makeTarballWithTar, readArchive } from './helpers';
 
 type Api = ReturnType<typeof client>;
@@ -123,41 +122,26 @@ it('starts exactly one assembly when the last complete and a stop race', () =>
   }));
 
 it('marks the run assembly_failed with the reason when a step keeps failing; POST /run/assemble runs it again', () => {
-  let broken = true;
-  return withStack(
-    async (stack, api) => {
-      const { run_id } = (await api.start({ runs_per_instance_type: 1, local: ['a'] })).body;
-      const t = await claim(api, run_id, 'a', 'r1');
-      await put(t.presigned_urls.result, await makeTarball([{ name: 'output.txt', data: 'ok\n' }]));
-      await api.complete(t.task.id, 'r1');
-      const failed = await runStatus(api, 'assembly_failed');
-      expect(failed.assembly_error).toBe('AssemblyError: the archive bucket refused the upload');
-      expect(failed.gzip_url).toBeNull();
+  const archive = archiveSwitch('the archive bucket refused the upload', { retryIntervalMs: 1 });
+  archive.refused = true;
+  return withStack(async (stack, api) => {
+    const { run_id } = (await api.start({ runs_per_instance_type: 1, local: ['a'] })).body;
+    const t = await claim(api, run_id, 'a', 'r1');
+    await put(t.presigned_urls.result, await makeTarball([{ name: 'output.txt', data: 'ok\n' }]));
+    await api.complete(t.task.id, 'r1');
+    const failed = await runStatus(api, 'assembly_failed');
+    expect(failed.assembly_error).toBe('AssemblyError: the archive bucket refused the upload');
+    expect(failed.gzip_url).toBeNull();
 
-      broken = false;
-      const again = await api.call('POST', '/run/assemble', { key: OPERATOR });
-      expect(again.status).toBe(202);
-      const done = await runStatus(api, 'complete');
-      await stack.assemblyIdle();
-      expect(done.assembly_error).toBeNull();
-      expect(executionsOf(stack, run_id).map((e) => [e.name, e.status])).toEqual([
-        [String(run_id), 'failed'],
-        [`${run_id}-2`, 'succeeded'],
-      ]);
-    },
-    (deps) =>
-      new LocalAssembly(
-        () => {
-          const steps = assemblyStepsFor(deps);
-          return {
-            ...steps,
-            BuildArchive: async (input) => {
-              if (broken) throw new AssemblyError('the archive bucket refused the upload');
-              return steps.BuildArchive(input);
-            },
-          };
-        },
-        { retryIntervalMs: 1 },
-      ),
-  );
+    archive.refused = false;
+    const again = await api.call('POST', '/run/assemble', { key: OPERATOR });
+    expect(again.status).toBe(202);
+    const done = await runStatus(api, 'complete');
+    await stack.assemblyIdle();
+    expect(done.assembly_error).toBeNull();
+    expect(executionsOf(stack, run_id).map((e) => [e.name, e.status])).toEqual([
+      [String(run_id), 'failed'],
+      [`${run_id}-2`, 'succeeded'],
+    ]);
+  }, archive.assembly);
 });

@@ -1,18 +1,17 @@
 // `benchfleet assemble` after a run ended assembly_failed: the archive is built again from the
 // results the runners uploaded, and `watch` names the command when the assembly fails. The real
 // local API in this process, whose assembly fails on demand.
-import { assemblyStepsFor } from '../../lambdas/adapters/local/assembly-steps';
-import { LocalAssembly } from '../../lambdas/adapters/local/local-assembly';
 import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
-import { AssemblyError } from '../../lambdas/core/errors';
+import { archiveSwitch } from '../helpers/archive-switch';
 import { playerApi, runCli, startFiles } from './helpers';
 
 const OPERATOR = 'cli-assemble-operator';
 const RUNNER = 'cli-assemble-runner';
 let stack: LocalStack;
 let tarball: Buffer;
-/** While set, the assembly's archive step meets a lasting failure, so the run ends assembly_failed. */
-let archiveRefused = true;
+/** The run's assembly fails until the test lets it through. */
+const archive = archiveSwitch();
+archive.refused = true;
 
 beforeAll(async () => {
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -20,17 +19,7 @@ beforeAll(async () => {
     operatorKey: OPERATOR,
     runnerKey: RUNNER,
     reaperIntervalS: 3600,
-    assembly: (deps) =>
-      new LocalAssembly(() => {
-        const steps = assemblyStepsFor(deps);
-        return {
-          ...steps,
-          BuildArchive: async (input) => {
-            if (archiveRefused) throw new AssemblyError('the results bucket refused the upload');
-            return steps.BuildArchive(input);
-          },
-        };
-      }),
+    assembly: archive.assembly,
   });
   ({ tarball } = startFiles('bf-assemble-'));
 });
@@ -68,7 +57,7 @@ it('builds the archive of an assembly_failed run again, which watch then follows
     `\`benchfleet assemble --api-url ${stack.apiUrl}\` builds its archive again (the uploaded results are kept)`,
   );
 
-  archiveRefused = false;
+  archive.refused = false;
   const again = await runCli(['assemble', ...target()]);
   expect(again.code).toBe(0);
   expect(again.stdout).toContain(`follow it with \`benchfleet watch --api-url ${stack.apiUrl}\``);

@@ -9,10 +9,8 @@ import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { mockClient } from 'aws-sdk-client-mock';
-import { assemblyStepsFor } from '../../lambdas/adapters/local/assembly-steps';
-import { LocalAssembly } from '../../lambdas/adapters/local/local-assembly';
 import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
-import { AssemblyError } from '../../lambdas/core/errors';
+import { archiveSwitch } from '../helpers/archive-switch';
 import { installZones } from './fake-zones';
 import {
   argv,
@@ -37,8 +35,8 @@ let stack: LocalStack;
 let box: Sandbox;
 let tarball: Buffer;
 let configFile: string;
-/** While set, the assembly's archive step meets a lasting failure, so the run ends assembly_failed. */
-let archiveRefused = false;
+/** While refused, the assembly's archive step meets a lasting failure, so the run ends assembly_failed. */
+const archive = archiveSwitch();
 
 beforeAll(async () => {
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -46,17 +44,7 @@ beforeAll(async () => {
     operatorKey: OPERATOR,
     runnerKey: RUNNER,
     reaperIntervalS: 3600,
-    assembly: (deps) =>
-      new LocalAssembly(() => {
-        const steps = assemblyStepsFor(deps);
-        return {
-          ...steps,
-          BuildArchive: async (input) => {
-            if (archiveRefused) throw new AssemblyError('the results bucket refused the upload');
-            return steps.BuildArchive(input);
-          },
-        };
-      }),
+    assembly: archive.assembly,
   });
   const files = startFiles('bf-teardown-');
   tarball = files.tarball;
@@ -81,7 +69,7 @@ beforeEach(() => {
   installZones(ec2, { 'us-east-1a': ['c7g.medium'] });
 });
 afterEach(() => {
-  archiveRefused = false;
+  archive.refused = false;
   box.restore();
 });
 
@@ -162,7 +150,7 @@ it('exits 1 and names the fleet left up when its teardown fails after a good run
 });
 
 it('exits 1 with the assembly error and how to retry it when the archive could not be assembled, and tears the fleet down', async () => {
-  archiveRefused = true;
+  archive.refused = true;
   const before = (await call('GET', '/run', OPERATOR).catch(() => ({ run_id: undefined }))).run_id;
   const results = join(box.dir, 'results');
   const [r] = await Promise.all([
@@ -181,7 +169,7 @@ it('exits 1 with the assembly error and how to retry it when the archive could n
     fleets_left_up: [],
   });
   expect(r.stderr).toMatch(
-    /the archive could not be assembled: .*the results bucket refused the upload.*; POST \/run\/assemble with the operator key retries it/,
+    /the archive could not be assembled: .*the results bucket refused the upload.*; `benchfleet assemble` builds it again \(the uploaded results are kept\), then `benchfleet download \d+`/,
   );
   expect(r.stderr).not.toContain('ended without an archive URL');
   expect(r.code).toBe(1);
