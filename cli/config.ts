@@ -12,16 +12,10 @@ import {
 } from 'jsonc-parser';
 import type { z } from 'zod';
 import { BENCH_ENV_KEYS, RunConfig } from '../lambdas/shared/contract';
+import { ConfigError } from './config-error';
+import { repeatRunConfig, resultsManifest } from './repeat-config';
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-  constructor(
-    readonly file: string,
-    readonly problems: string[],
-  ) {
-    super(`invalid run config ${file}:\n${problems.map((p) => `  ${p}`).join('\n')}`);
-  }
-}
+export { ConfigError } from './config-error';
 
 type Path = ReadonlyArray<string | number>;
 
@@ -31,8 +25,17 @@ type Path = ReadonlyArray<string | number>;
  */
 export const LOCAL_CONFIG = join(__dirname, '..', 'runs', 'local.json');
 
-/** Reads, parses and validates a run config; throws ConfigError naming file, line and field. */
-export function loadRunConfig(file: string): RunConfig {
+/**
+ * Reads, parses and validates a run config; throws ConfigError naming file, line and field. A
+ * results folder (or its manifest.json) gives that run's config again, with the ruby-bench commit
+ * and image digest its tasks ran pinned (cli/repeat-config.ts); `say` gets what was pinned.
+ */
+export function loadRunConfig(
+  file: string,
+  say: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): RunConfig {
+  const manifest = resultsManifest(file);
+  if (manifest) return repeatRunConfig(manifest, say);
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

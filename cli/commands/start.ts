@@ -14,7 +14,10 @@ export function register(program: Command): void {
     .description(
       'run a benchmark in the cloud: deploy, launch the fleets, watch, download results/<run-id>/, build the site, tear the fleets down',
     )
-    .requiredOption('-c, --config <file>', 'run config (JSON with comments), e.g. runs/example.json')
+    .requiredOption(
+      '-c, --config <file>',
+      "run config (JSON with comments), e.g. runs/example.json; or a results folder: that run's config again, its commit and image pinned",
+    )
     .option('-y, --yes', 'launch without asking for confirmation')
     .option(
       '--keep-fleet',
