@@ -180,10 +180,12 @@ export function rankInstanceTypes(
     if (gone.length === 0) continue;
     const total = est.get(t)!.runLogs.length + est.get(t)!.runsLacking.length + gone.length;
     // A timeout ends the slowest runs first: the runs left can flatter the type.
+    // a run cancelled by a stop says nothing of the type's speed; one that timed out or failed may
+    const telling = gone.some((g) => g.why !== 'cancelled');
     warnings.push(
       `${exe}: ${t} is ranked on ${est.get(t)!.runLogs.length} of its ${total} runs; ` +
-        `${gone.map((g) => `run ${g.run} has no results (${g.why})`).join(', ')}. ` +
-        'A run that timed out or failed is often a slow one, so its rank may flatter it',
+        `${gone.map((g) => `run ${g.run} has no results (${g.why})`).join(', ')}` +
+        (telling ? '. A run that timed out or failed is often a slow one, so its rank may flatter it' : ''),
     );
   }
   const rows: RankRow[] = ranked.map((t) => {

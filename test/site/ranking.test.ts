@@ -415,6 +415,21 @@ describe('runs with no results count against a type', () => {
     ]);
   });
 
+  it('does not call a run a stop cancelled telling of the speed', async () => {
+    const stopped = tempDir();
+    const tasks = [];
+    for (const run of [1, 2]) {
+      writeTask(stopped, `c7a.large-${run}`, { json: scaledJson(TYPE_FACTORS['c7a.large']!) });
+      tasks.push(manifestTask('c7a.large', run));
+    }
+    writeTask(stopped, 'm5.large-1', { json: scaledJson(TYPE_FACTORS['m5.large']!) });
+    tasks.push(manifestTask('m5.large', 1), manifestTask('m5.large', 2, { status: 'cancelled', files: [] }));
+    writeManifest(stopped, tasks);
+    expect((await aggregated(stopped)).warnings).toEqual([
+      'ruby: m5.large is ranked on 1 of its 2 runs; run 2 has no results (cancelled)',
+    ]);
+  });
+
   it('shows "1 of 3", flagged, in the runs column', async () => {
     const site = await buildSite({ resultsDir: dir, outDir: join(tempDir(), 'www') });
     const html = readFileSync(site.indexHtml, 'utf8');
