@@ -9,11 +9,14 @@ export const TASK_ID_FACTOR = 100_000;
 export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_ERROR_MESSAGE = 4_000;
 /**
- * Distinct instance types per run. Each adds its queue's counters to the one run item, which
- * DynamoDB caps at 400 KB: about 6,000 types overflow it (a 500 from the write), 1,000 leave room
- * for the task sets of a full 10,000-task run.
+ * Distinct instance types per run. Each adds its queue's counters, retry set and marks to the one
+ * run item, under attribute names that hold the type's name, and DynamoDB caps an item at 400 KB;
+ * an item that outgrows it mid-run fails every later write (a run that can be neither drained nor
+ * stopped). With 64-character names, a full 10,000-task run and the largest config, the item in
+ * its fullest state (every task in a status set and a retry set, every queue marked) is 295 KB at
+ * 250 types and 869 KB at 1,000 (test/contract/run-item-size.test.ts).
  */
-export const MAX_INSTANCE_TYPES_PER_RUN = 1_000;
+export const MAX_INSTANCE_TYPES_PER_RUN = 250;
 
 export const InstanceTypeName = z
   .string()

@@ -2,7 +2,12 @@
 // string from an older runner is accepted and recorded"): a long stack trace or a progress of 100.4
 // must not cost the whole fail or heartbeat. Run configs that would overflow the run item are 400s.
 import type { LocalStack } from '../../lambdas/adapters/local/stack';
-import { type ClaimResponse, MAX_ERROR_MESSAGE, storageKeys } from '../../lambdas/shared/contract';
+import {
+  type ClaimResponse,
+  MAX_ERROR_MESSAGE,
+  MAX_INSTANCE_TYPES_PER_RUN,
+  storageKeys,
+} from '../../lambdas/shared/contract';
 import { client, OPERATOR, resultTarball, startTestStack } from '../helpers/api';
 
 let stack: LocalStack;
@@ -93,12 +98,14 @@ it('refuses control characters in error_type, and changes nothing', async () => 
 
 it('refuses a run with more instance types than the run item can count, and starts nothing', async () => {
   const before = (await api.run(OPERATOR)).body.run_id;
-  const types = Array.from({ length: 1_001 }, (_, i) => `t${i}`);
+  const types = Array.from({ length: MAX_INSTANCE_TYPES_PER_RUN + 1 }, (_, i) => `t${i}`);
   const answer = await api.start({ runs_per_instance_type: 1, local: undefined, aws: types });
   expect(answer.status).toBe(400);
   expect(answer.body).toMatchObject({
     error: 'invalid_request',
-    message: expect.stringContaining('the run lists 1001 instance types; at most 1000 are allowed'),
+    message: expect.stringContaining(
+      `the run lists ${MAX_INSTANCE_TYPES_PER_RUN + 1} instance types; at most ${MAX_INSTANCE_TYPES_PER_RUN} are allowed`,
+    ),
   });
   expect((await api.run(OPERATOR)).body.run_id).toBe(before);
 });
