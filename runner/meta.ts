@@ -1,5 +1,6 @@
 // Facts about the host for meta.json, and the host id that prefixes every slot's runner id.
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { arch, cpus, hostname, release, totalmem } from 'node:os';
 import type { RunnerMeta } from '../lambdas/shared/contract';
 import type { CpuTopology } from './topology';
@@ -70,4 +71,16 @@ export async function detectHostId(provider: string, timeoutMs = 1500): Promise<
     if (name) return name;
   }
   return hostname();
+}
+
+/** `ruby -v` of the first executable in ruby-bench's output.json (its metadata), for meta.json. */
+export async function rubyDescription(jsonPath: string | undefined): Promise<string | null> {
+  if (!jsonPath) return null;
+  try {
+    const doc = JSON.parse(await readFile(jsonPath, 'utf8')) as { metadata?: Record<string, unknown> };
+    const first = Object.values(doc.metadata ?? {})[0];
+    return typeof first === 'string' ? first : null;
+  } catch {
+    return null;
+  }
 }

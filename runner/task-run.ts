@@ -1,6 +1,6 @@
 // One claimed task, start to acknowledgement: heartbeats from a timer, the executor, packaging,
 // upload, then complete or fail. The tarball stays on disk until the API has acknowledged.
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type ClaimedTask,
@@ -13,11 +13,11 @@ import { Abandoned, abandonAfter } from './abandon';
 import { type AckResult, acknowledge } from './ack';
 import { type ApiClient, ApiError } from './api-client';
 import { diskProblem } from './disk';
-import { lastStderrLine } from './executors/log-files';
 import { ExecError, type ExecResult, type Executor } from './executors/types';
+import { logsWhere, noOutputText } from './failure-text';
 import { countsAsRefusal, KeyRefusals } from './key-refused';
 import { errorText, type Logger } from './log';
-import type { HostFacts } from './meta';
+import { type HostFacts, rubyDescription } from './meta';
 import { findOutputs, packError, packResult } from './package';
 import { ProgressTracker } from './progress';
 import { readCpuTimes, type Slot, siblingBusy } from './topology';
@@ -216,18 +216,9 @@ export async function runTask(
   }
   const outputs = await findOutputs(outDir);
   if (!failure && !outputs.txt) {
-    // what ran, how it ended and what it said last: the error message is all most people read
-    const last = await lastStderrLine(logsDir);
-    const started = progress.state.benchmark
-      ? ` (the last benchmark it started: ${progress.state.benchmark.slice(0, 100)})`
-      : '';
     failure = {
       type: 'benchmark_failed',
-      message:
-        `${WORKLOAD[d.executor.name] ?? `the ${d.executor.name} workload`} exited with status ${result?.exitCode} without writing output.txt${started}; ` +
-        (last === undefined
-          ? 'its stderr was empty'
-          : `the last line of its stderr: ${JSON.stringify(last)}`),
+      message: await noOutputText(d.executor.name, result?.exitCode, progress.state.benchmark, logsDir),
       logs: true,
     };
   }
@@ -400,31 +391,4 @@ export async function runTask(
     cleanup: rm(dir, { recursive: true, force: true }).catch(() => undefined),
     errorType: failure?.type,
   };
-}
-
-/** What each executor runs, for messages: the docker executor's container runs ruby-bench. */
-const WORKLOAD: Record<string, string> = {
-  docker: 'ruby-bench',
-  command: 'the --command',
-  synthetic: 'the synthetic workload',
-};
-
-/** Where a failed task's full logs are, as far as this runner knows. */
-function logsWhere(errorKey: string | null, debug: boolean, logsDir: string): string {
-  if (errorKey)
-    return "full logs: logs/stderr.log and logs/stdout.log in the task's error.tar.gz (its error/ folder in the run's results.tar.gz)";
-  if (debug)
-    return `full logs: ${logsDir} on the runner's host (kept by --debug); error.tar.gz was not uploaded`;
-  return "its logs were not uploaded (the runner's log says why)";
-}
-
-async function rubyDescription(jsonPath: string | undefined): Promise<string | null> {
-  if (!jsonPath) return null;
-  try {
-    const doc = JSON.parse(await readFile(jsonPath, 'utf8')) as { metadata?: Record<string, unknown> };
-    const first = Object.values(doc.metadata ?? {})[0];
-    return typeof first === 'string' ? first : null;
-  } catch {
-    return null;
-  }
 }

@@ -2,7 +2,7 @@
 // `benchfleet local --data-dir` resuming a run knows that the runners of the process that left it
 // died with that process. They are queued again (or failed) by the reaper's own rules (reapTask).
 import type { Deps, TaskRecord } from './ports';
-import { reapTask } from './reaper';
+import { reapTask } from './reap-task';
 import { drainIfFinished } from './runs';
 
 export interface DeadRunnersReport {

@@ -3,7 +3,8 @@
 // run or failed and the run drained, never waiting forever.
 
 import type { Deps } from '../../../lambdas/core/ports';
-import { MAX_REFUNDS, reap } from '../../../lambdas/core/reaper';
+import { MAX_REFUNDS } from '../../../lambdas/core/reap-task';
+import { reap } from '../../../lambdas/core/reaper';
 import { getRunOrThrow, startRun } from '../../../lambdas/core/runs';
 import { failTask, heartbeat } from '../../../lambdas/core/tasks';
 import { type CoreHarness, expectCountsMatch, gate, startCore } from './core-helpers';
