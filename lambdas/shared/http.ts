@@ -79,13 +79,15 @@ export function authorize(access: Access, caller: Caller, header: string | undef
   if (access === 'runner' && caller === 'runner') return;
   if (caller === 'runner')
     throw new UnauthorizedError('the runner key may not call this route: use the operator key');
+  // which key the route takes: a curl user sees these words bare (the CLI and runner add advice)
+  const takes = access === 'runner' ? 'the runner key (or the operator key)' : 'the operator key';
   if (header === undefined)
-    throw new UnauthorizedError('missing API key: send "Authorization: Bearer <key>"');
+    throw new UnauthorizedError(`missing API key: send "Authorization: Bearer <key>" with ${takes}`);
   if (bearerToken(header) === undefined)
     throw new UnauthorizedError(
-      'the Authorization header must be "Bearer <key>", the word Bearer, a space, then the key',
+      `the Authorization header must be "Bearer <key>", the word Bearer, a space, then ${takes}`,
     );
-  throw new UnauthorizedError('the API key is wrong');
+  throw new UnauthorizedError(`the API key is wrong: this route takes ${takes}`);
 }
 
 /** The fields an object schema takes, for "unknown field(s): x; allowed: ..."; undefined if not one. */

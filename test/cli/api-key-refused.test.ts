@@ -71,7 +71,8 @@ describe('while the run is going', () => {
   it('a wrong BENCHFLEET_API_KEY is named as the variable, for status, watch and stop alike', async () => {
     process.env.BENCHFLEET_API_KEY = 'stale';
     for (const command of ['status', 'watch', 'stop']) {
-      const refusal = command === 'stop' ? 'the API key is wrong' : READ_REFUSED;
+      const refusal =
+        command === 'stop' ? 'the API key is wrong: this route takes the operator key' : READ_REFUSED;
       expect(oneLine(await runCli([command]))).toBe(
         `benchfleet ${command}: the API at ${stack.apiUrl} refused the operator key from BENCHFLEET_API_KEY (401 unauthorized: ${refusal}): check BENCHFLEET_API_KEY (set in your environment): set it to that API's operator key, or unset it. ${SOURCES}`,
       );

@@ -170,7 +170,7 @@ describe('dashboard against a stand-in API', () => {
     await dialog.getByRole('button', { name: 'End run' }).click();
     await dialog.getByRole('alert').waitFor();
     expect(await dialog.getByRole('alert').textContent()).toBe(
-      'The run was not stopped: the API key is wrong (HTTP 401)',
+      'The run was not stopped: the API key is wrong: this route takes the operator key (HTTP 401)',
     );
     expect(s.api.run?.status).toBe('running');
 

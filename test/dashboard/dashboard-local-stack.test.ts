@@ -120,7 +120,7 @@ describe('dashboard against the local stack', () => {
     await dialog.getByRole('button', { name: 'End run', exact: true }).click();
     await dialog.getByRole('alert').waitFor();
     expect(await dialog.getByRole('alert').textContent()).toBe(
-      'The run was not stopped: the API key is wrong (HTTP 401)',
+      'The run was not stopped: the API key is wrong: this route takes the operator key (HTTP 401)',
     );
     expect((await api.run()).body.status).toBe('running');
 

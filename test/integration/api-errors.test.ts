@@ -64,11 +64,28 @@ describe('keys', () => {
       const answer = { status: res.status, body: (await res.json()) as unknown };
       expectError(answer, 401, 'unauthorized');
       expect(ErrorBody.parse(answer.body).message).toBe(
-        'the Authorization header must be "Bearer <key>", the word Bearer, a space, then the key',
+        'the Authorization header must be "Bearer <key>", the word Bearer, a space, then the operator key',
       );
     }
     const wrong = await api.call('POST', '/run/stop', { key: 'wrong' });
-    expect(ErrorBody.parse(wrong.body).message).toBe('the API key is wrong');
+    expect(ErrorBody.parse(wrong.body).message).toBe(
+      'the API key is wrong: this route takes the operator key',
+    );
+    expect(await snapshot()).toBe(before);
+  });
+
+  it('names the key a runner route takes, to a caller with none or a wrong one', async () => {
+    const before = await snapshot();
+    const path = '/tasks/1/heartbeat';
+    const none = await fetch(`${stack.apiUrl}${path}`, { method: 'POST', body: '{}' });
+    expect(none.status).toBe(401);
+    expect(ErrorBody.parse(await none.json()).message).toBe(
+      'missing API key: send "Authorization: Bearer <key>" with the runner key (or the operator key)',
+    );
+    const wrong = await api.call('POST', path, { key: 'wrong', body: {} });
+    expect(ErrorBody.parse(wrong.body).message).toBe(
+      'the API key is wrong: this route takes the runner key (or the operator key)',
+    );
     expect(await snapshot()).toBe(before);
   });
 

@@ -64,7 +64,7 @@ it('logs a refused key without the key, and not a malformed request', async () =
   expect(((await call(`Bearer ${keys.runner}`, '{"nope":')) as { statusCode: number }).statusCode).toBe(400);
   restore();
   expect(lines.map((l) => l.message)).toEqual([
-    'POST /task/{task_id}/complete refused (401 unauthorized): the API key is wrong',
+    'POST /task/{task_id}/complete refused (401 unauthorized): the API key is wrong: this route takes the runner key (or the operator key)',
   ]);
   expect(JSON.stringify(lines)).not.toContain('wrong-key-abcdef');
 });
