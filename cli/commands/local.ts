@@ -14,7 +14,7 @@ import { createRunner, type RunnerResult } from '../../runner/agent';
 import { dockerClient } from '../../runner/executors/docker';
 import type { CpuTopology } from '../../runner/topology';
 import { loadRunConfig, refuseStaleRunId } from '../config';
-import { ApiClient, ApiError } from '../lib/api';
+import { ApiClient, isNoRunYet } from '../lib/api';
 import { type DataDirLock, lockDataDir } from '../lib/data-dir-lock';
 import { action, CliError, describe } from '../lib/errors';
 import { localShares, RunnerTurns, sharesLine, turnsTimeout } from '../lib/local-cpus';
@@ -288,7 +288,7 @@ async function startOrResume(
   deps: Deps,
 ): Promise<{ runId: number; types: string[]; measured: LocalSettings }> {
   const current = await api.getRun(true).catch((err: unknown) => {
-    if (err instanceof ApiError && err.status === 404) return undefined;
+    if (isNoRunYet(err)) return undefined; // its own API: no run in this data dir yet
     throw err;
   });
   if (current && (current.status === 'running' || current.status === 'assembling')) {

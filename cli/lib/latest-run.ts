@@ -1,7 +1,7 @@
 // What a deployment is doing, as start, teardown and nuke ask before they touch its fleets: its
 // latest run from GET /run (public), and whether that run is still at work.
 import type { RunView } from '../../lambdas/shared/contract';
-import { ApiClient, ApiError, apiTarget } from './api';
+import { ApiClient, apiTarget, isNoRunYet } from './api';
 import { pollMs, sleep } from './progress';
 import { readOutputs } from './state';
 
@@ -10,9 +10,11 @@ export const atWork = (run: RunView | undefined): run is RunView =>
   run?.status === 'running' || run?.status === 'assembling';
 
 /**
- * The latest run of the API at `apiUrl`: `run` undefined before the first (a 404). Any other
- * failure is tried `tries` times in all (an API deployed moments ago may not answer at once), then
- * answered as `unknown`, for the caller to decide: a launch or a teardown must not go on blind.
+ * The latest run of the API at `apiUrl`: `run` undefined before the first (the API's own 404 that
+ * says so). Any other failure, another 404 included (a URL that is not a Benchfleet API's: its
+ * runs cannot be known), is tried `tries` times in all (an API deployed moments ago may not answer
+ * at once), then answered as `unknown`, for the caller to decide: a launch or a teardown must not
+ * go on blind.
  */
 export async function latestRun(
   apiUrl: string,
@@ -23,7 +25,7 @@ export async function latestRun(
     try {
       return { run: await api.getRun() };
     } catch (err) {
-      if (err instanceof ApiError && err.status === 404) return { run: undefined };
+      if (isNoRunYet(err)) return { run: undefined };
       if (attempt >= tries) return { unknown: err };
       await sleep(pollMs(2_000));
     }
