@@ -42,10 +42,41 @@ export interface ReapReport {
  */
 const TICKET_SWEEP_S = 600;
 
+/**
+ * How much of the Lambda's time a pass leaves unused, in ms: a pass stops taking up tasks once less
+ * is left, so the one in hand (a few writes) ends well before the timeout. A pass cut off by the
+ * timeout itself would count as a reaper error (and alarm) and skip its later steps every minute.
+ */
+export const PASS_RESERVE_MS = 10_000;
+
+/** Thrown between two tasks when the pass's time is up (PassBudget.check). */
+class PassOutOfTime extends Error {
+  override name = 'PassOutOfTime';
+}
+
+/** The time a pass has: `timeLeftMs` is the Lambda's getRemainingTimeInMillis; none locally. */
+class PassBudget {
+  /** the tasks and queues taken up so far */
+  steps = 0;
+  constructor(private readonly timeLeftMs?: () => number) {}
+
+  /** Before each task a step would write to: ends the pass when less than PASS_RESERVE_MS is left. */
+  check(): void {
+    if (this.timeLeftMs && this.timeLeftMs() < PASS_RESERVE_MS) throw new PassOutOfTime();
+    this.steps++;
+  }
+}
+
 const ageSeconds = (now: Date, iso: string | null): number =>
   iso ? (now.getTime() - Date.parse(iso)) / 1000 : Number.POSITIVE_INFINITY;
 
-export async function reap(deps: Deps): Promise<ReapReport> {
+/**
+ * One pass. `timeLeftMs` (the Lambda's remaining time) bounds it: a pass over more work than it
+ * has time for (a mass heartbeat timeout over thousands of tasks) stops between two tasks, says so
+ * in `actions`, and the next pass, a minute later, takes up what is left.
+ */
+export async function reap(deps: Deps, timeLeftMs?: () => number): Promise<ReapReport> {
+  const budget = new PassBudget(timeLeftMs);
   const report: ReapReport = {
     run_id: null,
     status: null,
@@ -84,8 +115,29 @@ export async function reap(deps: Deps): Promise<ReapReport> {
   }
 
   const active = await deps.store.queryActive(run.run_id);
+  try {
+    await repairAndReap(deps, run, active, now, report, budget);
+  } catch (err) {
+    if (!(err instanceof PassOutOfTime)) throw err;
+    report.actions.push(
+      `pass stopped early, with under ${PASS_RESERVE_MS / 1000} s of its time left, after ${budget.steps} task(s) and queue(s); the next pass takes up the rest`,
+    );
+  }
+  return report;
+}
+
+/** The pass over a run that is running or assembling: every step that writes, task by task. */
+async function repairAndReap(
+  deps: Deps,
+  run: RunRecord,
+  active: TaskRecord[],
+  now: Date,
+  report: ReapReport,
+  budget: PassBudget,
+): Promise<void> {
   for (const t of active) {
     if (FINISHED_STATUSES.includes(t.status)) {
+      budget.check();
       await settleFinished(deps, t);
       report.repaired.push(t.id);
     }
@@ -113,20 +165,20 @@ export async function reap(deps: Deps): Promise<ReapReport> {
       );
       report.actions.push('gave up on an assembly that never finished');
     }
-    return report;
+    return;
   }
 
   for (const t of active) {
+    budget.check();
     if (t.status === 'claimed' || t.status === 'running') await reapIfSilent(deps, run, t, now, report);
     else if (t.status === 'pending') await repairRequeue(deps, run, t, report);
   }
-  await dropStaleRetryEntries(deps, run, active);
-  await repairStrandedTickets(deps, run, now, report);
-  await failUnclaimedQueues(deps, run, now, report);
-  await failAbandonedQueues(deps, run, active, now, report);
+  await dropStaleRetryEntries(deps, run, active, budget);
+  await repairStrandedTickets(deps, run, now, report, budget);
+  await failUnclaimedQueues(deps, run, now, report, budget);
+  await failAbandonedQueues(deps, run, active, now, report, budget);
   const fresh = await deps.store.getRun(run.run_id);
   if (fresh) await drainIfFinished(deps, fresh);
-  return report;
 }
 
 async function reapIfSilent(deps: Deps, run: RunRecord, t: TaskRecord, now: Date, report: ReapReport) {
@@ -162,10 +214,19 @@ async function repairRequeue(deps: Deps, run: RunRecord, t: TaskRecord, report: 
 }
 
 /** Retry entries whose task moved on (claimed, or requeued again under a newer gen) are dropped. */
-async function dropStaleRetryEntries(deps: Deps, run: RunRecord, active: TaskRecord[]): Promise<void> {
+async function dropStaleRetryEntries(
+  deps: Deps,
+  run: RunRecord,
+  active: TaskRecord[],
+  budget: PassBudget,
+): Promise<void> {
   const live = new Set(active.filter((t) => t.status === 'pending').map((t) => retryEntry(t.gen, t.index)));
   for (const [q, entries] of Object.entries(run.retry)) {
-    for (const e of entries) if (!live.has(e)) await deps.store.takeRetry(run.run_id, q, e);
+    for (const e of entries) {
+      if (live.has(e)) continue;
+      budget.check();
+      await deps.store.takeRetry(run.run_id, q, e);
+    }
   }
 }
 
@@ -179,6 +240,7 @@ async function repairStrandedTickets(
   run: RunRecord,
   now: Date,
   report: ReapReport,
+  budget: PassBudget,
 ): Promise<void> {
   for (const q of run.queues) {
     const k = queueKey(q);
@@ -186,12 +248,14 @@ async function repairStrandedTickets(
     const from = run.verified[k] ?? q.base;
     const to = run.next[k] ?? q.base;
     if (to <= from) continue;
+    budget.check();
     const tasks = await deps.store.getTasks(
       run.run_id,
       Array.from({ length: to - from }, (_, i) => from + i),
     );
     for (const t of tasks) {
       if (t.status !== 'pending' || t.gen !== 0) continue;
+      budget.check();
       const requeued = await deps.store.requeueTask(
         run.run_id,
         t.index,
@@ -207,11 +271,18 @@ async function repairStrandedTickets(
   }
 }
 
-async function failUnclaimedQueues(deps: Deps, run: RunRecord, now: Date, report: ReapReport): Promise<void> {
+async function failUnclaimedQueues(
+  deps: Deps,
+  run: RunRecord,
+  now: Date,
+  report: ReapReport,
+  budget: PassBudget,
+): Promise<void> {
   if (ageSeconds(now, run.created_at) < run.pending_timeout_minutes * 60) return;
   for (const q of run.queues) {
     const k = queueKey(q);
     if (run.no_runner[k] || (run.next[k] ?? q.base) !== q.base) continue;
+    budget.check();
     try {
       await deps.store.markNoRunner(run.run_id, q);
     } catch (err) {
@@ -221,6 +292,7 @@ async function failUnclaimedQueues(deps: Deps, run: RunRecord, now: Date, report
     report.no_runner.push(q.instance_type);
     const message = `no runner claimed any ${q.instance_type} task within ${run.pending_timeout_minutes} minutes of the start (quota, capacity, or VMs that never booted?)`;
     for (let i = q.base; i < q.base + q.count; i++) {
+      budget.check();
       const failed = await failAs(deps, run, i, now, 'no_runner', message, { from: ['pending'] });
       if (failed) await deps.store.clearActive(run.run_id, i, 'failed');
     }
@@ -260,6 +332,7 @@ async function failAbandonedQueues(
   active: TaskRecord[],
   now: Date,
   report: ReapReport,
+  budget: PassBudget,
 ): Promise<void> {
   const busy = busyQueues(active);
   const waiting = waitingRetries(active); // grouped once, not filtered per queue
@@ -290,11 +363,15 @@ async function failAbandonedQueues(
       report.no_runner.push(q.instance_type);
       const message = `no ${q.instance_type} runner took a task since ${mark.at} (its VMs died or left?): ${end - next} of its tasks never started`;
       for (let i = next; i < end; i++) {
+        budget.check();
         const failed = await failAs(deps, run, i, now, 'no_runner', message, { from: ['pending'], gen: 0 });
         if (failed) await deps.store.clearActive(run.run_id, i, 'failed');
       }
     }
-    for (const t of retries) await failUntakenRetry(deps, run, t, mark, now, report);
+    for (const t of retries) {
+      budget.check();
+      await failUntakenRetry(deps, run, t, mark, now, report);
+    }
   }
 }
 
