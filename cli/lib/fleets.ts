@@ -2,6 +2,7 @@
 // terraform, each from the one fleet plan. The CLI launches and removes the two fleets in parallel.
 import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
@@ -15,9 +16,10 @@ import type { RunConfig } from '../../lambdas/shared/contract';
 import { type FleetPlan, type FleetPlanFileInput, RUN_ID_TAG_KEY } from '../../lambdas/shared/fleet-plan';
 import { readSecret } from './api';
 import { awsRegion } from './aws-region';
-import { describeStackOnce } from './cfn-stack';
+import { busyStatus, describeStackOnce, waitUntilSettled } from './cfn-stack';
 import { CliError, CredentialsError, describe, ToolMissingError } from './errors';
 import { PROJECT_ROOT, runTool } from './exec';
+import { pollMs } from './progress';
 import {
   azureVarFile,
   ensureStateDir,
@@ -265,6 +267,16 @@ function planRegion(runId: number): string | undefined {
   }
 }
 
+/** waitUntilSettled with a client of its own, at the CLI's poll pace. */
+export async function settleStack(name: string, say: (line: string) => void): Promise<void> {
+  const cfn = new CloudFormationClient({});
+  try {
+    await waitUntilSettled(cfn, name, say, pollMs(10_000));
+  } finally {
+    cfn.destroy();
+  }
+}
+
 /**
  * `cdk destroy` of the fleet stack, unless it now holds another run's VMs: this run's went with
  * that run's deploy, and destroying it would end that run. When AWS cannot tell, it is destroyed,
@@ -279,7 +291,13 @@ export async function destroyAwsFleet(runId: number): Promise<void> {
       `run ${runId}'s AWS fleet is in ${planned} (its deployment's region), but AWS calls here go to ${region ?? 'no region'}: set AWS_REGION=${planned} and run it again`,
     );
   }
-  const holder = await fleetStackHolder();
+  let holder = await fleetStackHolder();
+  if (holder.state !== 'gone' && busyStatus(holder.status)) {
+    // a deploy interrupted, or another start's still going on: cdk destroy would be refused, and
+    // whose VMs the stack holds is known only once it ends
+    await settleStack(FLEET_STACK, (line) => process.stderr.write(`[aws] ${line}\n`));
+    holder = await fleetStackHolder();
+  }
   // Run ids only grow on a deployment: a newer run's fleet was deployed over this one's. (An older
   // run's tag is this run's own deploy rolled back: it is this run's to remove.)
   if (holder.state === 'run' && holder.runId > runId) {

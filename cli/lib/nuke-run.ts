@@ -4,7 +4,7 @@
 import { awsRegion } from './aws-region';
 import { AWS_REGION_HINT, CliError, describe, NO_AWS_REGION } from './errors';
 import { runTool, toolAvailable } from './exec';
-import { azureEnvOnce, destroyAzureFleet } from './fleets';
+import { azureEnvOnce, destroyAzureFleet, settleStack } from './fleets';
 import { atWork, latestRun } from './latest-run';
 import { out, printJson } from './options';
 import { confirm } from './preflight';
@@ -174,6 +174,8 @@ async function destroyStacks(dryRun: boolean, notes: string[]): Promise<boolean>
     return false;
   }
   try {
+    // a stack still being deployed (an interrupted deploy goes on in AWS) cannot be deleted yet
+    for (const name of [FLEET_STACK, META_STACK]) await settleStack(name, (line) => log(`  ${line}`));
     await runTool('cdk', args, { heading: 'cdk destroy of the Benchfleet stacks' });
     for (const id of fleetRuns) removeFile(fleetFile(id));
     return true;

@@ -21,9 +21,10 @@ import {
   ListObjectVersionsCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { describeStack } from './cfn-stack';
+import { describeStack, waitUntilSettled } from './cfn-stack';
+import { pollMs } from './progress';
 import { FLEET_STACK, META_STACK } from './state';
-import { type Resource, type SweepStep, TAG_KEY, waitUntil } from './sweep';
+import { log, type Resource, type SweepStep, TAG_KEY, waitUntil } from './sweep';
 import { ec2Steps } from './sweep-aws-ec2';
 
 export interface AwsClients {
@@ -81,6 +82,8 @@ function stackStep(cfn: CloudFormationClient): SweepStep {
       return found;
     },
     remove: async (r) => {
+      // refused while a deploy still goes on (cdk destroy's own wait may have run out)
+      await waitUntilSettled(cfn, r.id, (line) => log(`  ${line}`), pollMs(10_000));
       await cfn.send(new DeleteStackCommand({ StackName: r.id }));
     },
     settle: (removed) =>

@@ -35,7 +35,7 @@ export interface SweepReport {
 }
 
 const line = (r: Resource): string => `${r.provider} ${r.kind} ${r.id}${r.note ? ` (${r.note})` : ''}`;
-const log = (s: string): boolean => process.stderr.write(`${s}\n`);
+export const log = (s: string): boolean => process.stderr.write(`${s}\n`);
 
 /**
  * Finds everything (dry run) or deletes step by step, in the order given. A provider that could not

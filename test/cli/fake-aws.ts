@@ -46,7 +46,11 @@ export interface World {
   subnets: Array<{ SubnetId: string; Tags: Tags }>;
   routeTables: Array<{ RouteTableId: string; Associations: Array<{ Main: boolean }>; Tags: Tags }>;
   vpcs: Array<{ VpcId: string; Tags: Tags }>;
-  stacks: Array<{ StackName: string; StackStatus: string }>;
+  /**
+   * A stack `busyFor` more describes in its (busy) status, then in `settlesTo`: a deploy going on
+   * in AWS. CloudFormation refuses to delete it meanwhile, as DeleteStack does here.
+   */
+  stacks: Array<{ StackName: string; StackStatus: string; busyFor?: number; settlesTo?: string }>;
   buckets: Array<{ name: string; Tags: Tags; objects: number }>;
   logGroups: Array<{ name: string; Tags: Tags }>;
 }
@@ -243,9 +247,20 @@ export function install(w: World, opts: { ignoreFilters?: boolean; failVpc?: boo
       throw Object.assign(new Error(`Stack with id ${i.StackName} does not exist`), {
         name: 'ValidationError',
       });
-    return { Stacks: [structuredClone(s)] };
+    const { busyFor, settlesTo, ...stack } = s;
+    if (busyFor !== undefined && settlesTo !== undefined) {
+      if (busyFor <= 1) Object.assign(s, { StackStatus: settlesTo, busyFor: undefined });
+      else s.busyFor = busyFor - 1;
+    }
+    return { Stacks: [structuredClone(stack)] };
   });
   cfn.on(DeleteStackCommand).callsFake((i: { StackName?: string }) => {
+    const s = w.stacks.find((x) => x.StackName === i.StackName);
+    if (s?.StackStatus.endsWith('_IN_PROGRESS') && s.StackStatus !== 'DELETE_IN_PROGRESS')
+      throw Object.assign(
+        new Error(`Stack [${i.StackName}] cannot be deleted while in status ${s.StackStatus}`),
+        { name: 'ValidationError' },
+      );
     did('DeleteStack', i.StackName);
     w.stacks = w.stacks.filter((x) => x.StackName !== i.StackName);
     return {};

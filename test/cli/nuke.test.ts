@@ -465,3 +465,24 @@ describe('a run whose terraform state is not in this checkout (another clone, a 
     expect(r.code).toBe(0);
   });
 });
+
+it('waits for a stack still being deployed before deleting it, saying so, rather than be refused', async () => {
+  process.env.FAKE_FAIL = 'cdk destroy'; // the sweep deletes the stacks itself
+  w.stacks = [
+    {
+      StackName: 'BenchfleetFleet',
+      StackStatus: 'UPDATE_IN_PROGRESS',
+      busyFor: 6,
+      settlesTo: 'UPDATE_COMPLETE',
+    },
+    { StackName: 'Benchfleet', StackStatus: 'UPDATE_COMPLETE' },
+  ];
+  install(w);
+  const r = await runCli(['nuke', '--yes']);
+  expect(r.code).toBe(0);
+  expect(r.stderr).toContain(
+    'the stack BenchfleetFleet is UPDATE_IN_PROGRESS (a deploy still going on in AWS, or an interrupted one); CloudFormation deletes no stack in that state, so the destroy waits for it to end',
+  );
+  expect(order.slice(0, 2)).toEqual(['DeleteStack BenchfleetFleet', 'DeleteStack Benchfleet']);
+  expect(w.stacks).toEqual([]);
+});

@@ -5,8 +5,13 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  DescribeStacksCommand,
+  type StackStatus,
+} from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
+import { RUN_ID_TAG_KEY } from '../../lambdas/shared/fleet-plan';
 import { argv, fakeOutputs, runCli, type Sandbox, sandbox, stackGone } from './helpers';
 
 const KEPT = 1_700_000_100; // kept up with --keep-fleet: an AWS and an Azure fleet
@@ -166,4 +171,31 @@ it("refuses to tear down an AWS fleet from another region than its deployment's,
   expect(r.code).toBe(1);
   expect(teardowns().filter((l) => l.startsWith('cdk'))).toEqual([]);
   expect(existsSync(file(`fleet-${KEPT}.json`))).toBe(true);
+});
+
+it('waits for a fleet stack still being deployed (an interrupted deploy) before cdk destroy, saying so', async () => {
+  const stack = (StackStatus: StackStatus) => ({
+    Stacks: [
+      {
+        StackName: 'BenchfleetFleet',
+        StackStatus,
+        CreationTime: new Date(),
+        Tags: [{ Key: RUN_ID_TAG_KEY, Value: String(KEPT) }],
+      },
+    ],
+  });
+  cfn
+    .on(DescribeStacksCommand)
+    .resolvesOnce(stack('UPDATE_IN_PROGRESS'))
+    .resolvesOnce(stack('UPDATE_IN_PROGRESS'))
+    .resolvesOnce(stack('UPDATE_ROLLBACK_IN_PROGRESS'))
+    .resolves(stack('UPDATE_ROLLBACK_COMPLETE'));
+  const r = await runCli(['teardown', String(KEPT)]);
+  expect(r.code).toBe(0);
+  expect(r.stderr).toContain(
+    '[aws] the stack BenchfleetFleet is UPDATE_IN_PROGRESS (a deploy still going on in AWS, or an interrupted one); CloudFormation deletes no stack in that state, so the destroy waits for it to end (0 s so far, at most 30 min)',
+  );
+  // the destroy came once the stack had settled: every busy answer was read before it
+  expect(cfn.commandCalls(DescribeStacksCommand).length).toBeGreaterThanOrEqual(4);
+  expect(teardowns()[0]).toMatch(/^cdk destroy BenchfleetFleet /);
 });
