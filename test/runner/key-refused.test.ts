@@ -102,7 +102,7 @@ it('a runner key rotated mid-task: the task stops at the third refused heartbeat
     const id = task?.id ?? 0;
     // one error line names the task, says what happened and what to do
     expect(log).toContain(
-      `runner[0] error: task ${id}: the API refuses this runner's key (3 heartbeats in a row answered HTTP 401 unauthorized: the API key is wrong), so it will reap the task; stopping the task now. To fix: check --api-key (or BENCHFLEET_API_KEY): it must be the current runner key of this deployment (was it rotated?), then restart the runner`,
+      `runner[0] error: task ${id}: the API refuses this runner's key (3 heartbeats in a row answered HTTP 401 unauthorized: the API key is wrong: this route takes the runner key (or the operator key)), so it will reap the task; stopping the task now. To fix: check --api-key (or BENCHFLEET_API_KEY): it must be the current runner key of this deployment (was it rotated?), then restart the runner`,
     );
     // the fail is refused as well: the task waits for the reaper, its files stay
     expect(log).toMatch(
@@ -113,7 +113,7 @@ it('a runner key rotated mid-task: the task stops at the third refused heartbeat
     expect(task).toMatchObject({ status: 'running', heartbeat_status: 'running', error_type: null });
     // and the next claim ends the runner, saying why
     expect(log).toMatch(
-      /runner\[0\] error: the API refuses this runner's key \(claim answered HTTP 401 unauthorized: the API key is wrong\): this slot stops \(the runner will exit 1\)\. To fix: check --api-key/,
+      /runner\[0\] error: the API refuses this runner's key \(claim answered HTTP 401 unauthorized: the API key is wrong: this route takes the runner key \(or the operator key\)\): this slot stops \(the runner will exit 1\)\. To fix: check --api-key/,
     );
   } finally {
     await proxy.stop();
