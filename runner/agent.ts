@@ -3,6 +3,7 @@
 import { setMaxListeners } from 'node:events';
 import { makeDir } from '../lambdas/shared/make-dir';
 import { ApiClient, ApiError, NoAnswerError, sleep } from './api-client';
+import { BusySlots } from './busy-slots';
 import { CommandExecutor } from './executors/command';
 import { DockerExecutor } from './executors/docker';
 import { SyntheticExecutor } from './executors/synthetic';
@@ -102,6 +103,8 @@ async function run(o: RunnerOptions, log: Logger, stop: AbortSignal): Promise<Ru
     api,
     executor,
     facts: hostFacts(topo),
+    hostId,
+    busySlots: new BusySlots(),
     log,
     workDir: o.workDir,
     heartbeatS: o.heartbeatS,

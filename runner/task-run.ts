@@ -12,6 +12,7 @@ import {
 import { Abandoned, abandonAfter } from './abandon';
 import { type AckResult, acknowledge } from './ack';
 import { type ApiClient, ApiError } from './api-client';
+import type { BusySlots, BusyWatch } from './busy-slots';
 import { diskProblem } from './disk';
 import { ExecError, type ExecResult, type Executor } from './executors/types';
 import { logsWhere, noOutputText } from './failure-text';
@@ -22,11 +23,16 @@ import { findOutputs, packError, packResult } from './package';
 import { ProgressTracker } from './progress';
 import { readCpuTimes, type Slot, siblingBusy } from './topology';
 import { type UploadLimits, uploadTarball } from './upload';
+import { RUNNER_VERSION } from './version';
 
 export interface TaskDeps {
   api: ApiClient;
   executor: Executor;
   facts: HostFacts;
+  /** The prefix of every slot's runner id: instance metadata, the hostname or --host-id. */
+  hostId: string;
+  /** The runner's slots that are running a benchmark, shared by all of them. */
+  busySlots: BusySlots;
   log: Logger;
   workDir: string;
   heartbeatS: number;
@@ -161,6 +167,10 @@ export async function runTask(
   const startedAt = new Date().toISOString();
   const cpuBefore = readCpuTimes();
   let result: ExecResult | undefined;
+  // counted from the benchmark's start (the executor's `running`), not the claim: an image pull
+  // or a clone beside it is not a benchmark
+  let busy: BusyWatch | undefined;
+  let execOver = false;
   /** `logs`: the message should end by saying where the task's logs are (known once they are uploaded). */
   let failure: { type: string; message: string; logs?: boolean } | undefined;
   let abandoned: string | undefined;
@@ -188,7 +198,11 @@ export async function runTask(
         signal: ctl.signal,
         log,
         onStdout: (chunk) => progress.push(chunk),
-        onStatus: setStatus,
+        onStatus: (status, message) => {
+          // an abandoned executor may still say `running`: its slot is no longer counted
+          if (status === 'running' && !busy && !execOver) busy = d.busySlots.start(slot.index);
+          setStatus(status, message);
+        },
       });
       result = await abandonAfter(run, ctl.signal, (d.executorGraceS ?? EXECUTOR_GRACE_S) * 1000);
     } catch (err) {
@@ -208,6 +222,8 @@ export async function runTask(
             : { type: 'benchmark_failed', message: `executor crashed: ${errorText(err)}` };
     }
   }
+  execOver = true;
+  busy?.end();
   clearTimeout(timeout);
   if (abortReason) {
     const more = abandoned ? `; ${abandoned} after it, so its container or process may still be running` : '';
@@ -222,8 +238,11 @@ export async function runTask(
       logs: true,
     };
   }
-  const meta: RunnerMeta = {
+  // Required: an optional field (one older archives lack) is still always written
+  const meta: Required<RunnerMeta> = {
     runner_id: runnerId,
+    host_id: d.hostId,
+    runner_version: RUNNER_VERSION,
     provider: d.provider,
     instance_type: d.instanceType,
     task_id: task.id,
@@ -238,6 +257,8 @@ export async function runTask(
     ruby_bench_commit: result?.rubyBenchCommit ?? null,
     slot_cpu: slot.cpu,
     sibling_busy: siblingBusy(slot.siblings, cpuBefore, readCpuTimes()),
+    busy_slots_at_start: busy?.atStart ?? null,
+    busy_slots_max: busy?.max ?? null,
     started_at: startedAt,
     finished_at: new Date().toISOString(),
     exit_code: result?.exitCode ?? null,

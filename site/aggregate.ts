@@ -1,6 +1,7 @@
 // Per (executable, instance type, benchmark): the spread across runs (not across iterations of
 // one run, which ruby-bench already summarises; that spread only flags a type with one run as
 // noisy). Ranking lives in ranking.ts.
+import { hostWarnings } from './hosts';
 import type { LoadedRun, TaskResult } from './model';
 import { type Ranking, rankInstanceTypes } from './ranking';
 import { mean, sampleStddev } from './stats';
@@ -213,7 +214,7 @@ export function aggregate(run: LoadedRun, opts: AggregateOptions = {}): Aggregat
   const benchmarks: Record<string, string[]> = {};
   for (const exe of executables) benchmarks[exe] = [...(benches.get(exe) ?? [])].sort(byName);
   const instanceTypes = [...new Set(run.tasks.map((t) => t.instanceType))].sort(byName);
-  warnings.push(...workloadWarnings(run.tasks));
+  warnings.push(...workloadWarnings(run.tasks), ...hostWarnings(run.tasks));
   const vcpus = vcpusByType(run.tasks, warnings);
   const lostRuns = lostRunsByType(run.tasks);
   const rankings = executables.map((exe) =>

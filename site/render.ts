@@ -70,19 +70,26 @@ function hostsSection(run: LoadedRun): string {
       const m = t.meta!;
       const busy =
         m.sibling_busy === true ? '<span class="flag">busy</span>' : m.sibling_busy === false ? 'idle' : '–';
+      // older runners do not say: a dash
+      const slots =
+        typeof m.busy_slots_at_start === 'number' || typeof m.busy_slots_max === 'number'
+          ? `${num(m.busy_slots_at_start, 0)} / ${num(m.busy_slots_max, 0)}`
+          : '–';
       return (
-        `<tr><th scope="row">${esc(t.folder)}</th><td>${esc(t.provider ?? '–')}</td><td>${esc(m.cpu_model ?? '–')}</td>` +
+        `<tr><th scope="row">${esc(t.folder)}</th><td>${esc(t.provider ?? '–')}</td><td>${esc(m.host_id ?? '–')}</td>` +
+        `<td>${esc(m.cpu_model ?? '–')}</td>` +
         `<td class="n">${num(m.vcpus, 0)}</td><td class="n">${num(m.physical_cores, 0)}</td>` +
         `<td class="n">${m.memory_mb ? (m.memory_mb / 1024).toFixed(1) : '–'}</td><td>${esc(m.arch ?? '–')}</td>` +
         `<td>${esc(m.kernel ?? '–')}</td><td>${esc(m.image ?? '–')}</td><td class="n">${num(m.slot_cpu, 0)}</td>` +
-        `<td>${busy}</td><td>${esc(m.started_at ?? '–')}</td><td>${esc(m.finished_at ?? '–')}</td></tr>`
+        `<td>${busy}</td><td class="n">${slots}</td><td>${esc(m.started_at ?? '–')}</td><td>${esc(m.finished_at ?? '–')}</td></tr>`
       );
     });
   if (rows.length === 0) return '<p class="muted">No meta.json in any task folder: host details unknown.</p>';
   return (
-    '<div class="scroll"><table class="hosts"><thead><tr><th>task</th><th>provider</th><th>CPU model</th><th>vCPUs</th>' +
+    '<div class="scroll"><table class="hosts"><thead><tr><th>task</th><th>provider</th><th>host</th><th>CPU model</th><th>vCPUs</th>' +
     '<th>cores</th><th>memory (GiB)</th><th>arch</th><th>kernel</th><th>image</th><th>slot CPU</th>' +
-    '<th>SMT sibling</th><th>started</th><th>finished</th></tr></thead>' +
+    '<th>SMT sibling</th><th title="slots of its runner running a benchmark (its own included) when it started / at most while it ran">' +
+    'busy slots</th><th>started</th><th>finished</th></tr></thead>' +
     `<tbody>${rows.join('')}</tbody></table></div>`
   );
 }

@@ -7,6 +7,7 @@ import {
   InstanceTypeName,
   MAX_ERROR_MESSAGE,
   MAX_INSTANCE_TYPES_PER_RUN,
+  MAX_RUNS_PER_INSTANCE_TYPE,
   MAX_TASKS_PER_RUN,
   omittable,
   RubyVersion,
@@ -30,7 +31,7 @@ export const BENCH_ENV_KEYS = ['WARMUP_ITRS', 'MIN_BENCH_ITRS', 'MIN_BENCH_TIME'
 export const RunConfig = z
   .strictObject({
     ruby_version: RubyVersion,
-    runs_per_instance_type: z.number().int().min(1).max(100),
+    runs_per_instance_type: z.number().int().min(1).max(MAX_RUNS_PER_INSTANCE_TYPE),
     aws: InstanceList.optional(),
     azure: InstanceList.optional(),
     local: InstanceList.optional(),

@@ -4,6 +4,7 @@ import * as z from 'zod';
 import './zod-words'; // plain validation messages, for every schema
 
 export const MAX_TASKS_PER_RUN = 10_000;
+export const MAX_RUNS_PER_INSTANCE_TYPE = 100;
 /** Task ids are `run_id * TASK_ID_FACTOR + n` (n from 1), so they are unique across runs. */
 export const TASK_ID_FACTOR = 100_000;
 export const MAX_BODY_BYTES = 64 * 1024;

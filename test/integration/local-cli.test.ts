@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Manifest } from '../../lambdas/shared/contract';
+import { Manifest, RunnerMeta } from '../../lambdas/shared/contract';
 import { runCli } from '../helpers/cli';
 import { tempDir } from '../helpers/temp-dir';
 
@@ -41,6 +41,17 @@ it('runs a complete local run into results/<run-id>/ with a manifest that agrees
     expect(t.status).toBe('completed');
     expect(t.files).toContain(`${t.instance_type}-${t.run}/output.txt`);
     expect(existsSync(join(resultsDir, `${t.instance_type}-${t.run}`, 'output.txt'))).toBe(true);
+    // the synthetic workload's meta.json says where it ran and beside how many, as a VM's does
+    const meta = RunnerMeta.parse(
+      JSON.parse(readFileSync(join(resultsDir, `${t.instance_type}-${t.run}`, 'meta.json'), 'utf8')),
+    );
+    expect(meta).toMatchObject({
+      host_id: `local-${t.instance_type}`,
+      runner_version: expect.any(String),
+      busy_slots_at_start: expect.any(Number),
+      busy_slots_max: expect.any(Number),
+    });
+    expect(meta.runner_id.startsWith(`${meta.host_id}-`)).toBe(true);
   }
   expect(readdirSync(resultsDir).sort()).toEqual([
     'large-1',

@@ -3,8 +3,10 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { storageKeys } from '../../lambdas/shared/contract';
+import { version } from '../../package.json';
 import { tempDir } from '../helpers/temp-dir';
-import { FakeApi } from './fake-api';
+import { FakeApi, untar } from './fake-api';
 import { waitFor } from './helpers';
 
 const ROOT = join(__dirname, '..', '..');
@@ -82,6 +84,16 @@ describe('dist/runner.js', () => {
       .map((l) => JSON.parse(l) as { msg: string; level: string });
     expect(lines.some((l) => /all slots exited: 3 completed/.test(l.msg))).toBe(true);
     expect(new Set(api.tasks.map((t) => t.runnerId))).toEqual(new Set(['bundle-0', 'bundle-1']));
+    // the bundle carries the package version inlined, and each meta.json says which host ran it
+    const first = api.tasks[0]!;
+    const files = await untar(
+      api.objects.get(storageKeys.result(first.task.run_id, first.task.id)) as Buffer,
+    );
+    expect(JSON.parse(files.get('meta.json') ?? '')).toMatchObject({
+      host_id: 'bundle',
+      runner_version: version,
+      busy_slots_max: expect.any(Number),
+    });
   });
 
   it('on SIGTERM fails the in-flight task as interrupted and exits 143', async () => {

@@ -54,9 +54,15 @@ export function scaledTxt(factors: Record<string, number>, failed: string[] = []
     .join('\n');
 }
 
+/**
+ * A current runner's meta.json: each run on a VM of its own (`vm-<type>-<run>`), alone there. A
+ * meta.json of an older runner lacks the optional fields (see `olderMeta`).
+ */
 export function metaFor(instanceType: string, run: number, over: Partial<RunnerMeta> = {}): RunnerMeta {
   return {
-    runner_id: `runner-${instanceType}`,
+    runner_id: `vm-${instanceType}-${run}-0`,
+    host_id: `vm-${instanceType}-${run}`,
+    runner_version: '0.1.0',
     provider: 'aws',
     instance_type: instanceType,
     task_id: 1_700_000_000 * 100_000 + run,
@@ -77,11 +83,30 @@ export function metaFor(instanceType: string, run: number, over: Partial<RunnerM
     ruby_bench_commit: `09b76c8${'0'.repeat(33)}`,
     slot_cpu: 0,
     sibling_busy: false,
+    busy_slots_at_start: 1,
+    busy_slots_max: 1,
     started_at: `2026-11-20T10:0${run}:00Z`,
     finished_at: `2026-11-20T10:2${run}:00Z`,
     exit_code: 0,
     ...over,
   };
+}
+
+/** What older runners did not write: image_digest and ruby_bench_commit came later, the rest later still. */
+export const NEWER_META_FIELDS = [
+  'host_id',
+  'runner_version',
+  'busy_slots_at_start',
+  'busy_slots_max',
+  'image_digest',
+  'ruby_bench_commit',
+] as const;
+
+/** metaFor without the fields older runners did not write. */
+export function olderMeta(instanceType: string, run: number, over: Partial<RunnerMeta> = {}): RunnerMeta {
+  const meta = metaFor(instanceType, run, over);
+  for (const key of NEWER_META_FIELDS) delete meta[key];
+  return meta;
 }
 
 export interface TaskFiles {
