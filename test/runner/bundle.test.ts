@@ -11,6 +11,11 @@ import { waitFor } from './helpers';
 
 const ROOT = join(__dirname, '..', '..');
 const bundle = join(tempDir('bf-bundle-'), 'runner.js');
+// what scripts/build-runner.mjs bakes in: this checkout's commit, `-dirty` with changes
+const sourceCommit = execFileSync('git', ['describe', '--always', '--dirty', '--abbrev=12', '--exclude=*'], {
+  cwd: ROOT,
+  encoding: 'utf8',
+}).trim();
 let api: FakeApi | undefined;
 
 beforeAll(() => {
@@ -84,14 +89,15 @@ describe('dist/runner.js', () => {
       .map((l) => JSON.parse(l) as { msg: string; level: string });
     expect(lines.some((l) => /all slots exited: 3 completed/.test(l.msg))).toBe(true);
     expect(new Set(api.tasks.map((t) => t.runnerId))).toEqual(new Set(['bundle-0', 'bundle-1']));
-    // the bundle carries the package version inlined, and each meta.json says which host ran it
+    // the bundle carries the package version and the commit it was built from (this checkout's),
+    // and each meta.json says which host ran it
     const first = api.tasks[0]!;
     const files = await untar(
       api.objects.get(storageKeys.result(first.task.run_id, first.task.id)) as Buffer,
     );
     expect(JSON.parse(files.get('meta.json') ?? '')).toMatchObject({
       host_id: 'bundle',
-      runner_version: version,
+      runner_version: `${version}+${sourceCommit}`,
       busy_slots_max: expect.any(Number),
     });
   });
