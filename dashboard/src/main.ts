@@ -95,6 +95,8 @@ class Dashboard {
   private again = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private cursors: Array<string | undefined> = [undefined];
+  /** The row each page starts at (from 0): a page may hold fewer tasks than asked for. */
+  private firsts: number[] = [0];
   /** The page asked for, and the page `tasks` belongs to: they differ while a page turn loads. */
   private page = 0;
   private shownPage = 0;
@@ -140,7 +142,10 @@ class Dashboard {
     if (this.shownPage !== this.page) return;
     if (delta > 0 && !this.tasks?.next_cursor) return;
     if (delta < 0 && this.page === 0) return;
-    if (delta > 0) this.cursors[this.page + 1] = this.tasks?.next_cursor ?? undefined;
+    if (delta > 0) {
+      this.cursors[this.page + 1] = this.tasks?.next_cursor ?? undefined;
+      this.firsts[this.page + 1] = (this.firsts[this.page] ?? 0) + (this.tasks?.tasks.length ?? 0);
+    }
     this.page += delta;
     void this.refresh();
   }
@@ -224,6 +229,7 @@ class Dashboard {
     if (s.reset) {
       // a new run: the old run's cursors and page number mean nothing for it
       this.cursors = [undefined];
+      this.firsts = [0];
       this.page = 0;
     }
     this.shownPage = s.page;
@@ -312,7 +318,8 @@ class Dashboard {
     document.title = `${t.completed + t.failed + t.cancelled}/${t.total} · Run ${this.run.run_id} · Benchfleet`;
     this.summary.render(this.run, now, keyStatus() === 'refused');
     const tasks = this.tasks?.tasks ?? [];
-    const first = this.shownPage * PAGE_SIZE; // the label always describes the rows shown
+    // the label always describes the rows shown
+    const first = this.firsts[this.shownPage] ?? this.shownPage * PAGE_SIZE;
     const whole = this.shownPage === 0 && !this.tasks?.next_cursor;
     this.table.render(tasks, this.run.tasks.failed, now, {
       first: first + 1,

@@ -10,6 +10,7 @@ import { eachLimited } from './each-limited';
 import { ConflictError, InvalidInputError, NotFoundError, StaleStateError } from './errors';
 import { type Deps, queueKey, type RunRecord, type TaskRecord } from './ports';
 import { buildRun } from './run-records';
+import { fitPage } from './task-pages';
 import { countsOf, finishedCount, taskView } from './views';
 
 export const ACTIVE_STATUSES = ['creating', 'running', 'assembling'];
@@ -181,12 +182,11 @@ export async function listTaskViews(deps: Deps, query: TaskListQuery): Promise<T
   const after = query.cursor === undefined ? undefined : Number(query.cursor);
   // a live view: a page a second behind is fine, at half the reads of a consistent one
   const page = await deps.store.listTasks(run.run_id, query.limit, after, false);
-  return {
-    run_id: run.run_id,
-    tasks: page.tasks.map((t) => taskView(t, run)),
-    // DynamoDB hands a cursor back whenever a page is full, even the last one: no empty next page
-    next_cursor: page.nextIndex === null || page.nextIndex >= run.total - 1 ? null : String(page.nextIndex),
-  };
+  // DynamoDB hands a cursor back whenever a page is full, even the last one: no empty next page
+  const next = page.nextIndex === null || page.nextIndex >= run.total - 1 ? null : String(page.nextIndex);
+  // cut by bytes too: a page of tasks with long free text would outgrow what a Lambda may answer
+  const views = page.tasks.map((t) => ({ index: t.index, view: taskView(t, run) }));
+  return fitPage(run.run_id, views, next);
 }
 
 /** Every task of a run, a page at a time, in index order. */

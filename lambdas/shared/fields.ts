@@ -34,12 +34,23 @@ export const rounded = (decimals: number) => {
   return z.number().transform((v) => Math.round(v * f) / f);
 };
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: terminal colour codes are what it strips
+const COLOUR = /\x1b\[[0-9;?]*[ -/]*[@-~]/g;
+/** Control characters but tab and line breaks, which stack traces and log lines are made of. */
+const CONTROL = /[^\P{Cc}\t\n\r]/gu;
+
 /**
  * A free-text field from a runner, cut to `max` characters rather than refused: losing a whole
  * fail or heartbeat over a long stack trace would cost more than its tail (the body is capped anyway).
+ * Colour codes and control characters other than tab and line breaks are dropped, not refused, for
+ * the same reason: they carry nothing a reader sees, and most weigh 6 bytes (`\u0007`) in every JSON
+ * answer that lists the task (our runner strips them from the log lines it quotes; others may not).
  */
 export const clipped = (max: number) =>
-  z.string().transform((s) => (s.length > max ? `${s.slice(0, max - 1)}…` : s));
+  z.string().transform((raw) => {
+    const s = raw.replace(COLOUR, '').replace(CONTROL, '');
+    return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+  });
 
 /** An optional field where `null` means the same as leaving it out, as older runners send it. */
 export const omittable = <T extends z.ZodType>(schema: T) =>

@@ -96,6 +96,27 @@ it('refuses control characters in error_type, and changes nothing', async () => 
   await ended();
 });
 
+it('takes free text with colour codes and control characters, keeping only its tabs and line breaks', async () => {
+  const { run_id } = (await api.start({ runs_per_instance_type: 1, local: ['a'] })).body;
+  const task = await claimed(run_id, 'a', 'r1');
+  const beat = await api.heartbeat(task.task.id, 'r1', {
+    message: '\u001b[31mslow\u001b[0m\tstep\u0007\n2 of 3',
+    current_benchmark: 'fib\u0000\u007f\u009b',
+  });
+  expect(beat.status).toBe(200);
+  expect(await taskView(task.task.id)).toMatchObject({
+    heartbeat_message: 'slow\tstep\n2 of 3',
+    current_benchmark: 'fib',
+  });
+  const fail = await api.fail(task.task.id, 'r1', 'benchmark_failed', {
+    error_message: `boom\r\n\u0001\u0002  from x.rb:1${'\u0003'.repeat(5_000)}`,
+  });
+  expect(fail.status).toBe(200);
+  // dropped before the cut, so they take none of the 4,000 characters
+  expect((await taskView(task.task.id)).error_message).toBe('boom\r\n  from x.rb:1');
+  await ended();
+});
+
 it('refuses a run with more instance types than the run item can count, and starts nothing', async () => {
   const before = (await api.run(OPERATOR)).body.run_id;
   const types = Array.from({ length: MAX_INSTANCE_TYPES_PER_RUN + 1 }, (_, i) => `t${i}`);

@@ -160,6 +160,24 @@ describe('dashboard against a stand-in API', () => {
     await page.waitForFunction(() => document.querySelector('#page-label')?.textContent === '1–100 of 150');
   });
 
+  it('follows next_cursor through pages shorter than asked, numbering the rows it shows', async () => {
+    s.api.startRun(1764000003, [['local', 'local-small']], 150);
+    s.api.pageCut = 60; // fewer than the 100 asked for, as the API answers when a page would be too large
+    s.d = await s.h.open(s.api.url);
+    const { page } = s.d;
+    const label = (want: string) =>
+      page.waitForFunction((w) => document.querySelector('#page-label')?.textContent === w, want);
+    await label('1–60 of 150');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await label('61–120 of 150');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await label('121–150 of 150');
+    expect(await page.locator('#task-rows tr').count()).toBe(30);
+    expect(await page.getByRole('button', { name: 'Next' }).getAttribute('aria-disabled')).toBe('true');
+    await page.getByRole('button', { name: 'Previous' }).click();
+    await label('61–120 of 150');
+  });
+
   it('refuses a wrong key in words, then stops the run with the right one, asking for the key only once', async () => {
     busyRun();
     s.d = await s.h.open(s.api.url);

@@ -50,6 +50,8 @@ export class FakeApi {
   readonly stopBodies: string[] = [];
   /** Download URLs handed out so far: each GET /run with the key presigns afresh, as the real API does. */
   private presigned = 0;
+  /** At most this many tasks a page, fewer than asked: the real API cuts a page that would outgrow its byte budget. */
+  pageCut: number | undefined;
   /** How far the API's clock is from the test's (negative: behind); sent in an exposed Date header. */
   clockOffsetMs = 0;
   private server: Server | undefined;
@@ -238,8 +240,9 @@ export class FakeApi {
       if (!this.run) return error(404, 'not_found', 'No run has been started yet');
       const limit = Number(url.searchParams.get('limit') ?? 500);
       const from = Number(url.searchParams.get('cursor') ?? 0);
-      const page = this.tasks.slice(from, from + limit);
-      const next = from + limit < this.tasks.length ? String(from + limit) : null;
+      const size = Math.min(limit, this.pageCut ?? limit);
+      const page = this.tasks.slice(from, from + size);
+      const next = from + size < this.tasks.length ? String(from + size) : null;
       return send(200, TaskListResponse, { run_id: this.run.run_id, tasks: page, next_cursor: next });
     }
     if (route === 'POST /run/stop') {
