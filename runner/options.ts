@@ -3,6 +3,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Provider, RunnerId } from '../lambdas/shared/contract';
+import { RUNNER_START_WAIT_S, RUNNER_TASK_TIMEOUT_S } from '../lambdas/shared/vm-life';
 import type { Executor } from './executors/types';
 import type { CpuTopology, SlotsSetting } from './topology';
 
@@ -86,7 +87,8 @@ export const DEFAULTS = {
   slots: 'auto' as SlotsSetting,
   executor: 'docker' as ExecutorName,
   heartbeatS: 30,
-  taskTimeoutS: 7200,
+  // shared with the VMs' maximum life (vm-life.ts), which must outlast a task at its timeout
+  taskTimeoutS: RUNNER_TASK_TIMEOUT_S,
   shutdownOnDone: false,
   shutdownCommand: DEFAULT_SHUTDOWN_COMMAND,
   debug: false,
@@ -94,7 +96,7 @@ export const DEFAULTS = {
   json: false,
   syntheticSize: 1,
   maxRetryS: 600,
-  startWaitS: 3600,
+  startWaitS: RUNNER_START_WAIT_S,
 };
 
 /**

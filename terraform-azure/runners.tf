@@ -28,6 +28,8 @@ locals {
     runner_artifact_url = var.runner_artifact_url
     node_version        = var.node_version
     slots               = var.slots
+    max_vm_hours        = tostring(var.max_vm_hours)
+    max_vm_minutes      = tostring(floor(var.max_vm_hours * 60 + 0.5)) # the timer's; templatefile has no round()
   }
 }
 

@@ -64,6 +64,18 @@ variable "slots" {
   }
 }
 
+variable "max_vm_hours" {
+  description = "Hours after boot at which each runner VM deallocates itself, whatever its runner is doing: the last resort against a runner that hangs while nobody watches (benchfleet start --max-vm-hours, whose default is derived from the run)."
+  type        = number
+  default     = 24 # for a by-hand apply; benchfleet always passes the run's own value
+
+  validation {
+    # the bounds of --max-vm-hours (MIN_MAX_VM_HOURS, MAX_MAX_VM_HOURS in lambdas/shared/vm-life.ts)
+    condition     = var.max_vm_hours >= 1 && var.max_vm_hours <= 168
+    error_message = "max_vm_hours must be a number of hours from 1 to 168 (a week)."
+  }
+}
+
 variable "region" {
   description = "Azure region of every resource."
   type        = string

@@ -26,6 +26,10 @@ export function register(program: Command): void {
     .option('--json', 'print a JSON summary on stdout (progress stays on stderr)')
     .option('--task-minutes <n>', 'minutes one task is expected to take, for the cost estimate', '30')
     .option(
+      '--max-vm-hours <h>',
+      "hours after boot at which every runner VM powers itself off (Azure: deallocates) whatever its runner is doing, a safety net for a hung runner; 1 to 168 (default: derived from the run's task timeout and max_attempts, 5 h for most runs)",
+    )
+    .option(
       '--azure-region <region>',
       'Azure region of the fleet',
       process.env.BENCHFLEET_AZURE_REGION ?? 'eastus',

@@ -140,6 +140,7 @@ export function fleetLaunches(
           artifactBucket: outputs.ArtifactBucket,
           artifactKey: outputs.RunnerArtifactKey,
           rubyVersion: config.ruby_version,
+          maxVmHours: plan.max_vm_hours,
           ...(plan.aws_zones && { availabilityZones: plan.aws_zones }),
           plan: plan.aws,
         };

@@ -191,6 +191,8 @@ export interface PreflightReport {
   estimate: ReturnType<typeof estimateCost>;
   task_minutes: number;
   estimated_minutes: number;
+  /** defaultMaxVmHours of the run, beside the plan's max_vm_hours (which --max-vm-hours may set). */
+  max_vm_hours_default: number;
 }
 
 export function formatPreflight(r: PreflightReport): string[] {
@@ -211,6 +213,11 @@ export function formatPreflight(r: PreflightReport): string[] {
       `(list prices of ${r.estimate.prices_as_of}; NAT, bastion and storage not included)`,
   );
   if (r.estimate.unpriced.length) lines.push(`  not priced: ${r.estimate.unpriced.join(', ')}`);
+  // The safety net, said once: what bounds the bill even if no runner ever ends its VM.
+  const hours = r.plan.max_vm_hours;
+  lines.push(
+    `Each VM powers off after at most ${hours} h whatever happens (${hours === r.max_vm_hours_default ? "this run's default; --max-vm-hours changes it" : '--max-vm-hours'}); were every VM up that long: $${r.estimate.worst_case_usd.toFixed(2)}`,
+  );
   if (r.quotas.length) lines.push('vCPU quotas:');
   for (const q of r.quotas) {
     lines.push(

@@ -8,6 +8,7 @@ import { isCidr } from '../../lambdas/shared/azure-tfvars';
 import type { RunConfig, RunView } from '../../lambdas/shared/contract';
 import { estimateCost, type FleetPlan, planFleet } from '../../lambdas/shared/fleet-plan';
 import { UnknownInstanceTypeError } from '../../lambdas/shared/instance-types';
+import { defaultMaxVmHours, MAX_MAX_VM_HOURS, MIN_MAX_VM_HOURS } from '../../lambdas/shared/vm-life';
 import { loadRunConfig, refuseStaleRunId } from '../config';
 import { ApiClient, apiTarget, checkGivenKey } from './api';
 import { resultsRootFor } from './archive';
@@ -49,6 +50,7 @@ export interface StartFlags {
   keepFleet?: boolean;
   json?: boolean;
   taskMinutes: string;
+  maxVmHours?: string;
   azureRegion: string;
   sshPublicKey?: string;
   sshCidr?: string[];
@@ -59,9 +61,10 @@ export interface StartFlags {
 const log = (line = ''): boolean => process.stderr.write(`${line}\n`);
 
 export async function start(flags: StartFlags): Promise<void> {
+  const maxVmHours = maxVmHoursFlag(flags.maxVmHours);
   const config = loadRunConfig(flags.config);
   resultsRootFor(flags.resultsDir); // a blank --results-dir or BENCHFLEET_RESULTS_DIR: refused now, not after the run
-  const plan = planOf(config);
+  const plan = planOf(config, maxVmHours);
   if (plan.aws.length + plan.azure.length === 0) {
     throw new CliError(
       `${flags.config} lists only local instance types: run it with \`benchfleet local --config ${flags.config}\``,
@@ -88,7 +91,7 @@ export async function start(flags: StartFlags): Promise<void> {
   const latest = apiBefore === undefined ? undefined : (await latestRunAt(apiBefore, false))?.run_id;
   refuseStaleRunId(config, flags.config, latest, "on this folder's deployment"); // before any fleet
   let runId = nextRunId(config, latest);
-  const report = await preflight(plan, flags, azure);
+  const report = await preflight(config, plan, flags, azure);
   for (const line of formatPreflight(report)) log(line);
   if (plan.local.length) {
     log(
@@ -204,6 +207,7 @@ export async function start(flags: StartFlags): Promise<void> {
     dashboard_url: outputs.DashboardUrl,
     api_url: outputs.ApiUrl,
     fleets_kept: Boolean(flags.keepFleet),
+    max_vm_hours: report.plan.max_vm_hours,
     fleets_left_up: leftUp,
   };
   if (flags.json) printJson(summary);
@@ -292,13 +296,25 @@ async function latestRunAt(apiUrl: string, strict: boolean): Promise<RunView | u
 
 const WATCH_QUITS: QuitSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
-function planOf(config: RunConfig): FleetPlan {
+function planOf(config: RunConfig, maxVmHours: number | undefined): FleetPlan {
   try {
-    return planFleet(config);
+    return planFleet(config, maxVmHours === undefined ? {} : { maxVmHours });
   } catch (err) {
     if (err instanceof UnknownInstanceTypeError) throw new CliError(err.message);
     throw err;
   }
+}
+
+/** --max-vm-hours as a number of hours, checked before anything else; undefined: the run's default. */
+function maxVmHoursFlag(given: string | undefined): number | undefined {
+  if (given === undefined) return undefined;
+  const hours = Number(given);
+  if (!/^\s*\d+(\.\d+)?\s*$/.test(given) || !(hours >= MIN_MAX_VM_HOURS && hours <= MAX_MAX_VM_HOURS)) {
+    throw new CliError(
+      `--max-vm-hours must be a number of hours from ${MIN_MAX_VM_HOURS} to ${MAX_MAX_VM_HOURS} (a week), got ${JSON.stringify(given)}`,
+    );
+  }
+  return hours;
 }
 
 async function azureOptions(flags: StartFlags): Promise<AzureOptions> {
@@ -334,6 +350,7 @@ async function azureOptions(flags: StartFlags): Promise<AzureOptions> {
 }
 
 async function preflight(
+  config: RunConfig,
   plan: FleetPlan,
   flags: StartFlags,
   azure: AzureOptions | undefined,
@@ -353,12 +370,19 @@ async function preflight(
       : [],
   ]);
   const overhead = 10;
+  const byDefault = defaultMaxVmHours(config, [...plan.aws, ...plan.azure]);
+  if (plan.max_vm_hours < byDefault) {
+    warnings.push(
+      `--max-vm-hours ${plan.max_vm_hours} is under this run's default of ${byDefault} h: a VM still at work by then is powered off, and its tasks fail`,
+    );
+  }
   return {
     plan: placed,
     quotas: [...aws, ...az],
     warnings,
     estimate: estimateCost(plan, taskMinutes, { overheadMinutes: overhead }),
     task_minutes: taskMinutes,
+    max_vm_hours_default: byDefault,
     // One wave: every task has a slot at once (ceil(tasks / slots) VMs), plus deploy and assembly.
     estimated_minutes: Math.round(taskMinutes + overhead + 10),
   };

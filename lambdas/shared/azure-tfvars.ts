@@ -37,6 +37,8 @@ export interface AzureTfvars {
   fleet: Record<string, number>;
   /** The plan's slot mode: its VM counts are right only if the runners use the same. */
   slots: FleetPlan['slots'];
+  /** Hours after boot at which each runner VM deallocates itself, whatever its runner is doing. */
+  max_vm_hours: number;
   region: string;
   bastion_ssh_public_key: string;
   tags: Record<string, string>;
@@ -75,6 +77,7 @@ export function azureTfvars(input: AzureTfvarsInput): AzureTfvars {
     runner_artifact_url: input.artifactUrl,
     fleet,
     slots: plan.slots,
+    max_vm_hours: plan.max_vm_hours,
     region: input.region,
     bastion_ssh_public_key: input.sshPublicKey.trim(),
     tags: { ...(input.tags ?? {}) },

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { InstanceTypeName, RubyVersion, type RunConfig, RunId } from './contract';
 import { type Arch, type CloudProvider, instanceSpec, PRICES_AS_OF } from './instance-types';
+import { defaultMaxVmHours, MAX_MAX_VM_HOURS, MIN_MAX_VM_HOURS } from './vm-life';
 
 /**
  * The tags on everything a deployment and its fleets create (terraform-azure writes the same keys):
@@ -49,12 +50,23 @@ export interface FleetPlan {
   hourly_usd: number;
   unpriced: string[];
   prices_as_of: string;
+  /**
+   * Hours after boot at which every VM of the run ends itself whatever its runner is doing
+   * (--max-vm-hours; by default defaultMaxVmHours, in vm-life.ts, of this run).
+   */
+  max_vm_hours: number;
   /** AWS only, set by the CLI's preflight: the zones the fleet stack's VPC gets a subnet in. */
   aws_zones?: string[];
 }
 
-/** Throws UnknownInstanceTypeError for a cloud type the catalog cannot resolve. */
-export function planFleet(config: RunConfig, opts: { slots?: SlotMode } = {}): FleetPlan {
+/**
+ * Throws UnknownInstanceTypeError for a cloud type the catalog cannot resolve. `maxVmHours` is the
+ * operator's --max-vm-hours (checked by the CLI); without it, this run's default.
+ */
+export function planFleet(
+  config: RunConfig,
+  opts: { slots?: SlotMode; maxVmHours?: number } = {},
+): FleetPlan {
   const slots = opts.slots ?? 'auto';
   const entries = (provider: CloudProvider): FleetEntry[] =>
     (config[provider] ?? []).map((name) => {
@@ -87,6 +99,7 @@ export function planFleet(config: RunConfig, opts: { slots?: SlotMode } = {}): F
     hourly_usd: round(all.reduce((n, e) => n + (e.hourly_usd ?? 0), 0)),
     unpriced: all.filter((e) => e.hourly_usd === null).map((e) => `${e.provider}:${e.instance_type}`),
     prices_as_of: PRICES_AS_OF,
+    max_vm_hours: opts.maxVmHours ?? defaultMaxVmHours(config, all),
   };
 }
 
@@ -101,6 +114,8 @@ export interface CostEstimate {
   entries: Array<{ provider: CloudProvider; instance_type: string; usd: number | null }>;
   /** Sum over the priced entries; `unpriced` names the others. */
   total_usd: number;
+  /** The most the priced VMs can cost: each one up until its maximum life (`max_vm_hours`). */
+  worst_case_usd: number;
   unpriced: string[];
   prices_as_of: string;
 }
@@ -128,6 +143,7 @@ export function estimateCost(
     billed_hours_per_vm: round(hours),
     entries,
     total_usd: round(entries.reduce((n, e) => n + (e.usd ?? 0), 0)),
+    worst_case_usd: round(plan.hourly_usd * plan.max_vm_hours),
     unpriced: [...plan.unpriced],
     prices_as_of: plan.prices_as_of,
   };
@@ -166,6 +182,11 @@ export const FleetPlanFile = z
     artifactBucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/),
     artifactKey: z.string().regex(/^[A-Za-z0-9!_.*'()/-]{1,512}$/),
     rubyVersion: RubyVersion,
+    /**
+     * FleetPlan.max_vm_hours. Optional so that the file of a fleet launched by an older CLI still
+     * reads, for its `cdk destroy`: the stack then uses FALLBACK_MAX_VM_HOURS.
+     */
+    maxVmHours: z.number().min(MIN_MAX_VM_HOURS).max(MAX_MAX_VM_HOURS).optional(),
     /** The zones of the VPC's public subnets (FleetPlan.aws_zones); absent: the first two. */
     availabilityZones: z.array(AvailabilityZoneName).min(1).max(16).optional(),
     // planFleet(config).aws; a whole plan is accepted too, and only its AWS part is used.

@@ -3,12 +3,19 @@
 // The key is read from Secrets Manager at boot rather than written into user data: user data is
 // readable by anyone with ec2:DescribeInstanceAttribute and from inside the VM at any time.
 import { imageFor } from '../../lambdas/shared/contract';
+import { FALLBACK_MAX_VM_HOURS, maxVmMinutes } from '../../lambdas/shared/vm-life';
 import type { FleetPlanFile } from './fleet-plan-file';
 
 export interface RunnerBootOptions {
   readonly fleet: Pick<
     FleetPlanFile,
-    'runId' | 'apiUrl' | 'runnerKeySecretArn' | 'artifactBucket' | 'artifactKey' | 'rubyVersion'
+    | 'runId'
+    | 'apiUrl'
+    | 'runnerKeySecretArn'
+    | 'artifactBucket'
+    | 'artifactKey'
+    | 'rubyVersion'
+    | 'maxVmHours'
   >;
   readonly instanceType: string;
 }
@@ -16,6 +23,9 @@ export interface RunnerBootOptions {
 export const RUNNER_DIR = '/opt/benchfleet';
 export const RUNNER_ENV_FILE = '/etc/benchfleet/runner.env';
 export const RUNNER_UNIT = 'benchfleet-runner.service';
+export const BOOT_LOG = '/var/log/benchfleet-boot.log';
+export const MAX_LIFE_SCRIPT = '/usr/local/bin/benchfleet-max-life';
+export const MAX_LIFE_TIMER = 'benchfleet-max-life.timer';
 
 /** The runner's command line; the key comes from BENCHFLEET_API_KEY in the env file. */
 export function runnerArgs(o: Pick<RunnerBootOptions, 'fleet' | 'instanceType'>): string[] {
@@ -34,6 +44,52 @@ export function runnerArgs(o: Pick<RunnerBootOptions, 'fleet' | 'instanceType'>)
   ];
 }
 
+/**
+ * The VM's maximum life (--max-vm-hours, lambdas/shared/vm-life.ts): a systemd timer that powers
+ * the VM off, so EC2 terminates it, that long after boot whatever the runner is doing (hung in a
+ * Docker call, a claim loop that never ends), saying why in the journal, on the serial console
+ * (EC2's "Get system log") and in the boot log. Armed before anything that could hang or fail.
+ */
+export function maxLifeLines(o: Pick<RunnerBootOptions, 'fleet' | 'instanceType'>): string[] {
+  const hours = o.fleet.maxVmHours ?? FALLBACK_MAX_VM_HOURS;
+  const why = `benchfleet: this VM reached its maximum life of ${hours} h (run ${o.fleet.runId}, ${o.instanceType}; set by benchfleet start --max-vm-hours) and is still up (${RUNNER_UNIT}: $runner)`;
+  return [
+    // Quoted delimiters: nothing is expanded as they are written (the values, checked by
+    // FleetPlanFile, are already in); the script reads the runner's state when it runs.
+    `cat > ${MAX_LIFE_SCRIPT} <<'SCRIPT'`,
+    '#!/bin/bash',
+    `# Started by ${MAX_LIFE_TIMER}: the runner has not powered this VM off in time, whatever it is doing.`,
+    `runner=$(systemctl is-active ${RUNNER_UNIT})`,
+    `echo "${why}: powering off now, so EC2 terminates it" | tee -a ${BOOT_LOG}`,
+    // the runner's own end-of-life action; should systemd not take the job, without the niceties
+    'shutdown -h now || systemctl poweroff --force',
+    'SCRIPT',
+    `chmod 755 ${MAX_LIFE_SCRIPT}`,
+    "cat > /etc/systemd/system/benchfleet-max-life.service <<'UNIT'",
+    '[Unit]',
+    'Description=Benchfleet: power this VM off, past its maximum life',
+    '[Service]',
+    'Type=oneshot',
+    `ExecStart=${MAX_LIFE_SCRIPT}`,
+    // the journal and the serial console: whoever looks at either learns why the VM went away
+    'StandardOutput=journal+console',
+    'StandardError=journal+console',
+    'SyslogIdentifier=benchfleet-max-life',
+    'UNIT',
+    `cat > /etc/systemd/system/${MAX_LIFE_TIMER} <<'UNIT'`,
+    '[Unit]',
+    `Description=Benchfleet: power this VM off ${hours} h after boot, whatever its runner is doing`,
+    '[Timer]',
+    // from boot, not from now: the time the boot script took counts too
+    `OnBootSec=${maxVmMinutes(hours)}min`,
+    '[Install]',
+    'WantedBy=timers.target',
+    'UNIT',
+    'systemctl daemon-reload',
+    `systemctl enable --now ${MAX_LIFE_TIMER}`,
+  ];
+}
+
 /** Shell lines, run as root by cloud-init (values are validated by FleetPlanFile). */
 export function runnerBootScript(o: RunnerBootOptions): string[] {
   const { fleet } = o;
@@ -42,10 +98,12 @@ export function runnerBootScript(o: RunnerBootOptions): string[] {
   const image = imageFor({ ruby_version: fleet.rubyVersion });
   return [
     'set -euo pipefail',
-    'exec > >(tee -a /var/log/benchfleet-boot.log) 2>&1',
+    `exec > >(tee -a ${BOOT_LOG}) 2>&1`,
     // A VM that cannot even start its runner must not bill forever: power off (= terminate) in 10
     // minutes, time enough to look at /var/log/benchfleet-boot.log through Session Manager.
     `trap 'echo "benchfleet: boot failed, terminating in 10 minutes"; shutdown -h +10' ERR`,
+    // First, so that a boot that hangs (a package mirror, S3) is bounded too.
+    ...maxLifeLines(o),
     'dnf install -y docker',
     // Newest Node.js the distribution packages; AL2023 installs them side by side as node-NN.
     'for v in 24 22 20; do dnf install -y "nodejs$v" && break; done',

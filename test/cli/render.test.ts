@@ -32,9 +32,16 @@ it('prints the plan, the estimate and the quotas, and refuses a short quota', ()
     estimate: estimateCost(plan, 30),
     task_minutes: 30,
     estimated_minutes: 50,
+    max_vm_hours_default: 5,
   }).join('\n');
   expect(text).toMatch(/aws\s+c7i\.large\s+2 VM\(s\) x 2 slot\(s\) for 3 task\(s\), \$0\.0893\/h each/);
   expect(text).toContain('Estimate: about 50 minutes and $');
+  // the safety net, once, with what it bounds: 2 c7i.large and 2 D2pls_v6 VMs for 5 h at most
+  expect(text.match(/whatever happens/g)).toHaveLength(1);
+  expect(plan.max_vm_hours).toBe(5);
+  expect(text).toContain(
+    `Each VM powers off after at most 5 h whatever happens (this run's default; --max-vm-hours changes it); were every VM up that long: $${(plan.hourly_usd * 5).toFixed(2)}`,
+  );
   expect(text).toContain('SHORT aws Standard (L-1216C47A): 2 used + 4 needed of 5');
   expect(text).toContain('warning: w1');
   expect(shortQuotaError(quotas)?.message).toContain('needs 4 vCPUs, 3 free');

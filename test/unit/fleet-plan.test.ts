@@ -7,6 +7,14 @@ import {
   PRICES_AS_OF,
   UnknownInstanceTypeError,
 } from '../../lambdas/shared/instance-types';
+import {
+  defaultMaxVmHours,
+  MAX_MAX_VM_HOURS,
+  maxVmMinutes,
+  RUNNER_START_WAIT_S,
+  RUNNER_TASK_TIMEOUT_S,
+} from '../../lambdas/shared/vm-life';
+import { DEFAULTS } from '../../runner/options';
 
 // The spec's example config, verbatim.
 const SPEC_CONFIG = RunConfig.parse({
@@ -217,5 +225,43 @@ describe('estimateCost', () => {
 
   it('rejects a negative duration', () => {
     expect(() => estimateCost(planFleet(SPEC_CONFIG), -1)).toThrow(RangeError);
+  });
+});
+
+describe("a VM's maximum life", () => {
+  it('outlasts boot, the start wait, every attempt of a task at its timeout, and an hour more', () => {
+    // the runner's own defaults, which cloud VMs run with, are the ones the bound is built on
+    expect([DEFAULTS.taskTimeoutS, DEFAULTS.startWaitS]).toEqual([
+      RUNNER_TASK_TIMEOUT_S,
+      RUNNER_START_WAIT_S,
+    ]);
+    const one = [{ tasks: 3, vm_count: 2, slots_per_vm: 2 }];
+    // 20 min boot + 60 min start wait + attempts x (120 + 15 min) + 60 min, in whole hours up
+    expect(defaultMaxVmHours({}, one)).toBe(5);
+    expect(defaultMaxVmHours({ max_attempts: 1 }, one)).toBe(5);
+    expect(defaultMaxVmHours({ max_attempts: 2 }, one)).toBe(7);
+    expect(defaultMaxVmHours({ max_attempts: 5 }, one)).toBe(14);
+    // more tasks than slots (a plan that capped VMs): each slot runs them one after another
+    expect(defaultMaxVmHours({}, [{ tasks: 8, vm_count: 2, slots_per_vm: 2 }])).toBe(7);
+    expect(defaultMaxVmHours({ max_attempts: 5 }, [{ tasks: 100, vm_count: 1, slots_per_vm: 1 }])).toBe(
+      MAX_MAX_VM_HOURS,
+    );
+  });
+
+  it("is every plan's, by default the run's, and bounds the worst case of the estimate", () => {
+    expect(planFleet(SPEC_CONFIG).max_vm_hours).toBe(5);
+    expect(planFleet(config({ max_attempts: 3 })).max_vm_hours).toBe(10);
+    expect(planFleet(SPEC_CONFIG, { maxVmHours: 2.5 }).max_vm_hours).toBe(2.5);
+    const plan = planFleet(
+      config({ runs_per_instance_type: 4, aws: ['c7g.medium', 'c7i.large'], azure: undefined }),
+    );
+    // 4 x 0.0363 + 2 x 0.0893 an hour, for 5 hours
+    expect(estimateCost(plan, 50).worst_case_usd).toBe(1.619);
+  });
+
+  it('turns hours into the whole minutes of the timer', () => {
+    expect([maxVmMinutes(5), maxVmMinutes(2.5), maxVmMinutes(1.1), maxVmMinutes(1.0083)]).toEqual([
+      300, 150, 66, 60,
+    ]);
   });
 });

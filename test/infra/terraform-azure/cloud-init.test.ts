@@ -1,9 +1,12 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: these are HCL and templatefile expressions, not JS templates
 // The runner VMs' cloud-init, rendered as runners.tf renders it, and its scripts run in bash with
 // fake node/curl/systemctl: the runner starts with exactly the agreed flags, every value survives
-// shell quoting, and benchfleet-deallocate calls ARM for the VM's own id.
+// shell quoting, benchfleet-deallocate calls ARM for the VM's own id, and the VM's maximum life
+// (benchfleet-max-life.timer) is armed first and ends the VM through benchfleet-deallocate.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { timespanSeconds, verifyUnits } from '../../helpers/systemd-units';
 import {
   type Block,
   fakeBin,
@@ -28,6 +31,8 @@ const SAMPLE = {
   runner_artifact_url: "https://bucket.s3.amazonaws.com/runner.js?X-Amz-Signature=ab'cd&X-Amz-Expires=3600",
   node_version: '22.12.0',
   slots: 'auto',
+  max_vm_hours: '5',
+  max_vm_minutes: '300',
   instance_type: 'Standard_D2pls_v6',
 };
 
@@ -59,6 +64,9 @@ describe('cloud-init template inputs', () => {
     expect(Object.keys(SAMPLE).sort()).toEqual(templateNames(template));
     expect(runnerValues.api_key).toBe('${var.api_key}');
     expect(runnerValues.run_id).toBe('${tostring(var.run_id)}');
+    expect(runnerValues.max_vm_hours).toBe('${tostring(var.max_vm_hours)}');
+    // whole minutes, rounded as the AWS fleet's maxVmMinutes() rounds (Math.round)
+    expect(runnerValues.max_vm_minutes).toBe('${tostring(floor(var.max_vm_hours * 60 + 0.5))}');
     expect(() => render()).not.toThrow();
   });
 
@@ -68,10 +76,13 @@ describe('cloud-init template inputs', () => {
     expect(rendered.startsWith('#cloud-config\n')).toBe(true);
     expect(Object.keys(writeFiles(rendered)).sort()).toEqual([
       '/etc/systemd/system/benchfleet-deallocate.service',
+      '/etc/systemd/system/benchfleet-max-life.service',
       '/etc/systemd/system/benchfleet-runner.service',
       '/opt/benchfleet/install.sh',
+      '/opt/benchfleet/max-life-timer.sh',
       '/opt/benchfleet/start-runner.sh',
       '/usr/local/bin/benchfleet-deallocate',
+      '/usr/local/bin/benchfleet-max-life',
     ]);
   });
 });
@@ -251,5 +262,128 @@ esac`;
     expect(calls.filter((c) => c[0] === 'sleep').every((c) => c[1] === '30')).toBe(true);
     expect(calls.at(-1)).toEqual(['systemctl', 'poweroff']);
     expect(run.stderr).toContain('giving up, powering off instead');
+  });
+});
+
+describe("the VM's maximum life", () => {
+  const files = (values: Record<string, string> = SAMPLE): Record<string, string> =>
+    writeFiles(render(values));
+  const runcmd = (): string[] => {
+    const lines = render().split('\n');
+    return lines.slice(lines.indexOf('runcmd:') + 1).filter((l) => l.startsWith('  - '));
+  };
+  /** The runcmd line that arms the timer, its sh -c command with the given paths swapped. */
+  const armLine = (swap: Record<string, string>): string => {
+    const command = /^ {2}- \[sh, -c, "(.*)"\]$/.exec(runcmd()[0] ?? '')?.[1] ?? '';
+    return Object.entries(swap).reduce((c, [from, to]) => c.replaceAll(from, to), command);
+  };
+
+  it('is armed by the first runcmd step, before Node.js, the runner and its Docker', () => {
+    expect(runcmd()[0]).toContain('bash /opt/benchfleet/max-life-timer.sh');
+    expect(runcmd().findIndex((l) => l.includes('install.sh'))).toBe(1);
+  });
+
+  it('arms a timer that fires max_vm_hours after boot, as systemd reads it', () => {
+    const { dir, env } = fakeBin({ systemctl: RECORD_ARGS });
+    const units = join(dir, 'units');
+    mkdirSync(units);
+    const script = (files()['/opt/benchfleet/max-life-timer.sh'] ?? '').replaceAll(
+      '/etc/systemd/system',
+      units,
+    );
+    expect(runScript(dir, env, script)).toMatchObject({ status: 0, stderr: '' });
+    expect(recordedCalls(dir).map((c) => c.join(' '))).toEqual([
+      'systemctl daemon-reload',
+      'systemctl enable --now benchfleet-max-life.timer',
+    ]);
+    const timer = readFileSync(join(units, 'benchfleet-max-life.timer'), 'utf8').split('\n');
+    expect(timer).toContain('OnBootSec=300 min');
+    expect(timer).toContain('WantedBy=timers.target');
+    expect(timer).toContain(
+      'Description=Benchfleet: deallocate this VM 5 h after boot, whatever its runner is doing',
+    );
+    // no Unit=: it starts the service of its own name, written by write_files
+    expect(timer.filter((l) => l.startsWith('Unit='))).toEqual([]);
+    const service = (files()['/etc/systemd/system/benchfleet-max-life.service'] ?? '').split('\n');
+    for (const line of [
+      'Type=oneshot',
+      'ExecStart=/usr/local/bin/benchfleet-max-life',
+      'StandardOutput=journal+console',
+      'StandardError=journal+console',
+    ])
+      expect(service).toContain(line);
+    // Where systemd is installed, its parser has the last word on both units and the delay.
+    const end = join(dir, 'benchfleet-max-life');
+    writeFileSync(end, '#!/bin/sh\n');
+    chmodSync(end, 0o755);
+    writeFileSync(
+      join(units, 'benchfleet-max-life.service'),
+      service.join('\n').replace('/usr/local/bin/benchfleet-max-life', end),
+    );
+    const verified = verifyUnits([
+      join(units, 'benchfleet-max-life.timer'),
+      join(units, 'benchfleet-max-life.service'),
+    ]);
+    if (verified) expect(verified).toEqual({ status: 0, output: '' });
+    const delay = timespanSeconds('300 min');
+    if (delay !== undefined) expect(delay).toBe(5 * 3600);
+  });
+
+  it('follows a fractional max_vm_hours in whole minutes', () => {
+    const { dir, env } = fakeBin({ systemctl: ':' });
+    mkdirSync(join(dir, 'units'));
+    const script = (
+      files({ ...SAMPLE, max_vm_hours: '2.5', max_vm_minutes: '150' })['/opt/benchfleet/max-life-timer.sh'] ??
+      ''
+    ).replaceAll('/etc/systemd/system', join(dir, 'units'));
+    expect(runScript(dir, env, script).status).toBe(0);
+    const timer = readFileSync(join(dir, 'units', 'benchfleet-max-life.timer'), 'utf8');
+    expect(timer).toContain('OnBootSec=150 min\n');
+    expect(timer).toContain('this VM 2.5 h after boot');
+  });
+
+  it('says why on the console and the journal, then deallocates the VM whatever the runner is doing', () => {
+    const { dir, env } = fakeBin({
+      systemctl: `${RECORD_ARGS}\necho active`,
+      deallocate: RECORD_ARGS,
+    });
+    const script = (files()['/usr/local/bin/benchfleet-max-life'] ?? '').replaceAll(
+      '/usr/local/bin/benchfleet-deallocate',
+      `${dir}/bin/deallocate`,
+    );
+    const run = runScript(dir, env, script);
+    expect(run).toMatchObject({ status: 0, stderr: '' });
+    expect(run.stdout).toBe(
+      'benchfleet: this VM reached its maximum life of 5 h (run 1732400000, Standard_D2pls_v6; set by benchfleet start --max-vm-hours) and is still up (benchfleet-runner.service: active): deallocating it now\n',
+    );
+    // (a call without arguments is recorded with one empty one)
+    expect(recordedCalls(dir).map((c) => c.join(' ').trim())).toEqual([
+      'systemctl is-active benchfleet-runner.service',
+      'deallocate',
+    ]);
+  });
+
+  it('deallocates the VM at once when the timer cannot be armed', () => {
+    const { dir, env } = fakeBin({ deallocate: RECORD_ARGS });
+    writeFileSync(join(dir, 'arm.sh'), 'echo no systemd >&2; exit 1\n');
+    const line = armLine({
+      '/opt/benchfleet/max-life-timer.sh': join(dir, 'arm.sh'),
+      '/usr/local/bin/benchfleet-deallocate': `${dir}/bin/deallocate`,
+    });
+    const run = spawnSync('sh', ['-c', line], { env, encoding: 'utf8' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('benchfleet: the maximum-life timer could not be armed');
+    expect(recordedCalls(dir).map((c) => c[0])).toEqual(['deallocate']);
+  });
+
+  it('keeps going when the timer is armed', () => {
+    const { dir, env } = fakeBin({ deallocate: RECORD_ARGS });
+    writeFileSync(join(dir, 'arm.sh'), 'exit 0\n');
+    const line = armLine({
+      '/opt/benchfleet/max-life-timer.sh': join(dir, 'arm.sh'),
+      '/usr/local/bin/benchfleet-deallocate': `${dir}/bin/deallocate`,
+    });
+    expect(spawnSync('sh', ['-c', line], { env, encoding: 'utf8' }).status).toBe(0);
+    expect(recordedCalls(dir)).toEqual([]);
   });
 });

@@ -1,11 +1,9 @@
-// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these are HCL and templatefile expressions, not JS templates
 // Reading terraform-azure/ without terraform: the HCL as @cdktf/hcl2json parses it, the cloud-init
-// template rendered the way templatefile() would, and a fake bin directory to run its scripts in.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+// template rendered the way templatefile() would, and (from test/helpers/fake-bin.ts) a fake bin
+// directory to run its scripts in.
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
-import { tempDir } from '../../helpers/temp-dir';
 
 export const MODULE_DIR = join(__dirname, '..', '..', '..', 'terraform-azure');
 export const TEMPLATE = join(MODULE_DIR, 'cloud-init.yaml.tftpl');
@@ -90,45 +88,6 @@ export function writeFiles(yaml: string): Record<string, string> {
   return files;
 }
 
-/** A scratch dir whose bin/ holds the given fake commands (sh scripts) ahead of the real PATH. */
-export function fakeBin(commands: Record<string, string>): { dir: string; env: NodeJS.ProcessEnv } {
-  const dir = tempDir('bf-tf-');
-  execFileSync('mkdir', ['-p', join(dir, 'bin')]);
-  for (const [name, body] of Object.entries(commands)) {
-    const file = join(dir, 'bin', name);
-    writeFileSync(file, `#!/bin/sh\n${body}\n`);
-    chmodSync(file, 0o755);
-  }
-  return { dir, env: { PATH: `${join(dir, 'bin')}:/usr/bin:/bin`, FAKE_OUT: dir, HOME: dir } };
-}
-
-// Each fake call appends one line: its argv joined by \x1f (values never hold that or a newline).
-export const RECORD_ARGS = `(IFS=$(printf '\\037'); echo "$0$IFS$*") >> "$FAKE_OUT/calls.log"`;
-
-export function recordedCalls(dir: string): string[][] {
-  let text = '';
-  try {
-    text = readFileSync(join(dir, 'calls.log'), 'utf8');
-  } catch {
-    return [];
-  }
-  return text
-    .trimEnd()
-    .split('\n')
-    .map((l) => {
-      const [cmd = '', ...args] = l.split('\x1f');
-      return [cmd.split('/').at(-1) ?? '', ...args];
-    });
-}
-
-/** Runs a script with bash in the fake environment; never throws, so a test can assert the status. */
-export function runScript(
-  dir: string,
-  env: NodeJS.ProcessEnv,
-  script: string,
-): { status: number | null; stdout: string; stderr: string } {
-  const file = join(dir, 'script.sh');
-  writeFileSync(file, script);
-  const r = spawnSync('bash', [file], { env, encoding: 'utf8', timeout: 20_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+// The fake-command helpers live in test/helpers/fake-bin.ts, free of hcl2json, whose mere import
+// keeps a jest worker from exiting: the AWS fleet's tests run its boot lines with them too.
+export { fakeBin, RECORD_ARGS, recordedCalls, runScript } from '../../helpers/fake-bin';

@@ -9,6 +9,7 @@ import {
 } from '../../../lambdas/shared/azure-tfvars';
 import { RunConfig } from '../../../lambdas/shared/contract';
 import { planFleet } from '../../../lambdas/shared/fleet-plan';
+import { FALLBACK_MAX_VM_HOURS, MAX_MAX_VM_HOURS, MIN_MAX_VM_HOURS } from '../../../lambdas/shared/vm-life';
 import { tempDir } from '../../helpers/temp-dir';
 import { loadModule, type Module } from './module';
 
@@ -50,6 +51,7 @@ describe('azureTfvars', () => {
       runner_artifact_url: 'https://bucket.example.test/runner.js?sig=1',
       fleet: { Standard_D2pls_v6: 2, Standard_D2ls_v6: 2 },
       slots: 'auto',
+      max_vm_hours: 5, // the run's default: one attempt of a task at most 2 h long
       region: 'westeurope',
       bastion_ssh_public_key: 'ssh-ed25519 AAAAC3Nza me@laptop',
       tags: { team: 'ruby' },
@@ -78,6 +80,21 @@ describe('azureTfvars', () => {
     const vars = azureTfvars(input());
     expect(vars.tags).toEqual({});
     expect('ssh_source_cidrs' in vars).toBe(false);
+  });
+
+  it("carries the plan's maximum VM life, the operator's or the run's default", () => {
+    expect(azureTfvars(input({ plan: planFleet(config, { maxVmHours: 2.5 }) })).max_vm_hours).toBe(2.5);
+    const retried = { ...config, max_attempts: 3 };
+    expect(azureTfvars(input({ config: retried, plan: planFleet(retried) })).max_vm_hours).toBe(10);
+  });
+
+  it('declares max_vm_hours with the bounds of --max-vm-hours, and the fallback of an old fleet plan file', () => {
+    const variable = mod.variables.max_vm_hours ?? {};
+    expect(variable.type).toBe(`\${number}`); // how hcl2json writes an HCL type
+    expect(variable.default).toBe(FALLBACK_MAX_VM_HOURS);
+    expect(variable.validation?.[0]?.condition).toBe(
+      `\${var.max_vm_hours >= ${MIN_MAX_VM_HOURS} && var.max_vm_hours <= ${MAX_MAX_VM_HOURS}}`,
+    );
   });
 
   it('follows the slot mode of the plan', () => {
