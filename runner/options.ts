@@ -159,6 +159,11 @@ export function resolveOptions(input: RunnerInput): RunnerOptions {
   if (o.hostId !== undefined && (o.hostId.length < 1 || o.hostId.length > maxHostId)) {
     throw new Error(`--host-id must be 1 to ${maxHostId} characters, got ${o.hostId.length}`);
   }
+  if (o.hostId !== undefined && !RunnerId.safeParse(o.hostId).success) {
+    throw new Error(
+      `--host-id ${JSON.stringify(o.hostId)} holds control characters, which the API refuses in a runner id`,
+    );
+  }
   return o;
 }
 

@@ -148,7 +148,13 @@ export const ErrorType = z
   .string()
   .regex(/^[^\p{Cc}]{1,64}$/u, 'must be 1-64 characters without control characters');
 
-export const RunnerId = z.string().min(1).max(128);
+// An id, not text: it is matched on every call of a claim, and shown as it is on the dashboard, the
+// site and in the API's log lines, where a line break or a colour code would garble or forge one.
+export const RunnerId = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^\P{Cc}*$/u, 'must be 1-128 characters without control characters');
 export const Attempt = z.number().int().min(1).max(5);
 
 export const ClaimRequest = z.strictObject({

@@ -49,7 +49,10 @@ const CONTROL = /[^\P{Cc}\t\n\r]/gu;
 export const clipped = (max: number) =>
   z.string().transform((raw) => {
     const s = raw.replace(COLOUR, '').replace(CONTROL, '');
-    return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+    if (s.length <= max) return s;
+    // not between the two halves of a surrogate pair (an emoji): a lone half is no character
+    const end = /[\uD800-\uDBFF]/.test(s.charAt(max - 2)) ? max - 2 : max - 1;
+    return `${s.slice(0, end)}…`;
   });
 
 /** An optional field where `null` means the same as leaving it out, as older runners send it. */

@@ -84,9 +84,19 @@ it('takes what older runners send, cut to length and clamped, and records only a
   expect((await taskView(two.task.id)).status).toBe('completed');
 });
 
-it('refuses control characters in error_type, and changes nothing', async () => {
+it('refuses control characters in error_type and runner_id, and changes nothing', async () => {
   await ended(); // the first test's run drained and is being assembled
   const { run_id } = (await api.start({ runs_per_instance_type: 1, local: ['a'] })).body;
+  // an id is matched and shown as it is: a line break would forge a row of the manifest
+  for (const runner of ['r1\nr2', '\u001b[31mr1', 'r1\u0000']) {
+    const refused = await api.claim(run_id, 'a', runner);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toMatchObject({
+      error: 'invalid_request',
+      message: expect.stringMatching(/^runner_id.*control characters/),
+    });
+  }
+  expect((await api.run()).body.tasks).toMatchObject({ pending: 1, claimed: 0 });
   const task = await claimed(run_id, 'a', 'r1');
   const bad = await api.fail(task.task.id, 'r1', 'bad\ntype');
   expect(bad.status).toBe(400);
@@ -108,6 +118,10 @@ it('takes free text with colour codes and control characters, keeping only its t
     heartbeat_message: 'slow\tstep\n2 of 3',
     current_benchmark: 'fib',
   });
+  // a cut never splits an emoji (two UTF-16 units) in halves, one of which is no character
+  const cut = await api.heartbeat(task.task.id, 'r1', { message: `${'x'.repeat(998)}😀😀` });
+  expect(cut.status).toBe(200);
+  expect((await taskView(task.task.id)).heartbeat_message).toBe(`${'x'.repeat(998)}…`);
   const fail = await api.fail(task.task.id, 'r1', 'benchmark_failed', {
     error_message: `boom\r\n\u0001\u0002  from x.rb:1${'\u0003'.repeat(5_000)}`,
   });

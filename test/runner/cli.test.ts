@@ -99,6 +99,8 @@ describe('runner command line', () => {
     // `<host-id>-<slot>` must fit the API's 128 characters, for slots up to 1023
     expect(withHost('h'.repeat(123)).hostId).toHaveLength(123);
     expect(() => withHost('h'.repeat(124))).toThrow('--host-id must be 1 to 123 characters, got 124');
+    expect(() => withHost('vm\t7')).toThrow('--host-id "vm\\t7" holds control characters');
+    expect(withHost('vm-7 é').hostId).toBe('vm-7 é');
   });
 });
 
