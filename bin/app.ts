@@ -1,13 +1,10 @@
 // The CDK app: the meta stack `Benchfleet`, and the AWS runner fleet `BenchfleetFleet` when the
 // context names a fleet plan file (`npx cdk deploy BenchfleetFleet -c fleetPlan=.benchfleet/fleet-<runId>.json`).
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { App, Tags } from 'aws-cdk-lib';
+import { buildDeployInputs } from '../lib/deploy-inputs';
 import { readFleetPlanFile } from '../lib/fleet/fleet-plan-file';
 import { FleetStack } from '../lib/fleet-stack';
 import { OrchestratorStack, PROJECT_TAG } from '../lib/orchestrator-stack';
-import { assertBuilt, BUILD_OUTPUTS, REPO_ROOT } from '../lib/paths';
 
 const app = new App();
 const context = (name: string): string | undefined => {
@@ -15,21 +12,10 @@ const context = (name: string): string | undefined => {
   return v === undefined || v === null || v === '' ? undefined : String(v);
 };
 
-// The runner bundle and the dashboard are deploy inputs: build them on a fresh checkout.
-const build = { runnerDir: BUILD_OUTPUTS.runnerDir, dashboardDir: BUILD_OUTPUTS.dashboardDir };
-const built =
-  existsSync(join(build.runnerDir, BUILD_OUTPUTS.runnerFile)) &&
-  existsSync(join(build.dashboardDir, BUILD_OUTPUTS.dashboardIndex));
-if (!built) {
-  process.stderr.write(
-    'benchfleet: dist/runner.js or dashboard/dist is missing; running scripts/build.mjs\n',
-  );
-  execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build.mjs')], {
-    stdio: 'inherit',
-    cwd: REPO_ROOT,
-  });
-}
-assertBuilt(build);
+// The runner bundle and the dashboard, built afresh from this checkout for every synth (never a
+// dist/ left from an older build), in a folder removed once the assets are staged.
+const build = buildDeployInputs();
+process.once('exit', () => build.remove());
 
 const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
 new OrchestratorStack(app, 'Benchfleet', {
@@ -50,3 +36,5 @@ if (fleetPlan) {
 }
 
 Tags.of(app).add(PROJECT_TAG.key, PROJECT_TAG.value);
+app.synth(); // stages the assets (copies) into the cloud assembly, so the build folder can go
+build.remove();

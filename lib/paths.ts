@@ -8,7 +8,7 @@ export const REPO_ROOT = resolve(__dirname, '..');
 /** `lambdas/handlers/<name>.ts`: the route table's and the workflow's naming rule. */
 export const handlerEntry = (name: string): string => join(REPO_ROOT, 'lambdas', 'handlers', `${name}.ts`);
 
-/** What `npm run build` (scripts/build.mjs) produces and the meta stack uploads. */
+/** What `npm run build` (scripts/build.mjs) makes; a synth builds the same files afresh (lib/deploy-inputs.ts). */
 export const BUILD_OUTPUTS = {
   runnerDir: join(REPO_ROOT, 'dist'),
   runnerFile: 'runner.js',
@@ -31,7 +31,7 @@ export function assertBuilt(dirs: BuildDirs): void {
   ].filter((f) => !existsSync(f));
   if (missing.length > 0) {
     throw new Error(
-      `missing build output: ${missing.join(', ')}. Run \`npm run build\` (or \`node scripts/build.mjs\`) before \`cdk synth\`/\`cdk deploy\`.`,
+      `missing build output: ${missing.join(', ')}; scripts/build.mjs, whose output is above, should have made it`,
     );
   }
 }
