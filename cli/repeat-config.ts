@@ -49,6 +49,10 @@ export function repeatRunConfig(manifestFile: string, say: (line: string) => voi
     config.ruby_bench_ref = commit.value;
   } else if (commit.several) {
     say('  ruby_bench_ref: kept as the config said it, as its tasks ran different commits');
+  } else if (!commit.value && !FULL_COMMIT.test(config.ruby_bench_ref ?? '')) {
+    say(
+      `  ruby_bench_ref: NOT pinned: ${NO_META} the commit it ran; ${config.ruby_bench_ref ? `the config's ${config.ruby_bench_ref} is fetched again, and may be another commit by now` : "the runner's pinned commit is used"}`,
+    );
   }
   const digest = only(metas.map((m) => m.image_digest));
   const image = only(metas.map((m) => m.image));
@@ -60,9 +64,18 @@ export function repeatRunConfig(manifestFile: string, say: (line: string) => voi
     config.image = pinned;
   } else if (digest.several || image.several) {
     say('  image: kept as the config said it, as its tasks ran different images');
+  } else if (!digest.value && !config.image?.includes('@')) {
+    say(
+      `  image: NOT pinned: ${NO_META} the image digest it ran; ${config.image ?? `ruby:${config.ruby_version}`} is pulled again, and may be another build by now`,
+    );
   }
   return config;
 }
+
+/** A 40-hex commit pins itself; a branch, a tag or a short hash may name another commit later. */
+const FULL_COMMIT = /^[0-9a-f]{40}$/;
+/** Why nothing is pinned: runners before `ruby_bench_commit` and `image_digest` wrote neither. */
+const NO_META = "no completed task's meta.json (none, or from an older runner) names";
 
 /** The meta.json of each task that has one in the results folder (completed tasks, and failed ones' error/). */
 function tasksMeta(dir: string, tasks: unknown): Array<Partial<RunnerMeta>> {

@@ -74,6 +74,24 @@ it('keeps the names when the tasks ran different commits or images, and says so'
   ]);
 });
 
+it('says that nothing is pinned when its tasks did not record what they ran, as older runners did not', () => {
+  const said: string[] = [];
+  const older = resultsFolder([{ ruby_bench_commit: undefined, image: 'ruby:3.4', image_digest: undefined }]);
+  expect(loadRunConfig(older, (l) => said.push(l))).toMatchObject({
+    ruby_bench_ref: 'main',
+    image: 'ruby:3.4',
+  });
+  expect(said.slice(1)).toEqual([
+    "  ruby_bench_ref: NOT pinned: no completed task's meta.json (none, or from an older runner) names the commit it ran; the config's main is fetched again, and may be another commit by now",
+    "  image: NOT pinned: no completed task's meta.json (none, or from an older runner) names the image digest it ran; ruby:3.4 is pulled again, and may be another build by now",
+  ]);
+  // a config that pinned both itself needs no word
+  said.length = 0;
+  const pinned = { ...CONFIG, ruby_bench_ref: COMMIT, image: `ruby:3.4@${DIGEST}` };
+  loadRunConfig(resultsFolder([], pinned), (l) => said.push(l));
+  expect(said).toHaveLength(1);
+});
+
 it('refuses a manifest whose config is no run config, saying what to do', () => {
   const dir = resultsFolder([{}], { ruby_version: '3.4.7', runs_per_instance_type: 0 });
   expect(() => loadRunConfig(dir, () => undefined)).toThrow(ConfigError);
