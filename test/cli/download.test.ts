@@ -7,12 +7,20 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { pack } from 'tar-stream';
 import { downloadAndUnpack, unpackArchive } from '../../cli/lib/archive';
-import { argv, fakeOutputs, runCli, type Sandbox, sandbox } from './helpers';
+import { argv, fakeOutputs, runCli, type Sandbox, sandbox, stackGone } from './helpers';
+
+// deploy first asks whether a run is at work on the deployment: none is deployed here
+const metaStack = mockClient(CloudFormationClient);
+beforeEach(() => {
+  metaStack.reset();
+  metaStack.on(DescribeStacksCommand).rejects(stackGone('Benchfleet'));
+});
 
 const s3 = mockClient(S3Client);
 let box: Sandbox;

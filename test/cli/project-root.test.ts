@@ -4,8 +4,17 @@
 // tools do when started elsewhere (no cdk.json; a -chdir folder that does not exist).
 import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { mockClient } from 'aws-sdk-client-mock';
 import { tempDir } from '../helpers/temp-dir';
-import { argv, fakeOutputs, runCli, type Sandbox, sandbox } from './helpers';
+import { argv, fakeOutputs, runCli, type Sandbox, sandbox, stackGone } from './helpers';
+
+// deploy first asks whether a run is at work on the deployment: none is deployed here
+const metaStack = mockClient(CloudFormationClient);
+beforeEach(() => {
+  metaStack.reset();
+  metaStack.on(DescribeStacksCommand).rejects(stackGone('Benchfleet'));
+});
 
 const ROOT = resolve(__dirname, '..', '..');
 const RUN = 1_700_000_000;

@@ -2,7 +2,16 @@
 // a command still finishing from an earlier test of the same worker must not make another test's
 // command "exit 1" or fill its output (deploy did, now and then, under load).
 import fs from 'node:fs';
-import { fakeOutputs, runCli, type Sandbox, sandbox } from './helpers';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { mockClient } from 'aws-sdk-client-mock';
+import { fakeOutputs, runCli, type Sandbox, sandbox, stackGone } from './helpers';
+
+// deploy first asks whether a run is at work on the deployment: none is deployed here
+const metaStack = mockClient(CloudFormationClient);
+beforeEach(() => {
+  metaStack.reset();
+  metaStack.on(DescribeStacksCommand).rejects(stackGone('Benchfleet'));
+});
 
 let box: Sandbox;
 beforeEach(() => {

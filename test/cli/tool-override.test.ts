@@ -4,8 +4,17 @@
 // a slash, later words starting with ./ or ../), though the tool runs in the project root.
 import { chmodSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { mockClient } from 'aws-sdk-client-mock';
 import { toolCommand } from '../../cli/lib/exec';
-import { fakeOutputs, runCli, type Sandbox, sandbox } from './helpers';
+import { fakeOutputs, runCli, type Sandbox, sandbox, stackGone } from './helpers';
+
+// deploy first asks whether a run is at work on the deployment: none is deployed here
+const metaStack = mockClient(CloudFormationClient);
+beforeEach(() => {
+  metaStack.reset();
+  metaStack.on(DescribeStacksCommand).rejects(stackGone('Benchfleet'));
+});
 
 const ROOT = resolve(__dirname, '..', '..');
 const FAKE = resolve(__dirname, 'fakes', 'fake-tool.js');
