@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .option('--no-azure', 'leave Azure alone')
     .addHelpText(
       'after',
-      '\nAWS: the region of your AWS profile / AWS_REGION. Azure: the subscription `az account show` names.\nRun it again at any time: it only deletes what is still there.',
+      '\nAWS: the region of your AWS profile / AWS_REGION. Azure: ARM_SUBSCRIPTION_ID, else the subscription `az account show` names.\nRun it again at any time: it only deletes what is still there.',
     )
     .action(action('nuke', (flags: NukeFlags) => lazy().nuke(flags)));
 }

@@ -19,7 +19,7 @@ export function register(program: Command): void {
       .argument('[run-id]', 'stop only this run: refused, stopping nothing, if another run is current')
       .option(
         '--json',
-        'print {message, run_id, stopped} as JSON (stopped: false when the run had already ended)',
+        'print {message, run_id, stopped} as JSON (stopped: false, with its status, when the run had already ended)',
       ),
   ).action(
     action('stop', async (given: string | undefined, flags: ApiCommandFlags) => {
