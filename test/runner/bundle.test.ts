@@ -5,17 +5,13 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { storageKeys } from '../../lambdas/shared/contract';
 import { version } from '../../package.json';
+import { sourceCommit } from '../helpers/source-commit';
 import { tempDir } from '../helpers/temp-dir';
 import { FakeApi, untar } from './fake-api';
 import { waitFor } from './helpers';
 
 const ROOT = join(__dirname, '..', '..');
 const bundle = join(tempDir('bf-bundle-'), 'runner.js');
-// what scripts/build-runner.mjs bakes in: this checkout's commit, `-dirty` with changes
-const sourceCommit = execFileSync('git', ['describe', '--always', '--dirty', '--abbrev=12', '--exclude=*'], {
-  cwd: ROOT,
-  encoding: 'utf8',
-}).trim();
 let api: FakeApi | undefined;
 
 beforeAll(() => {
@@ -97,7 +93,7 @@ describe('dist/runner.js', () => {
     );
     expect(JSON.parse(files.get('meta.json') ?? '')).toMatchObject({
       host_id: 'bundle',
-      runner_version: `${version}+${sourceCommit}`,
+      runner_version: `${version}+${sourceCommit()}`,
       busy_slots_max: expect.any(Number),
     });
   });

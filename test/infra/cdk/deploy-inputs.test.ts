@@ -1,15 +1,12 @@
 // What a synth uploads for the VMs and the browser is built from the checkout as it is, not taken
 // from a dist/ that an older `npm run build` left (after a `git pull`, deploys shipped old runners).
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildDeployInputs } from '../../../lib/deploy-inputs';
 import { BUILD_OUTPUTS, REPO_ROOT } from '../../../lib/paths';
+import { sourceCommit } from '../../helpers/source-commit';
 
-const commit = execFileSync('git', ['describe', '--always', '--dirty', '--abbrev=12', '--exclude=*'], {
-  cwd: REPO_ROOT,
-  encoding: 'utf8',
-}).trim();
+const commit = sourceCommit();
 
 it('builds the runner and the dashboard from this checkout into a folder of its own, and removes it', () => {
   const distRunner = join(BUILD_OUTPUTS.runnerDir, BUILD_OUTPUTS.runnerFile);
