@@ -1,10 +1,13 @@
 // `benchfleet deploy`: the meta stack (API, table, buckets, dashboard), outputs kept in .benchfleet/.
 import type { Command } from 'commander';
 import { action, CliError, describe } from '../lib/errors';
-import { deployedApiUrl, deployMeta } from '../lib/fleets';
-import { atWork, latestRun } from '../lib/latest-run';
 import { type JsonFlag, out, printJson } from '../lib/options';
 import { outputsFile, outputsRegion, readOutputsIfAny } from '../lib/state';
+
+// Loaded on use (require: tsx runs the CLI as CommonJS), as start's are: at the top, fleets.ts and
+// the EC2 client under it cost every command, `--help` included, over half a second to load.
+const fleets = () => require('../lib/fleets') as typeof import('../lib/fleets');
+const runs = () => require('../lib/latest-run') as typeof import('../lib/latest-run');
 
 export function register(program: Command): void {
   program
@@ -28,7 +31,7 @@ export function register(program: Command): void {
         const { requireAwsRegion } = require('../lib/aws-region') as typeof import('../lib/aws-region');
         const region = await requireAwsRegion('benchfleet deploy puts the meta stack in that region.');
         if (!flags.force) await refuseRunAtWork(region);
-        const outputs = await deployMeta();
+        const outputs = await fleets().deployMeta();
         if (flags.json) return printJson(outputs);
         out(`\nDeployed. Outputs saved to ${outputsFile()}`);
         out(`  API:       ${outputs.ApiUrl}`);
@@ -46,8 +49,10 @@ export function register(program: Command): void {
  */
 async function refuseRunAtWork(region: string): Promise<void> {
   const recorded = readOutputsIfAny();
-  const apiUrl = recorded && outputsRegion(recorded) === region ? recorded.ApiUrl : await deployedApiUrl();
+  const apiUrl =
+    recorded && outputsRegion(recorded) === region ? recorded.ApiUrl : await fleets().deployedApiUrl();
   if (!apiUrl) return; // nothing deployed in this region yet
+  const { atWork, latestRun } = runs();
   const latest = await latestRun(apiUrl);
   if ('unknown' in latest) {
     process.stderr.write(

@@ -1,7 +1,6 @@
 // The CLI's client of the run API: GET /run, GET /run/tasks, POST /run/start and /run/stop, with
 // the operator key from --api-key, BENCHFLEET_API_KEY, or (for the deployment's own API only) the
 // deployment's Secrets Manager secret.
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   ErrorBody,
   type RunConfig,
@@ -191,6 +190,9 @@ export async function checkGivenKey(
  */
 export async function readSecret(arn: string, what: string): Promise<string> {
   const region = arnRegion(arn);
+  // loaded here, not at the top: every command loads this file, few of them read a secret
+  const { GetSecretValueCommand, SecretsManagerClient } =
+    require('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager');
   const sm = new SecretsManagerClient(region ? { region } : {});
   try {
     const out = await sm.send(new GetSecretValueCommand({ SecretId: arn }));
