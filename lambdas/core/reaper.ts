@@ -9,6 +9,7 @@
 // - drains the run, restarts an assembly that never started, resumes a run left `creating`.
 import { FINISHED_STATUSES, type TaskCounts } from '../shared/contract';
 import { StaleStateError } from './errors';
+import { PASS_RESERVE_MS, PassBudget, PassOutOfTime } from './pass-budget';
 import { type Deps, type IdleMark, queueKey, type RunRecord, type TaskRecord } from './ports';
 import { failAs, reapTask } from './reap-task';
 import { failAssembly, switchScheduleOff } from './run-assembly';
@@ -41,31 +42,6 @@ export interface ReapReport {
  * stop that died between its writes, or a claim the active index showed late, is caught within it.
  */
 const TICKET_SWEEP_S = 600;
-
-/**
- * How much of the Lambda's time a pass leaves unused, in ms: a pass stops taking up tasks once less
- * is left, so the one in hand (a few writes) ends well before the timeout. A pass cut off by the
- * timeout itself would count as a reaper error (and alarm) and skip its later steps every minute.
- */
-export const PASS_RESERVE_MS = 10_000;
-
-/** Thrown between two tasks when the pass's time is up (PassBudget.check). */
-class PassOutOfTime extends Error {
-  override name = 'PassOutOfTime';
-}
-
-/** The time a pass has: `timeLeftMs` is the Lambda's getRemainingTimeInMillis; none locally. */
-class PassBudget {
-  /** the tasks and queues taken up so far */
-  steps = 0;
-  constructor(private readonly timeLeftMs?: () => number) {}
-
-  /** Before each task a step would write to: ends the pass when less than PASS_RESERVE_MS is left. */
-  check(): void {
-    if (this.timeLeftMs && this.timeLeftMs() < PASS_RESERVE_MS) throw new PassOutOfTime();
-    this.steps++;
-  }
-}
 
 const ageSeconds = (now: Date, iso: string | null): number =>
   iso ? (now.getTime() - Date.parse(iso)) / 1000 : Number.POSITIVE_INFINITY;

@@ -6,7 +6,7 @@ import { logger } from '../shared/logger';
 import { countMetric } from '../shared/metrics';
 
 // Scheduled every minute while a run is active (the schedule is switched off when the run ends).
-// A pass stops short of the function's timeout (55 s), the next one goes on: see PASS_RESERVE_MS.
+// A pass stops short of the function's timeout (55 s), the next one goes on: see PASS_RESERVE_MS (lambdas/core/pass-budget.ts).
 export const makeHandler =
   (deps: Deps) =>
   async (_event?: unknown, context?: Context): Promise<void> => {

@@ -2,7 +2,8 @@
 // two tasks, says so, and leaves the rest to the next pass, which finishes it with nothing lost.
 
 import type { Context } from 'aws-lambda';
-import { PASS_RESERVE_MS, reap } from '../../../lambdas/core/reaper';
+import { PASS_RESERVE_MS } from '../../../lambdas/core/pass-budget';
+import { reap } from '../../../lambdas/core/reaper';
 import { getRunOrThrow, startRun } from '../../../lambdas/core/runs';
 import { makeHandler } from '../../../lambdas/handlers/reap';
 import { type CoreHarness, expectCountsMatch, startCore } from './core-helpers';
