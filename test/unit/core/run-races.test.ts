@@ -55,10 +55,30 @@ it('two concurrent starts without run_id: one 201, the other 409 run_in_progress
   const answers = await Promise.all([api.start({}), api.start({})]);
   const statuses = answers.map((a) => a.status).sort();
   expect(statuses).toEqual([201, 409]);
+  const won = answers.find((a) => a.status === 201)?.body as { run_id: number };
+  // which words the loser gets depends on when it read the pointer: before the winner wrote it
+  // (both raced for it), or after (the winner's run was already there, creating or running)
   expect(answers.find((a) => a.status === 409)?.body).toMatchObject({
     error: 'run_in_progress',
-    message: expect.stringMatching(/started at the same time/),
+    message: expect.stringMatching(
+      new RegExp(`started at the same time as run|run ${won.run_id} is (creating|running); wait`),
+    ),
   });
+});
+
+it('two starts without run_id that both read before either writes: the loser is told they raced, and leaves nothing', async () => {
+  const bothRead = barrier(2);
+  const deps: Deps = { ...h.deps, store: hooked(h.deps.store, { createRun: bothRead }) };
+  const answers = await Promise.allSettled([startRun(deps, cfg), startRun(deps, cfg)]);
+  expect(answers.map((a) => a.status).sort()).toEqual(['fulfilled', 'rejected']);
+  const won = answers.find((a) => a.status === 'fulfilled') as PromiseFulfilledResult<{ run_id: number }>;
+  const lost = answers.find((a) => a.status === 'rejected') as PromiseRejectedResult;
+  expect(lost.reason).toMatchObject({
+    code: 'run_in_progress',
+    message: expect.stringMatching(/started at the same time as run/),
+  });
+  expect(await h.deps.store.getPointer()).toEqual({ run_id: won.value.run_id, active: true });
+  expect((await getRunOrThrow(h.deps, won.value.run_id)).status).toBe('running');
 });
 
 it('concurrent POST /run/assemble: one starts the assembly, the others answer 409', async () => {
