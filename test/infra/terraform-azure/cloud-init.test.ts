@@ -164,7 +164,6 @@ describe('the runner service', () => {
     // SIGKILL 90 s after SIGTERM, well after the runner's stop deadline (STOP_TOTAL_S)
     const service = unit.split('\n').slice(unit.split('\n').indexOf('[Service]'));
     expect(service).toContain('TimeoutStopSec=90');
-    expect(render()).toMatch(/^packages:\n {2}- docker\.io\n/m);
   });
 
   // The runcmd line that enables docker and the runner, run in sh with a fake systemctl (and the
@@ -198,8 +197,21 @@ describe('the runner service', () => {
     expect(calls.at(-1)?.[0]).toBe('deallocate');
   });
 
-  it('installs Node.js for the machine and downloads the runner from the exact artifact URL', () => {
+  const aptCall = (...args: string[]): string[] => [
+    'timeout',
+    '1200',
+    'apt-get',
+    '-q',
+    '-o',
+    'DPkg::Lock::Timeout=600',
+    '-o',
+    'Acquire::Retries=3',
+    ...args,
+  ];
+
+  it('installs Docker and Node.js for the machine and downloads the runner from the exact artifact URL', () => {
     const { dir, env } = fakeBin({
+      timeout: RECORD_ARGS,
       curl: RECORD_ARGS,
       tar: 'cat > /dev/null',
       ln: RECORD_ARGS,
@@ -209,9 +221,26 @@ describe('the runner service', () => {
     const run = runScript(dir, env, files()['/opt/benchfleet/install.sh'] ?? '');
     expect(run).toMatchObject({ status: 0, stderr: '' });
     expect(recordedCalls(dir)).toEqual([
+      aptCall('update'),
+      aptCall('install', '-y', 'docker.io', 'curl', 'xz-utils'),
       ['curl', '-fsSL', '--retry', '5', 'https://nodejs.org/dist/v22.12.0/node-v22.12.0-linux-arm64.tar.xz'],
       ['ln', '-sf', '/opt/node/bin/node', '/usr/local/bin/node'],
       ['curl', '-fsSL', '--retry', '5', '-o', '/opt/benchfleet/runner.js', SAMPLE.runner_artifact_url],
+    ]);
+  });
+
+  it('stops at an apt step that fails or runs out of time (timeout exits 124), so the VM deallocates', () => {
+    const { dir, env } = fakeBin({
+      timeout: `${RECORD_ARGS}
+case "$*" in *install*) exit 124 ;; esac`,
+      curl: RECORD_ARGS,
+    });
+    const run = runScript(dir, env, files()['/opt/benchfleet/install.sh'] ?? '');
+    expect(run.status).toBe(124);
+    // nothing after it: runcmd sees the failure and runs benchfleet-deallocate
+    expect(recordedCalls(dir).map((c) => c.slice(0, 3).concat(c.slice(8, 9)))).toEqual([
+      ['timeout', '1200', 'apt-get', 'update'],
+      ['timeout', '1200', 'apt-get', 'install'],
     ]);
   });
 });
@@ -278,9 +307,11 @@ describe("the VM's maximum life", () => {
     return Object.entries(swap).reduce((c, [from, to]) => c.replaceAll(from, to), command);
   };
 
-  it('is armed by the first runcmd step, before Node.js, the runner and its Docker', () => {
+  it('is armed by the first runcmd step, before Docker, Node.js and the runner', () => {
     expect(runcmd()[0]).toContain('bash /opt/benchfleet/max-life-timer.sh');
     expect(runcmd().findIndex((l) => l.includes('install.sh'))).toBe(1);
+    // cloud-init's package modules run before runcmd: an apt that hung there would come first
+    expect(render()).not.toMatch(/^(packages|package_update|package_upgrade|apt):/m);
   });
 
   it('arms a timer that fires max_vm_hours after boot, as systemd reads it', () => {
