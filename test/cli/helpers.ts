@@ -177,6 +177,24 @@ export function playerApi(apiUrl: () => string) {
 }
 
 /**
+ * A fake runner's claim that waits out `wait` answers: GET /run already says `running` while the
+ * start is still writing the run's tasks (`creating`), and a claim then is told to wait.
+ */
+export async function claimAssigned(
+  call: ReturnType<typeof playerApi>,
+  runId: number | undefined,
+  key: string,
+  body: { provider: string; instance_type: string; runner_id: string },
+): Promise<RunAnswer> {
+  for (let i = 0; i < 200; i++) {
+    const claim = await call('POST', `/runs/${runId}/tasks/claim`, key, body);
+    if (claim.status !== 'wait') return claim;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`run ${runId}: claims for ${body.instance_type} still answer wait after 10 s`);
+}
+
+/**
  * What `start` tests feed the fakes: a result tarball the fake runner uploads, an SSH public key
  * (in a temp folder removed after the test file).
  */

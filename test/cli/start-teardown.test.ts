@@ -14,6 +14,7 @@ import { archiveSwitch } from '../helpers/archive-switch';
 import { installZones } from './fake-zones';
 import {
   argv,
+  claimAssigned,
   fakeOutputs,
   playerApi,
   runCli,
@@ -88,7 +89,7 @@ async function playRunner(before: number | undefined): Promise<void> {
     run = await call('GET', '/run', OPERATOR).catch(() => ({}));
     await new Promise((r) => setTimeout(r, 50));
   }
-  const claim = await call('POST', `/runs/${run.run_id}/tasks/claim`, RUNNER, {
+  const claim = await claimAssigned(call, run.run_id, RUNNER, {
     provider: 'aws',
     instance_type: 'c7g.medium',
     runner_id: 'r-1',

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DescribeInstanceTypeOfferingsCommand } from '@aws-sdk/client-ec2';
 import { GetServiceQuotaCommand } from '@aws-sdk/client-service-quotas';
 import 'aws-sdk-client-mock-jest';
-import { argv, type FakeCall, type RunAnswer, runCli } from './helpers';
+import { argv, claimAssigned, type FakeCall, type RunAnswer, runCli } from './helpers';
 import { OPERATOR, RUNNER, startSetup } from './start-setup';
 
 const setup = startSetup();
@@ -25,7 +25,7 @@ async function playRunners(): Promise<number> {
     ['azure', 'Standard_D2pls_v6'],
   ] as const) {
     for (let n = 0; n < 2; n++) {
-      const claim = await api('POST', `/runs/${run.run_id}/tasks/claim`, RUNNER, {
+      const claim = await claimAssigned(api, run.run_id, RUNNER, {
         provider,
         instance_type: type,
         runner_id: `r-${type}`,

@@ -50,7 +50,8 @@ describe('synthetic executor', () => {
     const c = ctx();
     const t0 = performance.now();
     const res = await new SyntheticExecutor({ size: 0 }).run(c);
-    expect(performance.now() - t0).toBeLessThan(250);
+    // no real work at size 0 (a loose bound: a busy CI machine may pause a few hundred ms)
+    expect(performance.now() - t0).toBeLessThan(3000);
     expect(res.exitCode).toBe(0);
     const txt = readFileSync(join(c.outDir, 'output_001.txt'), 'utf8');
     const parsed = parseOutputTxt(txt);
