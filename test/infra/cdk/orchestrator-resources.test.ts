@@ -49,11 +49,40 @@ describe('table, schedule, workflow', () => {
     });
   });
 
-  it('schedules the reaper every minute, created disabled', () => {
+  it('keeps the logical ids and key schema of what holds state, written out here rather than imported', () => {
+    // A refactor that renames or moves one of these (or changes the key schema) makes the next
+    // `deploy` or `start` replace it: CloudFormation creates a new, empty resource and deletes the
+    // old one with every run record, archive or key in it. Literals, so such a change fails here.
+    const ids = (type: string): string[] => Object.keys(resourcesOf(template, type)).sort();
+    expect(ids('AWS::DynamoDB::GlobalTable')).toEqual(['TableCD117FA1']);
+    expect(ids('AWS::S3::Bucket')).toEqual([
+      'DashboardBucketA782FB5B',
+      'Results25575328',
+      'RunnerArtifactBucketE4FBB39C',
+    ]);
+    expect(ids('AWS::SecretsManager::Secret')).toEqual([
+      'ApiKeysOperatorKeyD0F6F995',
+      'ApiKeysRunnerKey6C7F14BA',
+    ]);
+    const table = resourcesOf(template, 'AWS::DynamoDB::GlobalTable').TableCD117FA1?.Properties ?? {};
+    expect(table.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+    expect(table.AttributeDefinitions).toEqual(
+      expect.arrayContaining([
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ]),
+    );
+  });
+
+  it('schedules the reaper every minute, enabled by every deploy (its first idle pass switches it off)', () => {
+    // DISABLED here would switch the reaper off under a run whenever a deploy updates the rule
     template.hasResourceProperties('AWS::Events::Rule', {
       Name: 'Benchfleet-reaper',
       ScheduleExpression: 'rate(1 minute)',
-      State: 'DISABLED',
+      State: 'ENABLED',
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(fn('reap')), 'Arn'] } })],
     });
   });

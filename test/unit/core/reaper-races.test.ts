@@ -2,6 +2,7 @@
 // the pass's read and its write. The pass's conditional write must lose, and the run stay sound.
 import type { Deps } from '../../../lambdas/core/ports';
 import { reap } from '../../../lambdas/core/reaper';
+import { completeAssembly } from '../../../lambdas/core/run-assembly';
 import { getRunOrThrow, startRun } from '../../../lambdas/core/runs';
 import { claimTask, failTask, heartbeat } from '../../../lambdas/core/tasks';
 import { type CoreHarness, expectCountsMatch, expectDisjointSets, gate, startCore } from './core-helpers';
@@ -108,5 +109,28 @@ it('a claim whose runner beat once and then went silent used its attempt: it is 
     status: 'failed',
     error_type: 'heartbeat_timeout',
     refunds: 0,
+  });
+});
+
+describe('the schedule a deploy leaves on (the template says ENABLED)', () => {
+  const schedule = (): { enabled: boolean } => h.deps.schedule as unknown as { enabled: boolean };
+
+  it('is switched off by the first pass on a deployment with no run yet', async () => {
+    schedule().enabled = true;
+    expect((await reap(h.deps)).actions).toEqual(['no run: schedule disabled']);
+    expect(schedule().enabled).toBe(false);
+  });
+
+  it('is switched off by the first pass after the last run ended, and stays on under a run at work', async () => {
+    const { run_id } = await startRun(h.deps, cfg({ runs_per_instance_type: 1 }));
+    await reap(h.deps);
+    expect(schedule().enabled).toBe(true);
+    const t = taskOf(await claim(run_id, 'r1'));
+    await finish(run_id, t.id, 'r1');
+    await completeAssembly(h.deps, run_id, `runs/${run_id}/results.tar.gz`);
+    expect((await getRunOrThrow(h.deps, run_id)).status).toBe('complete');
+    schedule().enabled = true; // a deploy after the run ended
+    expect((await reap(h.deps)).actions).toEqual(['run ended: schedule disabled']);
+    expect(schedule().enabled).toBe(false);
   });
 });
