@@ -351,7 +351,12 @@ export class ApiClient {
       if (res.status === 401 || res.status === 403) {
         throw new ApiError(res.status, code, keyRefused(this.target, withKey, answer), said);
       }
-      throw new ApiError(res.status, code, `${method} ${path} answered ${answer}`, said);
+      // the CLI's own request refused for a field the API does not know: an API older than the CLI
+      const skew =
+        res.status === 400 && /unknown field/.test(said)
+          ? `. The API at ${this.target.url} is likely older than this CLI: deploy this checkout (\`benchfleet deploy\`), or use the CLI of the checkout that deployed it`
+          : '';
+      throw new ApiError(res.status, code, `${method} ${path} answered ${answer}${skew}`, said);
     }
     return json as T;
   }

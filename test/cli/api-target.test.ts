@@ -387,6 +387,19 @@ describe('a 401 names the key that was sent', () => {
   });
 });
 
+it('a field this CLI sends that an older API does not know: says the API is likely older, and how to line them up', async () => {
+  writeOutputs(box.dir, api.url);
+  // the answer of an API deployed before POST /run/stop took a run id
+  api.handle = (_req, res) =>
+    json(res, 400, { error: 'invalid_request', message: 'unknown field(s): run_id; allowed: none' });
+  const r = await runCli(['stop', String(RUN_ID)]);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain('400 invalid_request: unknown field(s): run_id; allowed: none');
+  expect(r.stderr).toContain(
+    `The API at ${api.url} is likely older than this CLI: deploy this checkout (\`benchfleet deploy\`), or use the CLI of the checkout that deployed it`,
+  );
+});
+
 describe('stop after the run has ended', () => {
   /** POST /run/stop answers the API's 404 for a run that ended; GET /run the run as `status` says. */
   const ended =
