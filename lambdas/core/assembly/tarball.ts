@@ -6,7 +6,7 @@ import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { extract as tarExtract } from 'tar-stream';
 import { TransientError } from '../errors';
-import { decideEntry, type EntryLimits, type TarballRole } from './entries';
+import { decideEntry, type EntryLimits, KeptNames, type TarballRole } from './entries';
 
 export interface KeptFile {
   /** relative to the task's folder (`output.txt`, `logs/run.log`) */
@@ -34,6 +34,8 @@ export async function readTarball(
   // set: the NNN of a raw `output_NNN.*` kept as `output.*`; Infinity for every other file
   // from: the entry's own name (`output_002.txt` for a file kept as `output.txt`)
   const kept = new Map<string, { data: Buffer; set: number; from: string }>();
+  // the names in `kept`, to leave out a later one that no disk could unpack beside them
+  const names = new KeptNames();
   const problems: string[] = [];
   let sourceError: Error | undefined;
   let total = 0;
@@ -71,6 +73,12 @@ export async function readTarball(
         entry.resume();
         continue;
       }
+      const clash = names.clash(decision.name);
+      if (clash) {
+        problems.push(clash);
+        entry.resume();
+        continue;
+      }
       const set = decision.set ?? Number.POSITIVE_INFINITY;
       const prior = kept.get(decision.name);
       // `output.txt` beats a raw `output_001.txt`, and `output_002.txt` beats `output_001.txt`
@@ -102,6 +110,7 @@ export async function readTarball(
       }
       total += data.byteLength - replaced;
       kept.set(decision.name, { data, set, from: normalized(name) });
+      names.add(decision.name);
     }
   } catch (err) {
     if (sourceError) {
