@@ -23,7 +23,7 @@ export function register(program: Command): void {
       '--results-dir <dir>',
       'where results/<run-id>/ goes (default: results, or BENCHFLEET_RESULTS_DIR)',
     )
-    .option('--json', 'print {run_id, results_dir, files, site, previous_results} as JSON')
+    .option('--json', 'print {run_id, results_dir, files, skipped_entries, site, previous_results} as JSON')
     .action(
       action('download', async (id: string, flags: DownloadFlags) => {
         const runId = runIdArg(id);

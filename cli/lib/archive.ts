@@ -2,8 +2,11 @@
 // an entry that would land outside the folder (absolute, `..`, links) is refused, not written. A
 // transfer that goes quiet is given up after an idle timeout, and a quit (Ctrl-C, SIGTERM) while
 // unpacking removes the half-written copy before the process ends (an abort signal, at once).
-import { createWriteStream, existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+// An entry this disk cannot hold beside the others (a name that is both a file and a folder, two
+// names one case-insensitive disk sees as one, a name too long) is skipped with a warning, and the
+// rest is unpacked: archives assembled before the assembler left such names out still exist.
+import { existsSync, readdirSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { lstat, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -13,15 +16,27 @@ import { makeDir } from '../../lambdas/shared/make-dir';
 import { DEFAULT_SITE_FOLDER, SITE_FILES } from '../../site/build';
 import { CliError } from './errors';
 import { exitCodeFor, QUIT_SIGNALS, QUIT_WORDS } from './local-signals';
+import { forTerminal } from './terminal';
 
 export interface UnpackResult {
   dir: string;
   files: number;
   /**
+   * Entries that could not be written beside the others, each with why, when there were any: the
+   * rest of the archive is unpacked.
+   */
+  skipped?: SkippedEntry[];
+  /**
    * Where the folder's previous contents went, and why, when they were not just an older copy of
    * this run: they are kept beside it rather than deleted.
    */
   movedAside?: MovedAside;
+}
+
+export interface SkippedEntry {
+  /** the entry's name in the archive (clipped when very long) */
+  entry: string;
+  reason: string;
 }
 
 export interface MovedAside {
@@ -83,7 +98,19 @@ export interface UnpackOptions {
   idleMs?: number;
   /** Stops the transfer (the half-written copy is removed, as for a failed one). */
   signal?: AbortSignal;
+  /** Takes each warning line, a skipped entry's (default: written to stderr). */
+  warn?: (line: string) => void;
 }
+
+/** Skipped entries named one by one; past that, only counted (a hostile archive can hold many). */
+const SHOWN_SKIPS = 20;
+
+/** Free space kept on the disk beyond the entry being written: the site is built there next. */
+const DISK_MARGIN = 16 * 1024 * 1024;
+
+const stderrLine = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
 
 /**
  * Unpacks a gzipped tar stream into `dir`. The bytes go to a sibling `<dir>.partial-<pid>` first;
@@ -106,19 +133,43 @@ export async function unpackArchive(
     await rm(partial, { recursive: true, force: true });
     makeDir(partial);
     let files: number;
+    const skipped: SkippedEntry[] = [];
+    const warn = opts.warn ?? stderrLine;
+    const skip = (entry: SkippedEntry): void => {
+      skipped.push(entry);
+      if (skipped.length <= SHOWN_SKIPS) {
+        warn(forTerminal(`  skipped the archive entry ${JSON.stringify(entry.entry)}: ${entry.reason}`));
+      }
+    };
     try {
-      files = await unpackInto(source, partial, target, opts.idleMs ?? idleTimeoutMs(), opts.signal);
+      files = await unpackInto(source, partial, target, opts.idleMs ?? idleTimeoutMs(), skip, opts.signal);
     } catch (err) {
       await rm(partial, { recursive: true, force: true }).catch(() => undefined);
       const message = `${(err as Error).message}; ${await keptNote(target)}`;
       if (err instanceof TransferStalledError) throw new TransferStalledError(message, { cause: err });
       throw new CliError(message, { cause: err });
     }
+    if (skipped.length > 0) warn(skipSummary(skipped.length, files));
     const movedAside = await replaceDir(partial, target, guard);
-    return { dir: target, files, ...(movedAside && { movedAside }) };
+    return {
+      dir: target,
+      files,
+      ...(skipped.length > 0 && { skipped }),
+      ...(movedAside && { movedAside }),
+    };
   } finally {
     guard.dispose();
   }
+}
+
+function skipSummary(count: number, files: number): string {
+  const entries = count === 1 ? '1 entry' : `${count} entries`;
+  const named = count > SHOWN_SKIPS ? `the first ${SHOWN_SKIPS} named above` : 'named above';
+  return (
+    `  skipped ${entries} of the archive (${named}) that could not be written on this disk; the ` +
+    `other ${files} file(s) are unpacked. The skipped names came from those tasks' runners; where ` +
+    'two differ only in case, a --results-dir on a case-sensitive disk holds both'
+  );
 }
 
 async function keptNote(target: string): Promise<string> {
@@ -341,12 +392,78 @@ async function entriesUnder(dir: string, prefix = ''): Promise<string[]> {
   return found;
 }
 
+/** What stops an entry from being written beside the others, rather than failing the unpack. */
+const CLASHES = new Set(['EEXIST', 'ENOTDIR', 'EISDIR', 'ENAMETOOLONG']);
+
+/** Names shown in messages: a hostile archive's can be megabytes long. */
+function clipped(name: string): string {
+  return name.length > 200 ? `${name.slice(0, 160)}... (${name.length} characters)` : name;
+}
+
+/**
+ * Why the entry at `target` (under `root`) could not be written, for a person: `code` is the
+ * failure's; `folder` the folder that could not be made (the file's, or a folder entry itself), or
+ * undefined when the file itself could not be created.
+ */
+async function clashReason(
+  root: string,
+  target: string,
+  code: string,
+  folder: string | undefined,
+): Promise<string> {
+  if (code === 'ENAMETOOLONG') return 'its name is too long for this disk';
+  const shown = (path: string): string => JSON.stringify(clipped(relative(root, path).split(sep).join('/')));
+  if (folder !== undefined) {
+    // the first thing on the way that is not a folder: a file an earlier entry wrote
+    for (let at = folder; at !== root && at.startsWith(root); at = dirname(at)) {
+      const found = await lstat(at).catch(() => undefined);
+      if (found && !found.isDirectory()) {
+        return `it needs a folder where an earlier entry wrote the file ${shown(at)}; the first is kept`;
+      }
+    }
+    return 'it needs a folder where an earlier entry wrote a file; the first is kept';
+  }
+  const found = await lstat(target).catch(() => undefined);
+  if (found?.isDirectory()) {
+    return 'earlier entries made a folder of that name, and a name cannot be both; the first is kept';
+  }
+  // The same name twice, or (on a disk that ignores case: macOS, Windows) one differing in case.
+  const names = await readdir(dirname(target)).catch(() => [] as string[]);
+  const base = basename(target);
+  const other = names.find((n) => n !== base && n.toLowerCase() === base.toLowerCase());
+  return other === undefined
+    ? 'an earlier entry of the same name was written; the first is kept'
+    : `an earlier entry wrote ${shown(join(dirname(target), other))}, which this disk holds as the same file (it ignores case); the first is kept`;
+}
+
+/**
+ * Stops the unpack before a write that would fill the disk: a full disk fails mid-file, after a
+ * long download, with words (ENOSPC) that do not say how much room was needed.
+ */
+function checkRoom(root: string, shownAs: string, name: string, size: number): void {
+  let free: number;
+  try {
+    const fs = statfsSync(root);
+    if (fs.blocks === 0) return; // a file system that does not count its blocks
+    free = fs.bavail * fs.bsize;
+  } catch {
+    return; // a disk that cannot say how full it is: the write itself will tell
+  }
+  if (free >= size + DISK_MARGIN) return;
+  throw new CliError(
+    `the disk of ${shownAs} has ${amount(free)} free, too little for the archive entry ` +
+      `${JSON.stringify(clipped(name))} (${amount(size)}) and ${amount(DISK_MARGIN)} to spare: ` +
+      'free some space there, or give --results-dir (or BENCHFLEET_RESULTS_DIR) a folder on a disk with more room, then download again',
+  );
+}
+
 /** Streams the archive into `root`; `shownAs` is the folder named in errors. */
 async function unpackInto(
   source: NodeJS.ReadableStream,
   root: string,
   shownAs: string,
   idleMs: number,
+  skip: (entry: SkippedEntry) => void,
   signal?: AbortSignal,
 ): Promise<number> {
   let files = 0;
@@ -362,6 +479,21 @@ async function unpackInto(
     const name = header.name.replace(/^\.\/+/, '');
     const target = resolve(root, name);
     const rel = relative(root, target);
+    // An entry this disk cannot hold beside the others is passed over (read to its end, unwritten);
+    // any other failure (a full disk, no permission) fails the unpack.
+    const passOver =
+      (folder?: string) =>
+      async (err: NodeJS.ErrnoException): Promise<false> => {
+        if (!CLASHES.has(err.code ?? '')) throw err;
+        const reason = await clashReason(root, target, err.code ?? '', folder);
+        skip({ entry: clipped(header.name), reason });
+        await new Promise<void>((done, failed) => {
+          stream.on('end', done);
+          stream.on('error', failed);
+          stream.resume();
+        });
+        return false;
+      };
     if (name === '' || name === '.') {
       stream.resume();
       stream.on('end', next);
@@ -382,10 +514,18 @@ async function unpackInto(
       return;
     }
     if (header.type === 'directory') {
-      mkdir(target, { recursive: true }).then(() => {
-        stream.resume();
-        stream.on('end', next);
-      }, fail);
+      mkdir(target, { recursive: true })
+        .then(
+          () => {
+            stream.resume();
+            stream.on('end', next);
+          },
+          async (err: NodeJS.ErrnoException) => {
+            await passOver(target)(err);
+            next();
+          },
+        )
+        .catch(fail);
       return;
     }
     if (header.type !== 'file' && header.type !== 'contiguous-file') {
@@ -396,12 +536,21 @@ async function unpackInto(
       );
       return;
     }
-    mkdir(dirname(target), { recursive: true })
-      .then(() => pipeline(stream, createWriteStream(target, { mode: 0o644 })))
-      .then(() => {
-        files += 1;
-        next();
-      }, fail);
+    const write = async (): Promise<void> => {
+      checkRoom(root, shownAs, header.name, header.size ?? 0);
+      const made = await mkdir(dirname(target), { recursive: true }).then(
+        () => true,
+        passOver(dirname(target)),
+      );
+      if (!made) return;
+      // `wx`: never over an earlier entry's file (the same name, or on a disk that ignores case,
+      // one differing in case), which would lose it without a word. The folder starts empty.
+      const file = await open(target, 'wx', 0o644).catch(passOver());
+      if (file === false) return;
+      await pipeline(stream, file.createWriteStream());
+      files += 1;
+    };
+    write().then(() => next(), fail);
   });
   const input = source instanceof Readable ? source : Readable.from(source as AsyncIterable<Buffer>);
   try {

@@ -1,11 +1,13 @@
 // The end of every run: the archive unpacked into results/<run-id>/ and the site built there.
 import { buildSite } from '../../site/build';
-import { downloadAndUnpack, resultsDirFor, unpackArchive } from './archive';
+import { downloadAndUnpack, resultsDirFor, type SkippedEntry, unpackArchive } from './archive';
 
 export interface ResultsReport {
   run_id: number;
   results_dir: string;
   files: number;
+  /** Entries this disk could not hold beside the others (each warned of as it was skipped). */
+  skipped_entries: SkippedEntry[];
   site: string | null;
   site_warnings: string[];
   site_error: string | null;
@@ -27,11 +29,17 @@ export async function saveResults(
 ): Promise<ResultsReport> {
   const dir = resultsDirFor(runId, root);
   process.stderr.write(`\n== download the archive of run ${runId} into ${dir} ==\n`);
-  const { files, movedAside } =
-    'url' in source
-      ? await downloadAndUnpack(source.url, dir, { signal })
-      : await unpackArchive(source.stream, dir, { signal });
-  process.stderr.write(`  unpacked ${files} file(s)\n`);
+  const {
+    files,
+    movedAside,
+    skipped = [],
+  } = 'url' in source
+    ? await downloadAndUnpack(source.url, dir, { signal })
+    : await unpackArchive(source.stream, dir, { signal });
+  const skips = skipped.length
+    ? `; skipped ${skipped.length} entr${skipped.length === 1 ? 'y' : 'ies'} (see above)`
+    : '';
+  process.stderr.write(`  unpacked ${files} file(s)${skips}\n`);
   const previous = movedAside ? { moved_to: movedAside.to, why: movedAside.why } : null;
   if (movedAside) {
     process.stderr.write(
@@ -48,6 +56,7 @@ export async function saveResults(
       run_id: runId,
       results_dir: dir,
       files,
+      skipped_entries: skipped,
       site: site.indexHtml,
       site_warnings: site.warnings,
       site_error: null,
@@ -63,6 +72,7 @@ export async function saveResults(
       run_id: runId,
       results_dir: dir,
       files,
+      skipped_entries: skipped,
       site: null,
       site_warnings: [],
       site_error: message,
