@@ -13,16 +13,10 @@ import { loadRunConfig, refuseStaleRunId } from '../config';
 import { ApiClient, apiTarget, checkGivenKey } from './api';
 import { resultsRootFor } from './archive';
 import { requireAwsRegion } from './aws-region';
+import { fleetStackInUse } from './deploy-guard';
 import { CliError, describe, ToolMissingError } from './errors';
 import { toolAvailable } from './exec';
-import {
-  type AzureOptions,
-  azureTerraformEnv,
-  deployedApiUrl,
-  deployMeta,
-  fleetLaunches,
-  fleetStackHolder,
-} from './fleets';
+import { type AzureOptions, azureTerraformEnv, deployedApiUrl, deployMeta, fleetLaunches } from './fleets';
 import { atWork, latestRun } from './latest-run';
 import { exitCodeFor, QUIT_WORDS, type QuitSignal } from './local-signals';
 import { printJson } from './options';
@@ -88,7 +82,8 @@ export async function start(flags: StartFlags): Promise<void> {
   const recorded = readOutputs();
   const recordedHere = recorded && outputsRegion(recorded) === region ? recorded : undefined;
   const apiBefore = recordedHere?.ApiUrl ?? (await deployedApiUrl());
-  const latest = apiBefore === undefined ? undefined : (await latestRunAt(apiBefore, false))?.run_id;
+  const before = apiBefore === undefined ? undefined : await latestRunAt(apiBefore, false);
+  const latest = before?.run?.run_id;
   refuseStaleRunId(config, flags.config, latest, "on this folder's deployment"); // before any fleet
   let runId = nextRunId(config, latest);
   const report = await preflight(config, plan, flags, azure);
@@ -118,17 +113,24 @@ export async function start(flags: StartFlags): Promise<void> {
     throw new CliError('cancelled: nothing was launched');
   }
 
+  // Another start launching its fleet: its run is not in the API yet, so the look above could not
+  // see it, and deploying this checkout's meta stack now would swap the API and the runner.js its
+  // VMs fetch as they boot. Looked at last thing before the deploy (a prompt may have waited long),
+  // for every run, Azure-only too: the deploy changes the API all the same.
+  await refuseBusyFleetStack(runId, before ? latest : 'unknown', false);
   log(`\nRun ${runId}: deploying`);
   const outputs = await deployMeta();
   // A folder without the deployment's outputs (another machine, a teammate's clone) could not look
   // before; and another start may have come in meanwhile. Still nothing is launched.
-  const current = (await latestRunAt(outputs.ApiUrl, true))?.run_id;
+  const current = (await latestRunAt(outputs.ApiUrl, true))?.run?.run_id;
   refuseStaleRunId(config, flags.config, current, 'on this deployment');
   if (current !== undefined && current >= runId) {
     runId = nextRunId(config, current);
     log(`  run ids up to ${current} are taken on this deployment: this run is ${runId}`);
   }
-  if (plan.aws.length > 0) await refuseBusyFleetStack(runId, current);
+  // Again now: another start may have begun its launch during the deploy (minutes), and with no
+  // API that answered before it (a first deploy, one not answering), only a stack at work counted.
+  if (plan.aws.length > 0) await refuseBusyFleetStack(runId, current, true);
   const target = apiTarget({ apiUrl: outputs.ApiUrl, ...(flags.apiKey && { apiKey: flags.apiKey }) });
   const note = await checkGivenKey(target, outputs.OperatorKeySecretArn, runId, outputs.RunnerKeySecretArn);
   if (note) log(`  note: ${note}`);
@@ -246,23 +248,25 @@ export async function start(flags: StartFlags): Promise<void> {
 
 /**
  * The fleet stack is one per deployment. While another start (a teammate's) launches its run, that
- * run is not in the API yet (POST /run/start comes after the fleets), so the check above cannot see
+ * run is not in the API yet (POST /run/start comes after the fleets), so the API check cannot see
  * it; the stack can: it is being deployed or removed, or it holds the fleet of a run newer than the
- * API's latest. Launching this run's would replace those VMs. AWS that does not answer is no reason
- * to stop: POST /run/start still refuses a second run.
+ * API's latest (fleetStackInUse). Deploying the meta stack would swap the API under those VMs, and
+ * launching this run's fleet would replace them. `deployed`: whether this start deployed the meta
+ * stack already.
  */
-async function refuseBusyFleetStack(runId: number, latest: number | undefined): Promise<void> {
-  const holder = await fleetStackHolder();
-  if (holder.state === 'gone') return;
-  const busy = holder.status?.endsWith('_IN_PROGRESS');
-  const unstarted = holder.state === 'run' && holder.runId > (latest ?? 0) && holder.runId !== runId;
-  if (!busy && !unstarted) return;
-  const whose = holder.state === 'run' ? `run ${holder.runId}'s` : 'another';
-  const why = busy
-    ? `is ${holder.status} with ${whose} fleet: another start or teardown is at work on this deployment`
+async function refuseBusyFleetStack(
+  runId: number,
+  latest: number | undefined | 'unknown',
+  deployed: boolean,
+): Promise<void> {
+  const inUse = await fleetStackInUse(latest, runId);
+  if (!inUse) return;
+  const whose = inUse.runId !== undefined ? `run ${inUse.runId}'s` : 'another';
+  const why = inUse.busy
+    ? `is ${inUse.status} with ${whose} fleet: another start or teardown is at work on this deployment`
     : `holds ${whose} fleet, and that run has not started: another start is launching it`;
   throw new CliError(
-    `the fleet stack ${FLEET_STACK} ${why}, so run ${runId} launched nothing. Try again once it is done (\`benchfleet status\`)${unstarted && holder.state === 'run' ? `; if no start is launching it any more, \`benchfleet teardown ${holder.runId}\` from the folder that launched it, or \`benchfleet nuke\`, removes it` : ''}`,
+    `the fleet stack ${FLEET_STACK} ${why}, so run ${runId} ${deployed ? 'launched nothing' : 'deployed nothing and launched nothing'}. Try again once it is done (\`benchfleet status\`)${inUse.unstarted && inUse.runId !== undefined ? `; if no start is launching it any more, \`benchfleet teardown ${inUse.runId}\` from the folder that launched it, or \`benchfleet nuke\`, removes it` : ''}`,
   );
 }
 
@@ -271,12 +275,15 @@ const nextRunId = (config: RunConfig, latest: number | undefined): number =>
   config.run_id ?? Math.max(Math.floor(Date.now() / 1000), (latest ?? 0) + 1);
 
 /**
- * The latest run of the API at `apiUrl` (none before the first), refused while it is at work.
- * Not `strict` (this folder's record, maybe stale): an API that does not answer counts as no run,
+ * The latest run of the API at `apiUrl` (`run` undefined before the first), refused while it is at
+ * work. Not `strict` (this folder's record, maybe stale): an API that does not answer is undefined,
  * as the check after the deploy settles it. `strict`: only a 404 means no run; an API that keeps
  * failing stops the start, since launching blind could replace a running run's fleet.
  */
-async function latestRunAt(apiUrl: string, strict: boolean): Promise<RunView | undefined> {
+async function latestRunAt(
+  apiUrl: string,
+  strict: boolean,
+): Promise<{ run: RunView | undefined } | undefined> {
   const latest = await latestRun(apiUrl, strict ? 5 : 1);
   if ('unknown' in latest) {
     if (!strict) return undefined;
@@ -291,7 +298,7 @@ async function latestRunAt(apiUrl: string, strict: boolean): Promise<RunView | u
       `run ${run.run_id} is still ${run.status} on this deployment; wait for it (\`benchfleet watch\`) or end it (\`benchfleet stop ${run.run_id}\`) first. Nothing was launched.`,
     );
   }
-  return run;
+  return { run };
 }
 
 const WATCH_QUITS: QuitSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];

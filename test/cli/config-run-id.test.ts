@@ -6,9 +6,11 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { mockClient } from 'aws-sdk-client-mock';
 import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
 import { runCli as runCliProcess } from '../helpers/cli';
-import { fakeOutputs, runCli, type Sandbox, sandbox, startFiles } from './helpers';
+import { fakeOutputs, runCli, type Sandbox, sandbox, stackGone, startFiles } from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -58,7 +60,11 @@ describe('start', () => {
     ({ keyFile } = startFiles('bf-run-id-'));
   });
   afterAll(() => stack.stop());
+  // start asks whether another start holds the fleet stack before it deploys: not this account's
+  const cfn = mockClient(CloudFormationClient);
   beforeEach(() => {
+    cfn.reset();
+    cfn.on(DescribeStacksCommand).rejects(stackGone());
     box = sandbox({ FAKE_CDK_OUTPUTS: JSON.stringify(fakeOutputs(stack.apiUrl)) });
     mkdirSync(join(box.dir, '.benchfleet'));
     writeFileSync(join(box.dir, '.benchfleet', 'outputs.json'), JSON.stringify(fakeOutputs(stack.apiUrl)));

@@ -1,9 +1,15 @@
 // `benchfleet deploy` over a run at work would change its API's Lambdas and its dashboard under it:
 // refused, as `start` refuses, unless --force; an API that does not answer does not stop a deploy
-// (deploying may be what mends it). Against a real local API, with cdk and CloudFormation faked.
+// (deploying may be what mends it). So is a deploy while another start launches its fleet: its run
+// is not in the API yet, but the fleet stack shows it. Against a real local API, with cdk and
+// CloudFormation faked.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  DescribeStacksCommand,
+  type StackStatus,
+} from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
 import { argv, fakeOutputs, runCli, type Sandbox, sandbox, stackGone } from './helpers';
@@ -24,6 +30,18 @@ const record = (apiUrl: string) => {
   mkdirSync(join(box.dir, '.benchfleet'), { recursive: true });
   writeFileSync(join(box.dir, '.benchfleet', 'outputs.json'), JSON.stringify(fakeOutputs(apiUrl)));
 };
+/** The fleet stack as CloudFormation describes it: in `status`, tagged with run `id`. */
+const fleetStackAs = (status: StackStatus, id: number) =>
+  cfn.on(DescribeStacksCommand, { StackName: 'BenchfleetFleet' }).resolves({
+    Stacks: [
+      {
+        StackName: 'BenchfleetFleet',
+        StackStatus: status,
+        CreationTime: new Date(),
+        Tags: [{ Key: 'benchfleet:run-id', Value: String(id) }],
+      },
+    ],
+  });
 const deploys = () =>
   box
     .calls()
@@ -117,4 +135,56 @@ it('deploys once the run has ended', async () => {
   const r = await runCli(['deploy']);
   expect(r.code).toBe(0);
   expect(deploys()).toHaveLength(1);
+});
+
+describe('the fleet stack of another start, whose run the API cannot show yet', () => {
+  // from here on the run of beforeAll has ended (the test above stopped it): the API sees no run at work
+  const LAUNCHING = 2_000_000_000;
+
+  it('refuses while it holds the fleet of a run newer than the API knows, saying what to do, and deploys nothing', async () => {
+    record(stack.apiUrl);
+    fleetStackAs('UPDATE_COMPLETE', LAUNCHING);
+    const r = await runCli(['deploy']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `the fleet stack BenchfleetFleet holds run ${LAUNCHING}'s fleet, and that run has not started: another start is launching it, and a deploy would change the API and the runner its VMs get under it; wait for that start (\`benchfleet status\`), or if no start is launching it any more, \`benchfleet teardown ${LAUNCHING}\` from the folder that launched it removes it; or pass --force. Nothing was deployed.`,
+    );
+    expect(deploys()).toEqual([]);
+  });
+
+  it('refuses while a start or teardown is at work on it, even when no API answers', async () => {
+    record('http://127.0.0.1:9'); // nothing listens there
+    fleetStackAs('CREATE_IN_PROGRESS', LAUNCHING);
+    const r = await runCli(['deploy']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `the fleet stack BenchfleetFleet is CREATE_IN_PROGRESS with run ${LAUNCHING}'s fleet: another start or teardown is at work on this deployment, and a deploy would change the API and the runner its VMs get under it; wait for it to end (\`benchfleet status\`), or pass --force. Nothing was deployed.`,
+    );
+    expect(deploys()).toEqual([]);
+  });
+
+  it('deploys over it with --force', async () => {
+    record(stack.apiUrl);
+    fleetStackAs('UPDATE_IN_PROGRESS', LAUNCHING);
+    const r = await runCli(['deploy', '--force']);
+    expect(r.code).toBe(0);
+    expect(deploys()).toHaveLength(1);
+  });
+
+  it("deploys when it holds the API's latest run's fleet, kept up after that run ended", async () => {
+    record(stack.apiUrl);
+    fleetStackAs('UPDATE_COMPLETE', runId);
+    const r = await runCli(['deploy']);
+    expect(r.code).toBe(0);
+    expect(deploys()).toHaveLength(1);
+  });
+
+  it('deploys when no API answers to tell whether its settled fleet has started: that run may have ended', async () => {
+    record('http://127.0.0.1:9');
+    fleetStackAs('UPDATE_COMPLETE', LAUNCHING);
+    const r = await runCli(['deploy']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('deploying anyway');
+    expect(deploys()).toHaveLength(1);
+  });
 });

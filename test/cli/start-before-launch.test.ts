@@ -9,7 +9,7 @@ import { DescribeStacksCommand, type StackStatus } from '@aws-sdk/client-cloudfo
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { GetServiceQuotaCommand } from '@aws-sdk/client-service-quotas';
 import { installZones } from './fake-zones';
-import { argv, fakeOutputs, type RunAnswer } from './helpers';
+import { argv, fakeOutputs, type RunAnswer, stackGone } from './helpers';
 import { OPERATOR, RUNNER, startSetup } from './start-setup';
 
 const setup = startSetup();
@@ -173,21 +173,95 @@ it('launches nothing when the deployed API will not say whether a run is in prog
   }
 });
 
-it('launches nothing while another start deploys the fleet stack: its run has not started, so the API cannot tell', async () => {
+/** Not even the meta stack: its deploy would swap the API and runner.js under another start's VMs. */
+function expectNothingDeployed(): void {
+  const deployed = setup.box
+    .calls()
+    .filter((c) => (c.tool === 'cdk' || c.tool === 'terraform') && c.args[0] !== '--version');
+  expect(deployed.map(argv)).toEqual([]);
+}
+
+/** This folder's record of the deployment: the local API, which answers GET /run. */
+function recordTheDeployment(): void {
+  mkdirSync(join(setup.box.dir, '.benchfleet'), { recursive: true });
+  writeFileSync(join(setup.box.dir, '.benchfleet', 'outputs.json'), String(process.env.FAKE_CDK_OUTPUTS));
+}
+
+it('deploys nothing while another start deploys the fleet stack: its run has not started, so the API cannot tell', async () => {
+  // no record and no meta stack in CloudFormation: a stack at work is reason enough all the same
   fleetStackAs('UPDATE_IN_PROGRESS', 1_800_000_000);
   const r = await runStart();
   expect(r.stderr).toMatch(
-    /the fleet stack BenchfleetFleet is UPDATE_IN_PROGRESS with run 1800000000's fleet: another start or teardown is at work on this deployment, so run \d+ launched nothing/,
+    /the fleet stack BenchfleetFleet is UPDATE_IN_PROGRESS with run 1800000000's fleet: another start or teardown is at work on this deployment, so run \d+ deployed nothing and launched nothing/,
+  );
+  expect(r.code).toBe(1);
+  expectNothingDeployed();
+});
+
+it('deploys nothing over the fleet of a run the API has not seen: another start is launching it', async () => {
+  await lastRunEnded();
+  recordTheDeployment(); // a teammate's checkout of the same deployment, whose API answers
+  fleetStackAs('UPDATE_COMPLETE', 2_000_000_000);
+  const r = await runStart();
+  expect(r.stderr).toMatch(
+    /the fleet stack BenchfleetFleet holds run 2000000000's fleet, and that run has not started: another start is launching it, so run \d+ deployed nothing and launched nothing\..*`benchfleet teardown 2000000000` from the folder that launched it, or `benchfleet nuke`, removes it/,
+  );
+  expect(r.code).toBe(1);
+  expectNothingDeployed();
+});
+
+it('deploys nothing over the fleet of a run the API has not seen, even on its first run', async () => {
+  // the deployment's API has no run yet: its 404 that says so counts as no run, not as unknown
+  const { createServer } = await import('node:http');
+  const fresh = createServer((_req, res) => {
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end('{"error":"not_found","message":"no run has been started yet: POST /run/start creates one"}');
+  });
+  await new Promise<void>((r) => fresh.listen(0, '127.0.0.1', r));
+  const { port } = fresh.address() as import('node:net').AddressInfo;
+  try {
+    process.env.FAKE_CDK_OUTPUTS = JSON.stringify(fakeOutputs(`http://127.0.0.1:${port}`));
+    recordTheDeployment();
+    fleetStackAs('CREATE_COMPLETE', 2_000_000_000);
+    const r = await runStart();
+    expect(r.stderr).toContain('another start is launching it, so run');
+    expect(r.code).toBe(1);
+    expectNothingDeployed();
+  } finally {
+    fresh.close();
+  }
+});
+
+it('looks again once the meta stack is deployed: another start may have begun its launch meanwhile', async () => {
+  await lastRunEnded();
+  recordTheDeployment();
+  setup.cfn
+    .on(DescribeStacksCommand, { StackName: 'BenchfleetFleet' })
+    .rejectsOnce(stackGone()) // before the deploy: free
+    .resolves({
+      Stacks: [
+        {
+          StackName: 'BenchfleetFleet',
+          StackStatus: 'CREATE_IN_PROGRESS',
+          CreationTime: new Date(),
+          Tags: [{ Key: 'benchfleet:run-id', Value: '2000000000' }],
+        },
+      ],
+    });
+  const r = await runStart();
+  expect(r.stderr).toMatch(
+    /the fleet stack BenchfleetFleet is CREATE_IN_PROGRESS with run 2000000000's fleet: another start or teardown is at work on this deployment, so run \d+ launched nothing\./,
   );
   expect(r.code).toBe(1);
   expectOnlyTheMetaStackDeployed();
 });
 
-it('launches nothing over the fleet of a run the API has not seen: another start is launching it', async () => {
+it("deploys the meta stack, and looks again after, when no API answered to tell whether a settled fleet's run has started", async () => {
+  // no record and no meta stack in CloudFormation: the run may be one that ended (a kept fleet)
   fleetStackAs('UPDATE_COMPLETE', 2_000_000_000);
   const r = await runStart();
   expect(r.stderr).toMatch(
-    /the fleet stack BenchfleetFleet holds run 2000000000's fleet, and that run has not started: another start is launching it, so run \d+ launched nothing\..*`benchfleet teardown 2000000000` from the folder that launched it, or `benchfleet nuke`, removes it/,
+    /the fleet stack BenchfleetFleet holds run 2000000000's fleet, and that run has not started: another start is launching it, so run \d+ launched nothing\./,
   );
   expect(r.code).toBe(1);
   expectOnlyTheMetaStackDeployed();

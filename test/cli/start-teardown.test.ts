@@ -184,7 +184,8 @@ it("leaves the fleet stack up when another run's fleet was deployed over it sinc
   const theirs = 1_800_000_000;
   cfn
     .on(DescribeStacksCommand, { StackName: 'BenchfleetFleet' })
-    .rejectsOnce(stackGone()) // at the launch: no fleet yet
+    .rejectsOnce(stackGone()) // before the meta stack's deploy: no fleet yet
+    .rejectsOnce(stackGone()) // at the launch: still none
     .resolves({
       Stacks: [
         {
