@@ -46,6 +46,14 @@ export class FakeDocker {
   bridge: 200 | 404 | 500 = 200;
   /** What an image inspect gives as RepoDigests (a pulled image's registry digests). */
   repoDigests: string[] = [];
+  /**
+   * Images the engine does not have until they are pulled (POST /images/create, which answers
+   * progress lines over `pullMs`); unset, every image is there.
+   */
+  absentImages?: Set<string>;
+  pullMs = 300;
+  /** Pulls that fail, answering this error line (as a registry refusal arrives: in the stream). */
+  pullError?: string;
   /** Called with each request as it comes ("METHOD /path"). */
   onCall?: (call: string) => void;
   private server?: Server;
@@ -85,7 +93,22 @@ export class FakeDocker {
       res.end(JSON.stringify(b));
     };
     if (path === '/version') return json(200, { Version: '99.0.0-fake' });
-    if (path.startsWith('/images/')) return json(200, { Id: 'sha256:fake', RepoDigests: this.repoDigests });
+    if (path === '/images/create' && method === 'POST') {
+      const image = `${url.searchParams.get('fromImage')}:${url.searchParams.get('tag') ?? 'latest'}`;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(`${JSON.stringify({ status: `Pulling from ${image}`, id: 'layer1' })}\n`);
+      setTimeout(() => {
+        if (this.pullError) return res.end(`${JSON.stringify({ error: this.pullError })}\n`);
+        this.absentImages?.delete(image);
+        res.end(`${JSON.stringify({ status: `Status: Downloaded newer image for ${image}` })}\n`);
+      }, this.pullMs);
+      return;
+    }
+    if (path.startsWith('/images/')) {
+      const image = decodeURIComponent(path.slice('/images/'.length).replace(/\/json$/, ''));
+      if (this.absentImages?.has(image)) return json(404, { message: `No such image: ${image}` });
+      return json(200, { Id: 'sha256:fake', RepoDigests: this.repoDigests });
+    }
     if (path.startsWith('/networks/'))
       return this.bridge === 200
         ? json(200, { Name: 'bridge' })
