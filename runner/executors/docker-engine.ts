@@ -67,21 +67,34 @@ export function watchEngine(docker: Docker, intervalMs: number, callMs: number):
 /**
  * Why a container that ended on its own (not aborted by the runner) was killed from outside, or
  * undefined when it exited by itself: the OOM killer, or SIGKILL/SIGTERM (`docker kill`, `docker
- * stop`, a Docker engine restart or shutdown).
+ * stop`, a Docker engine restart or shutdown). `whole`: false when only a process inside it was
+ * (Docker flags OOMKilled when the OOM killer ends any of its processes): ruby-bench then marks
+ * that benchmark failed, runs the others and exits by itself.
  */
 export async function killedFromOutside(
   container: Docker.Container,
   statusCode: number,
   callMs: number,
-): Promise<string | undefined> {
+): Promise<{ why: string; whole: boolean } | undefined> {
   if (statusCode === 0) return undefined;
   const state = await within(callMs, container.inspect())
     .then((i) => i.State as { OOMKilled?: boolean } | undefined)
     .catch(() => undefined);
-  if (state?.OOMKilled) {
-    return `the container was killed by the kernel's OOM killer (out of memory; exit status ${statusCode})`;
-  }
   const signal = statusCode === 137 ? 'SIGKILL' : statusCode === 143 ? 'SIGTERM' : undefined;
+  if (state?.OOMKilled) {
+    return signal
+      ? {
+          why: `the container was killed by the kernel's OOM killer (out of memory; exit status ${statusCode})`,
+          whole: true,
+        }
+      : {
+          why: `a process in the container was killed by the kernel's OOM killer (out of memory), and ruby-bench exited with status ${statusCode}`,
+          whole: false,
+        };
+  }
   if (!signal) return undefined;
-  return `the container was killed by ${signal} from outside the runner (exit status ${statusCode}: docker kill or stop, the OOM killer, or a Docker engine restart)`;
+  return {
+    why: `the container was killed by ${signal} from outside the runner (exit status ${statusCode}: docker kill or stop, the OOM killer, or a Docker engine restart)`,
+    whole: true,
+  };
 }

@@ -8,6 +8,7 @@ import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import { errorText, type Logger } from '../log';
+import { findOutputs } from '../package';
 import {
   ENGINE_CALL_TIMEOUT_MS,
   ENGINE_PING_MS,
@@ -238,7 +239,12 @@ export class DockerExecutor implements Executor {
       clearTimeout(drainTimer);
       if (ctx.signal.aborted) throw new ExecError('cancelled', 'container stopped', StatusCode);
       const killed = await killedFromOutside(container, StatusCode, this.callMs);
-      if (killed && !ctx.signal.aborted) throw new ExecError('docker_error', killed, StatusCode);
+      if (killed && !killed.whole && (await findOutputs(ctx.outDir)).txt) {
+        // one benchmark ran out of memory; the others' numbers are in output.txt (its row N/A):
+        // kept, as for any exit 1 with output, with the reason in stderr.log
+        logs.err(Buffer.from(`benchfleet: ${killed.why}; the other benchmarks' results are kept\n`));
+        ctx.log.warn(`${killed.why}; the task completes with the other benchmarks' results`);
+      } else if (killed) throw new ExecError('docker_error', killed.why, StatusCode);
       if (StatusCode === FETCH_FAILED) {
         throw new ExecError(
           'provision_failed',

@@ -5,10 +5,11 @@
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { storageKeys } from '../../lambdas/shared/contract';
 import { startRunner } from '../../runner/agent';
 import { dockerClient } from '../../runner/executors/docker';
 import { standIn } from '../helpers/ruby-bench-stand-in';
-import { FakeApi } from './fake-api';
+import { FakeApi, untar } from './fake-api';
 import { FakeDocker } from './fake-docker';
 import { testRunner, waitFor } from './helpers';
 
@@ -51,6 +52,51 @@ it('fails a container ended by the OOM killer as docker_error, naming it', async
   expect(res.tasksFailed).toBe(1);
   expect(api.tasks[0]?.fail?.error_type).toBe('docker_error');
   expect(api.tasks[0]?.fail?.error_message).toMatch(/OOM killer/);
+});
+
+describe('a benchmark process killed for memory inside a container that exits by itself (Docker flags OOMKilled)', () => {
+  it("completes the task with the other benchmarks' results, the reason in stderr.log", async () => {
+    api = await new FakeApi({ tasks: 1, benchmarks: ['fib'] }).start();
+    engine = await new FakeDocker().start();
+    engine.oomKilled = true;
+    engine.exitStatus = 1; // ruby-bench: one benchmark failed, the others ran
+    const r = testRunner(api.url, {
+      executor: 'docker',
+      dockerHost: engine.host,
+      image: 'x',
+      slots: 1,
+    });
+    const res = await startRunner(r.input);
+    expect(res.tasksCompleted).toBe(1);
+    const t = api.tasks[0];
+    expect(t?.fail).toBeUndefined();
+    const files = await untar(
+      api.objects.get(storageKeys.result(t?.task.run_id ?? 0, t?.task.id ?? 0)) as Buffer,
+    );
+    expect(files.get('output.txt')).toContain('fib');
+    expect(JSON.parse(files.get('meta.json') ?? '{}')).toMatchObject({ exit_code: 1 });
+    expect(files.get('logs/stderr.log')).toContain(
+      "benchfleet: a process in the container was killed by the kernel's OOM killer (out of memory), and ruby-bench exited with status 1; the other benchmarks' results are kept",
+    );
+    expect(r.lines.join('\n')).toMatch(
+      /a process in the container was killed by the kernel's OOM killer \(out of memory\), and ruby-bench exited with status 1; the task completes/,
+    );
+  });
+
+  it('without output: docker_error, saying a process was killed for memory', async () => {
+    api = await new FakeApi({ tasks: 1, benchmarks: ['fib'] }).start();
+    engine = await new FakeDocker().start();
+    engine.oomKilled = true;
+    engine.exitStatus = 1;
+    engine.writesOutput = false;
+    const r = testRunner(api.url, { executor: 'docker', dockerHost: engine.host, image: 'x', slots: 1 });
+    const res = await startRunner(r.input);
+    expect(res.tasksFailed).toBe(1);
+    expect(api.tasks[0]?.fail?.error_type).toBe('docker_error');
+    expect(api.tasks[0]?.fail?.error_message).toMatch(
+      /a process in the container was killed by the kernel's OOM killer/,
+    );
+  });
 });
 
 it('fails as docker_error when the engine takes the connection but never answers', async () => {

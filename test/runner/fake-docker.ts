@@ -42,6 +42,9 @@ export class FakeDocker {
   hang = false;
   /** Container inspects report State.OOMKilled (the kernel's OOM killer ended the container). */
   oomKilled = false;
+  /** The status a container that ends by itself exits with, and whether it writes its output. */
+  exitStatus = 0;
+  writesOutput = true;
   /** How the `bridge` network's inspect answers: there (200), absent (404), or failing (500). */
   bridge: 200 | 404 | 500 = 200;
   /** What an image inspect gives as RepoDigests (a pulled image's registry digests). */
@@ -160,12 +163,13 @@ export class FakeDocker {
           if (this.hold) return;
           c.attach?.write(frame(1, this.output.stdout));
           c.attach?.write(frame(2, this.output.stderr));
-          if (c.results) writeFileSync(`${c.results}/output_001.txt`, 'fib  1.0 ± 0.0%\n');
-          this.exit(c, 0);
+          if (c.results && this.writesOutput)
+            writeFileSync(`${c.results}/output_001.txt`, 'fib  1.0 ± 0.0%\n');
+          this.exit(c, this.exitStatus);
         }, 50);
         return;
       case 'wait':
-        if (c.State === 'exited') return json(200, { StatusCode: 0 });
+        if (c.State === 'exited') return json(200, { StatusCode: this.exitStatus });
         c.waits.push(res);
         return;
       case 'kill':
