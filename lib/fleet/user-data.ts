@@ -142,6 +142,9 @@ export function runnerBootScript(o: RunnerBootOptions): string[] {
     // SIGTERM, then SIGKILL after this (systemd's default, said outright): the runner's stop
     // deadline (STOP_TOTAL_S, 45 s) stays well under it, so its fail reports get out first.
     'TimeoutStopSec=90',
+    // When the host runs out of memory the kernel should end a benchmark (its container's
+    // processes), which ruby-bench reports, not the runner, whose tasks would be lost.
+    'OOMScoreAdjust=-500',
     '[Install]',
     'WantedBy=multi-user.target',
     'UNIT',
