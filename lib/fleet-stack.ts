@@ -7,6 +7,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { RUN_ID_TAG_KEY } from '../lambdas/shared/fleet-plan';
+import { MIN_RUNNER_DISK_GB, runnerDiskGb } from '../lambdas/shared/vm-life';
 import type { FleetPlanFile } from './fleet/fleet-plan-file';
 import { runnerBootScript } from './fleet/user-data';
 import { acknowledgeFleetFindings } from './nag';
@@ -98,11 +99,15 @@ export class FleetStack extends Stack {
           blockDevices: [
             {
               deviceName: '/dev/xvda',
-              // ruby images and ruby-bench's gems need room; gp3 is the cheapest general SSD
-              volume: ec2.BlockDeviceVolume.ebs(30, {
-                encrypted: true,
-                volumeType: ec2.EbsDeviceVolumeType.GP3,
-              }),
+              // ruby images and ruby-bench's gems need room, each slot's container its own;
+              // gp3 is the cheapest general SSD
+              volume: ec2.BlockDeviceVolume.ebs(
+                runnerDiskGb(entry.slots_per_vm ?? 0, MIN_RUNNER_DISK_GB.aws),
+                {
+                  encrypted: true,
+                  volumeType: ec2.EbsDeviceVolumeType.GP3,
+                },
+              ),
             },
           ],
         });

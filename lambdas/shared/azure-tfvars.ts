@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { RunConfig } from './contract';
 import { type FleetPlan, vmCounts } from './fleet-plan';
+import { MIN_RUNNER_DISK_GB, runnerDiskGb } from './vm-life';
 
 /**
  * terraform's `-chdir`: relative to the project root, where the CLI starts every tool
@@ -39,6 +40,8 @@ export interface AzureTfvars {
   slots: FleetPlan['slots'];
   /** Hours after boot at which each runner VM deallocates itself, whatever its runner is doing. */
   max_vm_hours: number;
+  /** OS disk of every runner VM: room for the slots of the largest size (runnerDiskGb). */
+  runner_os_disk_gb: number;
   region: string;
   bastion_ssh_public_key: string;
   tags: Record<string, string>;
@@ -78,6 +81,10 @@ export function azureTfvars(input: AzureTfvarsInput): AzureTfvars {
     fleet,
     slots: plan.slots,
     max_vm_hours: plan.max_vm_hours,
+    runner_os_disk_gb: runnerDiskGb(
+      Math.max(0, ...plan.azure.map((e) => e.slots_per_vm)),
+      MIN_RUNNER_DISK_GB.azure,
+    ),
     region: input.region,
     bastion_ssh_public_key: input.sshPublicKey.trim(),
     tags: { ...(input.tags ?? {}) },

@@ -167,6 +167,8 @@ const FleetFileEntry = z.looseObject({
   instance_type: InstanceTypeName,
   arch: z.enum(['x86_64', 'arm64']),
   vm_count: z.number().int().min(0).max(500),
+  /** Sizes the VM's disk (runnerDiskGb); absent in a file an older CLI wrote: the smallest disk. */
+  slots_per_vm: z.number().int().min(1).max(1024).optional(),
   availability_zone: AvailabilityZoneName.optional(),
 });
 

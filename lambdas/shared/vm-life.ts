@@ -73,3 +73,17 @@ export function defaultMaxVmHours(
 
 /** The timer's delay in whole minutes (terraform-azure rounds the same way: floor(h * 60 + 0.5)). */
 export const maxVmMinutes = (hours: number): number => Math.round(hours * 60);
+
+/**
+ * GiB of a runner VM's disk: about 20 for the OS, Docker's Ruby image and the runner, and about 1
+ * for each slot (its container's ruby-bench clone and gems, its logs, its result tarball), at
+ * least `minimum` (the provider's usual size). A fixed disk filled on large types (one slot per
+ * vCPU: 96 or 192 containers), failing their tasks as provision_failed. An estimate, not a
+ * measurement: README's notes say so. gp3 or Standard SSD cost cents per VM-hour at most.
+ */
+export function runnerDiskGb(slotsPerVm: number, minimum: number): number {
+  return Math.max(minimum, 20 + Math.ceil(slotsPerVm));
+}
+
+/** The smallest disk of a runner VM, as each provider's images come. */
+export const MIN_RUNNER_DISK_GB = { aws: 30, azure: 64 } as const;

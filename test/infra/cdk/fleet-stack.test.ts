@@ -66,6 +66,29 @@ describe('AWS runner fleet', () => {
     });
   });
 
+  it("sizes each VM's disk for its slots: a large type's containers need more than the smallest disk", () => {
+    const sized = Template.fromStack(
+      new FleetStack(testApp(), 'BenchfleetFleet', {
+        fleet: {
+          ...FLEET_FIXTURE,
+          plan: [
+            { instance_type: 'c7a.48xlarge', arch: 'x86_64', vm_count: 1, slots_per_vm: 192 },
+            { instance_type: 'c7g.large', arch: 'arm64', vm_count: 1, slots_per_vm: 2 },
+          ],
+        },
+      }),
+    );
+    const gib = (t: Template, type: string): unknown =>
+      (
+        Object.values(resourcesOf(t, 'AWS::EC2::Instance')).find((i) => i.Properties?.InstanceType === type)
+          ?.Properties?.BlockDeviceMappings as Array<{ Ebs?: { VolumeSize?: number } }> | undefined
+      )?.[0]?.Ebs?.VolumeSize;
+    expect(gib(sized, 'c7a.48xlarge')).toBe(212); // about 20 GiB, and 1 a slot
+    expect(gib(sized, 'c7g.large')).toBe(30); // the smallest disk
+    // a plan file written by an older CLI, without slots_per_vm: the smallest disk
+    expect(gib(template, 'c7a.large')).toBe(30);
+  });
+
   it("gives each run new instances, and nothing with a fixed name a kept fleet's next run would collide with", () => {
     const next = Template.fromStack(
       new FleetStack(testApp(), 'BenchfleetFleet', {

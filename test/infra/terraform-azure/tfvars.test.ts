@@ -52,11 +52,18 @@ describe('azureTfvars', () => {
       fleet: { Standard_D2pls_v6: 2, Standard_D2ls_v6: 2 },
       slots: 'auto',
       max_vm_hours: 5, // the run's default: one attempt of a task at most 2 h long
+      runner_os_disk_gb: 64, // two slots a VM: the smallest disk
       region: 'westeurope',
       bastion_ssh_public_key: 'ssh-ed25519 AAAAC3Nza me@laptop',
       tags: { team: 'ruby' },
       ssh_source_cidrs: ['203.0.113.7/32'],
     });
+  });
+
+  it('gives the runner VMs a disk with room for the slots of the largest size', () => {
+    const big: RunConfig = { ...config, azure: ['Standard_D2ls_v6', 'Standard_D96als_v6'] };
+    const vars = azureTfvars(input({ config: big, plan: planFleet(big) }));
+    expect(vars.runner_os_disk_gb).toBe(116); // about 20 GB, and 1 for each of 96 slots
   });
 
   it('takes only CIDR ranges as SSH sources, as terraform cidrhost() does', () => {
