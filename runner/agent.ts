@@ -9,6 +9,7 @@ import { DockerExecutor } from './executors/docker';
 import { SyntheticExecutor } from './executors/synthetic';
 import type { Executor } from './executors/types';
 import { KEY_HINT, refusesKey } from './key-refused';
+import { failLeftoverTasks } from './leftovers';
 import { createLogger, errorText, type Logger } from './log';
 import { detectHostId, hostFacts } from './meta';
 import { type RunnerInput, type RunnerOptions, resolveOptions, workDirError } from './options';
@@ -99,6 +100,8 @@ async function run(o: RunnerOptions, log: Logger, stop: AbortSignal): Promise<Ru
   const executor = o.executorOverride ?? makeExecutor(o, hostId);
   // before the first claim: containers a crashed runner left would share the slots' CPUs
   await executor.prepare?.(log);
+  // and the tasks it held: failed now, saying why, rather than reaped minutes later
+  await failLeftoverTasks({ api, log, workDir: o.workDir, hostId, debug: o.debug });
   const deps: TaskDeps = {
     api,
     executor,

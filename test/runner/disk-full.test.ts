@@ -6,21 +6,38 @@ import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRunner } from '../../runner/agent';
 import { FakeApi } from './fake-api';
-import { testRunner } from './helpers';
+import { type TestRunner, testRunner, waitFor } from './helpers';
 
 const full = existsSync('/dev/full') ? it : it.skip;
 let api: FakeApi;
 afterEach(() => api.stop());
 
+/**
+ * Runs the runner with the full disk planted in its task folders once its start-up look for
+ * folders a killed runner left is over (they would be taken for those): at its first claim.
+ */
+async function runPlanted(r: TestRunner, plant: () => void) {
+  let release = (): void => undefined;
+  api.claimGate = new Promise<void>((go) => {
+    release = go;
+  });
+  const done = startRunner(r.input);
+  await waitFor(() => api.calls.some((c) => c.endsWith('/claim')), 10_000, 'the first claim');
+  plant();
+  release();
+  return done;
+}
+
 full('fails as provision_failed saying the disk is full, and backs off after three', async () => {
   api = await new FakeApi({ tasks: 4, benchmarks: ['fib'] }).start();
   const r = testRunner(api.url, { slots: 1, infraBackoffS: 0.05 });
-  for (const t of api.tasks) {
-    const dir = join(r.workDir, `task-${t.task.id}-a1-s0`);
-    mkdirSync(dir, { recursive: true });
-    symlinkSync('/dev/full', join(dir, 'result.tar.gz'));
-  }
-  const res = await startRunner(r.input);
+  const res = await runPlanted(r, () => {
+    for (const t of api.tasks) {
+      const dir = join(r.workDir, `task-${t.task.id}-a1-s0`);
+      mkdirSync(dir, { recursive: true });
+      symlinkSync('/dev/full', join(dir, 'result.tar.gz'));
+    }
+  });
   expect(res.tasksFailed).toBe(4);
   for (const t of api.tasks) {
     expect(t.fail?.error_type).toBe('provision_failed');
@@ -43,9 +60,10 @@ full(
     if (!t) throw new Error('no task');
     // the synthetic workload's first output file, where ruby-bench would write its output_001.txt
     const out = join(r.workDir, `task-${t.task.id}-a1-s0`, 'out');
-    mkdirSync(out, { recursive: true });
-    symlinkSync('/dev/full', join(out, 'output_001.txt'));
-    const res = await startRunner(r.input);
+    const res = await runPlanted(r, () => {
+      mkdirSync(out, { recursive: true });
+      symlinkSync('/dev/full', join(out, 'output_001.txt'));
+    });
     expect(res.tasksFailed).toBe(1);
     expect(t.fail?.error_type).toBe('provision_failed');
     // a failed write names no file (ENOSPC from write(2)): the message names the output folder
@@ -58,12 +76,13 @@ full('a task that completes ends the back-off of the failures before it', async 
   api = await new FakeApi({ tasks: 6, benchmarks: ['fib'] }).start();
   const r = testRunner(api.url, { slots: 1, infraBackoffS: 0.05 });
   // the first three tasks (claimed in order) meet a full disk, the next three do not
-  for (const t of api.tasks.slice(0, 3)) {
-    const dir = join(r.workDir, `task-${t.task.id}-a1-s0`);
-    mkdirSync(dir, { recursive: true });
-    symlinkSync('/dev/full', join(dir, 'result.tar.gz'));
-  }
-  const res = await startRunner(r.input);
+  const res = await runPlanted(r, () => {
+    for (const t of api.tasks.slice(0, 3)) {
+      const dir = join(r.workDir, `task-${t.task.id}-a1-s0`);
+      mkdirSync(dir, { recursive: true });
+      symlinkSync('/dev/full', join(dir, 'result.tar.gz'));
+    }
+  });
   expect(res).toMatchObject({ tasksFailed: 3, tasksCompleted: 3 });
   // one back-off, before the 4th claim: the 4th task completed, so the later claims wait for nothing
   expect(r.lines.filter((l) => /before claiming again/.test(l))).toHaveLength(1);
