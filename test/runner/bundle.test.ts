@@ -8,7 +8,7 @@ import { version } from '../../package.json';
 import { sourceCommit } from '../helpers/source-commit';
 import { tempDir } from '../helpers/temp-dir';
 import { FakeApi, untar } from './fake-api';
-import { waitFor } from './helpers';
+import { ENGINE_HOST_ID, waitFor } from './helpers';
 
 const ROOT = join(__dirname, '..', '..');
 const bundle = join(tempDir('bf-bundle-'), 'runner.js');
@@ -141,6 +141,7 @@ const dockerHost = process.env.BENCHFLEET_DOCKER_HOST;
       BENCHFLEET_IMAGE: process.env.BENCHFLEET_TEST_IMAGE ?? 'benchfleet-test-base:bookworm',
       BENCHFLEET_RUBY_BENCH_DIR: rb,
       BENCHFLEET_SLOTS: '1',
+      BENCHFLEET_HOST_ID: ENGINE_HOST_ID,
     });
     expect(await r.exit).toBe(0);
     expect(api.tasks[0]?.status).toBe('completed');

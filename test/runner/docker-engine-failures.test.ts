@@ -11,7 +11,7 @@ import { dockerClient } from '../../runner/executors/docker';
 import { standIn } from '../helpers/ruby-bench-stand-in';
 import { FakeApi, untar } from './fake-api';
 import { FakeDocker } from './fake-docker';
-import { testRunner, waitFor } from './helpers';
+import { ENGINE_HOST_ID, testRunner, waitFor } from './helpers';
 
 let api: FakeApi | undefined;
 let engine: FakeDocker | undefined;
@@ -174,6 +174,7 @@ onEngine(
       image,
       rubyBenchDir: standIn(),
       slots: 1,
+      hostId: ENGINE_HOST_ID,
     });
     const done = startRunner(r.input);
     const task = api.tasks[0];

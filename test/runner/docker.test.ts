@@ -6,7 +6,7 @@ import { startRunner } from '../../runner/agent';
 import { dockerClient } from '../../runner/executors/docker';
 import { standIn } from '../helpers/ruby-bench-stand-in';
 import { FakeApi, untar } from './fake-api';
-import { testRunner } from './helpers';
+import { ENGINE_HOST_ID, testRunner } from './helpers';
 
 let api: FakeApi | undefined;
 afterEach(async () => {
@@ -54,6 +54,7 @@ describeEngine('docker executor on a real engine', () => {
       dockerHost: host,
       image,
       rubyBenchDir: standIn(),
+      hostId: ENGINE_HOST_ID,
       ...over,
     });
 
@@ -79,7 +80,9 @@ describeEngine('docker executor on a real engine', () => {
       expect(files.get('output.txt')).toMatch(/nbody {2}1\.0 ± 0\.0%/);
       expect(t.heartbeats.map((h) => h.status)).toContain('running');
     }
-    expect(new Set(api.tasks.map((t) => t.runnerId))).toEqual(new Set(['testhost-0', 'testhost-1']));
+    expect(new Set(api.tasks.map((t) => t.runnerId))).toEqual(
+      new Set([`${ENGINE_HOST_ID}-0`, `${ENGINE_HOST_ID}-1`]),
+    );
   });
 
   it('kills a container that passes the task timeout and fails the task as timeout', async () => {

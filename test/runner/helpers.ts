@@ -19,6 +19,13 @@ export const twoCpus: CpuTopology = {
   physicalCores: 2,
 };
 
+/**
+ * A host id of this jest worker's own, for runners on the shared real engine: a runner's start-up
+ * force-removes the task containers labelled with its host id (left by a crash), so two test
+ * files whose runners shared `testhost` in parallel workers removed each other's containers.
+ */
+export const ENGINE_HOST_ID = `testhost-w${process.env.JEST_WORKER_ID ?? '0'}-${process.pid}`;
+
 export interface TestRunner {
   input: RunnerInput;
   lines: string[];
