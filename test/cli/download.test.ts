@@ -6,13 +6,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { gzipSync } from 'node:zlib';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { pack } from 'tar-stream';
 import { downloadAndUnpack, unpackArchive } from '../../cli/lib/archive';
+import { tarGzEntries } from '../helpers/tar-gz';
 import { argv, fakeOutputs, runCli, type Sandbox, sandbox, stackGone } from './helpers';
 
 // deploy first asks whether a run is at work on the deployment: none is deployed here
@@ -25,21 +24,7 @@ beforeEach(() => {
 const s3 = mockClient(S3Client);
 let box: Sandbox;
 
-async function tarGz(
-  entries: Array<{ name: string; body?: string; type?: 'file' | 'directory' | 'symlink'; linkname?: string }>,
-): Promise<Buffer> {
-  const p = pack();
-  for (const e of entries) {
-    p.entry(
-      { name: e.name, type: e.type ?? 'file', ...(e.linkname && { linkname: e.linkname }) },
-      e.body ?? '',
-    );
-  }
-  p.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of p) chunks.push(c as Buffer);
-  return gzipSync(Buffer.concat(chunks));
-}
+const tarGz = tarGzEntries;
 
 /** The first half of `body`, then the connection drops, as a real download can. */
 function brokenOff(body: Buffer): Readable {

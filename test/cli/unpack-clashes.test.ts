@@ -6,28 +6,15 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { gzipSync } from 'node:zlib';
-import { pack } from 'tar-stream';
 import { unpackArchive } from '../../cli/lib/archive';
 import { saveResults } from '../../cli/lib/results';
+import { type TarEntry, tarGzEntries } from '../helpers/tar-gz';
 import { tempDir } from '../helpers/temp-dir';
 
-type Entry = { name: string; body?: string; type?: 'file' | 'directory' | 'symlink'; linkname?: string };
+type Entry = TarEntry;
 
 /** A results archive with exactly these entries, in this order (duplicates and all). */
-async function archiveOf(entries: Entry[]): Promise<Readable> {
-  const p = pack();
-  for (const e of entries) {
-    p.entry(
-      { name: e.name, type: e.type ?? 'file', ...(e.linkname && { linkname: e.linkname }) },
-      e.body ?? '',
-    );
-  }
-  p.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of p) chunks.push(c as Buffer);
-  return Readable.from([gzipSync(Buffer.concat(chunks))]);
-}
+const archiveOf = async (entries: Entry[]): Promise<Readable> => Readable.from([await tarGzEntries(entries)]);
 
 /** Unpacks into a fresh results/<run-id>/, with the warning lines collected. */
 async function unpack(entries: Entry[]) {

@@ -10,3 +10,26 @@ export async function tarGzOf(files: Record<string, string>): Promise<Buffer> {
   for await (const c of p) chunks.push(c as Buffer);
   return gzipSync(Buffer.concat(chunks));
 }
+
+/** An entry of tarGzEntries: a file by default; folders and links for archives a test makes hostile. */
+export type TarEntry = {
+  name: string;
+  body?: string;
+  type?: 'file' | 'directory' | 'symlink';
+  linkname?: string;
+};
+
+/** A gzipped tar of exactly these entries, in this order (duplicates, folders and links too). */
+export async function tarGzEntries(entries: TarEntry[]): Promise<Buffer> {
+  const p = pack();
+  for (const e of entries) {
+    p.entry(
+      { name: e.name, type: e.type ?? 'file', ...(e.linkname && { linkname: e.linkname }) },
+      e.body ?? '',
+    );
+  }
+  p.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of p) chunks.push(c as Buffer);
+  return gzipSync(Buffer.concat(chunks));
+}
