@@ -16,6 +16,7 @@ import {
   watchEngine,
   within,
 } from './docker-engine';
+import { ImagePuller } from './docker-pull';
 import { openLogFiles } from './log-files';
 import { type ExecContext, ExecError, type ExecResult, type Executor } from './types';
 
@@ -89,24 +90,6 @@ async function checkoutRef(dir: string): Promise<string> {
   }
 }
 
-/** A line of the engine's pull progress. */
-interface PullEvent {
-  status?: string;
-  progress?: string;
-  id?: string;
-  error?: string;
-  errorDetail?: { message?: string };
-}
-
-/** One image pull that the tasks of every slot waiting for that image share. */
-interface SharedPull {
-  done: Promise<void>;
-  /** each waiting task's progress line taker */
-  watchers: Set<(line: string) => void>;
-  /** Stops the pull (when no task waits for it any more) and forgets it. */
-  abandon(): void;
-}
-
 export class DockerExecutor implements Executor {
   readonly name = 'docker';
   // The official ruby images (3.2+) have YJIT, so ruby-bench runs every benchmark twice (interp,
@@ -116,11 +99,12 @@ export class DockerExecutor implements Executor {
   private readonly callMs: number;
   /** Where the engine's address came from, for messages: DOCKER_HOST is read when the client is made. */
   private readonly hostFrom: string;
-  /** Pulls under way, by image: the slots of one host share each (pullFor). */
-  private readonly pulls = new Map<string, SharedPull>();
+  /** Pulls an absent image, one pull shared by the slots that need it at once. */
+  private readonly images: ImagePuller;
   constructor(private readonly opts: DockerOptions) {
     this.docker = dockerClient(opts.dockerHost);
     this.callMs = opts.callTimeoutMs ?? ENGINE_CALL_TIMEOUT_MS;
+    this.images = new ImagePuller(this.docker, this.callMs);
     this.hostFrom = opts.dockerHost
       ? 'given by --docker-host'
       : process.env.DOCKER_HOST
@@ -170,7 +154,7 @@ export class DockerExecutor implements Executor {
       throw new ExecError('docker_error', await this.noEngine(err));
     }
     ctx.onStatus('provision', `docker ${version}; checking image ${image}`);
-    await this.ensureImage(image, ctx);
+    await this.images.ensure(image, ctx);
     if (ctx.signal.aborted) throw new ExecError('cancelled', 'stopped during provision');
 
     const repo = this.opts.rubyBenchRepo ?? RUBY_BENCH_REPO;
@@ -324,94 +308,6 @@ export class DockerExecutor implements Executor {
     } catch {
       return null;
     }
-  }
-
-  private async ensureImage(image: string, ctx: ExecContext): Promise<void> {
-    try {
-      await within(this.callMs, this.docker.getImage(image).inspect());
-      return;
-    } catch {
-      // absent: pull it below
-    }
-    ctx.onStatus('provision', `pulling ${image}`);
-    const pull = this.pullFor(image);
-    // The heartbeat carries the latest progress line, throttled so a pull does not flood the log.
-    let last = 0;
-    const watcher = (line: string): void => {
-      if (Date.now() - last < 1000) return;
-      last = Date.now();
-      ctx.onStatus('provision', line);
-    };
-    pull.watchers.add(watcher);
-    let onAbort: (() => void) | undefined;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        // A stalled pull must not outlive the task's timeout or an abort.
-        onAbort = () => reject(new Error('stopped during the pull'));
-        ctx.signal.addEventListener('abort', onAbort, { once: true });
-        if (ctx.signal.aborted) onAbort();
-        pull.done.then(resolve, reject);
-      });
-    } catch (err) {
-      if (ctx.signal.aborted) throw new ExecError('cancelled', `stopped while pulling ${image}`);
-      throw new ExecError('provision_failed', `cannot pull ${image}: ${errorText(err)}`);
-    } finally {
-      if (onAbort) ctx.signal.removeEventListener('abort', onAbort);
-      pull.watchers.delete(watcher);
-      // the last task waiting for a pull that has not ended gave up: nobody needs it any more
-      if (pull.watchers.size === 0) pull.abandon();
-    }
-  }
-
-  /**
-   * The pull of `image` under way, or a new one. Slots whose first tasks start together share one
-   * pull: each starting its own pulled the image once per slot, which cost a registry pull each
-   * (Docker Hub allows an address few an hour) and got refused as `toomanyrequests` on large hosts.
-   * It ends (and is forgotten) when it succeeds, fails, or every task waiting for it has given up.
-   */
-  private pullFor(image: string): SharedPull {
-    const running = this.pulls.get(image);
-    if (running) return running;
-    let stream: NodeJS.ReadableStream | undefined;
-    let abandoned = false;
-    const shared: SharedPull = {
-      watchers: new Set(),
-      done: Promise.resolve(),
-      abandon: () => {
-        abandoned = true;
-        if (this.pulls.get(image) === shared) this.pulls.delete(image);
-        (stream as (NodeJS.ReadableStream & { destroy?: () => void }) | undefined)?.destroy?.();
-      },
-    };
-    shared.done = (async () => {
-      try {
-        stream = await within(this.callMs, this.docker.pull(image));
-        if (abandoned) return shared.abandon();
-        await new Promise<void>((resolve, reject) => {
-          this.docker.modem.followProgress(
-            stream as NodeJS.ReadableStream,
-            (err, output: PullEvent[] = []) => {
-              // the engine answers 200 once it has written a line, and then says a failure in the
-              // stream (a registry's toomanyrequests, a layer that broke off): followProgress does
-              // not count those lines as failures
-              const said = output.find((ev) => ev.error ?? ev.errorDetail?.message);
-              if (err) reject(err);
-              else if (said) reject(new Error(said.error ?? said.errorDetail?.message));
-              else resolve();
-            },
-            (ev: PullEvent) => {
-              const line = `pulling ${image}: ${ev.id ?? ''} ${ev.status ?? ''} ${ev.progress ?? ''}`.trim();
-              for (const w of shared.watchers) w(line);
-            },
-          );
-        });
-      } finally {
-        if (this.pulls.get(image) === shared) this.pulls.delete(image);
-      }
-    })();
-    shared.done.catch(() => undefined); // its waiters see the failure; none may be left to
-    this.pulls.set(image, shared);
-    return shared;
   }
 
   /** The default bridge when the engine has one; engines started with --bridge=none have not. */
