@@ -58,7 +58,7 @@ async function refuseRunAtWork(region: string): Promise<number | undefined | 'un
   const latest = await latestRun(apiUrl);
   if ('unknown' in latest) {
     process.stderr.write(
-      `note: could not ask the API at ${apiUrl} whether a run is at work (${describe(latest.unknown)}); deploying anyway\n`,
+      `note: could not ask the API at ${apiUrl} whether a run is at work (${describe(latest.unknown)}); that alone does not stop the deploy\n`,
     );
     return 'unknown';
   }

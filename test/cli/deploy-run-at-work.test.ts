@@ -109,7 +109,7 @@ it('deploys when the API does not answer, with a note, and when nothing is deplo
   expect(silent.stderr).toContain(
     'note: could not ask the API at http://127.0.0.1:9 whether a run is at work (',
   );
-  expect(silent.stderr).toContain('); deploying anyway');
+  expect(silent.stderr).toContain('); that alone does not stop the deploy');
   expect(deploys()).toHaveLength(1);
 
   // a fresh folder, and CloudFormation has no meta stack: the first deploy
@@ -184,7 +184,7 @@ describe('the fleet stack of another start, whose run the API cannot show yet', 
     fleetStackAs('UPDATE_COMPLETE', LAUNCHING);
     const r = await runCli(['deploy']);
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain('deploying anyway');
+    expect(r.stderr).toContain('that alone does not stop the deploy');
     expect(deploys()).toHaveLength(1);
   });
 });
