@@ -4,6 +4,7 @@ import { setMaxListeners } from 'node:events';
 import { makeDir } from '../lambdas/shared/make-dir';
 import { ApiClient, ApiError, NoAnswerError, sleep } from './api-client';
 import { BusySlots } from './busy-slots';
+import { freeBytes, LOW_DISK_LOOKS, MIN_FREE_BYTES, sizeText } from './disk';
 import { CommandExecutor } from './executors/command';
 import { DockerExecutor } from './executors/docker';
 import { SyntheticExecutor } from './executors/synthetic';
@@ -175,6 +176,8 @@ async function runSlot(
   // a finished task's work dir is removed while the slot claims its next task; the slot ends
   // only when every removal has (a shutdown must not cut one short)
   let cleaning: Promise<unknown> = Promise.resolve();
+  // looks in a row that found the work dir's disk too full to claim
+  let lowDiskLooks = 0;
   try {
     while (!stop.aborted) {
       if (health.infraStreak >= INFRA_STREAK) {
@@ -188,6 +191,25 @@ async function runSlot(
         await sleep(backoffS * 1000, stop);
         if (stop.aborted) break;
       }
+      // A task claimed on a full disk fails for it (and with one attempt, for good): leave the
+      // tasks to hosts with room, and end the slot if none comes (the VM then powers off).
+      const need = MIN_FREE_BYTES[o.executor] ?? MIN_FREE_BYTES.default ?? 0;
+      const free = (o.freeBytes ?? freeBytes)(o.workDir);
+      if (free !== undefined && free < need) {
+        if (++lowDiskLooks > LOW_DISK_LOOKS) {
+          log.error(
+            `the disk of --work-dir ${o.workDir} has had under ${sizeText(need)} free for ${LOW_DISK_LOOKS} looks: this slot stops claiming and ends`,
+          );
+          break;
+        }
+        const waitS = o.infraBackoffS ?? INFRA_BACKOFF_S;
+        log.warn(
+          `the disk of --work-dir ${o.workDir} has ${sizeText(free)} free, under the ${sizeText(need)} a task needs: not claiming, so hosts with room take the work; looking again in ${waitS} s (free space there, or give --work-dir a larger disk)`,
+        );
+        await sleep(waitS * 1000, stop);
+        continue;
+      }
+      lowDiskLooks = 0;
       let ans: Awaited<ReturnType<ApiClient['claim']>>;
       try {
         ans = await deps.api.claim(

@@ -62,6 +62,8 @@ export interface RunnerOptions {
   dockerCallTimeoutS?: number;
   /** Test hook: how often a running container's engine is checked (ENGINE_PING_MS, 30 s, otherwise). */
   dockerPingS?: number;
+  /** Test hook: how much room the work dir's disk has (statfs otherwise). */
+  freeBytes?: (path: string) => number | undefined;
   /** Test hook: a fixed topology instead of sysfs. */
   topology?: CpuTopology;
   /** Test hook: runs every task with this executor instead of the one `executor` names. */

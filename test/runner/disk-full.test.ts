@@ -87,3 +87,30 @@ full('a task that completes ends the back-off of the failures before it', async 
   // one back-off, before the 4th claim: the 4th task completed, so the later claims wait for nothing
   expect(r.lines.filter((l) => /before claiming again/.test(l))).toHaveLength(1);
 });
+
+describe('a work dir whose disk has too little room for a task', () => {
+  it('claims nothing while the room is short, says so, and claims once there is room', async () => {
+    api = await new FakeApi({ tasks: 1, benchmarks: ['fib'] }).start();
+    let free = 10 * 1024 ** 2; // 10 MB: under the 64 MB a synthetic task wants
+    const r = testRunner(api.url, { slots: 1, infraBackoffS: 0.05, freeBytes: () => free });
+    const done = startRunner(r.input);
+    await waitFor(() => r.lines.filter((l) => /not claiming/.test(l)).length >= 2, 10_000, 'two looks');
+    expect(api.calls.filter((c) => c.endsWith('/claim'))).toEqual([]);
+    expect(r.lines.join('\n')).toContain(
+      `the disk of --work-dir ${r.workDir} has 10 MB free, under the 64 MB a task needs: not claiming`,
+    );
+    free = 10 * 1024 ** 3;
+    const res = await done;
+    expect(res.tasksCompleted).toBe(1);
+  });
+
+  it('ends the slot after 15 looks without room, leaving the tasks to other hosts', async () => {
+    api = await new FakeApi({ tasks: 2, benchmarks: ['fib'] }).start();
+    const r = testRunner(api.url, { slots: 2, infraBackoffS: 0.01, freeBytes: () => 1024 ** 2 });
+    const res = await startRunner(r.input);
+    expect(res).toMatchObject({ tasksCompleted: 0, tasksFailed: 0 });
+    expect(api.calls.filter((c) => c.endsWith('/claim'))).toEqual([]);
+    expect(api.tasks.every((t) => t.status === 'pending')).toBe(true);
+    expect(r.lines.filter((l) => /this slot stops claiming and ends/.test(l))).toHaveLength(2);
+  });
+});
