@@ -1,10 +1,11 @@
 // The runner: one independent claim loop per slot. `assigned` runs the task, `wait` sleeps the
 // advised time, `done` ends the slot; no answer for --max-retry-s ends it with an error.
 import { setMaxListeners } from 'node:events';
+import { freeBytes } from '../lambdas/shared/free-bytes';
 import { makeDir } from '../lambdas/shared/make-dir';
 import { ApiClient, ApiError, NoAnswerError, sleep } from './api-client';
 import { BusySlots } from './busy-slots';
-import { freeBytes, LOW_DISK_LOOKS, MIN_FREE_BYTES, sizeText } from './disk';
+import { LOW_DISK_LOOKS, MIN_FREE_BYTES, sizeText } from './disk';
 import { CommandExecutor } from './executors/command';
 import { DockerExecutor } from './executors/docker';
 import { SyntheticExecutor } from './executors/synthetic';

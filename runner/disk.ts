@@ -1,7 +1,6 @@
 // Local write failures that say this host's disk cannot take the task's files: the host's trouble,
 // neither the benchmark's nor the upload's, so the task fails as provision_failed (retried, and
 // counted toward the host's back-off) with a message that says what is wrong with which path.
-import { statfsSync } from 'node:fs';
 import { errorText } from './log';
 
 const DISK_ERRORS: Record<string, string> = {
@@ -28,16 +27,6 @@ export const MIN_FREE_BYTES: Record<string, number> = { docker: 1024 ** 3, defau
 
 /** How many looks, a back-off apart, a slot waits for room before it ends (15 minutes by default). */
 export const LOW_DISK_LOOKS = 15;
-
-/** Bytes free to this process on the disk of `path`; undefined when the disk does not say. */
-export function freeBytes(path: string): number | undefined {
-  try {
-    const fs = statfsSync(path);
-    return fs.blocks === 0 ? undefined : fs.bavail * fs.bsize;
-  } catch {
-    return undefined;
-  }
-}
 
 /** "512 MB", "3.2 GB": for the lines that say how much room there is. */
 export const sizeText = (bytes: number): string =>

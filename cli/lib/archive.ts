@@ -5,13 +5,14 @@
 // An entry this disk cannot hold beside the others (a name that is both a file and a folder, two
 // names one case-insensitive disk sees as one, a name too long) is skipped with a warning, and the
 // rest is unpacked: archives assembled before the assembler left such names out still exist.
-import { existsSync, readdirSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { extract } from 'tar-stream';
+import { freeBytes } from '../../lambdas/shared/free-bytes';
 import { makeDir } from '../../lambdas/shared/make-dir';
 import { DEFAULT_SITE_FOLDER, SITE_FILES } from '../../site/build';
 import { CliError } from './errors';
@@ -441,15 +442,8 @@ async function clashReason(
  * long download, with words (ENOSPC) that do not say how much room was needed.
  */
 function checkRoom(root: string, shownAs: string, name: string, size: number): void {
-  let free: number;
-  try {
-    const fs = statfsSync(root);
-    if (fs.blocks === 0) return; // a file system that does not count its blocks
-    free = fs.bavail * fs.bsize;
-  } catch {
-    return; // a disk that cannot say how full it is: the write itself will tell
-  }
-  if (free >= size + DISK_MARGIN) return;
+  const free = freeBytes(root);
+  if (free === undefined || free >= size + DISK_MARGIN) return;
   throw new CliError(
     `the disk of ${shownAs} has ${amount(free)} free, too little for the archive entry ` +
       `${JSON.stringify(clipped(name))} (${amount(size)}) and ${amount(DISK_MARGIN)} to spare: ` +
