@@ -1,5 +1,6 @@
 // Task folders that a runner process before this one left in --work-dir: it ended mid-task (the
-// kernel's OOM killer, a crash) and systemd started this one. Their tasks are still this host's in
+// kernel's OOM killer, a crash) and systemd started this one, or the API never acknowledged the
+// task's report (such a folder is kept for a person to look at). Their tasks are still this host's in
 // the API, and the reaper would fail them only minutes later as heartbeat_timeout, with no word of
 // why. Each is failed at start-up as `interrupted` (retried where the run allows), saying so, and
 // its folder removed, as a host restarted often would otherwise fill its disk. --debug keeps them.
@@ -47,7 +48,7 @@ export async function failLeftoverTasks(d: LeftoverDeps): Promise<number> {
             runner_id: `${d.hostId}-${slot}`,
             error_type: 'interrupted',
             error_message:
-              'the runner process ended while it ran this task (killed, or out of memory: see `journalctl -u benchfleet-runner` and `journalctl -k` on the VM) and was started again',
+              'the runner process that held this task ended before the API had its report (killed, out of memory, or its report was never acknowledged: see `journalctl -u benchfleet-runner` and `journalctl -k` on the VM); the next runner process found its folder',
             attempt,
           },
           FAIL_BUDGET_S,

@@ -50,6 +50,8 @@ it('with no attempt left the task ends failed as interrupted, with the reason; -
   expect(await task()).toMatchObject({
     status: 'failed',
     error_type: 'interrupted',
-    error_message: expect.stringContaining('the runner process ended while it ran this task'),
+    error_message: expect.stringContaining(
+      'the runner process that held this task ended before the API had its report',
+    ),
   });
 });
