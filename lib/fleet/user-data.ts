@@ -55,7 +55,8 @@ export function maxLifeLines(o: Pick<RunnerBootOptions, 'fleet' | 'instanceType'
   const why = `benchfleet: this VM reached its maximum life of ${hours} h (run ${o.fleet.runId}, ${o.instanceType}; set by benchfleet start --max-vm-hours) and is still up (${RUNNER_UNIT}: $runner)`;
   return [
     // Quoted delimiters: nothing is expanded as they are written (the values, checked by
-    // FleetPlanFile, are already in); the script reads the runner's state when it runs.
+    // FleetPlanFile, are already in); the script reads the runner's state when it runs. (The
+    // timer's, below, expands only $deadline.)
     `cat > ${MAX_LIFE_SCRIPT} <<'SCRIPT'`,
     '#!/bin/bash',
     `# Started by ${MAX_LIFE_TIMER}: the runner has not powered this VM off in time, whatever it is doing.`,
@@ -76,12 +77,18 @@ export function maxLifeLines(o: Pick<RunnerBootOptions, 'fleet' | 'instanceType'
     'StandardError=journal+console',
     'SyslogIdentifier=benchfleet-max-life',
     'UNIT',
-    `cat > /etc/systemd/system/${MAX_LIFE_TIMER} <<'UNIT'`,
+    // The deadline in wall-clock time, from this first boot: user data runs once, and a reboot
+    // (a kernel panic, EC2 maintenance) restarts OnBootSec's count, so alone it would grant a VM
+    // that reboots a fresh maximum life each time. OnBootSec stays as the bound for a clock that
+    // was wrong at first boot, and for a VM booted again after its deadline.
+    `deadline=$(date -u -d "@$(( $(date +%s) - $(cut -d. -f1 /proc/uptime) + ${maxVmMinutes(hours) * 60} ))" '+%Y-%m-%d %H:%M:%S UTC')`,
+    `cat > /etc/systemd/system/${MAX_LIFE_TIMER} <<UNIT`,
     '[Unit]',
-    `Description=Benchfleet: power this VM off ${hours} h after boot, whatever its runner is doing`,
+    `Description=Benchfleet: power this VM off ${hours} h after its first boot, whatever its runner is doing`,
     '[Timer]',
     // from boot, not from now: the time the boot script took counts too
     `OnBootSec=${maxVmMinutes(hours)}min`,
+    'OnCalendar=$deadline',
     '[Install]',
     'WantedBy=timers.target',
     'UNIT',

@@ -9,7 +9,7 @@ import { parseFleetPlan } from '../../../lib/fleet/fleet-plan-file';
 import { maxLifeLines, runnerBootScript } from '../../../lib/fleet/user-data';
 import { FleetStack } from '../../../lib/fleet-stack';
 import { fakeBin, RECORD_ARGS, recordedCalls, runScript } from '../../helpers/fake-bin';
-import { timespanSeconds, verifyUnits } from '../../helpers/systemd-units';
+import { expectDeadlineAfterBoot, timespanSeconds, verifyUnits } from '../../helpers/systemd-units';
 import { FLEET_FIXTURE, resourcesOf, testApp } from './helpers';
 
 const fleet = { ...FLEET_FIXTURE, maxVmHours: 7.5 };
@@ -37,6 +37,7 @@ describe('the fleet stack', () => {
     for (const [type, script] of Object.entries(scripts)) {
       const lines = script.split('\n');
       expect(lines).toContain('OnBootSec=450min');
+      expect(lines).toContain('OnCalendar=$deadline');
       const armed = lines.indexOf('systemctl enable --now benchfleet-max-life.timer');
       // before the package installs and downloads a boot could hang in, and before the runner
       expect(armed).toBeGreaterThan(0);
@@ -93,6 +94,8 @@ describe('the timer lines, run in bash', () => {
     ]);
     const timer = unit('benchfleet-max-life.timer').split('\n');
     expect(timer).toContain('OnBootSec=450min');
+    // a reboot restarts OnBootSec's count; the deadline from the first boot holds across it
+    expectDeadlineAfterBoot(timer, 450);
     expect(timer).toContain('WantedBy=timers.target');
     const service = unit('benchfleet-max-life.service').split('\n');
     for (const line of [

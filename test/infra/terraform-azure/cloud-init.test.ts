@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { timespanSeconds, verifyUnits } from '../../helpers/systemd-units';
+import { expectDeadlineAfterBoot, timespanSeconds, verifyUnits } from '../../helpers/systemd-units';
 import {
   type Block,
   fakeBin,
@@ -331,9 +331,11 @@ describe("the VM's maximum life", () => {
     ]);
     const timer = readFileSync(join(units, 'benchfleet-max-life.timer'), 'utf8').split('\n');
     expect(timer).toContain('OnBootSec=300 min');
+    // a reboot restarts OnBootSec's count; the deadline from the first boot holds across it
+    expectDeadlineAfterBoot(timer, 300);
     expect(timer).toContain('WantedBy=timers.target');
     expect(timer).toContain(
-      'Description=Benchfleet: deallocate this VM 5 h after boot, whatever its runner is doing',
+      'Description=Benchfleet: deallocate this VM 5 h after its first boot, whatever its runner is doing',
     );
     // no Unit=: it starts the service of its own name, written by write_files
     expect(timer.filter((l) => l.startsWith('Unit='))).toEqual([]);
@@ -372,7 +374,8 @@ describe("the VM's maximum life", () => {
     expect(runScript(dir, env, script).status).toBe(0);
     const timer = readFileSync(join(dir, 'units', 'benchfleet-max-life.timer'), 'utf8');
     expect(timer).toContain('OnBootSec=150 min\n');
-    expect(timer).toContain('this VM 2.5 h after boot');
+    expectDeadlineAfterBoot(timer.split('\n'), 150);
+    expect(timer).toContain('this VM 2.5 h after its first boot');
   });
 
   it('says why on the console and the journal, then deallocates the VM whatever the runner is doing', () => {
