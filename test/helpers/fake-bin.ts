@@ -45,6 +45,8 @@ export function runScript(
 ): { status: number | null; stdout: string; stderr: string } {
   const file = join(dir, 'script.sh');
   writeFileSync(file, script);
-  const r = spawnSync('bash', [file], { env, encoding: 'utf8', timeout: 20_000 });
+  // Only a guard against a script that hangs, kept under jest's 60 s: some scripts fork hundreds of
+  // fakes (the Azure deallocate's 60 tries), which took 16 s on a 2-core machine running the suite.
+  const r = spawnSync('bash', [file], { env, encoding: 'utf8', timeout: 50_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
