@@ -213,7 +213,7 @@ async function oneRun(
   const shares = localShares(measured, types.length);
   if (shares && types.length) say(sharesLine(types, shares, measured.slots));
   const runners = new RunnerTurns(types, shares, (instanceType, topology) =>
-    startLocalRunner(stack, measured, runId, instanceType, logDir, topology),
+    startLocalRunner(stack, measured, runId, instanceType, { logDir, dataDir }, topology),
   );
   let stoppedRunners: Promise<void> | undefined;
   const stopRunners = (): Promise<void> =>
@@ -341,7 +341,7 @@ function startLocalRunner(
   settings: LocalSettings,
   runId: number,
   instanceType: string,
-  logDir: string,
+  { logDir, dataDir }: { logDir: string; dataDir: string },
   topology?: CpuTopology,
 ): { done: Promise<RunnerResult>; stop(): void; log: NodeJS.WritableStream & { end(): void } } {
   const log = createWriteStream(join(logDir, `${instanceType}.log`), { flags: 'a' });
@@ -355,8 +355,8 @@ function startLocalRunner(
     executor: settings.workload,
     syntheticSize: settings.syntheticSize,
     heartbeatS: Math.max(1, Math.min(30, settings.heartbeatTimeoutS / 4)),
-    hostId: localHostId(instanceType),
-    workDir: join(logDir, '..', RUNNER_WORK, instanceType),
+    hostId: localHostId(instanceType, dataDir),
+    workDir: join(dataDir, RUNNER_WORK, instanceType),
     ...(settings.image ? { image: settings.image } : {}),
     ...(dockerHost() ? { dockerHost: dockerHost() } : {}),
     ...(settings.rubyBenchDir ? { rubyBenchDir: settings.rubyBenchDir } : {}),

@@ -69,16 +69,17 @@ beforeEach(async () => {
 });
 afterEach(() => engine.stop());
 
-async function runLocal(
+/** One `benchfleet local --workload docker` on the fake engine, to its end. */
+function startLocal(
   types: string[],
   slots: number,
   more: { config?: object; args?: string[] } = {},
-): Promise<{ stderr: string; containers: Ran[] }> {
+): ReturnType<typeof runCli> {
   const dir = tempDir('bf-docker-cpus-');
   const config = join(dir, 'run.json');
   const cfg = { ruby_version: '3.4.7', runs_per_instance_type: 2, local: types, benchmarks: ['fib'] };
   writeFileSync(config, JSON.stringify({ ...cfg, ...more.config }));
-  const out = await runCli(
+  return runCli(
     [
       'local',
       '--config',
@@ -95,13 +96,26 @@ async function runLocal(
     ],
     { BENCHFLEET_DOCKER_HOST: engine.host },
   );
-  expect(out.stderr).toContain('== done ==');
-  expect(out.code).toBe(0);
-  expect(out.stderr).toContain(`tasks:     ${types.length * 2} completed, 0 failed`);
+}
+
+/** startLocal(), which must complete every task; answers the containers that ran. */
+async function runLocal(
+  types: string[],
+  slots: number,
+  more: { config?: object; args?: string[] } = {},
+): Promise<{ stderr: string; containers: Ran[] }> {
+  const out = await startLocal(types, slots, more);
+  expectAllCompleted(out, types.length * 2);
   const containers = [...ran.values()];
   expect(containers).toHaveLength(types.length * 2);
   for (const c of containers) expect(c.end).toBeGreaterThan(c.start);
   return { stderr: out.stderr, containers };
+}
+
+function expectAllCompleted(out: { code: number | null; stderr: string }, tasks: number): void {
+  expect(out.stderr).toContain('== done ==');
+  expect(out.code).toBe(0);
+  expect(out.stderr).toContain(`tasks:     ${tasks} completed, 0 failed`);
 }
 
 const overlap = (a: Ran, b: Ran): boolean => a.start < b.end && b.start < a.end;
@@ -123,7 +137,7 @@ it('gives each local runner CPUs of its own, so no two containers share a CPU at
   const { stderr, containers } = await runLocal(['a', 'b'], 1);
   expectNoSharedCpu(containers);
   const cpusOf = (host: string): Set<string> =>
-    new Set(containers.filter((c) => c.host === host).map((c) => c.cpuset));
+    new Set(containers.filter((c) => c.host.startsWith(`${host}-`)).map((c) => c.cpuset));
   const [a, b] = [cpusOf('local-a'), cpusOf('local-b')];
   expect([...a].filter((cpu) => b.has(cpu))).toEqual([]);
   if (hostCpus.physicalCores >= 2) {
@@ -142,8 +156,29 @@ it('has the types take turns when the CPUs cannot hold both runners at once', as
     args: ['--reaper-interval-s', '1'],
   });
   expectNoSharedCpu(containers);
-  const a = containers.filter((c) => c.host === 'local-a');
-  const b = containers.filter((c) => c.host === 'local-b');
+  // host ids are local-<type>-<data dir hash>
+  const a = containers.filter((c) => c.host.startsWith('local-a-'));
+  const b = containers.filter((c) => c.host.startsWith('local-b-'));
   expect(a.some((x) => b.some((y) => overlap(x, y)))).toBe(false);
   expect(stderr).toMatch(/^ {2}CPUs: +2 types take turns, 1 at a time /m);
+}, 180_000);
+
+it('leaves the running containers of another `benchfleet local` on the same engine alone', async () => {
+  // A docker runner's start-up force-removes the containers labelled with its host id: those a
+  // killed `benchfleet local` left. Two at once, with the same instance type, must not take each
+  // other's for those: the second starts while the first's containers run.
+  runMs = 4000;
+  const first = startLocal(['a'], 1);
+  for (const deadline = Date.now() + 60_000; ![...ran.values()].some((c) => c.start > 0); ) {
+    if (Date.now() > deadline) throw new Error('the first run started no container');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const second = startLocal(['a'], 1);
+  const [a, b] = await Promise.all([first, second]);
+  expectAllCompleted(a, 2);
+  expectAllCompleted(b, 2);
+  const hosts = new Set([...ran.values()].map((c) => c.host));
+  expect(hosts.size).toBe(2);
+  for (const host of hosts) expect(host).toMatch(/^local-a-[0-9a-f]{8}$/);
+  expect([...ran.values()].every((c) => c.end > c.start)).toBe(true);
 }, 180_000);

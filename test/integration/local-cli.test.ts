@@ -46,7 +46,8 @@ it('runs a complete local run into results/<run-id>/ with a manifest that agrees
       JSON.parse(readFileSync(join(resultsDir, `${t.instance_type}-${t.run}`, 'meta.json'), 'utf8')),
     );
     expect(meta).toMatchObject({
-      host_id: `local-${t.instance_type}`,
+      // the data dir's hash in it: two `benchfleet local` at once never share a host id
+      host_id: expect.stringMatching(new RegExp(`^local-${t.instance_type}-[0-9a-f]{8}$`)),
       runner_version: expect.any(String),
       busy_slots_at_start: expect.any(Number),
       busy_slots_max: expect.any(Number),

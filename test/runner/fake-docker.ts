@@ -179,6 +179,12 @@ export class FakeDocker {
         return;
       default:
         if (method !== 'DELETE') return json(404, { message: `no route ${method} ${path}` });
+        if (c.State === 'running') {
+          // as Docker: a running container is removed only by force, which kills it first
+          if (url.searchParams.get('force') !== 'true')
+            return json(409, { message: `You cannot remove a running container ${c.Id}` });
+          this.exit(c, 137);
+        }
         this.containers.delete(c.Id);
         res.writeHead(204);
         res.end();
