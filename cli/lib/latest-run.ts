@@ -2,12 +2,16 @@
 // latest run from GET /run (public), and whether that run is still at work.
 import type { RunView } from '../../lambdas/shared/contract';
 import { ApiClient, apiTarget, isNoRunYet } from './api';
-import { pollMs, sleep } from './progress';
+import { knownStatus, pollMs, sleep } from './progress';
 import { readOutputs } from './state';
 
-/** Still at work: running (GET /run shows `creating` as running) or assembling its archive. */
+/**
+ * Still at work: running (GET /run shows `creating` as running) or assembling its archive, or in a
+ * status this CLI does not know (an API newer than this checkout's): a launch or a teardown must not
+ * go on blind.
+ */
 export const atWork = (run: RunView | undefined): run is RunView =>
-  run?.status === 'running' || run?.status === 'assembling';
+  run !== undefined && (run.status === 'running' || run.status === 'assembling' || !knownStatus(run.status));
 
 /**
  * The latest run of the API at `apiUrl`: `run` undefined before the first (the API's own 404 that

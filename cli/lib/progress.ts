@@ -2,11 +2,19 @@
 // active tasks, status, current benchmark, percent and heartbeat age. On a terminal the block is
 // redrawn in place; in a log (not a TTY) a line is printed only when something changed.
 import type { RunStatus, RunView, TaskView } from '../../lambdas/shared/contract';
+import { RUN_STATUSES } from '../../lambdas/shared/enums';
 import { type ApiClient, ApiError, NotJsonAnswer, RUNNER_KEY } from './api';
 import { CliError } from './errors';
 import { forTerminal } from './terminal';
 
 export const FINAL_STATUSES: readonly RunStatus[] = ['complete', 'cancelled', 'assembly_failed'];
+
+/**
+ * Whether this CLI knows a run status. One it does not comes from an API newer than this checkout
+ * (a status added since): neither final nor at work can be told of it, so watches stop and say so
+ * rather than poll forever, and the guards of start, teardown and nuke take it as at work.
+ */
+export const knownStatus = (status: string): boolean => (RUN_STATUSES as readonly string[]).includes(status);
 const SHOWN_TASKS = 15;
 
 /**
@@ -146,6 +154,11 @@ export async function watchRun(api: ApiClient, opts: WatchOptions = {}): Promise
     if (opts.runId !== undefined && run.run_id !== opts.runId) {
       throw new CliError(
         `run ${opts.runId} is no longer the current run (run ${run.run_id} is); see \`benchfleet status\``,
+      );
+    }
+    if (!knownStatus(run.status)) {
+      throw new CliError(
+        `run ${run.run_id} has the status ${JSON.stringify(forTerminal(run.status))}, which this CLI does not know: the API at ${api.url} is likely newer than this checkout. Nothing was changed; update the checkout (\`git pull && npm ci\`), then \`benchfleet watch\` follows the run again`,
       );
     }
     const final = FINAL_STATUSES.includes(run.status);
