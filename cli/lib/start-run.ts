@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { isCidr } from '../../lambdas/shared/azure-tfvars';
-import type { RunConfig, RunView } from '../../lambdas/shared/contract';
+import { imageFor, type RunConfig, type RunView } from '../../lambdas/shared/contract';
 import { estimateCost, type FleetPlan, planFleet } from '../../lambdas/shared/fleet-plan';
 import { UnknownInstanceTypeError } from '../../lambdas/shared/instance-types';
 import { defaultMaxVmHours, MAX_MAX_VM_HOURS, MIN_MAX_VM_HOURS } from '../../lambdas/shared/vm-life';
@@ -17,6 +17,7 @@ import { fleetStackInUse } from './deploy-guard';
 import { CliError, describe, ToolMissingError } from './errors';
 import { toolAvailable } from './exec';
 import { type AzureOptions, azureTerraformEnv, deployedApiUrl, deployMeta, fleetLaunches } from './fleets';
+import { preflightImage } from './image-check';
 import { atWork, latestRun } from './latest-run';
 import { exitCodeFor, QUIT_WORDS, type QuitSignal } from './local-signals';
 import { printJson } from './options';
@@ -366,8 +367,9 @@ async function preflight(
   if (!(taskMinutes > 0))
     throw new CliError(`--task-minutes must be a positive number, got ${flags.taskMinutes}`);
   const warnings: string[] = [];
-  log('== preflight: availability zones, quotas, planned VMs, estimate ==');
-  const [placed, aws, az] = await Promise.all([
+  log('== preflight: the image, availability zones, quotas, planned VMs, estimate ==');
+  const [missingImage, placed, aws, az] = await Promise.all([
+    preflightImage(imageFor(config), config.image ? 'image' : 'ruby_version', flags.config, warnings),
     placeAwsFleet(plan, warnings),
     tryQuota('AWS vCPU', warnings, () => checkAwsQuotas(plan, warnings)),
     azure
@@ -376,6 +378,7 @@ async function preflight(
         )
       : [],
   ]);
+  if (missingImage) throw new CliError(missingImage);
   const overhead = 10;
   const byDefault = defaultMaxVmHours(config, [...plan.aws, ...plan.azure]);
   if (plan.max_vm_hours < byDefault) {

@@ -9,10 +9,12 @@ import { DescribeAvailabilityZonesCommand, DescribeInstancesCommand, EC2Client }
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { mockClient } from 'aws-sdk-client-mock';
+import { hubImage } from '../../cli/lib/image-check';
 import { placeAwsFleet } from '../../cli/lib/placement';
 import { tryQuota } from '../../cli/lib/preflight';
 import { isSshPublicKey, SSH_PUBLIC_KEY_TYPES } from '../../cli/lib/ssh-key';
 import { planFleet } from '../../lambdas/shared/fleet-plan';
+import { FakeRegistry } from '../helpers/fake-registry';
 import { installZones } from './fake-zones';
 import { runCli, type Sandbox, sandbox, stackGone, startFiles } from './helpers';
 
@@ -182,5 +184,79 @@ describe('the Azure quota check', () => {
     expect(r.stderr).toContain('`az login --service-principal`');
     expect(r.stderr).not.toContain('(needed for az)');
     expect(launched()).toEqual([]);
+  });
+});
+
+describe("the run's image, asked of Docker Hub before launch", () => {
+  let registry: FakeRegistry;
+  let before: string | undefined;
+  beforeAll(async () => {
+    registry = await new FakeRegistry(['library/ruby:3.4.7', 'rubylang/ruby:master']).start();
+    before = process.env.BENCHFLEET_REGISTRY_URL;
+    process.env.BENCHFLEET_REGISTRY_URL = registry.url;
+  });
+  afterAll(async () => {
+    process.env.BENCHFLEET_REGISTRY_URL = before;
+    await registry.stop();
+  });
+  beforeEach(() => {
+    registry.fail = undefined;
+  });
+  const config = (name: string, fields: object) => {
+    const file = join(dir, name);
+    writeFileSync(file, JSON.stringify({ runs_per_instance_type: 1, aws: ['c7g.medium'], ...fields }));
+    return file;
+  };
+
+  it('refuses a ruby_version with no such tag before anything is deployed, naming the field', async () => {
+    const file = config('typo.json', { ruby_version: '3.4.77' });
+    const r = await start(file, keyFile);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `the image ruby:3.4.77 does not exist on Docker Hub (no manifest for library/ruby:3.4.77) (its tags: https://hub.docker.com/_/ruby/tags): check ruby_version in ${file}. Nothing was launched.`,
+    );
+    expect(launched()).toEqual([]);
+    // asked with the anonymous token Docker Hub's challenge leads to
+    expect(registry.requests.slice(-3)).toEqual([
+      'HEAD /v2/library/ruby/manifests/3.4.77',
+      'GET /token',
+      'HEAD /v2/library/ruby/manifests/3.4.77',
+    ]);
+  });
+
+  it('refuses a custom image missing from Docker Hub, naming the image field', async () => {
+    const file = config('image.json', { ruby_version: '3.4.7', image: 'someone/ruby-yjit:nope' });
+    const r = await start(file, keyFile);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `the image someone/ruby-yjit:nope does not exist on Docker Hub (no manifest for someone/ruby-yjit:nope): check image in ${file}. Nothing was launched.`,
+    );
+    expect(launched()).toEqual([]);
+  });
+
+  it('goes on, with a warning, when the registry cannot tell', async () => {
+    process.env.FAKE_FAIL = 'cdk deploy'; // stop at the deploy: the preflight let it through
+    registry.fail = 503;
+    const file = config('head.json', { ruby_version: 'head' });
+    const r = await start(file, keyFile);
+    expect(r.stderr).toContain(
+      'warning: could not check that the image rubylang/ruby:master exists on Docker Hub (the registry answered 503): were it not to, every task would fail as provision_failed',
+    );
+    expect(r.stderr).not.toContain('does not exist');
+    expect(launched().map((c) => c.args[0])).toContain('deploy');
+  });
+
+  it('reads image references as Docker does, and leaves other registries alone', () => {
+    expect(hubImage('ruby:3.4.7')).toEqual({ repo: 'library/ruby', reference: '3.4.7' });
+    expect(hubImage('ruby')).toEqual({ repo: 'library/ruby', reference: 'latest' });
+    expect(hubImage('rubylang/ruby:master')).toEqual({ repo: 'rubylang/ruby', reference: 'master' });
+    expect(hubImage('docker.io/library/ruby:3.3')).toEqual({ repo: 'library/ruby', reference: '3.3' });
+    expect(hubImage('ruby@sha256:abc')).toEqual({ repo: 'library/ruby', reference: 'sha256:abc' });
+    for (const other of [
+      'ghcr.io/org/ruby:1',
+      'localhost:5000/ruby:1',
+      '123.dkr.ecr.us-east-1.amazonaws.com/r:1',
+    ])
+      expect(hubImage(other)).toBeUndefined();
   });
 });

@@ -10,6 +10,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { mockClient } from 'aws-sdk-client-mock';
 import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
+import { FakeRegistry } from '../helpers/fake-registry';
 import { tempDir } from '../helpers/temp-dir';
 import { installZones } from './fake-zones';
 import {
@@ -55,11 +56,17 @@ export function startSetup() {
   let tarball: Buffer;
   let keyFile: string;
   let configFile: string;
+  let registry: FakeRegistry;
+  let registryBefore: string | undefined;
 
   beforeAll(async () => {
     // The in-process API would print its CloudWatch metric lines into the CLI's stdout.
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
     stack = await startLocalStack({ operatorKey: OPERATOR, runnerKey: RUNNER, reaperIntervalS: 3600 });
+    // start's image check finds the config's image (ruby:3.4.7)
+    registry = await new FakeRegistry(['library/ruby:3.4.7']).start();
+    registryBefore = process.env.BENCHFLEET_REGISTRY_URL;
+    process.env.BENCHFLEET_REGISTRY_URL = registry.url;
     const files = startFiles('bf-start-');
     const dir = files.dir;
     ({ tarball, keyFile } = files);
@@ -69,7 +76,11 @@ export function startSetup() {
       '{\n  // one type per cloud\n  "ruby_version": "3.4.7",\n  "runs_per_instance_type": 2,\n  "aws": ["c7g.medium"],\n  "azure": ["Standard_D2pls_v6"]\n}\n',
     );
   });
-  afterAll(() => stack.stop());
+  afterAll(async () => {
+    process.env.BENCHFLEET_REGISTRY_URL = registryBefore;
+    await registry.stop();
+    await stack.stop();
+  });
 
   beforeEach(() => {
     box = sandbox({
