@@ -17,7 +17,7 @@ import {
   within,
 } from './docker-engine';
 import { ImagePuller } from './docker-pull';
-import { openLogFiles } from './log-files';
+import { clip, openLogFiles, printableLines } from './log-files';
 import { type ExecContext, ExecError, type ExecResult, type Executor } from './types';
 
 /** ruby/ruby-bench at the commit the fixtures were recorded with; a run config may pin another. */
@@ -77,6 +77,16 @@ else
   echo "${COMMIT_MARK}$(git rev-parse HEAD 2>/dev/null || true)" >&2
 fi
 exec ./run_benchmarks.rb --no-sudo --no-pinning --out_path=/results "$@"`;
+
+/**
+ * What git said of a failed clone or checkout: its first `fatal:` or `error:` line (the cause; the
+ * lines after it are advice), else its last line; undefined when it said nothing.
+ */
+export function gitSaid(stderr: string): string | undefined {
+  const lines = printableLines(stderr).filter((l) => !l.startsWith(COMMIT_MARK));
+  const line = lines.find((l) => /^(fatal|error):/.test(l)) ?? lines.at(-1);
+  return line === undefined ? undefined : clip(line, 200);
+}
 
 /** A mounted checkout's commit, marked as local (it may hold changes); without git, just that. */
 async function checkoutRef(dir: string): Promise<string> {
@@ -230,9 +240,14 @@ export class DockerExecutor implements Executor {
         ctx.log.warn(`${killed.why}; the task completes with the other benchmarks' results`);
       } else if (killed) throw new ExecError('docker_error', killed.why, StatusCode);
       if (StatusCode === FETCH_FAILED) {
+        // git's own words say which trouble it was: the network, the ref, or the host's disk
+        const said = gitSaid(stderrStart);
+        const unlogged = logs.problems.length
+          ? `; this host also could not write the task's logs (${logs.problems.join('; ')}): free disk space on it`
+          : '';
         throw new ExecError(
           'provision_failed',
-          `cannot fetch ruby-bench ${cloneRef} from ${repo} in the container (git clone or checkout failed; see logs/stderr.log)`,
+          `cannot fetch ruby-bench ${cloneRef} from ${repo} in the container (git clone or checkout failed${said ? `: ${JSON.stringify(said)}` : ''}; see logs/stderr.log)${unlogged}`,
           StatusCode,
         );
       }

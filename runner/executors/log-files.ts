@@ -118,11 +118,17 @@ export async function lastStderrLine(logsDir: string, max = 200): Promise<string
   } catch {
     return undefined;
   }
-  const line = text
+  const line = printableLines(text).at(-1);
+  return line === undefined ? undefined : clip(line, max);
+}
+
+/** The non-empty lines of a process's output, trimmed, without control characters (colours). */
+export const printableLines = (text: string): string[] =>
+  text
     .split(/\r?\n|\r/)
     .map((l) => l.replace(COLOUR, '').replace(CONTROL, ' ').trim())
-    .filter((l) => l !== '')
-    .at(-1);
-  if (line === undefined) return undefined;
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
-}
+    .filter((l) => l !== '');
+
+/** A line cut to `max` characters, with an ellipsis when cut. */
+export const clip = (line: string, max: number): string =>
+  line.length > max ? `${line.slice(0, max - 1)}…` : line;

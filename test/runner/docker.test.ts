@@ -144,8 +144,10 @@ describeEngine('docker executor on a real engine', () => {
     );
     expect(res.tasksFailed).toBe(1);
     expect(api.tasks[0]?.fail).toMatchObject({ error_type: 'provision_failed' });
+    // with what the container said (this image has no git: "sh: 4: git: not found"; see
+    // git-said.test.ts for git's own words)
     expect(api.tasks[0]?.fail?.error_message).toMatch(
-      /cannot fetch ruby-bench .* from file:\/\/\/nonexistent/,
+      /^cannot fetch ruby-bench .* from file:\/\/\/nonexistent\/ruby-bench\.git in the container \(git clone or checkout failed: ".*git.*"; see logs\/stderr\.log\)$/,
     );
   });
 

@@ -52,4 +52,20 @@ describe('docker executor', () => {
     expect(engine.calls.filter((c) => c.startsWith('DELETE /containers/'))).toHaveLength(1);
     expect(engine.containers.size).toBe(0);
   });
+
+  full(
+    "a container that cannot fetch ruby-bench: the fail message names the host's full disk too",
+    async () => {
+      engine.exitStatus = 97; // the script's FETCH_FAILED
+      const { ctx } = fullDiskContext();
+      const err = await new DockerExecutor({ dockerHost: engine.host }).run(ctx).then(
+        () => undefined,
+        (e: unknown) => e as Error & { errorType?: string },
+      );
+      expect(err?.errorType).toBe('provision_failed');
+      expect(err?.message).toMatch(
+        /^cannot fetch ruby-bench .* in the container \(git clone or checkout failed.*\); this host also could not write the task's logs \(cannot write .*stdout\.log: .*ENOSPC.*\): free disk space on it$/,
+      );
+    },
+  );
 });
