@@ -1,5 +1,5 @@
 // The `benchfleet` master CLI: `local` (the embedded default), the cloud commands, and `site`.
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { register as registerAssemble } from './commands/assemble';
 import { register as registerDeploy } from './commands/deploy';
 import { register as registerDownload } from './commands/download';
@@ -22,7 +22,12 @@ export function buildProgram(): Command {
       'Run ruby-bench across many instance types at once; get one archive and one comparison site.',
     )
     .version(require('../package.json').version as string)
-    .showHelpAfterError('(add --help for usage)');
+    .showHelpAfterError('(add --help for usage)')
+    // Help, --version and usage errors end through main's catch, not process.exit: tsx writes its
+    // compile cache as the process winds down, and an exit there left it 0-byte files that every
+    // later start compiled again (a user's first `benchfleet --help` made each command slower).
+    // Set before the commands are added: each inherits it.
+    .exitOverride();
   for (const register of [
     registerLocal,
     registerDeploy,
@@ -55,6 +60,10 @@ export function main(argv: string[] = process.argv): void {
   buildProgram()
     .parseAsync(argv)
     .catch((err: unknown) => {
+      if (err instanceof CommanderError) {
+        process.exitCode = err.exitCode; // commander has printed the help, version or usage error
+        return;
+      }
       process.stderr.write(`benchfleet: ${(err as Error).message}\n`);
       process.exitCode = 1;
     });
