@@ -80,6 +80,14 @@ async function refuseBusyFleetStack(latest: number | undefined | 'unknown'): Pro
   const inUse = await guard().fleetStackInUse(latest);
   if (!inUse) return;
   const whose = inUse.runId !== undefined ? `run ${inUse.runId}'s` : 'another';
+  if (inUse.status === 'DELETE_IN_PROGRESS') {
+    // a teardown: its VMs are going away, and fetch nothing more (start, which would deploy that
+    // same stack, still waits for it)
+    process.stderr.write(
+      `note: the fleet stack ${FLEET_STACK} is being torn down (${whose} fleet); that does not stop the deploy\n`,
+    );
+    return;
+  }
   const under = 'and a deploy would change the API and the runner its VMs get under it';
   if (inUse.unstarted && !inUse.busy) {
     throw new CliError(

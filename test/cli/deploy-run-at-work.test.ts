@@ -163,6 +163,17 @@ describe('the fleet stack of another start, whose run the API cannot show yet', 
     expect(deploys()).toEqual([]);
   });
 
+  it('deploys, with a note, while a teardown removes it: its VMs are going away', async () => {
+    record(stack.apiUrl);
+    fleetStackAs('DELETE_IN_PROGRESS', LAUNCHING);
+    const r = await runCli(['deploy']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(
+      `note: the fleet stack BenchfleetFleet is being torn down (run ${LAUNCHING}'s fleet); that does not stop the deploy`,
+    );
+    expect(deploys()).toHaveLength(1);
+  });
+
   it('deploys over it with --force', async () => {
     record(stack.apiUrl);
     fleetStackAs('UPDATE_IN_PROGRESS', LAUNCHING);
