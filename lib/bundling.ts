@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type BuildOptions, buildSync } from 'esbuild';
 import ts from 'typescript';
+import { sourceCommit } from '../scripts/source-commit.cjs';
 import { REPO_ROOT } from './paths';
 
 export const LAMBDA_NODE_TARGET = 'node24';
@@ -54,9 +55,18 @@ export const LAMBDA_ALIAS: Record<string, string> = Object.fromEntries(
   UNUSED_MODULES.map((m) => [m, join(REPO_ROOT, 'scripts', 'unused-module.cjs')]),
 );
 
+/**
+ * esbuild `define` of every Lambda bundle: the commit it is built from, which the API sends in every
+ * answer (lambdas/shared/build-info.ts), so the CLI can tell a deployment from another checkout.
+ */
+export function lambdaDefine(): Record<string, string> {
+  return { 'process.env.BENCHFLEET_BUILD_COMMIT': JSON.stringify(sourceCommit() ?? '') };
+}
+
 export function lambdaBundling(sdk: LambdaSdkSource = 'layer') {
   return {
     ...ESBUILD_COMMON,
+    define: lambdaDefine(),
     sourceMap: true,
     format: OutputFormat.CJS,
     externalModules: sdk === 'layer' ? [SDK_MODULE] : [],
@@ -77,6 +87,7 @@ export function lambdaBuildOptions(sdk: LambdaSdkSource = 'layer'): BuildOptions
     mainFields: [...b.mainFields],
     external: [...b.externalModules],
     alias: LAMBDA_ALIAS,
+    define: b.define,
     tsconfig: join(REPO_ROOT, 'tsconfig.json'),
     logLevel: 'error',
   };

@@ -1,9 +1,3 @@
-// The runner's version, recorded in every meta.json: the package version (a named import of a JSON
-// key keeps only that key in the bundle), and the commit the bundle was built from, which
-// scripts/build-runner.mjs writes in place of BENCHFLEET_RUNNER_COMMIT (`0.1.0+1a2b3c4d5e6f`, with
-// `-dirty` for a checkout with changes). Run unbundled (local mode, from the checkout), it has none.
-import { version } from '../package.json';
-
-const commit = process.env.BENCHFLEET_RUNNER_COMMIT;
-
-export const RUNNER_VERSION: string = commit ? `${version}+${commit}` : version;
+// The runner's version, recorded in every meta.json: lambdas/shared/build-info.ts (the package
+// version, and the commit scripts/build-runner.mjs built the bundle from; none unbundled).
+export { BUILD_VERSION as RUNNER_VERSION } from '../lambdas/shared/build-info';

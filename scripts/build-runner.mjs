@@ -1,10 +1,10 @@
 // Bundles the runner agent into one file, dist/runner.js, that needs nothing but Node 20+ on the VM.
 // `node scripts/build-runner.mjs` builds it; scripts/build.mjs and the CDK app import buildRunner().
-import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { sourceCommit } from './source-commit.cjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -20,24 +20,6 @@ const unusedStub = {
     b.onResolve({ filter: UNUSED }, () => ({ path: join(ROOT, 'scripts', 'unused-module.cjs') }));
   },
 };
-
-/**
- * The commit the bundle is built from, for every meta.json's `runner_version` (runner/version.ts):
- * `git describe`'s short hash, with `-dirty` when the checkout has changes; null outside git.
- * @returns {string | null}
- */
-function sourceCommit() {
-  try {
-    const out = execFileSync('git', ['describe', '--always', '--dirty', '--abbrev=12', '--exclude=*'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    return out.trim() || null;
-  } catch {
-    return null;
-  }
-}
 
 /**
  * @param {{ outfile?: string, minify?: boolean }} [opts]
@@ -56,7 +38,8 @@ export async function buildRunner(opts = {}) {
     legalComments: 'none',
     plugins: [unusedStub],
     banner: { js: '#!/usr/bin/env node' },
-    define: { 'process.env.BENCHFLEET_RUNNER_COMMIT': JSON.stringify(sourceCommit() ?? '') },
+    // the commit for every meta.json's runner_version (lambdas/shared/build-info.ts)
+    define: { 'process.env.BENCHFLEET_BUILD_COMMIT': JSON.stringify(sourceCommit() ?? '') },
     logLevel: 'warning',
   });
   return { outfile, bytes: statSync(outfile).size };

@@ -5,6 +5,7 @@ import { action } from '../lib/errors';
 import { type ApiCommandFlags, apiOptions, out, printJson } from '../lib/options';
 import { renderRun } from '../lib/progress';
 import { forTerminal } from '../lib/terminal';
+import { buildsWords } from '../lib/version-skew';
 
 /** Failed tasks listed one per line; the rest are counted. */
 const FAILED_SHOWN = 10;
@@ -43,6 +44,12 @@ export function register(program: Command): void {
         );
       if (run.gzip_url) out(`  archive: ${run.gzip_url}`);
       if (run.assembly_error) out(`  assembly error: ${forTerminal(run.assembly_error)}`);
+      const builds = api.otherBuild();
+      if (builds) {
+        process.stderr.write(
+          `note: the API at ${api.url} was deployed from another build of Benchfleet: ${buildsWords(builds)}. Fields and statuses one knows and the other does not are read wrongly; \`benchfleet deploy\` deploys this checkout (refused while a run is at work), or use the checkout that deployed it\n`,
+        );
+      }
     }),
   );
 }

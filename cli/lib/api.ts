@@ -1,6 +1,8 @@
 // The CLI's client of the run API: GET /run, GET /run/tasks, POST /run/start and /run/stop, with
 // the operator key from --api-key, BENCHFLEET_API_KEY, or (for the deployment's own API only) the
 // deployment's Secrets Manager secret.
+
+import { VERSION_HEADER } from '../../lambdas/shared/build-info';
 import {
   ErrorBody,
   type RunConfig,
@@ -12,6 +14,7 @@ import {
 import { sameSecret } from '../../lambdas/shared/secret';
 import { AWS_CREDENTIAL_ERRORS, AWS_REGION_HINT, CliError, describe, isAwsRegionMissing } from './errors';
 import { arnRegion, isDeploymentApi, isLoopbackUrl, type MetaOutputs, readOutputs, trimUrl } from './state';
+import { buildsWords, type OtherBuild, otherBuild } from './version-skew';
 
 export interface ApiFlags {
   apiUrl?: string;
@@ -243,7 +246,15 @@ export const isNoRunYet = (err: unknown): boolean =>
 export const RUNNER_KEY = 'runner_key';
 
 export class ApiClient {
+  /** The build the API named in its last answer (VERSION_HEADER); undefined before one, or none. */
+  apiVersion: string | undefined;
+
   constructor(private readonly target: ApiTarget) {}
+
+  /** The API's build beside this checkout's, when it named one and they differ (version-skew.ts). */
+  otherBuild(): OtherBuild | undefined {
+    return otherBuild(this.apiVersion);
+  }
 
   get url(): string {
     return this.target.url;
@@ -329,6 +340,7 @@ export class ApiClient {
         { cause: err },
       );
     }
+    this.apiVersion = res.headers.get(VERSION_HEADER) ?? undefined;
     const text = await res.text();
     let json: unknown;
     try {
@@ -352,9 +364,10 @@ export class ApiClient {
         throw new ApiError(res.status, code, keyRefused(this.target, withKey, answer), said);
       }
       // the CLI's own request refused for a field the API does not know: an API older than the CLI
+      const builds = this.otherBuild();
       const skew =
         res.status === 400 && /unknown field/.test(said)
-          ? `. The API at ${this.target.url} is likely older than this CLI: deploy this checkout (\`benchfleet deploy\`), or use the CLI of the checkout that deployed it`
+          ? `. The API at ${this.target.url} is likely older than this CLI${builds ? ` (${buildsWords(builds)})` : ''}: deploy this checkout (\`benchfleet deploy\`), or use the CLI of the checkout that deployed it`
           : '';
       throw new ApiError(res.status, code, `${method} ${path} answered ${answer}${skew}`, said);
     }

@@ -6,6 +6,7 @@ import { RUN_STATUSES } from '../../lambdas/shared/enums';
 import { type ApiClient, ApiError, NotJsonAnswer, RUNNER_KEY } from './api';
 import { CliError } from './errors';
 import { forTerminal } from './terminal';
+import { buildsWords } from './version-skew';
 
 export const FINAL_STATUSES: readonly RunStatus[] = ['complete', 'cancelled', 'assembly_failed'];
 
@@ -157,8 +158,9 @@ export async function watchRun(api: ApiClient, opts: WatchOptions = {}): Promise
       );
     }
     if (!knownStatus(run.status)) {
+      const builds = api.otherBuild();
       throw new CliError(
-        `run ${run.run_id} has the status ${JSON.stringify(forTerminal(run.status))}, which this CLI does not know: the API at ${api.url} is likely newer than this checkout. Nothing was changed; update the checkout (\`git pull && npm ci\`), then \`benchfleet watch\` follows the run again`,
+        `run ${run.run_id} has the status ${JSON.stringify(forTerminal(run.status))}, which this CLI does not know: the API at ${api.url} is likely newer than this checkout${builds ? ` (${buildsWords(builds)})` : ''}. Nothing was changed; update the checkout (\`git pull && npm ci\`), then \`benchfleet watch\` follows the run again`,
       );
     }
     const final = FINAL_STATUSES.includes(run.status);

@@ -1,6 +1,7 @@
 // The route table: the one list of HTTP routes. The CDK stack makes one API Gateway route and one
 // Lambda per entry (handler file `lambdas/handlers/<handler>.ts`), and the local server serves the
 // same entries with the same handlers.
+import { BUILD_VERSION, VERSION_HEADER } from './build-info';
 
 /**
  * Who may call a route:
@@ -50,7 +51,12 @@ export const ROUTES: readonly Route[] = [
  * Every JSON answer's own headers. No cache may keep one: answers change from one second to the
  * next and with the key sent, and `GET /run` may hold a presigned download URL.
  */
-export const JSON_ANSWER_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+export const JSON_ANSWER_HEADERS = {
+  'content-type': 'application/json',
+  'cache-control': 'no-store',
+  // which build answers: the CLI tells a deployment older or newer than its checkout by it
+  [VERSION_HEADER]: BUILD_VERSION,
+};
 
 /**
  * Response headers a browser on another origin may read: the dashboard reads Date to correct

@@ -1,10 +1,9 @@
-// The commit scripts/build-runner.mjs bakes into the runner bundle (its sourceCommit(), which tests
-// cannot import: it is an ES module): this checkout's, with `-dirty` when it has changes.
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+// The commit the bundles bake in (scripts/source-commit.cjs): this checkout's, with `-dirty` when it
+// has changes.
+import { sourceCommit as commitOrNull } from '../../scripts/source-commit.cjs';
 
-export const sourceCommit = (): string =>
-  execFileSync('git', ['describe', '--always', '--dirty', '--abbrev=12', '--exclude=*'], {
-    cwd: join(__dirname, '..', '..'),
-    encoding: 'utf8',
-  }).trim();
+export const sourceCommit = (): string => {
+  const commit = commitOrNull();
+  if (!commit) throw new Error('this checkout is not a git checkout: its commit cannot be told');
+  return commit;
+};

@@ -1,0 +1,41 @@
+// A proxy in front of a real local API that answers with another x-benchfleet-version, as a
+// deployment built from another checkout would (undefined: none, as an API from before the header).
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { VERSION_HEADER } from '../../lambdas/shared/build-info';
+
+export class VersionProxy {
+  version: string | undefined;
+  url = '';
+  private server: Server | undefined;
+
+  constructor(private readonly upstream: string) {}
+
+  async start(): Promise<this> {
+    const server = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const headers: Record<string, string> = {};
+      for (const h of ['authorization', 'content-type', 'accept'])
+        if (typeof req.headers[h] === 'string') headers[h] = req.headers[h] as string;
+      const answer = await fetch(this.upstream + (req.url ?? '/'), {
+        method: req.method ?? 'GET',
+        headers,
+        ...(chunks.length ? { body: Buffer.concat(chunks) } : {}),
+      });
+      const out: Record<string, string> = { 'content-type': 'application/json' };
+      if (this.version !== undefined) out[VERSION_HEADER] = this.version;
+      res.writeHead(answer.status, out);
+      res.end(await answer.text());
+    });
+    this.server = server;
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise((r) => this.server?.close(r));
+  }
+}
