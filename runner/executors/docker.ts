@@ -242,6 +242,7 @@ export class DockerExecutor implements Executor {
       if (StatusCode === FETCH_FAILED) {
         // git's own words say which trouble it was: the network, the ref, or the host's disk
         const said = gitSaid(stderrStart);
+        await logs.close(); // every write has landed or failed: `problems` is complete
         const unlogged = logs.problems.length
           ? `; this host also could not write the task's logs (${logs.problems.join('; ')}): free disk space on it`
           : '';

@@ -20,7 +20,7 @@ export interface LogFiles {
   err(chunk: Buffer | string): void;
   /** What went wrong writing the logs, if anything (one line per file). */
   readonly problems: string[];
-  /** Flushes and closes both files; never rejects. */
+  /** Flushes and closes both files; never rejects. Once closed, `problems` holds every write error. */
   close(): Promise<void>;
 }
 
@@ -80,13 +80,13 @@ export function openLogFiles(logsDir: string, log: Logger, capBytes = LOG_CAP_BY
   };
   const stdout = open('stdout.log');
   const stderr = open('stderr.log');
+  let closing: Promise<void> | undefined;
   return {
     out: stdout.write,
     err: stderr.write,
     problems,
-    close: async () => {
-      await Promise.all([stdout.close(), stderr.close()]);
-    },
+    // once: an executor may close early to read `problems`, and again in its finally
+    close: () => (closing ??= Promise.all([stdout.close(), stderr.close()]).then(() => undefined)),
   };
 }
 
