@@ -17,6 +17,7 @@ import {
   readOutputsIfAny,
   removeFile,
   runsWithFiles,
+  stateDir,
 } from './state';
 import { type SweepStep, summarize, sweep, TAG_KEY } from './sweep';
 import { awsClients, awsSteps, destroyClients } from './sweep-aws';
@@ -84,7 +85,19 @@ export async function nuke(flags: NukeFlags): Promise<void> {
     if (clients) destroyClients(clients);
   }
   const survivors = report.left.filter((r) => !r.deleting);
-  const gone = survivors.length === 0 && report.failed.length === 0 && report.skipped.length === 0;
+  // Recorded Azure fleets that terraform did not destroy, when no sweep looked for them either
+  // (no az): their VMs may bill on, so nothing here is done.
+  const azureUnchecked = flags.azure && !azAvailable ? runsWithFiles('azure') : [];
+  if (azureUnchecked.length > 0) {
+    notes.push(
+      `the Azure fleet${azureUnchecked.length > 1 ? 's' : ''} of run${azureUnchecked.length > 1 ? 's' : ''} ${azureUnchecked.join(', ')} (recorded in ${stateDir()}) ${dryRun ? 'cannot be' : azureUnchecked.length > 1 ? 'were not' : 'was not'} destroyed or swept without az: install the Azure CLI, \`az login\`, and run nuke again`,
+    );
+  }
+  const gone =
+    survivors.length === 0 &&
+    report.failed.length === 0 &&
+    report.skipped.length === 0 &&
+    azureUnchecked.length === 0;
   if (stacksDestroyed && gone) await forgetDeployment(notes);
   const lines = summarize(report, dryRun);
   if (flags.json) printJson({ dry_run: dryRun, ...report, notes });
@@ -98,9 +111,11 @@ export async function nuke(flags: NukeFlags): Promise<void> {
         ? `${survivors.length} resource(s) are left; see the list above`
         : report.failed.length
           ? `${report.failed.length} resource(s) could not be deleted; see above`
-          : report.skipped.some((s) => s.includes(NO_AWS_REGION))
-            ? `nothing in AWS could be checked, as no AWS region is set: ${AWS_REGION_HINT}, then run it again${report.skipped.length > 1 ? ' (see "not checked" above for the rest)' : ''}`
-            : 'not every provider could be checked (see "not checked" above); fix that and run it again',
+          : azureUnchecked.length
+            ? `the Azure fleet(s) of run(s) ${azureUnchecked.join(', ')} may still be up and billing: without the Azure CLI nuke could neither destroy nor sweep them; install it, \`az login\`, and run nuke again`
+            : report.skipped.some((s) => s.includes(NO_AWS_REGION))
+              ? `nothing in AWS could be checked, as no AWS region is set: ${AWS_REGION_HINT}, then run it again${report.skipped.length > 1 ? ' (see "not checked" above for the rest)' : ''}`
+              : 'not every provider could be checked (see "not checked" above); fix that and run it again',
     );
   }
 }

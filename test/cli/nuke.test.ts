@@ -1,6 +1,6 @@
 // `benchfleet nuke`: IaC destroy first, then a tagged sweep in dependency order, then a second
 // look. Fake cdk/terraform/az on PATH; the AWS SDK answers from a small tagged inventory.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -321,6 +321,24 @@ it('reports survivors and exits 1 when something cannot be deleted', async () =>
   expect(r.stdout).toContain('1 resource(s) left:');
   expect(r.stdout).toContain('aws vpc vpc-ours');
   expect(r.stderr).toContain('1 resource(s) are left');
+});
+
+it('exits 1 and keeps the record when a recorded Azure fleet could be neither destroyed nor swept (no az)', async () => {
+  // no az anywhere on PATH: only the fake cdk and terraform (they start node by its full path)
+  rmSync(join(box.bin, 'az'));
+  process.env.PATH = box.bin;
+  const r = await runCli(['nuke', '--yes']);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain(
+    `the Azure fleet(s) of run(s) ${RUN} may still be up and billing: without the Azure CLI nuke could neither destroy nor sweep them; install it, \`az login\`, and run nuke again`,
+  );
+  expect(r.stdout).toContain(
+    `note: the Azure fleet of run ${RUN} (recorded in ${join(box.dir, '.benchfleet')}) was not destroyed or swept without az`,
+  );
+  // the record stays, for the nuke that can
+  expect(existsSync(join(box.dir, '.benchfleet', `azure-${RUN}.tfvars.json`))).toBe(true);
+  // AWS was done all the same
+  expect(order).toContain('DeleteVpc vpc-ours');
 });
 
 it('asks before deleting and refuses without a terminal', async () => {
