@@ -94,6 +94,13 @@ export interface WatchOptions {
   runId?: number;
   /** The pace of the polls, in ms (default 5 s; BENCHFLEET_POLL_MS overrides it). */
   pollMs?: number;
+  /**
+   * How long polls may keep failing before the watch gives up, in ms (default: MAX_FAILED_POLLS
+   * polls, a minute). Past MAX_FAILED_POLLS failures, it polls MAX_FAILED_POLLS times slower.
+   * `start` waits out a network that is down for as long as its VMs may live: it tears the fleets
+   * down at the end, and a watch that gives up leaves them (and on Azure, their network) up.
+   */
+  patienceMs?: number;
 }
 
 export const MAX_FAILED_POLLS = 12;
@@ -104,10 +111,13 @@ const TRANSIENT_4XX: ReadonlyMap<number, string> = new Map([
 ]);
 
 /** What a failed poll says: why, and how long the watch keeps trying. */
-function retryNote(err: unknown, failures: number): string {
+function retryNote(err: unknown, failures: number, giveUpAt: Date | undefined): string {
   const transient = err instanceof ApiError ? TRANSIENT_4XX.get(err.status) : undefined;
   const why = transient ?? `polling failed, retrying: ${(err as Error).message}`;
-  return `${why} (${failures} failed in a row; the watch gives up after ${MAX_FAILED_POLLS})`;
+  const until = giveUpAt
+    ? `the watch keeps trying until ${giveUpAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, the VMs' maximum life; Ctrl-C leaves the run going`
+    : `the watch gives up after ${MAX_FAILED_POLLS}`;
+  return `${why} (${failures} failed in a row; ${until})`;
 }
 
 /** Polls until the run is complete, cancelled or assembly_failed; answers the last view. */
@@ -116,6 +126,7 @@ export async function watchRun(api: ApiClient, opts: WatchOptions = {}): Promise
   let drawn = 0;
   let last = '';
   let failures = 0;
+  let failingSince = 0;
   let finalPolls = 0;
   let withKey = opts.withKey;
   let keyWorked = false;
@@ -128,6 +139,7 @@ export async function watchRun(api: ApiClient, opts: WatchOptions = {}): Promise
       const c = run.tasks;
       if (!opts.json && c.claimed + c.running > 0) tasks = await api.listTasks();
       failures = 0;
+      failingSince = 0;
     } catch (err) {
       // No run, a wrong URL or a wrong key will not fix itself: say so at once.
       if ((err instanceof ApiError || err instanceof NotJsonAnswer) && err.status === 404) {
@@ -145,11 +157,13 @@ export async function watchRun(api: ApiClient, opts: WatchOptions = {}): Promise
       }
       if (err instanceof ApiError && err.status < 500 && !TRANSIENT_4XX.has(err.status)) throw err;
       failures += 1;
-      if (failures >= MAX_FAILED_POLLS) throw err;
-      process.stderr.write(`(${retryNote(err, failures)})\n`);
+      failingSince ||= Date.now();
+      const giveUpAt = opts.patienceMs === undefined ? undefined : new Date(failingSince + opts.patienceMs);
+      if (failures >= MAX_FAILED_POLLS && (!giveUpAt || Date.now() >= giveUpAt.getTime())) throw err;
+      process.stderr.write(`(${retryNote(err, failures, giveUpAt)})\n`);
       // The note sits below the drawn block: start the next one afresh rather than redraw over it.
       drawn = 0;
-      await sleep(pollMs(opts.pollMs));
+      await sleep(pollMs(opts.pollMs) * (failures >= MAX_FAILED_POLLS ? MAX_FAILED_POLLS : 1));
       continue;
     }
     if (opts.runId !== undefined && run.run_id !== opts.runId) {

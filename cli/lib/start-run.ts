@@ -161,7 +161,8 @@ export async function start(flags: StartFlags): Promise<void> {
   for (const signal of WATCH_QUITS) process.once(signal, stopHint);
   let final: RunView;
   try {
-    final = await watchRun(api, { withKey: true, runId });
+    // a network down for a while (a laptop's wifi) is waited out: giving up would leave the fleets
+    final = await watchRun(api, { withKey: true, runId, patienceMs: report.plan.max_vm_hours * 3_600_000 });
   } catch (err) {
     log(
       `Lost track of run ${runId}; its fleets are left up. Resume with \`benchfleet watch\`; once the run has ended, \`benchfleet teardown ${runId}\` removes its fleets.`,

@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { MAX_FAILED_POLLS } from '../../cli/lib/progress';
+import { ApiClient } from '../../cli/lib/api';
+import { MAX_FAILED_POLLS, watchRun } from '../../cli/lib/progress';
 import { fakeOutputs, runCli, type Sandbox, sandbox } from './helpers';
 
 const SECRET = 'CLOUD-OPERATOR-SECRET';
@@ -546,6 +547,44 @@ describe('polling rides out throttling', () => {
     const r = await runCli(['watch']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`run ${RUN_ID} complete`);
+  });
+
+  it("start's watch waits out a network down past MAX_FAILED_POLLS, then up to its patience, polling slower", async () => {
+    const failing = MAX_FAILED_POLLS + 3;
+    api.handle = flaky(
+      503,
+      Array.from({ length: failing }, (_, i) => i + 1),
+      failing + 1,
+    );
+    let stderr = '';
+    const write = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stderr += String(chunk);
+      return true;
+    });
+    try {
+      const client = new ApiClient({ url: api.url, key: async () => 'k' });
+      const t0 = Date.now();
+      const run = await watchRun(client, { runId: RUN_ID, patienceMs: 3_600_000 });
+      expect(run.status).toBe('complete');
+      expect(api.seen).toHaveLength(failing + 1);
+      // the polls after the MAX_FAILED_POLLS-th failure come MAX_FAILED_POLLS times slower
+      expect(Date.now() - t0).toBeGreaterThanOrEqual((MAX_FAILED_POLLS - 1 + 3 * MAX_FAILED_POLLS) * 50);
+      expect(stderr).toMatch(
+        /\(1 failed in a row; the watch keeps trying until \d{4}-\d\d-\d\d \d\d:\d\d UTC, the VMs' maximum life; Ctrl-C leaves the run going\)/,
+      );
+      // and past its patience it gives up as any watch does
+      api.seen.length = 0;
+      api.handle = flaky(
+        503,
+        Array.from({ length: 1000 }, (_, i) => i + 1),
+        1000,
+      );
+      const lost = await watchRun(client, { runId: RUN_ID, patienceMs: 1 }).catch((e: Error) => e);
+      expect(String(lost)).toContain('503');
+      expect(api.seen).toHaveLength(MAX_FAILED_POLLS);
+    } finally {
+      write.mockRestore();
+    }
   });
 
   it('other 4xx answers stay final: a 400 ends watch at once', async () => {
