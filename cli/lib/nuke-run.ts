@@ -73,7 +73,7 @@ export async function nuke(flags: NukeFlags): Promise<void> {
       );
     } else
       notes.push(
-        'az was not found: the Azure sweep was skipped (install the Azure CLI if you ever ran Azure fleets)',
+        'az was not found: the Azure sweep was skipped (install the Azure CLI, or pass --no-azure if this account never ran Azure fleets)',
       );
   }
   log(`\n== ${dryRun ? 'dry run: ' : ''}sweep of resources tagged ${TAG_KEY}=${flags.project} ==`);
@@ -93,11 +93,10 @@ export async function nuke(flags: NukeFlags): Promise<void> {
       `the Azure fleet${azureUnchecked.length > 1 ? 's' : ''} of run${azureUnchecked.length > 1 ? 's' : ''} ${azureUnchecked.join(', ')} (recorded in ${stateDir()}) ${dryRun ? 'cannot be' : azureUnchecked.length > 1 ? 'were not' : 'was not'} destroyed or swept without az: install the Azure CLI, \`az login\`, and run nuke again`,
     );
   }
+  // Azure asked for (the default) but not looked at: its resource groups may be up unseen
+  const azureNotChecked = flags.azure && !azAvailable;
   const gone =
-    survivors.length === 0 &&
-    report.failed.length === 0 &&
-    report.skipped.length === 0 &&
-    azureUnchecked.length === 0;
+    survivors.length === 0 && report.failed.length === 0 && report.skipped.length === 0 && !azureNotChecked;
   if (stacksDestroyed && gone) await forgetDeployment(notes);
   const lines = summarize(report, dryRun);
   if (flags.json) printJson({ dry_run: dryRun, ...report, notes });
@@ -113,9 +112,11 @@ export async function nuke(flags: NukeFlags): Promise<void> {
           ? `${report.failed.length} resource(s) could not be deleted; see above`
           : azureUnchecked.length
             ? `the Azure fleet(s) of run(s) ${azureUnchecked.join(', ')} may still be up and billing: without the Azure CLI nuke could neither destroy nor sweep them; install it, \`az login\`, and run nuke again`
-            : report.skipped.some((s) => s.includes(NO_AWS_REGION))
-              ? `nothing in AWS could be checked, as no AWS region is set: ${AWS_REGION_HINT}, then run it again${report.skipped.length > 1 ? ' (see "not checked" above for the rest)' : ''}`
-              : 'not every provider could be checked (see "not checked" above); fix that and run it again',
+            : azureNotChecked && report.skipped.length === 0
+              ? 'Azure was not checked, as the Azure CLI (az) was not found: install it, `az login`, and run nuke again, or pass --no-azure if this account never ran Azure fleets'
+              : report.skipped.some((s) => s.includes(NO_AWS_REGION))
+                ? `nothing in AWS could be checked, as no AWS region is set: ${AWS_REGION_HINT}, then run it again${report.skipped.length > 1 ? ' (see "not checked" above for the rest)' : ''}`
+                : 'not every provider could be checked (see "not checked" above); fix that and run it again',
     );
   }
 }

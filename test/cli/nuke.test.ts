@@ -341,6 +341,19 @@ it('exits 1 and keeps the record when a recorded Azure fleet could be neither de
   expect(order).toContain('DeleteVpc vpc-ours');
 });
 
+it('exits 1 when Azure could not be looked at (no az), unless --no-azure says there is none', async () => {
+  rmSync(join(box.bin, 'az'));
+  process.env.PATH = box.bin;
+  rmSync(join(box.dir, '.benchfleet', `azure-${RUN}.tfvars.json`)); // no Azure run recorded here
+  const r = await runCli(['nuke', '--yes']);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain(
+    'Azure was not checked, as the Azure CLI (az) was not found: install it, `az login`, and run nuke again, or pass --no-azure if this account never ran Azure fleets',
+  );
+  const aws = await runCli(['nuke', '--yes', '--no-azure']);
+  expect(aws.code).toBe(0);
+});
+
 it('asks before deleting and refuses without a terminal', async () => {
   // Run from a terminal, jest may hand this process a TTY stdin: make sure nothing waits for it.
   const tty = Object.getOwnPropertyDescriptor(process.stdin, 'isTTY');
