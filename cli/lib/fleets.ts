@@ -258,7 +258,7 @@ export async function deployedApiUrl(): Promise<string | undefined> {
 }
 
 /** The region of run `runId`'s fleet, from its plan file (the runner key secret's ARN names it). */
-function planRegion(runId: number): string | undefined {
+export function planRegion(runId: number): string | undefined {
   try {
     const plan = JSON.parse(readFileSync(fleetFile(runId), 'utf8')) as { runnerKeySecretArn?: unknown };
     const region = String(plan.runnerKeySecretArn ?? '').split(':')[3];

@@ -4,7 +4,7 @@
 import { awsRegion } from './aws-region';
 import { AWS_REGION_HINT, CliError, describe, NO_AWS_REGION } from './errors';
 import { runTool, toolAvailable } from './exec';
-import { azureEnvOnce, destroyAzureFleet, settleStack } from './fleets';
+import { azureEnvOnce, destroyAzureFleet, planRegion, settleStack } from './fleets';
 import { atWork, latestRun } from './latest-run';
 import { out, printJson } from './options';
 import { confirm } from './preflight';
@@ -171,7 +171,20 @@ async function forgetDeployment(notes: string[]): Promise<void> {
  * stacks. Answers whether cdk destroyed them.
  */
 async function destroyStacks(dryRun: boolean, notes: string[]): Promise<boolean> {
-  const fleetRuns = runsWithFiles('fleet');
+  const region = await awsRegion();
+  // A fleet recorded in another region is not this nuke's: cdk destroy here would succeed on a
+  // stack that is not there, and dropping its record would leave that fleet unknown to teardown.
+  const elsewhere = runsWithFiles('fleet').filter((id) => {
+    const planned = planRegion(id);
+    return planned !== undefined && planned !== region;
+  });
+  for (const id of elsewhere) {
+    const planned = planRegion(id);
+    notes.push(
+      `run ${id}'s AWS fleet is in ${planned}, not ${region ?? 'this region'}: its record is kept; \`AWS_REGION=${planned} benchfleet nuke\` removes it there`,
+    );
+  }
+  const fleetRuns = runsWithFiles('fleet').filter((id) => !elsewhere.includes(id));
   const latest = fleetRuns.at(-1);
   // The fleet stack needs its plan to synthesize; without a fleet file the sweep deletes it by name.
   const args = [
@@ -180,7 +193,7 @@ async function destroyStacks(dryRun: boolean, notes: string[]): Promise<boolean>
     META_STACK,
     '--force',
   ];
-  if (!(await awsRegion())) {
+  if (!region) {
     // cdk would act on us-east-1 on its own; the sweep says the same and how to set a region
     notes.push('cdk destroy was skipped: no AWS region is set');
     return false;

@@ -341,6 +341,26 @@ it('exits 1 and keeps the record when a recorded Azure fleet could be neither de
   expect(order).toContain('DeleteVpc vpc-ours');
 });
 
+it("keeps the record of a fleet in another region, which this region's cdk destroy cannot remove", async () => {
+  const OTHER = RUN + 5;
+  const arn = 'arn:aws:secretsmanager:eu-west-1:000000000000:secret:runner';
+  writeFileSync(
+    join(box.dir, '.benchfleet', `fleet-${OTHER}.json`),
+    JSON.stringify({ runnerKeySecretArn: arn }),
+  );
+  const r = await runCli(['nuke', '--yes']);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain(
+    `note: run ${OTHER}'s AWS fleet is in eu-west-1, not us-east-1: its record is kept; \`AWS_REGION=eu-west-1 benchfleet nuke\` removes it there`,
+  );
+  expect(existsSync(join(box.dir, '.benchfleet', `fleet-${OTHER}.json`))).toBe(true);
+  // this region's fleet was destroyed with its own plan (not the newer one of eu-west-1), and its record went
+  expect(box.calls().map(argv)).toContain(
+    `cdk destroy BenchfleetFleet -c fleetPlan=${join(box.dir, '.benchfleet', `fleet-${RUN}.json`)} Benchfleet --force`,
+  );
+  expect(existsSync(join(box.dir, '.benchfleet', `fleet-${RUN}.json`))).toBe(false);
+});
+
 it('exits 1 when Azure could not be looked at (no az), unless --no-azure says there is none', async () => {
   rmSync(join(box.bin, 'az'));
   process.env.PATH = box.bin;
