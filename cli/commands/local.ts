@@ -155,8 +155,10 @@ async function serveOrRun(
     say('== Benchfleet local mode ==');
     say(`  API:          ${stack.apiUrl}`);
     say(`  dashboard:    ${dashboard?.url ?? '(not available: see the message above)'}`);
-    say(`  operator key: ${stack.operatorKey}`);
-    say(`  runner key:   ${stack.runnerKey}`);
+    say(`  operator key: ${shownKey(stack.operatorKey, flags.apiKey, 'BENCHFLEET_API_KEY', '--api-key')}`);
+    say(
+      `  runner key:   ${shownKey(stack.runnerKey, flags.runnerKey, 'BENCHFLEET_RUNNER_KEY', '--runner-key')}`,
+    );
     say(`  data dir:     ${dataDir}`);
     if (flags.serve) {
       say('Serving until Ctrl-C.');
@@ -334,6 +336,17 @@ async function startOrResume(
   );
   if (folder.note) say(folder.note);
   return { runId: started.run_id, types, measured: settings };
+}
+
+/**
+ * A key as the start-up block shows it: one this run made (or its data dir kept) in full, for the
+ * dashboard and the CLI; one the user gave only by where it came from. A BENCHFLEET_API_KEY
+ * exported for a deployment would otherwise be printed, into a terminal's scrollback or a CI log.
+ */
+function shownKey(key: string, flag: string | undefined, variable: string, option: string): string {
+  if (flag !== undefined) return `(yours, from ${option}; not shown)`;
+  if (process.env[variable] !== undefined) return `(yours, from ${variable}; not shown)`;
+  return key;
 }
 
 function startLocalRunner(

@@ -174,6 +174,19 @@ describe('benchfleet local', () => {
     30_000,
   );
 
+  it("shows a key it made, but never one the user gave (a deployment's, exported for the cloud commands)", async () => {
+    const cli = local(['--runner-key', 'runner-given-by-flag-1234'], {
+      BENCHFLEET_API_KEY: 'operator-from-env-5678',
+    });
+    await cli.waitFor(/Serving until Ctrl-C/);
+    expect(cli.stderr).toContain('operator key: (yours, from BENCHFLEET_API_KEY; not shown)');
+    expect(cli.stderr).toContain('runner key:   (yours, from --runner-key; not shown)');
+    expect(cli.stderr).not.toContain('operator-from-env-5678');
+    expect(cli.stderr).not.toContain('runner-given-by-flag-1234');
+    cli.signal('SIGINT');
+    expect((await cli.exited).code).toBe(0);
+  });
+
   it('refuses a damaged keys.json at once, naming it, with no stand-ins started', async () => {
     mkdirSync(data);
     writeFileSync(keysFile, '');
