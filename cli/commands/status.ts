@@ -16,6 +16,7 @@ export function register(program: Command): void {
       .command('status')
       .description('show the current run once: counts per instance type and the tasks running now')
       .option('--json', 'print the run (GET /run) and its tasks as JSON'),
+    true,
   ).action(
     action('status', async (flags: ApiCommandFlags) => {
       const target = apiTarget(flags);

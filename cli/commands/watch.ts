@@ -13,6 +13,7 @@ export function register(program: Command): void {
       .command('watch')
       .description('follow the current run live until it ends (Ctrl-C stops watching, not the run)')
       .option('--json', 'print the run (GET /run) as one JSON line each time it changes'),
+    true,
   ).action(
     action('watch', async (flags: ApiCommandFlags) => {
       const target = apiTarget(flags);

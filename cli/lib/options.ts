@@ -8,7 +8,11 @@ export interface JsonFlag {
   json?: boolean;
 }
 
-export function apiOptions(cmd: Command): Command {
+/**
+ * --api-url and --api-key. `reads`: a command that only reads (status, watch) sends a key only when
+ * one is given, as reads need none; the deployment's secret is not looked up for it.
+ */
+export function apiOptions(cmd: Command, reads = false): Command {
   return cmd
     .option(
       '--api-url <url>',
@@ -16,7 +20,9 @@ export function apiOptions(cmd: Command): Command {
     )
     .option(
       '--api-key <key>',
-      "the operator key (default: BENCHFLEET_API_KEY, else, for the deployment's own API, read from Secrets Manager)",
+      reads
+        ? 'the operator key (default: BENCHFLEET_API_KEY), sent only when given: reads need none, and with it the finished run shows its archive link'
+        : "the operator key (default: BENCHFLEET_API_KEY, else, for the deployment's own API, read from Secrets Manager)",
     );
 }
 
