@@ -362,9 +362,46 @@ export async function destroyAzureFleet(
     removeFile(azureVarFile(runId));
     return;
   }
-  await terraform(destroy);
+  try {
+    await terraform(destroy);
+  } catch (err) {
+    await deleteAzureGroup(runId, env, err);
+  }
   // The var file holds the runner key: once its VMs are gone it has no use.
   removeFile(azureVarFile(runId));
+}
+
+/**
+ * After a terraform destroy that failed: the run's resource group holds all of its fleet and nothing
+ * else, so deleting it is the same teardown. It is what mends a state that Azure disagrees with (an
+ * apply cut short leaves VMs terraform never recorded, holding the network interfaces it did, so
+ * every destroy fails the same way). `az group delete` waits for the deletion; a group already gone
+ * is nothing left to delete. Throws, naming both failures, when the group stays.
+ */
+async function deleteAzureGroup(runId: number, env: NodeJS.ProcessEnv, destroyError: unknown): Promise<void> {
+  const group = azureGroupName(runId);
+  const subscription = env.ARM_SUBSCRIPTION_ID ?? process.env.ARM_SUBSCRIPTION_ID;
+  const where = subscription ? ['--subscription', subscription] : [];
+  const az = (args: string[], quiet = false) =>
+    runTool('az', [...args, '--name', group, ...where], { capture: true, quiet, label: 'azure' });
+  try {
+    const exists = (await az(['group', 'exists'], true)).stdout.trim();
+    if (exists === 'false') {
+      process.stderr.write(
+        `[azure] terraform destroy of run ${runId} failed (${describe(destroyError)}), but its resource group ${group} is gone: nothing is left\n`,
+      );
+      return;
+    }
+    process.stderr.write(
+      `[azure] terraform destroy of run ${runId} failed (${describe(destroyError)}): deleting its resource group ${group} instead, which holds the whole fleet (this takes minutes)\n`,
+    );
+    await az(['group', 'delete', '--yes']);
+  } catch (err) {
+    throw new CliError(
+      `terraform destroy of run ${runId}'s Azure fleet failed (${describe(destroyError)}), and so did deleting its resource group ${group} (${describe(err)}); it may still be billing: \`az group delete --name ${group}\` deletes it`,
+      { cause: err },
+    );
+  }
 }
 
 /**

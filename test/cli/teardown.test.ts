@@ -128,6 +128,52 @@ it('exits 1 naming what could not be torn down, keeps its record, and goes on wi
   expect(existsSync(file(`fleet-${KEPT}.json`))).toBe(true);
 });
 
+it("deletes an Azure run's resource group when terraform destroy fails, and forgets the run once it is gone", async () => {
+  process.env.FAKE_FAIL = 'terraform -chdir=terraform-azure destroy';
+  writeFileSync(
+    process.env.FAKE_AZ_STATE as string,
+    JSON.stringify({ groups: [{ name: `benchfleet-${LOST}` }] }), // KEPT's group is gone already
+  );
+  const r = await runCli(['teardown', String(LOST)]);
+  expect(r.code).toBe(0);
+  expect(r.stderr).toContain(
+    `[azure] terraform destroy of run ${LOST} failed (\`terraform -chdir=terraform-azure destroy -input=false`,
+  );
+  expect(r.stderr).toContain(
+    `deleting its resource group benchfleet-${LOST} instead, which holds the whole fleet`,
+  );
+  expect(box.calls().map(argv)).toContain(
+    `az group delete --yes --name benchfleet-${LOST} --subscription 00000000-0000-4000-8000-00000000beef`,
+  );
+  expect(existsSync(file(`azure-${LOST}.tfvars.json`))).toBe(false);
+  // a group already gone: nothing left, the record goes too
+  const kept = await runCli(['teardown', String(KEPT)]);
+  expect(kept.stderr).toContain(`but its resource group benchfleet-${KEPT} is gone: nothing is left`);
+  expect(existsSync(file(`azure-${KEPT}.tfvars.json`))).toBe(false);
+});
+
+it('keeps the record, naming both failures, when the resource group cannot be deleted either', async () => {
+  process.env.FAKE_FAIL = 'terraform -chdir=terraform-azure destroy';
+  writeFileSync(
+    process.env.FAKE_AZ_STATE as string,
+    JSON.stringify({ groups: [{ name: `benchfleet-${LOST}` }] }),
+  );
+  rmSync(join(box.bin, 'az'));
+  writeFileSync(
+    join(box.bin, 'az'),
+    '#!/bin/sh\n[ "$1" = account ] && { echo 00000000-0000-4000-8000-00000000beef; exit 0; }\necho "ERROR: (AuthorizationFailed) no delete on the group" >&2\nexit 1\n',
+    { mode: 0o755 },
+  );
+  const r = await runCli(['teardown', String(LOST)]);
+  expect(r.code).toBe(1);
+  expect(r.stdout).toMatch(
+    new RegExp(
+      `run ${LOST}: azure fleet failed: terraform destroy of run ${LOST}'s Azure fleet failed \\(.*\\), and so did deleting its resource group benchfleet-${LOST} \\(\`az group exists .*\` failed with exit code 1`,
+    ),
+  );
+  expect(existsSync(file(`azure-${LOST}.tfvars.json`))).toBe(true);
+});
+
 it('without RUN_ID, leaves a run the API has not seen yet: its start may be launching it', async () => {
   answer.body = { run_id: KEPT, status: 'complete' }; // LOST is newer than the latest run
   const r = await runCli(['teardown']);
