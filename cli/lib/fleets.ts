@@ -1,6 +1,6 @@
 // Standing fleets up and tearing them down: the meta stack, the AWS fleet stack and the Azure
 // terraform, each from the one fleet plan. The CLI launches and removes the two fleets in parallel.
-import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -21,6 +21,7 @@ import { CliError, CredentialsError, describe, ToolMissingError } from './errors
 import { PROJECT_ROOT, runTool } from './exec';
 import { pollMs } from './progress';
 import {
+  azureSubscriptionFile,
   azureVarFile,
   ensureStateDir,
   FLEET_STACK,
@@ -184,6 +185,8 @@ export function fleetLaunches(
         });
         ensureStateDir();
         writeAzureTfvars(azureVarFile(runId), vars);
+        const subscription = env.ARM_SUBSCRIPTION_ID ?? process.env.ARM_SUBSCRIPTION_ID?.trim();
+        if (subscription) writeFileSync(azureSubscriptionFile(runId), `${subscription}\n`);
         privateTerraformState();
         const steps = azureTerraformArgs('apply', runId, azureVarFile(runId));
         terraformStarted = true;
@@ -199,7 +202,7 @@ export function fleetLaunches(
       },
       down: async () => {
         if (terraformStarted) await destroyAzureFleet(runId, azureEnv);
-        else removeFile(azureVarFile(runId));
+        else forgetAzureRun(runId);
       },
     });
   }
@@ -324,7 +327,15 @@ export async function destroyAzureFleet(
   runId: number,
   azureEnv: () => Promise<NodeJS.ProcessEnv> = azureTerraformEnv,
 ): Promise<void> {
-  const env = await azureEnv();
+  const current = await azureEnv();
+  const recorded = recordedSubscription(runId).ARM_SUBSCRIPTION_ID;
+  const now = current.ARM_SUBSCRIPTION_ID ?? process.env.ARM_SUBSCRIPTION_ID?.trim();
+  if (recorded && now && recorded !== now) {
+    process.stderr.write(
+      `[azure] run ${runId}'s fleet was applied in subscription ${recorded}, not ${now} (the current one): torn down there\n`,
+    );
+  }
+  const env = { ...current, ...(recorded && { ARM_SUBSCRIPTION_ID: recorded }) };
   privateTerraformState();
   const [init, workspace, destroy] = azureTerraformArgs('destroy', runId, azureVarFile(runId));
   const terraform = (args: string[] | undefined, heading?: string) =>
@@ -359,7 +370,7 @@ export async function destroyAzureFleet(
     process.stderr.write(
       `[azure] run ${runId} has no terraform state here and no resource group ${group}: nothing to destroy\n`,
     );
-    removeFile(azureVarFile(runId));
+    forgetAzureRun(runId);
     return;
   }
   try {
@@ -367,8 +378,25 @@ export async function destroyAzureFleet(
   } catch (err) {
     await deleteAzureGroup(runId, env, err);
   }
-  // The var file holds the runner key: once its VMs are gone it has no use.
+  forgetAzureRun(runId);
+}
+
+/** The records of a run's Azure fleet, once it is gone; the var file holds the runner key. */
+function forgetAzureRun(runId: number): void {
   removeFile(azureVarFile(runId));
+  removeFile(azureSubscriptionFile(runId));
+}
+
+/** ARM_SUBSCRIPTION_ID of the subscription the run's fleet was applied in, when recorded (runs started before it was: none). */
+function recordedSubscription(runId: number): { ARM_SUBSCRIPTION_ID?: string } {
+  let recorded: string;
+  try {
+    recorded = readFileSync(azureSubscriptionFile(runId), 'utf8').trim();
+  } catch {
+    return {};
+  }
+  if (!/^[\w-]+$/.test(recorded)) return {};
+  return { ARM_SUBSCRIPTION_ID: recorded };
 }
 
 /**

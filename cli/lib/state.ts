@@ -25,6 +25,12 @@ export function ensureStateDir(): string {
 export const outputsFile = (): string => join(stateDir(), 'outputs.json');
 export const fleetFile = (runId: number): string => join(stateDir(), `fleet-${runId}.json`);
 export const azureVarFile = (runId: number): string => join(stateDir(), `azure-${runId}.tfvars.json`);
+/**
+ * The Azure subscription a run's fleet was applied in: its teardown acts there, whatever az's
+ * current subscription or ARM_SUBSCRIPTION_ID is by then (someone may have switched since).
+ */
+export const azureSubscriptionFile = (runId: number): string =>
+  join(stateDir(), `azure-${runId}.subscription`);
 
 export const MetaOutputs = z.object({
   ApiUrl: z.string().min(1),

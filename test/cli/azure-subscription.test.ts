@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { fleetLaunches } from '../../cli/lib/fleets';
+import { destroyAzureFleet, fleetLaunches } from '../../cli/lib/fleets';
 import { type MetaOutputs, MetaOutputs as OutputsSchema } from '../../cli/lib/state';
 import { planFleet } from '../../lambdas/shared/fleet-plan';
 import { fakeOutputs, runCli, type Sandbox, sandbox } from './helpers';
@@ -106,6 +106,26 @@ describe('the Azure fleet of start', () => {
     await l.down();
     expect(terraformSubscriptions()).toEqual(Array(6).fill(SUB));
     expect(lookups()).toBe(1);
+  });
+
+  it("records the subscription it applied in, and destroys there after az's current one changed", async () => {
+    const l = launch();
+    await l.up();
+    const record = join(box.dir, '.benchfleet', `azure-${RUNS[0]}.subscription`);
+    expect(readFileSync(record, 'utf8')).toBe(`${SUB}\n`);
+    // someone switched az to another subscription since; a later command (teardown) destroys it
+    process.env.FAKE_AZ_SUBSCRIPTION = '99999999-2222-4333-8444-555555555555';
+    let stderr = '';
+    const write = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stderr += String(chunk);
+      return true;
+    });
+    await destroyAzureFleet(RUNS[0] as number).finally(() => write.mockRestore());
+    expect(stderr).toContain(
+      `[azure] run ${RUNS[0]}'s fleet was applied in subscription ${SUB}, not 99999999-2222-4333-8444-555555555555 (the current one): torn down there`,
+    );
+    expect(terraformSubscriptions().slice(-3)).toEqual(Array(3).fill(SUB));
+    expect(existsSync(record)).toBe(false);
   });
 
   it('fails the launch before terraform when az is not signed in, and has nothing to tear down', async () => {

@@ -152,6 +152,25 @@ it("deletes an Azure run's resource group when terraform destroy fails, and forg
   expect(existsSync(file(`azure-${KEPT}.tfvars.json`))).toBe(false);
 });
 
+it('tears an Azure fleet down in the subscription its start recorded, not the current one', async () => {
+  process.env.FAKE_FAIL = 'terraform -chdir=terraform-azure destroy'; // so the group delete shows where
+  writeFileSync(file(`azure-${LOST}.subscription`), 'sub-of-the-run\n');
+  writeFileSync(
+    process.env.FAKE_AZ_STATE as string,
+    JSON.stringify({ groups: [{ name: `benchfleet-${LOST}`, subscription: 'sub-of-the-run' }] }),
+  );
+  const r = await runCli(['teardown', String(LOST)]);
+  expect(r.code).toBe(0);
+  expect(r.stderr).toContain(
+    `[azure] run ${LOST}'s fleet was applied in subscription sub-of-the-run, not 00000000-0000-4000-8000-00000000beef (the current one): torn down there`,
+  );
+  expect(box.calls().map(argv)).toContain(
+    `az group delete --yes --name benchfleet-${LOST} --subscription sub-of-the-run`,
+  );
+  expect(existsSync(file(`azure-${LOST}.tfvars.json`))).toBe(false);
+  expect(existsSync(file(`azure-${LOST}.subscription`))).toBe(false);
+});
+
 it('keeps the record, naming both failures, when the resource group cannot be deleted either', async () => {
   process.env.FAKE_FAIL = 'terraform -chdir=terraform-azure destroy';
   writeFileSync(
