@@ -10,6 +10,7 @@ import {
   azureGroupName,
   azureTerraformArgs,
   azureTfvars,
+  azureWorkspace,
   writeAzureTfvars,
 } from '../../lambdas/shared/azure-tfvars';
 import type { RunConfig } from '../../lambdas/shared/contract';
@@ -192,7 +193,7 @@ export function fleetLaunches(
         terraformStarted = true;
         for (const [i, args] of steps.entries()) {
           await runTool('terraform', args, {
-            env,
+            env: i === steps.length - 1 ? { ...env, ...pinnedWorkspace(runId) } : env,
             ...(i === 0 && {
               heading: `azure: terraform apply of terraform-azure (${plan.azure.reduce((n, e) => n + e.vm_count, 0)} VMs${azure.sshSourceCidrs.length > 0 ? ' + bastion' : ''})`,
             }),
@@ -374,12 +375,22 @@ export async function destroyAzureFleet(
     return;
   }
   try {
-    await terraform(destroy);
+    await runTool('terraform', destroy ?? [], { env: { ...env, ...pinnedWorkspace(runId) }, label: 'azure' });
   } catch (err) {
     await deleteAzureGroup(runId, env, err);
   }
   forgetAzureRun(runId);
 }
+
+/**
+ * The apply or destroy of a run pinned to its workspace. `workspace select` writes the one selected
+ * workspace of the checkout's terraform-azure/ (.terraform/environment): a teardown in another
+ * terminal selecting its run's between this command's select and its apply would have this apply
+ * land in that run's state, or a destroy find an empty one and succeed. TF_WORKSPACE wins over it.
+ */
+const pinnedWorkspace = (runId: number): { TF_WORKSPACE: string } => ({
+  TF_WORKSPACE: azureWorkspace(runId),
+});
 
 /** The records of a run's Azure fleet, once it is gone; the var file holds the runner key. */
 function forgetAzureRun(runId: number): void {

@@ -109,6 +109,9 @@ export function writeAzureTfvars(path: string, vars: AzureTfvars): void {
 /** The resource group that holds a run's whole Azure fleet (terraform-azure/main.tf names it so). */
 export const azureGroupName = (runId: number): string => `benchfleet-${runId}`;
 
+/** The terraform workspace that holds a run's state. */
+export const azureWorkspace = (runId: number): string => `run-${runId}`;
+
 /**
  * The terraform commands for one run, in order. Each run gets its own workspace, so its state
  * is separate and `destroy` for one run never touches another's VMs. `destroy` never creates the
@@ -119,7 +122,7 @@ export function azureTerraformArgs(action: 'apply' | 'destroy', runId: number, v
   const chdir = `-chdir=${AZURE_TF_DIR}`;
   return [
     [chdir, 'init', '-input=false'],
-    [chdir, 'workspace', 'select', ...(action === 'apply' ? ['-or-create'] : []), `run-${runId}`],
+    [chdir, 'workspace', 'select', ...(action === 'apply' ? ['-or-create'] : []), azureWorkspace(runId)],
     [chdir, action, '-input=false', '-auto-approve', `-var-file=${resolve(varFile)}`],
   ];
 }

@@ -106,6 +106,20 @@ describe('the Azure fleet of start', () => {
     await l.down();
     expect(terraformSubscriptions()).toEqual(Array(6).fill(SUB));
     expect(lookups()).toBe(1);
+    // apply and destroy pinned to the run's workspace (TF_WORKSPACE), whatever another command
+    // selects in the checkout meanwhile; init and select run as they always did
+    const workspaces = box
+      .calls()
+      .filter((c) => c.tool === 'terraform' && c.args[0] !== '--version')
+      .map((c) => `${c.args[1]} ${(c as unknown as { workspace: string | null }).workspace}`);
+    expect(workspaces).toEqual([
+      'init null',
+      'workspace null',
+      `apply run-${RUNS[0]}`,
+      'init null',
+      'workspace null',
+      `destroy run-${RUNS[0]}`,
+    ]);
   });
 
   it("records the subscription it applied in, and destroys there after az's current one changed", async () => {

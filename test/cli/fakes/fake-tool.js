@@ -11,6 +11,7 @@ const sleepMs = Number(process.env.FAKE_SLEEP_MS ?? 0);
 const entry = { tool, args, started, cwd: process.cwd() };
 if (tool === 'terraform') {
   entry.subscription = process.env.ARM_SUBSCRIPTION_ID ?? null;
+  entry.workspace = process.env.TF_WORKSPACE ?? null;
   // the mode of the folder terraform keeps run states in (and the runner key with them); null: none
   const chdir = args.find((a) => a.startsWith('-chdir='))?.slice('-chdir='.length) ?? '.';
   try {
