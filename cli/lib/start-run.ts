@@ -99,7 +99,7 @@ export async function start(flags: StartFlags): Promise<void> {
   const kept = runsWithFiles('azure').filter((id) => id !== runId);
   if (kept.length > 0) {
     log(
-      `  note: the Azure fleet${kept.length > 1 ? 's' : ''} of run${kept.length > 1 ? 's' : ''} ${kept.join(', ')} may still be up and billing (recorded in ${stateDir()}): \`benchfleet teardown\` removes ${kept.length > 1 ? 'them' : 'it'}`,
+      `  note: the Azure fleet${kept.length > 1 ? 's' : ''} of run${kept.length > 1 ? 's' : ''} ${kept.join(', ')} may still be up and billing (recorded in ${stateDir()}): ${kept.map((id) => `\`benchfleet teardown ${id}\``).join(', ')} ${kept.length > 1 ? 'remove them' : 'removes it'} (bare \`benchfleet teardown\` leaves a run the API has not seen, whose start may still be launching it)`,
     );
   }
   const short = shortQuotaError(report.quotas);

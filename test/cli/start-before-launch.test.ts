@@ -41,7 +41,7 @@ it('names the Azure fleets of earlier runs still recorded here, which bill besid
   sq.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 1 } }); // stop right after the preflight
   const r = await runStart();
   expect(r.stderr).toContain(
-    `note: the Azure fleets of runs 1700000100, 1700000200 may still be up and billing (recorded in ${state}): \`benchfleet teardown\` removes them`,
+    `note: the Azure fleets of runs 1700000100, 1700000200 may still be up and billing (recorded in ${state}): \`benchfleet teardown 1700000100\`, \`benchfleet teardown 1700000200\` remove them (bare \`benchfleet teardown\` leaves a run the API has not seen, whose start may still be launching it)`,
   );
   expect(r.code).toBe(1);
 });
