@@ -2,7 +2,7 @@
 // token, an anonymous token from its realm, then 200 for the images it holds and 404 for a tag it
 // does not. `start`'s image check asks it through BENCHFLEET_REGISTRY_URL.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocal, stopServer } from './local-server';
 
 export class FakeRegistry {
   /** `repo:reference` of every image held, e.g. `library/ruby:3.4.7`. */
@@ -48,13 +48,11 @@ export class FakeRegistry {
       }
       res.writeHead(this.images.has(`${repo}:${reference}`) ? 200 : 404).end();
     });
-    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = `http://127.0.0.1:${await listenLocal(this.server)}`;
     return this;
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
+  stop(): Promise<void> {
+    return stopServer(this.server);
   }
 }

@@ -1,8 +1,8 @@
 // A proxy in front of a real local API that answers with another x-benchfleet-version, as a
 // deployment built from another checkout would (undefined: none, as an API from before the header).
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { VERSION_HEADER } from '../../lambdas/shared/build-info';
+import { listenLocal, stopServer } from './local-server';
 
 export class VersionProxy {
   version: string | undefined;
@@ -29,13 +29,11 @@ export class VersionProxy {
       res.end(await answer.text());
     });
     this.server = server;
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    this.url = `http://127.0.0.1:${await listenLocal(server)}`;
     return this;
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
+  stop(): Promise<void> {
+    return stopServer(this.server);
   }
 }

@@ -1,7 +1,6 @@
 // A tiny stand-in for the orchestrator API and S3, for protocol edge cases the real local server
 // cannot be made to produce on demand: 403 uploads, outages, malformed answers.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   type ClaimedTask,
   type CompleteRequest,
@@ -12,6 +11,7 @@ import {
   storageKeys,
   type UploadUrlsRequest,
 } from '../../lambdas/shared/contract';
+import { listenLocal, stopServer } from '../helpers/local-server';
 
 export interface FakeTask {
   task: ClaimedTask;
@@ -119,14 +119,12 @@ export class FakeApi {
         },
       );
     });
-    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = `http://127.0.0.1:${await listenLocal(this.server)}`;
     return this;
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
+  stop(): Promise<void> {
+    return stopServer(this.server);
   }
 
   /** Claims the next task as runner `runnerId` would (for tests that drive an ApiClient by hand). */

@@ -4,7 +4,7 @@
 // into the folder bound at /results, then exits with 0.
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocal, stopServer } from '../helpers/local-server';
 
 export interface FakeContainer {
   Id: string;
@@ -75,14 +75,12 @@ export class FakeDocker {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => this.handle(req.method ?? '', req.url ?? '', Buffer.concat(chunks), res));
     });
-    await new Promise<void>((r) => this.server?.listen(0, '127.0.0.1', r));
-    this.host = `tcp://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.host = `tcp://127.0.0.1:${await listenLocal(this.server)}`;
     return this;
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
+  stop(): Promise<void> {
+    return stopServer(this.server);
   }
 
   private handle(method: string, rawUrl: string, body: Buffer, res: ServerResponse) {
