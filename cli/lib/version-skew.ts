@@ -20,12 +20,15 @@ export interface OtherBuild {
 /**
  * The API's build beside this checkout's when they differ; undefined when they are the same or
  * cannot be compared: an API that names no commit (local mode runs this checkout's sources; an API
- * deployed before it sent its build), or a checkout outside git.
+ * deployed before it sent its build), or a checkout outside git. `-dirty` (changes beside the
+ * commit, a run config edited in the checkout as often as code) tells nothing either way: a build
+ * differs only by its commit.
  */
 export function otherBuild(apiVersion: string | undefined): OtherBuild | undefined {
   if (!apiVersion?.includes('+')) return undefined;
   const checkout = checkoutVersion();
-  if (!checkout.includes('+') || checkout === apiVersion) return undefined;
+  const clean = (v: string): string => v.replace(/-dirty$/, '');
+  if (!checkout.includes('+') || clean(checkout) === clean(apiVersion)) return undefined;
   return { api: apiVersion, checkout };
 }
 

@@ -74,8 +74,10 @@ it('status says so when the API was deployed from another build, and names both'
   expect(r.stderr).toContain(
     `note: the API at ${proxy.url} was deployed from another build of Benchfleet: it runs Benchfleet ${version}+0123456789ab, and this checkout is ${checkoutVersion()}.`,
   );
-  // the same build, or an API that names none (deployed before it sent its build): nothing said
-  for (const same of [checkoutVersion(), undefined]) {
+  // the same build (with or without changes beside its commit), or an API that names none
+  // (deployed before it sent its build): nothing said
+  const sameCommit = checkoutVersion().replace(/-dirty$/, '');
+  for (const same of [checkoutVersion(), sameCommit, `${sameCommit}-dirty`, undefined]) {
     proxy.version = same;
     const quiet = await runCli(['status', '--api-url', proxy.url]);
     expect(quiet.code).toBe(0);
