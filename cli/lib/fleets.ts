@@ -1,6 +1,6 @@
 // Standing fleets up and tearing them down: the meta stack, the AWS fleet stack and the Azure
 // terraform, each from the one fleet plan. The CLI launches and removes the two fleets in parallel.
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -429,18 +429,23 @@ async function deleteAzureGroup(runId: number, env: NodeJS.ProcessEnv, destroyEr
       process.stderr.write(
         `[azure] terraform destroy of run ${runId} failed (${describe(destroyError)}), but its resource group ${group} is gone: nothing is left\n`,
       );
-      return;
+    } else {
+      process.stderr.write(
+        `[azure] terraform destroy of run ${runId} failed (${describe(destroyError)}): deleting its resource group ${group} instead, which holds the whole fleet (this takes minutes)\n`,
+      );
+      await az(['group', 'delete', '--yes']);
     }
-    process.stderr.write(
-      `[azure] terraform destroy of run ${runId} failed (${describe(destroyError)}): deleting its resource group ${group} instead, which holds the whole fleet (this takes minutes)\n`,
-    );
-    await az(['group', 'delete', '--yes']);
   } catch (err) {
     throw new CliError(
       `terraform destroy of run ${runId}'s Azure fleet failed (${describe(destroyError)}), and so did deleting its resource group ${group} (${describe(err)}); it may still be billing: \`az group delete --name ${group}\` deletes it`,
       { cause: err },
     );
   }
+  // terraform's state of the run names resources that are gone now (and holds the runner key)
+  rmSync(join(PROJECT_ROOT, AZURE_TF_DIR, 'terraform.tfstate.d', azureWorkspace(runId)), {
+    recursive: true,
+    force: true,
+  });
 }
 
 /**
@@ -448,6 +453,35 @@ async function deleteAzureGroup(runId: number, env: NodeJS.ProcessEnv, destroyEr
  * terraform.tfstate.d/run-<id>/, with the VMs' custom_data, which holds the runner key, in it, and
  * writes those files readable by every user of the machine. The folder is made this user's alone.
  */
+/**
+ * The runs whose Azure fleet this checkout's terraform state still holds resources of, whichever
+ * folder started them: `.benchfleet/` records are per folder, terraform-azure/'s states per
+ * checkout, so a teardown from another folder finds no record of a fleet that is up.
+ */
+export function azureStatesHeld(root = PROJECT_ROOT): number[] {
+  const dir = join(root, AZURE_TF_DIR, 'terraform.tfstate.d');
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const held: number[] = [];
+  for (const name of names) {
+    const id = /^run-(\d+)$/.exec(name)?.[1];
+    if (id === undefined) continue;
+    try {
+      const state = JSON.parse(readFileSync(join(dir, name, 'terraform.tfstate'), 'utf8')) as {
+        resources?: unknown[];
+      };
+      if ((state.resources?.length ?? 0) > 0) held.push(Number(id));
+    } catch {
+      // no state file (a workspace never applied) or one terraform is writing: nothing to say of it
+    }
+  }
+  return held.sort((a, b) => a - b);
+}
+
 export function privateTerraformState(root = PROJECT_ROOT): void {
   const dir = join(root, AZURE_TF_DIR, 'terraform.tfstate.d');
   try {

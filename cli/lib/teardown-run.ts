@@ -3,7 +3,7 @@
 // left up goes; the meta stack, the results bucket with its archives, and the fleets of a run
 // still at work stay. `nuke` is the one that removes everything.
 import { CliError, describe } from './errors';
-import { azureEnvOnce, destroyAwsFleet, destroyAzureFleet } from './fleets';
+import { azureEnvOnce, azureStatesHeld, destroyAwsFleet, destroyAzureFleet } from './fleets';
 import { atWork, latestRun, recordedApiUrl } from './latest-run';
 import { out, printJson, runIdArg } from './options';
 import { runsWithFiles, stateDir } from './state';
@@ -37,7 +37,14 @@ export async function teardown(given: string | undefined, flags: TeardownFlags):
   if (runs.length === 0) {
     // nothing to do is no failure: a teardown that already went through, run again
     const what = wanted === undefined ? 'no fleet of any run is' : `no fleet of run ${wanted} is`;
-    if (flags.json) return printJson({ runs: [] });
+    // records are per folder, terraform's states per checkout: one started from another folder
+    const held = azureStatesHeld().filter((id) => wanted === undefined || id === wanted);
+    if (held.length > 0) {
+      log(
+        `note: this checkout's terraform-azure/ still holds the Azure fleet${held.length > 1 ? 's' : ''} of run${held.length > 1 ? 's' : ''} ${held.join(', ')}, which ${stateDir()} has no record of: run \`benchfleet teardown\` in the folder that started ${held.length > 1 ? 'them' : 'it'}, or \`benchfleet nuke\``,
+      );
+    }
+    if (flags.json) return printJson({ runs: [], azure_states_unrecorded: held });
     return out(
       `${what} recorded in ${stateDir()} (torn down already?): nothing to tear down here. \`benchfleet nuke --dry-run\` lists everything tagged in the clouds`,
     );

@@ -11,7 +11,10 @@ import {
   type StackStatus,
 } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
+import { PROJECT_ROOT } from '../../cli/lib/exec';
+import { azureStatesHeld } from '../../cli/lib/fleets';
 import { RUN_ID_TAG_KEY } from '../../lambdas/shared/fleet-plan';
+import { tempDir } from '../helpers/temp-dir';
 import { argv, fakeOutputs, runCli, type Sandbox, sandbox, stackGone } from './helpers';
 
 const KEPT = 1_700_000_100; // kept up with --keep-fleet: an AWS and an Azure fleet
@@ -134,7 +137,15 @@ it("deletes an Azure run's resource group when terraform destroy fails, and forg
     process.env.FAKE_AZ_STATE as string,
     JSON.stringify({ groups: [{ name: `benchfleet-${LOST}` }] }), // KEPT's group is gone already
   );
+  // the run's terraform state, which names what the group held
+  const state = join(PROJECT_ROOT, 'terraform-azure', 'terraform.tfstate.d', `run-${LOST}`);
+  mkdirSync(state, { recursive: true });
+  writeFileSync(join(state, 'terraform.tfstate'), JSON.stringify({ resources: [{}] }));
   const r = await runCli(['teardown', String(LOST)]);
+  // gone with the group: it names resources that no longer exist, and holds the runner key
+  const stateLeft = existsSync(state);
+  rmSync(state, { recursive: true, force: true });
+  expect(stateLeft).toBe(false);
   expect(r.code).toBe(0);
   expect(r.stderr).toContain(
     `[azure] terraform destroy of run ${LOST} failed (\`terraform -chdir=terraform-azure destroy -input=false`,
@@ -191,6 +202,48 @@ it('keeps the record, naming both failures, when the resource group cannot be de
     ),
   );
   expect(existsSync(file(`azure-${LOST}.tfvars.json`))).toBe(true);
+});
+
+it("with nothing recorded here, names the Azure fleets this checkout's terraform state still holds", async () => {
+  // records are per folder, terraform's states per checkout: a fleet started from another folder
+  const held = 1_999_999_001;
+  const states = join(PROJECT_ROOT, 'terraform-azure', 'terraform.tfstate.d');
+  const state = join(states, `run-${held}`);
+  mkdirSync(state, { recursive: true });
+  try {
+    writeFileSync(
+      join(state, 'terraform.tfstate'),
+      JSON.stringify({ resources: [{ type: 'azurerm_linux_virtual_machine' }] }),
+    );
+    for (const f of [`fleet-${KEPT}.json`, `azure-${KEPT}.tfvars.json`, `azure-${LOST}.tfvars.json`])
+      rmSync(file(f));
+    const r = await runCli(['teardown']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('nothing to tear down here');
+    expect(r.stderr).toContain(
+      `note: this checkout's terraform-azure/ still holds the Azure fleet of run ${held}, which ${join(box.dir, '.benchfleet')} has no record of: run \`benchfleet teardown\` in the folder that started it, or \`benchfleet nuke\``,
+    );
+    expect(teardowns()).toEqual([]);
+  } finally {
+    rmSync(state, { recursive: true, force: true });
+  }
+});
+
+it('counts as held only a state with resources: not an emptied one, a workspace never applied, or anything else', () => {
+  const root = tempDir('bf-states-');
+  const states = join(root, 'terraform-azure', 'terraform.tfstate.d');
+  const put = (name: string, content?: string) => {
+    mkdirSync(join(states, name), { recursive: true });
+    if (content !== undefined) writeFileSync(join(states, name, 'terraform.tfstate'), content);
+  };
+  put('run-30', JSON.stringify({ resources: [{}] }));
+  put('run-4', JSON.stringify({ resources: [{}, {}] }));
+  put('run-5', JSON.stringify({ resources: [] })); // destroyed
+  put('run-6'); // selected, never applied
+  put('run-7', '{"resou'); // being written
+  put('default', JSON.stringify({ resources: [{}] }));
+  expect(azureStatesHeld(root)).toEqual([4, 30]);
+  expect(azureStatesHeld(join(root, 'nowhere'))).toEqual([]);
 });
 
 it('without RUN_ID, leaves a run the API has not seen yet: its start may be launching it', async () => {
