@@ -2,9 +2,10 @@
 // second look. Kept apart from the command so `benchfleet --help` does not load the cloud SDKs.
 
 import { awsRegion } from './aws-region';
+import { azureEnvOnce, destroyAzureFleet } from './azure-fleet';
 import { AWS_REGION_HINT, CliError, describe, NO_AWS_REGION } from './errors';
 import { runTool, toolAvailable } from './exec';
-import { azureEnvOnce, destroyAzureFleet, planRegion, settleStack } from './fleets';
+import { planRegion, settleStack } from './fleets';
 import { atWork, latestRun } from './latest-run';
 import { out, printJson } from './options';
 import { confirm } from './preflight';

@@ -2,8 +2,10 @@
 // this folder launched, and nothing else. What `--keep-fleet`, a lost watch or a failed teardown
 // left up goes; the meta stack, the results bucket with its archives, and the fleets of a run
 // still at work stay. `nuke` is the one that removes everything.
+
+import { azureEnvOnce, azureStatesHeld, destroyAzureFleet } from './azure-fleet';
 import { CliError, describe } from './errors';
-import { azureEnvOnce, azureStatesHeld, destroyAwsFleet, destroyAzureFleet } from './fleets';
+import { destroyAwsFleet } from './fleets';
 import { atWork, latestRun, recordedApiUrl } from './latest-run';
 import { out, printJson, runIdArg } from './options';
 import { runsWithFiles, stateDir } from './state';

@@ -11,8 +11,8 @@ import {
   type StackStatus,
 } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
+import { azureStatesHeld } from '../../cli/lib/azure-fleet';
 import { PROJECT_ROOT } from '../../cli/lib/exec';
-import { azureStatesHeld } from '../../cli/lib/fleets';
 import { RUN_ID_TAG_KEY } from '../../lambdas/shared/fleet-plan';
 import { tempDir } from '../helpers/temp-dir';
 import { argv, fakeOutputs, runCli, type Sandbox, sandbox, stackGone } from './helpers';

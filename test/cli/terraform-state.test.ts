@@ -3,7 +3,7 @@
 // make that folder private first, and a folder they cannot change never stops them.
 import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { privateTerraformState } from '../../cli/lib/fleets';
+import { privateTerraformState } from '../../cli/lib/azure-fleet';
 import { AZURE_TF_DIR } from '../../lambdas/shared/azure-tfvars';
 import { tempDir } from '../helpers/temp-dir';
 
