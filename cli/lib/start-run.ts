@@ -13,7 +13,7 @@ import { loadRunConfig, refuseStaleRunId } from '../config';
 import { ApiClient, apiTarget, checkGivenKey } from './api';
 import { resultsRootFor } from './archive';
 import { requireAwsRegion } from './aws-region';
-import { azureTerraformEnv } from './azure-fleet';
+import { azureStatesHeld, azureTerraformEnv } from './azure-fleet';
 import { fleetStackInUse } from './deploy-guard';
 import { CliError, describe, ToolMissingError } from './errors';
 import { toolAvailable } from './exec';
@@ -101,6 +101,13 @@ export async function start(flags: StartFlags): Promise<void> {
   if (kept.length > 0) {
     log(
       `  note: the Azure fleet${kept.length > 1 ? 's' : ''} of run${kept.length > 1 ? 's' : ''} ${kept.join(', ')} may still be up and billing (recorded in ${stateDir()}): ${kept.map((id) => `\`benchfleet teardown ${id}\``).join(', ')} ${kept.length > 1 ? 'remove them' : 'removes it'} (bare \`benchfleet teardown\` leaves a run the API has not seen, whose start may still be launching it)`,
+    );
+  }
+  // records are per folder, terraform's states per checkout: fleets another folder started
+  const elsewhere = azureStatesHeld().filter((id) => id !== runId && !kept.includes(id));
+  if (elsewhere.length > 0) {
+    log(
+      `  note: this checkout's terraform-azure/ still holds the Azure fleet${elsewhere.length > 1 ? 's' : ''} of run${elsewhere.length > 1 ? 's' : ''} ${elsewhere.join(', ')}, which ${stateDir()} has no record of: they may be up and billing; \`benchfleet teardown\` in the folder that started them removes them`,
     );
   }
   const short = shortQuotaError(report.quotas);

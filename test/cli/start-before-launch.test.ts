@@ -3,11 +3,12 @@
 // offers, a bad --ssh-cidr, a missing tool, no Azure subscription, a run already in progress, a
 // blank --results-dir, and an API key given by --api-key or BENCHFLEET_API_KEY checked against the
 // deployment's. The run itself is in start.test.ts.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeStacksCommand, type StackStatus } from '@aws-sdk/client-cloudformation';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { GetServiceQuotaCommand } from '@aws-sdk/client-service-quotas';
+import { PROJECT_ROOT } from '../../cli/lib/exec';
 import { installZones } from './fake-zones';
 import { argv, fakeOutputs, type RunAnswer, stackGone } from './helpers';
 import { OPERATOR, RUNNER, startSetup } from './start-setup';
@@ -44,6 +45,26 @@ it('names the Azure fleets of earlier runs still recorded here, which bill besid
     `note: the Azure fleets of runs 1700000100, 1700000200 may still be up and billing (recorded in ${state}): \`benchfleet teardown 1700000100\`, \`benchfleet teardown 1700000200\` remove them (bare \`benchfleet teardown\` leaves a run the API has not seen, whose start may still be launching it)`,
   );
   expect(r.code).toBe(1);
+});
+
+it("names the Azure fleets this checkout's terraform state holds that no record here names", async () => {
+  const held = 1_999_999_002;
+  const state = join(PROJECT_ROOT, 'terraform-azure', 'terraform.tfstate.d', `run-${held}`);
+  mkdirSync(state, { recursive: true });
+  try {
+    writeFileSync(join(state, 'terraform.tfstate'), JSON.stringify({ resources: [{}] }));
+    sq.on(GetServiceQuotaCommand).resolves({ Quota: { Value: 1 } }); // stop right after the preflight
+    const r = await runStart();
+    expect(r.code).toBe(1);
+    // other tests may hold states of their own at the same time: this one's id is among those named
+    const note = r.stderr.split('\n').find((l) => l.includes('still holds the Azure fleet'));
+    expect(note).toMatch(
+      /^ {2}note: this checkout's terraform-azure\/ still holds the Azure fleets? of runs? [\d, ]+, which .* has no record of: they may be up and billing; `benchfleet teardown` in the folder that started them removes them$/,
+    );
+    expect(note).toContain(String(held));
+  } finally {
+    rmSync(state, { recursive: true, force: true });
+  }
 });
 
 it('names an AWS type no zone of the region offers, and launches nothing', async () => {

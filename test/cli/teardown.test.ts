@@ -217,7 +217,8 @@ it("with nothing recorded here, names the Azure fleets this checkout's terraform
     );
     for (const f of [`fleet-${KEPT}.json`, `azure-${KEPT}.tfvars.json`, `azure-${LOST}.tfvars.json`])
       rmSync(file(f));
-    const r = await runCli(['teardown']);
+    // by its id: a bare teardown names every state this checkout holds, a test elsewhere's too
+    const r = await runCli(['teardown', String(held)]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('nothing to tear down here');
     expect(r.stderr).toContain(
