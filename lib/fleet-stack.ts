@@ -2,9 +2,11 @@
 // straight into the runner. Public subnets and no NAT: a NAT gateway costs more per hour than most
 // runner VMs and is one more thing to leak; a security group with no inbound rule already makes
 // the VMs unreachable, and Session Manager gives a shell without any open port.
-import { Aws, CfnOutput, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, Stack, type StackProps, Tags, TimeZone } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import type { Construct } from 'constructs';
 import { RUN_ID_TAG_KEY } from '../lambdas/shared/fleet-plan';
 import { MIN_RUNNER_DISK_GB, runnerDiskGb } from '../lambdas/shared/vm-life';
@@ -116,10 +118,49 @@ export class FleetStack extends Stack {
       }
     }
 
+    if (fleet.deadline && this.instances.length > 0) this.addBackstop(fleet.runId, new Date(fleet.deadline));
+
     new CfnOutput(this, 'InstanceIds', {
       value: this.instances.length > 0 ? this.instances.map((i) => i.instanceId).join(',') : '-',
       description: 'Runner VMs of this run',
     });
     acknowledgeFleetFindings(this);
+  }
+
+  /**
+   * The outside bound: at the deadline (the VMs' maximum life plus BACKSTOP_GRACE_S), EventBridge
+   * Scheduler terminates each VM that is still up. The VMs' own timer runs inside them; this one
+   * also ends a VM whose user data never ran. One job per VM, since TerminateInstances fails as a
+   * whole on an id EC2 no longer knows, and a VM that ended early is forgotten an hour after.
+   */
+  private addBackstop(runId: number, deadline: Date): void {
+    const role = new iam.Role(this, 'BackstopRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+      description: `Benchfleet run ${runId}: terminate the fleet's VMs still up at ${deadline.toISOString()}`,
+    });
+    const terminate = new iam.PolicyStatement({
+      actions: ['ec2:TerminateInstances'],
+      resources: this.instances.map(
+        (i) => `arn:${Aws.PARTITION}:ec2:${Aws.REGION}:${Aws.ACCOUNT_ID}:instance/${i.instanceId}`,
+      ),
+    });
+    for (const instance of this.instances) {
+      new scheduler.Schedule(this, `${instance.node.id}-Deadline`, {
+        description: `Benchfleet run ${runId}: terminate this VM if it is still up past its maximum life`,
+        schedule: scheduler.ScheduleExpression.at(deadline, TimeZone.ETC_UTC),
+        target: new targets.Universal({
+          service: 'ec2',
+          action: 'terminateInstances',
+          input: scheduler.ScheduleTargetInput.fromObject({ InstanceIds: [instance.instanceId] }),
+          role,
+          policyStatements: [terminate],
+          // an instance EC2 has forgotten is not found on every try: a few tries, then let go
+          retryAttempts: 3,
+          maxEventAge: Duration.hours(1),
+        }),
+      });
+    }
   }
 }

@@ -8,6 +8,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { azureTerraformArgs, azureTfvars, writeAzureTfvars } from '../../lambdas/shared/azure-tfvars';
 import type { RunConfig } from '../../lambdas/shared/contract';
 import { type FleetPlan, type FleetPlanFileInput, RUN_ID_TAG_KEY } from '../../lambdas/shared/fleet-plan';
+import { fleetDeadline } from '../../lambdas/shared/vm-life';
 import { readSecret } from './api';
 import { awsRegion } from './aws-region';
 import {
@@ -100,6 +101,8 @@ export function fleetLaunches(
           artifactKey: outputs.RunnerArtifactKey,
           rubyVersion: config.ruby_version,
           maxVmHours: plan.max_vm_hours,
+          // the outside bound, should a VM's own timer never run (vm-life.ts)
+          deadline: fleetDeadline(plan.max_vm_hours, new Date()),
           ...(plan.aws_zones && { availabilityZones: plan.aws_zones }),
           plan: plan.aws,
         };

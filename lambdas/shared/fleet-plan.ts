@@ -189,6 +189,11 @@ export const FleetPlanFile = z
      * reads, for its `cdk destroy`: the stack then uses FALLBACK_MAX_VM_HOURS.
      */
     maxVmHours: z.number().min(MIN_MAX_VM_HOURS).max(MAX_MAX_VM_HOURS).optional(),
+    /**
+     * When the fleet stack terminates the VMs still up, from outside them (vm-life.ts
+     * fleetDeadline): ISO 8601 in UTC. Absent in a file an older CLI wrote: no outside bound.
+     */
+    deadline: z.iso.datetime({ offset: false }).optional(),
     /** The zones of the VPC's public subnets (FleetPlan.aws_zones); absent: the first two. */
     availabilityZones: z.array(AvailabilityZoneName).min(1).max(16).optional(),
     // planFleet(config).aws; a whole plan is accepted too, and only its AWS part is used.

@@ -71,6 +71,23 @@ export function defaultMaxVmHours(
   return Math.min(MAX_MAX_VM_HOURS, Math.max(MIN_MAX_VM_HOURS, Math.ceil(seconds / 3600)));
 }
 
+/**
+ * How long past the VMs' own maximum life the AWS fleet stack's outside bound (an EventBridge
+ * Scheduler job per VM) terminates whatever of the fleet is still up: a VM whose user data never
+ * ran, or whose timer never fired, has no inside bound. An hour covers the deploy (the VMs boot a
+ * few minutes after the CLI writes the deadline) and a laptop clock a little off.
+ */
+export const BACKSTOP_GRACE_S = 60 * 60;
+
+/**
+ * The outside bound of a fleet launched `now` whose VMs live at most `hours`, in whole seconds of
+ * UTC (EventBridge Scheduler drops milliseconds): ISO 8601, as the fleet plan file holds it.
+ */
+export function fleetDeadline(hours: number, now: Date): string {
+  const at = now.getTime() + maxVmMinutes(hours) * 60_000 + BACKSTOP_GRACE_S * 1000;
+  return new Date(Math.ceil(at / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
 /** The timer's delay in whole minutes (terraform-azure rounds the same way: floor(h * 60 + 0.5)). */
 export const maxVmMinutes = (hours: number): number => Math.round(hours * 60);
 

@@ -18,11 +18,12 @@ beforeEach(() => {
 });
 
 /** The maximum life each fleet was handed: the fleet plan file's and the tfvars'. */
-function handed(): { aws: unknown; azure: unknown; calls: FakeCall[] } {
+function handed(): { aws: unknown; azure: unknown; deadline: unknown; calls: FakeCall[] } {
   const calls = setup.box.calls();
   const deploy = calls.find((c) => argv(c).startsWith('cdk deploy BenchfleetFleet'));
   const apply = calls.find((c) => c.tool === 'terraform' && c.args[1] === 'apply');
-  return { aws: deploy?.fleetPlan?.maxVmHours, azure: apply?.tfvars?.max_vm_hours, calls };
+  const { maxVmHours: aws, deadline } = deploy?.fleetPlan ?? {};
+  return { aws, azure: apply?.tfvars?.max_vm_hours, deadline, calls };
 }
 
 const safetyNet = (r: CliResult): string[] =>
@@ -57,9 +58,15 @@ it("hands both fleets the run's default, and says it once", async () => {
 });
 
 it('hands both fleets the hours given, and warns when they are under the default', async () => {
+  const before = Date.now();
   const r = await runStart('--max-vm-hours', '2.5');
-  const { aws, azure } = handed();
+  const { aws, azure, deadline } = handed();
   expect([aws, azure]).toEqual([2.5, 2.5]);
+  // the AWS fleet's outside bound: an hour past the VMs' own, from the launch, in whole UTC seconds
+  expect(deadline).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  const past = Date.parse(deadline as string) - (2.5 + 1) * 3600_000;
+  expect(past).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
+  expect(past).toBeLessThanOrEqual(Date.now() + 1000);
   expect(safetyNet(r)).toEqual([
     expect.stringMatching(/^Each VM powers off after at most 2\.5 h whatever happens \(--max-vm-hours\)/),
   ]);

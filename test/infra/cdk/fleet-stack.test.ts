@@ -35,8 +35,12 @@ const imageParameterOf = (instanceType: string): string => {
   return (template.toJSON().Parameters[ref] as { Default?: string } | undefined)?.Default ?? '';
 };
 
+/** The plan file as this CLI writes it: with the VMs' maximum life and the outside deadline. */
+const DEADLINE = '2026-01-01T06:00:00Z';
+const CURRENT: FleetPlanFile = { ...FLEET_FIXTURE, maxVmHours: 5, deadline: DEADLINE };
+
 beforeAll(() => {
-  stack = new FleetStack(testApp(), 'BenchfleetFleet', { fleet: FLEET_FIXTURE });
+  stack = new FleetStack(testApp(), 'BenchfleetFleet', { fleet: CURRENT });
   template = Template.fromStack(stack);
   nag = nagFindings(stack);
 });
@@ -183,7 +187,9 @@ describe('AWS runner fleet', () => {
   });
 
   it('lets the instance role read only the runner bundle and the runner key', () => {
-    const roleId = Object.keys(resourcesOf(template, 'AWS::IAM::Role'))[0] as string;
+    const roleId = Object.entries(resourcesOf(template, 'AWS::IAM::Role')).find(([, r]) =>
+      JSON.stringify(r.Properties?.AssumeRolePolicyDocument).includes('ec2.amazonaws.com'),
+    )?.[0] as string;
     const statements = roleStatements(template, roleId);
     expect(statements.flatMap(actionsOf).sort()).toEqual(['s3:GetObject', 'secretsmanager:GetSecretValue']);
     const secret = statements.find((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'));
@@ -192,6 +198,46 @@ describe('AWS runner fleet', () => {
     expect(JSON.stringify(bundle?.Resource)).toContain(
       ':s3:::benchfleet-runnerartifact-1a2b3c/runner/runner.js',
     );
+  });
+
+  it('terminates each VM still up at the deadline from outside it, one EventBridge Scheduler job per VM', () => {
+    const instanceIds = Object.keys(resourcesOf(template, 'AWS::EC2::Instance'));
+    const schedules = Object.values(resourcesOf(template, 'AWS::Scheduler::Schedule'));
+    expect(schedules).toHaveLength(instanceIds.length);
+    const targeted: string[] = [];
+    for (const s of schedules) {
+      expect(s.Properties).toMatchObject({
+        ScheduleExpression: 'at(2026-01-01T06:00:00)',
+        ScheduleExpressionTimezone: 'Etc/UTC',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        State: 'ENABLED',
+      });
+      const target = s.Properties?.Target as { Arn: unknown; Input: unknown; RetryPolicy: unknown };
+      // arn:<partition>:scheduler:::aws-sdk:ec2:terminateInstances, the universal target
+      expect(JSON.stringify(target.Arn)).toContain(':scheduler:::aws-sdk:ec2:terminateInstances"');
+      expect(target.RetryPolicy).toEqual({ MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 3 });
+      // {"InstanceIds":["<the one instance's id>"]}: the input is joined around the instance's Ref
+      const refs = JSON.stringify(target.Input).match(/"Ref":"(\w+)"/g) ?? [];
+      expect(refs).toHaveLength(1);
+      expect(JSON.stringify(target.Input)).toMatch(/InstanceIds/);
+      targeted.push(...refs.map((r) => r.slice(7, -1)));
+    }
+    expect(targeted.sort()).toEqual(instanceIds.sort());
+    // its role may terminate these instances and do nothing else
+    const [roleId] = Object.entries(resourcesOf(template, 'AWS::IAM::Role')).find(([, r]) =>
+      JSON.stringify(r.Properties?.AssumeRolePolicyDocument).includes('scheduler.amazonaws.com'),
+    ) ?? [''];
+    const statements = roleStatements(template, roleId);
+    expect(statements.flatMap(actionsOf)).toEqual(['ec2:TerminateInstances']);
+    const arns = JSON.stringify(statements[0]?.Resource);
+    for (const id of instanceIds) expect(arns).toContain(`{"Ref":"${id}"}`);
+    expect(arns).not.toContain('"*"');
+  });
+
+  it('adds no outside bound for a plan file an older CLI wrote, without a deadline', () => {
+    const older = Template.fromStack(new FleetStack(testApp(), 'BenchfleetFleet', { fleet: FLEET_FIXTURE }));
+    older.resourceCountIs('AWS::EC2::Instance', 3);
+    older.resourceCountIs('AWS::Scheduler::Schedule', 0);
   });
 
   it('tags every instance with the project and the run id for the nuke sweep', () => {
@@ -219,6 +265,12 @@ describe('fleet plan file', () => {
       plan: { aws: FLEET_FIXTURE.plan, azure: [], slots: 'auto' },
     });
     expect(whole.plan).toHaveLength(2);
+  });
+
+  it('takes a deadline only as an ISO 8601 time in UTC', () => {
+    expect(parseFleetPlan(CURRENT).deadline).toBe(DEADLINE);
+    for (const bad of ['2026-01-01 06:00', '2026-01-01T06:00:00+02:00', 'tomorrow', 1767247200])
+      expect(() => parseFleetPlan({ ...CURRENT, deadline: bad })).toThrow(/deadline/);
   });
 
   it('refuses values that would break out of the boot script', () => {
