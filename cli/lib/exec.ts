@@ -183,6 +183,16 @@ export interface RunResult {
   stderr: string;
 }
 
+/**
+ * Variables of the user's shell that would steer a tool away from what the CLI hands it. Each
+ * Azure run has a terraform workspace of its own, selected, and pinned by TF_WORKSPACE where it
+ * matters (azure-fleet.ts pinnedWorkspace); one set in the shell makes `workspace select` fail, and
+ * would have an apply or destroy work on another state.
+ */
+const SHELL_SETTINGS_LEFT_OUT: Partial<Record<Tool, string[]>> = { terraform: ['TF_WORKSPACE'] };
+const shellSettingsLeftOut = (tool: Tool): NodeJS.ProcessEnv =>
+  Object.fromEntries((SHELL_SETTINGS_LEFT_OUT[tool] ?? []).map((name) => [name, undefined]));
+
 export async function runTool(tool: Tool, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const assembly = tool === 'cdk' ? cloudAssemblyDir(args) : undefined;
   try {
@@ -250,7 +260,7 @@ async function runToolIn(tool: Tool, args: string[], opts: RunOptions): Promise<
   const child = spawn(cmd, [...pre, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: PROJECT_ROOT,
-    env: { ...process.env, ...opts.env },
+    env: { ...process.env, ...shellSettingsLeftOut(tool), ...opts.env },
     detached: tools.ownGroups,
   });
   if (tools.ownGroups) {

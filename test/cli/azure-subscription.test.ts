@@ -35,6 +35,12 @@ afterEach(() => box.restore());
 /** How many times `az account show` ran. */
 const lookups = (): number =>
   existsSync(accountLog) ? readFileSync(accountLog, 'utf8').trim().split('\n').filter(Boolean).length : 0;
+/** Each terraform command (`--version` probes left out) and the TF_WORKSPACE it ran with. */
+const terraformWorkspaces = (): string[] =>
+  box
+    .calls()
+    .filter((c) => c.tool === 'terraform' && c.args[0] !== '--version')
+    .map((c) => `${c.args[1]} ${(c as unknown as { workspace: string | null }).workspace}`);
 /** The subscription each terraform command got, `--version` probes left out. */
 const terraformSubscriptions = (): Array<string | null> =>
   box
@@ -109,11 +115,26 @@ describe('the Azure fleet of start', () => {
     expect(lookups()).toBe(1);
     // apply and destroy pinned to the run's workspace (TF_WORKSPACE), whatever another command
     // selects in the checkout meanwhile; init and select run as they always did
-    const workspaces = box
-      .calls()
-      .filter((c) => c.tool === 'terraform' && c.args[0] !== '--version')
-      .map((c) => `${c.args[1]} ${(c as unknown as { workspace: string | null }).workspace}`);
-    expect(workspaces).toEqual([
+    expect(terraformWorkspaces()).toEqual([
+      'init null',
+      'workspace null',
+      `apply run-${RUNS[0]}`,
+      'init null',
+      'workspace null',
+      `destroy run-${RUNS[0]}`,
+    ]);
+  });
+
+  it("leaves the shell's own TF_WORKSPACE out: each command works on the run's workspace", async () => {
+    process.env.TF_WORKSPACE = 'default';
+    try {
+      const l = launch();
+      await l.up();
+      await l.down();
+    } finally {
+      delete process.env.TF_WORKSPACE;
+    }
+    expect(terraformWorkspaces()).toEqual([
       'init null',
       'workspace null',
       `apply run-${RUNS[0]}`,
