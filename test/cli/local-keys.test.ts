@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { checkLocalFlags, type LocalFlags } from '../../cli/lib/local-flags';
 import { resolveKeys } from '../../lambdas/adapters/local/keys';
 import { CliProcess } from '../helpers/cli-process';
+import { cliTmpDir } from '../helpers/temp-dir';
 
 jest.setTimeout(120_000);
 
@@ -26,7 +27,7 @@ let data: string;
 let keysFile: string;
 const clis: CliProcess[] = [];
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'bf-local-keys-'));
+  dir = cliTmpDir(mkdtempSync(join(tmpdir(), 'bf-local-keys-')));
   data = join(dir, 'data');
   keysFile = join(data, 'keys.json');
 });

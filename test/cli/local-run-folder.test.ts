@@ -20,6 +20,7 @@ import { pack } from 'tar-stream';
 import { unpackArchive } from '../../cli/lib/archive';
 import { runCli } from '../helpers/cli';
 import { CliProcess, eventually } from '../helpers/cli-process';
+import { cliTmpDir } from '../helpers/temp-dir';
 
 jest.setTimeout(180_000);
 
@@ -31,8 +32,7 @@ const running: CliProcess[] = [];
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'bf-run-folder-'));
   results = join(dir, 'results');
-  tmp = join(dir, 'tmp');
-  mkdirSync(tmp);
+  tmp = cliTmpDir(join(dir, 'tmp'));
 });
 afterEach(() => {
   for (const p of running.splice(0)) p.kill();

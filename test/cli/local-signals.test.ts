@@ -3,12 +3,13 @@
 // emitter first, then the real CLI in its own process group, hung up as a terminal does it.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalSignals } from '../../cli/lib/local-signals';
 import { ROOT } from '../helpers/cli';
 import { eventually, expectInFlightTasksInterrupted, processesMentioning } from '../helpers/cli-process';
+import { cliTmpDir } from '../helpers/temp-dir';
 
 jest.setTimeout(180_000);
 
@@ -83,8 +84,7 @@ describe('benchfleet local, hung up', () => {
   let cli: ChildProcess | undefined;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'bf-sighup-'));
-    tmp = join(dir, 'tmp');
-    mkdirSync(tmp);
+    tmp = cliTmpDir(join(dir, 'tmp'));
   });
   afterEach(() => {
     if (cli?.pid && cli.exitCode === null && cli.signalCode === null) process.kill(-cli.pid, 'SIGKILL');

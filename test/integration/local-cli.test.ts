@@ -1,11 +1,11 @@
 // `benchfleet local` end to end, as a user runs it: a child process, exit 0, results/<id>/ with
 // every task's output.txt, a manifest that agrees, and the site.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Manifest, RunnerMeta } from '../../lambdas/shared/contract';
 import { runCli } from '../helpers/cli';
-import { tempDir } from '../helpers/temp-dir';
+import { cliTmpDir, tempDir } from '../helpers/temp-dir';
 
 it('runs a complete local run into results/<run-id>/ with a manifest that agrees and a site', async () => {
   const dir = tempDir('bf-cli-');
@@ -113,8 +113,7 @@ it('keeps the archive, and says where, when it cannot be unpacked after the run'
   const dir = tempDir('bf-cli-');
   const config = join(dir, 'run.json');
   writeFileSync(config, '{"ruby_version": "3.4.7", "runs_per_instance_type": 1, "local": ["solo"]}\n');
-  const tmp = join(dir, 'tmp');
-  mkdirSync(tmp);
+  const tmp = cliTmpDir(join(dir, 'tmp'));
   const preload = join(__dirname, '..', 'cli', 'fakes', 'fail-unpack.cjs');
   const out = await runCli(
     ['local', '--config', config, '--results-dir', join(dir, 'results'), '--synthetic-size', '0'],

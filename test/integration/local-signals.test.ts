@@ -3,7 +3,7 @@
 // dir. Whatever happens, the runners are stopped, the stand-ins go away, the temp data dir is
 // removed and the data dir's lock released.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import {
   expectInFlightTasksInterrupted,
   processesMentioning,
 } from '../helpers/cli-process';
+import { cliTmpDir } from '../helpers/temp-dir';
 
 jest.setTimeout(180_000);
 
@@ -26,8 +27,7 @@ const others: CliProcess[] = [];
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'bf-signals-'));
-  tmp = join(dir, 'tmp');
-  mkdirSync(tmp);
+  tmp = cliTmpDir(join(dir, 'tmp'));
 });
 afterEach(() => {
   cli?.kill();
