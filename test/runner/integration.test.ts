@@ -73,7 +73,7 @@ it('two runners with three slots each drain 20 tasks of two instance types into 
   // Generous: on a shared 2-CPU machine under load each API call can take most of a second.
 }, 300_000);
 
-it('waits out 20 s without the API, mid-task and between tasks, and loses nothing', async () => {
+it('waits out an API outage, mid-task and with a finished task to report, and loses nothing', async () => {
   stack = await startTestStack({ waitRetrySeconds: 0.2 });
   const api = client(stack.apiUrl);
   const { run_id: runId } = (await api.start({ runs_per_instance_type: 4, local: ['a'] })).body;
@@ -97,7 +97,14 @@ it('waits out 20 s without the API, mid-task and between tasks, and loses nothin
       60_000,
     );
     proxy.setDown(true);
-    await new Promise((res) => setTimeout(res, 20_000));
+    const downAt = Date.now();
+    // down until a task that ended in the outage has had its complete refused, and at least 5 s
+    await waitForAsync(
+      'a complete that failed in the outage',
+      async () => r.lines.some((l) => /POST \/tasks\/\d+\/complete failed, retrying/.test(l)),
+      60_000,
+    );
+    await new Promise((res) => setTimeout(res, Math.max(0, downAt + 5_000 - Date.now())));
     proxy.setDown(false);
     const res = await h.done;
     expect(res).toMatchObject({ exitCode: 0, tasksCompleted: 4, tasksFailed: 0, tasksUnacknowledged: 0 });
