@@ -37,6 +37,8 @@ export interface RunnerResult {
   interrupted: boolean;
   tasksCompleted: number;
   tasksFailed: number;
+  /** Ended because their run was stopped (the API answered abort): counted apart, as nothing failed. */
+  tasksCancelled: number;
   tasksUnacknowledged: number;
   runnerIds: string[];
   shutdownRan: boolean;
@@ -125,6 +127,7 @@ async function run(o: RunnerOptions, log: Logger, stop: AbortSignal): Promise<Ru
     interrupted: false,
     tasksCompleted: 0,
     tasksFailed: 0,
+    tasksCancelled: 0,
     tasksUnacknowledged: 0,
     runnerIds: slots.map((s) => `${hostId}-${s.index}`),
     shutdownRan: false,
@@ -141,6 +144,7 @@ async function run(o: RunnerOptions, log: Logger, stop: AbortSignal): Promise<Ru
   result.interrupted = stop.aborted;
   log.info(
     `all slots exited: ${result.tasksCompleted} completed, ${result.tasksFailed} failed` +
+      (result.tasksCancelled ? `, ${result.tasksCancelled} cancelled` : '') +
       (result.tasksUnacknowledged ? `, ${result.tasksUnacknowledged} unacknowledged` : ''),
   );
   if (result.tasksUnacknowledged > 0 && !result.interrupted) {
@@ -228,8 +232,11 @@ async function runSlot(
           log.error(
             `the API refuses this runner's key (claim answered ${err.message}): this slot stops (the runner will exit 1). To fix: ${KEY_HINT}, then restart the runner`,
           );
-        else if (err instanceof ApiError) log.error(`the API refused the claim: ${err.message}`);
-        else log.error(`claim failed: ${errorText(err)}`);
+        else if (err instanceof ApiError)
+          log.error(
+            `the API refused the claim (${err.message}): this slot stops (the runner will exit 1); check this runner's --provider and --instance-type against the run's, then restart it`,
+          );
+        else log.error(`claim failed: ${errorText(err)}: this slot stops (the runner will exit 1)`);
         result.exitCode = 1;
         return;
       }
@@ -254,9 +261,10 @@ async function runSlot(
       }
       health.assigned = true;
       const { outcome, cleanup, errorType } = await runTask(d, slot, runnerId, ans.task, ans.presigned_urls);
-      cleaning = Promise.all([cleaning, cleanup]);
+      cleaning = Promise.all([cleaning, cleanup]).then(() => undefined); // no chain that grows per task
       if (outcome === 'completed') result.tasksCompleted++;
       else if (outcome === 'failed') result.tasksFailed++;
+      else if (outcome === 'cancelled') result.tasksCancelled++;
       else result.tasksUnacknowledged++;
       if (outcome === 'completed') health.infraStreak = 0;
       else if (errorType !== undefined && INFRA_ERRORS.has(errorType)) health.infraStreak++;

@@ -188,7 +188,11 @@ export class ApiClient {
         if (n === 0 || n % 5 === 0)
           this.opts.log.warn(`POST ${path} failed, retrying`, { problem: lastProblem });
         // a stop coming now ends the wait: the next try goes out at once, within the short budget
-        const wake = [co.signal, stop?.aborted ? undefined : stop].filter((x) => x !== undefined);
+        // (a claim's own signal is the stop itself: one signal, as AbortSignal.any([s, s]) on Node 20
+        // leaves a reference behind in `s` each time, for the runner's life)
+        const wake = [
+          ...new Set([co.signal, stop?.aborted ? undefined : stop].filter((x) => x !== undefined)),
+        ];
         await sleep(wait, wake.length > 1 ? AbortSignal.any(wake) : wake[0]);
       }
     } finally {

@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { PROVIDERS } from '../lambdas/shared/contract';
 import { createRunner, type RunnerResult } from './agent';
 import { DEFAULTS, EXECUTORS, MAX_TIMER_S, type RunnerInput, SettingError, timerLimitText } from './options';
-import type { SlotsSetting } from './topology';
+import { SLOTS_CHOICES, type SlotsSetting } from './topology';
 
 export { createRunner, type RunnerHandle, type RunnerResult, startRunner } from './agent';
 export type { RunnerInput, RunnerOptions } from './options';
@@ -25,8 +25,7 @@ const timerSeconds = num(0.01, MAX_TIMER_S);
 const slotsArg = (v: string): SlotsSetting => {
   if (v === 'auto' || v === 'cores') return v;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1)
-    throw new InvalidArgumentError('must be a whole number >= 1, auto or cores');
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`must be ${SLOTS_CHOICES}`);
   return n;
 };
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type Provider, RunnerId } from '../lambdas/shared/contract';
 import { RUNNER_START_WAIT_S, RUNNER_TASK_TIMEOUT_S } from '../lambdas/shared/vm-life';
 import type { Executor } from './executors/types';
-import type { CpuTopology, SlotsSetting } from './topology';
+import { type CpuTopology, MAX_SLOTS, SLOTS_CHOICES, type SlotsSetting } from './topology';
 
 export const EXECUTORS = ['docker', 'synthetic', 'command'] as const;
 export type ExecutorName = (typeof EXECUTORS)[number];
@@ -153,8 +153,8 @@ export function resolveOptions(input: RunnerInput): RunnerOptions {
   }
   if (!(o.maxRetryS >= 0)) throw new Error('--max-retry-s must be zero or more');
   if (!(o.startWaitS > 0)) throw new Error('--start-wait-s must be positive');
-  if (typeof o.slots === 'number' && (!Number.isInteger(o.slots) || o.slots < 1 || o.slots > 1024)) {
-    throw new Error('--slots must be a whole number from 1, auto or cores');
+  if (typeof o.slots === 'number' && (!Number.isInteger(o.slots) || o.slots < 1 || o.slots > MAX_SLOTS)) {
+    throw new Error(`--slots must be ${SLOTS_CHOICES}, got ${o.slots}`);
   }
   // each slot's runner id is `<host-id>-<slot>`, and the API refuses one over RunnerId's length
   const maxHostId = (RunnerId.maxLength ?? 128) - '-1023'.length;

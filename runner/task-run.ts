@@ -53,7 +53,8 @@ export interface TaskDeps {
  */
 export const EXECUTOR_GRACE_S = 30;
 
-export type TaskOutcome = 'completed' | 'failed' | 'unacknowledged';
+/** `cancelled`: the run was stopped under it, which is no failure of the task or of this host. */
+export type TaskOutcome = 'completed' | 'failed' | 'cancelled' | 'unacknowledged';
 /** How a task ended, and the removal of its work dir, already started (the slot need not wait). */
 export interface TaskEnd {
   outcome: TaskOutcome;
@@ -83,6 +84,8 @@ export async function runTask(
   const logsDir = join(dir, 'logs');
   const ctl = new AbortController();
   let abortReason: AbortReason | undefined;
+  /** The API said abort: the run was stopped (a 404/409 may also be a reap, this host's failure). */
+  let runStopped = false;
   const abort = (reason: AbortReason, why: string): void => {
     if (abortReason) return;
     abortReason = reason;
@@ -131,7 +134,10 @@ export async function runTask(
         attempt: task.attempt,
       });
       refusals.accepted();
-      if (r.action === 'abort' && !hb.acking) abort('cancelled', 'the API answered the heartbeat with abort');
+      if (r.action === 'abort' && !hb.acking) {
+        runStopped = true;
+        abort('cancelled', 'the API answered the heartbeat with abort');
+      }
     } catch (err) {
       // 404/409: the task is no longer ours (cancelled, reaped), or complete/fail just landed and
       // its answer says so; a key refused a few times in a row stops the task (key-refused.ts);
@@ -334,7 +340,8 @@ export async function runTask(
       }
     }
     if (failure) {
-      log.warn(`task ${task.id} failed: ${failure.message}`, { error_type: failure.type });
+      if (runStopped) log.info(`task ${task.id} cancelled: ${failure.message} (its run was stopped)`);
+      else log.warn(`task ${task.id} failed: ${failure.message}`, { error_type: failure.type });
       setStatus('error', `${failure.type}: ${failure.message}`);
       const file = join(dir, 'error.tar.gz');
       let errorKey: string | null = null;
@@ -389,7 +396,7 @@ export async function runTask(
       };
       ack = await acknowledge(log, 'fail', task.id, () => d.api.fail(task.id, body));
       hb.over = true;
-      outcome = 'failed';
+      outcome = runStopped ? 'cancelled' : 'failed';
     }
   } finally {
     hb.over = true;

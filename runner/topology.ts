@@ -19,6 +19,9 @@ export interface Slot {
 }
 
 export type SlotsSetting = number | 'auto' | 'cores';
+/** The most slots a runner takes (a runner id's `-<slot>` suffix is sized for it). */
+export const MAX_SLOTS = 1024;
+export const SLOTS_CHOICES = `auto, cores or a whole number from 1 to ${MAX_SLOTS}`;
 
 /** Parses a kernel CPU list like `0-3,8,10-11`. */
 export function parseCpuList(text: string): number[] {

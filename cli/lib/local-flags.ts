@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { KEYS_FILE, keyClash } from '../../lambdas/adapters/local/keys';
 import { MAX_TIMER_S } from '../../runner/options';
-import type { SlotsSetting } from '../../runner/topology';
+import { MAX_SLOTS, SLOTS_CHOICES, type SlotsSetting } from '../../runner/topology';
 import { LOCAL_CONFIG } from '../config';
 import { blankResultsRoot } from './archive';
 import { CliError } from './errors';
@@ -82,7 +82,7 @@ export function localOptions(cmd: Command): Command {
     )
     .option(
       '--slots <n>',
-      'slots per local runner: auto (one per vCPU), cores (one per physical core) or 1 to 1024',
+      `slots per local runner: auto (one per vCPU), cores (one per physical core) or 1 to ${MAX_SLOTS}`,
       'auto',
     )
     .option(
@@ -144,8 +144,7 @@ function seconds(value: string, flag: string): number {
 function slots(value: string): SlotsSetting {
   if (value === 'auto' || value === 'cores') return value;
   const n = number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 1024)
-    throw refuse('--slots', 'auto, cores or a whole number from 1 to 1024', value);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_SLOTS) throw refuse('--slots', SLOTS_CHOICES, value);
   return n;
 }
 

@@ -207,7 +207,8 @@ describe('runner against a fake API', () => {
     const res = await startRunner(r.input);
     const t = api.tasks[0];
     expect(t?.status).toBe('cancelled');
-    expect(res.tasksFailed).toBe(1);
+    // a stop of the run is no failure of this host: counted apart (a --debug VM still powers off)
+    expect(res).toMatchObject({ tasksFailed: 0, tasksCancelled: 1 });
     // The next heartbeat (at most 0.5 s later) carries the abort; the worker stops at once.
     expect(r.lines.join('\n')).toMatch(/the API answered the heartbeat with abort/);
     expect(r.lines.join('\n')).toMatch(/fail answered 409 task_finished/);

@@ -79,6 +79,10 @@ describe('runner command line', () => {
       err.mockRestore();
     }
     expect(() => resolveOptions({ ...parseArgs(required, {}), executor: 'command' })).toThrow(/--command/);
+    // a whole number past the limit: the limit is named
+    expect(() => resolveOptions(parseArgs([...required, '--slots', '2000'], {}))).toThrow(
+      '--slots must be auto, cores or a whole number from 1 to 1024, got 2000',
+    );
   });
 
   it('names the variable of a missing required flag', () => {

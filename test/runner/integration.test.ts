@@ -129,7 +129,16 @@ it('/run/stop mid-task: the runner aborts at the first heartbeat after it, and i
     if (m?.[1] && Date.now() > stoppedAt) beatsAfterStop.set(m[1], (beatsAfterStop.get(m[1]) ?? 0) + 1);
   });
   try {
-    const r = runnerFor(proxy.url, 'a', { slots: 2, runId, syntheticSize: 10_000, heartbeatS: 1 });
+    // in debug mode, as a VM kept for inspection: a stop is no failure, so it still powers off
+    const r = runnerFor(proxy.url, 'a', {
+      slots: 2,
+      runId,
+      syntheticSize: 10_000,
+      heartbeatS: 1,
+      debug: true,
+      shutdownOnDone: true,
+    });
+    r.input.shutdownCommand = 'true';
     const abortedBeats: number[] = [];
     r.input.logWrite = (line) => {
       r.lines.push(line);
@@ -151,8 +160,11 @@ it('/run/stop mid-task: the runner aborts at the first heartbeat after it, and i
     expect(abortedBeats.every((n) => n <= 1)).toBe(true);
     expect(Date.now() - t0).toBeLessThan(15_000);
     const res = await h.done;
-    expect(res).toMatchObject({ exitCode: 0, tasksFailed: 2 });
-    expect((await tasksOf(stack)).map((t) => t.status)).toEqual(['cancelled', 'cancelled']);
+    expect(res).toMatchObject({ exitCode: 0, tasksFailed: 0, tasksCancelled: 2, shutdownRan: true });
+    const tasks = await tasksOf(stack);
+    expect(tasks.map((t) => t.status)).toEqual(['cancelled', 'cancelled']);
+    for (const t of tasks) expect(r.lines.join('\n')).toContain(`task ${t.id} cancelled`);
+    expect(r.lines.join('\n')).toMatch(/all slots exited: 0 completed, 0 failed, 2 cancelled/);
     expect(r.lines.join('\n')).toMatch(/fail answered 409 task_finished/);
   } finally {
     await proxy.stop();
