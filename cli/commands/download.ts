@@ -2,7 +2,7 @@
 // own AWS credentials (no API key needed), unpacked into results/<run-id>/, and the site built.
 import type { Command } from 'commander';
 import { storageKeys } from '../../lambdas/shared/contract';
-import { AWS_REGION_HINT, action, CliError } from '../lib/errors';
+import { AWS_REGION_HINT, action, CliError, describe } from '../lib/errors';
 import { type JsonFlag, out, printJson, runIdArg } from '../lib/options';
 import { requireOutputs } from '../lib/state';
 
@@ -72,10 +72,9 @@ export function register(program: Command): void {
               if (err.message === 'Region is missing') {
                 throw new CliError(`no AWS region to reach s3://${bucket} in: ${AWS_REGION_HINT}`);
               }
+              // none found, or found and not loadable (an SSO session that ended): describe() tells which
               if (err.name === 'CredentialsProviderError') {
-                throw new CliError(
-                  `no AWS credentials to read s3://${bucket}/${key} with: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run \`aws configure\` (${err.message})`,
-                );
+                throw new CliError(`cannot read s3://${bucket}/${key}: ${describe(err)}`, { cause: err });
               }
               if (err.name === 'AccessDenied') {
                 throw new CliError(

@@ -387,7 +387,11 @@ async function startDashboard(
   try {
     return await serveDashboard({ apiUrl: stack.apiUrl, port });
   } catch (err) {
-    say(`  (the dashboard could not be served: ${(err as Error).message})`);
+    const why =
+      (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
+        ? `port ${port} is in use: pick another with --dashboard-port, or 0 for any free one`
+        : (err as Error).message;
+    say(`  (the dashboard could not be served: ${why})`);
     return undefined;
   }
 }

@@ -50,7 +50,10 @@ export function register(program: Command): void {
       '--results-dir <dir>',
       'where results/<run-id>/ goes (default: results, or BENCHFLEET_RESULTS_DIR)',
     )
-    .option('--api-key <key>', "operator key (default: read from the deployment's Secrets Manager secret)")
+    .option(
+      '--api-key <key>',
+      "operator key, checked against the deployment's (default: BENCHFLEET_API_KEY, else read from the deployment's Secrets Manager secret)",
+    )
     .addHelpText(
       'after',
       '\nNeeds AWS credentials (and `az login` plus terraform for Azure types). Tools: BENCHFLEET_CDK (default `npx cdk`),\nBENCHFLEET_TERRAFORM, BENCHFLEET_AZ override the commands: split into words as a shell does, expanding nothing (quote a\n' +

@@ -4,8 +4,8 @@
 // and exit 0, as nothing is running, which is what stop asks for.
 import type { Command } from 'commander';
 import type { RunStatus } from '../../lambdas/shared/enums';
-import { ApiClient, ApiError, apiTarget } from '../lib/api';
-import { action } from '../lib/errors';
+import { ApiClient, ApiError, apiTarget, isNoRunYet, NO_RUN_YET } from '../lib/api';
+import { action, CliError } from '../lib/errors';
 import { type ApiCommandFlags, apiOptions, out, printJson, runIdArg } from '../lib/options';
 import { isDeploymentApi, resultsHint } from '../lib/state';
 
@@ -32,7 +32,7 @@ export function register(program: Command): void {
         answer = await api.stopRun(runId);
       } catch (err) {
         const ended = err instanceof ApiError && err.status === 404 ? endedRun(err.said) : undefined;
-        if (!ended) throw err;
+        if (!ended) throw isNoRunYet(err) ? new CliError(NO_RUN_YET, { cause: err }) : err;
         // "just finished" names no status: GET /run tells it, while that run is still the current one
         const now = ended.status ? undefined : await api.getRun().catch(() => undefined);
         const status = ended.status ?? (now?.run_id === ended.run_id ? now.status : undefined);

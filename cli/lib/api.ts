@@ -49,7 +49,7 @@ export function apiTarget(flags: ApiFlags): ApiTarget {
       : [outputs?.ApiUrl, '.benchfleet/outputs.json'];
   if (!given) {
     throw new CliError(
-      'no API to talk to: run `benchfleet deploy` first (it records the API URL in .benchfleet/outputs.json), or pass --api-url',
+      'no API to talk to: pass --api-url (or set BENCHFLEET_API_URL) with the URL `benchfleet local --serve` printed, or run `benchfleet deploy` to deploy one to AWS (it records the API URL in .benchfleet/outputs.json)',
     );
   }
   const url = trimUrl(given);

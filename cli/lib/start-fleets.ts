@@ -71,8 +71,12 @@ export async function launchAndStart(
   } catch (err) {
     await teardown(fleets, true, quit);
     if (err instanceof ApiError && err.code === 'run_in_progress') {
+      // another run started since the preflight looked, the start raced one, or a stop came first
+      const other = /^run (\d+) is (\w+)/.exec(err.said);
       throw new CliError(
-        `another run is in progress (${err.message}); wait for it or end it with \`benchfleet stop\``,
+        other
+          ? `run ${runId} was not started, and its fleets are torn down: run ${other[1]} started on this deployment meanwhile and is ${other[2]}; wait for it (\`benchfleet watch\`) or end it (\`benchfleet stop\`), then start again`
+          : `the API did not start run ${runId} (${err.said || err.message}); its fleets are torn down`,
       );
     }
     throw err;

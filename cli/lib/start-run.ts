@@ -248,12 +248,15 @@ export async function start(flags: StartFlags): Promise<void> {
   }
   if (final.status === 'assembly_failed') {
     throw new CliError(
-      `the archive could not be assembled: ${forTerminal(final.assembly_error ?? 'no reason given')}; \`benchfleet assemble\` builds it again (the uploaded results are kept), then \`benchfleet download ${runId}\``,
+      `the archive of run ${runId} could not be assembled: ${forTerminal(final.assembly_error ?? 'no reason given')}; \`benchfleet assemble\` builds it again (the uploaded results are kept), then \`benchfleet download ${runId}\``,
     );
   }
   if (!final.gzip_url)
     throw new CliError(`run ${runId} ended without an archive URL; try \`benchfleet download ${runId}\``);
-  if (downloadError) throw new CliError(`run ${runId} finished but its archive was not saved`);
+  if (downloadError)
+    throw new CliError(
+      `run ${runId} finished but its archive was not saved (see above); \`benchfleet download ${runId}\` fetches it again`,
+    );
 }
 
 /**

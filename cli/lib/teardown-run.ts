@@ -110,8 +110,10 @@ export async function teardown(given: string | undefined, flags: TeardownFlags):
       .map((p) => `the ${p} fleet of run ${r.run_id}`),
   );
   if (failed.length > 0) {
+    const runs = new Set(report.filter((r) => r.aws?.startsWith('failed') || r.azure?.startsWith('failed')));
+    const again = runs.size === 1 ? `benchfleet teardown ${[...runs][0]?.run_id}` : 'benchfleet teardown';
     throw new CliError(
-      `${failed.join(', ')} could not be torn down and may still be billing: run \`benchfleet teardown\` again, or \`benchfleet nuke\` to remove everything`,
+      `${failed.join(', ')} could not be torn down and may still be billing: run \`${again}\` again, or \`benchfleet nuke\` to remove everything`,
     );
   }
 }

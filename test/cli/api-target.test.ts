@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ApiClient } from '../../cli/lib/api';
+import { ApiClient, NO_RUN_YET } from '../../cli/lib/api';
 import { MAX_FAILED_POLLS, watchRun } from '../../cli/lib/progress';
 import { fakeOutputs, runCli, type Sandbox, sandbox } from './helpers';
 
@@ -178,6 +178,15 @@ describe('the operator key goes only where it belongs', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('follow it with `benchfleet watch`.');
   });
+});
+
+it('with no API given or recorded, says the three ways to name one', async () => {
+  delete process.env.BENCHFLEET_API_URL;
+  const r = await runCli(['status']);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toContain(
+    'no API to talk to: pass --api-url (or set BENCHFLEET_API_URL) with the URL `benchfleet local --serve` printed, or run `benchfleet deploy`',
+  );
 });
 
 it('refuses an API URL that is not an http(s) URL before sending anything, naming where it came from', async () => {
@@ -450,7 +459,7 @@ describe('stop after the run has ended', () => {
     const none = await runCli(['stop']);
     expect(none.code).toBe(1);
     expect(none.stdout).toBe('');
-    expect(none.stderr).toContain('no run has been started yet');
+    expect(none.stderr).toContain(NO_RUN_YET);
   });
 });
 

@@ -1,6 +1,8 @@
 // `benchfleet assemble` after a run ended assembly_failed: the archive is built again from the
 // results the runners uploaded, and `watch` names the command when the assembly fails. The real
 // local API in this process, whose assembly fails on demand.
+
+import { NO_RUN_YET } from '../../cli/lib/api';
 import { type LocalStack, startLocalStack } from '../../lambdas/adapters/local/stack';
 import { archiveSwitch } from '../helpers/archive-switch';
 import { playerApi, runCli, startFiles } from './helpers';
@@ -29,10 +31,10 @@ const api = playerApi(() => stack.apiUrl);
 const target = () => ['--api-url', stack.apiUrl, '--api-key', OPERATOR];
 
 it('builds the archive of an assembly_failed run again, which watch then follows to the end', async () => {
-  // before any run: nothing to assemble, said by the API
+  // before any run: nothing to assemble, and how to start one
   const none = await runCli(['assemble', ...target()]);
   expect(none.code).toBe(1);
-  expect(none.stderr).toContain('no run has been started yet');
+  expect(none.stderr).toContain(NO_RUN_YET);
 
   const started = await api('POST', '/run/start', OPERATOR, {
     ruby_version: '3.4.7',
@@ -69,5 +71,7 @@ it('builds the archive of an assembly_failed run again, which watch then follows
   // a complete run is not assembled again
   const twice = await runCli(['assemble', ...target(), '--json']);
   expect(twice.code).toBe(1);
-  expect(twice.stderr).toContain(`no run to assemble again: run ${started.run_id} is already complete`);
+  expect(twice.stderr).toContain(
+    `nothing to assemble: run ${started.run_id} is already complete, with its archive. `,
+  );
 });

@@ -71,7 +71,19 @@ it('says how to set AWS up when the SDK has no region or no credentials', async 
   const noCredentials = await runCli(['download', '1700000001', '--bucket', 'my-results']);
   expect(noCredentials.code).toBe(1);
   expect(noCredentials.stderr).toContain(
-    'no AWS credentials to read s3://my-results/runs/1700000001/results.tar.gz with: set AWS_PROFILE',
+    'cannot read s3://my-results/runs/1700000001/results.tar.gz: no AWS credentials were found (looked in AWS_PROFILE',
+  );
+  // an SSO session that ended: the credentials are there but cannot be loaded, and `aws sso login` renews them
+  s3.reset();
+  s3.on(GetObjectCommand).rejects(
+    Object.assign(new Error('The SSO session associated with this profile has expired'), {
+      name: 'CredentialsProviderError',
+    }),
+  );
+  const expired = await runCli(['download', '1700000001', '--bucket', 'my-results']);
+  expect(expired.code).toBe(1);
+  expect(expired.stderr).toContain(
+    'cannot read s3://my-results/runs/1700000001/results.tar.gz: the AWS credentials could not be loaded (The SSO session associated with this profile has expired). Sign in (`aws sso login`',
   );
   expect(existsSync(join(box.dir, 'results', '1700000001'))).toBe(false);
 });

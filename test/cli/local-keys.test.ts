@@ -13,11 +13,13 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkLocalFlags, type LocalFlags } from '../../cli/lib/local-flags';
 import { resolveKeys } from '../../lambdas/adapters/local/keys';
 import { CliProcess } from '../helpers/cli-process';
+import { listenLocal, stopServer } from '../helpers/local-server';
 import { cliTmpDir } from '../helpers/temp-dir';
 
 jest.setTimeout(120_000);
@@ -186,6 +188,23 @@ describe('benchfleet local', () => {
     expect(cli.stderr).not.toContain('runner-given-by-flag-1234');
     cli.signal('SIGINT');
     expect((await cli.exited).code).toBe(0);
+  });
+
+  it('serves the API without the dashboard when its port is taken, naming the port and the flag', async () => {
+    const taken = createServer();
+    const port = await listenLocal(taken);
+    try {
+      const cli = local(['--dashboard-port', String(port)]);
+      await cli.waitFor(/Serving until Ctrl-C/);
+      expect(cli.stderr).toContain(
+        `(the dashboard could not be served: port ${port} is in use: pick another with --dashboard-port, or 0 for any free one)`,
+      );
+      expect(cli.stderr).toContain('dashboard:    (not available: see the message above)');
+      cli.signal('SIGINT');
+      expect((await cli.exited).code).toBe(0);
+    } finally {
+      await stopServer(taken);
+    }
   });
 
   it('refuses a damaged keys.json at once, naming it, with no stand-ins started', async () => {

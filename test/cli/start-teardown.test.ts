@@ -170,7 +170,7 @@ it('exits 1 with the assembly error and how to retry it when the archive could n
     fleets_left_up: [],
   });
   expect(r.stderr).toMatch(
-    /the archive could not be assembled: .*the results bucket refused the upload.*; `benchfleet assemble` builds it again \(the uploaded results are kept\), then `benchfleet download \d+`/,
+    /the archive of run \d+ could not be assembled: .*the results bucket refused the upload.*; `benchfleet assemble` builds it again \(the uploaded results are kept\), then `benchfleet download \d+`/,
   );
   expect(r.stderr).not.toContain('ended without an archive URL');
   expect(r.code).toBe(1);

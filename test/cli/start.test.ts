@@ -163,6 +163,35 @@ it('launches without zones, with a warning, when EC2 will not say where types ar
   ]);
 });
 
+it('tears both fleets down and names the run that started on the deployment while they launched', async () => {
+  const party = String(process.env.FAKE_RENDEZVOUS);
+  process.env.FAKE_SLOW = 'cdk deploy BenchfleetFleet';
+  process.env.FAKE_SLOW_MS = '2000';
+  const cli = runStart();
+  // the fleet stack's deploy has begun: the preflight's look at the deployment is behind us
+  for (let i = 0; i < 400 && !existsSync(join(party, 'cdk')); i++)
+    await new Promise((r) => setTimeout(r, 50));
+  const other = await api('POST', '/run/start', OPERATOR, {
+    ruby_version: '3.4.7',
+    runs_per_instance_type: 1,
+    local: ['x'],
+  });
+  try {
+    const r = await cli;
+    expect(r.code).toBe(1);
+    const runId = Number(/Run (\d+): deploying/.exec(r.stderr)?.[1]);
+    expect(r.stderr).toContain(
+      `run ${runId} was not started, and its fleets are torn down: run ${other.run_id} started on this deployment meanwhile and is running; wait for it (\`benchfleet watch\`) or end it (\`benchfleet stop\`), then start again`,
+    );
+    const lines = setup.box.calls().map(argv);
+    expect(lines).toContainEqual(expect.stringMatching(/^cdk destroy BenchfleetFleet /));
+    expect(lines).toContainEqual(expect.stringMatching(/^terraform -chdir=terraform-azure destroy /));
+    expect((await api('GET', '/run', OPERATOR)).run_id).toBe(other.run_id);
+  } finally {
+    await api('POST', '/run/stop', OPERATOR, {});
+  }
+});
+
 it('tears both fleets down, even with --keep-fleet, when one cannot be launched', async () => {
   process.env.FAKE_RENDEZVOUS = '';
   process.env.FAKE_FAIL = 'terraform -chdir=terraform-azure apply';

@@ -126,7 +126,7 @@ it('exits 1 naming what could not be torn down, keeps its record, and goes on wi
   expect(r.stdout).toMatch(new RegExp(`run ${KEPT}: aws fleet failed: .*`));
   expect(r.stdout).toContain(`run ${LOST}: azure fleet torn down`);
   expect(r.stderr).toContain(
-    `the aws fleet of run ${KEPT} could not be torn down and may still be billing: run \`benchfleet teardown\` again`,
+    `the aws fleet of run ${KEPT} could not be torn down and may still be billing: run \`benchfleet teardown ${KEPT}\` again`,
   );
   expect(existsSync(file(`fleet-${KEPT}.json`))).toBe(true);
 });
