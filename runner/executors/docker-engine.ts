@@ -14,13 +14,33 @@ export const ENGINE_PING_MS = 30_000;
 /** Checks in a row that must fail before the task is given up. */
 export const ENGINE_PING_FAILURES = 3;
 
-export function within<T>(ms: number, p: Promise<T>): Promise<T> {
+/**
+ * The call, given up after `ms`. A call made with the signal it is handed is also cut off then:
+ * otherwise its request, and its socket, would wait on a hung engine for as long as the runner lives.
+ */
+export function within<T>(ms: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const giveUp = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the Docker engine did not answer within ${ms / 1000} s`)), ms);
+    timer = setTimeout(() => {
+      const err = new Error(`the Docker engine did not answer within ${ms / 1000} s`);
+      reject(err);
+      giveUp.abort(err);
+    }, ms);
   });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+  return Promise.race([call(giveUp.signal), late]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * ping and version with the abort signal dockerode passes on for them (@types/dockerode lists no
+ * options there). Image and network inspects pass none on: they cannot be cut off.
+ */
+export const pingEngine = (docker: Docker, abortSignal: AbortSignal): Promise<unknown> =>
+  (docker.ping as (o: { abortSignal: AbortSignal }) => Promise<unknown>).call(docker, { abortSignal });
+export const engineVersion = (docker: Docker, abortSignal: AbortSignal): Promise<Docker.DockerVersion> =>
+  (docker.version as (o: { abortSignal: AbortSignal }) => Promise<Docker.DockerVersion>).call(docker, {
+    abortSignal,
+  });
 
 export interface EngineWatch {
   /** Rejects with a docker_error once ENGINE_PING_FAILURES checks in a row have failed. */
@@ -40,7 +60,7 @@ export function watchEngine(docker: Docker, intervalMs: number, callMs: number):
   const timer = setInterval(() => {
     if (inFlight) return;
     inFlight = true;
-    within(callMs, docker.ping())
+    within(callMs, (abortSignal) => pingEngine(docker, abortSignal))
       .then(
         () => {
           failures = 0;
@@ -77,7 +97,7 @@ export async function killedFromOutside(
   callMs: number,
 ): Promise<{ why: string; whole: boolean } | undefined> {
   if (statusCode === 0) return undefined;
-  const state = await within(callMs, container.inspect())
+  const state = await within(callMs, (abortSignal) => container.inspect({ abortSignal }))
     .then((i) => i.State as { OOMKilled?: boolean } | undefined)
     .catch(() => undefined);
   const signal = statusCode === 137 ? 'SIGKILL' : statusCode === 143 ? 'SIGTERM' : undefined;

@@ -38,7 +38,7 @@ export class ImagePuller {
   /** Resolves once the engine has `image`: provision_failed if it cannot be pulled, cancelled on an abort. */
   async ensure(image: string, ctx: ExecContext): Promise<void> {
     try {
-      await within(this.callMs, this.docker.getImage(image).inspect());
+      await within(this.callMs, () => this.docker.getImage(image).inspect());
       return;
     } catch {
       // absent: pull it below
@@ -90,7 +90,7 @@ export class ImagePuller {
     };
     shared.done = (async () => {
       try {
-        stream = await within(this.callMs, this.docker.pull(image));
+        stream = await within(this.callMs, (abortSignal) => this.docker.pull(image, { abortSignal }));
         if (abandoned) return shared.abandon();
         await new Promise<void>((resolve, reject) => {
           this.docker.modem.followProgress(

@@ -12,6 +12,7 @@ import { findOutputs } from '../package';
 import {
   ENGINE_CALL_TIMEOUT_MS,
   ENGINE_PING_MS,
+  engineVersion,
   killedFromOutside,
   watchEngine,
   within,
@@ -159,7 +160,7 @@ export class DockerExecutor implements Executor {
       );
     let version: string;
     try {
-      version = (await within(this.callMs, this.docker.version())).Version;
+      version = (await within(this.callMs, (abortSignal) => engineVersion(this.docker, abortSignal))).Version;
     } catch (err) {
       throw new ExecError('docker_error', await this.noEngine(err));
     }
@@ -174,9 +175,10 @@ export class DockerExecutor implements Executor {
     if (this.opts.rubyBenchDir) binds.push(`${this.opts.rubyBenchDir}:/ruby-bench:ro`);
     let container: Docker.Container;
     try {
-      container = await within(
-        this.callMs,
+      const networkMode = await this.networkMode();
+      container = await within(this.callMs, (abortSignal) =>
         this.docker.createContainer({
+          abortSignal,
           Image: image,
           Cmd: ['sh', '-c', SCRIPT, 'sh', ...(ctx.task.benchmarks ?? [])],
           Env: env,
@@ -188,7 +190,7 @@ export class DockerExecutor implements Executor {
           HostConfig: {
             CpusetCpus: String(ctx.slot.cpu),
             Binds: binds,
-            NetworkMode: await this.networkMode(),
+            NetworkMode: networkMode,
           },
         }),
       );
@@ -213,14 +215,13 @@ export class DockerExecutor implements Executor {
     };
     let watch: ReturnType<typeof watchEngine> | undefined;
     try {
-      const stream = await within(
-        this.callMs,
-        container.attach({ stream: true, stdout: true, stderr: true }),
+      const stream = await within(this.callMs, (abortSignal) =>
+        container.attach({ stream: true, stdout: true, stderr: true, abortSignal }),
       );
       this.docker.modem.demuxStream(stream, outTap, errTap);
       const ended = new Promise((r) => stream.on('end', r));
       ctx.signal.addEventListener('abort', kill, { once: true });
-      await within(this.callMs, container.start());
+      await within(this.callMs, (abortSignal) => container.start({ abortSignal }));
       watch = watchEngine(this.docker, this.opts.pingIntervalMs ?? ENGINE_PING_MS, this.callMs);
       ctx.onStatus('running', `ruby-bench ${ref} in ${image} on cpu ${ctx.slot.cpu}`);
       if (ctx.signal.aborted) kill();
@@ -266,7 +267,9 @@ export class DockerExecutor implements Executor {
     } finally {
       watch?.stop();
       ctx.signal.removeEventListener('abort', kill);
-      await within(this.callMs, container.remove({ force: true })).catch(() => undefined);
+      await within(this.callMs, (abortSignal) => container.remove({ force: true, abortSignal })).catch(
+        () => undefined,
+      );
       await logs.close();
     }
   }
@@ -281,9 +284,8 @@ export class DockerExecutor implements Executor {
   async prepare(log: Logger): Promise<void> {
     let found: Docker.ContainerInfo[];
     try {
-      found = await within(
-        this.callMs,
-        this.docker.listContainers({ all: true, filters: { label: [TASK_LABEL] } }),
+      found = await within(this.callMs, (abortSignal) =>
+        this.docker.listContainers({ all: true, filters: { label: [TASK_LABEL] }, abortSignal }),
       );
     } catch (err) {
       log.warn(`cannot look for containers left by an earlier runner: ${await this.noEngine(err)}`);
@@ -297,7 +299,9 @@ export class DockerExecutor implements Executor {
     const removed: string[] = [];
     for (const c of mine) {
       try {
-        await within(this.callMs, this.docker.getContainer(c.Id).remove({ force: true }));
+        await within(this.callMs, (abortSignal) =>
+          this.docker.getContainer(c.Id).remove({ force: true, abortSignal }),
+        );
         removed.push(`${c.Id.slice(0, 12)} (task ${c.Labels?.[TASK_LABEL]}, ${c.State})`);
       } catch (err) {
         log.warn(`cannot remove the orphaned container ${c.Id.slice(0, 12)}: ${errorText(err)}`, {
@@ -318,7 +322,7 @@ export class DockerExecutor implements Executor {
    */
   private async imageDigest(image: string): Promise<string | null> {
     try {
-      const info = await within(this.callMs, this.docker.getImage(image).inspect());
+      const info = await within(this.callMs, () => this.docker.getImage(image).inspect());
       const digests = (info.RepoDigests ?? []).map((d) => d.slice(d.indexOf('@') + 1));
       return digests.find((d) => d.startsWith('sha256:')) ?? null;
     } catch {
@@ -334,7 +338,7 @@ export class DockerExecutor implements Executor {
    */
   private async networkMode(): Promise<string> {
     try {
-      await within(this.callMs, this.docker.getNetwork('bridge').inspect());
+      await within(this.callMs, () => this.docker.getNetwork('bridge').inspect());
       return 'bridge';
     } catch (err) {
       if ((err as { statusCode?: number }).statusCode === 404) return 'none';

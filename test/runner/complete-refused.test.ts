@@ -23,18 +23,19 @@ it('a task cancelled during the result PUT is not completed, and not counted as 
     if (hb.status === 'uploading' && api.calls.some((c) => c.startsWith('PUT'))) api.cancel(t.task.id);
   };
   const r = testRunner(api.url, { slots: 1, heartbeatS: 0.2, debug: true, shutdownOnDone: true });
+  r.input.shutdownCommand = 'true';
   const res = await startRunner(r.input);
-  expect(res).toMatchObject({ tasksCompleted: 0, tasksFailed: 1, tasksUnacknowledged: 0 });
+  expect(res).toMatchObject({ tasksCompleted: 0, tasksFailed: 0, tasksCancelled: 1, tasksUnacknowledged: 0 });
   expect(api.calls.some((c) => c.endsWith('/complete'))).toBe(false);
   expect(api.tasks[0]?.status).toBe('cancelled');
   const log = r.lines.join('\n');
   expect(log).toMatch(
-    /failed: the API stopped the task \(abort, or it is no longer ours\) while its result was uploading/,
+    /cancelled: the API stopped the task \(abort, or it is no longer ours\) while its result was uploading.* \(its run was stopped\)/,
   );
   expect(log).not.toMatch(/completed \(task=/);
-  // --debug keeps a host whose task did not complete up, as for any failed task
-  expect(log).toMatch(/not shutting down: --debug and 1 task\(s\) failed/);
-  expect(res.shutdownRan).toBe(false);
+  // a stopped run is no failure of this host: even --debug powers it off, as nothing is to inspect
+  expect(log).not.toMatch(/not shutting down/);
+  expect(res.shutdownRan).toBe(true);
 });
 
 it.each([

@@ -122,6 +122,11 @@ it('fails as docker_error when the engine takes the connection but never answers
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(api.tasks[0]?.fail?.error_type).toBe('docker_error');
     expect(api.tasks[0]?.fail?.error_message).toMatch(/did not answer within 0.5 s/);
+    // each call given up is cut off too: no request, and no socket, left waiting on the engine
+    expect(conns.length).toBeGreaterThan(0);
+    for (let i = 0; i < 100 && conns.some((c) => !c.destroyed); i++)
+      await new Promise((w) => setTimeout(w, 20));
+    expect(conns.filter((c) => !c.destroyed).length).toBe(0);
   } finally {
     for (const c of conns) c.destroy();
     await new Promise((r) => srv.close(r));
