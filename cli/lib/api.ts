@@ -248,6 +248,11 @@ export const RUNNER_KEY = 'runner_key';
 export class ApiClient {
   /** The build the API named in its last answer (VERSION_HEADER); undefined before one, or none. */
   apiVersion: string | undefined;
+  /**
+   * The API's clock minus this machine's, in ms, from its last answer's Date header (to within a
+   * second); undefined before an answer, or one without the header.
+   */
+  clockOffsetMs: number | undefined;
 
   constructor(private readonly target: ApiTarget) {}
 
@@ -341,6 +346,9 @@ export class ApiClient {
       );
     }
     this.apiVersion = res.headers.get(VERSION_HEADER) ?? undefined;
+    const said = Date.parse(res.headers.get('date') ?? '');
+    // the header has whole seconds: the API's clock was somewhere in the second it names
+    if (Number.isFinite(said)) this.clockOffsetMs = said + 500 - Date.now();
     const text = await res.text();
     let json: unknown;
     try {

@@ -86,6 +86,8 @@ export function fleetLaunches(
   plan: FleetPlan,
   outputs: MetaOutputs,
   azure: AzureOptions | undefined,
+  /** The deployment's clock (start-run.ts deploymentClock), for the AWS fleet's deadline. */
+  clock: () => Date = () => new Date(),
 ): Launch[] {
   const launches: Launch[] = [];
   if (plan.aws.length > 0) {
@@ -102,7 +104,7 @@ export function fleetLaunches(
           rubyVersion: config.ruby_version,
           maxVmHours: plan.max_vm_hours,
           // the outside bound, should a VM's own timer never run (vm-life.ts)
-          deadline: fleetDeadline(plan.max_vm_hours, new Date()),
+          deadline: fleetDeadline(plan.max_vm_hours, clock()),
           ...(plan.aws_zones && { availabilityZones: plan.aws_zones }),
           plan: plan.aws,
         };

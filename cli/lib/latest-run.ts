@@ -23,13 +23,13 @@ export const atWork = (run: RunView | undefined): run is RunView =>
 export async function latestRun(
   apiUrl: string,
   tries = 1,
-): Promise<{ run: RunView | undefined } | { unknown: unknown }> {
+): Promise<{ run: RunView | undefined; clockOffsetMs: number | undefined } | { unknown: unknown }> {
   const api = new ApiClient(apiTarget({ apiUrl }));
   for (let attempt = 1; ; attempt++) {
     try {
-      return { run: await api.getRun() };
+      return { run: await api.getRun(), clockOffsetMs: api.clockOffsetMs };
     } catch (err) {
-      if (isNoRunYet(err)) return { run: undefined };
+      if (isNoRunYet(err)) return { run: undefined, clockOffsetMs: api.clockOffsetMs };
       if (attempt >= tries) return { unknown: err };
       await sleep(pollMs(2_000));
     }

@@ -131,7 +131,8 @@ export async function start(flags: StartFlags): Promise<void> {
   const outputs = await deployMeta();
   // A folder without the deployment's outputs (another machine, a teammate's clone) could not look
   // before; and another start may have come in meanwhile. Still nothing is launched.
-  const current = (await latestRunAt(outputs.ApiUrl, true))?.run?.run_id;
+  const onDeployment = await latestRunAt(outputs.ApiUrl, true);
+  const current = onDeployment?.run?.run_id;
   refuseStaleRunId(config, flags.config, current, 'on this deployment');
   if (current !== undefined && current >= runId) {
     runId = nextRunId(config, current);
@@ -145,7 +146,14 @@ export async function start(flags: StartFlags): Promise<void> {
   if (note) log(`  note: ${note}`);
   const api = new ApiClient(target);
   // The plan as preflight placed it: each AWS type in a zone that offers it.
-  const launches = fleetLaunches(runId, config, report.plan, outputs, azure);
+  const launches = fleetLaunches(
+    runId,
+    config,
+    report.plan,
+    outputs,
+    azure,
+    deploymentClock(onDeployment?.clockOffsetMs),
+  );
   const fleets: Fleets = { runId, flags, standing: new Set(launches) };
   // From here to the end of the teardown (but for the watch), a quit tears the fleets down first.
   const quit = new StartSignals({ say: log });
@@ -296,7 +304,7 @@ const nextRunId = (config: RunConfig, latest: number | undefined): number =>
 async function latestRunAt(
   apiUrl: string,
   strict: boolean,
-): Promise<{ run: RunView | undefined } | undefined> {
+): Promise<{ run: RunView | undefined; clockOffsetMs: number | undefined } | undefined> {
   const latest = await latestRun(apiUrl, strict ? 5 : 1);
   if ('unknown' in latest) {
     if (!strict) return undefined;
@@ -311,7 +319,26 @@ async function latestRunAt(
       `run ${run.run_id} is still ${run.status} on this deployment; wait for it (\`benchfleet watch\`) or end it (\`benchfleet stop ${run.run_id}\`) first. Nothing was launched.`,
     );
   }
-  return { run };
+  return { run, clockOffsetMs: latest.clockOffsetMs };
+}
+
+/** A clock off the deployment's by more than this is said: the AWS fleet's deadline follows the deployment's. */
+const CLOCK_NOTE_MS = 5 * 60_000;
+
+/**
+ * The deployment's clock, from its API's Date header (`offsetMs`): the AWS fleet's outside deadline
+ * (vm-life.ts fleetDeadline) is a time of day, and a laptop clock an hour slow would have EventBridge
+ * terminate the VMs before their own timers. This machine's clock when the API gave no Date.
+ */
+function deploymentClock(offsetMs: number | undefined): () => Date {
+  if (offsetMs === undefined) return () => new Date();
+  if (Math.abs(offsetMs) > CLOCK_NOTE_MS) {
+    const minutes = Math.round(Math.abs(offsetMs) / 60_000);
+    log(
+      `  note: this machine's clock is ${minutes} min ${offsetMs > 0 ? 'behind' : 'ahead of'} the deployment's; the VMs' deadline follows the deployment's clock`,
+    );
+  }
+  return () => new Date(Date.now() + offsetMs);
 }
 
 const WATCH_QUITS: QuitSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];

@@ -4,9 +4,11 @@
 // then both fleets have been handed their files, and the run never starts.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BUILD_VERSION } from '../../lambdas/shared/build-info';
 import { defaultMaxVmHours } from '../../lambdas/shared/vm-life';
 import { tempDir } from '../helpers/temp-dir';
-import { argv, type CliResult, type FakeCall, runCli } from './helpers';
+import { VersionProxy } from '../helpers/version-proxy';
+import { argv, type CliResult, type FakeCall, fakeOutputs, runCli } from './helpers';
 import { startSetup } from './start-setup';
 
 const setup = startSetup();
@@ -73,6 +75,27 @@ it('hands both fleets the hours given, and warns when they are under the default
   expect(r.stderr).toContain(
     "warning: --max-vm-hours 2.5 is under this run's default of 5 h: a VM still at work by then is powered off, and its tasks fail",
   );
+});
+
+it("sets the AWS fleet's deadline by the deployment's clock, and says when this machine's is off", async () => {
+  // the deployment's API answers 3 h ahead of this machine: as a laptop clock 3 h slow would see it
+  const proxy = await new VersionProxy(setup.stack.apiUrl).start();
+  proxy.version = BUILD_VERSION;
+  proxy.clockAheadMs = 3 * 3600_000;
+  process.env.FAKE_CDK_OUTPUTS = JSON.stringify(fakeOutputs(proxy.url));
+  try {
+    const before = Date.now();
+    const r = await runStart('--max-vm-hours', '2.5');
+    expect(r.stderr).toContain(
+      "note: this machine's clock is 180 min behind the deployment's; the VMs' deadline follows the deployment's clock",
+    );
+    const { deadline } = handed();
+    const past = Date.parse(deadline as string) - (3 + 2.5 + 1) * 3600_000;
+    expect(past).toBeGreaterThanOrEqual(before - 2000);
+    expect(past).toBeLessThanOrEqual(Date.now() + 2000);
+  } finally {
+    await proxy.stop();
+  }
 });
 
 describe('with --config results/<id> and --keep-fleet', () => {

@@ -1,11 +1,14 @@
 // A proxy in front of a real local API that answers with another x-benchfleet-version, as a
-// deployment built from another checkout would (undefined: none, as an API from before the header).
+// deployment built from another checkout would (undefined: none, as an API from before the header),
+// and with a Date header `clockAheadMs` ahead of this machine's, as a deployment seen from a laptop
+// whose clock is off would.
 import { createServer, type Server } from 'node:http';
 import { VERSION_HEADER } from '../../lambdas/shared/build-info';
 import { listenLocal, stopServer } from './local-server';
 
 export class VersionProxy {
   version: string | undefined;
+  clockAheadMs = 0;
   url = '';
   private server: Server | undefined;
 
@@ -25,6 +28,7 @@ export class VersionProxy {
       });
       const out: Record<string, string> = { 'content-type': 'application/json' };
       if (this.version !== undefined) out[VERSION_HEADER] = this.version;
+      if (this.clockAheadMs) out.date = new Date(Date.now() + this.clockAheadMs).toUTCString();
       res.writeHead(answer.status, out);
       res.end(await answer.text());
     });
