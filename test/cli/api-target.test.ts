@@ -180,15 +180,6 @@ describe('the operator key goes only where it belongs', () => {
   });
 });
 
-it('with no API given or recorded, says the three ways to name one', async () => {
-  delete process.env.BENCHFLEET_API_URL;
-  const r = await runCli(['status']);
-  expect(r.code).toBe(1);
-  expect(r.stderr).toContain(
-    'no API to talk to: pass --api-url (or set BENCHFLEET_API_URL) with the URL `benchfleet local --serve` printed, or run `benchfleet deploy`',
-  );
-});
-
 it('refuses an API URL that is not an http(s) URL before sending anything, naming where it came from', async () => {
   for (const bad of ['notaurl', 'ftp://example.com', 'http://']) {
     const r = await runCli(['status', '--api-url', bad]);

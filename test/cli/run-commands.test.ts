@@ -54,7 +54,10 @@ it('status says when no run was started, and needs an API', async () => {
   delete process.env.BENCHFLEET_API_URL;
   const noApi = await runCli(['status']);
   expect(noApi.code).toBe(1);
-  expect(noApi.stderr).toContain('run `benchfleet deploy` first');
+  // the three ways to name one: the flag, its variable, and a deployment's record
+  expect(noApi.stderr).toContain(
+    'no API to talk to: pass --api-url (or set BENCHFLEET_API_URL) with the URL `benchfleet local --serve` printed, or run `benchfleet deploy`',
+  );
 });
 
 it('status, stop and watch follow a run to its end', async () => {
