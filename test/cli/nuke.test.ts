@@ -116,12 +116,13 @@ it('destroys the stacks and the Azure run, then sweeps only tagged resources in 
     '/aws/lambda/payments-api',
   ]);
   expect(w.instances.find((i) => i.InstanceId === 'i-theirs')?.State.Name).toBe('running');
+  // nuke waited for Azure's background delete of the group: it is gone, the others untouched
   expect(azureGroups().map((g) => [g.name, g.properties?.provisioningState])).toEqual([
-    [`benchfleet-${RUN}`, 'Deleting'],
     ['payments-prod', undefined],
     ['another-bench', undefined],
   ]);
-  expect(r.stdout).toMatch(/0 resources left \(1 still being deleted by the provider\)/);
+  expect(r.stderr).toContain('waiting for Azure to delete 1 resource group(s)');
+  expect(r.stdout).toMatch(/0 resources left\n/);
   expect(existsSync(join(box.dir, '.benchfleet', `azure-${RUN}.tfvars.json`))).toBe(false);
 });
 
@@ -248,7 +249,8 @@ it('leaves what the provider is already deleting alone, and does not count it as
   const r = await runCli(['nuke', '--yes']);
   expect(r.code).toBe(0);
   expect(order.join('\n')).not.toMatch(/DeleteStack|vol-going/);
-  expect(r.stdout).toMatch(/0 resources left \(2 still being deleted by the provider\)/);
+  // the volume EC2 is deleting (the Azure group nuke deleted itself is waited for, and gone)
+  expect(r.stdout).toMatch(/0 resources left \(1 still being deleted by the provider\)/);
 });
 
 it('goes on with the other steps when one cannot list, prepare or wait', async () => {
@@ -267,7 +269,23 @@ it('goes on with the other steps when one cannot list, prepare or wait', async (
     'DeleteLogGroup /benchfleet/api',
   ])
     expect(order).toContain(done);
-  expect(azureGroups()[0]?.properties?.provisioningState).toBe('Deleting');
+  expect(azureGroups().map((g) => g.name)).not.toContain(`benchfleet-${RUN}`);
+});
+
+it("exits 1 naming an Azure group whose delete failed in Azure's background", async () => {
+  install(w);
+  process.env.FAKE_AZ_DELETE_MS = '300';
+  process.env.FAKE_AZ_DELETE_FAILS = '1';
+  try {
+    const r = await runCli(['nuke', '--yes']);
+    expect(r.code).toBe(1);
+    // `az group delete --no-wait` succeeded; the group came back from Deleting while nuke waited
+    expect(r.stdout).toMatch(/1 resource\(s\) left:\n {2}azure resource-group benchfleet-\d+ \(Succeeded\)/);
+    expect(r.stdout).toContain('run `benchfleet nuke` again in a few minutes, or delete them by hand');
+  } finally {
+    delete process.env.FAKE_AZ_DELETE_MS;
+    delete process.env.FAKE_AZ_DELETE_FAILS;
+  }
 });
 
 it('empties a bucket of more than one page of versions before deleting it', async () => {

@@ -159,8 +159,19 @@ if (tool === 'az' && args[0] === 'account' && args[1] === 'show') {
   rendezvous(() => later(() => finish(0)));
 } else if (tool === 'az') {
   const state = process.env.FAKE_AZ_STATE; // JSON file: { groups: [...] }
-  const read = () =>
-    state && fs.existsSync(state) ? JSON.parse(fs.readFileSync(state, 'utf8')) : { groups: [] };
+  // A group deleted with --no-wait is Deleting until FAKE_AZ_DELETE_MS after the delete (default 0:
+  // gone at the next look); then gone, or with FAKE_AZ_DELETE_FAILS set back to Succeeded, as a
+  // group whose delete failed in Azure's background (a lock, a policy, a stuck resource).
+  const read = () => {
+    const s = state && fs.existsSync(state) ? JSON.parse(fs.readFileSync(state, 'utf8')) : { groups: [] };
+    const over = (g) => g.properties?.provisioningState === 'Deleting' && g.deleteEndsAt <= Date.now();
+    if (!s.groups.some(over)) return s;
+    if (process.env.FAKE_AZ_DELETE_FAILS)
+      for (const g of s.groups.filter(over)) g.properties = { provisioningState: 'Succeeded' };
+    else s.groups = s.groups.filter((g) => !over(g));
+    fs.writeFileSync(state, JSON.stringify(s));
+    return s;
+  };
   // As az: a group command acts in --subscription's subscription, or in az's current one (which
   // ARM_SUBSCRIPTION_ID does not change). A group with no `subscription` is in the current one.
   const current = process.env.FAKE_AZ_SUBSCRIPTION ?? '00000000-0000-4000-8000-00000000beef';
@@ -194,6 +205,7 @@ if (tool === 'az' && args[0] === 'account' && args[1] === 'show') {
       finish(3);
     }
     group.properties = { provisioningState: 'Deleting' };
+    group.deleteEndsAt = Date.now() + Number(process.env.FAKE_AZ_DELETE_MS ?? 0);
     fs.writeFileSync(state, JSON.stringify(s));
     finish(0);
   } else {
