@@ -35,6 +35,15 @@ afterEach(() => box.restore());
 /** How many times `az account show` ran. */
 const lookups = (): number =>
   existsSync(accountLog) ? readFileSync(accountLog, 'utf8').trim().split('\n').filter(Boolean).length : 0;
+/** A launch's apply and teardown: init and select as they always ran, apply and destroy pinned. */
+const PINNED = [
+  'init null',
+  'workspace null',
+  `apply run-${RUNS[0]}`,
+  'init null',
+  'workspace null',
+  `destroy run-${RUNS[0]}`,
+];
 /** Each terraform command (`--version` probes left out) and the TF_WORKSPACE it ran with. */
 const terraformWorkspaces = (): string[] =>
   box
@@ -115,14 +124,7 @@ describe('the Azure fleet of start', () => {
     expect(lookups()).toBe(1);
     // apply and destroy pinned to the run's workspace (TF_WORKSPACE), whatever another command
     // selects in the checkout meanwhile; init and select run as they always did
-    expect(terraformWorkspaces()).toEqual([
-      'init null',
-      'workspace null',
-      `apply run-${RUNS[0]}`,
-      'init null',
-      'workspace null',
-      `destroy run-${RUNS[0]}`,
-    ]);
+    expect(terraformWorkspaces()).toEqual(PINNED);
   });
 
   it("leaves the shell's own TF_WORKSPACE out: each command works on the run's workspace", async () => {
@@ -134,14 +136,7 @@ describe('the Azure fleet of start', () => {
     } finally {
       delete process.env.TF_WORKSPACE;
     }
-    expect(terraformWorkspaces()).toEqual([
-      'init null',
-      'workspace null',
-      `apply run-${RUNS[0]}`,
-      'init null',
-      'workspace null',
-      `destroy run-${RUNS[0]}`,
-    ]);
+    expect(terraformWorkspaces()).toEqual(PINNED);
   });
 
   it("records the subscription it applied in, and destroys there after az's current one changed", async () => {

@@ -62,29 +62,20 @@ it('says how to set AWS up when the SDK has no region or no credentials', async 
   expect(noRegion.stderr).toContain(
     'no AWS region to reach s3://my-results in: set AWS_REGION (or AWS_PROFILE, for a profile with a region), or run `aws configure`',
   );
-  s3.reset();
-  s3.on(GetObjectCommand).rejects(
-    Object.assign(new Error('Could not load credentials from any providers'), {
-      name: 'CredentialsProviderError',
-    }),
-  );
-  const noCredentials = await runCli(['download', '1700000001', '--bucket', 'my-results']);
-  expect(noCredentials.code).toBe(1);
-  expect(noCredentials.stderr).toContain(
-    'cannot read s3://my-results/runs/1700000001/results.tar.gz: no AWS credentials were found (looked in AWS_PROFILE',
-  );
-  // an SSO session that ended: the credentials are there but cannot be loaded, and `aws sso login` renews them
-  s3.reset();
-  s3.on(GetObjectCommand).rejects(
-    Object.assign(new Error('The SSO session associated with this profile has expired'), {
-      name: 'CredentialsProviderError',
-    }),
-  );
-  const expired = await runCli(['download', '1700000001', '--bucket', 'my-results']);
-  expect(expired.code).toBe(1);
-  expect(expired.stderr).toContain(
-    'cannot read s3://my-results/runs/1700000001/results.tar.gz: the AWS credentials could not be loaded (The SSO session associated with this profile has expired). Sign in (`aws sso login`',
-  );
+  // none found, and found but not loadable (an SSO session that ended: `aws sso login` renews it)
+  for (const [sdkSaid, said] of [
+    ['Could not load credentials from any providers', 'no AWS credentials were found (looked in AWS_PROFILE'],
+    [
+      'The SSO session associated with this profile has expired',
+      'the AWS credentials could not be loaded (The SSO session associated with this profile has expired). Sign in (`aws sso login`',
+    ],
+  ]) {
+    s3.reset();
+    s3.on(GetObjectCommand).rejects(Object.assign(new Error(sdkSaid), { name: 'CredentialsProviderError' }));
+    const refused = await runCli(['download', '1700000001', '--bucket', 'my-results']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`cannot read s3://my-results/runs/1700000001/results.tar.gz: ${said}`);
+  }
   expect(existsSync(join(box.dir, 'results', '1700000001'))).toBe(false);
 });
 
