@@ -150,12 +150,19 @@ export async function waitUntil(
   check: () => Promise<boolean>,
   timeoutMs: number,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const started = Date.now();
+  const deadline = started + timeoutMs;
   log(`  waiting for ${what}`);
+  let said = started;
   while (!(await check())) {
     if (Date.now() > deadline) {
       log(`  gave up waiting for ${what}`);
       return;
+    }
+    // a wait of minutes says it is still at it: every 12 poll intervals, a minute at the usual 5 s
+    if (Date.now() - said >= 12 * pollMs()) {
+      said = Date.now();
+      log(`  still waiting for ${what} (${Math.round((said - started) / 1000)} s so far)`);
     }
     await sleep(pollMs());
   }

@@ -274,11 +274,15 @@ it('goes on with the other steps when one cannot list, prepare or wait', async (
 
 it("exits 1 naming an Azure group whose delete failed in Azure's background", async () => {
   install(w);
-  process.env.FAKE_AZ_DELETE_MS = '300';
+  process.env.FAKE_AZ_DELETE_MS = '3000';
   process.env.FAKE_AZ_DELETE_FAILS = '1';
   try {
     const r = await runCli(['nuke', '--yes']);
     expect(r.code).toBe(1);
+    // a wait of minutes in Azure says, now and then, that it goes on (here every 12 polls of 50 ms)
+    expect(r.stderr).toMatch(
+      /still waiting for Azure to delete 1 resource group\(s\) \(it takes minutes\) \(\d+ s so far\)/,
+    );
     // `az group delete --no-wait` succeeded; the group came back from Deleting while nuke waited
     expect(r.stdout).toMatch(/1 resource\(s\) left:\n {2}azure resource-group benchfleet-\d+ \(Succeeded\)/);
     expect(r.stdout).toContain('run `benchfleet nuke` again in a few minutes, or delete them by hand');
