@@ -74,8 +74,8 @@ export function defaultMaxVmHours(
 /**
  * How long past the VMs' own maximum life the AWS fleet stack's outside bound (an EventBridge
  * Scheduler job per VM) terminates whatever of the fleet is still up: a VM whose user data never
- * ran, or whose timer never fired, has no inside bound. An hour covers the deploy (the VMs boot a
- * few minutes after the CLI writes the deadline) and a laptop clock a little off.
+ * ran, or whose timer never fired, has no inside bound. An hour covers the deploy: the VMs boot a
+ * few minutes after the CLI writes the deadline (by the deployment's clock, start-run.ts).
  */
 export const BACKSTOP_GRACE_S = 60 * 60;
 
