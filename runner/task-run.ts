@@ -1,4 +1,4 @@
-// One claimed task, start to acknowledgement: heartbeats from a timer, the executor, packaging,
+// One claimed task, start to acknowledgement: heartbeats (task-heartbeat.ts), the executor, packaging,
 // upload, then complete or fail. The tarball stays on disk until the API has acknowledged.
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,16 +11,17 @@ import {
 } from '../lambdas/shared/contract';
 import { Abandoned, abandonAfter } from './abandon';
 import { type AckResult, acknowledge } from './ack';
-import { type ApiClient, ApiError } from './api-client';
+import type { ApiClient } from './api-client';
 import type { BusySlots, BusyWatch } from './busy-slots';
 import { diskProblem } from './disk';
 import { ExecError, type ExecResult, type Executor } from './executors/types';
 import { logsWhere, noOutputText } from './failure-text';
-import { countsAsRefusal, KeyRefusals } from './key-refused';
+import { KeyRefusals } from './key-refused';
 import { errorText, type Logger } from './log';
 import { type HostFacts, rubyDescription } from './meta';
 import { findOutputs, packError, packResult } from './package';
 import { ProgressTracker } from './progress';
+import { type AbortReason, TaskHeartbeats } from './task-heartbeat';
 import { readCpuTimes, type Slot, siblingBusy } from './topology';
 import { type UploadLimits, uploadTarball } from './upload';
 import { RUNNER_VERSION } from './version';
@@ -62,12 +63,6 @@ export interface TaskEnd {
   /** the error type the task failed with (reported or not) */
   errorType?: string;
 }
-/**
- * Why a task was stopped, which is also the error type it is failed as. A key the API refuses
- * ends it as `heartbeat_timeout`: what the reaper records for such a task anyway (the fail is
- * most likely refused too), and retried like it.
- */
-type AbortReason = 'cancelled' | 'timeout' | 'interrupted' | 'heartbeat_timeout';
 
 export async function runTask(
   d: TaskDeps,
@@ -86,9 +81,10 @@ export async function runTask(
   let abortReason: AbortReason | undefined;
   /** The API said abort: the run was stopped (a 404/409 may also be a reap, this host's failure). */
   let runStopped = false;
-  const abort = (reason: AbortReason, why: string): void => {
+  const abort = (reason: AbortReason, why: string, byRunStop = false): void => {
     if (abortReason) return;
     abortReason = reason;
+    runStopped = byRunStop;
     log.warn(`stopping the task: ${why}`, { reason });
     ctl.abort(reason);
   };
@@ -100,75 +96,20 @@ export async function runTask(
     d.taskTimeoutS * 1000,
   );
 
-  // Heartbeats: on a timer and on status changes, never two at a time. The claim counts as the
-  // first (the API stamped the task's heartbeat then), so a task that ends within a second sends
-  // none, and a longer one reports its status a second in.
-  const hb = {
-    status: 'boot' as HeartbeatStatus,
-    message: 'claimed' as string | null,
-    inFlight: false,
-    again: false,
-    lastSent: Date.now(),
-    soon: undefined as NodeJS.Timeout | undefined,
-    /** complete or fail has been sent: from here on its answer, not a heartbeat's, settles the task */
-    acking: false,
-    over: false,
-  };
   const progress = new ProgressTracker(d.executor.expectedPasses ?? 1);
   const refusals = new KeyRefusals(log, task.id);
-  const beat = async (): Promise<void> => {
-    if (hb.over) return;
-    if (hb.inFlight) {
-      hb.again = true;
-      return;
-    }
-    hb.inFlight = true;
-    hb.lastSent = Date.now();
-    try {
-      const r = await d.api.heartbeat(task.id, {
-        runner_id: runnerId,
-        status: hb.status,
-        current_benchmark: progress.state.benchmark,
-        progress_pct: progress.state.benchmark ? progress.state.pct : null,
-        message: hb.message?.slice(0, 1000) ?? null,
-        attempt: task.attempt,
-      });
-      refusals.accepted();
-      if (r.action === 'abort' && !hb.acking) {
-        runStopped = true;
-        abort('cancelled', 'the API answered the heartbeat with abort');
-      }
-    } catch (err) {
-      // 404/409: the task is no longer ours (cancelled, reaped), or complete/fail just landed and
-      // its answer says so; a key refused a few times in a row stops the task (key-refused.ts);
-      // anything else is retried next beat.
-      if (err instanceof ApiError && (err.status === 409 || err.status === 404)) {
-        if (!hb.acking) abort('cancelled', err.message);
-      } else if (countsAsRefusal(err) && !hb.acking) {
-        if (refusals.refused(err).stop) abort('heartbeat_timeout', "the API refuses this runner's key");
-      } else log.warn('heartbeat failed; retrying on the next beat', { problem: errorText(err) });
-    } finally {
-      hb.inFlight = false;
-      if (hb.again) {
-        hb.again = false;
-        void beat();
-      }
-    }
-  };
-  const setStatus = (status: HeartbeatStatus, message?: string): void => {
-    const changed = status !== hb.status;
-    hb.status = status;
-    if (message !== undefined) hb.message = message;
-    // A new status is worth a heartbeat now, but at most one a second: a task that takes
-    // milliseconds should not cost four extra API calls.
-    if (!changed || hb.soon) return;
-    const wait = Math.max(0, 1000 - (Date.now() - hb.lastSent));
-    hb.soon = setTimeout(() => {
-      hb.soon = undefined;
-      void beat();
-    }, wait);
-  };
-  const timer = setInterval(() => void beat(), d.heartbeatS * 1000);
+  const hb = new TaskHeartbeats({
+    api: d.api,
+    log,
+    taskId: task.id,
+    runnerId,
+    attempt: task.attempt,
+    periodS: d.heartbeatS,
+    progress,
+    refusals,
+    stop: abort,
+  });
+  const setStatus = (status: HeartbeatStatus, message?: string): void => hb.setStatus(status, message);
 
   const startedAt = new Date().toISOString();
   const cpuBefore = readCpuTimes();
@@ -327,7 +268,7 @@ export async function runTask(
         ack = await acknowledge(log, 'complete', task.id, () =>
           d.api.complete(task.id, { runner_id: runnerId, s3_result_key: up.key, attempt: task.attempt }),
         );
-        hb.over = true;
+        hb.end();
         if (ack.kind === 'done') {
           outcome = 'completed';
           log.info(`task ${task.id} completed`, { exit_code: meta.exit_code });
@@ -395,13 +336,11 @@ export async function runTask(
         attempt: task.attempt,
       };
       ack = await acknowledge(log, 'fail', task.id, () => d.api.fail(task.id, body));
-      hb.over = true;
+      hb.end();
       outcome = runStopped ? 'cancelled' : 'failed';
     }
   } finally {
-    hb.over = true;
-    clearInterval(timer);
-    clearTimeout(hb.soon);
+    hb.end();
     clearTimeout(timeout);
     d.stopSignal.removeEventListener('abort', onStop);
   }
